@@ -1,0 +1,383 @@
+#include "sim/checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ticketsim {
+namespace {
+
+// A confirmed purchase: the buyer read `seat` and wrote seat - 1.
+struct Purchase {
+  uint32_t buyer;
+  uint64_t read_ns;
+  uint64_t write_ns;
+  int64_t seat;
+};
+
+std::string_view FailureWhy(uint32_t aux) {
+  switch (static_cast<Failure>(aux)) {
+    case Failure::kGuardTimeout:
+      return "timed out waiting for the guard";
+    case Failure::kGuardError:
+      return "could not take the guard";
+    case Failure::kStoreBusy:
+      return "was refused by the store (busy: the database was locked)";
+    case Failure::kStoreError:
+      return "hit a store error";
+  }
+  return "failed";
+}
+
+// Collects violations of one kind, keeping the exact count and the first
+// few witnesses.
+class ViolationBuilder {
+ public:
+  explicit ViolationBuilder(ViolationKind kind) { violation_.kind = kind; }
+  void Add(int64_t n = 1) { violation_.count += n; }
+  void Witness(std::string text) {
+    if (violation_.witnesses.size() < kMaxWitnesses) {
+      violation_.witnesses.push_back(std::move(text));
+    }
+  }
+  bool wants_witness() const {
+    return violation_.witnesses.size() < kMaxWitnesses;
+  }
+  void Summary(std::string text) { violation_.summary = std::move(text); }
+  void AddTo(std::vector<Violation>* out) {
+    if (violation_.count > 0) out->push_back(std::move(violation_));
+  }
+
+ private:
+  Violation violation_;
+};
+
+// Walks every buyer's events once, turning them into purchases and counts.
+class HistoryScan {
+ public:
+  explicit HistoryScan(const CheckInput& input, Verdict* verdict)
+      : input_(input),
+        verdict_(verdict),
+        torn_(ViolationKind::kTornRead),
+        failures_(ViolationKind::kGuardFailure),
+        store_errors_(ViolationKind::kStoreError) {}
+
+  void Run() {
+    for (size_t b = 0; b < input_.events.size(); ++b) ScanBuyer(b);
+  }
+
+  std::vector<Purchase>& purchases() { return purchases_; }
+  std::vector<std::pair<uint32_t, uint64_t>>& sold_outs() { return sold_outs_; }
+  void AddViolations(std::vector<Violation>* out) {
+    torn_.Summary(
+        fmt::format("{} reads saw no valid count", verdict_->torn_reads));
+    torn_.AddTo(out);
+    failures_.Summary("purchases that could not get or keep their lock");
+    failures_.AddTo(out);
+    store_errors_.Summary("purchases the store failed");
+    store_errors_.AddTo(out);
+  }
+
+ private:
+  void ScanBuyer(size_t b) {
+    BuyerSummary summary;
+    summary.buyer = static_cast<uint32_t>(b);
+    summary.pid = b < input_.pids.size() ? input_.pids[b] : 0;
+    summary.killed = b < input_.killed.size() && input_.killed[b];
+    bool pending = false;  // read (or invoked) with no outcome yet
+    Purchase current{};
+    int64_t last_attempt = -1;
+    for (const Event& e : input_.events[b]) {
+      if (static_cast<int64_t>(e.attempt) != last_attempt) {
+        last_attempt = e.attempt;
+        ++verdict_->attempts;
+      }
+      switch (e.kind) {
+        case EventKind::kQuery:
+        case EventKind::kRead:
+          if (CheckRead(e, &summary) && e.kind == EventKind::kRead) {
+            pending = true;
+            current = {e.buyer, e.time_ns, 0, e.value};
+          }
+          break;
+        case EventKind::kInvoke:
+          pending = true;
+          current = {e.buyer, e.time_ns, 0, 0};
+          break;
+        case EventKind::kWrite:
+        case EventKind::kTook:
+          current.write_ns = e.time_ns;
+          current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
+          purchases_.push_back(current);
+          ++summary.bought;
+          if (summary.seats.size() < kSeatsPerBuyerShown) {
+            summary.seats.push_back(current.seat);
+          }
+          pending = false;
+          break;
+        case EventKind::kSoldOut:
+          ++summary.sold_out;
+          sold_outs_.emplace_back(e.buyer, e.time_ns);
+          pending = false;
+          break;
+        case EventKind::kFailed:
+          RecordFailure(e, &summary);
+          pending = false;
+          break;
+        case EventKind::kAcquired:
+          summary.max_wait_us = std::max<int64_t>(summary.max_wait_us, e.aux);
+          if (e.flags & kRecovered) ++summary.recovered;
+          break;
+        case EventKind::kRelease:
+        case EventKind::kEmpty:
+          break;
+      }
+    }
+    // A buyer that died between reading and recording its outcome may or may
+    // not have written: its purchase is indeterminate.
+    if (pending) ++verdict_->indeterminate;
+    verdict_->confirmed += summary.bought;
+    verdict_->sold_out += summary.sold_out;
+    verdict_->failed += summary.failed;
+    verdict_->recovered += summary.recovered;
+    if (summary.killed) ++verdict_->killed_buyers;
+    verdict_->buyers.push_back(std::move(summary));
+  }
+
+  // Returns true if the read saw a valid count.
+  bool CheckRead(const Event& e, BuyerSummary* summary) {
+    const char* what = e.kind == EventKind::kQuery ? "query" : "read";
+    std::string saw;
+    if (e.flags & kTorn) {
+      saw = e.aux == 0
+                ? "found the file empty"
+                : fmt::format("found {} bytes that are not a count", e.aux);
+    } else if (e.value < 0 || e.value > input_.initial) {
+      saw = fmt::format("saw {}, outside [0, {}]", e.value, input_.initial);
+    } else {
+      return true;
+    }
+    ++summary->torn_reads;
+    ++verdict_->torn_reads;
+    torn_.Add();
+    if (torn_.wants_witness()) {
+      torn_.Witness(fmt::format("buyer {}'s {} at {} {}", e.buyer, what,
+                                FormatTime(e.time_ns), saw));
+    }
+    return false;
+  }
+
+  void RecordFailure(const Event& e, BuyerSummary* summary) {
+    ++summary->failed;
+    const bool store_error =
+        static_cast<Failure>(e.aux) == Failure::kStoreError;
+    ViolationBuilder& builder = store_error ? store_errors_ : failures_;
+    builder.Add();
+    if (builder.wants_witness()) {
+      builder.Witness(fmt::format("buyer {} {} at {}", e.buyer,
+                                  FailureWhy(e.aux), FormatTime(e.time_ns)));
+    }
+  }
+
+  const CheckInput& input_;
+  Verdict* verdict_;
+  std::vector<Purchase> purchases_;
+  std::vector<std::pair<uint32_t, uint64_t>> sold_outs_;
+  ViolationBuilder torn_;
+  ViolationBuilder failures_;
+  ViolationBuilder store_errors_;
+};
+
+// Replays the confirmed writes in time order: each buyer should have read
+// the count the previous writer left; one that read more wrote over sales.
+void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
+                      std::vector<Purchase>* by_write) {
+  if (!input.final_count) return;
+  const int64_t fell = input.initial - *input.final_count;
+  ViolationBuilder lost(ViolationKind::kLostUpdate);
+  lost.Add(verdict->confirmed - fell);
+  if (verdict->confirmed <= fell) return;
+  lost.Summary(fmt::format(
+      "{} purchases confirmed, but the count fell by only {}: {} sales "
+      "were written over",
+      verdict->confirmed, fell, verdict->confirmed - fell));
+  std::sort(by_write->begin(), by_write->end(),
+            [](const Purchase& a, const Purchase& b) {
+              return a.write_ns < b.write_ns;
+            });
+  int64_t count = input.initial;
+  const Purchase* previous = nullptr;
+  for (const Purchase& p : *by_write) {
+    if (p.seat > count && previous != nullptr && lost.wants_witness()) {
+      lost.Witness(fmt::format(
+          "buyer {} read {} at {} and wrote {} at {}, but buyer {} had "
+          "already written {} at {}: buyer {}'s write undid {} sale{}",
+          p.buyer, p.seat, FormatTime(p.read_ns), p.seat - 1,
+          FormatTime(p.write_ns), previous->buyer, count,
+          FormatTime(previous->write_ns), p.buyer, p.seat - count,
+          p.seat - count == 1 ? "" : "s"));
+    }
+    count = p.seat - 1;
+    previous = &p;
+  }
+  lost.AddTo(&verdict->violations);
+}
+
+void CheckOversell(const CheckInput& input, Verdict* verdict) {
+  if (verdict->confirmed <= input.initial) return;
+  ViolationBuilder oversell(ViolationKind::kOversell);
+  oversell.Add(verdict->confirmed - input.initial);
+  oversell.Summary(fmt::format(
+      "{} purchases confirmed, but only {} ticket{} "
+      "existed",
+      verdict->confirmed, input.initial, input.initial == 1 ? "" : "s"));
+  oversell.AddTo(&verdict->violations);
+}
+
+std::string BuyerList(const std::vector<Purchase>& group, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < group.size() && i < limit; ++i) {
+    if (i > 0) out += i + 1 == group.size() ? " and " : ", ";
+    out += std::to_string(group[i].buyer);
+  }
+  if (group.size() > limit)
+    out += fmt::format(" and {} more", group.size() - limit);
+  return out;
+}
+
+void CheckDuplicateSeats(Verdict* verdict, std::vector<Purchase>* by_seat) {
+  std::stable_sort(
+      by_seat->begin(), by_seat->end(),
+      [](const Purchase& a, const Purchase& b) { return a.seat < b.seat; });
+  ViolationBuilder duplicates(ViolationKind::kDuplicateSeat);
+  int64_t seats = 0;
+  for (size_t i = 0; i < by_seat->size();) {
+    size_t j = i + 1;
+    while (j < by_seat->size() && (*by_seat)[j].seat == (*by_seat)[i].seat) ++j;
+    if (j - i > 1) {
+      ++seats;
+      duplicates.Add(static_cast<int64_t>(j - i - 1));
+      if (duplicates.wants_witness()) {
+        std::vector<Purchase> group(by_seat->begin() + i, by_seat->begin() + j);
+        std::sort(group.begin(), group.end(),
+                  [](const Purchase& a, const Purchase& b) {
+                    return a.read_ns < b.read_ns;
+                  });
+        const Purchase& a = group[0];
+        const Purchase& b = group[1];
+        if (group.size() == 2) {
+          duplicates.Witness(fmt::format(
+              "seat {}: buyers {} and {} both read {} (at {} and {}) and both "
+              "wrote {} (at {} and {})",
+              a.seat, a.buyer, b.buyer, a.seat, FormatTime(a.read_ns),
+              FormatTime(b.read_ns), a.seat - 1, FormatTime(a.write_ns),
+              FormatTime(b.write_ns)));
+        } else {
+          duplicates.Witness(fmt::format(
+              "seat {} was sold {} times: buyers {} all read {} (the first at "
+              "{}, the last at {}) and all wrote {}",
+              a.seat, group.size(), BuyerList(group, 8), a.seat,
+              FormatTime(group.front().read_ns),
+              FormatTime(group.back().read_ns), a.seat - 1));
+        }
+      }
+    }
+    i = j;
+  }
+  duplicates.Summary(fmt::format("{} seat{} sold more than once", seats,
+                                 seats == 1 ? "" : "s"));
+  duplicates.AddTo(&verdict->violations);
+}
+
+void CheckFinalState(const CheckInput& input, Verdict* verdict) {
+  ViolationBuilder corrupt(ViolationKind::kCorruptFinal);
+  if (!input.final_count) {
+    corrupt.Add();
+    corrupt.Summary("the final count could not be read: " + input.final_error);
+  } else if (*input.final_count < 0 || *input.final_count > input.initial) {
+    corrupt.Add();
+    corrupt.Summary(fmt::format("the final count {} lies outside [0, {}]",
+                                *input.final_count, input.initial));
+  } else if (const int64_t fell = input.initial - *input.final_count;
+             fell > verdict->confirmed + verdict->indeterminate) {
+    corrupt.Add(fell - verdict->confirmed - verdict->indeterminate);
+    corrupt.Summary(fmt::format(
+        "the count fell by {}, but only {} purchases were confirmed and {} "
+        "indeterminate",
+        fell, verdict->confirmed, verdict->indeterminate));
+  }
+  corrupt.AddTo(&verdict->violations);
+}
+
+void CheckFalseSoldOut(
+    const CheckInput& input, Verdict* verdict,
+    const std::vector<std::pair<uint32_t, uint64_t>>& sold_outs) {
+  if (!input.final_count || *input.final_count <= 0) return;
+  ViolationBuilder false_sold_out(ViolationKind::kFalseSoldOut);
+  for (const auto& [buyer, time_ns] : sold_outs) {
+    false_sold_out.Add();
+    if (false_sold_out.wants_witness()) {
+      false_sold_out.Witness(fmt::format(
+          "buyer {} was told sold out at {}, but {} ticket{} remain", buyer,
+          FormatTime(time_ns), *input.final_count,
+          *input.final_count == 1 ? "" : "s"));
+    }
+  }
+  false_sold_out.Summary(
+      fmt::format("sold out was reported while tickets were left"));
+  false_sold_out.AddTo(&verdict->violations);
+}
+
+}  // namespace
+
+std::string_view ViolationName(ViolationKind kind) {
+  switch (kind) {
+    case ViolationKind::kLostUpdate:
+      return "lost update";
+    case ViolationKind::kOversell:
+      return "oversell";
+    case ViolationKind::kDuplicateSeat:
+      return "duplicate seat";
+    case ViolationKind::kTornRead:
+      return "torn read";
+    case ViolationKind::kFalseSoldOut:
+      return "false sold-out";
+    case ViolationKind::kCorruptFinal:
+      return "corrupt final state";
+    case ViolationKind::kGuardFailure:
+      return "guard failure";
+    case ViolationKind::kStoreError:
+      return "store error";
+  }
+  return "?";
+}
+
+int64_t Verdict::CountOf(ViolationKind kind) const {
+  for (const Violation& v : violations) {
+    if (v.kind == kind) return v.count;
+  }
+  return 0;
+}
+
+std::string FormatTime(uint64_t ns) {
+  if (ns >= 10000000000ULL) return fmt::format("{:.3f} s", ns / 1e9);
+  return fmt::format("{:.3f} ms", ns / 1e6);
+}
+
+Verdict Check(const CheckInput& input) {
+  Verdict verdict;
+  verdict.initial = input.initial;
+  verdict.final_count = input.final_count;
+  HistoryScan scan(input, &verdict);
+  scan.Run();
+  std::vector<Purchase>& purchases = scan.purchases();
+  CheckLostUpdates(input, &verdict, &purchases);
+  CheckOversell(input, &verdict);
+  CheckDuplicateSeats(&verdict, &purchases);
+  scan.AddViolations(&verdict.violations);
+  CheckFalseSoldOut(input, &verdict, scan.sold_outs());
+  CheckFinalState(input, &verdict);
+  return verdict;
+}
+
+}  // namespace ticketsim

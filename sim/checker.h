@@ -1,0 +1,98 @@
+// Checker: turns a history into a verdict, exactly.
+//
+// The count only goes down, so the books must balance (after Jepsen's counter
+// and bank checkers): with `confirmed` purchases whose buyer saw them through
+// and `indeterminate` ones whose buyer died midway,
+//     confirmed <= initial - final <= confirmed + indeterminate.
+// Each violation is counted exactly; a few witnesses (buyers, values, times)
+// show how it happened.
+#ifndef TICKETSIM_SIM_CHECKER_H_
+#define TICKETSIM_SIM_CHECKER_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/history.h"
+
+namespace ticketsim {
+
+enum class ViolationKind {
+  kLostUpdate,     // confirmed purchases exceed initial - final
+  kOversell,       // confirmed purchases exceed initial
+  kDuplicateSeat,  // two confirmed purchases of one seat
+  kTornRead,       // a read that did not parse or lay outside [0, initial]
+  kFalseSoldOut,   // told sold out though tickets remain at the end
+  kCorruptFinal,   // final count unreadable, out of range, or fell too far
+  kGuardFailure,   // a purchase that could not get its lock
+  kStoreError,     // a purchase the store failed (I/O)
+};
+
+std::string_view ViolationName(ViolationKind kind);  // "lost update"
+
+struct Violation {
+  ViolationKind kind;
+  int64_t count = 0;  // exact
+  std::string summary;
+  std::vector<std::string> witnesses;  // at most kMaxWitnesses
+};
+
+inline constexpr size_t kMaxWitnesses = 5;
+
+struct BuyerSummary {
+  uint32_t buyer = 0;
+  pid_t pid = 0;
+  int64_t bought = 0;
+  int64_t sold_out = 0;
+  int64_t failed = 0;
+  int64_t torn_reads = 0;
+  int64_t recovered = 0;  // times it took over a dead holder's guard
+  bool killed = false;
+  std::vector<int64_t> seats;  // the first few
+  int64_t max_wait_us = 0;
+};
+
+inline constexpr size_t kSeatsPerBuyerShown = 8;
+
+struct CheckInput {
+  int64_t initial = 0;
+  std::optional<int64_t> final_count;  // empty: unreadable
+  std::string final_error;
+  // Per buyer, in buyer order: its events, its pid, whether it was killed.
+  std::vector<std::span<const Event>> events;
+  std::vector<pid_t> pids;
+  std::vector<bool> killed;
+};
+
+struct Verdict {
+  int64_t initial = 0;
+  std::optional<int64_t> final_count;
+  int64_t attempts = 0;       // attempts begun
+  int64_t confirmed = 0;      // purchases seen through
+  int64_t indeterminate = 0;  // purchases whose buyer died midway
+  int64_t sold_out = 0;
+  int64_t failed = 0;
+  int64_t torn_reads = 0;
+  int64_t recovered = 0;
+  int64_t killed_buyers = 0;
+  std::vector<Violation> violations;
+  std::vector<BuyerSummary> buyers;
+
+  bool ok() const { return violations.empty(); }
+  // The count of one kind of violation (0 if none).
+  int64_t CountOf(ViolationKind kind) const;
+};
+
+Verdict Check(const CheckInput& input);
+
+// "1.204 ms": a history time as the reports write it.
+std::string FormatTime(uint64_t ns);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_CHECKER_H_

@@ -1,0 +1,20 @@
+// The guard implementations, one per file, made by MakeGuard (guard.cc).
+#ifndef TICKETSIM_SIM_GUARD_KINDS_H_
+#define TICKETSIM_SIM_GUARD_KINDS_H_
+
+#include <memory>
+
+#include "sim/guard.h"
+#include "storage/sqlite_store.h"
+
+namespace ticketsim {
+
+std::unique_ptr<Guard> MakeNoGuard();
+std::unique_ptr<Guard> MakeNamedMutexGuard(const RunNames& names);
+std::unique_ptr<Guard> MakeFileLockGuard(const RunNames& names);
+std::unique_ptr<Guard> MakeRobustMutexGuard(const RunNames& names);
+std::unique_ptr<Guard> MakeSqliteGuard(SqliteStore* store, bool immediate);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_GUARD_KINDS_H_

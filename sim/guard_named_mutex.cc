@@ -1,0 +1,72 @@
+// named-mutex: boost::interprocess::named_mutex. On Linux it is a POSIX named
+// semaphore (/dev/shm/sem.<name>), so nothing releases it when its holder
+// dies: the next buyer's timed wait runs out, and the run reports it.
+#include <boost/date_time/posix_time/posix_time_types.hpp>
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/permissions.hpp>
+#include <boost/interprocess/sync/named_mutex.hpp>
+#include <optional>
+
+#include "sim/guard_kinds.h"
+
+namespace ticketsim {
+namespace {
+
+namespace bip = boost::interprocess;
+
+class NamedMutexGuard : public Guard {
+ public:
+  explicit NamedMutexGuard(const RunNames& names)
+      : name_(names.Object(kPurpose)) {}
+
+  Status Create() override {
+    try {
+      bip::named_mutex created(bip::create_only, name_.c_str(),
+                               bip::permissions(0600));
+      return Status::Ok();
+    } catch (const bip::interprocess_exception& e) {
+      return Status::IOError("create named mutex " + name_ + ": " + e.what());
+    }
+  }
+
+  Status Attach() override {
+    try {
+      mutex_.emplace(bip::open_only, name_.c_str());
+      return Status::Ok();
+    } catch (const bip::interprocess_exception& e) {
+      return Status::IOError("open named mutex " + name_ + ": " + e.what());
+    }
+  }
+  void Detach() override { mutex_.reset(); }
+
+  Status Acquire(int64_t timeout_ms, bool* recovered) override {
+    *recovered = false;
+    if (mutex_->try_lock()) return Status::Ok();
+    const auto deadline = boost::posix_time::microsec_clock::universal_time() +
+                          boost::posix_time::milliseconds(timeout_ms);
+    if (mutex_->timed_lock(deadline)) return Status::Ok();
+    return Status::Timeout("named mutex " + name_);
+  }
+
+  Status Release() override {
+    mutex_->unlock();
+    return Status::Ok();
+  }
+
+  std::vector<std::string> ObjectPurposes() const override {
+    return {kPurpose};
+  }
+
+ private:
+  static constexpr const char* kPurpose = "mutex";
+  const std::string name_;
+  std::optional<bip::named_mutex> mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Guard> MakeNamedMutexGuard(const RunNames& names) {
+  return std::make_unique<NamedMutexGuard>(names);
+}
+
+}  // namespace ticketsim

@@ -1,0 +1,106 @@
+// History: what every buyer did, as fixed-size events in shared memory.
+//
+// The parent maps one anonymous shared arena before forking; each buyer owns
+// a slice of it and appends its events there. Because the arena belongs to
+// the parent, a buyer's events survive the buyer being killed; because it is
+// anonymous, there is no named object to leave behind. An event is published
+// by storing its kind last (release order), so a buyer killed halfway through
+// writing one leaves an empty slot, never a half event.
+#ifndef TICKETSIM_SIM_HISTORY_H_
+#define TICKETSIM_SIM_HISTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "storage/status.h"
+
+namespace ticketsim {
+
+enum class EventKind : uint8_t {
+  kEmpty = 0,  // a slot never written
+  kQuery,      // value: the count the query saw
+  kAcquired,   // the guard is held; aux: microseconds waited for it
+  kRead,       // value: the count read inside the purchase
+  kWrite,      // value: the count written; a confirmed purchase of seat value+1
+  kInvoke,     // atomic method: the store's step is about to run
+  kTook,       // atomic method: a confirmed purchase; value: the seat
+  kSoldOut,    // value: the count that said sold out
+  kFailed,     // the purchase did not happen; aux: a Failure
+  kRelease,    // the guard is given up
+};
+
+enum class Failure : uint32_t {
+  kGuardTimeout = 1,  // waited guard.timeout_ms and gave up
+  kGuardError,        // the guard itself failed
+  kStoreBusy,         // the store refused: locked (SQLITE_BUSY)
+  kStoreError,        // the store failed (I/O)
+};
+
+// Flags on kQuery and kRead.
+inline constexpr uint8_t kTorn = 1;  // unreadable; aux: bytes seen
+// Flags on kAcquired.
+inline constexpr uint8_t kRecovered = 2;  // the previous holder had died
+
+struct Event {
+  uint64_t time_ns;  // since the start barrier opened
+  int64_t value;
+  uint32_t buyer;
+  uint32_t attempt;
+  EventKind kind;
+  uint8_t flags;
+  uint16_t reserved;
+  uint32_t aux;
+};
+static_assert(sizeof(Event) == 32, "events are 32 bytes, as the arena plans");
+
+// At most this many events per attempt: query, acquired, read or invoke,
+// write or took or sold out or failed, release; one spare.
+inline constexpr size_t kEventsPerAttempt = 6;
+
+// Appends one buyer's events to its slice. Used in the buyer process only.
+class EventWriter {
+ public:
+  EventWriter() = default;
+  EventWriter(Event* begin, size_t capacity, uint32_t buyer)
+      : slots_(begin), capacity_(capacity), buyer_(buyer) {}
+
+  // Drops the event (and counts it) when the slice is full.
+  void Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
+              int64_t value = 0, uint8_t flags = 0, uint32_t aux = 0);
+  size_t dropped() const { return dropped_; }
+
+ private:
+  Event* slots_ = nullptr;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+  size_t dropped_ = 0;
+  uint32_t buyer_ = 0;
+};
+
+class HistoryArena {
+ public:
+  HistoryArena() = default;
+  HistoryArena(const HistoryArena&) = delete;
+  HistoryArena& operator=(const HistoryArena&) = delete;
+  ~HistoryArena();
+
+  // Maps room for `buyers` slices of `events_per_buyer` events each. Pages
+  // are touched only when written, so a large plan costs what is used.
+  Status Map(size_t buyers, size_t events_per_buyer);
+
+  EventWriter WriterFor(uint32_t buyer);
+  // The events a buyer published, in the order it recorded them.
+  std::span<const Event> EventsOf(uint32_t buyer) const;
+  size_t buyers() const { return buyers_; }
+
+ private:
+  Event* events_ = nullptr;
+  size_t buyers_ = 0;
+  size_t per_buyer_ = 0;
+};
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_HISTORY_H_

@@ -1,0 +1,96 @@
+#include "sim/report_json.h"
+
+namespace ticketsim {
+namespace {
+
+nlohmann::json ScenarioJson(const Scenario& s) {
+  const auto range = [](const MsRange& r) {
+    return nlohmann::json::array({r.min, r.max});
+  };
+  return {
+      {"name", s.name},
+      {"description", s.description},
+      {"tickets", {{"initial", s.initial}}},
+      {"store",
+       {{"kind", WordOf(kStoreKinds, s.store.kind)},
+        {"write", WordOf(kFileWrites, s.store.write)},
+        {"slow_write_ms", s.store.slow_write_ms},
+        {"journal", WordOf(kSqliteJournals, s.store.journal)},
+        {"busy_timeout_ms", s.store.busy_timeout_ms}}},
+      {"guard",
+       {{"kind", WordOf(kGuardKinds, s.guard.kind)},
+        {"scope", WordOf(kScopes, s.guard.scope)},
+        {"timeout_ms", s.guard.timeout_ms}}},
+      {"buyers",
+       {{"count", s.buyers.count},
+        {"attempts", s.buyers.attempts},
+        {"method", WordOf(kMethods, s.buyers.method)},
+        {"think_ms", range(s.buyers.think_ms)},
+        {"query_delay_ms", range(s.buyers.query_delay_ms)},
+        {"seed", s.buyers.seed}}},
+      {"faults", {{"kill_holder", s.faults.kill_holder}}},
+  };
+}
+
+}  // namespace
+
+nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
+  nlohmann::json buyers = nlohmann::json::array();
+  for (size_t i = 0; i < verdict.buyers.size(); ++i) {
+    const BuyerSummary& b = verdict.buyers[i];
+    const BuyerProcess& process = run.buyers[i];
+    buyers.push_back({
+        {"buyer", b.buyer},
+        {"pid", b.pid},
+        {"bought", b.bought},
+        {"sold_out", b.sold_out},
+        {"failed", b.failed},
+        {"torn_reads", b.torn_reads},
+        {"recovered", b.recovered},
+        {"seats", b.seats},
+        {"max_wait_us", b.max_wait_us},
+        {"exit_code", process.exit_code},
+        {"killed_by_signal", process.signal},
+    });
+  }
+  nlohmann::json violations = nlohmann::json::array();
+  for (const Violation& v : verdict.violations) {
+    violations.push_back({{"kind", ViolationName(v.kind)},
+                          {"count", v.count},
+                          {"summary", v.summary},
+                          {"witnesses", v.witnesses}});
+  }
+  return {
+      {"version", kJsonReportVersion},
+      {"scenario", ScenarioJson(run.scenario)},
+      {"seed", run.scenario.buyers.seed},
+      {"ok", verdict.ok()},
+      {"tickets",
+       {{"initial", verdict.initial},
+        {"sold", verdict.confirmed},
+        {"remaining", verdict.final_count ? nlohmann::json(*verdict.final_count)
+                                          : nlohmann::json(nullptr)},
+        {"remaining_error", run.final_error}}},
+      {"purchases",
+       {{"attempts", verdict.attempts},
+        {"confirmed", verdict.confirmed},
+        {"indeterminate", verdict.indeterminate},
+        {"sold_out", verdict.sold_out},
+        {"failed", verdict.failed},
+        {"torn_reads", verdict.torn_reads},
+        {"recovered", verdict.recovered}}},
+      {"violations", violations},
+      {"buyers", buyers},
+      {"run",
+       {{"seconds", run.seconds},
+        {"purchases_per_second",
+         run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds
+                         : 0.0},
+        {"buyer_processes", run.buyers.size()},
+        {"killed_buyers", verdict.killed_buyers},
+        {"timed_out", run.timed_out},
+        {"interrupted", run.interrupted}}},
+  };
+}
+
+}  // namespace ticketsim

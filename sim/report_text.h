@@ -1,0 +1,21 @@
+// The text report: what a person reads at a terminal after a run.
+#ifndef TICKETSIM_SIM_REPORT_TEXT_H_
+#define TICKETSIM_SIM_REPORT_TEXT_H_
+
+#include <cstdio>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+
+namespace ticketsim {
+
+// At most this many buyer rows; the JSON report has them all.
+inline constexpr size_t kBuyerRowsShown = 20;
+
+// Writes the report of one run to `out`; `color` adds ANSI colours.
+void WriteTextReport(std::FILE* out, const RunResult& run,
+                     const Verdict& verdict, bool color);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_REPORT_TEXT_H_

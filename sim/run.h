@@ -1,0 +1,57 @@
+// Run: one execution of a scenario, from creating the store to removing it.
+//
+// The parent creates the run's named objects, maps the history arena and the
+// start barrier, forks the buyers, opens the barrier once all are attached,
+// and reaps every one of them (never leaving a zombie). It kills them all
+// when the run's time limit passes or when it is interrupted (SIGINT,
+// SIGTERM), reads the final count, and removes every named object and file
+// of the run, whatever happened. Buyers die with the parent
+// (PR_SET_PDEATHSIG) should the parent itself be killed.
+#ifndef TICKETSIM_SIM_RUN_H_
+#define TICKETSIM_SIM_RUN_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/history.h"
+#include "sim/scenario.h"
+#include "storage/run_names.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+struct BuyerProcess {
+  pid_t pid = 0;
+  int exit_code = -1;  // a BuyerExit, when it exited
+  int signal = 0;      // the signal that killed it, if one did
+};
+
+struct RunResult {
+  Scenario scenario;
+  RunNames names;
+  std::vector<BuyerProcess> buyers;
+  std::unique_ptr<HistoryArena> history;
+  std::optional<int64_t> final_count;  // empty when unreadable
+  std::string final_error;             // why it was unreadable
+  double seconds = 0;                  // from the barrier to the last reap
+  bool timed_out = false;              // the run's time limit killed it
+  bool interrupted = false;            // SIGINT or SIGTERM stopped it
+  int interrupt_signal = 0;
+};
+
+// Runs `scenario` once. Returns not-ok only when the run could not be made
+// (objects not created, fork failed, a buyer could not attach): that is a run
+// failure, not a verdict. REQUIRES: ValidateScenario(scenario) is ok.
+Status RunScenario(const Scenario& scenario, RunResult* result);
+
+// The checker's verdict on a finished run.
+Verdict CheckRun(const RunResult& result);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_RUN_H_

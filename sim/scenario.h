@@ -1,0 +1,107 @@
+// Scenario: one experiment, every knob of it, and the table of its keys.
+//
+// A scenario is set key by key ("buyers.count", "guard.kind", ...) from a
+// TOML value; the command line's flags and `--set key=value` go through the
+// same table, so every knob is checked in one place, with one message.
+#ifndef TICKETSIM_SIM_SCENARIO_H_
+#define TICKETSIM_SIM_SCENARIO_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/enum_table.h"
+#include "storage/status.h"
+#include "storage/ticket_store.h"
+
+namespace ticketsim {
+
+enum class GuardKind {
+  kNone,
+  kNamedMutex,
+  kFileLock,
+  kRobustMutex,
+  kSqliteImmediate,
+  kSqliteDeferred,
+};
+enum class Scope { kBuy, kQueryAndBuy };
+enum class Method { kReadModifyWrite, kAtomic };
+
+extern const std::span<const EnumWord<GuardKind>> kGuardKinds;
+extern const std::span<const EnumWord<Scope>> kScopes;
+extern const std::span<const EnumWord<Method>> kMethods;
+
+// A uniform range of milliseconds, [min, max]; fractions allowed.
+struct MsRange {
+  double min = 0;
+  double max = 0;
+};
+
+struct GuardSpec {
+  GuardKind kind = GuardKind::kNone;
+  Scope scope = Scope::kBuy;  // the seed guards only get()
+  int64_t timeout_ms = 5000;  // longest wait to acquire, then give up
+};
+
+struct BuyersSpec {
+  int64_t count = 10;
+  int64_t attempts = 1;  // purchases each buyer tries
+  Method method = Method::kReadModifyWrite;
+  MsRange think_ms;        // between read and write: the race window
+  MsRange query_delay_ms;  // between query and acquire
+  uint64_t seed = 42;
+};
+
+struct FaultsSpec {
+  // Chance that a buyer SIGKILLs itself while inside its critical section.
+  double kill_holder = 0;
+};
+
+struct Scenario {
+  std::string name = "ticket rush";
+  std::string description;
+  int64_t initial = 1;  // tickets.initial
+  StoreSpec store;
+  GuardSpec guard;
+  BuyersSpec buyers;
+  FaultsSpec faults;
+  // The whole run's limit; 0 derives one from the scenario (RunTimeoutMs).
+  int64_t run_timeout_ms = 0;
+};
+
+// Limits that keep a run within one machine.
+inline constexpr int64_t kMaxBuyers = 100000;
+inline constexpr int64_t kMaxAttempts = 1000000000;
+inline constexpr int64_t kMaxTickets = int64_t{1} << 50;
+inline constexpr double kMaxDelayMs = 600000;
+
+// One settable key, as a scenario file or --set names it.
+struct ScenarioKeyHelp {
+  std::string_view key;  // "section.name"
+  std::string_view help;
+};
+std::vector<ScenarioKeyHelp> ScenarioKeys();
+
+// Sets one key from "key=value", the value written as in TOML ("10",
+// "\"file\"", "[1, 2]"); a bare word is taken as a string ("file").
+// Returns Invalid, with a message that names the key and says what is wrong,
+// for an unknown key, a wrong type or a value out of range.
+Status ApplySetting(Scenario* scenario, std::string_view setting);
+
+// Checks what no single key can: the guard fits the store, the store has an
+// atomic step when the method needs one, ranges are not reversed.
+Status ValidateScenario(const Scenario& scenario);
+
+// The run's time limit: run_timeout_ms if set, otherwise a bound derived from
+// the scenario's delays and guard timeout, generous enough never to cut a run
+// that is merely slow.
+int64_t RunTimeoutMs(const Scenario& scenario);
+
+// "file store, named-mutex on buy, 10 buyers x 1 attempt": one line.
+std::string DescribeSetup(const Scenario& scenario);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_SCENARIO_H_

@@ -1,0 +1,125 @@
+#include "storage/file_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+namespace ticketsim {
+namespace {
+
+// Larger than any {"count": N} we write; a longer file is not ours.
+constexpr size_t kMaxFileBytes = 64;
+
+std::string CountJson(int64_t count) {
+  return fmt::format("{{\"count\": {}}}", count);
+}
+
+// Writes all of `text` to fd, resuming after short writes.
+Status WriteAll(int fd, const std::string& text, const std::string& path) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("write " + path, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status CloseFd(int fd, const std::string& path) {
+  if (close(fd) != 0) return Status::FromErrno("close " + path, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+FileStore::FileStore(const StoreSpec& spec, const RunNames& names)
+    : write_(spec.write),
+      slow_write_ms_(spec.slow_write_ms),
+      path_(names.File("db.txt")) {}
+
+Status FileStore::Create(int64_t initial) {
+  // O_EXCL | O_NOFOLLOW: never write through a file or link someone else made.
+  const int fd =
+      open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+           0600);
+  if (fd < 0) return Status::FromErrno("create " + path_, errno);
+  Status s = WriteAll(fd, CountJson(initial), path_);
+  Status c = CloseFd(fd, path_);
+  return s.ok() ? c : s;
+}
+
+Status FileStore::Read(Reading* out) {
+  const int fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + path_, errno);
+  char buf[kMaxFileBytes + 1];
+  size_t got = 0;
+  while (got < sizeof buf) {
+    const ssize_t n = read(fd, buf + got, sizeof buf - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return Status::FromErrno("read " + path_, err);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  out->bytes = static_cast<uint32_t>(got);
+  if (got == 0) return Status::Corrupt("empty file");
+  const auto doc = nlohmann::json::parse(buf, buf + got, nullptr,
+                                         /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("count") ||
+      !doc["count"].is_number_integer()) {
+    return Status::Corrupt(fmt::format("{} bytes that are not a count", got));
+  }
+  out->count = doc["count"].get<int64_t>();
+  return Status::Ok();
+}
+
+Status FileStore::Write(int64_t count) {
+  const std::string text = CountJson(count);
+  return write_ == FileWrite::kTruncate ? WriteTruncating(text)
+                                        : WriteReplacing(text);
+}
+
+Status FileStore::WriteTruncating(const std::string& text) {
+  const int fd =
+      open(path_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + path_, errno);
+  // From here until WriteAll the file is empty: the seed's torn-read window.
+  SleepMs(slow_write_ms_);
+  Status s = WriteAll(fd, text, path_);
+  Status c = CloseFd(fd, path_);
+  return s.ok() ? c : s;
+}
+
+Status FileStore::WriteReplacing(const std::string& text) {
+  // One temp file per writer, in the run's private directory.
+  const std::string temp = fmt::format("{}.{}.tmp", path_, getpid());
+  const int fd =
+      open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+           0600);
+  if (fd < 0) return Status::FromErrno("create " + temp, errno);
+  Status s = WriteAll(fd, text, temp);
+  Status c = CloseFd(fd, temp);
+  if (!s.ok() || !c.ok()) {
+    unlink(temp.c_str());
+    return s.ok() ? c : s;
+  }
+  SleepMs(slow_write_ms_);
+  if (rename(temp.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    unlink(temp.c_str());
+    return Status::FromErrno("rename " + temp, err);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ticketsim

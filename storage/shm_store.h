@@ -1,0 +1,44 @@
+// ShmStore: the count in a named Boost.Interprocess shared memory object,
+// mapped by every buyer: the seed's multiprocessing.Value.
+#ifndef TICKETSIM_STORAGE_SHM_STORE_H_
+#define TICKETSIM_STORAGE_SHM_STORE_H_
+
+#include <atomic>
+
+#include "storage/shm_segment.h"
+#include "storage/ticket_store.h"
+
+namespace ticketsim {
+
+class ShmStore : public TicketStore {
+ public:
+  explicit ShmStore(const RunNames& names);
+
+  Status Create(int64_t initial) override;
+  Status Attach() override;
+  void Detach() override { segment_.Close(); }
+  Status Read(Reading* out) override;
+  Status Write(int64_t count) override;
+  Status TakeOne(int64_t* seat) override;
+  bool HasAtomicStep() const override { return true; }
+  std::vector<std::string> ObjectPurposes() const override {
+    return {kPurpose};
+  }
+
+ private:
+  static constexpr const char* kPurpose = "store";
+
+  // The count is a std::atomic so that plain loads and stores by several
+  // processes are defined behaviour; read-modify-write still races, because a
+  // separate load and store leave the window open between them.
+  std::atomic<int64_t>* count() const {
+    return segment_.As<std::atomic<int64_t>>();
+  }
+
+  const std::string name_;
+  ShmSegment segment_;
+};
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_STORAGE_SHM_STORE_H_

@@ -1,0 +1,149 @@
+#include "storage/sqlite_store.h"
+
+#include <fmt/format.h>
+
+namespace ticketsim {
+namespace {
+
+// The run's event; scenarios with several events come later.
+constexpr const char* kEvent = "main";
+
+constexpr const char* kStatementSql[] = {
+    "SELECT count FROM tickets WHERE event = ?1",
+    "UPDATE tickets SET count = ?2 WHERE event = ?1",
+    "UPDATE tickets SET count = count - 1 WHERE event = ?1 AND count > 0 "
+    "RETURNING count",
+    "BEGIN IMMEDIATE",
+    "BEGIN DEFERRED",
+    "COMMIT",
+    "ROLLBACK",
+};
+
+}  // namespace
+
+SqliteStore::SqliteStore(const StoreSpec& spec, const RunNames& names)
+    : spec_(spec), path_(names.File("tickets.db")) {}
+
+Status SqliteStore::Error(const std::string& context, int rc) const {
+  const std::string msg =
+      fmt::format("{} {}: {}", context, path_,
+                  db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Status::Busy(msg);
+  }
+  return Status::IOError(msg);
+}
+
+Status SqliteStore::Create(int64_t initial) {
+  // The run directory is fresh and private (0700); the database must not
+  // exist yet, so a stale or planted file is never opened.
+  Status s = Attach();
+  if (!s.ok()) return s;
+  const std::string sql = fmt::format(
+      "PRAGMA journal_mode = {};"
+      "CREATE TABLE tickets (event TEXT PRIMARY KEY, count INTEGER NOT NULL);"
+      "INSERT INTO tickets VALUES ('{}', {});",
+      WordOf(kSqliteJournals, spec_.journal), kEvent, initial);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    s = Status::IOError(fmt::format("create {}: {}", path_,
+                                    err != nullptr ? err : sqlite3_errstr(rc)));
+  }
+  sqlite3_free(err);
+  Detach();
+  return s;
+}
+
+Status SqliteStore::Attach() {
+  if (db_ != nullptr) return Status::Ok();
+  int rc = sqlite3_open_v2(
+      path_.c_str(), &db_,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Error("open", rc);
+    Detach();
+    return s;
+  }
+  sqlite3_busy_timeout(db_, spec_.busy_timeout_ms);
+  // In WAL mode NORMAL still never corrupts the database; it only skips the
+  // fsync per commit that this simulation has no use for.
+  sqlite3_exec(db_, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+  for (int i = 0; i < kNumStatements; ++i) {
+    rc =
+        sqlite3_prepare_v3(db_, kStatementSql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &statements_[i], nullptr);
+    // The table does not exist yet while Create is running.
+    if (rc != SQLITE_OK && i <= kTake) statements_[i] = nullptr;
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::Detach() {
+  for (sqlite3_stmt*& statement : statements_) {
+    sqlite3_finalize(statement);
+    statement = nullptr;
+  }
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+Status SqliteStore::Step(Statement which, int64_t* row, bool* has_row) {
+  sqlite3_stmt* statement = statements_[which];
+  if (statement == nullptr) {
+    return Status::IOError(fmt::format("{}: no table tickets", path_));
+  }
+  if (which <= kTake) {
+    sqlite3_bind_text(statement, 1, kEvent, -1, SQLITE_STATIC);
+  }
+  if (has_row != nullptr) *has_row = false;
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    if (row != nullptr && (has_row == nullptr || !*has_row)) {
+      *row = sqlite3_column_int64(statement, 0);
+      if (has_row != nullptr) *has_row = true;
+    }
+  }
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE) return Error(kStatementSql[which], rc);
+  return Status::Ok();
+}
+
+Status SqliteStore::Read(Reading* out) {
+  bool found = false;
+  Status s = Step(kSelect, &out->count, &found);
+  if (s.ok() && !found) return Status::Corrupt("no row for the event");
+  return s;
+}
+
+Status SqliteStore::Write(int64_t count) {
+  if (statements_[kUpdate] != nullptr) {
+    sqlite3_bind_int64(statements_[kUpdate], 2, count);
+  }
+  return Step(kUpdate);
+}
+
+Status SqliteStore::TakeOne(int64_t* seat) {
+  int64_t after = 0;
+  bool took = false;
+  Status s = Step(kTake, &after, &took);
+  *seat = took ? after + 1 : 0;
+  return s;
+}
+
+Status SqliteStore::Begin(bool immediate, int64_t timeout_ms) {
+  sqlite3_busy_timeout(db_, static_cast<int>(timeout_ms));
+  Status s = Step(immediate ? kBeginImmediate : kBeginDeferred);
+  sqlite3_busy_timeout(db_, spec_.busy_timeout_ms);
+  return s;
+}
+
+Status SqliteStore::Commit() { return Step(kCommit); }
+
+void SqliteStore::Rollback() {
+  if (sqlite3_get_autocommit(db_) == 0) Step(kRollback);
+}
+
+}  // namespace ticketsim

@@ -1,0 +1,53 @@
+// Status: the result of an operation that can fail, passed as a value across
+// module boundaries (after LevelDB's Status). Only main turns a Status into an
+// exit code or a message for the user.
+#ifndef TICKETSIM_STORAGE_STATUS_H_
+#define TICKETSIM_STORAGE_STATUS_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ticketsim {
+
+class Status {
+ public:
+  enum class Code {
+    kOk,
+    kInvalid,      // bad input: a scenario value, a flag, a combination
+    kIOError,      // a system call failed
+    kCorrupt,      // data that does not parse (a torn read)
+    kBusy,         // the store refused because another writer holds it
+    kTimeout,      // a timed wait ran out
+    kUnsupported,  // the store or guard cannot do this
+  };
+
+  Status() = default;
+
+  static Status Ok() { return Status(); }
+  static Status Invalid(std::string msg) { return {Code::kInvalid, msg}; }
+  static Status IOError(std::string msg) { return {Code::kIOError, msg}; }
+  static Status Corrupt(std::string msg) { return {Code::kCorrupt, msg}; }
+  static Status Busy(std::string msg) { return {Code::kBusy, msg}; }
+  static Status Timeout(std::string msg) { return {Code::kTimeout, msg}; }
+  static Status Unsupported(std::string msg) {
+    return {Code::kUnsupported, msg};
+  }
+  // An IOError from errno, as "context: strerror(err)".
+  static Status FromErrno(std::string_view context, int err);
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  std::string ToString() const;
+
+ private:
+  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_STORAGE_STATUS_H_

@@ -1,0 +1,65 @@
+#include "storage/ticket_store.h"
+
+#include <time.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "storage/file_store.h"
+#include "storage/shm_store.h"
+#include "storage/sqlite_store.h"
+
+namespace ticketsim {
+namespace {
+
+constexpr EnumWord<StoreKind> kStoreKindWords[] = {
+    {StoreKind::kFile, "file", "a JSON file like the seed's db.txt"},
+    {StoreKind::kShm, "shm", "a Boost.Interprocess shared memory object"},
+    {StoreKind::kSqlite, "sqlite", "an SQLite database file"},
+};
+constexpr EnumWord<FileWrite> kFileWriteWords[] = {
+    {FileWrite::kTruncate, "truncate",
+     "open with O_TRUNC, then write (the seed; readers can see it empty)"},
+    {FileWrite::kReplace, "replace", "write a temp file and rename it over"},
+};
+constexpr EnumWord<SqliteJournal> kSqliteJournalWords[] = {
+    {SqliteJournal::kWal, "wal", "write-ahead log: readers never wait"},
+    {SqliteJournal::kDelete, "delete",
+     "rollback journal: readers and writers "
+     "exclude each other"},
+};
+
+}  // namespace
+
+const std::span<const EnumWord<StoreKind>> kStoreKinds = kStoreKindWords;
+const std::span<const EnumWord<FileWrite>> kFileWrites = kFileWriteWords;
+const std::span<const EnumWord<SqliteJournal>> kSqliteJournals =
+    kSqliteJournalWords;
+
+Status TicketStore::TakeOne(int64_t* /*seat*/) {
+  return Status::Unsupported("this store has no atomic step");
+}
+
+std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
+                                       const RunNames& names) {
+  switch (spec.kind) {
+    case StoreKind::kFile:
+      return std::make_unique<FileStore>(spec, names);
+    case StoreKind::kShm:
+      return std::make_unique<ShmStore>(names);
+    case StoreKind::kSqlite:
+      return std::make_unique<SqliteStore>(spec, names);
+  }
+  return nullptr;
+}
+
+void SleepMs(double ms) {
+  if (ms <= 0) return;
+  const double seconds = std::floor(ms / 1000);
+  timespec left{static_cast<time_t>(seconds),
+                static_cast<long>((ms - seconds * 1000) * 1e6)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &left, &left) == EINTR) {
+  }
+}
+
+}  // namespace ticketsim

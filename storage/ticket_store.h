@@ -1,0 +1,114 @@
+// TicketStore: where the one shared ticket count lives.
+//
+// Three stores, one file each:
+//   file    a JSON file like the seed's db.txt, {"count": N}
+//             write = truncate: open with O_TRUNC, then write (the seed; a
+//                     reader can see an empty file: a torn read)
+//             write = replace:  write a temp file, rename it over (readers see
+//                     the old or the new file, never half of one)
+//           The file store has no atomic step.
+//   shm     a Boost.Interprocess shared memory object holding the count; its
+//           atomic step is a compare-and-swap on std::atomic<int64_t>.
+//   sqlite  a real SQLite database file, one row per event in `tickets`; each
+//           process opens its own connection. Its atomic step is
+//           UPDATE ... SET count = count - 1 WHERE count > 0 RETURNING count.
+//
+// Life cycle, and what crosses a fork:
+//   the parent calls Create() once, before any buyer exists; Create leaves
+//   nothing open. Each process that uses the store (every buyer after fork,
+//   the parent afterwards to read the final count) calls Attach() and opens its
+//   own handles; nothing Attach opens may cross a fork. The named objects are
+//   removed by the run (RemoveRunObjects with ObjectPurposes()), whatever
+//   happened to the buyers.
+//
+// A store knows nothing of buyers or guards: it does not lock. A buyer killed
+// in the middle of Write leaves whatever the store's write leaves: the file
+// store with write = truncate can be left empty; the others change the count
+// in one step or not at all.
+#ifndef TICKETSIM_STORAGE_TICKET_STORE_H_
+#define TICKETSIM_STORAGE_TICKET_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/enum_table.h"
+#include "storage/run_names.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+enum class StoreKind { kFile, kShm, kSqlite };
+enum class FileWrite { kTruncate, kReplace };
+enum class SqliteJournal { kWal, kDelete };
+
+extern const std::span<const EnumWord<StoreKind>> kStoreKinds;
+extern const std::span<const EnumWord<FileWrite>> kFileWrites;
+extern const std::span<const EnumWord<SqliteJournal>> kSqliteJournals;
+
+struct StoreSpec {
+  StoreKind kind = StoreKind::kFile;
+  // file store
+  FileWrite write = FileWrite::kTruncate;
+  // file store: how long a write takes between its first step (truncating, or
+  // creating the temp file) and its last (writing, or renaming): a slow disk.
+  // With write = truncate this is how long the file stays empty.
+  double slow_write_ms = 0;
+  // sqlite store
+  SqliteJournal journal = SqliteJournal::kWal;
+  int busy_timeout_ms = 5000;
+};
+
+// What one read saw.
+struct Reading {
+  int64_t count = 0;   // the count, when Read returned ok
+  uint32_t bytes = 0;  // file store: how many bytes the file held
+};
+
+class TicketStore {
+ public:
+  TicketStore() = default;
+  TicketStore(const TicketStore&) = delete;
+  TicketStore& operator=(const TicketStore&) = delete;
+  virtual ~TicketStore() = default;
+
+  // Parent only, once, before buyers start: creates the store's objects with
+  // mode 0600 (failing if they exist) and sets the count to `initial`.
+  virtual Status Create(int64_t initial) = 0;
+
+  // Opens this process's own handles. REQUIRES: Create() ran (in the parent).
+  virtual Status Attach() = 0;
+  // Closes what Attach opened. Safe to call when not attached.
+  virtual void Detach() = 0;
+
+  // Reads the count. Returns Corrupt when what was read is not a count (a torn
+  // read: the file store caught in the middle of a truncating write). Does not
+  // block on other buyers, except sqlite waiting up to busy_timeout_ms.
+  virtual Status Read(Reading* out) = 0;
+
+  // Writes the count, unconditionally. Returns Busy when sqlite's busy
+  // timeout ran out.
+  virtual Status Write(int64_t count) = 0;
+
+  // The store's own single step: if the count is above 0, lowers it by one
+  // and sets *seat to the count before (the seat sold); otherwise sets *seat
+  // to 0 (sold out). Returns Unsupported where the store has no such step.
+  virtual Status TakeOne(int64_t* seat);
+  virtual bool HasAtomicStep() const { return false; }
+
+  // The purposes (RunNames::Object) of the named IPC objects this store
+  // created, for removal. Files live in the run directory.
+  virtual std::vector<std::string> ObjectPurposes() const { return {}; }
+};
+
+std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
+                                       const RunNames& names);
+
+// Sleeps for `ms` milliseconds (fractions allowed); returns at once for 0.
+void SleepMs(double ms);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_STORAGE_TICKET_STORE_H_

@@ -1,0 +1,113 @@
+// The ticketsim binary end to end, as a teacher or a CI pipeline runs it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using ::ticketsim::testing::LeftoversOfEndedRuns;
+using ::ticketsim::testing::RunTicketsim;
+
+constexpr const char* kDemo =
+    "run --store file --buyers 10 --tickets 1 --think-ms 20,50";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    const auto left = LeftoversOfEndedRuns();
+    EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
+  }
+};
+
+// The classroom demo without a guard sells the one ticket ten times, shows
+// the witness, and exits 1.
+TEST_F(CliTest, TheUnguardedDemoSellsTheTicketTenTimes) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim(std::string(kDemo) + " --guard none", &out), 1);
+  EXPECT_NE(out.find("sold 10, remaining 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("seat 1 was sold 10 times"), std::string::npos) << out;
+  EXPECT_NE(out.find("DUPLICATE SEAT x9"), std::string::npos) << out;
+  EXPECT_NE(out.find("LOST UPDATE x9"), std::string::npos) << out;
+}
+
+// With a file lock the ticket is sold once, nine buyers hear sold out, and
+// the exit code is 0.
+TEST_F(CliTest, TheGuardedDemoSellsItOnce) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim(std::string(kDemo) + " --guard file-lock", &out), 0);
+  EXPECT_NE(out.find("sold 1, remaining 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("no violation"), std::string::npos) << out;
+}
+
+// --json - puts the whole report on stdout, and it parses.
+TEST_F(CliTest, JsonReportOnStdout) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim(std::string(kDemo) + " --guard none --seed 9 --json -",
+                         &out, /*merge_stderr=*/false),
+            1);
+  const auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["version"], 1);
+  EXPECT_EQ(report["seed"], 9);
+  EXPECT_EQ(report["ok"], false);
+  EXPECT_EQ(report["tickets"]["initial"], 1);
+  EXPECT_EQ(report["tickets"]["sold"], 10);
+  EXPECT_EQ(report["tickets"]["remaining"], 0);
+  EXPECT_EQ(report["buyers"].size(), 10u);
+  EXPECT_EQ(report["run"]["buyer_processes"], 10);
+  bool found_duplicate = false;
+  for (const auto& v : report["violations"]) {
+    if (v["kind"] == "duplicate seat") {
+      found_duplicate = true;
+      EXPECT_EQ(v["count"], 9);
+      EXPECT_FALSE(v["witnesses"].empty());
+    }
+  }
+  EXPECT_TRUE(found_duplicate);
+}
+
+// Bad flags and values exit 2 with a message saying what is wrong, and start
+// nothing.
+struct BadInput {
+  const char* args;
+  const char* message;
+};
+
+class BadInputTest : public CliTest,
+                     public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(BadInputTest, ExitsTwoAndSaysWhy) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim(GetParam().args, &out), 2) << out;
+  EXPECT_NE(out.find(GetParam().message), std::string::npos) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Flags, BadInputTest,
+    ::testing::Values(
+        BadInput{"run --buyers 0", "buyers.count: 0 is out of range"},
+        BadInput{"run --buyers many", "buyers.count: expected a whole number"},
+        BadInput{"run --store nosuch", "\"nosuch\" is not one of file | shm"},
+        BadInput{"run --guard sqlite-immediate",
+                 "works only with store.kind = \"sqlite\""},
+        BadInput{"run --method atomic", "the file store has no atomic step"},
+        BadInput{"run --think-ms 5,1", "the range is reversed"},
+        BadInput{"run --kill-holder 2", "faults.kill_holder: 2"},
+        BadInput{"run --set nosuch.key=1", "unknown key \"nosuch.key\""},
+        BadInput{"run --set buyers.count", "expected key=value"},
+        BadInput{"run --frobnicate", "frobnicate"},
+        BadInput{"", "subcommand"}));
+
+TEST_F(CliTest, ListNamesEveryGuard) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim("list", &out), 0);
+  for (const char* guard : {"none", "named-mutex", "file-lock", "robust-mutex",
+                            "sqlite-immediate", "sqlite-deferred"}) {
+    EXPECT_NE(out.find(guard), std::string::npos) << guard;
+  }
+}
+
+}  // namespace
+}  // namespace ticketsim

@@ -1,0 +1,60 @@
+// The history arena: bounded, and a killed buyer's events survive it.
+#include "sim/history.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+// A buyer's slice holds what it was planned for and drops (and counts) the
+// rest instead of writing past its end into the next buyer's slice.
+TEST(HistoryTest, ASliceNeverOverflowsIntoTheNext) {
+  HistoryArena arena;
+  ASSERT_TRUE(arena.Map(2, 3).ok());
+  EventWriter first = arena.WriterFor(0);
+  for (int i = 0; i < 5; ++i) first.Record(i, 0, EventKind::kQuery, i);
+  EXPECT_EQ(first.dropped(), 2u);
+  EXPECT_EQ(arena.EventsOf(0).size(), 3u);
+  EXPECT_EQ(arena.EventsOf(1).size(), 0u);
+}
+
+// Events are what was recorded, in order, tagged with the buyer.
+TEST(HistoryTest, KeepsEventsInOrder) {
+  HistoryArena arena;
+  ASSERT_TRUE(arena.Map(2, 6).ok());
+  EventWriter writer = arena.WriterFor(1);
+  writer.Record(10, 0, EventKind::kRead, 5);
+  writer.Record(20, 0, EventKind::kWrite, 4);
+  const auto events = arena.EventsOf(1);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, EventKind::kRead);
+  EXPECT_EQ(events[0].value, 5);
+  EXPECT_EQ(events[1].time_ns, 20u);
+  EXPECT_EQ(events[1].buyer, 1u);
+}
+
+// A buyer SIGKILLed after recording leaves its events for the parent.
+TEST(HistoryTest, AKilledBuyersEventsSurvive) {
+  HistoryArena arena;
+  ASSERT_TRUE(arena.Map(1, 6).ok());
+  const int status = testing::RunInChild([&] {
+    EventWriter writer = arena.WriterFor(0);
+    writer.Record(1, 0, EventKind::kQuery, 7);
+    writer.Record(2, 0, EventKind::kRead, 7);
+    kill(getpid(), SIGKILL);
+    return 0;
+  });
+  ASSERT_TRUE(WIFSIGNALED(status));
+  const auto events = arena.EventsOf(0);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, EventKind::kRead);
+  EXPECT_EQ(events[1].value, 7);
+}
+
+}  // namespace
+}  // namespace ticketsim

@@ -1,0 +1,143 @@
+#include "tests/test_util.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+
+namespace ticketsim::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string TempRoot() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+// Adds the entries of `dir` whose name contains `needle` and pass `keep`.
+void Scan(const std::string& dir, const std::string& needle,
+          std::vector<std::string>* found,
+          const std::function<bool(const std::string&)>& keep = nullptr) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find(needle) != std::string::npos && (!keep || keep(name))) {
+      found->push_back(entry.path());
+    }
+  }
+}
+
+// "…ticketsim.<uid>.<pid>.…" -> whether process pid has ended.
+bool OwnerEnded(const std::string& name, const std::string& needle) {
+  const size_t at = name.find(needle) + needle.size();
+  const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + at));
+  return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// Fails the test after which anything of this process's runs remains.
+class LeftoverListener : public ::testing::EmptyTestEventListener {
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    const std::vector<std::string> left = LeftoversOf(getpid());
+    EXPECT_TRUE(left.empty())
+        << "left behind: " << fmt::format("{}", fmt::join(left, ", "));
+    for (const std::string& path : left) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  }
+};
+
+const bool kListenerInstalled = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new LeftoverListener);
+  return true;
+}();
+
+}  // namespace
+
+std::vector<std::string> LeftoversOf(pid_t pid) {
+  const std::string needle = fmt::format("ticketsim.{}.{}.", getuid(), pid);
+  std::vector<std::string> found;
+  Scan("/dev/shm", needle, &found);
+  Scan(TempRoot(), needle, &found);
+  return found;
+}
+
+std::vector<std::string> LeftoversOfEndedRuns() {
+  const std::string needle = fmt::format("ticketsim.{}.", getuid());
+  const auto ended = [&needle](const std::string& name) {
+    return OwnerEnded(name, needle);
+  };
+  std::vector<std::string> found;
+  Scan("/dev/shm", needle, &found, ended);
+  Scan(TempRoot(), needle, &found, ended);
+  return found;
+}
+
+int RunTicketsim(const std::string& args, std::string* out, bool merge_stderr) {
+  const std::string command = fmt::format("{} {}{}", TICKETSIM_BINARY, args,
+                                          merge_stderr ? " 2>&1" : "");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  out->clear();
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out->append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
+                      int64_t buyers, int64_t attempts) {
+  Scenario s;
+  s.name = "forced race";
+  s.initial = 100;
+  s.store.kind = store;
+  s.guard.kind = guard;
+  s.guard.timeout_ms = 20000;
+  s.buyers.count = buyers;
+  s.buyers.attempts = attempts;
+  s.buyers.method = method;
+  s.buyers.think_ms = {20, 30};
+  s.buyers.seed = 7;
+  return s;
+}
+
+CheckedRun RunChecked(const Scenario& scenario) {
+  CheckedRun out;
+  const Status valid = ValidateScenario(scenario);
+  EXPECT_TRUE(valid.ok()) << valid.ToString();
+  const Status s = RunScenario(scenario, &out.run);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(out.run.timed_out);
+  EXPECT_FALSE(out.run.interrupted);
+  if (out.run.history != nullptr) out.verdict = CheckRun(out.run);
+  return out;
+}
+
+ScopedRun::ScopedRun() : names_(NewRunNames()) {
+  const Status s = CreateRunDirectory(names_);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+ScopedRun::~ScopedRun() { RemoveRunObjects(names_, purposes_); }
+
+void ScopedRun::AddPurposes(const std::vector<std::string>& purposes) {
+  purposes_.insert(purposes_.end(), purposes.begin(), purposes.end());
+}
+
+int RunInChild(const std::function<int()>& child) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(child());
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+}  // namespace ticketsim::testing

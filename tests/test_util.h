@@ -1,0 +1,67 @@
+// Helpers shared by the tests: scenarios that force a race, running one, and
+// the check that nothing of a run is left behind.
+#ifndef TICKETSIM_TESTS_TEST_UTIL_H_
+#define TICKETSIM_TESTS_TEST_UTIL_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "storage/run_names.h"
+
+namespace ticketsim::testing {
+
+// Named objects (/dev/shm) and run directories ($TMPDIR or /tmp) that belong
+// to runs of process `pid`. A test listener fails every test after which
+// this process has any left.
+std::vector<std::string> LeftoversOf(pid_t pid);
+
+// Named objects and run directories of this uid whose owning process has
+// ended: what a run that ended (however it ended) must never leave.
+std::vector<std::string> LeftoversOfEndedRuns();
+
+// Runs the ticketsim binary with `args` (a shell word list); returns its exit
+// code and fills *out with its stdout (and stderr, with `merge_stderr`).
+int RunTicketsim(const std::string& args, std::string* out,
+                 bool merge_stderr = true);
+
+// `buyers` buyers who all read before any of them writes: they start at the
+// barrier together and think 20-30 ms between read and write, far longer
+// than it takes them all to read. Unguarded, every round of purchases sells
+// one seat to all of them.
+Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
+                      int64_t buyers = 8, int64_t attempts = 2);
+
+// Runs a scenario that must run (asserting that it did) and checks it.
+struct CheckedRun {
+  RunResult run;
+  Verdict verdict;
+};
+CheckedRun RunChecked(const Scenario& scenario);
+
+// A fresh RunNames with its directory created, removed by the destructor:
+// for testing one store or guard alone.
+class ScopedRun {
+ public:
+  ScopedRun();
+  ~ScopedRun();
+  const RunNames& names() const { return names_; }
+  void AddPurposes(const std::vector<std::string>& purposes);
+
+ private:
+  RunNames names_;
+  std::vector<std::string> purposes_;
+};
+
+// Runs `child` in a forked process and returns its exit status (waitpid
+// form). The child ends with _exit(child()).
+int RunInChild(const std::function<int()>& child);
+
+}  // namespace ticketsim::testing
+
+#endif  // TICKETSIM_TESTS_TEST_UTIL_H_
