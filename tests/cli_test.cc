@@ -1,6 +1,7 @@
 // The ticketsim binary end to end, as a teacher or a CI pipeline runs it.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -97,8 +98,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run --kill-holder 2", "faults.kill_holder: 2"},
         BadInput{"run --set nosuch.key=1", "unknown key \"nosuch.key\""},
         BadInput{"run --set buyers.count", "expected key=value"},
-        BadInput{"run --frobnicate", "frobnicate"},
-        BadInput{"", "subcommand"}));
+        BadInput{"run --frobnicate", "frobnicate"}, BadInput{"", "subcommand"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) {
+      std::string name = info.param.args[0] ? info.param.args : "nothing";
+      for (char& c : name)
+        c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
 
 TEST_F(CliTest, ListNamesEveryGuard) {
   std::string out;

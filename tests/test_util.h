@@ -33,7 +33,7 @@ int RunTicketsim(const std::string& args, std::string* out,
 // `buyers` buyers who all read before any of them writes: they start at the
 // barrier together and think 20-30 ms between read and write, far longer
 // than it takes them all to read. Unguarded, every round of purchases sells
-// one seat to all of them.
+// one seat to all of them. The file store writes by rename (no torn reads).
 Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
                       int64_t buyers = 8, int64_t attempts = 2);
 
