@@ -37,12 +37,13 @@ build: deps
 	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The unguarded run must find violations (exit 1); the guarded one none (0).
 run: build
-	@echo "== without a guard: the seed's race =="
-	-@$(BIN) $(DEMO) --guard none
 	@echo
-	@echo "== with a file lock on the purchase =="
-	@$(BIN) $(DEMO) --guard file-lock
+	@$(BIN) $(DEMO) --guard none --set "name=Ten buyers, one ticket, no lock"; \
+	  test $$? -eq 1 || { echo "make run: the unguarded demo should have shown the race"; exit 1; }
+	@echo
+	@$(BIN) $(DEMO) --guard file-lock --set "name=Ten buyers, one ticket, a file lock on the purchase"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,5 +1,8 @@
 // The ticketsim binary end to end, as a teacher or a CI pipeline runs it.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -105,6 +108,40 @@ INSTANTIATE_TEST_SUITE_P(
         c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return name;
     });
+
+// Ctrl-C in the middle of a run: the buyers are stopped, a partial report is
+// printed, everything of the run is removed, and the exit code is 130.
+TEST_F(CliTest, AnInterruptedRunCleansUpAndExits130) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    execl(TICKETSIM_BINARY, "ticketsim", "run", "--store", "shm", "--guard",
+          "robust-mutex", "--buyers", "4", "--tickets", "100000", "--attempts",
+          "100000", "--think-ms", "1,2", nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  // Interrupt once the run's named objects exist: the buyers are running.
+  for (int i = 0; i < 500 && testing::LeftoversOf(pid).size() < 3; ++i) {
+    usleep(10000);
+  }
+  ASSERT_EQ(testing::LeftoversOf(pid).size(), 3u);  // dir, store, guard
+  kill(pid, SIGINT);
+  std::string report;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) report.append(buf, n);
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NE(report.find("interrupted by SIGINT"), std::string::npos) << report;
+  EXPECT_TRUE(testing::LeftoversOf(pid).empty());
+}
 
 TEST_F(CliTest, ListNamesEveryGuard) {
   std::string out;
