@@ -9,7 +9,7 @@ BIN        := $(BUILD)/ticketsim
 
 # Everything the build and the tests need, as Debian names it.
 PACKAGES := cmake make g++ ninja-build pkg-config \
-            libboost-dev libsqlite3-dev libgtest-dev libbenchmark-dev \
+            libboost-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/buyer.h"
 #include "sim/guard.h"
 #include "sim/report_json.h"
 #include "sim/report_text.h"
@@ -125,7 +126,7 @@ int RunCommand(const RunOptions& options) {
   if (run.interrupted) return kExitInterrupted;
   if (run.timed_out) return kExitRunFailed;
   for (const BuyerProcess& buyer : run.buyers) {
-    if (buyer.exit_code == 10) return kExitRunFailed;
+    if (buyer.exit_code == kBuyerAttachFailed) return kExitRunFailed;
   }
   return verdict.ok() ? kExitOk : kExitViolations;
 }
