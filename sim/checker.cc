@@ -323,8 +323,7 @@ void CheckFalseSoldOut(
           *input.final_count == 1 ? "" : "s"));
     }
   }
-  false_sold_out.Summary(
-      fmt::format("sold out was reported while tickets were left"));
+  false_sold_out.Summary("sold out was reported while tickets were left");
   false_sold_out.AddTo(&verdict->violations);
 }
 

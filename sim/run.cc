@@ -233,13 +233,14 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
     if (sig == SIGINT || sig == SIGTERM) {
       result->interrupted = true;
       result->interrupt_signal = sig;
-      reaper.KillAll();
-    } else if (sig == 0 && MonotonicNs() >= deadline && !result->timed_out) {
+    } else if (sig == 0 && MonotonicNs() >= deadline) {
       result->timed_out = true;
-      reaper.KillAll();
     }
-    reaper.ReapEnded();
-    if (result->interrupted || result->timed_out) reaper.KillAndReapAll();
+    if (result->interrupted || result->timed_out) {
+      reaper.KillAndReapAll();
+    } else {
+      reaper.ReapEnded();
+    }
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
 
