@@ -45,6 +45,7 @@ class BuyerLoop {
         store_(store),
         guard_(guard),
         control_(control),
+        slot_(&control->slots[index]),
         events_(events),
         guarded_(scenario.guard.kind != GuardKind::kNone),
         random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))) {}
@@ -53,6 +54,7 @@ class BuyerLoop {
   bool Run() {
     for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
       if (!Attempt()) return false;
+      slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
     }
     return true;
   }
@@ -184,6 +186,7 @@ class BuyerLoop {
   TicketStore* const store_;
   Guard* const guard_;
   const RunControl* const control_;
+  BuyerSlot* const slot_;
   EventWriter events_;
   const bool guarded_;
   std::mt19937_64 random_;
@@ -204,15 +207,33 @@ void OpenStartBarrier(RunControl* control) {
   Futex(&control->go, FUTEX_WAKE, INT32_MAX);
 }
 
-int RunBuyer(const Scenario& scenario, uint32_t index, TicketStore* store,
-             Guard* guard, RunControl* control, EventWriter events) {
+int64_t RunControl::AttemptsDone(size_t buyers) const {
+  int64_t done = 0;
+  for (size_t i = 0; i < buyers; ++i) {
+    done += slots[i].done.load(std::memory_order_relaxed);
+  }
+  return done;
+}
+
+int RunBuyerProcess(const Scenario& scenario, uint32_t process,
+                    TicketStore* store, Guard* guard, RunControl* control,
+                    HistoryArena* history) {
   if (!store->Attach().ok() || !guard->Attach().ok()) return kBuyerAttachFailed;
   control->ready.fetch_add(1);
   while (control->go.load(std::memory_order_acquire) == 0) {
     Futex(&control->go, FUTEX_WAIT, 0);
   }
-  BuyerLoop loop(scenario, index, store, guard, control, events);
-  const bool finished = loop.Run();
+  const uint32_t buyers = static_cast<uint32_t>(scenario.buyers.count);
+  const bool pool = scenario.buyers.pool > 0;
+  bool finished = true;
+  for (uint32_t buyer = pool ? control->next_buyer.fetch_add(1) : process;
+       finished && buyer < buyers;
+       buyer = pool ? control->next_buyer.fetch_add(1) : buyers) {
+    control->slots[buyer].process.store(static_cast<int32_t>(process));
+    BuyerLoop loop(scenario, buyer, store, guard, control,
+                   history->WriterFor(buyer));
+    finished = loop.Run();
+  }
   guard->Detach();
   store->Detach();
   return finished ? kBuyerDone : kBuyerStopped;

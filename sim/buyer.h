@@ -25,12 +25,25 @@
 
 namespace ticketsim {
 
-// Shared by the parent and all buyers (anonymous shared memory mapped before
-// forking): the start barrier.
+// What the parent knows of one buyer while the run goes on. One cache line
+// each, so that buyers counting their progress do not slow each other.
+struct alignas(64) BuyerSlot {
+  std::atomic<int32_t> process{-1};  // the process serving it; -1: none yet
+  std::atomic<int64_t> done{0};      // attempts finished
+};
+
+// Shared by the parent and all buyer processes (anonymous shared memory
+// mapped before forking): the start barrier, the pool's queue, and one slot
+// per buyer.
 struct RunControl {
-  std::atomic<uint32_t> ready{0};    // buyers attached and waiting
-  std::atomic<uint32_t> go{0};       // 1 once the barrier opens (a futex word)
-  std::atomic<int64_t> start_ns{0};  // CLOCK_MONOTONIC when it opened
+  std::atomic<uint32_t> ready{0};       // processes attached and waiting
+  std::atomic<uint32_t> go{0};          // 1 once the barrier opens (a futex)
+  std::atomic<int64_t> start_ns{0};     // CLOCK_MONOTONIC when it opened
+  std::atomic<uint32_t> next_buyer{0};  // pool: the next buyer to serve
+  BuyerSlot* slots = nullptr;           // buyers.count of them
+
+  // Attempts finished by all buyers so far.
+  int64_t AttemptsDone(size_t buyers) const;
 };
 
 // How a buyer process ends (its exit status).
@@ -46,10 +59,13 @@ int64_t MonotonicNs();
 // Opens the barrier: records the start time and wakes every waiting buyer.
 void OpenStartBarrier(RunControl* control);
 
-// The whole life of one buyer process after fork: attach, wait at the
-// barrier, run the attempts, detach. Returns a BuyerExit.
-int RunBuyer(const Scenario& scenario, uint32_t index, TicketStore* store,
-             Guard* guard, RunControl* control, EventWriter events);
+// The whole life of buyer process `process` after fork: attach, wait at the
+// barrier, run the attempts of its buyer (the buyer of the same index) or,
+// with a pool, of buyer after buyer from the shared queue, detach. Returns a
+// BuyerExit.
+int RunBuyerProcess(const Scenario& scenario, uint32_t process,
+                    TicketStore* store, Guard* guard, RunControl* control,
+                    HistoryArena* history);
 
 }  // namespace ticketsim
 

@@ -7,6 +7,25 @@
 namespace ticketsim {
 namespace {
 
+constexpr EnumWord<ViolationKind> kViolationKindWords[] = {
+    {ViolationKind::kLostUpdate, "lost update",
+     "more purchases confirmed than the count fell by"},
+    {ViolationKind::kOversell, "oversell",
+     "more purchases confirmed than there were tickets"},
+    {ViolationKind::kDuplicateSeat, "duplicate seat",
+     "one seat sold to more than one buyer"},
+    {ViolationKind::kTornRead, "torn read",
+     "a read that did not parse or lay outside [0, initial]"},
+    {ViolationKind::kFalseSoldOut, "false sold-out",
+     "told sold out though tickets were left at the end"},
+    {ViolationKind::kCorruptFinal, "corrupt final state",
+     "final count unreadable, out of range, or fallen too far"},
+    {ViolationKind::kGuardFailure, "guard failure",
+     "a purchase could not get its guard (timeout, error)"},
+    {ViolationKind::kStoreError, "store error",
+     "a purchase the store failed (I/O, busy)"},
+};
+
 // A confirmed purchase: the buyer read `seat` and wrote seat - 1.
 struct Purchase {
   uint32_t buyer;
@@ -329,26 +348,11 @@ void CheckFalseSoldOut(
 
 }  // namespace
 
+const std::span<const EnumWord<ViolationKind>> kViolationKinds =
+    kViolationKindWords;
+
 std::string_view ViolationName(ViolationKind kind) {
-  switch (kind) {
-    case ViolationKind::kLostUpdate:
-      return "lost update";
-    case ViolationKind::kOversell:
-      return "oversell";
-    case ViolationKind::kDuplicateSeat:
-      return "duplicate seat";
-    case ViolationKind::kTornRead:
-      return "torn read";
-    case ViolationKind::kFalseSoldOut:
-      return "false sold-out";
-    case ViolationKind::kCorruptFinal:
-      return "corrupt final state";
-    case ViolationKind::kGuardFailure:
-      return "guard failure";
-    case ViolationKind::kStoreError:
-      return "store error";
-  }
-  return "?";
+  return WordOf(kViolationKinds, kind);
 }
 
 int64_t Verdict::CountOf(ViolationKind kind) const {

@@ -19,19 +19,9 @@
 #include <vector>
 
 #include "sim/history.h"
+#include "sim/violation.h"
 
 namespace ticketsim {
-
-enum class ViolationKind {
-  kLostUpdate,     // confirmed purchases exceed initial - final
-  kOversell,       // confirmed purchases exceed initial
-  kDuplicateSeat,  // two confirmed purchases of one seat
-  kTornRead,       // a read that did not parse or lay outside [0, initial]
-  kFalseSoldOut,   // told sold out though tickets remain at the end
-  kCorruptFinal,   // final count unreadable, out of range, or fell too far
-  kGuardFailure,   // a purchase that could not get its lock
-  kStoreError,     // a purchase the store failed (I/O)
-};
 
 std::string_view ViolationName(ViolationKind kind);  // "lost update"
 

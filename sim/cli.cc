@@ -125,7 +125,7 @@ int RunCommand(const RunOptions& options) {
   }
   if (run.interrupted) return kExitInterrupted;
   if (run.timed_out) return kExitRunFailed;
-  for (const BuyerProcess& buyer : run.buyers) {
+  for (const BuyerProcess& buyer : run.processes) {
     if (buyer.exit_code == kBuyerAttachFailed) return kExitRunFailed;
   }
   return verdict.ok() ? kExitOk : kExitViolations;

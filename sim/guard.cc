@@ -11,6 +11,8 @@ std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
       return MakeNoGuard();
     case GuardKind::kNamedMutex:
       return MakeNamedMutexGuard(names);
+    case GuardKind::kNamedSemaphore:
+      return MakeNamedSemaphoreGuard(names, spec.permits);
     case GuardKind::kFileLock:
       return MakeFileLockGuard(names);
     case GuardKind::kRobustMutex:

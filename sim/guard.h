@@ -6,6 +6,9 @@
 //   named-mutex       guard_named_mutex.cc: boost::interprocess::named_mutex
 //                     (a POSIX named semaphore on Linux). Stays locked: the
 //                     next buyer times out; that is an abandoned lock.
+//   named-semaphore   guard_named_semaphore.cc: boost named_semaphore with
+//                     `permits` units; above one it is not mutual exclusion.
+//                     Stays taken if its holder dies, like the named mutex.
 //   file-lock         guard_file_lock.cc: flock() on a separate lock file
 //                     (never the data file, which rename may swap). Each
 //                     buyer opens it after fork. The kernel releases it.

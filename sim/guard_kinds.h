@@ -11,6 +11,8 @@ namespace ticketsim {
 
 std::unique_ptr<Guard> MakeNoGuard();
 std::unique_ptr<Guard> MakeNamedMutexGuard(const RunNames& names);
+std::unique_ptr<Guard> MakeNamedSemaphoreGuard(const RunNames& names,
+                                               int64_t permits);
 std::unique_ptr<Guard> MakeFileLockGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeRobustMutexGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeSqliteGuard(SqliteStore* store, bool immediate);

@@ -54,6 +54,7 @@ struct Event {
   uint32_t aux;
 };
 static_assert(sizeof(Event) == 32, "events are 32 bytes, as the arena plans");
+inline constexpr size_t kEventBytes = sizeof(Event);
 
 // At most this many events per attempt: query, acquired, read or invoke,
 // write or took or sold out or failed, release; one spare.

@@ -38,7 +38,9 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
   nlohmann::json buyers = nlohmann::json::array();
   for (size_t i = 0; i < verdict.buyers.size(); ++i) {
     const BuyerSummary& b = verdict.buyers[i];
-    const BuyerProcess& process = run.buyers[i];
+    const int32_t served_by = run.served_by[i];
+    const BuyerProcess process =
+        served_by >= 0 ? run.processes[served_by] : BuyerProcess{};
     buyers.push_back({
         {"buyer", b.buyer},
         {"pid", b.pid},
@@ -86,7 +88,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"purchases_per_second",
          run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds
                          : 0.0},
-        {"buyer_processes", run.buyers.size()},
+        {"buyer_processes", run.processes.size()},
         {"killed_buyers", verdict.killed_buyers},
         {"timed_out", run.timed_out},
         {"interrupted", run.interrupted}}},

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstring>
@@ -91,6 +92,18 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
       run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds : 0;
   fmt::print(out, "  time      {:.3f} s, {:.0f} purchases per second\n",
              run.seconds, rate);
+  if (scenario.buyers.pool > 0) {
+    const auto unserved =
+        std::count(run.served_by.begin(), run.served_by.end(), -1);
+    fmt::print(out, "  processes {} pool workers served {} buyers{}\n",
+               run.processes.size(), run.served_by.size() - unserved,
+               unserved > 0 ? fmt::format(" ({} never served: every worker "
+                                          "had died)",
+                                          unserved)
+                            : "");
+  } else {
+    fmt::print(out, "  processes {}, one per buyer\n", run.processes.size());
+  }
 
   if (run.timed_out) {
     fmt::print(out, "  {}\n",

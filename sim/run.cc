@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <unordered_map>
 
@@ -18,9 +19,6 @@
 namespace ticketsim {
 namespace {
 
-// The history arena is planned for every event a run can record; beyond
-// this the run is refused rather than mapped.
-constexpr size_t kMaxHistoryBytes = size_t{32} << 30;
 // How long all buyers may take to attach before the run is given up.
 constexpr int64_t kAttachTimeoutNs = int64_t{60} * 1000000000;
 
@@ -67,26 +65,35 @@ class RunSignals {
   sigset_t old_;
 };
 
-// Anonymous shared memory for the start barrier: no name, nothing to remove.
+// Anonymous shared memory for the start barrier and the buyers' slots: no
+// name, nothing to remove.
 class SharedControl {
  public:
-  SharedControl() {
-    void* at = mmap(nullptr, sizeof(RunControl), PROT_READ | PROT_WRITE,
+  explicit SharedControl(size_t buyers)
+      : bytes_(sizeof(BuyerSlot) * (buyers + 1)) {
+    static_assert(sizeof(RunControl) <= sizeof(BuyerSlot));
+    void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    control_ = at == MAP_FAILED ? nullptr : new (at) RunControl();
+    if (at == MAP_FAILED) return;
+    // The control block takes the first slot's room, the slots the rest.
+    control_ = new (at) RunControl();
+    control_->slots =
+        new (static_cast<char*>(at) + sizeof(BuyerSlot)) BuyerSlot[buyers];
   }
   ~SharedControl() {
-    if (control_ != nullptr) munmap(control_, sizeof(RunControl));
+    if (control_ != nullptr) munmap(control_, bytes_);
   }
   RunControl* get() const { return control_; }
 
  private:
-  RunControl* control_;
+  const size_t bytes_;
+  RunControl* control_ = nullptr;
 };
 
 class BuyerReaper {
  public:
-  explicit BuyerReaper(std::vector<BuyerProcess>* buyers) : buyers_(buyers) {}
+  explicit BuyerReaper(std::vector<BuyerProcess>* processes)
+      : buyers_(processes) {}
 
   void Started(uint32_t index, pid_t pid) {
     (*buyers_)[index].pid = pid;
@@ -133,7 +140,7 @@ class BuyerReaper {
   size_t running_ = 0;
 };
 
-[[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t index,
+[[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t process,
                             pid_t parent, TicketStore* store, Guard* guard,
                             RunControl* control, HistoryArena* history) {
   // Die with the parent; if it is already gone, do not start at all.
@@ -141,13 +148,13 @@ class BuyerReaper {
   if (getppid() != parent) _exit(kBuyerAttachFailed);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
-  _exit(RunBuyer(scenario, index, store, guard, control,
-                 history->WriterFor(index)));
+  _exit(RunBuyerProcess(scenario, process, store, guard, control, history));
 }
 
 }  // namespace
 
-Status RunScenario(const Scenario& scenario, RunResult* result) {
+Status RunScenario(const Scenario& scenario, RunResult* result,
+                   const ProgressFn& progress) {
   // First, so that the cleanup below runs before the mask is lifted.
   RunSignals signals;
   // What a run that was killed outright left behind goes now.
@@ -156,15 +163,12 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
   result->names = NewRunNames();
   const RunNames& names = result->names;
   const uint32_t buyer_count = static_cast<uint32_t>(scenario.buyers.count);
+  const uint32_t process_count = static_cast<uint32_t>(ProcessCount(scenario));
 
   const size_t events_per_buyer =
       static_cast<size_t>(scenario.buyers.attempts) * kEventsPerAttempt;
-  if (events_per_buyer * buyer_count * sizeof(Event) > kMaxHistoryBytes) {
-    return Status::Invalid(fmt::format(
-        "buyers.count x buyers.attempts = {} purchases: the history would "
-        "exceed {} GiB",
-        scenario.buyers.count * scenario.buyers.attempts,
-        kMaxHistoryBytes >> 30));
+  if (HistoryBytes(scenario) > kMaxHistoryBytes) {
+    return Status::Invalid("the history would not fit; see ValidateScenario");
   }
 
   Status s = CreateRunDirectory(names);
@@ -182,15 +186,15 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
   result->history = std::make_unique<HistoryArena>();
   s = result->history->Map(buyer_count, events_per_buyer);
   if (!s.ok()) return s;
-  SharedControl control;
+  SharedControl control(buyer_count);
   if (control.get() == nullptr) {
     return Status::FromErrno("map the start barrier", errno);
   }
 
-  result->buyers.assign(buyer_count, BuyerProcess{});
-  BuyerReaper reaper(&result->buyers);
+  result->processes.assign(process_count, BuyerProcess{});
+  BuyerReaper reaper(&result->processes);
   const pid_t parent = getpid();
-  for (uint32_t i = 0; i < buyer_count; ++i) {
+  for (uint32_t i = 0; i < process_count; ++i) {
     const pid_t pid = fork();
     if (pid == 0) {
       BuyerMain(scenario, i, parent, store.get(), guard.get(), control.get(),
@@ -200,7 +204,8 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
       const int err = errno;
       reaper.KillAndReapAll();
       return Status::FromErrno(
-          fmt::format("fork buyer {} of {}", i + 1, buyer_count), err);
+          fmt::format("fork buyer process {} of {}", i + 1, process_count),
+          err);
     }
     reaper.Started(i, pid);
   }
@@ -208,13 +213,13 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
   // The start barrier: open it once every buyer has attached, so that all
   // of them start their first purchase together.
   const int64_t attach_deadline = MonotonicNs() + kAttachTimeoutNs;
-  while (control.get()->ready.load() < buyer_count) {
+  while (control.get()->ready.load() < process_count) {
     reaper.ReapEnded();
-    if (reaper.running() < buyer_count || MonotonicNs() > attach_deadline) {
+    if (reaper.running() < process_count || MonotonicNs() > attach_deadline) {
       reaper.KillAndReapAll();
-      return Status::IOError(
-          fmt::format("only {} of {} buyers could open the store and the guard",
-                      control.get()->ready.load(), buyer_count));
+      return Status::IOError(fmt::format(
+          "only {} of {} buyer processes could open the store and the guard",
+          control.get()->ready.load(), process_count));
     }
     if (const int sig = signals.Wait(200000); sig == SIGINT || sig == SIGTERM) {
       reaper.KillAndReapAll();
@@ -227,9 +232,13 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
   const int64_t start = control.get()->start_ns.load();
   const int64_t deadline = start + RunTimeoutMs(scenario) * 1000000;
 
+  constexpr int64_t kProgressEveryNs = 100000000;
   reaper.ReapEnded();
   while (reaper.running() > 0) {
-    const int sig = signals.Wait(deadline - MonotonicNs());
+    const int sig = signals.Wait(
+        std::min(deadline - MonotonicNs(),
+                 progress ? kProgressEveryNs : deadline - MonotonicNs()));
+    if (progress) progress(control.get()->AttemptsDone(buyer_count));
     if (sig == SIGINT || sig == SIGTERM) {
       result->interrupted = true;
       result->interrupt_signal = sig;
@@ -243,6 +252,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result) {
     }
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
+  result->served_by.resize(buyer_count);
+  for (uint32_t i = 0; i < buyer_count; ++i) {
+    result->served_by[i] = control.get()->slots[i].process.load();
+  }
 
   s = store->Attach();
   Reading reading;
@@ -268,10 +281,25 @@ Verdict CheckRun(const RunResult& result) {
   input.initial = result.scenario.initial;
   input.final_count = result.final_count;
   input.final_error = result.final_error;
-  for (size_t i = 0; i < result.buyers.size(); ++i) {
+  // A process serves its buyers in increasing order (the pool's queue only
+  // goes up), so a killed process was killed serving the last of them.
+  std::vector<int32_t> last_served(result.processes.size(), -1);
+  for (size_t i = 0; i < result.served_by.size(); ++i) {
+    if (result.served_by[i] >= 0) {
+      last_served[result.served_by[i]] = static_cast<int32_t>(i);
+    }
+  }
+  for (size_t i = 0; i < result.served_by.size(); ++i) {
+    const int32_t process = result.served_by[i];
     input.events.push_back(result.history->EventsOf(static_cast<uint32_t>(i)));
-    input.pids.push_back(result.buyers[i].pid);
-    input.killed.push_back(result.buyers[i].signal != 0);
+    if (process < 0) {
+      input.pids.push_back(0);
+      input.killed.push_back(false);
+      continue;
+    }
+    input.pids.push_back(result.processes[process].pid);
+    input.killed.push_back(result.processes[process].signal != 0 &&
+                           last_served[process] == static_cast<int32_t>(i));
   }
   return Check(input);
 }

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 namespace ticketsim {
 
+// One process of the run: a buyer, or a pool's worker.
 struct BuyerProcess {
   pid_t pid = 0;
   int exit_code = -1;  // a BuyerExit, when it exited
@@ -34,7 +36,10 @@ struct BuyerProcess {
 struct RunResult {
   Scenario scenario;
   RunNames names;
-  std::vector<BuyerProcess> buyers;
+  std::vector<BuyerProcess> processes;
+  // Per buyer: the index in `processes` of the process that served it, or
+  // -1 if none did (a pool whose workers all died).
+  std::vector<int32_t> served_by;
   std::unique_ptr<HistoryArena> history;
   std::optional<int64_t> final_count;  // empty when unreadable
   std::string final_error;             // why it was unreadable
@@ -47,7 +52,11 @@ struct RunResult {
 // Runs `scenario` once. Returns not-ok only when the run could not be made
 // (objects not created, fork failed, a buyer could not attach): that is a run
 // failure, not a verdict. REQUIRES: ValidateScenario(scenario) is ok.
-Status RunScenario(const Scenario& scenario, RunResult* result);
+// `progress`, if given, is called about ten times a second while the buyers
+// run, with the attempts finished so far.
+using ProgressFn = std::function<void(int64_t attempts_done)>;
+Status RunScenario(const Scenario& scenario, RunResult* result,
+                   const ProgressFn& progress = {});
 
 // The checker's verdict on a finished run.
 Verdict CheckRun(const RunResult& result);

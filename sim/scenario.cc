@@ -1,11 +1,20 @@
 #include "sim/scenario.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <sstream>
+
+#include "sim/history.h"
+#include "sim/scenario_keys.h"
 
 namespace ticketsim {
 namespace {
@@ -14,6 +23,9 @@ constexpr EnumWord<GuardKind> kGuardKindWords[] = {
     {GuardKind::kNone, "none", "no exclusion at all: the race is open"},
     {GuardKind::kNamedMutex, "named-mutex",
      "boost::interprocess::named_mutex; stays locked if its holder dies"},
+    {GuardKind::kNamedSemaphore, "named-semaphore",
+     "boost::interprocess::named_semaphore with guard.permits windows; above "
+     "1 it is not mutual exclusion"},
     {GuardKind::kFileLock, "file-lock",
      "flock() on a separate lock file; the kernel frees it if its holder dies"},
     {GuardKind::kRobustMutex, "robust-mutex",
@@ -33,6 +45,11 @@ constexpr EnumWord<Method> kMethodWords[] = {
      "read the count, think, write count - 1 (the seed's get())"},
     {Method::kAtomic, "atomic",
      "the store's own single step (compare-and-swap; UPDATE ... RETURNING)"},
+};
+
+constexpr EnumWord<Expectation> kExpectationWords[] = {
+    {Expectation::kNone, "none", "no trial may show a violation"},
+    {Expectation::kSome, "some", "every trial must show a violation"},
 };
 
 using Setter = Status (*)(Scenario*, const toml::node&);
@@ -126,6 +143,23 @@ Status GetRange(const toml::node& value, MsRange* out) {
   return Status::Ok();
 }
 
+Status GetKinds(const toml::node& value, std::vector<ViolationKind>* out) {
+  const auto* array = value.as_array();
+  if (array == nullptr) {
+    return Status::Invalid(fmt::format(
+        "expected a list of violation kinds, got {}", Shown(value)));
+  }
+  std::vector<ViolationKind> kinds;
+  for (const toml::node& item : *array) {
+    ViolationKind kind = ViolationKind::kLostUpdate;
+    Status s = GetWord(item, kViolationKinds, &kind);
+    if (!s.ok()) return s;
+    kinds.push_back(kind);
+  }
+  *out = std::move(kinds);
+  return Status::Ok();
+}
+
 constexpr KeyEntry kKeys[] = {
     {"name", "a short title",
      [](Scenario* s, const toml::node& v) { return GetString(v, &s->name); }},
@@ -165,7 +199,7 @@ constexpr KeyEntry kKeys[] = {
        return st;
      }},
     {"guard.kind",
-     "the exclusion: none | named-mutex | file-lock | "
+     "the exclusion: none | named-mutex | named-semaphore | file-lock | "
      "robust-mutex | sqlite-immediate | sqlite-deferred",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kGuardKinds, &s->guard.kind);
@@ -177,6 +211,11 @@ constexpr KeyEntry kKeys[] = {
     {"guard.timeout_ms", "longest wait for the guard before giving up",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 1, 3600000, &s->guard.timeout_ms);
+     }},
+    {"guard.permits",
+     "named-semaphore: buyers let in at once (above 1: not mutual exclusion)",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, kMaxBuyers, &s->guard.permits);
      }},
     {"buyers.count", "buyer processes",
      [](Scenario* s, const toml::node& v) {
@@ -205,10 +244,33 @@ constexpr KeyEntry kKeys[] = {
        s->buyers.seed = static_cast<uint64_t>(seed);
        return st;
      }},
+    {"buyers.pool",
+     "worker processes serving all buyers (0: one process per buyer)",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 0, kMaxBuyers, &s->buyers.pool);
+     }},
     {"faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section",
      [](Scenario* s, const toml::node& v) {
        return GetDouble(v, 0, 1, &s->faults.kill_holder);
+     }},
+    {"expect.violations", "what CI should see: none | some (in every trial)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kExpectations, &s->expect.violations);
+     }},
+    {"expect.kinds",
+     "violation kinds every trial must show, e.g. [\"torn read\"]",
+     [](Scenario* s, const toml::node& v) {
+       return GetKinds(v, &s->expect.kinds);
+     }},
+    {"run.trials", "how many times the scenario is run",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, 1000000, &s->trials);
+     }},
+    {"run.timeout_ms",
+     "the whole run's time limit (0: derived from the delays)",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 0, int64_t{24} * 3600 * 1000, &s->run_timeout_ms);
      }},
 };
 
@@ -226,16 +288,128 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
+// A number read from a /proc or /sys file, or nullopt.
+std::optional<int64_t> ReadNumber(const std::string& path) {
+  std::ifstream in(path);
+  int64_t value = 0;
+  if (in >> value) return value;
+  return std::nullopt;
+}
+
+// How many more processes this machine lets us start: the least of the
+// kernel's pid and thread limits, the cgroup's pids.max and, for a user the
+// limit binds, RLIMIT_NPROC; less those running now and a margin.
+int64_t ProcessRoom() {
+  int64_t limit = INT64_MAX;
+  for (const char* path :
+       {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
+    if (auto n = ReadNumber(path)) limit = std::min(limit, *n);
+  }
+  std::ifstream cgroups("/proc/self/cgroup");
+  for (std::string line; std::getline(cgroups, line);) {
+    // "0::/path" (v2) or "N:pids:/path" (v1).
+    const size_t first = line.find(':');
+    const size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    const std::string path = line.substr(second + 1);
+    std::string dir;
+    if (controllers.empty()) dir = "/sys/fs/cgroup" + path;
+    if (controllers == "pids") dir = "/sys/fs/cgroup/pids" + path;
+    if (dir.empty()) continue;
+    if (auto max = ReadNumber(dir + "/pids.max")) {
+      const int64_t current = ReadNumber(dir + "/pids.current").value_or(0);
+      limit = std::min(limit, *max - current);
+    }
+  }
+  rlimit nproc{};
+  if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &nproc) == 0 &&
+      nproc.rlim_cur != RLIM_INFINITY) {
+    limit = std::min(limit, static_cast<int64_t>(nproc.rlim_cur));
+  }
+  int64_t running = 0;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename();
+    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
+      ++running;
+    }
+  }
+  return std::max<int64_t>(0, limit - running - 64);
+}
+
 }  // namespace
 
 const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
 const std::span<const EnumWord<Scope>> kScopes = kScopeWords;
 const std::span<const EnumWord<Method>> kMethods = kMethodWords;
+const std::span<const EnumWord<Expectation>> kExpectations = kExpectationWords;
 
 std::vector<ScenarioKeyHelp> ScenarioKeys() {
   std::vector<ScenarioKeyHelp> keys;
   for (const KeyEntry& entry : kKeys) keys.push_back({entry.key, entry.help});
   return keys;
+}
+
+bool IsScenarioKey(std::string_view key) { return FindKey(key) != nullptr; }
+
+bool IsScenarioSection(std::string_view key) {
+  for (const KeyEntry& entry : kKeys) {
+    const size_t dot = entry.key.find('.');
+    if (dot != std::string_view::npos && entry.key.substr(0, dot) == key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status SetKey(Scenario* scenario, std::string_view key,
+              const toml::node& value) {
+  const KeyEntry* entry = FindKey(key);
+  if (entry == nullptr) return Status::Invalid("unknown key");
+  return entry->set(scenario, value);
+}
+
+std::string NearestKey(std::string_view key) {
+  // Edit distance, with a swap of two neighbours counting as one edit.
+  const auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1,
+                                       std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t change = a[i - 1] == b[j - 1] ? 0 : 1;
+        d[i][j] = std::min(
+            {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.size()][b.size()];
+  };
+  // The same name in another section ("buyer.count" for "buyers.count", or
+  // "count" at the top) is near too.
+  const auto leaf = [](std::string_view k) {
+    const size_t dot = k.rfind('.');
+    return dot == std::string_view::npos ? k : k.substr(dot + 1);
+  };
+  std::string_view best;
+  size_t best_distance = SIZE_MAX;
+  for (const KeyEntry& entry : kKeys) {
+    size_t d = distance(key, entry.key);
+    if (leaf(key) == leaf(entry.key)) d = std::min<size_t>(d, 2);
+    if (d < best_distance) {
+      best = entry.key;
+      best_distance = d;
+    }
+  }
+  // Near means at most a third of the key changed.
+  return best_distance <= std::max<size_t>(2, key.size() / 3)
+             ? std::string(best)
+             : std::string();
 }
 
 Status ApplySetting(Scenario* scenario, std::string_view setting) {
@@ -245,9 +419,12 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
   }
   const std::string_view key = Trim(setting.substr(0, eq));
   const std::string_view text = Trim(setting.substr(eq + 1));
-  const KeyEntry* entry = FindKey(key);
-  if (entry == nullptr) {
-    return Status::Invalid(fmt::format("unknown key \"{}\"", key));
+  if (!IsScenarioKey(key)) {
+    const std::string near = NearestKey(key);
+    return Status::Invalid(
+        near.empty() ? fmt::format("unknown key \"{}\"", key)
+                     : fmt::format("unknown key \"{}\"; did you mean \"{}\"?",
+                                   key, near));
   }
   // The value is TOML; a bare word that is not TOML is taken as a string, so
   // that --set store.kind=shm works without quotes.
@@ -257,28 +434,76 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
   } catch (const toml::parse_error&) {
     doc = toml::table{{"v", std::string(text)}};
   }
-  Status s = entry->set(scenario, *doc.get("v"));
+  Status s = SetKey(scenario, key, *doc.get("v"));
   if (!s.ok()) return Status::Invalid(fmt::format("{}: {}", key, s.message()));
   return Status::Ok();
 }
 
-Status ValidateScenario(const Scenario& scenario) {
+int64_t ProcessCount(const Scenario& scenario) {
+  return scenario.buyers.pool > 0 ? scenario.buyers.pool
+                                  : scenario.buyers.count;
+}
+
+uint64_t HistoryBytes(const Scenario& scenario) {
+  return static_cast<uint64_t>(scenario.buyers.count) *
+         static_cast<uint64_t>(scenario.buyers.attempts) * kEventsPerAttempt *
+         kEventBytes;
+}
+
+Status ValidateScenario(const Scenario& scenario, std::string* key) {
+  const auto fail = [key](std::string_view at, std::string message) {
+    if (key != nullptr) *key = at;
+    return Status::Invalid(fmt::format("{}: {}", at, message));
+  };
   const bool sqlite_guard =
       scenario.guard.kind == GuardKind::kSqliteImmediate ||
       scenario.guard.kind == GuardKind::kSqliteDeferred;
   if (sqlite_guard && scenario.store.kind != StoreKind::kSqlite) {
-    return Status::Invalid(fmt::format(
-        "guard.kind: \"{}\" works only with store.kind = \"sqlite\", not "
-        "\"{}\"",
-        WordOf(kGuardKinds, scenario.guard.kind),
-        WordOf(kStoreKinds, scenario.store.kind)));
+    return fail("guard.kind",
+                fmt::format("\"{}\" works only with store.kind = \"sqlite\", "
+                            "not \"{}\"",
+                            WordOf(kGuardKinds, scenario.guard.kind),
+                            WordOf(kStoreKinds, scenario.store.kind)));
   }
   if (scenario.buyers.method == Method::kAtomic &&
       scenario.store.kind == StoreKind::kFile) {
-    return Status::Invalid(
-        "buyers.method: the file store has no atomic step (a file cannot be "
-        "read and rewritten in one step); use \"read-modify-write\" with a "
-        "guard, or store.kind = \"shm\" or \"sqlite\"");
+    return fail("buyers.method",
+                "the file store has no atomic step (a file cannot be read and "
+                "rewritten in one step); use \"read-modify-write\" with a "
+                "guard, or store.kind = \"shm\" or \"sqlite\"");
+  }
+  if (scenario.guard.permits != 1 &&
+      scenario.guard.kind != GuardKind::kNamedSemaphore) {
+    return fail("guard.permits",
+                fmt::format("only the named-semaphore guard has permits, not "
+                            "\"{}\"",
+                            WordOf(kGuardKinds, scenario.guard.kind)));
+  }
+  if (scenario.buyers.pool > scenario.buyers.count) {
+    return fail("buyers.pool",
+                fmt::format("{} workers for {} buyers: a pool larger than "
+                            "buyers.count would leave workers idle",
+                            scenario.buyers.pool, scenario.buyers.count));
+  }
+  if (!scenario.expect.kinds.empty() &&
+      scenario.expect.violations != Expectation::kSome) {
+    return fail("expect.kinds",
+                "kinds to expect need expect.violations = \"some\"");
+  }
+  if (HistoryBytes(scenario) > kMaxHistoryBytes) {
+    return fail("buyers.attempts",
+                fmt::format("buyers.count x buyers.attempts = {} purchases: "
+                            "their history would take more than {} GiB",
+                            scenario.buyers.count * scenario.buyers.attempts,
+                            kMaxHistoryBytes >> 30));
+  }
+  const int64_t processes = ProcessCount(scenario);
+  if (const int64_t room = ProcessRoom(); processes > room) {
+    return fail(scenario.buyers.pool > 0 ? "buyers.pool" : "buyers.count",
+                fmt::format("{} processes, but this machine can start only "
+                            "about {} more (process limits); use fewer, or "
+                            "buyers.pool",
+                            processes, room));
   }
   return Status::Ok();
 }

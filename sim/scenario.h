@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/violation.h"
 #include "storage/enum_table.h"
 #include "storage/status.h"
 #include "storage/ticket_store.h"
@@ -21,6 +22,7 @@ namespace ticketsim {
 enum class GuardKind {
   kNone,
   kNamedMutex,
+  kNamedSemaphore,
   kFileLock,
   kRobustMutex,
   kSqliteImmediate,
@@ -43,6 +45,9 @@ struct GuardSpec {
   GuardKind kind = GuardKind::kNone;
   Scope scope = Scope::kBuy;  // the seed guards only get()
   int64_t timeout_ms = 5000;  // longest wait to acquire, then give up
+  // named-semaphore: how many buyers may hold it at once. Above 1 it is not
+  // mutual exclusion (several windows at one box office).
+  int64_t permits = 1;
 };
 
 struct BuyersSpec {
@@ -52,11 +57,28 @@ struct BuyersSpec {
   MsRange think_ms;        // between read and write: the race window
   MsRange query_delay_ms;  // between query and acquire
   uint64_t seed = 42;
+  // 0: one process per buyer. k > 0: k worker processes serve the buyers,
+  // each taking the next buyer not yet served (the seed's Pool(k)).
+  int64_t pool = 0;
 };
 
 struct FaultsSpec {
   // Chance that a buyer SIGKILLs itself while inside its critical section.
   double kill_holder = 0;
+};
+
+// What a scenario should show, for CI: `[expect]`.
+enum class Expectation {
+  kUnset,  // no [expect]: expect no violation
+  kNone,   // no trial may show a violation
+  kSome,   // every trial must show one (a forced race shows up every time)
+};
+extern const std::span<const EnumWord<Expectation>> kExpectations;
+
+struct ExpectSpec {
+  Expectation violations = Expectation::kUnset;
+  // With "some": kinds every trial must show (e.g. ["torn read"]).
+  std::vector<ViolationKind> kinds;
 };
 
 struct Scenario {
@@ -67,7 +89,9 @@ struct Scenario {
   GuardSpec guard;
   BuyersSpec buyers;
   FaultsSpec faults;
-  // The whole run's limit; 0 derives one from the scenario (RunTimeoutMs).
+  ExpectSpec expect;
+  int64_t trials = 1;  // run.trials: how many times the scenario is run
+  // run.timeout_ms: the whole run's limit; 0 derives one (RunTimeoutMs).
   int64_t run_timeout_ms = 0;
 };
 
@@ -91,8 +115,17 @@ std::vector<ScenarioKeyHelp> ScenarioKeys();
 Status ApplySetting(Scenario* scenario, std::string_view setting);
 
 // Checks what no single key can: the guard fits the store, the store has an
-// atomic step when the method needs one, ranges are not reversed.
-Status ValidateScenario(const Scenario& scenario);
+// atomic step when the method needs one, the run fits this machine (its
+// processes, its history). On failure sets *key, if given, to the key most
+// to blame, so that a scenario file can point at its line.
+Status ValidateScenario(const Scenario& scenario, std::string* key = nullptr);
+
+// The processes a run forks: the pool's workers, or one per buyer.
+int64_t ProcessCount(const Scenario& scenario);
+
+// The history arena's size for a run, planned for every event it can record.
+uint64_t HistoryBytes(const Scenario& scenario);
+inline constexpr uint64_t kMaxHistoryBytes = uint64_t{32} << 30;
 
 // The run's time limit: run_timeout_ms if set, otherwise a bound derived from
 // the scenario's delays and guard timeout, generous enough never to cut a run

@@ -117,6 +117,7 @@ TEST_P(GuardTest, AHolderKilledInsideLeavesWhatItsKindPromises) {
   const Status s = guard_->Acquire(300, &recovered);
   switch (GetParam()) {
     case GuardKind::kNamedMutex:
+    case GuardKind::kNamedSemaphore:
       // Nothing frees a POSIX semaphore: the lock is abandoned.
       EXPECT_EQ(s.code(), Status::Code::kTimeout);
       return;
@@ -133,6 +134,7 @@ TEST_P(GuardTest, AHolderKilledInsideLeavesWhatItsKindPromises) {
 
 INSTANTIATE_TEST_SUITE_P(ExclusiveGuards, GuardTest,
                          ::testing::Values(GuardKind::kNamedMutex,
+                                           GuardKind::kNamedSemaphore,
                                            GuardKind::kFileLock,
                                            GuardKind::kRobustMutex,
                                            GuardKind::kSqliteImmediate),
@@ -141,6 +143,36 @@ INSTANTIATE_TEST_SUITE_P(ExclusiveGuards, GuardTest,
                            for (char& c : name) c = c == '-' ? '_' : c;
                            return name;
                          });
+
+// A semaphore with three permits lets three processes in at once and keeps
+// the fourth out: a box office with three windows, not mutual exclusion.
+TEST(NamedSemaphoreTest, ThreePermitsLetThreeHoldersIn) {
+  ScopedRun run;
+  StoreSpec store_spec;
+  store_spec.kind = StoreKind::kShm;
+  auto store = MakeStore(store_spec, run.names());
+  run.AddPurposes(store->ObjectPurposes());
+  ASSERT_TRUE(store->Create(5).ok());
+  GuardSpec spec;
+  spec.kind = GuardKind::kNamedSemaphore;
+  spec.permits = 3;
+  auto guard = MakeGuard(spec, run.names(), store.get());
+  run.AddPurposes(guard->ObjectPurposes());
+  ASSERT_TRUE(guard->Create().ok());
+  Holder first(guard.get(), store.get());
+  Holder second(guard.get(), store.get());
+  Holder third(guard.get(), store.get());
+  EXPECT_TRUE(first.holding() && second.holding() && third.holding());
+  ASSERT_TRUE(store->Attach().ok());
+  ASSERT_TRUE(guard->Attach().ok());
+  bool recovered = false;
+  EXPECT_EQ(guard->Acquire(100, &recovered).code(), Status::Code::kTimeout);
+  EXPECT_EQ(second.Release(), 0);
+  ASSERT_TRUE(guard->Acquire(5000, &recovered).ok());
+  EXPECT_TRUE(guard->Release().ok());
+  EXPECT_EQ(first.Release(), 0);
+  EXPECT_EQ(third.Release(), 0);
+}
 
 // Guard none guards nothing, but still checks its enters and leaves balance.
 TEST(NoGuardTest, CountsEntersAndLeaves) {
@@ -158,9 +190,9 @@ TEST(NoGuardTest, CountsEntersAndLeaves) {
 
 // The sqlite guards are offered only for the sqlite store.
 TEST(GuardsForTest, SqliteGuardsOnlyForTheSqliteStore) {
-  EXPECT_EQ(GuardsFor(StoreKind::kFile).size(), 4u);
-  EXPECT_EQ(GuardsFor(StoreKind::kShm).size(), 4u);
-  EXPECT_EQ(GuardsFor(StoreKind::kSqlite).size(), 6u);
+  EXPECT_EQ(GuardsFor(StoreKind::kFile).size(), 5u);
+  EXPECT_EQ(GuardsFor(StoreKind::kShm).size(), 5u);
+  EXPECT_EQ(GuardsFor(StoreKind::kSqlite).size(), 7u);
 }
 
 }  // namespace

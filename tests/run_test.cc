@@ -175,5 +175,48 @@ TEST(AtomicTest, CompareAndSwapAloneKeepsTheBooks) {
   EXPECT_EQ(r.verdict.sold_out, 6000);
 }
 
+// Three permits let three buyers into the read-think-write window at once:
+// they read the same count, and the verdict shows what a semaphore with
+// more than one permit is not (mutual exclusion).
+TEST(NamedSemaphoreRunTest, ThreePermitsLoseUpdates) {
+  Scenario s = RaceScenario(StoreKind::kShm, GuardKind::kNamedSemaphore,
+                            Method::kReadModifyWrite, 6, 2);
+  s.guard.permits = 3;
+  const CheckedRun r = RunChecked(s);
+  EXPECT_GT(r.verdict.CountOf(ViolationKind::kLostUpdate), 0);
+  EXPECT_EQ(r.verdict.CountOf(ViolationKind::kGuardFailure), 0);
+}
+
+// A pool of 3 workers serves 10 buyers: 3 processes ran, every buyer was
+// served by one of them, and each purchase is recorded under its buyer.
+TEST(PoolTest, ThreeWorkersServeTenBuyers) {
+  Scenario s = RaceScenario(StoreKind::kShm, GuardKind::kRobustMutex,
+                            Method::kReadModifyWrite, 10, 3);
+  s.buyers.pool = 3;
+  s.buyers.think_ms = {1, 2};
+  const CheckedRun r = RunChecked(s);
+  ASSERT_EQ(r.run.processes.size(), 3u);
+  ASSERT_EQ(r.run.served_by.size(), 10u);
+  for (int32_t process : r.run.served_by) {
+    EXPECT_GE(process, 0);
+    EXPECT_LT(process, 3);
+  }
+  EXPECT_TRUE(r.verdict.ok());
+  EXPECT_EQ(r.verdict.attempts, 30);
+  EXPECT_EQ(r.verdict.confirmed, 30);
+  EXPECT_EQ(*r.verdict.final_count, 70);
+  for (const BuyerSummary& b : r.verdict.buyers) EXPECT_EQ(b.bought, 3);
+}
+
+// Unguarded, the pool's workers still race each other.
+TEST(PoolTest, UnguardedWorkersRace) {
+  Scenario s = RaceScenario(StoreKind::kFile, GuardKind::kNone,
+                            Method::kReadModifyWrite, 6, 2);
+  s.buyers.pool = 3;
+  const CheckedRun r = RunChecked(s);
+  EXPECT_EQ(r.run.processes.size(), 3u);
+  EXPECT_GT(r.verdict.CountOf(ViolationKind::kLostUpdate), 0);
+}
+
 }  // namespace
 }  // namespace ticketsim

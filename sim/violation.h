@@ -1,0 +1,29 @@
+// The kinds of violation the checker reports, and their words.
+//
+// Apart from the checker so that a scenario's `[expect] kinds` can name them
+// without the scenario depending on the checker.
+#ifndef TICKETSIM_SIM_VIOLATION_H_
+#define TICKETSIM_SIM_VIOLATION_H_
+
+#include <span>
+
+#include "storage/enum_table.h"
+
+namespace ticketsim {
+
+enum class ViolationKind {
+  kLostUpdate,     // confirmed purchases exceed initial - final
+  kOversell,       // confirmed purchases exceed initial
+  kDuplicateSeat,  // two confirmed purchases of one seat
+  kTornRead,       // a read that did not parse or lay outside [0, initial]
+  kFalseSoldOut,   // told sold out though tickets remain at the end
+  kCorruptFinal,   // final count unreadable, out of range, or fell too far
+  kGuardFailure,   // a purchase that could not get its lock
+  kStoreError,     // a purchase the store failed (I/O)
+};
+
+extern const std::span<const EnumWord<ViolationKind>> kViolationKinds;
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_VIOLATION_H_
