@@ -4,24 +4,30 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "sim/buyer.h"
 #include "sim/guard.h"
+#include "sim/progress.h"
 #include "sim/report_json.h"
+#include "sim/report_junit.h"
 #include "sim/report_text.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/scenario_file.h"
+#include "sim/suite.h"
 #include "storage/run_names.h"
 
 namespace ticketsim {
 namespace {
 
-// A flag of `run` that sets one scenario key.
+// A flag that sets one scenario key.
 struct KeyFlag {
   const char* flag;
   const char* key;
@@ -38,12 +44,15 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--busy-timeout-ms", "store.busy_timeout_ms", "sqlite store: busy timeout",
      false},
     {"--guard", "guard.kind",
-     "none | named-mutex | file-lock | robust-mutex | sqlite-immediate | "
-     "sqlite-deferred",
+     "none | named-mutex | named-semaphore | file-lock | robust-mutex | "
+     "sqlite-immediate | sqlite-deferred",
      false},
     {"--scope", "guard.scope", "buy | query-and-buy", false},
     {"--timeout-ms", "guard.timeout_ms", "longest wait for the guard", false},
+    {"--permits", "guard.permits", "named-semaphore: buyers let in at once",
+     false},
     {"--buyers", "buyers.count", "buyer processes", false},
+    {"--pool", "buyers.pool", "worker processes serving all buyers", false},
     {"--tickets", "tickets.initial", "tickets on sale", false},
     {"--attempts", "buyers.attempts", "purchases each buyer tries", false},
     {"--method", "buyers.method", "read-modify-write | atomic", false},
@@ -51,17 +60,50 @@ constexpr KeyFlag kKeyFlags[] = {
      "MIN,MAX: time between read and write (the race window)", true},
     {"--query-delay-ms", "buyers.query_delay_ms",
      "MIN,MAX: time between the query and the purchase", true},
-    {"--seed", "buyers.seed", "seed of the random delays", false},
+    {"--seed", "buyers.seed",
+     "seed of the random delays (trial t uses seed + t - 1)", false},
     {"--kill-holder", "faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section", false},
+    {"--trials", "run.trials", "run each scenario this many times", false},
+    {"--run-timeout-ms", "run.timeout_ms", "each run's time limit", false},
 };
 
-std::string SettingFor(const KeyFlag& flag, const std::string& value) {
-  if (flag.range && value.find(',') != std::string::npos) {
-    return fmt::format("{}=[{}]", flag.key, value);
+// What run, check and compare share: scenario files and the settings that
+// override them.
+struct ScenarioOptions {
+  std::vector<std::string> paths;
+  std::vector<std::string> flag_values =
+      std::vector<std::string>(std::size(kKeyFlags));
+  std::vector<std::string> settings;
+
+  void AddTo(CLI::App* command) {
+    for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
+      command->add_option(kKeyFlags[i].flag, flag_values[i], kKeyFlags[i].help);
+    }
+    command->add_option(
+        "--set", settings,
+        "KEY=VALUE: set any scenario key, over the file (see `ticketsim "
+        "list`)");
   }
-  return fmt::format("{}={}", flag.key, value);
-}
+
+  // Flags first, in table order, then each --set in the order given.
+  std::vector<Override> Overrides() const {
+    std::vector<Override> out;
+    for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
+      const std::string& value = flag_values[i];
+      if (value.empty()) continue;
+      const KeyFlag& flag = kKeyFlags[i];
+      const bool range = flag.range && value.find(',') != std::string::npos;
+      out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)
+                           : fmt::format("{}={}", flag.key, value),
+                     fmt::format("{} {}", flag.flag, value)});
+    }
+    for (const std::string& setting : settings) {
+      out.push_back({setting, "--set " + setting});
+    }
+    return out;
+  }
+};
 
 bool ColorWanted(std::FILE* out) {
   return isatty(fileno(out)) && std::getenv("NO_COLOR") == nullptr;
@@ -72,63 +114,242 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
-struct RunOptions {
-  std::vector<std::string> flag_values =
-      std::vector<std::string>(std::size(kKeyFlags));
-  std::vector<std::string> settings;
-  std::string json_path;
-};
+// Loads every scenario `options` names (or the one its flags make) before
+// anything runs, printing every error; false if there was one.
+bool LoadAll(const ScenarioOptions& options,
+             const std::vector<Override>& overrides,
+             std::vector<LoadedScenario>* loaded) {
+  std::vector<std::string> files;
+  if (Status s = ExpandScenarioPaths(options.paths, &files); !s.ok()) {
+    fmt::print(stderr, "{}\n", s.message());
+    return false;
+  }
+  if (options.paths.empty()) files.push_back("");
+  bool ok = true;
+  for (const std::string& file : files) {
+    LoadedScenario scenario;
+    if (file.empty()) scenario.scenario.name = "ticket rush (command line)";
+    if (Status s = LoadScenario(file, overrides, &scenario); !s.ok()) {
+      fmt::print(stderr, "{}\n", s.message());
+      ok = false;
+      continue;
+    }
+    loaded->push_back(std::move(scenario));
+  }
+  return ok;
+}
 
-Status WriteJson(const std::string& path, const nlohmann::json& report) {
+Status WriteFile(const std::string& path, const std::string& text) {
   if (path == "-") {
-    fmt::print(stdout, "{}\n", report.dump(2));
+    fmt::print(stdout, "{}", text);
     return Status::Ok();
   }
   std::ofstream file(path);
-  file << report.dump(2) << '\n';
+  file << text;
+  file.close();
   if (!file) return Status::IOError("cannot write " + path);
   return Status::Ok();
 }
 
-int RunCommand(const RunOptions& options) {
-  Scenario scenario;
-  scenario.name = "ticket rush (from the command line)";
-  for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
-    if (options.flag_values[i].empty()) continue;
-    Status s = ApplySetting(&scenario,
-                            SettingFor(kKeyFlags[i], options.flag_values[i]));
-    if (!s.ok())
-      return Usage(fmt::format("{}: {}", kKeyFlags[i].flag, s.message()));
-  }
-  for (const std::string& setting : options.settings) {
-    Status s = ApplySetting(&scenario, setting);
-    if (!s.ok()) return Usage("--set " + s.message());
-  }
-  if (Status s = ValidateScenario(scenario); !s.ok()) return Usage(s.message());
-
-  RunResult run;
-  Status s = RunScenario(scenario, &run);
-  if (!s.ok()) {
-    fmt::print(stderr, "ticketsim: the run failed: {}\n", s.message());
-    return s.code() == Status::Code::kInvalid ? kExitUsage : kExitRunFailed;
-  }
-  const Verdict verdict = CheckRun(run);
-  // With the JSON on stdout, the text report goes to stderr.
-  std::FILE* text_out = options.json_path == "-" ? stderr : stdout;
-  WriteTextReport(text_out, run, verdict, ColorWanted(text_out));
-  if (!options.json_path.empty()) {
-    if (Status w = WriteJson(options.json_path, JsonReport(run, verdict));
-        !w.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", w.message());
-      return kExitRunFailed;
+// The exit status of scenarios that ran: interrupted, then a failed run,
+// then an expectation not met, wins.
+int ExitFor(std::span<const ScenarioResult> results) {
+  int status = kExitOk;
+  for (const ScenarioResult& r : results) {
+    if (r.interrupted()) return kExitInterrupted;
+    if (r.run_failed()) {
+      status = kExitRunFailed;
+    } else if (!r.passed() && status == kExitOk) {
+      status = kExitViolations;
     }
   }
-  if (run.interrupted) return kExitInterrupted;
-  if (run.timed_out) return kExitRunFailed;
-  for (const BuyerProcess& buyer : run.processes) {
-    if (buyer.exit_code == kBuyerAttachFailed) return kExitRunFailed;
+  return status;
+}
+
+struct RunOutputs {
+  std::string json_path;
+  std::string junit_path;
+};
+
+std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
+  const Scenario& s = r.loaded.scenario;
+  return fmt::format("{}: trial {}/{}, {}/{} purchases", s.name, trial + 1,
+                     s.trials, done, s.buyers.count * s.buyers.attempts);
+}
+
+int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
+  std::vector<LoadedScenario> loaded;
+  if (!LoadAll(options, options.Overrides(), &loaded)) return kExitUsage;
+
+  // With the JSON on stdout, the text report goes to stderr.
+  std::FILE* text =
+      outputs.json_path == "-" || outputs.junit_path == "-" ? stderr : stdout;
+  const bool color = ColorWanted(text);
+  ProgressLine progress(stderr);
+  SuiteHooks hooks;
+  hooks.keep_json = !outputs.json_path.empty();
+  hooks.on_progress = [&progress](const ScenarioResult& r, size_t trial,
+                                  int64_t done) {
+    progress.Update(ProgressText(r, trial, done));
+  };
+  hooks.on_trial = [&](const ScenarioResult& r, const RunResult& run,
+                       const Verdict& verdict) {
+    const TrialResult& trial = r.trials.back();
+    const bool first_miss =
+        !trial.miss.empty() && std::count_if(r.trials.begin(), r.trials.end(),
+                                             [](const TrialResult& t) {
+                                               return !t.miss.empty();
+                                             }) == 1;
+    if (r.loaded.scenario.trials == 1 || first_miss || trial.interrupted) {
+      progress.Clear();
+      if (r.loaded.scenario.trials > 1) {
+        fmt::print(text, "trial {} missed the expectation:\n", r.trials.size());
+      }
+      WriteTextReport(text, run, verdict, color);
+    }
+  };
+
+  std::vector<ScenarioResult> results;
+  for (const LoadedScenario& scenario : loaded) {
+    results.push_back(RunTrials(scenario, hooks));
+    progress.Clear();
+    WriteTrialsSummary(text, results.back(), color);
+    std::fflush(text);
+    if (results.back().interrupted()) break;
   }
-  return verdict.ok() ? kExitOk : kExitViolations;
+  if (results.size() > 1) WriteSuiteTable(text, results, color);
+
+  int status = ExitFor(results);
+  if (!outputs.json_path.empty()) {
+    Status s = WriteFile(outputs.json_path,
+                         SuiteJsonReport(results, status).dump(2) + "\n");
+    if (!s.ok()) {
+      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      status = kExitRunFailed;
+    }
+  }
+  if (!outputs.junit_path.empty()) {
+    Status s = WriteFile(outputs.junit_path, JunitReport(results));
+    if (!s.ok()) {
+      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      status = kExitRunFailed;
+    }
+  }
+  for (const ScenarioResult& r : results) {
+    for (const TrialResult& t : r.trials) {
+      if (!t.ran)
+        fmt::print(stderr, "ticketsim: the run failed: {}\n", t.run_error);
+    }
+  }
+  return status;
+}
+
+int CheckCommand(const ScenarioOptions& options) {
+  std::vector<LoadedScenario> loaded;
+  const bool ok = LoadAll(options, options.Overrides(), &loaded);
+  for (const LoadedScenario& s : loaded) {
+    fmt::print("ok  {}: {}\n", s.path.empty() ? "(command line)" : s.path,
+               DescribeSetup(s.scenario));
+  }
+  return ok ? kExitOk : kExitUsage;
+}
+
+int CompareCommand(const ScenarioOptions& options,
+                   const std::vector<std::string>& guard_words) {
+  if (options.paths.size() > 1) {
+    return Usage("compare takes one scenario (or none: the flags make one)");
+  }
+  const std::vector<Override> base = options.Overrides();
+  // The store decides which guards there are to compare by default.
+  std::vector<LoadedScenario> first;
+  if (!LoadAll(options, base, &first)) return kExitUsage;
+  std::vector<std::string> guards = guard_words;
+  if (guards.empty()) {
+    for (GuardKind kind : GuardsFor(first[0].scenario.store.kind)) {
+      guards.emplace_back(WordOf(kGuardKinds, kind));
+    }
+  }
+  std::vector<LoadedScenario> loaded;
+  for (const std::string& guard : guards) {
+    std::vector<Override> overrides = base;
+    overrides.push_back({"guard.kind=" + guard, "--guards " + guard});
+    if (guard != "named-semaphore") {
+      overrides.push_back({"guard.permits=1", "--guards " + guard});
+    }
+    if (!LoadAll(options, overrides, &loaded)) return kExitUsage;
+  }
+
+  ProgressLine progress(stderr);
+  SuiteHooks hooks;
+  hooks.on_progress = [&progress](const ScenarioResult& r, size_t trial,
+                                  int64_t done) {
+    progress.Update(
+        fmt::format("{}: {}", WordOf(kGuardKinds, r.loaded.scenario.guard.kind),
+                    ProgressText(r, trial, done)));
+  };
+  const bool color = ColorWanted(stdout);
+  const Scenario& s = loaded[0].scenario;
+  fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", s.name,
+             DescribeSetup(s), s.trials, s.trials == 1 ? "" : "s",
+             s.buyers.seed);
+  fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", "guard", "violated",
+             "violations", "sold", "remaining", "purchases/s");
+  std::vector<ScenarioResult> results;
+  for (const LoadedScenario& scenario : loaded) {
+    ScenarioResult r = RunTrials(scenario, hooks);
+    progress.Clear();
+    double sold = 0, remaining = 0, attempts = 0;
+    std::string kinds;
+    for (const TrialResult& t : r.trials) {
+      sold += static_cast<double>(t.sold);
+      remaining += static_cast<double>(t.remaining.value_or(0));
+      attempts += static_cast<double>(t.attempts);
+      if (kinds.empty()) {
+        for (const auto& [kind, count] : t.violations) {
+          kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ",
+                               ViolationName(kind), count);
+        }
+      }
+    }
+    const double n = std::max<size_t>(1, r.trials.size());
+    if (r.run_failed()) kinds = "the run failed: " + r.FirstProblem();
+    if (kinds.empty()) kinds = "none";
+    // Padded before it is painted, so that colour does not upset the
+    // columns.
+    std::string violated = fmt::format(
+        "{:>8}", fmt::format("{}/{}", r.with_violations(), r.trials.size()));
+    if (color) {
+      violated = fmt::format("\033[1;{}m{}\033[0m",
+                             r.with_violations() > 0 ? 31 : 32, violated);
+    }
+    fmt::print("  {:<17} {}  {:<44} {:>8} {:>9} {:>12.0f}\n",
+               WordOf(kGuardKinds, scenario.scenario.guard.kind), violated,
+               kinds, fmt::format("{:g}", sold / n),
+               fmt::format("{:g}", remaining / n),
+               r.seconds() > 0 ? attempts / r.seconds() : 0.0);
+    std::fflush(stdout);
+    results.push_back(std::move(r));
+    if (results.back().interrupted()) break;
+  }
+  if (!results.empty() && results[0].trials.size() > 1) {
+    fmt::print("\n  sold and remaining are means over the trials\n");
+  }
+  for (const ScenarioResult& r : results) {
+    if (r.interrupted()) return kExitInterrupted;
+  }
+  for (const ScenarioResult& r : results) {
+    if (r.run_failed()) return kExitRunFailed;
+  }
+  return kExitOk;
+}
+
+// Where `list` finds the scenario library: $TICKETSIM_SCENARIOS, else
+// ./scenarios, else the one next to the sources this was built from.
+std::string ScenarioLibrary() {
+  if (const char* env = std::getenv("TICKETSIM_SCENARIOS")) return env;
+  std::error_code error;
+  if (std::filesystem::is_directory("scenarios", error)) return "scenarios";
+  return TICKETSIM_SOURCE_DIR "/scenarios";
 }
 
 int ListCommand() {
@@ -140,9 +361,46 @@ int ListCommand() {
   for (const auto& e : kScopes) fmt::print("  {:<18} {}\n", e.word, e.help);
   fmt::print("methods:\n");
   for (const auto& e : kMethods) fmt::print("  {:<18} {}\n", e.word, e.help);
-  fmt::print("scenario keys (--set key=value):\n");
+  fmt::print("violations:\n");
+  for (const auto& e : kViolationKinds)
+    fmt::print("  {:<20} {}\n", e.word, e.help);
+  fmt::print("scenario keys (in a file, or --set key=value):\n");
   for (const auto& k : ScenarioKeys())
     fmt::print("  {:<22} {}\n", k.key, k.help);
+
+  const std::string library = ScenarioLibrary();
+  std::vector<std::string> files;
+  const std::string paths[] = {library};
+  if (!ExpandScenarioPaths(paths, &files).ok()) {
+    fmt::print("scenarios: none found in {}\n", library);
+    return kExitOk;
+  }
+  fmt::print("scenarios ({}):\n", library);
+  for (const std::string& file : files) {
+    LoadedScenario s;
+    const Status status = LoadScenario(file, {}, &s);
+    fmt::print("  {}\n", file);
+    if (!status.ok()) {
+      fmt::print("      (invalid) {}\n", status.message());
+      continue;
+    }
+    fmt::print(
+        "      {}  [expect {}]\n", s.scenario.name,
+        s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
+    if (!s.scenario.description.empty()) {
+      // The description, wrapped at about 76 columns.
+      std::string line;
+      std::istringstream words(s.scenario.description);
+      for (std::string word; words >> word;) {
+        if (!line.empty() && line.size() + word.size() > 70) {
+          fmt::print("      {}\n", line);
+          line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+      }
+      if (!line.empty()) fmt::print("      {}\n", line);
+    }
+  }
   return kExitOk;
 }
 
@@ -162,21 +420,48 @@ int Main(int argc, char** argv) {
       "reports exactly what went wrong."};
   app.require_subcommand(1);
 
-  RunOptions run_options;
+  ScenarioOptions run_options;
+  RunOutputs outputs;
   CLI::App* run = app.add_subcommand(
       "run",
-      "run one scenario and report the verdict (exit 0: no violation, "
-      "1: violations, 2: usage, 3: the run failed, 130: interrupted)");
-  for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
-    run->add_option(kKeyFlags[i].flag, run_options.flag_values[i],
-                    kKeyFlags[i].help);
-  }
-  run->add_option("--set", run_options.settings,
-                  "KEY=VALUE: set any scenario key (see `ticketsim list`)");
-  run->add_option("--json", run_options.json_path,
+      "run scenario files (or directories of them; none: the flags make "
+      "one) and report the verdict. Exit 0: expectations met, 1: not met, "
+      "2: usage or scenario error, 3: a run failed, 130: interrupted");
+  run->add_option("scenario", run_options.paths,
+                  "scenario files or directories");
+  run_options.AddTo(run);
+  run->add_option("--json", outputs.json_path,
                   "FILE: write the JSON report there ('-': stdout)");
+  run->add_option("--junit", outputs.junit_path,
+                  "FILE: write a JUnit XML report there, one testcase per "
+                  "scenario");
 
-  app.add_subcommand("list", "stores, guards, scopes, methods, scenario keys");
+  ScenarioOptions check_options;
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "validate scenario files without running them (exit 2 if one "
+      "is wrong)");
+  check
+      ->add_option("scenario", check_options.paths,
+                   "scenario files or directories")
+      ->required();
+  check_options.AddTo(check);
+
+  ScenarioOptions compare_options;
+  std::vector<std::string> guards;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "run one scenario under several guards, one row each");
+  compare->add_option("scenario", compare_options.paths, "a scenario file");
+  compare_options.AddTo(compare);
+  compare
+      ->add_option("--guards", guards,
+                   "GUARD,GUARD,...: the guards to compare (default: every "
+                   "guard valid for the store)")
+      ->delimiter(',');
+
+  app.add_subcommand("list",
+                     "stores, guards, violations, scenario keys, and the "
+                     "scenario library");
   bool clean_all = false;
   CLI::App* clean = app.add_subcommand(
       "clean", "remove named objects and files left by runs that died");
@@ -189,7 +474,9 @@ int Main(int argc, char** argv) {
     // --help is a ParseError too, with exit code 0.
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  if (run->parsed()) return RunCommand(run_options);
+  if (run->parsed()) return RunCommand(run_options, outputs);
+  if (check->parsed()) return CheckCommand(check_options);
+  if (compare->parsed()) return CompareCommand(compare_options, guards);
   if (clean->parsed()) return CleanCommand(clean_all);
   return ListCommand();
 }

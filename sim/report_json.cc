@@ -3,6 +3,16 @@
 namespace ticketsim {
 namespace {
 
+nlohmann::json ExpectJson(const ExpectSpec& expect) {
+  nlohmann::json kinds = nlohmann::json::array();
+  for (ViolationKind kind : expect.kinds) kinds.push_back(ViolationName(kind));
+  return {{"violations",
+           expect.violations == Expectation::kUnset
+               ? nlohmann::json(nullptr)
+               : nlohmann::json(WordOf(kExpectations, expect.violations))},
+          {"kinds", kinds}};
+}
+
 nlohmann::json ScenarioJson(const Scenario& s) {
   const auto range = [](const MsRange& r) {
     return nlohmann::json::array({r.min, r.max});
@@ -20,15 +30,19 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"guard",
        {{"kind", WordOf(kGuardKinds, s.guard.kind)},
         {"scope", WordOf(kScopes, s.guard.scope)},
-        {"timeout_ms", s.guard.timeout_ms}}},
+        {"timeout_ms", s.guard.timeout_ms},
+        {"permits", s.guard.permits}}},
       {"buyers",
        {{"count", s.buyers.count},
         {"attempts", s.buyers.attempts},
         {"method", WordOf(kMethods, s.buyers.method)},
         {"think_ms", range(s.buyers.think_ms)},
         {"query_delay_ms", range(s.buyers.query_delay_ms)},
-        {"seed", s.buyers.seed}}},
+        {"seed", s.buyers.seed},
+        {"pool", s.buyers.pool}}},
       {"faults", {{"kill_holder", s.faults.kill_holder}}},
+      {"expect", ExpectJson(s.expect)},
+      {"run", {{"trials", s.trials}, {"timeout_ms", s.run_timeout_ms}}},
   };
 }
 
@@ -93,6 +107,43 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"timed_out", run.timed_out},
         {"interrupted", run.interrupted}}},
   };
+}
+
+nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
+                               int exit_code) {
+  nlohmann::json scenarios = nlohmann::json::array();
+  bool passed = true;
+  for (const ScenarioResult& r : results) {
+    const Scenario& s = r.loaded.scenario;
+    const int64_t trials = static_cast<int64_t>(r.trials.size());
+    const Interval interval = WilsonInterval(r.with_violations(), trials);
+    nlohmann::json runs = nlohmann::json::array();
+    for (const TrialResult& t : r.trials) {
+      nlohmann::json run = t.report;
+      if (!t.ran) run = {{"seed", t.seed}, {"run_error", t.run_error}};
+      run["expectation_met"] = t.miss.empty() && !t.failed();
+      run["expectation_miss"] = t.miss;
+      runs.push_back(std::move(run));
+    }
+    passed = passed && r.passed();
+    scenarios.push_back({
+        {"file", r.loaded.path},
+        {"name", s.name},
+        {"description", s.description},
+        {"seed", s.buyers.seed},
+        {"expect", ExpectJson(s.expect)},
+        {"trials", trials},
+        {"trials_with_violations", r.with_violations()},
+        {"violation_rate_95", {{"low", interval.low}, {"high", interval.high}}},
+        {"passed", r.passed()},
+        {"problem", r.FirstProblem()},
+        {"runs", runs},
+    });
+  }
+  return {{"version", kJsonReportVersion},
+          {"passed", passed},
+          {"exit_code", exit_code},
+          {"scenarios", scenarios}};
 }
 
 }  // namespace ticketsim

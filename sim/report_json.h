@@ -4,16 +4,23 @@
 #define TICKETSIM_SIM_REPORT_JSON_H_
 
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "sim/checker.h"
 #include "sim/run.h"
+#include "sim/suite.h"
 
 namespace ticketsim {
 
 // The report format's version; it changes when a field changes meaning.
-inline constexpr int kJsonReportVersion = 1;
+inline constexpr int kJsonReportVersion = 2;
 
+// One run (one trial).
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict);
+
+// The whole command: every scenario, its trials and whether it passed.
+nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
+                               int exit_code);
 
 }  // namespace ticketsim
 

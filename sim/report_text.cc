@@ -6,6 +6,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
 namespace ticketsim {
 namespace {
@@ -136,6 +137,123 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
       fmt::print(out, "    - {}\n", w);
     }
   }
+}
+
+namespace {
+
+std::string ExpectWords(const Scenario& s) {
+  if (s.expect.violations != Expectation::kSome) return "none";
+  std::string out = "some";
+  for (size_t i = 0; i < s.expect.kinds.size(); ++i) {
+    out += fmt::format("{}{}", i == 0 ? ": " : ", ",
+                       ViolationName(s.expect.kinds[i]));
+  }
+  return out;
+}
+
+std::string Percent(double fraction) {
+  return fmt::format("{:.1f}%", 100 * fraction);
+}
+
+}  // namespace
+
+void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
+                        bool color) {
+  const Painter paint(color);
+  const Scenario& s = result.loaded.scenario;
+  const int64_t trials = static_cast<int64_t>(result.trials.size());
+  if (trials > 1) {
+    const int64_t violated = result.with_violations();
+    const Interval ci = WilsonInterval(violated, trials);
+    fmt::print(
+        out, "{}{}\n", paint.Bold(s.name),
+        result.loaded.path.empty() ? "" : "  (" + result.loaded.path + ")");
+    fmt::print(out, "  {}\n  seeds {} to {} (trial t used seed {} + t - 1)\n",
+               DescribeSetup(s), s.buyers.seed,
+               s.buyers.seed + static_cast<uint64_t>(trials) - 1,
+               s.buyers.seed);
+    fmt::print(out,
+               "  trials    {} of {} showed a violation ({}; 95% interval "
+               "{} to {})\n",
+               violated, trials,
+               Percent(static_cast<double>(violated) / trials), Percent(ci.low),
+               Percent(ci.high));
+    // How many trials showed each kind.
+    std::vector<std::pair<ViolationKind, int64_t>> kinds;
+    for (const TrialResult& t : result.trials) {
+      for (const auto& [kind, count] : t.violations) {
+        auto it =
+            std::find_if(kinds.begin(), kinds.end(),
+                         [k = kind](const auto& e) { return e.first == k; });
+        if (it == kinds.end()) {
+          kinds.emplace_back(kind, 1);
+        } else {
+          ++it->second;
+        }
+      }
+    }
+    std::string shown;
+    for (const auto& [kind, n] : kinds) {
+      shown += fmt::format("{}{} in {}", shown.empty() ? "" : ", ",
+                           ViolationName(kind), n);
+    }
+    if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
+    int64_t attempts = 0;
+    for (const TrialResult& t : result.trials) attempts += t.attempts;
+    fmt::print(out, "  time      {:.3f} s, {:.0f} purchases per second\n",
+               result.seconds(),
+               result.seconds() > 0 ? attempts / result.seconds() : 0.0);
+  }
+  const std::string expect = ExpectWords(s);
+  if (result.passed()) {
+    fmt::print(out, "  expect    {} -- {}\n\n", expect, paint.Green("met"));
+  } else {
+    fmt::print(
+        out, "  expect    {} -- {}: {}\n\n", expect,
+        paint.Red(result.run_failed() || result.interrupted() ? "not known"
+                                                              : "NOT MET"),
+        result.FirstProblem());
+  }
+}
+
+void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
+                     bool color) {
+  const Painter paint(color);
+  // A file's name is short and unique; a scenario from flags has only its
+  // name.
+  const auto label = [](const ScenarioResult& r) {
+    return r.loaded.path.empty()
+               ? r.loaded.scenario.name
+               : std::filesystem::path(r.loaded.path).stem().string();
+  };
+  size_t width = 8;
+  for (const ScenarioResult& r : results) {
+    width = std::max(width, label(r).size());
+  }
+  width = std::min<size_t>(width, 40);
+  fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", "scenario",
+             width, "trials", "violated", "95% interval", "expect", "result");
+  int passed = 0;
+  for (const ScenarioResult& r : results) {
+    const int64_t trials = static_cast<int64_t>(r.trials.size());
+    const Interval ci = WilsonInterval(r.with_violations(), trials);
+    std::string name = label(r);
+    if (name.size() > width) name = name.substr(0, width - 3) + "...";
+    const std::string result =
+        r.passed()
+            ? paint.Green("pass")
+            : paint.Red(r.run_failed() || r.interrupted() ? "ERROR" : "FAIL");
+    passed += r.passed() ? 1 : 0;
+    fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
+               trials, r.with_violations(),
+               fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
+               r.loaded.scenario.expect.violations == Expectation::kSome
+                   ? "some"
+                   : "none",
+               result);
+  }
+  fmt::print(out, "\n{} of {} scenarios met their expectation\n", passed,
+             results.size());
 }
 
 }  // namespace ticketsim

@@ -3,9 +3,11 @@
 #define TICKETSIM_SIM_REPORT_TEXT_H_
 
 #include <cstdio>
+#include <span>
 
 #include "sim/checker.h"
 #include "sim/run.h"
+#include "sim/suite.h"
 
 namespace ticketsim {
 
@@ -15,6 +17,15 @@ inline constexpr size_t kBuyerRowsShown = 20;
 // Writes the report of one run to `out`; `color` adds ANSI colours.
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color);
+
+// After the trials of one scenario: how many showed a violation, with its
+// 95% interval, which kinds, and whether the expectation was met.
+void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
+                        bool color);
+
+// One row per scenario, when several ran.
+void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
+                     bool color);
 
 }  // namespace ticketsim
 

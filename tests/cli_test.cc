@@ -52,8 +52,17 @@ TEST_F(CliTest, JsonReportOnStdout) {
   EXPECT_EQ(RunTicketsim(std::string(kDemo) + " --guard none --seed 9 --json -",
                          &out, /*merge_stderr=*/false),
             1);
-  const auto report = nlohmann::json::parse(out);
-  EXPECT_EQ(report["version"], 1);
+  const auto suite = nlohmann::json::parse(out);
+  EXPECT_EQ(suite["version"], 2);
+  EXPECT_EQ(suite["exit_code"], 1);
+  EXPECT_EQ(suite["passed"], false);
+  ASSERT_EQ(suite["scenarios"].size(), 1u);
+  const auto& scenario = suite["scenarios"][0];
+  EXPECT_EQ(scenario["trials"], 1);
+  EXPECT_EQ(scenario["trials_with_violations"], 1);
+  EXPECT_EQ(scenario["seed"], 9);
+  ASSERT_EQ(scenario["runs"].size(), 1u);
+  const auto& report = scenario["runs"][0];
   EXPECT_EQ(report["seed"], 9);
   EXPECT_EQ(report["ok"], false);
   EXPECT_EQ(report["tickets"]["initial"], 1);

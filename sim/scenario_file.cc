@@ -1,0 +1,186 @@
+#include "sim/scenario_file.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/scenario_keys.h"
+
+namespace ticketsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Place(const std::string& path, const toml::source_position& at) {
+  return fmt::format("{}:{}:{}", path, at.line, at.column);
+}
+
+// Line and column of byte `offset` in `text`, counted from 1.
+toml::source_position PositionOf(std::string_view text, size_t offset) {
+  toml::source_position at{1, 1};
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else {
+      ++at.column;
+    }
+  }
+  return at;
+}
+
+Status ReadScenarioText(const std::string& path, std::string* text) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) {
+    return Status::Invalid(fmt::format("{}: is a directory", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::Invalid(
+        fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  }
+  // One byte past the limit tells a file that is too long.
+  text->assign(kMaxScenarioBytes + 1, '\0');
+  in.read(text->data(), static_cast<std::streamsize>(text->size()));
+  text->resize(static_cast<size_t>(in.gcount()));
+  if (text->size() > kMaxScenarioBytes) {
+    return Status::Invalid(
+        fmt::format("{}:1:1: the file is longer than {} KiB; is it a scenario?",
+                    path, kMaxScenarioBytes >> 10));
+  }
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::Invalid(
+        fmt::format("{}:1:1: the file is empty; a scenario sets at least one "
+                    "key, e.g. [buyers] count = 10",
+                    path));
+  }
+  if (const size_t nul = text->find('\0'); nul != std::string::npos) {
+    return Status::Invalid(fmt::format(
+        "{}: a NUL byte: this is a binary file, not a TOML scenario",
+        Place(path, PositionOf(*text, nul))));
+  }
+  return Status::Ok();
+}
+
+// Walks a parsed file, setting each key it knows and refusing any other.
+class FileWalker {
+ public:
+  FileWalker(const std::string& path, LoadedScenario* out)
+      : path_(path), out_(out) {}
+
+  Status Walk(const toml::table& table, const std::string& prefix) {
+    for (const auto& [name, node] : table) {
+      const std::string key = prefix.empty()
+                                  ? std::string(name.str())
+                                  : fmt::format("{}.{}", prefix, name.str());
+      const std::string where = Place(path_, node.source().begin);
+      if (IsScenarioKey(key)) {
+        if (Status s = SetKey(&out_->scenario, key, node); !s.ok()) {
+          return Status::Invalid(
+              fmt::format("{}: {}: {}", where, key, s.message()));
+        }
+        out_->where[key] = where;
+      } else if (IsScenarioSection(key)) {
+        const toml::table* section = node.as_table();
+        if (section == nullptr) {
+          return Status::Invalid(fmt::format(
+              "{}: \"{}\" is a section: expected [{}] and keys under it", where,
+              key, key));
+        }
+        if (Status s = Walk(*section, key); !s.ok()) return s;
+      } else {
+        const std::string near = NearestKey(key);
+        return Status::Invalid(fmt::format(
+            "{}: unknown key \"{}\"{}", Place(path_, name.source().begin), key,
+            near.empty() ? std::string(" (`ticketsim list` shows the keys)")
+                         : fmt::format("; did you mean \"{}\"?", near)));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const std::string& path_;
+  LoadedScenario* out_;
+};
+
+Status LoadFile(const std::string& path, LoadedScenario* out) {
+  std::string text;
+  if (Status s = ReadScenarioText(path, &text); !s.ok()) return s;
+  toml::table table;
+  try {
+    table = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Status::Invalid(
+        fmt::format("{}: {}", Place(path, e.source().begin), e.description()));
+  }
+  out->scenario.name = fs::path(path).stem().string();
+  return FileWalker(path, out).Walk(table, "");
+}
+
+}  // namespace
+
+Status LoadScenario(const std::string& path,
+                    std::span<const Override> overrides, LoadedScenario* out) {
+  out->path = path;
+  if (!path.empty()) {
+    if (Status s = LoadFile(path, out); !s.ok()) return s;
+  }
+  for (const Override& o : overrides) {
+    if (Status s = ApplySetting(&out->scenario, o.setting); !s.ok()) {
+      return Status::Invalid(fmt::format("{}: {}", o.origin, s.message()));
+    }
+    const std::string key = o.setting.substr(0, o.setting.find('='));
+    out->where[key] = o.origin;
+  }
+  std::string key;
+  if (Status s = ValidateScenario(out->scenario, &key); !s.ok()) {
+    auto it = out->where.find(key);
+    std::string where;
+    if (it != out->where.end()) {
+      where = it->second;
+    } else if (!path.empty()) {
+      where = path + ":1:1";
+    } else {
+      where = "the command line";
+    }
+    return Status::Invalid(fmt::format("{}: {}", where, s.message()));
+  }
+  return Status::Ok();
+}
+
+Status ExpandScenarioPaths(std::span<const std::string> paths,
+                           std::vector<std::string>* files) {
+  for (const std::string& path : paths) {
+    std::error_code error;
+    if (!fs::exists(path, error)) {
+      return Status::Invalid(
+          fmt::format("{}: no such file or directory", path));
+    }
+    if (!fs::is_directory(path, error)) {
+      files->push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(path, error)) {
+      if (entry.path().extension() == ".toml" && !entry.is_directory()) {
+        found.push_back(entry.path().string());
+      }
+    }
+    if (found.empty()) {
+      return Status::Invalid(
+          fmt::format("{}: a directory with no *.toml scenario in it", path));
+    }
+    std::sort(found.begin(), found.end());
+    files->insert(files->end(), found.begin(), found.end());
+  }
+  return Status::Ok();
+}
+
+}  // namespace ticketsim

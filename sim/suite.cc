@@ -1,0 +1,151 @@
+#include "sim/suite.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/buyer.h"
+#include "sim/report_json.h"
+
+namespace ticketsim {
+namespace {
+
+std::string KindsOf(const Verdict& verdict) {
+  std::string out;
+  for (const Violation& v : verdict.violations) {
+    out += fmt::format("{}{} x{}", out.empty() ? "" : ", ",
+                       ViolationName(v.kind), v.count);
+  }
+  return out;
+}
+
+}  // namespace
+
+Interval WilsonInterval(int64_t successes, int64_t trials) {
+  if (trials <= 0) return {0, 1};
+  constexpr double z = 1.959963984540054;  // the normal's 97.5th percentile
+  const double n = static_cast<double>(trials);
+  const double p = static_cast<double>(successes) / n;
+  const double z2 = z * z;
+  const double center = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const double half =
+      z / (1 + z2 / n) * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+}
+
+std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict) {
+  if (scenario.expect.violations != Expectation::kSome) {
+    if (verdict.ok()) return "";
+    return "expected no violation, got " + KindsOf(verdict);
+  }
+  if (verdict.ok()) return "expected a violation, got none";
+  std::string missing;
+  for (ViolationKind kind : scenario.expect.kinds) {
+    if (verdict.CountOf(kind) == 0) {
+      missing +=
+          fmt::format("{}{}", missing.empty() ? "" : ", ", ViolationName(kind));
+    }
+  }
+  if (missing.empty()) return "";
+  return fmt::format("expected {}, got {}", missing, KindsOf(verdict));
+}
+
+int64_t ScenarioResult::with_violations() const {
+  return std::count_if(trials.begin(), trials.end(),
+                       [](const TrialResult& t) { return t.violated(); });
+}
+
+bool ScenarioResult::run_failed() const {
+  return std::any_of(trials.begin(), trials.end(),
+                     [](const TrialResult& t) { return t.failed(); });
+}
+
+bool ScenarioResult::interrupted() const {
+  return std::any_of(trials.begin(), trials.end(),
+                     [](const TrialResult& t) { return t.interrupted; });
+}
+
+bool ScenarioResult::passed() const {
+  if (trials.empty() || run_failed() || interrupted()) return false;
+  return std::all_of(trials.begin(), trials.end(),
+                     [](const TrialResult& t) { return t.miss.empty(); });
+}
+
+std::string ScenarioResult::FirstProblem() const {
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const TrialResult& t = trials[i];
+    std::string problem;
+    if (!t.ran) {
+      problem = "the run failed: " + t.run_error;
+    } else if (t.attach_failed) {
+      problem = "a buyer could not open the store or the guard";
+    } else if (t.timed_out) {
+      problem = "the run hit its time limit";
+    } else if (t.interrupted) {
+      problem = "interrupted";
+    } else {
+      problem = t.miss;
+    }
+    if (!problem.empty()) {
+      return fmt::format("trial {} (seed {}): {}", i + 1, t.seed, problem);
+    }
+  }
+  return "";
+}
+
+double ScenarioResult::seconds() const {
+  double total = 0;
+  for (const TrialResult& t : trials) total += t.seconds;
+  return total;
+}
+
+ScenarioResult RunTrials(const LoadedScenario& loaded,
+                         const SuiteHooks& hooks) {
+  ScenarioResult result;
+  result.loaded = loaded;
+  const Scenario& base = loaded.scenario;
+  for (int64_t t = 0; t < base.trials; ++t) {
+    Scenario scenario = base;
+    scenario.buyers.seed = base.buyers.seed + static_cast<uint64_t>(t);
+    TrialResult& trial = result.trials.emplace_back();
+    trial.seed = scenario.buyers.seed;
+    const size_t index = result.trials.size() - 1;
+    ProgressFn progress;
+    if (hooks.on_progress) {
+      progress = [&](int64_t done) { hooks.on_progress(result, index, done); };
+    }
+    RunResult run;
+    const Status s = RunScenario(scenario, &run, progress);
+    if (!s.ok()) {
+      trial.run_error = s.message();
+      break;
+    }
+    const Verdict verdict = CheckRun(run);
+    trial.ran = true;
+    trial.timed_out = run.timed_out;
+    trial.interrupted = run.interrupted;
+    trial.interrupt_signal = run.interrupt_signal;
+    trial.attach_failed = std::any_of(
+        run.processes.begin(), run.processes.end(), [](const BuyerProcess& p) {
+          return p.exit_code == kBuyerAttachFailed;
+        });
+    trial.seconds = run.seconds;
+    trial.attempts = verdict.attempts;
+    trial.sold = verdict.confirmed;
+    trial.remaining = verdict.final_count;
+    for (const Violation& v : verdict.violations) {
+      trial.violations.emplace_back(v.kind, v.count);
+    }
+    trial.miss = ExpectationMiss(scenario, verdict);
+    if (hooks.keep_json) {
+      trial.report = JsonReport(run, verdict);
+      trial.report["trial"] = t + 1;
+    }
+    if (hooks.on_trial) hooks.on_trial(result, run, verdict);
+    if (trial.interrupted || trial.failed()) break;
+  }
+  return result;
+}
+
+}  // namespace ticketsim

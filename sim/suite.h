@@ -1,0 +1,87 @@
+// Suite: scenarios run trial after trial, and whether each met its
+// expectation.
+//
+// Trial t of a scenario runs with seed buyers.seed + t, so any one trial can
+// be repeated alone with `--seed`. A scenario's expectation ([expect]) is met
+// when every trial meets it: "none" (or no [expect]) wants no violation in
+// any trial; "some" wants a violation in every trial, and the kinds listed
+// in expect.kinds among them. A forced race is one that shows up every time.
+#ifndef TICKETSIM_SIM_SUITE_H_
+#define TICKETSIM_SIM_SUITE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+#include "sim/scenario_file.h"
+
+namespace ticketsim {
+
+// A proportion's 95% confidence interval (Wilson score): [low, high].
+struct Interval {
+  double low = 0;
+  double high = 1;
+};
+Interval WilsonInterval(int64_t successes, int64_t trials);
+
+// "" if `verdict` meets the scenario's expectation; otherwise why not
+// ("expected no violation, got lost update x9").
+std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict);
+
+struct TrialResult {
+  uint64_t seed = 0;
+  bool ran = false;  // false: the run could not be made (run_error)
+  std::string run_error;
+  bool timed_out = false;
+  bool attach_failed = false;
+  bool interrupted = false;
+  int interrupt_signal = 0;
+  double seconds = 0;
+  int64_t attempts = 0;
+  int64_t sold = 0;
+  std::optional<int64_t> remaining;
+  std::vector<std::pair<ViolationKind, int64_t>> violations;
+  std::string miss;       // ExpectationMiss, "" when met
+  nlohmann::json report;  // the run's JSON report, when asked for
+
+  bool violated() const { return !violations.empty(); }
+  // The run itself failed: its verdict cannot be trusted either way.
+  bool failed() const { return !ran || timed_out || attach_failed; }
+};
+
+struct ScenarioResult {
+  LoadedScenario loaded;
+  std::vector<TrialResult> trials;
+
+  int64_t with_violations() const;
+  bool run_failed() const;
+  bool interrupted() const;
+  // Every trial ran and met the expectation.
+  bool passed() const;
+  // For a failure message: the first trial that missed, or the run error.
+  std::string FirstProblem() const;
+  double seconds() const;
+};
+
+struct SuiteHooks {
+  bool keep_json = false;  // fill TrialResult::report
+  // Called after each trial with the whole run, for the text report.
+  std::function<void(const ScenarioResult&, const RunResult&, const Verdict&)>
+      on_trial;
+  // Called about ten times a second during a trial: trial index, attempts
+  // finished in this trial.
+  std::function<void(const ScenarioResult&, size_t, int64_t)> on_progress;
+};
+
+// Runs every trial of `loaded` (scenario.trials of them), stopping early if
+// one is interrupted.
+ScenarioResult RunTrials(const LoadedScenario& loaded, const SuiteHooks& hooks);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_SUITE_H_
