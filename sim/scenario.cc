@@ -61,6 +61,7 @@ struct KeyEntry {
 };
 
 std::string Shown(const toml::node& value) {
+  if (value.is_table()) return "a table";
   std::ostringstream out;
   value.visit([&out](const auto& v) { out << toml::toml_formatter(v); });
   return out.str();

@@ -94,6 +94,11 @@ class FileWalker {
               key, key));
         }
         if (Status s = Walk(*section, key); !s.ok()) return s;
+      } else if (const toml::table* unknown = node.as_table();
+                 unknown != nullptr && !unknown->empty()) {
+        // An unknown section: its keys are unknown too, and the first of
+        // them gets the suggestion ("buyer.count": "buyers.count"?).
+        if (Status s = Walk(*unknown, key); !s.ok()) return s;
       } else {
         const std::string near = NearestKey(key);
         return Status::Invalid(fmt::format(
@@ -119,6 +124,12 @@ Status LoadFile(const std::string& path, LoadedScenario* out) {
   } catch (const toml::parse_error& e) {
     return Status::Invalid(
         fmt::format("{}: {}", Place(path, e.source().begin), e.description()));
+  }
+  if (table.empty()) {
+    return Status::Invalid(fmt::format(
+        "{}:1:1: the file sets no key (only comments); a scenario sets at "
+        "least one, e.g. [buyers] count = 10",
+        path));
   }
   out->scenario.name = fs::path(path).stem().string();
   return FileWalker(path, out).Walk(table, "");

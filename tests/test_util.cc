@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 namespace ticketsim::testing {
@@ -91,6 +92,65 @@ int RunTicketsim(const std::string& args, std::string* out, bool merge_stderr) {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out->append(buf, n);
   const int status = pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Ran RunTicketsimArgs(const std::vector<std::string>& args,
+                     const std::string& tmpdir) {
+  Ran ran;
+  int out[2];
+  if (pipe(out) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    if (!tmpdir.empty()) setenv("TMPDIR", tmpdir.c_str(), 1);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("ticketsim"));
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TICKETSIM_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) ran.out.append(buf, n);
+  close(out[0]);
+  int status = 0;
+  waitpid(ran.pid, &status, 0);
+  ran.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ran;
+}
+
+TempDir::TempDir() {
+  std::string pattern = TempRoot() + "/ticketsim-test.XXXXXX";
+  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  EXPECT_FALSE(path_.empty());
+}
+
+TempDir::~TempDir() {
+  std::error_code error;
+  if (!path_.empty()) std::filesystem::remove_all(path_, error);
+}
+
+std::string TempDir::Write(const std::string& name,
+                           const std::string& content) const {
+  const std::string file = path_ + "/" + name;
+  std::ofstream(file, std::ios::binary) << content;
+  return file;
+}
+
+std::vector<std::string> TempDir::Entries() const {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(path_, error)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
 }
 
 Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,

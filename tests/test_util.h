@@ -30,6 +30,33 @@ std::vector<std::string> LeftoversOfEndedRuns();
 int RunTicketsim(const std::string& args, std::string* out,
                  bool merge_stderr = true);
 
+// Runs the ticketsim binary with `args` (each one argument, no shell) and
+// the environment's TMPDIR set to `tmpdir` if not empty; stdout and stderr
+// together in `out`.
+struct Ran {
+  int exit_code = -1;  // 128 + signal if killed
+  pid_t pid = 0;       // ticketsim's pid, for LeftoversOf
+  std::string out;
+};
+Ran RunTicketsimArgs(const std::vector<std::string>& args,
+                     const std::string& tmpdir = "");
+
+// A fresh, empty directory under the temp root, removed with everything in
+// it when this goes out of scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // Writes `content` to the file `name` in it; returns its path.
+  std::string Write(const std::string& name, const std::string& content) const;
+  // The names of the entries in it.
+  std::vector<std::string> Entries() const;
+
+ private:
+  std::string path_;
+};
+
 // `buyers` buyers who all read before any of them writes: they start at the
 // barrier together and think 20-30 ms between read and write, far longer
 // than it takes them all to read. Unguarded, every round of purchases sells
