@@ -387,18 +387,8 @@ int ListCommand() {
     fmt::print(
         "      {}  [expect {}]\n", s.scenario.name,
         s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
-    if (!s.scenario.description.empty()) {
-      // The description, wrapped at about 76 columns.
-      std::string line;
-      std::istringstream words(s.scenario.description);
-      for (std::string word; words >> word;) {
-        if (!line.empty() && line.size() + word.size() > 70) {
-          fmt::print("      {}\n", line);
-          line.clear();
-        }
-        line += (line.empty() ? "" : " ") + word;
-      }
-      if (!line.empty()) fmt::print("      {}\n", line);
+    for (const std::string& line : WrapText(s.scenario.description, 70)) {
+      fmt::print("      {}\n", line);
     }
   }
   return kExitOk;

@@ -48,11 +48,36 @@ class Painter {
 
 }  // namespace
 
+std::vector<std::string> WrapText(std::string_view text, size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t start = text.find_first_not_of(" \t\n", at);
+    if (start == std::string_view::npos) break;
+    size_t end = text.find_first_of(" \t\n", start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += word;
+    at = end;
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color) {
   const Painter paint(color);
   const Scenario& scenario = run.scenario;
   fmt::print(out, "{}\n", paint.Bold(scenario.name));
+  for (const std::string& line : WrapText(scenario.description, 74)) {
+    fmt::print(out, "  {}\n", paint.Dim(line));
+  }
   fmt::print(out, "  {}\n  seed {}\n\n", DescribeSetup(scenario),
              scenario.buyers.seed);
 
@@ -205,6 +230,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                result.seconds() > 0 ? attempts / result.seconds() : 0.0);
   }
   const std::string expect = ExpectWords(s);
+  if (trials == 1) fmt::print(out, "\n");
   if (result.passed()) {
     fmt::print(out, "  expect    {} -- {}\n\n", expect, paint.Green("met"));
   } else {

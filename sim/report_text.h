@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "sim/checker.h"
 #include "sim/run.h"
@@ -13,6 +16,9 @@ namespace ticketsim {
 
 // At most this many buyer rows; the JSON report has them all.
 inline constexpr size_t kBuyerRowsShown = 20;
+
+// `text` broken into lines of at most about `width` columns, at spaces.
+std::vector<std::string> WrapText(std::string_view text, size_t width);
 
 // Writes the report of one run to `out`; `color` adds ANSI colours.
 void WriteTextReport(std::FILE* out, const RunResult& run,

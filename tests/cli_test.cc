@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -13,7 +14,14 @@ namespace ticketsim {
 namespace {
 
 using ::ticketsim::testing::LeftoversOfEndedRuns;
+using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsim;
+using ::ticketsim::testing::RunTicketsimArgs;
+using ::ticketsim::testing::RunTicketsimOnTerminal;
+using ::ticketsim::testing::TempDir;
+
+constexpr const char* kLibrary = TICKETSIM_SOURCE_DIR "/scenarios";
 
 constexpr const char* kDemo =
     "run --store file --buyers 10 --tickets 1 --think-ms 20,50";
@@ -159,6 +167,154 @@ TEST_F(CliTest, ListNamesEveryGuard) {
                             "sqlite-immediate", "sqlite-deferred"}) {
     EXPECT_NE(out.find(guard), std::string::npos) << guard;
   }
+}
+
+// Every scenario of the library is valid.
+TEST_F(CliTest, CheckAcceptsTheLibrary) {
+  const Ran ran = RunTicketsimArgs({"check", kLibrary});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("01-rush-unguarded.toml"), std::string::npos);
+}
+
+TEST_F(CliTest, ListShowsTheLibraryWithDescriptions) {
+  const Ran ran = RunTicketsimArgs({"list"});
+  EXPECT_EQ(ran.exit_code, 0);
+  EXPECT_NE(ran.out.find("named-semaphore"), std::string::npos);
+  EXPECT_NE(ran.out.find("01-rush-unguarded.toml"), std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("The seed's ticket rush without its lock"),
+            std::string::npos);
+}
+
+// A suite of two scenarios, three trials each, one whose expectation fails:
+// the JUnit file is well-formed XML with one testcase per scenario, the
+// failing one carries the verdict, and the run exits 1.
+TEST_F(CliTest, JunitHasOneTestcasePerScenarioAndAFailureExitsOne) {
+  TempDir dir;
+  dir.Write("a-race.toml", R"(name = "forced race"
+[tickets]
+initial = 1
+[buyers]
+count = 4
+think_ms = [20, 30]
+[expect]
+violations = "some"
+kinds = ["duplicate seat"]
+)");
+  dir.Write("b-wrong.toml", R"(name = "expects none & gets <some>"
+[tickets]
+initial = 1
+[buyers]
+count = 4
+think_ms = [20, 30]
+[expect]
+violations = "none"
+)");
+  const std::string junit = dir.path() + "/junit.xml";
+  const std::string json = dir.path() + "/report.json";
+  const Ran ran = RunTicketsimArgs(
+      {"run", dir.path(), "--trials", "3", "--junit", junit, "--json", json});
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_NE(ran.out.find("1 of 2 scenarios met their expectation"),
+            std::string::npos)
+      << ran.out;
+
+  // Python's XML parser is the judge of well-formedness.
+  const Ran parsed = RunProgram(
+      {"/usr/bin/python3", "-c",
+       "import sys, xml.etree.ElementTree as ET\n"
+       "root = ET.parse(sys.argv[1]).getroot()\n"
+       "cases = root.findall('.//testcase')\n"
+       "print('cases', len(cases))\n"
+       "for c in cases:\n"
+       "  f = c.find('failure')\n"
+       "  print('case', c.get('name'), 'FAIL' if f is not None else 'PASS',\n"
+       "        f.get('message') if f is not None else '')\n",
+       junit});
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out;
+  EXPECT_NE(parsed.out.find("cases 2"), std::string::npos) << parsed.out;
+  EXPECT_NE(parsed.out.find("case forced race PASS"), std::string::npos)
+      << parsed.out;
+  EXPECT_NE(parsed.out.find("case expects none & gets <some> FAIL 3 of 3 "
+                            "trials violated; trial 1 (seed 42): expected no "
+                            "violation, got lost update x3"),
+            std::string::npos)
+      << parsed.out;
+
+  std::ifstream in(json);
+  const auto report = nlohmann::json::parse(in);
+  ASSERT_EQ(report["scenarios"].size(), 2u);
+  for (const auto& scenario : report["scenarios"]) {
+    EXPECT_EQ(scenario["trials"], 3);
+    EXPECT_EQ(scenario["trials_with_violations"], 3);
+    ASSERT_EQ(scenario["runs"].size(), 3u);
+    // Trial t ran with seed 42 + t - 1, and says so.
+    EXPECT_EQ(scenario["runs"][2]["seed"], 44);
+  }
+  EXPECT_EQ(report["scenarios"][0]["passed"], true);
+  EXPECT_EQ(report["scenarios"][1]["passed"], false);
+  EXPECT_EQ(report["exit_code"], 1);
+}
+
+// The seed is in the report, so a run can be repeated with its delays.
+TEST_F(CliTest, TheSeedIsRecordedInEveryReport) {
+  const Ran ran =
+      RunTicketsimArgs({"run", "--buyers", "2", "--guard", "file-lock",
+                        "--seed", "1234", "--trials", "2", "--json", "-"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("seeds 1234 to 1235"), std::string::npos) << ran.out;
+  const auto report =
+      nlohmann::json::parse(ran.out.substr(ran.out.find("{\n")));
+  EXPECT_EQ(report["scenarios"][0]["seed"], 1234);
+  EXPECT_EQ(report["scenarios"][0]["runs"][0]["seed"], 1234);
+  EXPECT_EQ(report["scenarios"][0]["runs"][1]["seed"], 1235);
+}
+
+// compare: one row per guard, the unguarded one violated.
+TEST_F(CliTest, CompareShowsOneRowPerGuard) {
+  const Ran ran = RunTicketsimArgs(
+      {"compare", "--store", "shm", "--buyers", "4", "--tickets", "20",
+       "--think-ms", "5,10", "--guards", "none,robust-mutex,named-semaphore"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("  none                   1/1  lost update"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("  robust-mutex           0/1  none"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("  named-semaphore        0/1  none"),
+            std::string::npos)
+      << ran.out;
+}
+
+TEST_F(CliTest, CompareRefusesAGuardTheStoreCannotHave) {
+  const Ran ran = RunTicketsimArgs(
+      {"compare", "--store", "file", "--guards", "none,sqlite-immediate"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("--guards sqlite-immediate: guard.kind"),
+            std::string::npos)
+      << ran.out;
+}
+
+// The progress line shows on a terminal for a run longer than a second, and
+// not at all when the output is a pipe.
+TEST_F(CliTest, ProgressOnlyOnATerminal) {
+  const std::vector<std::string> args = {
+      "run",      "--store",    "shm",       "--guard", "robust-mutex",
+      "--buyers", "2",          "--tickets", "1000",    "--attempts",
+      "400",      "--think-ms", "3,4"};
+  const Ran piped = RunTicketsimArgs(args);
+  EXPECT_EQ(piped.exit_code, 0) << piped.out;
+  EXPECT_EQ(piped.out.find("\033[K"), std::string::npos);
+  EXPECT_EQ(piped.out.find("purchases\r"), std::string::npos);
+
+  const Ran terminal = RunTicketsimOnTerminal(args);
+  EXPECT_EQ(terminal.exit_code, 0) << terminal.out;
+  EXPECT_NE(terminal.out.find("\r\033[Kticket rush (command line): trial "
+                              "1/1, "),
+            std::string::npos)
+      << terminal.out;
+  EXPECT_NE(terminal.out.find("/800 purchases"), std::string::npos);
 }
 
 }  // namespace

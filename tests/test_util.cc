@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,8 +95,45 @@ int RunTicketsim(const std::string& args, std::string* out, bool merge_stderr) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-Ran RunTicketsimArgs(const std::vector<std::string>& args,
-                     const std::string& tmpdir) {
+namespace {
+
+[[noreturn]] void Exec(const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  for (const std::string& a : argv) {
+    pointers.push_back(const_cast<char*>(a.c_str()));
+  }
+  pointers.push_back(nullptr);
+  execv(pointers[0], pointers.data());
+  _exit(127);
+}
+
+// Reads `fd` to its end (EIO too: a pty whose other side has closed).
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n;
+       (n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR);) {
+    if (n > 0) out.append(buf, n);
+  }
+  return out;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<std::string> TicketsimArgv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {TICKETSIM_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+}  // namespace
+
+Ran RunProgram(const std::vector<std::string>& argv,
+               const std::string& tmpdir) {
   Ran ran;
   int out[2];
   if (pipe(out) != 0) return ran;
@@ -106,23 +144,29 @@ Ran RunTicketsimArgs(const std::vector<std::string>& args,
     close(out[0]);
     close(out[1]);
     if (!tmpdir.empty()) setenv("TMPDIR", tmpdir.c_str(), 1);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>("ticketsim"));
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(TICKETSIM_BINARY, argv.data());
-    _exit(127);
+    Exec(argv);
   }
   close(out[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0) ran.out.append(buf, n);
+  ran.out = ReadAll(out[0]);
   close(out[0]);
-  int status = 0;
-  waitpid(ran.pid, &status, 0);
-  ran.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ran.exit_code = Wait(ran.pid);
+  return ran;
+}
+
+Ran RunTicketsimArgs(const std::vector<std::string>& args,
+                     const std::string& tmpdir) {
+  return RunProgram(TicketsimArgv(args), tmpdir);
+}
+
+Ran RunTicketsimOnTerminal(const std::vector<std::string>& args) {
+  Ran ran;
+  int terminal = -1;
+  ran.pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (ran.pid == 0) Exec(TicketsimArgv(args));
+  if (ran.pid < 0) return ran;
+  ran.out = ReadAll(terminal);
+  close(terminal);
+  ran.exit_code = Wait(ran.pid);
   return ran;
 }
 

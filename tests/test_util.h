@@ -41,6 +41,14 @@ struct Ran {
 Ran RunTicketsimArgs(const std::vector<std::string>& args,
                      const std::string& tmpdir = "");
 
+// Runs `argv` (argv[0] a path) the same way.
+Ran RunProgram(const std::vector<std::string>& argv,
+               const std::string& tmpdir = "");
+
+// Runs ticketsim with its stdout and stderr on a pseudo-terminal, as a
+// person at a terminal would; returns what the terminal received.
+Ran RunTicketsimOnTerminal(const std::vector<std::string>& args);
+
 // A fresh, empty directory under the temp root, removed with everything in
 // it when this goes out of scope.
 class TempDir {
