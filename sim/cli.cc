@@ -178,6 +178,9 @@ std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
 }
 
 int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
+  if (outputs.json_path == "-" && outputs.junit_path == "-") {
+    return Usage("--json - and --junit - cannot both have stdout");
+  }
   std::vector<LoadedScenario> loaded;
   if (!LoadAll(options, options.Overrides(), &loaded)) return kExitUsage;
 
