@@ -79,6 +79,13 @@ std::vector<std::string> LeftoversOfEndedRuns() {
   std::vector<std::string> found;
   Scan("/dev/shm", needle, &found, ended);
   Scan(TempRoot(), needle, &found, ended);
+  // A run may remove its objects and exit between the scan and the check of
+  // its owner: only what is still there now that the owner has ended is
+  // left behind.
+  std::erase_if(found, [](const std::string& path) {
+    std::error_code ec;
+    return !fs::exists(fs::symlink_status(path, ec));
+  });
   return found;
 }
 
