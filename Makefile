@@ -11,7 +11,7 @@ BIN        := $(BUILD)/ticketsim
 PACKAGES := cmake make g++ ninja-build pkg-config \
             libboost-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
-            python3
+            python3 chromium
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "sim/words.h"
+
 namespace ticketsim {
 namespace {
 
@@ -33,20 +35,6 @@ struct Purchase {
   uint64_t write_ns;
   int64_t seat;
 };
-
-std::string_view FailureWhy(uint32_t aux) {
-  switch (static_cast<Failure>(aux)) {
-    case Failure::kGuardTimeout:
-      return "timed out waiting for the guard";
-    case Failure::kGuardError:
-      return "could not take the guard";
-    case Failure::kStoreBusy:
-      return "was refused by the store (busy: the database was locked)";
-    case Failure::kStoreError:
-      return "hit a store error";
-  }
-  return "failed";
-}
 
 // Collects violations of one kind, keeping the exact count and the first
 // few witnesses.
@@ -286,17 +274,17 @@ void CheckDuplicateSeats(Verdict* verdict, std::vector<Purchase>* by_seat) {
         const Purchase& b = group[1];
         if (group.size() == 2) {
           duplicates.Witness(fmt::format(
-              "seat {}: buyers {} and {} both read {} (at {} and {}) and both "
-              "wrote {} (at {} and {})",
+              "seat {} was sold twice: buyers {} and {} both read {} (at {} "
+              "and {}) and both wrote {} (at {} and {})",
               a.seat, a.buyer, b.buyer, a.seat, FormatTime(a.read_ns),
               FormatTime(b.read_ns), a.seat - 1, FormatTime(a.write_ns),
               FormatTime(b.write_ns)));
         } else {
           duplicates.Witness(fmt::format(
-              "seat {} was sold {} times: buyers {} all read {} (the first at "
+              "seat {} was sold {}: buyers {} all read {} (the first at "
               "{}, the last at {}) and all wrote {}",
-              a.seat, group.size(), BuyerList(group, 8), a.seat,
-              FormatTime(group.front().read_ns),
+              a.seat, TimesSold(static_cast<int64_t>(group.size())),
+              BuyerList(group, 8), a.seat, FormatTime(group.front().read_ns),
               FormatTime(group.back().read_ns), a.seat - 1));
         }
       }

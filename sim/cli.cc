@@ -5,16 +5,22 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "sim/guard.h"
+#include "sim/history_export.h"
+#include "sim/narration.h"
 #include "sim/progress.h"
+#include "sim/report_html.h"
 #include "sim/report_json.h"
 #include "sim/report_junit.h"
 #include "sim/report_text.h"
@@ -169,6 +175,9 @@ int ExitFor(std::span<const ScenarioResult> results) {
 struct RunOutputs {
   std::string json_path;
   std::string junit_path;
+  std::string html_path;
+  std::string history_path;
+  bool narrate = false;
 };
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
@@ -188,6 +197,20 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   std::FILE* text =
       outputs.json_path == "-" || outputs.junit_path == "-" ? stderr : stdout;
   const bool color = ColorWanted(text);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> history(nullptr,
+                                                          &std::fclose);
+  if (!outputs.history_path.empty()) {
+    history.reset(std::fopen(outputs.history_path.c_str(), "w"));
+    if (history == nullptr) {
+      return Usage(fmt::format("--history {}: cannot write: {}",
+                               outputs.history_path, std::strerror(errno)));
+    }
+  }
+  Status history_status;
+  // Per scenario: the page section of its first trial, or of the first
+  // trial that missed the expectation.
+  std::vector<std::string> html_sections;
+  std::vector<bool> html_shows_miss;
   ProgressLine progress(stderr);
   SuiteHooks hooks;
   hooks.keep_json = !outputs.json_path.empty();
@@ -198,16 +221,36 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   hooks.on_trial = [&](const ScenarioResult& r, const RunResult& run,
                        const Verdict& verdict) {
     const TrialResult& trial = r.trials.back();
+    const size_t number = r.trials.size();
     const bool first_miss =
         !trial.miss.empty() && std::count_if(r.trials.begin(), r.trials.end(),
                                              [](const TrialResult& t) {
                                                return !t.miss.empty();
                                              }) == 1;
+    if (history != nullptr && history_status.ok()) {
+      history_status =
+          WriteHistoryJsonl(history.get(), run, static_cast<int64_t>(number));
+    }
+    if (!outputs.html_path.empty()) {
+      const bool new_scenario = number == 1;
+      if (new_scenario) {
+        html_sections.emplace_back();
+        html_shows_miss.push_back(false);
+      }
+      if (new_scenario || (first_miss && !html_shows_miss.back())) {
+        html_sections.back() = HtmlRunSection(
+            run, verdict,
+            fmt::format("{} (trial {} of {}, seed {})", r.loaded.scenario.name,
+                        number, r.loaded.scenario.trials, trial.seed));
+        html_shows_miss.back() = first_miss;
+      }
+    }
     if (r.loaded.scenario.trials == 1 || first_miss || trial.interrupted) {
       progress.Clear();
       if (r.loaded.scenario.trials > 1) {
-        fmt::print(text, "trial {} missed the expectation:\n", r.trials.size());
+        fmt::print(text, "trial {} missed the expectation:\n", number);
       }
+      if (outputs.narrate) WriteNarration(text, run);
       WriteTextReport(text, run, verdict, color);
     }
   };
@@ -226,6 +269,22 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   if (!outputs.json_path.empty()) {
     Status s = WriteFile(outputs.json_path,
                          SuiteJsonReport(results, status).dump(2) + "\n");
+    if (!s.ok()) {
+      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      status = kExitRunFailed;
+    }
+  }
+  if (!history_status.ok()) {
+    fmt::print(stderr, "ticketsim: --history {}: {}\n", outputs.history_path,
+               history_status.message());
+    status = kExitRunFailed;
+  }
+  if (!outputs.html_path.empty()) {
+    const std::string title =
+        results.size() == 1
+            ? results[0].loaded.scenario.name
+            : fmt::format("ticketsim: {} scenarios", results.size());
+    Status s = WriteFile(outputs.html_path, HtmlPage(title, html_sections));
     if (!s.ok()) {
       fmt::print(stderr, "ticketsim: {}\n", s.message());
       status = kExitRunFailed;
@@ -425,6 +484,14 @@ int Main(int argc, char** argv) {
   run_options.AddTo(run);
   run->add_option("--json", outputs.json_path,
                   "FILE: write the JSON report there ('-': stdout)");
+  run->add_option("--html", outputs.html_path,
+                  "FILE: write a self-contained HTML timeline of the run "
+                  "there");
+  run->add_option("--history", outputs.history_path,
+                  "FILE: write every operation there as JSON lines "
+                  "(invoke/ok/fail/info, as Jepsen-style checkers read)");
+  run->add_flag("--narrate", outputs.narrate,
+                "tell the events of the run in time order, in plain words");
   run->add_option("--junit", outputs.junit_path,
                   "FILE: write a JUnit XML report there, one testcase per "
                   "scenario");

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "sim/words.h"
+
 namespace ticketsim {
 namespace {
 
@@ -34,38 +36,6 @@ std::string Details(const ScenarioResult& r) {
 }
 
 }  // namespace
-
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 allows no control characters but tab, newline, return.
-        if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string JunitReport(std::span<const ScenarioResult> results) {
   int failures = 0;

@@ -13,9 +13,6 @@ namespace ticketsim {
 
 std::string JunitReport(std::span<const ScenarioResult> results);
 
-// `text` made safe for XML character data and attribute values.
-std::string XmlEscape(std::string_view text);
-
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_REPORT_JUNIT_H_

@@ -276,30 +276,33 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   return Status::Ok();
 }
 
-Verdict CheckRun(const RunResult& result) {
-  CheckInput input;
-  input.initial = result.scenario.initial;
-  input.final_count = result.final_count;
-  input.final_error = result.final_error;
-  // A process serves its buyers in increasing order (the pool's queue only
-  // goes up), so a killed process was killed serving the last of them.
+std::vector<bool> KilledBuyers(const RunResult& result) {
   std::vector<int32_t> last_served(result.processes.size(), -1);
   for (size_t i = 0; i < result.served_by.size(); ++i) {
     if (result.served_by[i] >= 0) {
       last_served[result.served_by[i]] = static_cast<int32_t>(i);
     }
   }
+  std::vector<bool> killed(result.served_by.size(), false);
+  for (size_t p = 0; p < result.processes.size(); ++p) {
+    if (result.processes[p].signal != 0 && last_served[p] >= 0) {
+      killed[last_served[p]] = true;
+    }
+  }
+  return killed;
+}
+
+Verdict CheckRun(const RunResult& result) {
+  CheckInput input;
+  input.initial = result.scenario.initial;
+  input.final_count = result.final_count;
+  input.final_error = result.final_error;
+  const std::vector<bool> killed = KilledBuyers(result);
   for (size_t i = 0; i < result.served_by.size(); ++i) {
     const int32_t process = result.served_by[i];
     input.events.push_back(result.history->EventsOf(static_cast<uint32_t>(i)));
-    if (process < 0) {
-      input.pids.push_back(0);
-      input.killed.push_back(false);
-      continue;
-    }
-    input.pids.push_back(result.processes[process].pid);
-    input.killed.push_back(result.processes[process].signal != 0 &&
-                           last_served[process] == static_cast<int32_t>(i));
+    input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
+    input.killed.push_back(killed[i]);
   }
   return Check(input);
 }

@@ -58,6 +58,10 @@ using ProgressFn = std::function<void(int64_t attempts_done)>;
 Status RunScenario(const Scenario& scenario, RunResult* result,
                    const ProgressFn& progress = {});
 
+// Per buyer: whether its process was killed while serving it (a process
+// serves its buyers in increasing order, so only the last of them).
+std::vector<bool> KilledBuyers(const RunResult& result);
+
 // The checker's verdict on a finished run.
 Verdict CheckRun(const RunResult& result);
 

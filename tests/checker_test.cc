@@ -95,8 +95,8 @@ TEST(CheckerTest, TwoBuyersReadingTheSameCountLoseAnUpdate) {
   ASSERT_EQ(dup.kind, ViolationKind::kDuplicateSeat);
   ASSERT_EQ(dup.witnesses.size(), 1u);
   EXPECT_EQ(dup.witnesses[0],
-            "seat 5: buyers 3 and 7 both read 5 (at 1.204 ms and 1.209 ms) and "
-            "both wrote 4 (at 2.000 ms and 2.500 ms)");
+            "seat 5 was sold twice: buyers 3 and 7 both read 5 (at 1.204 ms "
+            "and 1.209 ms) and both wrote 4 (at 2.000 ms and 2.500 ms)");
   EXPECT_NE(v.violations[0].witnesses.at(0).find("buyer 7 read 5"),
             std::string::npos);
 }

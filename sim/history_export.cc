@@ -1,0 +1,184 @@
+#include "sim/history_export.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <queue>
+
+#include "sim/words.h"
+
+namespace ticketsim {
+namespace {
+
+// Where one buyer's stream stands in the merge.
+struct Cursor {
+  std::span<const Event> events;
+  size_t next = 0;
+  bool invoked = false;  // the current attempt's buy has been invoked
+  uint32_t attempt = UINT32_MAX;
+  int64_t read_value = 0;
+};
+
+// When the line for `e` belongs: a buy invoked by waiting for the guard
+// began when the wait did.
+uint64_t LineTime(const Event& e) {
+  if (e.kind == EventKind::kAcquired) {
+    const uint64_t waited = uint64_t{e.aux} * 1000;
+    return e.time_ns > waited ? e.time_ns - waited : 0;
+  }
+  return e.time_ns;
+}
+
+class LineWriter {
+ public:
+  LineWriter(std::FILE* out, int64_t trial) : out_(out), trial_(trial) {}
+  ~LineWriter() { Flush(); }
+
+  template <typename... Args>
+  void Line(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(buffer_), format,
+                   std::forward<Args>(args)...);
+    fmt::format_to(std::back_inserter(buffer_), ", \"trial\": {}}}\n", trial_);
+    if (buffer_.size() > (1 << 16)) Flush();
+  }
+  void Flush() {
+    if (buffer_.size() > 0) {
+      if (std::fwrite(buffer_.data(), 1, buffer_.size(), out_) !=
+          buffer_.size()) {
+        failed_ = true;
+      }
+      buffer_.clear();
+    }
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  std::FILE* out_;
+  const int64_t trial_;
+  fmt::memory_buffer buffer_;
+  bool failed_ = false;
+};
+
+void Invoke(LineWriter* w, uint32_t buyer, uint64_t time) {
+  w->Line(R"({{"type": "invoke", "f": "buy", "process": {}, "time": {})", buyer,
+          time);
+}
+
+// Writes what event `e` of `cursor`'s buyer says.
+void Emit(LineWriter* w, const Event& e, Cursor* c) {
+  if (e.attempt != c->attempt) {
+    c->attempt = e.attempt;
+    c->invoked = false;
+  }
+  const uint64_t t = LineTime(e);
+  const uint32_t b = e.buyer;
+  switch (e.kind) {
+    case EventKind::kQuery:
+      w->Line(R"({{"type": "invoke", "f": "read", "process": {}, "time": {})",
+              b, t);
+      if (e.flags & kTorn) {
+        w->Line(
+            R"({{"type": "fail", "f": "read", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
+            b, t, e.aux);
+      } else {
+        w->Line(
+            R"({{"type": "ok", "f": "read", "process": {}, "time": {}, "value": {})",
+            b, t, e.value);
+      }
+      return;
+    case EventKind::kAcquired:
+      Invoke(w, b, t);
+      c->invoked = true;
+      return;
+    case EventKind::kRead:
+    case EventKind::kInvoke:
+      if (!c->invoked) Invoke(w, b, t);
+      c->invoked = true;
+      c->read_value = e.value;
+      if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
+        w->Line(
+            R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
+            b, t, e.aux);
+        c->invoked = false;
+      }
+      return;
+    case EventKind::kWrite:
+      w->Line(
+          R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {}, "read": {}, "wrote": {})",
+          b, t, e.value + 1, c->read_value, e.value);
+      c->invoked = false;
+      return;
+    case EventKind::kTook:
+      w->Line(
+          R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {})",
+          b, t, e.value);
+      c->invoked = false;
+      return;
+    case EventKind::kSoldOut:
+      w->Line(
+          R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "sold out", "read": {})",
+          b, t, e.value);
+      c->invoked = false;
+      return;
+    case EventKind::kFailed:
+      if (!c->invoked) Invoke(w, b, t);
+      w->Line(
+          R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "{}")",
+          b, t, FailureName(e.aux));
+      c->invoked = false;
+      return;
+    case EventKind::kRelease:
+    case EventKind::kEmpty:
+      return;
+  }
+}
+
+}  // namespace
+
+Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
+  const Scenario& s = run.scenario;
+  LineWriter w(out, trial);
+  w.Line(
+      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {})",
+      s.initial, nlohmann::json(s.name).dump(), s.buyers.seed,
+      run.served_by.size());
+
+  std::vector<Cursor> cursors(run.served_by.size());
+  // The next event of every buyer, earliest first.
+  using Head = std::pair<uint64_t, uint32_t>;
+  std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
+  uint64_t end = 0;
+  for (uint32_t b = 0; b < cursors.size(); ++b) {
+    cursors[b].events = run.history->EventsOf(b);
+    if (!cursors[b].events.empty()) {
+      heads.emplace(LineTime(cursors[b].events[0]), b);
+    }
+  }
+  while (!heads.empty()) {
+    const uint32_t b = heads.top().second;
+    heads.pop();
+    Cursor& c = cursors[b];
+    const Event& e = c.events[c.next++];
+    end = std::max(end, e.time_ns);
+    Emit(&w, e, &c);
+    if (c.next < c.events.size()) {
+      heads.emplace(LineTime(c.events[c.next]), b);
+    } else if (c.invoked) {
+      // It invoked a buy and recorded no outcome: it died midway.
+      w.Line(
+          R"({{"type": "info", "f": "buy", "process": {}, "time": {}, "error": "indeterminate: the buyer died")",
+          b, e.time_ns);
+    }
+  }
+  w.Line(
+      R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {})",
+      end, run.final_count ? std::to_string(*run.final_count) : "null");
+  w.Flush();
+  if (w.failed() || std::ferror(out)) {
+    return Status::FromErrno("write the history", errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ticketsim

@@ -1,0 +1,50 @@
+// Timeline: a buyer's events gathered into its attempts, each with the times
+// of its steps, for the reports that draw or tell a run (the HTML page, the
+// narration).
+#ifndef TICKETSIM_SIM_TIMELINE_H_
+#define TICKETSIM_SIM_TIMELINE_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sim/history.h"
+
+namespace ticketsim {
+
+enum class Outcome {
+  kPending,  // no outcome recorded: the buyer died midway (indeterminate)
+  kBought,   // a confirmed purchase of `seat`
+  kSoldOut,
+  kFailed,  // `failure` says why
+  kTorn,    // the purchase's read found no valid count
+};
+
+// One attempt of one buyer. A time of -1 means the step did not happen.
+struct Attempt {
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  int64_t query_ns = -1;
+  int64_t query_value = 0;
+  bool query_torn = false;
+  int64_t wait_ns = -1;      // began to wait for the guard
+  int64_t acquired_ns = -1;  // held it
+  bool recovered = false;    // took it over from a dead holder
+  int64_t read_ns = -1;      // read the count, or invoked the atomic step
+  int64_t read_value = 0;
+  Outcome outcome = Outcome::kPending;
+  int64_t outcome_ns = -1;
+  int64_t seat = 0;     // kBought
+  int64_t written = 0;  // kBought by read-modify-write: the count written
+  bool atomic = false;  // the store's own step, not read-modify-write
+  uint32_t failure = 0;
+  int64_t release_ns = -1;
+  int64_t last_ns = 0;  // the time of its last event
+};
+
+// The attempts of one buyer's events, in order.
+std::vector<Attempt> AttemptsOf(std::span<const Event> events);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_TIMELINE_H_

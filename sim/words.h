@@ -1,0 +1,93 @@
+// The words the reports share, so that the narration, the witnesses and the
+// timeline's hover text say the same thing the same way.
+#ifndef TICKETSIM_SIM_WORDS_H_
+#define TICKETSIM_SIM_WORDS_H_
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "sim/history.h"
+
+namespace ticketsim {
+
+// "once", "twice", "3 times".
+inline std::string TimesSold(int64_t n) {
+  if (n == 1) return "once";
+  if (n == 2) return "twice";
+  return fmt::format("{} times", n);
+}
+
+// "seat 1" and, for a seat sold more than once, "seat 1: sold twice".
+inline std::string SeatSold(int64_t seat, int64_t times) {
+  if (times <= 1) return fmt::format("seat {}", seat);
+  return fmt::format("seat {}: sold {}", seat, TimesSold(times));
+}
+
+// What a failed purchase met, after "buyer 3 ": "timed out waiting for the
+// guard".
+inline std::string_view FailureWhy(uint32_t aux) {
+  switch (static_cast<Failure>(aux)) {
+    case Failure::kGuardTimeout:
+      return "timed out waiting for the guard";
+    case Failure::kGuardError:
+      return "could not take the guard";
+    case Failure::kStoreBusy:
+      return "was refused by the store (busy: the database was locked)";
+    case Failure::kStoreError:
+      return "hit a store error";
+  }
+  return "failed";
+}
+
+// The same as a short phrase: "guard timeout".
+inline std::string_view FailureName(uint32_t aux) {
+  switch (static_cast<Failure>(aux)) {
+    case Failure::kGuardTimeout:
+      return "guard timeout";
+    case Failure::kGuardError:
+      return "guard error";
+    case Failure::kStoreBusy:
+      return "store busy";
+    case Failure::kStoreError:
+      return "store error";
+  }
+  return "failed";
+}
+
+// `text` made safe for XML and HTML character data and attribute values.
+inline std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default: {
+        // XML 1.0 allows no control characters but tab, newline, return.
+        const auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_WORDS_H_
