@@ -343,6 +343,21 @@ std::string_view ViolationName(ViolationKind kind) {
   return WordOf(kViolationKinds, kind);
 }
 
+std::string ListViolations(std::span<const ViolationCount> counts) {
+  std::string out;
+  for (const auto& [kind, count] : counts) {
+    out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", ViolationName(kind),
+                       count);
+  }
+  return out;
+}
+
+std::vector<ViolationCount> Verdict::Counts() const {
+  std::vector<ViolationCount> counts;
+  for (const Violation& v : violations) counts.emplace_back(v.kind, v.count);
+  return counts;
+}
+
 int64_t Verdict::CountOf(ViolationKind kind) const {
   for (const Violation& v : violations) {
     if (v.kind == kind) return v.count;

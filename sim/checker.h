@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sim/history.h"
@@ -24,6 +25,12 @@
 namespace ticketsim {
 
 std::string_view ViolationName(ViolationKind kind);  // "lost update"
+
+// A kind of violation and how many.
+using ViolationCount = std::pair<ViolationKind, int64_t>;
+
+// "lost update x9, oversell x9": the form every report lists them in.
+std::string ListViolations(std::span<const ViolationCount> counts);
 
 struct Violation {
   ViolationKind kind;
@@ -76,6 +83,8 @@ struct Verdict {
   bool ok() const { return violations.empty(); }
   // The count of one kind of violation (0 if none).
   int64_t CountOf(ViolationKind kind) const;
+  // Each kind found, with its count, in report order.
+  std::vector<ViolationCount> Counts() const;
 };
 
 Verdict Check(const CheckInput& input);

@@ -366,12 +366,7 @@ int CompareCommand(const ScenarioOptions& options,
       sold += static_cast<double>(t.sold);
       remaining += static_cast<double>(t.remaining.value_or(0));
       attempts += static_cast<double>(t.attempts);
-      if (kinds.empty()) {
-        for (const auto& [kind, count] : t.violations) {
-          kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ",
-                               ViolationName(kind), count);
-        }
-      }
+      if (kinds.empty()) kinds = ListViolations(t.violations);
     }
     const double n = std::max<size_t>(1, r.trials.size());
     if (r.run_failed()) kinds = "the run failed: " + r.FirstProblem();

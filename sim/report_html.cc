@@ -422,11 +422,7 @@ std::string VerdictHtml(const Verdict& verdict) {
   if (verdict.ok()) {
     return "<div class=\"verdict ok\">No violation</div>\n";
   }
-  std::string kinds;
-  for (const Violation& v : verdict.violations) {
-    kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ",
-                         ViolationName(v.kind), v.count);
-  }
+  const std::string kinds = ListViolations(verdict.Counts());
   std::string out = fmt::format(
       "<div class=\"verdict bad\">VIOLATED: {}</div>\n<ul "
       "class=\"violations\">\n",

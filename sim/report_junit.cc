@@ -23,11 +23,7 @@ std::string Details(const ScenarioResult& r) {
   std::string out;
   for (size_t i = 0; i < r.trials.size(); ++i) {
     const TrialResult& t = r.trials[i];
-    std::string kinds;
-    for (const auto& [kind, count] : t.violations) {
-      kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ",
-                           ViolationName(kind), count);
-    }
+    const std::string kinds = ListViolations(t.violations);
     out += fmt::format("trial {} seed {}: sold {}, {}{}\n", i + 1, t.seed,
                        t.sold, kinds.empty() ? "no violation" : kinds,
                        t.miss.empty() ? "" : " -- " + t.miss);

@@ -149,12 +149,8 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
   // One line naming each kind: their counts overlap (nine extra sales of one
   // seat are nine lost updates, nine oversold and nine duplicates alike).
-  std::string kinds;
-  for (const Violation& v : verdict.violations) {
-    kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ",
-                         ViolationName(v.kind), v.count);
-  }
-  fmt::print(out, "  verdict   {}\n", paint.Red("VIOLATED: " + kinds));
+  fmt::print(out, "  verdict   {}\n",
+             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())));
   for (const Violation& v : verdict.violations) {
     fmt::print(out, "\n  {} x{}: {}\n", paint.Red(Upper(ViolationName(v.kind))),
                v.count, v.summary);
@@ -204,7 +200,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                Percent(static_cast<double>(violated) / trials), Percent(ci.low),
                Percent(ci.high));
     // How many trials showed each kind.
-    std::vector<std::pair<ViolationKind, int64_t>> kinds;
+    std::vector<ViolationCount> kinds;  // kind, trials that showed it
     for (const TrialResult& t : result.trials) {
       for (const auto& [kind, count] : t.violations) {
         auto it =

@@ -12,12 +12,7 @@ namespace ticketsim {
 namespace {
 
 std::string KindsOf(const Verdict& verdict) {
-  std::string out;
-  for (const Violation& v : verdict.violations) {
-    out += fmt::format("{}{} x{}", out.empty() ? "" : ", ",
-                       ViolationName(v.kind), v.count);
-  }
-  return out;
+  return ListViolations(verdict.Counts());
 }
 
 }  // namespace
@@ -134,9 +129,7 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     trial.attempts = verdict.attempts;
     trial.sold = verdict.confirmed;
     trial.remaining = verdict.final_count;
-    for (const Violation& v : verdict.violations) {
-      trial.violations.emplace_back(v.kind, v.count);
-    }
+    trial.violations = verdict.Counts();
     trial.miss = ExpectationMiss(scenario, verdict);
     if (hooks.keep_json) {
       trial.report = JsonReport(run, verdict);

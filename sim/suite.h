@@ -45,7 +45,7 @@ struct TrialResult {
   int64_t attempts = 0;
   int64_t sold = 0;
   std::optional<int64_t> remaining;
-  std::vector<std::pair<ViolationKind, int64_t>> violations;
+  std::vector<ViolationCount> violations;
   std::string miss;       // ExpectationMiss, "" when met
   nlohmann::json report;  // the run's JSON report, when asked for
 
