@@ -2,11 +2,14 @@
 
 #include <linux/futex.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
+#include <vector>
 
 namespace ticketsim {
 namespace {
@@ -39,21 +42,30 @@ Failure FailureOf(const Status& s) {
 
 class BuyerLoop {
  public:
-  BuyerLoop(const Scenario& scenario, uint32_t index, TicketStore* store,
-            Guard* guard, const RunControl* control, EventWriter events)
+  BuyerLoop(const Scenario& scenario, uint32_t index,
+            std::span<TicketStore* const> stores,
+            std::span<Guard* const> guards, const RunControl* control,
+            EventWriter events)
       : scenario_(scenario),
-        store_(store),
-        guard_(guard),
+        stores_(stores),
+        guards_(guards),
         control_(control),
         slot_(&control->slots[index]),
         events_(events),
         guarded_(scenario.guard.kind != GuardKind::kNone),
-        random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))) {}
+        random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))),
+        counts_(stores.size()) {
+    for (size_t e = 0; e < stores.size(); ++e) order_.push_back(e);
+    if (scenario.guard.order == GuardOrder::kOpposite && index % 2 == 1) {
+      std::reverse(order_.begin(), order_.end());
+    }
+  }
 
   // Runs every attempt; returns false when the buyer must stop.
   bool Run() {
+    const bool bundle = stores_.size() > 1;
     for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
-      if (!Attempt()) return false;
+      if (!(bundle ? BundleAttempt() : Attempt())) return false;
       slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
     }
     return true;
@@ -65,9 +77,17 @@ class BuyerLoop {
   }
 
   void Record(EventKind kind, int64_t value = 0, uint8_t flags = 0,
-              uint32_t aux = 0) {
-    events_.Record(Now(), static_cast<uint32_t>(attempt_), kind, value, flags,
-                   aux);
+              uint32_t aux = 0, size_t event = 0) {
+    RecordAt(Now(), kind, value, flags, aux, event);
+  }
+  void RecordAt(uint64_t time_ns, EventKind kind, int64_t value, uint8_t flags,
+                uint32_t aux, size_t event) {
+    events_.Record(time_ns, static_cast<uint32_t>(attempt_), kind, value, flags,
+                   aux, static_cast<uint16_t>(event));
+  }
+  void RecordFailure(const Status& s, size_t event) {
+    Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)),
+           event);
   }
 
   double Draw(const MsRange& range) {
@@ -75,89 +95,162 @@ class BuyerLoop {
     return std::uniform_real_distribution<double>(range.min,
                                                   range.max)(random_);
   }
-
-  // The fault `kill_holder`: dies here, by a real SIGKILL, with its chance.
-  void MaybeDie() {
-    if (scenario_.faults.kill_holder > 0 &&
-        std::uniform_real_distribution<double>(0, 1)(random_) <
-            scenario_.faults.kill_holder / 2) {
-      kill(getpid(), SIGKILL);
-    }
+  // Draws only for a fault that is on, so that a scenario without faults
+  // keeps the delays it always had for its seed.
+  bool Chance(double p) {
+    return p > 0 && std::uniform_real_distribution<double>(0, 1)(random_) < p;
   }
 
-  // Reads the count as event `kind`; returns false on a torn read.
-  bool ReadCount(EventKind kind, int64_t* count) {
+  // The fault `kill_holder`: dies here, by a real SIGKILL, with its chance
+  // (split over the two places it is called from).
+  void MaybeDie() {
+    if (!Chance(scenario_.faults.kill_holder / 2)) return;
+    Record(EventKind::kFault, 0, 0, static_cast<uint32_t>(FaultKind::kKill));
+    kill(getpid(), SIGKILL);
+  }
+
+  // The fault `pause_holder`: stops here; the parent continues it later.
+  void MaybePause() {
+    if (!Chance(scenario_.faults.pause_holder)) return;
+    Record(EventKind::kFault,
+           static_cast<int64_t>(scenario_.faults.pause_holder_ms), 0,
+           static_cast<uint32_t>(FaultKind::kPause));
+    kill(getpid(), SIGSTOP);
+  }
+
+  // The fault `crash_before_write`: a crash, as a program's bug would end
+  // it, between reading the count and writing it.
+  void MaybeCrash() {
+    if (!Chance(scenario_.faults.crash_before_write)) return;
+    Record(EventKind::kFault, 0, 0, static_cast<uint32_t>(FaultKind::kCrash));
+    prctl(PR_SET_DUMPABLE, 0);  // no core file for an injected crash
+    signal(SIGABRT, SIG_DFL);
+    raise(SIGABRT);
+  }
+
+  // Reads event `event`'s count as event kind `kind`; false on a torn read
+  // or a store failure.
+  bool ReadCount(size_t event, EventKind kind, int64_t* count) {
     Reading reading;
-    Status s = store_->Read(&reading);
+    Status s = stores_[event]->Read(&reading);
     if (s.code() == Status::Code::kCorrupt) {
-      Record(kind, 0, kTorn, reading.bytes);
+      Record(kind, 0, kTorn, reading.bytes, event);
       return false;
     }
     if (!s.ok()) {
-      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)));
+      RecordFailure(s, event);
       return false;
     }
     *count = reading.count;
-    Record(kind, reading.count);
+    Record(kind, reading.count, 0, 0, event);
     return true;
   }
 
-  bool Acquire() {
-    if (!guarded_) return true;
+  enum class Took { kYes, kBusy, kFailed };
+
+  // Takes event `event`'s guard: a timed wait, or with `try_only` one try
+  // (kBusy if someone holds it). Records a failure, but not the taking:
+  // *at and *waited_us say when and how long, for the caller to record.
+  Took TakeGuard(size_t event, bool try_only, uint64_t* at, uint32_t* waited_us,
+                 bool* recovered) {
+    *recovered = false;
+    if (!guarded_) {
+      *at = Now();
+      *waited_us = 0;
+      return Took::kYes;
+    }
     const int64_t before = MonotonicNs();
-    bool recovered = false;
-    Status s = guard_->Acquire(scenario_.guard.timeout_ms, &recovered);
+    Status s;
+    if (try_only) {
+      s = guards_[event]->TryAcquire(recovered);
+    } else {
+      slot_->waits.fetch_add(1, std::memory_order_relaxed);
+      slot_->waiting.store(static_cast<uint32_t>(event) + 1,
+                           std::memory_order_release);
+      s = guards_[event]->Acquire(scenario_.guard.timeout_ms, recovered);
+      slot_->waiting.store(0, std::memory_order_release);
+    }
     if (!s.ok()) {
+      if (try_only && s.code() == Status::Code::kTimeout) return Took::kBusy;
       Record(EventKind::kFailed, 0, 0,
              static_cast<uint32_t>(s.code() == Status::Code::kTimeout
                                        ? Failure::kGuardTimeout
-                                       : Failure::kGuardError));
+                                       : Failure::kGuardError),
+             event);
+      return Took::kFailed;
+    }
+    slot_->held.fetch_or(1u << event, std::memory_order_release);
+    const int64_t now = MonotonicNs();
+    *at = static_cast<uint64_t>(now - control_->start_ns.load());
+    *waited_us = static_cast<uint32_t>(
+        std::min<int64_t>((now - before) / 1000, UINT32_MAX));
+    return Took::kYes;
+  }
+
+  void RecordAcquired(size_t event, uint64_t at, uint32_t waited_us,
+                      bool recovered) {
+    if (!guarded_) return;
+    RecordAt(at, EventKind::kAcquired, 0, recovered ? kRecovered : 0, waited_us,
+             event);
+  }
+
+  bool Acquire(size_t event) {
+    uint64_t at = 0;
+    uint32_t waited_us = 0;
+    bool recovered = false;
+    if (TakeGuard(event, /*try_only=*/false, &at, &waited_us, &recovered) !=
+        Took::kYes) {
       return false;
     }
-    const int64_t waited_us = (MonotonicNs() - before) / 1000;
-    Record(EventKind::kAcquired, 0, recovered ? kRecovered : 0,
-           static_cast<uint32_t>(std::min<int64_t>(waited_us, UINT32_MAX)));
+    RecordAcquired(event, at, waited_us, recovered);
     return true;
   }
 
-  void Release(bool purchase_failed) {
+  // Gives event `event`'s guard back; `record`: as an event of the history
+  // (not for a try-backoff round that is started again).
+  void Release(size_t event, bool purchase_failed, bool record = true) {
     if (!guarded_) return;
+    // Cleared first: better an abandoned lock missed (its waiters then time
+    // out) than one reported that was in fact given back.
+    slot_->held.fetch_and(~(1u << event), std::memory_order_release);
     if (purchase_failed) {
-      guard_->Abort();
-    } else if (Status s = guard_->Release(); !s.ok()) {
-      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)));
+      guards_[event]->Abort();
+    } else if (Status s = guards_[event]->Release(); !s.ok()) {
+      RecordFailure(s, event);
     }
-    Record(EventKind::kRelease);
+    if (record) Record(EventKind::kRelease, 0, 0, 0, event);
   }
 
   // One purchase. Returns false when the buyer must stop (guard trouble).
   bool Attempt() {
     const bool guard_query = scenario_.guard.scope == Scope::kQueryAndBuy;
-    if (guard_query && !Acquire()) return false;
+    if (guard_query && !Acquire(0)) return false;
     int64_t seen = 0;
-    ReadCount(EventKind::kQuery, &seen);
+    ReadCount(0, EventKind::kQuery, &seen);
     SleepMs(Draw(scenario_.buyers.query_delay_ms));
-    if (!guard_query && !Acquire()) return false;
+    if (!guard_query && !Acquire(0)) return false;
     const bool failed = scenario_.buyers.method == Method::kAtomic
                             ? !TakeAtomically()
                             : !ReadModifyWrite();
-    Release(failed);
+    Release(0, failed);
     return true;
   }
 
   // Steps 4-6. Returns false if the purchase failed (nothing was written).
   bool ReadModifyWrite() {
     int64_t count = 0;
-    if (!ReadCount(EventKind::kRead, &count)) return false;
+    if (!ReadCount(0, EventKind::kRead, &count)) return false;
     if (count <= 0) {
       Record(EventKind::kSoldOut, count);
       return true;
     }
+    MaybePause();
     MaybeDie();
     SleepMs(Draw(scenario_.buyers.think_ms));
-    Status s = store_->Write(count - 1);
+    MaybeCrash();
+    Status s = stores_[0]->Write(count - 1);
     if (!s.ok()) {
-      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)));
+      RecordFailure(s, 0);
       return false;
     }
     Record(EventKind::kWrite, count - 1);
@@ -166,11 +259,13 @@ class BuyerLoop {
   }
 
   bool TakeAtomically() {
+    MaybePause();
+    MaybeCrash();
     Record(EventKind::kInvoke);
     int64_t seat = 0;
-    Status s = store_->TakeOne(&seat);
+    Status s = stores_[0]->TakeOne(&seat);
     if (!s.ok()) {
-      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)));
+      RecordFailure(s, 0);
       return false;
     }
     if (seat == 0) {
@@ -182,14 +277,106 @@ class BuyerLoop {
     return true;
   }
 
+  // Takes every event's guard in the buyer's order. Returns false when the
+  // buyer must stop (a guard timed out or failed).
+  bool TakeAllGuards() {
+    const bool backoff =
+        scenario_.guard.acquire == GuardAcquire::kTryBackoff && guarded_;
+    int64_t backoffs = 0;
+    std::vector<uint64_t> at(order_.size());
+    std::vector<uint32_t> waited(order_.size());
+    std::vector<bool> recovered(order_.size());
+    for (;;) {
+      size_t taken = 0;
+      Took took = Took::kYes;
+      for (; taken < order_.size(); ++taken) {
+        // Holding one, deciding on the next: the deadlock's window.
+        if (taken > 0) SleepMs(Draw(scenario_.buyers.think_ms));
+        bool r = false;
+        took = TakeGuard(order_[taken], backoff && taken > 0, &at[taken],
+                         &waited[taken], &r);
+        recovered[taken] = r;
+        if (took != Took::kYes) break;
+        // Waiting, a guard once taken is kept: it is recorded now, so that
+        // a deadlock shows who took what. A try-backoff round may be given
+        // back: its guards are recorded once all are taken.
+        if (!backoff)
+          RecordAcquired(order_[taken], at[taken], waited[taken], r);
+      }
+      if (took == Took::kYes) break;
+      for (size_t i = taken; i-- > 0;) {
+        Release(order_[i], /*purchase_failed=*/true, /*record=*/false);
+      }
+      if (took == Took::kFailed) return false;
+      if (++backoffs <= static_cast<int64_t>(kBackoffsRecorded)) {
+        Record(EventKind::kBackoff, backoffs, 0, 0, order_[taken]);
+      }
+      // Exponential: two buyers that keep meeting soon wait long enough
+      // apart for one of them to take every guard.
+      SleepMs(Draw(scenario_.guard.backoff_ms) *
+              static_cast<double>(1 << std::min<int64_t>(backoffs - 1, 8)));
+    }
+    if (backoff) {
+      for (size_t i = 0; i < order_.size(); ++i) {
+        RecordAcquired(order_[i], at[i], waited[i], recovered[i]);
+      }
+    }
+    return true;
+  }
+
+  void ReleaseAll(bool purchase_failed) {
+    for (size_t i = order_.size(); i-- > 0;) {
+      Release(order_[i], purchase_failed);
+    }
+  }
+
+  // One purchase of a ticket of every event. Returns false when the buyer
+  // must stop.
+  bool BundleAttempt() {
+    int64_t seen = 0;
+    ReadCount(0, EventKind::kQuery, &seen);
+    SleepMs(Draw(scenario_.buyers.query_delay_ms));
+    if (!TakeAllGuards()) return false;
+    bool sold_out = false;
+    for (size_t e : order_) {
+      if (!ReadCount(e, EventKind::kRead, &counts_[e])) {
+        ReleaseAll(/*purchase_failed=*/true);
+        return true;
+      }
+      sold_out = sold_out || counts_[e] <= 0;
+    }
+    if (sold_out) {
+      for (size_t e : order_) Record(EventKind::kSoldOut, counts_[e], 0, 0, e);
+      ReleaseAll(/*purchase_failed=*/false);
+      return true;
+    }
+    MaybePause();
+    MaybeDie();
+    SleepMs(Draw(scenario_.buyers.think_ms));
+    MaybeCrash();
+    for (size_t e : order_) {
+      if (Status s = stores_[e]->Write(counts_[e] - 1); !s.ok()) {
+        RecordFailure(s, e);
+        ReleaseAll(/*purchase_failed=*/true);
+        return true;
+      }
+      Record(EventKind::kWrite, counts_[e] - 1, 0, 0, e);
+    }
+    MaybeDie();
+    ReleaseAll(/*purchase_failed=*/false);
+    return true;
+  }
+
   const Scenario& scenario_;
-  TicketStore* const store_;
-  Guard* const guard_;
+  const std::span<TicketStore* const> stores_;
+  const std::span<Guard* const> guards_;
   const RunControl* const control_;
   BuyerSlot* const slot_;
   EventWriter events_;
   const bool guarded_;
   std::mt19937_64 random_;
+  std::vector<size_t> order_;    // the events, in the order it takes them
+  std::vector<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;
 };
 
@@ -216,9 +403,14 @@ int64_t RunControl::AttemptsDone(size_t buyers) const {
 }
 
 int RunBuyerProcess(const Scenario& scenario, uint32_t process,
-                    TicketStore* store, Guard* guard, RunControl* control,
+                    std::span<TicketStore* const> stores,
+                    std::span<Guard* const> guards, RunControl* control,
                     HistoryArena* history) {
-  if (!store->Attach().ok() || !guard->Attach().ok()) return kBuyerAttachFailed;
+  for (size_t e = 0; e < stores.size(); ++e) {
+    if (!stores[e]->Attach().ok() || !guards[e]->Attach().ok()) {
+      return kBuyerAttachFailed;
+    }
+  }
   control->ready.fetch_add(1);
   while (control->go.load(std::memory_order_acquire) == 0) {
     Futex(&control->go, FUTEX_WAIT, 0);
@@ -230,12 +422,14 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
        finished && buyer < buyers;
        buyer = pool ? control->next_buyer.fetch_add(1) : buyers) {
     control->slots[buyer].process.store(static_cast<int32_t>(process));
-    BuyerLoop loop(scenario, buyer, store, guard, control,
+    BuyerLoop loop(scenario, buyer, stores, guards, control,
                    history->WriterFor(buyer));
     finished = loop.Run();
   }
-  guard->Detach();
-  store->Detach();
+  for (size_t e = 0; e < stores.size(); ++e) {
+    guards[e]->Detach();
+    stores[e]->Detach();
+  }
   return finished ? kBuyerDone : kBuyerStopped;
 }
 

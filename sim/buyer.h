@@ -10,6 +10,17 @@
 //   7. release the guard
 // With method atomic, 4-6 are the store's own single step.
 //
+// With several events (a concert and its parking) a purchase buys one
+// ticket of each: it takes every event's guard in the buyer's order,
+// thinking between one and the next (the window in which two buyers taking
+// them in opposite orders deadlock), reads every count, thinks, writes every
+// count - 1, and gives the guards back in reverse order. With try-backoff, a
+// guard after the first is only tried; if it is taken, the buyer gives back
+// what it holds, backs off and starts again.
+//
+// Faults (FaultsSpec) strike inside the critical section, each recorded as
+// an event just before it happens.
+//
 // A buyer never throws past its loop: every outcome, failures included, is
 // an event in its slice of the history arena.
 #ifndef TICKETSIM_SIM_BUYER_H_
@@ -17,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "sim/guard.h"
 #include "sim/history.h"
@@ -30,6 +42,13 @@ namespace ticketsim {
 struct alignas(64) BuyerSlot {
   std::atomic<int32_t> process{-1};  // the process serving it; -1: none yet
   std::atomic<int64_t> done{0};      // attempts finished
+  // The guards it holds (bit e: event e's) and the one it waits for (e + 1;
+  // 0: none), so that the parent can name the holder of an abandoned lock
+  // and the buyers of a deadlock. `waits` counts its waits: a cycle seen
+  // twice with the same counts is one that has not moved.
+  std::atomic<uint32_t> held{0};
+  std::atomic<uint32_t> waiting{0};
+  std::atomic<uint32_t> waits{0};
 };
 
 // Shared by the parent and all buyer processes (anonymous shared memory
@@ -61,10 +80,11 @@ void OpenStartBarrier(RunControl* control);
 
 // The whole life of buyer process `process` after fork: attach, wait at the
 // barrier, run the attempts of its buyer (the buyer of the same index) or,
-// with a pool, of buyer after buyer from the shared queue, detach. Returns a
-// BuyerExit.
+// with a pool, of buyer after buyer from the shared queue, detach. `stores`
+// and `guards` have one entry per event. Returns a BuyerExit.
 int RunBuyerProcess(const Scenario& scenario, uint32_t process,
-                    TicketStore* store, Guard* guard, RunControl* control,
+                    std::span<TicketStore* const> stores,
+                    std::span<Guard* const> guards, RunControl* control,
                     HistoryArena* history);
 
 }  // namespace ticketsim

@@ -26,6 +26,10 @@ constexpr EnumWord<ViolationKind> kViolationKindWords[] = {
      "a purchase could not get its guard (timeout, error)"},
     {ViolationKind::kStoreError, "store error",
      "a purchase the store failed (I/O, busy)"},
+    {ViolationKind::kAbandonedLock, "abandoned lock",
+     "a buyer died holding a guard that nothing releases; the run was ended"},
+    {ViolationKind::kDeadlock, "deadlock",
+     "buyers each held a guard the next one waited for; the run was ended"},
 };
 
 // A confirmed purchase: the buyer read `seat` and wrote seat - 1.
@@ -135,6 +139,16 @@ class HistoryScan {
           summary.max_wait_us = std::max<int64_t>(summary.max_wait_us, e.aux);
           if (e.flags & kRecovered) ++summary.recovered;
           break;
+        case EventKind::kFault:
+          if (static_cast<FaultKind>(e.aux) == FaultKind::kPause) {
+            ++summary.paused;
+          } else {
+            summary.fault = e.aux;
+          }
+          break;
+        case EventKind::kBackoff:
+          ++summary.backoffs;
+          break;
         case EventKind::kRelease:
         case EventKind::kEmpty:
           break;
@@ -147,6 +161,14 @@ class HistoryScan {
     verdict_->sold_out += summary.sold_out;
     verdict_->failed += summary.failed;
     verdict_->recovered += summary.recovered;
+    verdict_->paused += summary.paused;
+    if (summary.fault == static_cast<uint32_t>(FaultKind::kKill)) {
+      ++verdict_->fault_kills;
+    }
+    if (summary.fault == static_cast<uint32_t>(FaultKind::kCrash)) {
+      ++verdict_->fault_crashes;
+    }
+    verdict_->backoffs += summary.backoffs;
     if (summary.killed) ++verdict_->killed_buyers;
     verdict_->buyers.push_back(std::move(summary));
   }
@@ -368,6 +390,19 @@ int64_t Verdict::CountOf(ViolationKind kind) const {
 std::string FormatTime(uint64_t ns) {
   if (ns >= 10000000000ULL) return fmt::format("{:.3f} s", ns / 1e9);
   return fmt::format("{:.3f} ms", ns / 1e6);
+}
+
+void MergeViolation(Violation more, Verdict* verdict) {
+  for (Violation& v : verdict->violations) {
+    if (v.kind != more.kind) continue;
+    v.count += more.count;
+    v.summary += "; " + more.summary;
+    for (std::string& w : more.witnesses) {
+      if (v.witnesses.size() < kMaxWitnesses) v.witnesses.push_back(w);
+    }
+    return;
+  }
+  verdict->violations.push_back(std::move(more));
 }
 
 Verdict Check(const CheckInput& input) {

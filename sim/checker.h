@@ -49,6 +49,9 @@ struct BuyerSummary {
   int64_t failed = 0;
   int64_t torn_reads = 0;
   int64_t recovered = 0;  // times it took over a dead holder's guard
+  int64_t paused = 0;     // times it was stopped inside (pause_holder)
+  int64_t backoffs = 0;   // try-backoff: times it gave its guards back
+  uint32_t fault = 0;     // the FaultKind that ended it (kill, crash), or 0
   bool killed = false;
   std::vector<int64_t> seats;  // the first few
   int64_t max_wait_us = 0;
@@ -76,7 +79,19 @@ struct Verdict {
   int64_t failed = 0;
   int64_t torn_reads = 0;
   int64_t recovered = 0;
-  int64_t killed_buyers = 0;
+  int64_t paused = 0;
+  int64_t backoffs = 0;
+  int64_t fault_kills = 0;    // buyers killed by kill_holder
+  int64_t fault_crashes = 0;  // buyers crashed by crash_before_write
+  int64_t killed_buyers = 0;  // by any signal, the run's end's included
+  // With several events, the books of each (the first is the fields above).
+  struct EventBooks {
+    std::string name;
+    std::optional<int64_t> final_count;
+    int64_t confirmed = 0;
+    int64_t indeterminate = 0;
+  };
+  std::vector<EventBooks> events;
   std::vector<Violation> violations;
   std::vector<BuyerSummary> buyers;
 
@@ -88,6 +103,10 @@ struct Verdict {
 };
 
 Verdict Check(const CheckInput& input);
+
+// Adds `more` to `verdict`'s violations: its count to a kind already there
+// (with witnesses up to the limit), or as a new kind.
+void MergeViolation(Violation more, Verdict* verdict);
 
 // "1.204 ms": a history time as the reports write it.
 std::string FormatTime(uint64_t ns);

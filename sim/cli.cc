@@ -256,7 +256,11 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   };
 
   std::vector<ScenarioResult> results;
+  int stopped_by_signal = 0;  // an interrupt taken between two scenarios
   for (const LoadedScenario& scenario : loaded) {
+    if (!results.empty() && (stopped_by_signal = TakePendingInterrupt()) != 0) {
+      break;
+    }
     results.push_back(RunTrials(scenario, hooks));
     progress.Clear();
     WriteTrialsSummary(text, results.back(), color);
@@ -264,8 +268,12 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
     if (results.back().interrupted()) break;
   }
   if (results.size() > 1) WriteSuiteTable(text, results, color);
+  if (stopped_by_signal != 0) {
+    fmt::print(text, "interrupted by SIG{}: {} of {} scenarios ran\n",
+               sigabbrev_np(stopped_by_signal), results.size(), loaded.size());
+  }
 
-  int status = ExitFor(results);
+  int status = stopped_by_signal != 0 ? kExitInterrupted : ExitFor(results);
   if (!outputs.json_path.empty()) {
     Status s = WriteFile(outputs.json_path,
                          SuiteJsonReport(results, status).dump(2) + "\n");
@@ -358,6 +366,10 @@ int CompareCommand(const ScenarioOptions& options,
              "violations", "sold", "remaining", "purchases/s");
   std::vector<ScenarioResult> results;
   for (const LoadedScenario& scenario : loaded) {
+    // An interrupt between two guards' rows stops the table (exit 130).
+    if (!results.empty() && TakePendingInterrupt() != 0) {
+      return kExitInterrupted;
+    }
     ScenarioResult r = RunTrials(scenario, hooks);
     progress.Clear();
     double sold = 0, remaining = 0, attempts = 0;
@@ -459,9 +471,7 @@ int CleanCommand(bool all) {
   return kExitOk;
 }
 
-}  // namespace
-
-int Main(int argc, char** argv) {
+int Command(int argc, char** argv) {
   CLI::App app{
       "ticketsim: buyer processes race for tickets; the checker "
       "reports exactly what went wrong."};
@@ -534,6 +544,24 @@ int Main(int argc, char** argv) {
   if (compare->parsed()) return CompareCommand(compare_options, guards);
   if (clean->parsed()) return CleanCommand(clean_all);
   return ListCommand();
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // Ctrl-C and SIGTERM wait for a place where ticketsim can stop cleanly:
+  // a run stops its buyers and removes its objects, a suite stops between
+  // runs, and the reports of what ran are still written.
+  InterruptBlock block;
+  const int status = Command(argc, argv);
+  if (const int sig = TakePendingInterrupt(); sig != 0) {
+    if (status != kExitInterrupted) {
+      fmt::print(stderr, "ticketsim: interrupted by SIG{}\n",
+                 sigabbrev_np(sig));
+    }
+    return kExitInterrupted;
+  }
+  return status;
 }
 
 }  // namespace ticketsim

@@ -57,6 +57,8 @@ class Guard {
   // then returns Timeout and does not hold it. Sets *recovered when the
   // previous holder died holding it and this process took it over.
   virtual Status Acquire(int64_t timeout_ms, bool* recovered) = 0;
+  // One try without waiting: Ok if taken, Timeout if someone holds it.
+  virtual Status TryAcquire(bool* recovered) { return Acquire(0, recovered); }
   // Gives the guard up, keeping what was done under it.
   // REQUIRES: held by this process.
   virtual Status Release() = 0;

@@ -91,6 +91,13 @@ class FileLockGuard : public Guard {
     return result;
   }
 
+  Status TryAcquire(bool* recovered) override {
+    *recovered = false;
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+    if (errno == EWOULDBLOCK) return Status::Timeout("file lock " + path_);
+    return Status::FromErrno("flock " + path_, errno);
+  }
+
   Status Release() override {
     if (flock(fd_, LOCK_UN) != 0)
       return Status::FromErrno("unlock " + path_, errno);

@@ -8,7 +8,8 @@
 namespace ticketsim {
 
 void EventWriter::Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
-                         int64_t value, uint8_t flags, uint32_t aux) {
+                         int64_t value, uint8_t flags, uint32_t aux,
+                         uint16_t event) {
   if (used_ == capacity_) {
     ++dropped_;
     return;
@@ -19,6 +20,7 @@ void EventWriter::Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
   slot.buyer = buyer_;
   slot.attempt = attempt;
   slot.flags = flags;
+  slot.event = event;
   slot.aux = aux;
   std::atomic_ref<EventKind>(slot.kind).store(kind, std::memory_order_release);
 }

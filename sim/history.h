@@ -29,6 +29,15 @@ enum class EventKind : uint8_t {
   kSoldOut,    // value: the count that said sold out
   kFailed,     // the purchase did not happen; aux: a Failure
   kRelease,    // the guard is given up
+  kFault,      // a fault is injected now; aux: a FaultKind; value: ms paused
+  kBackoff,    // try-backoff: a guard was taken; all were given back
+};
+
+// The faults a buyer can be made to suffer (FaultsSpec).
+enum class FaultKind : uint32_t {
+  kKill = 1,  // SIGKILL inside the critical section
+  kPause,     // SIGSTOP inside it, SIGCONT later
+  kCrash,     // SIGABRT between read and write
 };
 
 enum class Failure : uint32_t {
@@ -50,7 +59,7 @@ struct Event {
   uint32_t attempt;
   EventKind kind;
   uint8_t flags;
-  uint16_t reserved;
+  uint16_t event;  // which event (Scenario::events) it concerns; 0 if one
   uint32_t aux;
 };
 static_assert(sizeof(Event) == 32, "events are 32 bytes, as the arena plans");
@@ -59,6 +68,10 @@ inline constexpr size_t kEventBytes = sizeof(Event);
 // At most this many events per attempt: query, acquired, read or invoke,
 // write or took or sold out or failed, release; one spare.
 inline constexpr size_t kEventsPerAttempt = 6;
+// With several events: per event acquired, read, outcome, release; per
+// attempt a query, a fault and the first kBackoffsRecorded back-offs.
+inline constexpr size_t kEventsPerEventAttempt = 4;
+inline constexpr size_t kBackoffsRecorded = 2;
 
 // Appends one buyer's events to its slice. Used in the buyer process only.
 class EventWriter {
@@ -69,7 +82,8 @@ class EventWriter {
 
   // Drops the event (and counts it) when the slice is full.
   void Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
-              int64_t value = 0, uint8_t flags = 0, uint32_t aux = 0);
+              int64_t value = 0, uint8_t flags = 0, uint32_t aux = 0,
+              uint16_t event = 0);
   size_t dropped() const { return dropped_; }
 
  private:

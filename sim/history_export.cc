@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <queue>
 
@@ -66,13 +67,37 @@ void Invoke(LineWriter* w, uint32_t buyer, uint64_t time) {
 }
 
 // Writes what event `e` of `cursor`'s buyer says.
-void Emit(LineWriter* w, const Event& e, Cursor* c) {
+// `events`: the events' names, as JSON strings.
+void Emit(LineWriter* w, const Event& e, Cursor* c,
+          const std::vector<std::string>& events) {
   if (e.attempt != c->attempt) {
     c->attempt = e.attempt;
     c->invoked = false;
   }
   const uint64_t t = LineTime(e);
   const uint32_t b = e.buyer;
+  if (e.kind == EventKind::kFault) {
+    w->Line(
+        R"({{"type": "info", "f": "{}", "process": "nemesis", "buyer": {}, "time": {}, "value": {})",
+        FaultName(e.aux), b, t, e.value);
+    return;
+  }
+  if (e.kind == EventKind::kBackoff) {
+    w->Line(
+        R"({{"type": "info", "f": "backoff", "process": "ticketsim", "buyer": {}, "time": {})",
+        b, t);
+    return;
+  }
+  if (e.event != 0) {
+    // A further event's part of a purchase: the first event's lines are
+    // the purchase; this one's write is told beside it.
+    if (e.kind == EventKind::kWrite) {
+      w->Line(
+          R"({{"type": "info", "f": "write", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          events[e.event], b, t, e.value);
+    }
+    return;
+  }
   switch (e.kind) {
     case EventKind::kQuery:
       w->Line(R"({{"type": "invoke", "f": "read", "process": {}, "time": {})",
@@ -130,6 +155,8 @@ void Emit(LineWriter* w, const Event& e, Cursor* c) {
       return;
     case EventKind::kRelease:
     case EventKind::kEmpty:
+    case EventKind::kFault:
+    case EventKind::kBackoff:
       return;
   }
 }
@@ -144,6 +171,10 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
       s.initial, nlohmann::json(s.name).dump(), s.buyers.seed,
       run.served_by.size());
 
+  std::vector<std::string> event_names;
+  for (size_t e = 0; e < EventCount(s); ++e) {
+    event_names.push_back(nlohmann::json(EventName(s, e)).dump());
+  }
   std::vector<Cursor> cursors(run.served_by.size());
   // The next event of every buyer, earliest first.
   using Head = std::pair<uint64_t, uint32_t>;
@@ -161,7 +192,7 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
     Cursor& c = cursors[b];
     const Event& e = c.events[c.next++];
     end = std::max(end, e.time_ns);
-    Emit(&w, e, &c);
+    Emit(&w, e, &c, event_names);
     if (c.next < c.events.size()) {
       heads.emplace(LineTime(c.events[c.next]), b);
     } else if (c.invoked) {
@@ -170,6 +201,20 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
           R"({{"type": "info", "f": "buy", "process": {}, "time": {}, "error": "indeterminate: the buyer died")",
           b, e.time_ns);
     }
+  }
+  for (const AbandonedLock& a : run.abandoned) {
+    w.Line(
+        R"({{"type": "info", "f": "abandoned-lock", "process": "ticketsim", "buyer": {}, "time": {}, "pid": {}, "event": {}, "signal": "SIG{}")",
+        a.buyer, a.time_ns, a.pid, event_names[a.event],
+        sigabbrev_np(a.signal));
+    end = std::max(end, a.time_ns);
+  }
+  for (const DeadlockLink& link : run.deadlock) {
+    w.Line(
+        R"({{"type": "info", "f": "deadlock", "process": "ticketsim", "buyer": {}, "time": {}, "pid": {}, "holds": {}, "waits-for": {})",
+        link.buyer, run.deadlock_ns, link.pid, event_names[link.holds],
+        event_names[link.waits_for]);
+    end = std::max(end, run.deadlock_ns);
   }
   w.Line(
       R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {})",

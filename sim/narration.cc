@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "sim/checker.h"
@@ -15,6 +16,8 @@ struct Told {
   uint64_t time;
   uint32_t buyer;
   const Event* event;
+  int signal = 0;         // with no event: the signal that ended the buyer
+  std::string said = "";  // with no event: what ticketsim itself did
 };
 
 class Narrator {
@@ -22,8 +25,19 @@ class Narrator {
   explicit Narrator(const RunResult& run)
       : scenario_(run.scenario), count_(run.scenario.initial) {}
 
-  // The sentence for `e`, or "" for an event not worth a line.
+  // The sentence for `e`, or "" for an event not worth a line. With several
+  // events, each sentence names the event it concerns.
   std::string Tell(const Event& e) {
+    std::string sentence = TellOne(e);
+    if (!sentence.empty() && EventCount(scenario_) > 1 &&
+        e.kind != EventKind::kFault && e.kind != EventKind::kQuery) {
+      sentence += fmt::format(" [{}]", EventName(scenario_, e.event));
+    }
+    return sentence;
+  }
+
+ private:
+  std::string TellOne(const Event& e) {
     const uint32_t b = e.buyer;
     switch (e.kind) {
       case EventKind::kQuery:
@@ -54,6 +68,7 @@ class Narrator {
       case EventKind::kInvoke:
         return "";
       case EventKind::kWrite:
+        if (e.event != 0) return fmt::format("buyer {} writes {}", b, e.value);
         return Sold(b, e.value + 1,
                     fmt::format("buyer {} writes {}", b, e.value), e.value);
       case EventKind::kTook:
@@ -68,13 +83,20 @@ class Narrator {
         return scenario_.guard.kind == GuardKind::kNone
                    ? ""
                    : fmt::format("buyer {} lets go of the guard", b);
+      case EventKind::kFault:
+        return fmt::format("buyer {} {} ({})", b, FaultWhat(e.aux, e.value),
+                           FaultName(e.aux));
+      case EventKind::kBackoff:
+        return fmt::format(
+            "buyer {} finds the guard taken, gives back what it holds and "
+            "backs off",
+            b);
       case EventKind::kEmpty:
         return "";
     }
     return "";
   }
 
- private:
   // A confirmed purchase of `seat`, leaving `left`.
   std::string Sold(uint32_t buyer, int64_t seat, std::string what,
                    int64_t left) {
@@ -101,14 +123,33 @@ void WriteNarration(std::FILE* out, const RunResult& run, size_t max_lines) {
   // A told item with no event is the buyer's death, at its last event.
   std::vector<Told> events;
   const std::vector<bool> killed = KilledBuyers(run);
+  const auto run_end = static_cast<uint64_t>(run.seconds * 1e9);
   for (uint32_t b = 0; b < run.served_by.size(); ++b) {
     const std::span<const Event> own = run.history->EventsOf(b);
     for (const Event& e : own) {
-      if (e.kind != EventKind::kEmpty) events.push_back({e.time_ns, b, &e});
+      if (e.kind != EventKind::kEmpty) {
+        events.push_back({e.time_ns, b, &e});
+      }
     }
     if (killed[b]) {
-      events.push_back({own.empty() ? 0 : own.back().time_ns, b, nullptr});
+      // Killed by its own fault: right after its last event; otherwise by
+      // the run's end.
+      const bool by_fault =
+          !own.empty() && own.back().kind == EventKind::kFault;
+      events.push_back({by_fault ? own.back().time_ns : run_end, b, nullptr,
+                        run.processes[run.served_by[b]].signal});
     }
+  }
+  if (!run.deadlock.empty()) {
+    events.push_back({run.deadlock_ns, 0, nullptr, 0,
+                      "ticketsim finds a deadlock and ends the run"});
+  }
+  for (const AbandonedLock& a : run.abandoned) {
+    events.push_back(
+        {a.time_ns, a.buyer, nullptr, 0,
+         fmt::format("ticketsim sees buyer {} die holding the guard, which "
+                     "nothing releases, and ends the run",
+                     a.buyer)});
   }
   std::stable_sort(
       events.begin(), events.end(),
@@ -119,9 +160,10 @@ void WriteNarration(std::FILE* out, const RunResult& run, size_t max_lines) {
   size_t untold = 0;
   for (const Told& t : events) {
     const std::string sentence =
-        t.event == nullptr
-            ? fmt::format("buyer {} is killed (SIGKILL)", t.buyer)
-            : narrator.Tell(*t.event);
+        !t.said.empty()      ? t.said
+        : t.event == nullptr ? fmt::format("buyer {} is dead (SIG{})", t.buyer,
+                                           sigabbrev_np(t.signal))
+                             : narrator.Tell(*t.event);
     if (sentence.empty()) continue;
     if (lines == max_lines) {
       ++untold;

@@ -86,7 +86,17 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   for (size_t i = 0; i < verdict.buyers.size() && i < kBuyerRowsShown; ++i) {
     const BuyerSummary& b = verdict.buyers[i];
     std::string note;
-    if (b.killed) note += "  killed";
+    if (b.killed) {
+      const int32_t process = run.served_by[b.buyer];
+      const int sig = process < 0 ? 0 : run.processes[process].signal;
+      note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
+                  ? "  killed (kill_holder)"
+              : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
+                  ? "  crashed (crash_before_write)"
+                  : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
+    }
+    if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
+    if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
     if (b.recovered > 0)
       note += fmt::format("  recovered the guard {}x", b.recovered);
     if (b.torn_reads > 0) note += fmt::format("  {} torn reads", b.torn_reads);
@@ -102,8 +112,17 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
 
   const std::string remaining =
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable";
-  fmt::print(out, "\n  tickets   initial {}, sold {}, remaining {}\n",
-             verdict.initial, verdict.confirmed, remaining);
+  if (verdict.events.empty()) {
+    fmt::print(out, "\n  tickets   initial {}, sold {}, remaining {}\n",
+               verdict.initial, verdict.confirmed, remaining);
+  } else {
+    fmt::print(out, "\n");
+    for (const Verdict::EventBooks& e : verdict.events) {
+      fmt::print(out, "  {:<9} initial {}, sold {}, remaining {}\n", e.name,
+                 verdict.initial, e.confirmed,
+                 e.final_count ? std::to_string(*e.final_count) : "unreadable");
+    }
+  }
   std::string also;
   if (verdict.indeterminate > 0) {
     also += fmt::format(", {} indeterminate (buyer died midway)",
@@ -112,8 +131,17 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   if (verdict.recovered > 0) {
     also += fmt::format(", {} guard recoveries", verdict.recovered);
   }
+  if (verdict.backoffs > 0) {
+    also += fmt::format(", {} back-offs", verdict.backoffs);
+  }
   fmt::print(out, "  attempts  {} ({} sold out, {} failed{})\n",
              verdict.attempts, verdict.sold_out, verdict.failed, also);
+  if (scenario.faults.any()) {
+    fmt::print(out,
+               "  faults    {} killed, {} crashed, {} paused (injected; not "
+               "violations in themselves)\n",
+               verdict.fault_kills, verdict.fault_crashes, verdict.paused);
+  }
   const double rate =
       run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds : 0;
   fmt::print(out, "  time      {:.3f} s, {:.0f} purchases per second\n",

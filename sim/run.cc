@@ -27,20 +27,49 @@ constexpr int64_t kAttachTimeoutNs = int64_t{60} * 1000000000;
 class RunCleanup {
  public:
   explicit RunCleanup(const RunNames& names) : names_(names) {}
-  ~RunCleanup() { RemoveRunObjects(names_, purposes_); }
-  void Add(const std::vector<std::string>& purposes) {
-    purposes_.insert(purposes_.end(), purposes.begin(), purposes.end());
+  // The events' own names first, then the run's (its directory holds
+  // theirs).
+  ~RunCleanup() {
+    for (const auto& [names, purposes] : events_) {
+      RemoveRunObjects(names, purposes);
+    }
+    RemoveRunObjects(names_, purposes_);
+  }
+  void Add(const RunNames& names, const std::vector<std::string>& purposes) {
+    if (names.tag == names_.tag) {
+      purposes_.insert(purposes_.end(), purposes.begin(), purposes.end());
+    } else {
+      events_.emplace_back(names, purposes);
+    }
   }
 
  private:
   const RunNames& names_;
   std::vector<std::string> purposes_;
+  std::vector<std::pair<RunNames, std::vector<std::string>>> events_;
 };
 
-// Blocks SIGINT, SIGTERM and SIGCHLD for the life of the run, so that they
-// are taken only where the parent waits for them (sigtimedwait) and never
-// cut it off between creating and removing the run's objects. Buyers
-// inherit the mask: Ctrl-C reaches the parent, which stops them.
+// The names of event `event`'s store and guard: the run's own for the first
+// event, and for each further one a tag of its own and a directory inside
+// the run's (so the run's cleanup and `ticketsim clean` find them).
+Status EventNames(const RunNames& run, size_t event, RunNames* out) {
+  *out = run;
+  if (event == 0) return Status::Ok();
+  out->tag = fmt::format("{}.e{}", run.tag, event);
+  out->dir = fmt::format("{}/e{}", run.dir, event);
+  return CreateRunDirectory(*out);
+}
+
+// A guard that nothing releases when its holder dies.
+bool AbandonedIfHolderDies(GuardKind kind) {
+  return kind == GuardKind::kNamedMutex || kind == GuardKind::kNamedSemaphore;
+}
+
+// Blocks SIGINT, SIGTERM and SIGCHLD for the life of the run (whatever the
+// command blocked already), so that they are taken only where the parent
+// waits for them (sigtimedwait) and never cut it off between creating and
+// removing the run's objects. Buyers inherit the mask: Ctrl-C reaches the
+// parent, which stops them.
 class RunSignals {
  public:
   RunSignals() {
@@ -102,8 +131,28 @@ class BuyerReaper {
   }
   size_t running() const { return running_; }
 
-  // Reaps every buyer that has ended, without blocking.
-  void ReapEnded() { Reap(WNOHANG); }
+  // Reaps every buyer that has ended, without blocking; returns the indices
+  // of those a signal killed. A buyer that stopped itself (pause_holder) is
+  // continued `pause_ns` after it stopped.
+  std::vector<uint32_t> ReapEnded(int64_t pause_ns) {
+    return Reap(WNOHANG, pause_ns);
+  }
+
+  // Continues the paused buyers whose time has come; returns when the next
+  // one is due (INT64_MAX if none).
+  int64_t ResumeDue(int64_t now) {
+    int64_t next = INT64_MAX;
+    for (auto it = paused_.begin(); it != paused_.end();) {
+      if (it->second <= now) {
+        kill(it->first, SIGCONT);
+        it = paused_.erase(it);
+      } else {
+        next = std::min(next, it->second);
+        ++it;
+      }
+    }
+    return next;
+  }
 
   void KillAll() {
     for (const auto& [pid, index] : index_of_) {
@@ -115,40 +164,132 @@ class BuyerReaper {
 
   // Kills every buyer still running and reaps them all, blocking.
   void KillAndReapAll() {
-    KillAll();
-    Reap(0);
+    KillAll();  // SIGKILL ends a stopped process too
+    paused_.clear();
+    Reap(0, 0);
   }
 
  private:
-  void Reap(int options) {
+  std::vector<uint32_t> Reap(int options, int64_t pause_ns) {
+    std::vector<uint32_t> killed;
     while (running_ > 0) {
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, options);
+      const pid_t pid = waitpid(-1, &status, options | WUNTRACED);
       if (pid < 0 && errno == EINTR) continue;
-      if (pid <= 0) return;
+      if (pid <= 0) break;
       auto it = index_of_.find(pid);
       if (it == index_of_.end()) continue;
+      if (WIFSTOPPED(status)) {
+        paused_[pid] = MonotonicNs() + pause_ns;
+        continue;
+      }
       BuyerProcess& buyer = (*buyers_)[it->second];
       if (WIFEXITED(status)) buyer.exit_code = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) buyer.signal = WTERMSIG(status);
+      if (WIFSIGNALED(status)) {
+        buyer.signal = WTERMSIG(status);
+        killed.push_back(it->second);
+      }
+      paused_.erase(pid);
       --running_;
     }
+    return killed;
   }
 
   std::vector<BuyerProcess>* buyers_;
   std::unordered_map<pid_t, uint32_t> index_of_;
+  std::unordered_map<pid_t, int64_t> paused_;  // pid -> when to continue it
   size_t running_ = 0;
 };
 
+// The buyer process `process` was serving when it ended: the highest one
+// it took (a process serves its buyers in increasing order), or -1.
+int64_t LastServedBy(const RunControl& control, size_t buyers,
+                     uint32_t process) {
+  int64_t last = -1;
+  for (size_t b = 0; b < buyers; ++b) {
+    if (control.slots[b].process.load() == static_cast<int32_t>(process)) {
+      last = static_cast<int64_t>(b);
+    }
+  }
+  return last;
+}
+
+// Finds a cycle of buyers each waiting for a guard the next one holds. A
+// cycle counts once it is seen twice, a check apart, with every buyer still
+// in the same wait: the slots are read one by one, not all at one instant,
+// so one sighting could be pieced together from moments that never were.
+class DeadlockWatch {
+ public:
+  DeadlockWatch(const RunControl* control, size_t buyers, size_t events)
+      : control_(control), buyers_(buyers), events_(events) {}
+
+  // Returns the cycle, once confirmed; empty otherwise.
+  std::vector<DeadlockLink> Check(const std::vector<BuyerProcess>& processes) {
+    std::vector<int64_t> holder(events_, -1);
+    std::vector<uint32_t> waiting(buyers_), waits(buyers_), held(buyers_);
+    for (size_t b = 0; b < buyers_; ++b) {
+      const BuyerSlot& slot = control_->slots[b];
+      waiting[b] = slot.waiting.load(std::memory_order_acquire);
+      waits[b] = slot.waits.load(std::memory_order_relaxed);
+      held[b] = slot.held.load(std::memory_order_acquire);
+      for (size_t e = 0; e < events_; ++e) {
+        if (held[b] & (1u << e)) holder[e] = static_cast<int64_t>(b);
+      }
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> cycle;  // buyer, its waits
+    for (size_t start = 0; start < buyers_ && cycle.empty(); ++start) {
+      // Follow start -> the holder of what it waits for -> ...
+      std::vector<size_t> path;
+      size_t b = start;
+      while (waiting[b] != 0 && path.size() <= buyers_) {
+        const auto seen = std::find(path.begin(), path.end(), b);
+        if (seen != path.end()) {
+          for (auto it = seen; it != path.end(); ++it) {
+            cycle.emplace_back(static_cast<uint32_t>(*it), waits[*it]);
+          }
+          break;
+        }
+        path.push_back(b);
+        const int64_t next = holder[waiting[b] - 1];
+        if (next < 0 || static_cast<size_t>(next) == b) break;
+        b = static_cast<size_t>(next);
+      }
+    }
+    const bool confirmed = !cycle.empty() && cycle == last_;
+    last_ = cycle;
+    if (!confirmed) return {};
+    std::vector<DeadlockLink> links;
+    for (const auto& [buyer, unused] : cycle) {
+      DeadlockLink link;
+      link.buyer = buyer;
+      const int32_t process = control_->slots[buyer].process.load();
+      link.pid = process < 0 ? 0 : processes[process].pid;
+      link.waits_for = waiting[buyer] - 1;
+      for (size_t e = 0; e < events_; ++e) {
+        if ((held[buyer] & (1u << e)) && e != link.waits_for) link.holds = e;
+      }
+      links.push_back(link);
+    }
+    return links;
+  }
+
+ private:
+  const RunControl* control_;
+  const size_t buyers_;
+  const size_t events_;
+  std::vector<std::pair<uint32_t, uint32_t>> last_;
+};
+
 [[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t process,
-                            pid_t parent, TicketStore* store, Guard* guard,
-                            RunControl* control, HistoryArena* history) {
+                            pid_t parent, std::span<TicketStore* const> stores,
+                            std::span<Guard* const> guards, RunControl* control,
+                            HistoryArena* history) {
   // Die with the parent; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
-  _exit(RunBuyerProcess(scenario, process, store, guard, control, history));
+  _exit(RunBuyerProcess(scenario, process, stores, guards, control, history));
 }
 
 }  // namespace
@@ -164,9 +305,11 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   const RunNames& names = result->names;
   const uint32_t buyer_count = static_cast<uint32_t>(scenario.buyers.count);
   const uint32_t process_count = static_cast<uint32_t>(ProcessCount(scenario));
+  const size_t event_count = EventCount(scenario);
 
   const size_t events_per_buyer =
-      static_cast<size_t>(scenario.buyers.attempts) * kEventsPerAttempt;
+      static_cast<size_t>(scenario.buyers.attempts) *
+      EventsPerAttempt(scenario);
   if (HistoryBytes(scenario) > kMaxHistoryBytes) {
     return Status::Invalid("the history would not fit; see ValidateScenario");
   }
@@ -174,14 +317,27 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   Status s = CreateRunDirectory(names);
   if (!s.ok()) return s;
   RunCleanup cleanup(names);
-  std::unique_ptr<TicketStore> store = MakeStore(scenario.store, names);
-  cleanup.Add(store->ObjectPurposes());
-  s = store->Create(scenario.initial);
-  if (!s.ok()) return s;
-  std::unique_ptr<Guard> guard = MakeGuard(scenario.guard, names, store.get());
-  cleanup.Add(guard->ObjectPurposes());
-  s = guard->Create();
-  if (!s.ok()) return s;
+  // One store and one guard per event.
+  std::vector<std::unique_ptr<TicketStore>> stores;
+  std::vector<std::unique_ptr<Guard>> guards;
+  std::vector<TicketStore*> store_ptrs;
+  std::vector<Guard*> guard_ptrs;
+  for (size_t e = 0; e < event_count; ++e) {
+    RunNames event_names;
+    s = EventNames(names, e, &event_names);
+    if (!s.ok()) return s;
+    stores.push_back(MakeStore(scenario.store, event_names));
+    cleanup.Add(event_names, stores.back()->ObjectPurposes());
+    s = stores.back()->Create(scenario.initial);
+    if (!s.ok()) return s;
+    guards.push_back(
+        MakeGuard(scenario.guard, event_names, stores.back().get()));
+    cleanup.Add(event_names, guards.back()->ObjectPurposes());
+    s = guards.back()->Create();
+    if (!s.ok()) return s;
+    store_ptrs.push_back(stores.back().get());
+    guard_ptrs.push_back(guards.back().get());
+  }
 
   result->history = std::make_unique<HistoryArena>();
   s = result->history->Map(buyer_count, events_per_buyer);
@@ -197,7 +353,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   for (uint32_t i = 0; i < process_count; ++i) {
     const pid_t pid = fork();
     if (pid == 0) {
-      BuyerMain(scenario, i, parent, store.get(), guard.get(), control.get(),
+      BuyerMain(scenario, i, parent, store_ptrs, guard_ptrs, control.get(),
                 result->history.get());
     }
     if (pid < 0) {
@@ -210,21 +366,28 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     reaper.Started(i, pid);
   }
 
+  const auto interrupted = [result](int sig) {
+    if (sig != SIGINT && sig != SIGTERM) return false;
+    result->interrupted = true;
+    result->interrupt_signal = sig;
+    return true;
+  };
+  const int64_t pause_ns =
+      static_cast<int64_t>(scenario.faults.pause_holder_ms * 1e6);
+
   // The start barrier: open it once every buyer has attached, so that all
   // of them start their first purchase together.
   const int64_t attach_deadline = MonotonicNs() + kAttachTimeoutNs;
   while (control.get()->ready.load() < process_count) {
-    reaper.ReapEnded();
+    reaper.ReapEnded(pause_ns);
     if (reaper.running() < process_count || MonotonicNs() > attach_deadline) {
       reaper.KillAndReapAll();
       return Status::IOError(fmt::format(
           "only {} of {} buyer processes could open the store and the guard",
           control.get()->ready.load(), process_count));
     }
-    if (const int sig = signals.Wait(200000); sig == SIGINT || sig == SIGTERM) {
+    if (interrupted(signals.Wait(200000))) {
       reaper.KillAndReapAll();
-      result->interrupted = true;
-      result->interrupt_signal = sig;
       return Status::Ok();
     }
   }
@@ -232,24 +395,54 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   const int64_t start = control.get()->start_ns.load();
   const int64_t deadline = start + RunTimeoutMs(scenario) * 1000000;
 
-  constexpr int64_t kProgressEveryNs = 100000000;
-  reaper.ReapEnded();
+  // The parent looks at its buyers this often when it has something to
+  // watch: progress, a deadlock, a paused holder to continue.
+  constexpr int64_t kWatchEveryNs = 100000000;
+  const bool watch_deadlock = event_count > 1 &&
+                              scenario.guard.kind != GuardKind::kNone &&
+                              scenario.guard.acquire == GuardAcquire::kWait;
+  DeadlockWatch deadlocks(control.get(), buyer_count, event_count);
+  int64_t next_watch = start + kWatchEveryNs;
+  int64_t next_resume = INT64_MAX;
+  bool ended = false;  // by a timeout, an interrupt, or a failed guard
   while (reaper.running() > 0) {
-    const int sig = signals.Wait(
-        std::min(deadline - MonotonicNs(),
-                 progress ? kProgressEveryNs : deadline - MonotonicNs()));
-    if (progress) progress(control.get()->AttemptsDone(buyer_count));
-    if (sig == SIGINT || sig == SIGTERM) {
-      result->interrupted = true;
-      result->interrupt_signal = sig;
-    } else if (sig == 0 && MonotonicNs() >= deadline) {
+    const int64_t now = MonotonicNs();
+    int64_t wake = std::min(deadline, next_resume);
+    if (progress || watch_deadlock) wake = std::min(wake, next_watch);
+    const int sig = signals.Wait(wake - now);
+    if (interrupted(sig)) ended = true;
+    for (uint32_t p : reaper.ReapEnded(pause_ns)) {
+      // A holder of a guard nothing will release has died: every buyer
+      // after it would wait it out. Name it and end the run.
+      const int64_t buyer = LastServedBy(*control.get(), buyer_count, p);
+      if (buyer < 0 || !AbandonedIfHolderDies(scenario.guard.kind)) continue;
+      const uint32_t held = control.get()->slots[buyer].held.load();
+      for (size_t e = 0; e < event_count; ++e) {
+        if ((held & (1u << e)) == 0) continue;
+        result->abandoned.push_back(
+            {static_cast<uint32_t>(buyer), result->processes[p].pid,
+             result->processes[p].signal, e,
+             static_cast<uint64_t>(MonotonicNs() - start)});
+        ended = true;
+      }
+    }
+    next_resume = reaper.ResumeDue(MonotonicNs());
+    if (MonotonicNs() >= next_watch) {
+      next_watch = MonotonicNs() + kWatchEveryNs;
+      if (progress) progress(control.get()->AttemptsDone(buyer_count));
+      if (watch_deadlock) {
+        result->deadlock = deadlocks.Check(result->processes);
+        if (!result->deadlock.empty()) {
+          result->deadlock_ns = static_cast<uint64_t>(MonotonicNs() - start);
+          ended = true;
+        }
+      }
+    }
+    if (!ended && MonotonicNs() >= deadline) {
       result->timed_out = true;
+      ended = true;
     }
-    if (result->interrupted || result->timed_out) {
-      reaper.KillAndReapAll();
-    } else {
-      reaper.ReapEnded();
-    }
+    if (ended) reaper.KillAndReapAll();
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
   result->served_by.resize(buyer_count);
@@ -257,23 +450,41 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     result->served_by[i] = control.get()->slots[i].process.load();
   }
 
-  s = store->Attach();
-  Reading reading;
-  if (s.ok()) s = store->Read(&reading);
-  store->Detach();
-  if (s.ok()) {
-    result->final_count = reading.count;
-  } else {
-    result->final_error = s.message();
+  for (size_t e = 0; e < event_count; ++e) {
+    TicketStore* store = stores[e].get();
+    s = store->Attach();
+    Reading reading;
+    if (s.ok()) s = store->Read(&reading);
+    store->Detach();
+    result->final_counts.push_back(
+        s.ok() ? std::optional<int64_t>(reading.count) : std::nullopt);
+    result->final_errors.push_back(s.ok() ? "" : s.message());
   }
+  result->final_count = result->final_counts[0];
+  result->final_error = result->final_errors[0];
   // An interrupt that came after the last buyer ended still counts.
-  for (int sig; (sig = signals.Wait(0)) != 0;) {
-    if (sig == SIGINT || sig == SIGTERM) {
-      result->interrupted = true;
-      result->interrupt_signal = sig;
-    }
-  }
+  for (int sig; (sig = signals.Wait(0)) != 0;) interrupted(sig);
   return Status::Ok();
+}
+
+InterruptBlock::InterruptBlock() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, &old_);
+}
+
+InterruptBlock::~InterruptBlock() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
+int TakePendingInterrupt() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec none{0, 0};
+  const int sig = sigtimedwait(&set, nullptr, &none);
+  return sig > 0 ? sig : 0;
 }
 
 std::vector<bool> KilledBuyers(const RunResult& result) {
@@ -292,19 +503,107 @@ std::vector<bool> KilledBuyers(const RunResult& result) {
   return killed;
 }
 
-Verdict CheckRun(const RunResult& result) {
-  CheckInput input;
-  input.initial = result.scenario.initial;
-  input.final_count = result.final_count;
-  input.final_error = result.final_error;
-  const std::vector<bool> killed = KilledBuyers(result);
-  for (size_t i = 0; i < result.served_by.size(); ++i) {
-    const int32_t process = result.served_by[i];
-    input.events.push_back(result.history->EventsOf(static_cast<uint32_t>(i)));
-    input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
-    input.killed.push_back(killed[i]);
+namespace {
+
+// The run's own findings, which no history shows: an abandoned lock, a
+// deadlock.
+void AddRunViolations(const RunResult& result, Verdict* verdict) {
+  const Scenario& scenario = result.scenario;
+  const std::string guard(WordOf(kGuardKinds, scenario.guard.kind));
+  const auto guard_of = [&](size_t event) {
+    return EventCount(scenario) == 1
+               ? guard
+               : fmt::format("{}'s {}", EventName(scenario, event), guard);
+  };
+  if (!result.abandoned.empty()) {
+    Violation v;
+    v.kind = ViolationKind::kAbandonedLock;
+    v.count = static_cast<int64_t>(result.abandoned.size());
+    for (const AbandonedLock& a : result.abandoned) {
+      if (v.witnesses.size() == kMaxWitnesses) break;
+      v.witnesses.push_back(
+          fmt::format("buyer {} (pid {}) died by SIG{} at {} holding the {}",
+                      a.buyer, a.pid, sigabbrev_np(a.signal),
+                      FormatTime(a.time_ns), guard_of(a.event)));
+    }
+    const AbandonedLock& first = result.abandoned.front();
+    v.summary = fmt::format(
+        "pid {} died holding the {}, which nothing releases: every buyer "
+        "after it would have waited out its timeout, so the run was ended",
+        first.pid, guard_of(first.event));
+    verdict->violations.push_back(std::move(v));
   }
-  return Check(input);
+  if (!result.deadlock.empty()) {
+    Violation v;
+    v.kind = ViolationKind::kDeadlock;
+    v.count = 1;
+    std::string cycle;
+    for (const DeadlockLink& link : result.deadlock) {
+      const std::string text =
+          fmt::format("buyer {} (pid {}) holds {} and waits for {}", link.buyer,
+                      link.pid, guard_of(link.holds), guard_of(link.waits_for));
+      cycle += (cycle.empty() ? "" : "; ") + text;
+      if (v.witnesses.size() < kMaxWitnesses) v.witnesses.push_back(text);
+    }
+    v.summary = fmt::format(
+        "a cycle of {} buyers, found at {}: {}; none can go on, so the run "
+        "was ended",
+        result.deadlock.size(), FormatTime(result.deadlock_ns), cycle);
+    verdict->violations.push_back(std::move(v));
+  }
+}
+
+}  // namespace
+
+Verdict CheckRun(const RunResult& result) {
+  const size_t event_count = EventCount(result.scenario);
+  const std::vector<bool> killed = KilledBuyers(result);
+  // Each event's books are checked alone, from its own events.
+  std::vector<std::vector<std::vector<Event>>> own(event_count);
+  Verdict verdict;
+  std::vector<Verdict::EventBooks> event_books;
+  for (size_t e = 0; e < event_count; ++e) {
+    CheckInput input;
+    input.initial = result.scenario.initial;
+    input.final_count = e < result.final_counts.size() ? result.final_counts[e]
+                                                       : result.final_count;
+    input.final_error = e < result.final_errors.size() ? result.final_errors[e]
+                                                       : result.final_error;
+    own[e].resize(result.served_by.size());
+    for (size_t i = 0; i < result.served_by.size(); ++i) {
+      const int32_t process = result.served_by[i];
+      const auto events = result.history->EventsOf(static_cast<uint32_t>(i));
+      if (event_count == 1) {
+        input.events.push_back(events);
+      } else {
+        for (const Event& event : events) {
+          if (event.event == e) own[e][i].push_back(event);
+        }
+        input.events.emplace_back(own[e][i]);
+      }
+      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
+      input.killed.push_back(killed[i]);
+    }
+    Verdict books = Check(input);
+    if (event_count > 1) {
+      event_books.push_back({EventName(result.scenario, e), books.final_count,
+                             books.confirmed, books.indeterminate});
+      for (Violation& v : books.violations) {
+        v.summary =
+            fmt::format("{}: {}", EventName(result.scenario, e), v.summary);
+      }
+    }
+    if (e == 0) {
+      verdict = std::move(books);
+    } else {
+      for (Violation& v : books.violations) {
+        MergeViolation(std::move(v), &verdict);
+      }
+    }
+  }
+  verdict.events = std::move(event_books);
+  AddRunViolations(result, &verdict);
+  return verdict;
 }
 
 }  // namespace ticketsim

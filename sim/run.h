@@ -10,6 +10,7 @@
 #ifndef TICKETSIM_SIM_RUN_H_
 #define TICKETSIM_SIM_RUN_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -33,6 +34,25 @@ struct BuyerProcess {
   int signal = 0;      // the signal that killed it, if one did
 };
 
+// A non-robust guard (named-mutex, named-semaphore) whose holder died
+// holding it: nothing will ever release it, so the run is ended.
+struct AbandonedLock {
+  uint32_t buyer = 0;
+  pid_t pid = 0;
+  int signal = 0;        // what killed the holder
+  size_t event = 0;      // whose guard it held
+  uint64_t time_ns = 0;  // when the parent saw it die
+};
+
+// One buyer of a deadlock's cycle: it holds `holds`'s guard and waits for
+// `waits_for`'s, which the next buyer of the cycle holds.
+struct DeadlockLink {
+  uint32_t buyer = 0;
+  pid_t pid = 0;
+  size_t holds = 0;
+  size_t waits_for = 0;
+};
+
 struct RunResult {
   Scenario scenario;
   RunNames names;
@@ -43,9 +63,15 @@ struct RunResult {
   std::unique_ptr<HistoryArena> history;
   std::optional<int64_t> final_count;  // empty when unreadable
   std::string final_error;             // why it was unreadable
-  double seconds = 0;                  // from the barrier to the last reap
-  bool timed_out = false;              // the run's time limit killed it
-  bool interrupted = false;            // SIGINT or SIGTERM stopped it
+  // With several events, each one's final count (the first is final_count).
+  std::vector<std::optional<int64_t>> final_counts;
+  std::vector<std::string> final_errors;
+  std::vector<AbandonedLock> abandoned;  // the run ended at the first
+  std::vector<DeadlockLink> deadlock;    // the cycle that ended the run
+  uint64_t deadlock_ns = 0;              // when it was found
+  double seconds = 0;                    // from the barrier to the last reap
+  bool timed_out = false;                // the run's time limit killed it
+  bool interrupted = false;              // SIGINT or SIGTERM stopped it
   int interrupt_signal = 0;
 };
 
@@ -57,6 +83,24 @@ struct RunResult {
 using ProgressFn = std::function<void(int64_t attempts_done)>;
 Status RunScenario(const Scenario& scenario, RunResult* result,
                    const ProgressFn& progress = {});
+
+// Blocks SIGINT and SIGTERM for the life of a command that runs scenarios,
+// so that an interrupt is taken only where ticketsim looks for it (while a
+// run waits for its buyers, and between runs) and never cuts it off with
+// objects made and not removed.
+class InterruptBlock {
+ public:
+  InterruptBlock();
+  ~InterruptBlock();
+  InterruptBlock(const InterruptBlock&) = delete;
+  InterruptBlock& operator=(const InterruptBlock&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// Takes a pending SIGINT or SIGTERM, if there is one; returns it, or 0.
+int TakePendingInterrupt();
 
 // Per buyer: whether its process was killed while serving it (a process
 // serves its buyers in increasing order, so only the last of them).

@@ -47,6 +47,19 @@ constexpr EnumWord<Method> kMethodWords[] = {
      "the store's own single step (compare-and-swap; UPDATE ... RETURNING)"},
 };
 
+constexpr EnumWord<GuardOrder> kGuardOrderWords[] = {
+    {GuardOrder::kGlobal, "global",
+     "every buyer takes the events' guards in the same order: no deadlock"},
+    {GuardOrder::kOpposite, "opposite",
+     "odd-numbered buyers take them in reverse order: a deadlock"},
+};
+constexpr EnumWord<GuardAcquire> kGuardAcquireWords[] = {
+    {GuardAcquire::kWait, "wait", "wait for each guard (guard.timeout_ms)"},
+    {GuardAcquire::kTryBackoff, "try-backoff",
+     "try each guard after the first; if taken, give all back, back off "
+     "(guard.backoff_ms) and start again"},
+};
+
 constexpr EnumWord<Expectation> kExpectationWords[] = {
     {Expectation::kNone, "none", "no trial may show a violation"},
     {Expectation::kSome, "some", "every trial must show a violation"},
@@ -161,6 +174,36 @@ Status GetKinds(const toml::node& value, std::vector<ViolationKind>* out) {
   return Status::Ok();
 }
 
+// A list of 1 to kMaxEvents distinct, non-empty names.
+Status GetEvents(const toml::node& value, std::vector<std::string>* out) {
+  const auto* array = value.as_array();
+  if (array == nullptr) {
+    return Status::Invalid(fmt::format(
+        "expected a list of event names, e.g. [\"concert\", \"parking\"], "
+        "got {}",
+        Shown(value)));
+  }
+  if (array->empty() || array->size() > kMaxEvents) {
+    return Status::Invalid(fmt::format("expected 1 to {} events, got {}",
+                                       kMaxEvents, array->size()));
+  }
+  std::vector<std::string> events;
+  for (const toml::node& item : *array) {
+    std::string name;
+    Status s = GetString(item, &name);
+    if (!s.ok()) return s;
+    if (name.empty() || name.size() > 40) {
+      return Status::Invalid("an event name has 1 to 40 characters");
+    }
+    if (std::find(events.begin(), events.end(), name) != events.end()) {
+      return Status::Invalid(fmt::format("\"{}\" is named twice", name));
+    }
+    events.push_back(std::move(name));
+  }
+  *out = std::move(events);
+  return Status::Ok();
+}
+
 constexpr KeyEntry kKeys[] = {
     {"name", "a short title",
      [](Scenario* s, const toml::node& v) { return GetString(v, &s->name); }},
@@ -168,7 +211,11 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetString(v, &s->description);
      }},
-    {"tickets.initial", "tickets on sale at the start",
+    {"events",
+     "the events on sale, e.g. [\"concert\", \"parking\"]: each has its own "
+     "count and guard, and a purchase buys one ticket of each",
+     [](Scenario* s, const toml::node& v) { return GetEvents(v, &s->events); }},
+    {"tickets.initial", "tickets on sale at the start (of each event)",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxTickets, &s->initial);
      }},
@@ -218,6 +265,22 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 1, kMaxBuyers, &s->guard.permits);
      }},
+    {"guard.order",
+     "several events: global (one order for all) | opposite (odd buyers "
+     "reverse it: deadlock)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kGuardOrders, &s->guard.order);
+     }},
+    {"guard.acquire",
+     "several events: wait | try-backoff (try the next guard; if taken, give "
+     "all back and retry)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kGuardAcquires, &s->guard.acquire);
+     }},
+    {"guard.backoff_ms", "try-backoff: [min, max] pause before trying again",
+     [](Scenario* s, const toml::node& v) {
+       return GetRange(v, &s->guard.backoff_ms);
+     }},
     {"buyers.count", "buyer processes",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 1, kMaxBuyers, &s->buyers.count);
@@ -254,6 +317,21 @@ constexpr KeyEntry kKeys[] = {
      "chance a buyer is SIGKILLed inside its critical section",
      [](Scenario* s, const toml::node& v) {
        return GetDouble(v, 0, 1, &s->faults.kill_holder);
+     }},
+    {"faults.pause_holder",
+     "chance a buyer is stopped (SIGSTOP) inside its critical section",
+     [](Scenario* s, const toml::node& v) {
+       return GetDouble(v, 0, 1, &s->faults.pause_holder);
+     }},
+    {"faults.pause_holder_ms",
+     "how long a stopped holder stays stopped before SIGCONT",
+     [](Scenario* s, const toml::node& v) {
+       return GetDouble(v, 1, kMaxDelayMs, &s->faults.pause_holder_ms);
+     }},
+    {"faults.crash_before_write",
+     "chance a buyer crashes (SIGABRT) between its read and its write",
+     [](Scenario* s, const toml::node& v) {
+       return GetDouble(v, 0, 1, &s->faults.crash_before_write);
      }},
     {"expect.violations", "what CI should see: none | some (in every trial)",
      [](Scenario* s, const toml::node& v) {
@@ -346,6 +424,9 @@ const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
 const std::span<const EnumWord<Scope>> kScopes = kScopeWords;
 const std::span<const EnumWord<Method>> kMethods = kMethodWords;
 const std::span<const EnumWord<Expectation>> kExpectations = kExpectationWords;
+const std::span<const EnumWord<GuardOrder>> kGuardOrders = kGuardOrderWords;
+const std::span<const EnumWord<GuardAcquire>> kGuardAcquires =
+    kGuardAcquireWords;
 
 std::vector<ScenarioKeyHelp> ScenarioKeys() {
   std::vector<ScenarioKeyHelp> keys;
@@ -445,10 +526,25 @@ int64_t ProcessCount(const Scenario& scenario) {
                                   : scenario.buyers.count;
 }
 
+size_t EventCount(const Scenario& scenario) {
+  return std::max<size_t>(1, scenario.events.size());
+}
+
+std::string EventName(const Scenario& scenario, size_t event) {
+  return event < scenario.events.size() ? scenario.events[event] : "tickets";
+}
+
+size_t EventsPerAttempt(const Scenario& scenario) {
+  const size_t events = EventCount(scenario);
+  return events == 1
+             ? kEventsPerAttempt
+             : 1 + kEventsPerEventAttempt * events + kBackoffsRecorded + 1;
+}
+
 uint64_t HistoryBytes(const Scenario& scenario) {
   return static_cast<uint64_t>(scenario.buyers.count) *
-         static_cast<uint64_t>(scenario.buyers.attempts) * kEventsPerAttempt *
-         kEventBytes;
+         static_cast<uint64_t>(scenario.buyers.attempts) *
+         EventsPerAttempt(scenario) * kEventBytes;
 }
 
 Status ValidateScenario(const Scenario& scenario, std::string* key) {
@@ -485,6 +581,26 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                 fmt::format("{} workers for {} buyers: a pool larger than "
                             "buyers.count would leave workers idle",
                             scenario.buyers.pool, scenario.buyers.count));
+  }
+  if (EventCount(scenario) > 1) {
+    const GuardKind kind = scenario.guard.kind;
+    if (sqlite_guard) {
+      return fail("guard.kind",
+                  "an sqlite transaction locks the whole database, so several "
+                  "events cannot each have their own; use named-mutex, "
+                  "file-lock or robust-mutex");
+    }
+    if (kind == GuardKind::kNamedSemaphore && scenario.guard.permits != 1) {
+      return fail("guard.permits", "several events need one permit each");
+    }
+    if (scenario.buyers.method == Method::kAtomic) {
+      return fail("buyers.method",
+                  "a purchase of several events cannot be one store's atomic "
+                  "step; use \"read-modify-write\" with a guard");
+    }
+    if (scenario.guard.scope != Scope::kBuy) {
+      return fail("guard.scope", "several events are guarded on \"buy\" only");
+    }
   }
   if (!scenario.expect.kinds.empty() &&
       scenario.expect.violations != Expectation::kSome) {
@@ -531,12 +647,37 @@ std::string DescribeSetup(const Scenario& scenario) {
     store +=
         fmt::format(" ({})", WordOf(kSqliteJournals, scenario.store.journal));
   }
-  return fmt::format(
-      "{} store, guard {} on {}, {}, {} buyer{} x {} attempt{}, think {}-{} ms",
-      store, WordOf(kGuardKinds, scenario.guard.kind),
-      WordOf(kScopes, scenario.guard.scope), WordOf(kMethods, b.method),
-      b.count, b.count == 1 ? "" : "s", b.attempts, b.attempts == 1 ? "" : "s",
-      b.think_ms.min, b.think_ms.max);
+  std::string guard =
+      fmt::format("guard {} on {}", WordOf(kGuardKinds, scenario.guard.kind),
+                  WordOf(kScopes, scenario.guard.scope));
+  if (EventCount(scenario) > 1) {
+    std::string names;
+    for (const std::string& event : scenario.events) {
+      names += (names.empty() ? "" : " + ") + event;
+    }
+    store = fmt::format("{}, each its own {} store", names, store);
+    guard = fmt::format("guard {} in {} order, {}",
+                        WordOf(kGuardKinds, scenario.guard.kind),
+                        WordOf(kGuardOrders, scenario.guard.order),
+                        WordOf(kGuardAcquires, scenario.guard.acquire));
+  } else {
+    store += " store";
+  }
+  std::string setup = fmt::format(
+      "{}, {}, {}, {} buyer{} x {} attempt{}, think {}-{} ms", store, guard,
+      WordOf(kMethods, b.method), b.count, b.count == 1 ? "" : "s", b.attempts,
+      b.attempts == 1 ? "" : "s", b.think_ms.min, b.think_ms.max);
+  const FaultsSpec& f = scenario.faults;
+  if (f.kill_holder > 0)
+    setup += fmt::format(", kill_holder {}", f.kill_holder);
+  if (f.pause_holder > 0) {
+    setup += fmt::format(", pause_holder {} ({} ms)", f.pause_holder,
+                         f.pause_holder_ms);
+  }
+  if (f.crash_before_write > 0) {
+    setup += fmt::format(", crash_before_write {}", f.crash_before_write);
+  }
+  return setup;
 }
 
 }  // namespace ticketsim

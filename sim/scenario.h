@@ -30,10 +30,22 @@ enum class GuardKind {
 };
 enum class Scope { kBuy, kQueryAndBuy };
 enum class Method { kReadModifyWrite, kAtomic };
+// With several events, the order in which a buyer takes their guards.
+enum class GuardOrder {
+  kGlobal,    // every buyer in the events' order: no cycle can form
+  kOpposite,  // odd-numbered buyers in reverse order: the deadlock
+};
+// How a buyer takes a guard after its first one.
+enum class GuardAcquire {
+  kWait,        // a timed wait (guard.timeout_ms)
+  kTryBackoff,  // try; if taken, give back every guard, back off, retry
+};
 
 extern const std::span<const EnumWord<GuardKind>> kGuardKinds;
 extern const std::span<const EnumWord<Scope>> kScopes;
 extern const std::span<const EnumWord<Method>> kMethods;
+extern const std::span<const EnumWord<GuardOrder>> kGuardOrders;
+extern const std::span<const EnumWord<GuardAcquire>> kGuardAcquires;
 
 // A uniform range of milliseconds, [min, max]; fractions allowed.
 struct MsRange {
@@ -48,6 +60,10 @@ struct GuardSpec {
   // named-semaphore: how many buyers may hold it at once. Above 1 it is not
   // mutual exclusion (several windows at one box office).
   int64_t permits = 1;
+  // With several events (Scenario::events), each has a guard of this kind.
+  GuardOrder order = GuardOrder::kGlobal;
+  GuardAcquire acquire = GuardAcquire::kWait;
+  MsRange backoff_ms{1, 10};  // try-backoff: the pause before a retry
 };
 
 struct BuyersSpec {
@@ -62,9 +78,22 @@ struct BuyersSpec {
   int64_t pool = 0;
 };
 
+// Faults injected into buyers, each a chance per purchase. None of them is
+// a violation in itself; what the guard and the books make of them may be.
 struct FaultsSpec {
-  // Chance that a buyer SIGKILLs itself while inside its critical section.
+  // A buyer SIGKILLs itself inside its critical section (before or after
+  // its write, equally likely).
   double kill_holder = 0;
+  // A buyer stops itself (SIGSTOP) inside its critical section; the parent
+  // continues it (SIGCONT) after pause_holder_ms: a stalled holder.
+  double pause_holder = 0;
+  double pause_holder_ms = 1000;
+  // A buyer crashes (SIGABRT) after reading the count, before writing it.
+  double crash_before_write = 0;
+
+  bool any() const {
+    return kill_holder > 0 || pause_holder > 0 || crash_before_write > 0;
+  }
 };
 
 // What a scenario should show, for CI: `[expect]`.
@@ -85,6 +114,10 @@ struct Scenario {
   std::string name = "ticket rush";
   std::string description;
   int64_t initial = 1;  // tickets.initial
+  // The events on sale: empty for one ("tickets"). With several (a concert
+  // and its parking), each has its own count (all start at `initial`) and
+  // its own guard, and one purchase buys a ticket of each.
+  std::vector<std::string> events;
   StoreSpec store;
   GuardSpec guard;
   BuyersSpec buyers;
@@ -120,8 +153,17 @@ Status ApplySetting(Scenario* scenario, std::string_view setting);
 // to blame, so that a scenario file can point at its line.
 Status ValidateScenario(const Scenario& scenario, std::string* key = nullptr);
 
+inline constexpr size_t kMaxEvents = 8;
+
+// How many events are on sale (at least 1), and the name of one.
+size_t EventCount(const Scenario& scenario);
+std::string EventName(const Scenario& scenario, size_t event);
+
 // The processes a run forks: the pool's workers, or one per buyer.
 int64_t ProcessCount(const Scenario& scenario);
+
+// The most events a buyer records per attempt (the history's plan).
+size_t EventsPerAttempt(const Scenario& scenario);
 
 // The history arena's size for a run, planned for every event it can record.
 uint64_t HistoryBytes(const Scenario& scenario);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "sim/buyer.h"
 #include "sim/report_json.h"
@@ -57,7 +58,8 @@ bool ScenarioResult::run_failed() const {
 }
 
 bool ScenarioResult::interrupted() const {
-  return std::any_of(trials.begin(), trials.end(),
+  return stopped_by_signal != 0 ||
+         std::any_of(trials.begin(), trials.end(),
                      [](const TrialResult& t) { return t.interrupted; });
 }
 
@@ -86,6 +88,11 @@ std::string ScenarioResult::FirstProblem() const {
       return fmt::format("trial {} (seed {}): {}", i + 1, t.seed, problem);
     }
   }
+  if (stopped_by_signal != 0) {
+    return fmt::format("interrupted by SIG{} after {} of {} trials",
+                       sigabbrev_np(stopped_by_signal), trials.size(),
+                       loaded.scenario.trials);
+  }
   return "";
 }
 
@@ -101,6 +108,10 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
   result.loaded = loaded;
   const Scenario& base = loaded.scenario;
   for (int64_t t = 0; t < base.trials; ++t) {
+    if (t > 0) {
+      result.stopped_by_signal = TakePendingInterrupt();
+      if (result.stopped_by_signal != 0) break;
+    }
     Scenario scenario = base;
     scenario.buyers.seed = base.buyers.seed + static_cast<uint64_t>(t);
     TrialResult& trial = result.trials.emplace_back();

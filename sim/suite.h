@@ -57,6 +57,8 @@ struct TrialResult {
 struct ScenarioResult {
   LoadedScenario loaded;
   std::vector<TrialResult> trials;
+  // SIGINT or SIGTERM taken between two trials, which stopped the rest.
+  int stopped_by_signal = 0;
 
   int64_t with_violations() const;
   bool run_failed() const;
@@ -79,7 +81,8 @@ struct SuiteHooks {
 };
 
 // Runs every trial of `loaded` (scenario.trials of them), stopping early if
-// one is interrupted.
+// one is interrupted or an interrupt is pending between two (see
+// InterruptBlock).
 ScenarioResult RunTrials(const LoadedScenario& loaded, const SuiteHooks& hooks);
 
 }  // namespace ticketsim

@@ -5,7 +5,7 @@ namespace ticketsim {
 std::vector<Attempt> AttemptsOf(std::span<const Event> events) {
   std::vector<Attempt> attempts;
   for (const Event& e : events) {
-    if (e.kind == EventKind::kEmpty) continue;
+    if (e.kind == EventKind::kEmpty || e.event != 0) continue;
     if (attempts.empty() || attempts.back().attempt != e.attempt) {
       Attempt& a = attempts.emplace_back();
       a.buyer = e.buyer;
@@ -60,6 +60,14 @@ std::vector<Attempt> AttemptsOf(std::span<const Event> events) {
         break;
       case EventKind::kRelease:
         a.release_ns = t;
+        break;
+      case EventKind::kFault:
+        a.fault = e.aux;
+        a.fault_ns = t;
+        a.fault_value = e.value;
+        break;
+      case EventKind::kBackoff:
+        ++a.backoffs;
         break;
       case EventKind::kEmpty:
         break;

@@ -40,9 +40,15 @@ struct Attempt {
   uint32_t failure = 0;
   int64_t release_ns = -1;
   int64_t last_ns = 0;  // the time of its last event
+  uint32_t fault = 0;   // a FaultKind injected in it, or 0
+  int64_t fault_ns = -1;
+  int64_t fault_value = 0;  // pause: the milliseconds
+  int64_t backoffs = 0;     // try-backoff rounds given back
 };
 
-// The attempts of one buyer's events, in order.
+// The attempts of one buyer's events, in order. With several events, the
+// first event's steps (its guard, its read and write) stand for the
+// purchase.
 std::vector<Attempt> AttemptsOf(std::span<const Event> events);
 
 }  // namespace ticketsim

@@ -20,6 +20,8 @@ enum class ViolationKind {
   kCorruptFinal,   // final count unreadable, out of range, or fell too far
   kGuardFailure,   // a purchase that could not get its lock
   kStoreError,     // a purchase the store failed (I/O)
+  kAbandonedLock,  // a holder died holding a guard nothing releases
+  kDeadlock,       // buyers each waiting for a guard the next one holds
 };
 
 extern const std::span<const EnumWord<ViolationKind>> kViolationKinds;

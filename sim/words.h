@@ -57,6 +57,34 @@ inline std::string_view FailureName(uint32_t aux) {
   return "failed";
 }
 
+// The scenario key of an injected fault: "kill_holder".
+inline std::string_view FaultName(uint32_t aux) {
+  switch (static_cast<FaultKind>(aux)) {
+    case FaultKind::kKill:
+      return "kill_holder";
+    case FaultKind::kPause:
+      return "pause_holder";
+    case FaultKind::kCrash:
+      return "crash_before_write";
+  }
+  return "fault";
+}
+
+// What an injected fault does, after "buyer 3 ": "is stopped (SIGSTOP) for
+// 200 ms inside its critical section".
+inline std::string FaultWhat(uint32_t aux, int64_t value) {
+  switch (static_cast<FaultKind>(aux)) {
+    case FaultKind::kKill:
+      return "is killed (SIGKILL) inside its critical section";
+    case FaultKind::kPause:
+      return fmt::format(
+          "is stopped (SIGSTOP) inside its critical section, for {} ms", value);
+    case FaultKind::kCrash:
+      return "crashes (SIGABRT) between its read and its write";
+  }
+  return "suffers a fault";
+}
+
 // `text` made safe for XML and HTML character data and attribute values.
 inline std::string XmlEscape(std::string_view text) {
   std::string out;

@@ -148,17 +148,26 @@ TEST(FaultTest, RobustMutexRecoversFromAKilledHolder) {
   EXPECT_TRUE(v.ok()) << v.violations.front().summary;
 }
 
-// A named mutex whose holder was killed stays locked: the others time out,
-// the run ends instead of hanging, and the verdict reports guard failures.
-TEST(FaultTest, AnAbandonedNamedMutexEndsTheRunWithGuardFailures) {
+// A named mutex whose holder was killed stays locked: the run names the dead
+// holder as an abandoned lock and ends at once, without waiting out the
+// others' timeouts.
+TEST(FaultTest, AnAbandonedNamedMutexIsNamedAndEndsTheRun) {
   Scenario s = RaceScenario(StoreKind::kShm, GuardKind::kNamedMutex,
                             Method::kReadModifyWrite, 8, 10);
   s.buyers.think_ms = {1, 2};
   s.faults.kill_holder = 0.2;
-  s.guard.timeout_ms = 300;
+  s.guard.timeout_ms = 60000;  // never reached: the run ends first
   const CheckedRun r = RunChecked(s);
-  EXPECT_GT(r.verdict.killed_buyers, 0);
-  EXPECT_GT(r.verdict.CountOf(ViolationKind::kGuardFailure), 0);
+  ASSERT_EQ(r.run.abandoned.size(), 1u);
+  const AbandonedLock& lock = r.run.abandoned[0];
+  EXPECT_EQ(lock.signal, SIGKILL);
+  EXPECT_EQ(lock.pid, r.verdict.buyers[lock.buyer].pid);
+  EXPECT_EQ(r.verdict.CountOf(ViolationKind::kAbandonedLock), 1);
+  EXPECT_EQ(r.verdict.CountOf(ViolationKind::kGuardFailure), 0);
+  EXPECT_LT(r.run.seconds, 30.0);  // a bound, not a timing: far below 60 s
+  const int64_t fell = r.verdict.initial - *r.verdict.final_count;
+  EXPECT_LE(r.verdict.confirmed, fell);
+  EXPECT_LE(fell, r.verdict.confirmed + r.verdict.indeterminate);
 }
 
 // Atomic purchases on shm with no guard at all, many buyers and attempts: the
