@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <map>
 #include <set>
@@ -298,8 +299,15 @@ class Timeline {
     for (const Attempt& a : attempts) out += AttemptMarks(a, bar_y, mid);
     if (killed_[buyer] && !attempts.empty()) {
       const Attempt& last = attempts.back();
+      const int sig = process >= 0 ? run_.processes[process].signal : 0;
+      const std::string why =
+          last.fault != 0 && last.fault_ns == last.last_ns
+              ? fmt::format("{} ({})", FaultWhat(last.fault, 0),
+                            FaultName(last.fault))
+              : fmt::format("was killed (SIG{}) when the run ended",
+                            sigabbrev_np(sig));
       out += Mark("killed", X(last.last_ns) + 4, mid,
-                  fmt::format("buyer {} was killed (SIGKILL) after {}", buyer,
+                  fmt::format("buyer {} {}, after {}", buyer, why,
                               Ms(last.last_ns)),
                   "\u2715");
     }
@@ -308,6 +316,19 @@ class Timeline {
 
   std::string AttemptMarks(const Attempt& a, double bar_y, double mid) const {
     std::string out;
+    if (a.fault == static_cast<uint32_t>(FaultKind::kPause)) {
+      // A stalled holder: the stretch it spent stopped, guard in hand.
+      const int64_t until = a.fault_ns + a.fault_value * 1000000;
+      out += fmt::format(
+          "<rect class=\"pause\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+          "height=\"{:.1f}\" data-info=\"{}\"><title>{}</title></rect>\n",
+          X(a.fault_ns), bar_y - 2, std::max(2.0, X(until) - X(a.fault_ns)),
+          kBarHeight + 4,
+          XmlEscape(fmt::format("buyer {} {} (pause_holder), from {}", a.buyer,
+                                FaultWhat(a.fault, a.fault_value),
+                                Ms(a.fault_ns))),
+          "paused (pause_holder)");
+    }
     const uint32_t b = a.buyer;
     const bool torn_witness = verdict_.CountOf(ViolationKind::kTornRead) > 0;
     if (a.query_ns >= 0) {
@@ -474,6 +495,7 @@ svg.timeline { display: block; margin-top: 8px; }
 .witness-band { opacity: 0.15; }
 .seat { font-size: 10px; fill: #fff; text-anchor: middle; pointer-events: none; }
 .killed { fill: #d62728; font-size: 14px; font-weight: bold; }
+.pause { fill: #7f7f7f; opacity: 0.45; }
 .failed { fill: #ff9f1c; font-weight: bold; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
 .legend i { display: inline-block; width: 14px; height: 10px; margin-right: 4px;
@@ -543,7 +565,9 @@ std::string HtmlPage(const std::string& title,
       "<span><i style=\"background:#aaa\"></i>sold out</span>"
       "<span><i style=\"background:#ff9f1c\"></i>failed</span>"
       "<span><i style=\"background:#d62728\"></i>torn read, witness, "
-      "killed</span></div>\n"
+      "killed</span>"
+      "<span><i style=\"background:#7f7f7f;opacity:0.45\"></i>holder "
+      "paused</span></div>\n"
       "<div id=\"info\">Hover over a mark for its exact times and "
       "values.</div>\n",
       XmlEscape(title), kStyle, XmlEscape(title));

@@ -20,6 +20,7 @@ nlohmann::json ScenarioJson(const Scenario& s) {
   return {
       {"name", s.name},
       {"description", s.description},
+      {"events", s.events},
       {"tickets", {{"initial", s.initial}}},
       {"store",
        {{"kind", WordOf(kStoreKinds, s.store.kind)},
@@ -31,7 +32,10 @@ nlohmann::json ScenarioJson(const Scenario& s) {
        {{"kind", WordOf(kGuardKinds, s.guard.kind)},
         {"scope", WordOf(kScopes, s.guard.scope)},
         {"timeout_ms", s.guard.timeout_ms},
-        {"permits", s.guard.permits}}},
+        {"permits", s.guard.permits},
+        {"order", WordOf(kGuardOrders, s.guard.order)},
+        {"acquire", WordOf(kGuardAcquires, s.guard.acquire)},
+        {"backoff_ms", range(s.guard.backoff_ms)}}},
       {"buyers",
        {{"count", s.buyers.count},
         {"attempts", s.buyers.attempts},
@@ -40,7 +44,11 @@ nlohmann::json ScenarioJson(const Scenario& s) {
         {"query_delay_ms", range(s.buyers.query_delay_ms)},
         {"seed", s.buyers.seed},
         {"pool", s.buyers.pool}}},
-      {"faults", {{"kill_holder", s.faults.kill_holder}}},
+      {"faults",
+       {{"kill_holder", s.faults.kill_holder},
+        {"pause_holder", s.faults.pause_holder},
+        {"pause_holder_ms", s.faults.pause_holder_ms},
+        {"crash_before_write", s.faults.crash_before_write}}},
       {"expect", ExpectJson(s.expect)},
       {"run", {{"trials", s.trials}, {"timeout_ms", s.run_timeout_ms}}},
   };
@@ -67,7 +75,33 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"max_wait_us", b.max_wait_us},
         {"exit_code", process.exit_code},
         {"killed_by_signal", process.signal},
+        {"paused", b.paused},
+        {"backoffs", b.backoffs},
     });
+  }
+  nlohmann::json events = nlohmann::json::array();
+  for (const Verdict::EventBooks& e : verdict.events) {
+    events.push_back({{"name", e.name},
+                      {"sold", e.confirmed},
+                      {"indeterminate", e.indeterminate},
+                      {"remaining", e.final_count
+                                        ? nlohmann::json(*e.final_count)
+                                        : nlohmann::json(nullptr)}});
+  }
+  nlohmann::json abandoned = nlohmann::json::array();
+  for (const AbandonedLock& a : run.abandoned) {
+    abandoned.push_back({{"buyer", a.buyer},
+                         {"pid", a.pid},
+                         {"signal", a.signal},
+                         {"event", EventName(run.scenario, a.event)},
+                         {"time_ns", a.time_ns}});
+  }
+  nlohmann::json deadlock = nlohmann::json::array();
+  for (const DeadlockLink& link : run.deadlock) {
+    deadlock.push_back({{"buyer", link.buyer},
+                        {"pid", link.pid},
+                        {"holds", EventName(run.scenario, link.holds)},
+                        {"waits_for", EventName(run.scenario, link.waits_for)}});
   }
   nlohmann::json violations = nlohmann::json::array();
   for (const Violation& v : verdict.violations) {
@@ -87,6 +121,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"remaining", verdict.final_count ? nlohmann::json(*verdict.final_count)
                                           : nlohmann::json(nullptr)},
         {"remaining_error", run.final_error}}},
+      {"events", events},
       {"purchases",
        {{"attempts", verdict.attempts},
         {"confirmed", verdict.confirmed},
@@ -94,7 +129,12 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"sold_out", verdict.sold_out},
         {"failed", verdict.failed},
         {"torn_reads", verdict.torn_reads},
-        {"recovered", verdict.recovered}}},
+        {"recovered", verdict.recovered},
+        {"backoffs", verdict.backoffs}}},
+      {"faults",
+       {{"killed", verdict.fault_kills},
+        {"crashed", verdict.fault_crashes},
+        {"paused", verdict.paused}}},
       {"violations", violations},
       {"buyers", buyers},
       {"run",
@@ -105,7 +145,9 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"buyer_processes", run.processes.size()},
         {"killed_buyers", verdict.killed_buyers},
         {"timed_out", run.timed_out},
-        {"interrupted", run.interrupted}}},
+        {"interrupted", run.interrupted},
+        {"abandoned_locks", abandoned},
+        {"deadlock", deadlock}}},
   };
 }
 
