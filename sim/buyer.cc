@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -53,6 +54,7 @@ class BuyerLoop {
         slot_(&control->slots[index]),
         events_(events),
         guarded_(scenario.guard.kind != GuardKind::kNone),
+        transactional_(guards[0]->Transactional()),
         random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))),
         counts_(stores.size()) {
     for (size_t e = 0; e < stores.size(); ++e) order_.push_back(e);
@@ -217,7 +219,10 @@ class BuyerLoop {
       guards_[event]->Abort();
     } else if (Status s = guards_[event]->Release(); !s.ok()) {
       RecordFailure(s, event);
+    } else if (uncommitted_) {
+      Record(uncommitted_->first, uncommitted_->second, 0, 0, event);
     }
+    uncommitted_.reset();
     if (record) Record(EventKind::kRelease, 0, 0, 0, event);
   }
 
@@ -234,6 +239,16 @@ class BuyerLoop {
                             : !ReadModifyWrite();
     Release(0, failed);
     return true;
+  }
+
+  // A purchase written: confirmed now, or under a transaction once it is
+  // committed.
+  void Done(EventKind kind, int64_t value) {
+    if (transactional_) {
+      uncommitted_.emplace(kind, value);
+    } else {
+      Record(kind, value);
+    }
   }
 
   // Steps 4-6. Returns false if the purchase failed (nothing was written).
@@ -253,7 +268,7 @@ class BuyerLoop {
       RecordFailure(s, 0);
       return false;
     }
-    Record(EventKind::kWrite, count - 1);
+    Done(EventKind::kWrite, count - 1);
     MaybeDie();
     return true;
   }
@@ -271,7 +286,7 @@ class BuyerLoop {
     if (seat == 0) {
       Record(EventKind::kSoldOut, 0);
     } else {
-      Record(EventKind::kTook, seat);
+      Done(EventKind::kTook, seat);
       MaybeDie();
     }
     return true;
@@ -374,7 +389,11 @@ class BuyerLoop {
   BuyerSlot* const slot_;
   EventWriter events_;
   const bool guarded_;
+  const bool transactional_;
   std::mt19937_64 random_;
+  // Under a transactional guard, the purchase done but not yet committed:
+  // it is recorded once Release commits it.
+  std::optional<std::pair<EventKind, int64_t>> uncommitted_;
   std::vector<size_t> order_;    // the events, in the order it takes them
   std::vector<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;

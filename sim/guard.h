@@ -66,6 +66,11 @@ class Guard {
   // undo (a transaction); for most kinds the same as Release.
   virtual void Abort() { Release(); }
 
+  // Whether what is written under the guard counts only once Release has
+  // committed it (a transaction): a holder that dies before then wrote
+  // nothing.
+  virtual bool Transactional() const { return false; }
+
   // The purposes (RunNames::Object) of the named IPC objects Create made.
   virtual std::vector<std::string> ObjectPurposes() const { return {}; }
 };

@@ -27,6 +27,8 @@ class SqliteGuard : public Guard {
 
   void Abort() override { store_->Rollback(); }
 
+  bool Transactional() const override { return true; }
+
  private:
   SqliteStore* const store_;
   const bool immediate_;

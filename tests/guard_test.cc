@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,55 @@ TEST(GuardsForTest, SqliteGuardsOnlyForTheSqliteStore) {
   EXPECT_EQ(GuardsFor(StoreKind::kFile).size(), 5u);
   EXPECT_EQ(GuardsFor(StoreKind::kShm).size(), 5u);
   EXPECT_EQ(GuardsFor(StoreKind::kSqlite).size(), 7u);
+}
+
+// Nobody else gets in: every named object of a run is created with mode
+// 0600 and belongs to the user who ran it; the run's directory is 0700.
+TEST(PrivacyTest, NamedObjectsAndTheRunDirectoryAreTheOwnersAlone) {
+  ScopedRun run;
+  StoreSpec spec;
+  spec.kind = StoreKind::kShm;
+  auto store = MakeStore(spec, run.names());
+  run.AddPurposes(store->ObjectPurposes());
+  ASSERT_TRUE(store->Create(5).ok());
+  std::vector<std::string> paths = {"/dev/shm/" + run.names().Object("store")};
+  for (GuardKind kind : {GuardKind::kNamedMutex, GuardKind::kNamedSemaphore,
+                         GuardKind::kRobustMutex, GuardKind::kFileLock}) {
+    GuardSpec guard_spec;
+    guard_spec.kind = kind;
+    auto guard = MakeGuard(guard_spec, run.names(), store.get());
+    run.AddPurposes(guard->ObjectPurposes());
+    ASSERT_TRUE(guard->Create().ok()) << WordOf(kGuardKinds, kind);
+  }
+  paths.push_back("/dev/shm/sem." + run.names().Object("mutex"));
+  paths.push_back("/dev/shm/sem." + run.names().Object("semaphore"));
+  paths.push_back("/dev/shm/" + run.names().Object("guard"));
+  paths.push_back(run.names().File("guard.lock"));
+  for (const std::string& path : paths) {
+    struct stat st;
+    ASSERT_EQ(stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << path;
+    EXPECT_EQ(st.st_uid, getuid()) << path;
+  }
+  struct stat dir;
+  ASSERT_EQ(lstat(run.names().dir.c_str(), &dir), 0);
+  EXPECT_TRUE(S_ISDIR(dir.st_mode));
+  EXPECT_EQ(dir.st_mode & 0777, 0700u);
+}
+
+// A run's directory name planted beforehand, as a directory or as a symlink
+// to somewhere else, in a shared temp directory: the run refuses it rather
+// than write there.
+TEST(PrivacyTest, ARunRefusesADirectoryNameSomeoneElseMade) {
+  const RunNames planted_dir = NewRunNames();
+  ASSERT_EQ(mkdir(planted_dir.dir.c_str(), 0777), 0);
+  EXPECT_FALSE(CreateRunDirectory(planted_dir).ok());
+  rmdir(planted_dir.dir.c_str());
+
+  const RunNames planted_link = NewRunNames();
+  ASSERT_EQ(symlink("/tmp", planted_link.dir.c_str()), 0);
+  EXPECT_FALSE(CreateRunDirectory(planted_link).ok());
+  unlink(planted_link.dir.c_str());
 }
 
 }  // namespace
