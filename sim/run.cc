@@ -467,21 +467,27 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   return Status::Ok();
 }
 
-InterruptBlock::InterruptBlock() {
+namespace {
+
+sigset_t InterruptSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+InterruptBlock::InterruptBlock() {
+  const sigset_t set = InterruptSignals();
   sigprocmask(SIG_BLOCK, &set, &old_);
 }
 
 InterruptBlock::~InterruptBlock() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
 
 int TakePendingInterrupt() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  const sigset_t set = InterruptSignals();
   timespec none{0, 0};
   const int sig = sigtimedwait(&set, nullptr, &none);
   return sig > 0 ? sig : 0;
