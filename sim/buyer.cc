@@ -46,8 +46,10 @@ class BuyerLoop {
   BuyerLoop(const Scenario& scenario, uint32_t index,
             std::span<TicketStore* const> stores,
             std::span<Guard* const> guards, const RunControl* control,
-            EventWriter events)
+            EventWriter events, TallyArena* tallies)
       : scenario_(scenario),
+        index_(index),
+        tallies_(tallies),
         stores_(stores),
         guards_(guards),
         control_(control),
@@ -67,6 +69,7 @@ class BuyerLoop {
   bool Run() {
     const bool bundle = stores_.size() > 1;
     for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
+      if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
       if (!(bundle ? BundleAttempt() : Attempt())) return false;
       slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
     }
@@ -78,12 +81,22 @@ class BuyerLoop {
     return static_cast<uint64_t>(MonotonicNs() - control_->start_ns.load());
   }
 
+  // Records an event: in the history, or with history "summary" in the
+  // buyer's tally (with no clock read: the summary keeps no times).
   void Record(EventKind kind, int64_t value = 0, uint8_t flags = 0,
               uint32_t aux = 0, size_t event = 0) {
+    if (tallies_ != nullptr) {
+      tallies_->Count(index_, kind, value, flags, aux);
+      return;
+    }
     RecordAt(Now(), kind, value, flags, aux, event);
   }
   void RecordAt(uint64_t time_ns, EventKind kind, int64_t value, uint8_t flags,
                 uint32_t aux, size_t event) {
+    if (tallies_ != nullptr) {
+      tallies_->Count(index_, kind, value, flags, aux);
+      return;
+    }
     events_.Record(time_ns, static_cast<uint32_t>(attempt_), kind, value, flags,
                    aux, static_cast<uint16_t>(event));
   }
@@ -156,17 +169,20 @@ class BuyerLoop {
   Took TakeGuard(size_t event, bool try_only, uint64_t* at, uint32_t* waited_us,
                  bool* recovered) {
     *recovered = false;
-    if (!guarded_) {
-      *at = Now();
-      *waited_us = 0;
-      return Took::kYes;
-    }
-    const int64_t before = MonotonicNs();
+    *at = 0;
+    *waited_us = 0;
+    if (!guarded_) return Took::kYes;
+    // The summary keeps no times: no clock is read for it.
+    const bool timed = tallies_ == nullptr;
+    const int64_t before = timed ? MonotonicNs() : 0;
     Status s;
     if (try_only) {
       s = guards_[event]->TryAcquire(recovered);
     } else {
-      slot_->waits.fetch_add(1, std::memory_order_relaxed);
+      // Only this process writes its slot: plain stores, no locked
+      // instructions on the purchase's path.
+      slot_->waits.store(slot_->waits.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
       slot_->waiting.store(static_cast<uint32_t>(event) + 1,
                            std::memory_order_release);
       s = guards_[event]->Acquire(scenario_.guard.timeout_ms, recovered);
@@ -181,11 +197,15 @@ class BuyerLoop {
              event);
       return Took::kFailed;
     }
-    slot_->held.fetch_or(1u << event, std::memory_order_release);
-    const int64_t now = MonotonicNs();
-    *at = static_cast<uint64_t>(now - control_->start_ns.load());
-    *waited_us = static_cast<uint32_t>(
-        std::min<int64_t>((now - before) / 1000, UINT32_MAX));
+    slot_->held.store(
+        slot_->held.load(std::memory_order_relaxed) | (1u << event),
+        std::memory_order_release);
+    if (timed) {
+      const int64_t now = MonotonicNs();
+      *at = static_cast<uint64_t>(now - control_->start_ns.load());
+      *waited_us = static_cast<uint32_t>(
+          std::min<int64_t>((now - before) / 1000, UINT32_MAX));
+    }
     return Took::kYes;
   }
 
@@ -197,6 +217,7 @@ class BuyerLoop {
   }
 
   bool Acquire(size_t event) {
+    if (!guarded_) return true;
     uint64_t at = 0;
     uint32_t waited_us = 0;
     bool recovered = false;
@@ -214,7 +235,9 @@ class BuyerLoop {
     if (!guarded_) return;
     // Cleared first: better an abandoned lock missed (its waiters then time
     // out) than one reported that was in fact given back.
-    slot_->held.fetch_and(~(1u << event), std::memory_order_release);
+    slot_->held.store(
+        slot_->held.load(std::memory_order_relaxed) & ~(1u << event),
+        std::memory_order_release);
     if (purchase_failed) {
       guards_[event]->Abort();
     } else if (Status s = guards_[event]->Release(); !s.ok()) {
@@ -383,6 +406,8 @@ class BuyerLoop {
   }
 
   const Scenario& scenario_;
+  const uint32_t index_;
+  TallyArena* const tallies_;  // with history "summary"; else nullptr
   const std::span<TicketStore* const> stores_;
   const std::span<Guard* const> guards_;
   const RunControl* const control_;
@@ -424,7 +449,7 @@ int64_t RunControl::AttemptsDone(size_t buyers) const {
 int RunBuyerProcess(const Scenario& scenario, uint32_t process,
                     std::span<TicketStore* const> stores,
                     std::span<Guard* const> guards, RunControl* control,
-                    HistoryArena* history) {
+                    HistoryArena* history, TallyArena* tallies) {
   for (size_t e = 0; e < stores.size(); ++e) {
     if (!stores[e]->Attach().ok() || !guards[e]->Attach().ok()) {
       return kBuyerAttachFailed;
@@ -442,7 +467,7 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
        buyer = pool ? control->next_buyer.fetch_add(1) : buyers) {
     control->slots[buyer].process.store(static_cast<int32_t>(process));
     BuyerLoop loop(scenario, buyer, stores, guards, control,
-                   history->WriterFor(buyer));
+                   history->WriterFor(buyer), tallies);
     finished = loop.Run();
   }
   for (size_t e = 0; e < stores.size(); ++e) {

@@ -33,6 +33,7 @@
 #include "sim/guard.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
+#include "sim/tally.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {
@@ -81,11 +82,12 @@ void OpenStartBarrier(RunControl* control);
 // The whole life of buyer process `process` after fork: attach, wait at the
 // barrier, run the attempts of its buyer (the buyer of the same index) or,
 // with a pool, of buyer after buyer from the shared queue, detach. `stores`
-// and `guards` have one entry per event. Returns a BuyerExit.
+// and `guards` have one entry per event. With history "summary", `tallies`
+// counts what `history` would record. Returns a BuyerExit.
 int RunBuyerProcess(const Scenario& scenario, uint32_t process,
                     std::span<TicketStore* const> stores,
                     std::span<Guard* const> guards, RunControl* control,
-                    HistoryArena* history);
+                    HistoryArena* history, TallyArena* tallies);
 
 }  // namespace ticketsim
 

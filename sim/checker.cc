@@ -421,4 +421,84 @@ Verdict Check(const CheckInput& input) {
   return verdict;
 }
 
+Verdict CheckTallies(const TallyInput& input) {
+  Verdict verdict;
+  verdict.initial = input.initial;
+  verdict.final_count = input.final_count;
+  const TallyArena& tallies = *input.tallies;
+  int64_t guard_failures = 0, store_errors = 0, self_duplicates = 0;
+  for (uint32_t b = 0; b < tallies.buyers(); ++b) {
+    const BuyerTally& t = tallies.TallyOf(b);
+    BuyerSummary summary;
+    summary.buyer = b;
+    summary.pid = b < input.pids.size() ? input.pids[b] : 0;
+    summary.killed = b < input.killed.size() && input.killed[b];
+    summary.bought = t.bought;
+    summary.sold_out = t.sold_out;
+    summary.failed = t.guard_failures + t.store_errors;
+    summary.torn_reads = t.torn_reads;
+    summary.recovered = t.recovered;
+    summary.paused = t.paused;
+    summary.backoffs = t.backoffs;
+    summary.fault = t.fault;
+    summary.seats.assign(t.seats, t.seats + t.seats_shown);
+    verdict.attempts += t.attempts;
+    verdict.confirmed += t.bought;
+    // Pending at the end: it died between its read and its outcome.
+    verdict.indeterminate += t.pending;
+    verdict.sold_out += t.sold_out;
+    verdict.failed += summary.failed;
+    verdict.torn_reads += t.torn_reads;
+    verdict.recovered += t.recovered;
+    verdict.paused += t.paused;
+    verdict.backoffs += t.backoffs;
+    if (t.fault == static_cast<uint32_t>(FaultKind::kKill)) {
+      ++verdict.fault_kills;
+    }
+    if (t.fault == static_cast<uint32_t>(FaultKind::kCrash)) {
+      ++verdict.fault_crashes;
+    }
+    if (summary.killed) ++verdict.killed_buyers;
+    guard_failures += t.guard_failures;
+    store_errors += t.store_errors;
+    self_duplicates += t.self_duplicates;
+    verdict.buyers.push_back(std::move(summary));
+  }
+  constexpr const char* kNoWitnesses =
+      " (history = \"summary\" keeps no witnesses)";
+  CheckInput books;
+  books.initial = input.initial;
+  books.final_count = input.final_count;
+  books.final_error = input.final_error;
+  std::vector<Purchase> none;
+  CheckLostUpdates(books, &verdict, &none);
+  CheckOversell(books, &verdict);
+  const int64_t duplicates = self_duplicates + tallies.CrossBuyerDuplicates();
+  const auto add = [&verdict](ViolationKind kind, int64_t count,
+                              std::string summary) {
+    if (count == 0) return;
+    ViolationBuilder builder(kind);
+    builder.Add(count);
+    builder.Summary(std::move(summary));
+    builder.AddTo(&verdict.violations);
+  };
+  add(ViolationKind::kDuplicateSeat, duplicates,
+      fmt::format("{} extra sales of seats already sold{}", duplicates,
+                  kNoWitnesses));
+  add(ViolationKind::kTornRead, verdict.torn_reads,
+      fmt::format("{} reads saw no valid count", verdict.torn_reads));
+  add(ViolationKind::kGuardFailure, guard_failures,
+      "purchases that could not get or keep their lock");
+  add(ViolationKind::kStoreError, store_errors, "purchases the store failed");
+  if (input.final_count && *input.final_count > 0) {
+    add(ViolationKind::kFalseSoldOut, verdict.sold_out,
+        "sold out was reported while tickets were left");
+  }
+  CheckFinalState(books, &verdict);
+  for (Violation& v : verdict.violations) {
+    if (v.kind == ViolationKind::kLostUpdate) v.summary += kNoWitnesses;
+  }
+  return verdict;
+}
+
 }  // namespace ticketsim

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sim/history.h"
+#include "sim/tally.h"
 #include "sim/violation.h"
 
 namespace ticketsim {
@@ -103,6 +104,18 @@ struct Verdict {
 };
 
 Verdict Check(const CheckInput& input);
+
+// The same verdict from a summary (history = "summary"): exact counts, no
+// witnesses.
+struct TallyInput {
+  int64_t initial = 0;
+  std::optional<int64_t> final_count;
+  std::string final_error;
+  const TallyArena* tallies = nullptr;
+  std::vector<pid_t> pids;
+  std::vector<bool> killed;
+};
+Verdict CheckTallies(const TallyInput& input);
 
 // Adds `more` to `verdict`'s violations: its count to a kind already there
 // (with witnesses up to the limit), or as a new kind.

@@ -192,6 +192,20 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   }
   std::vector<LoadedScenario> loaded;
   if (!LoadAll(options, options.Overrides(), &loaded)) return kExitUsage;
+  for (const LoadedScenario& l : loaded) {
+    if (l.scenario.history != HistoryMode::kSummary) continue;
+    for (const auto& [flag, wanted] :
+         {std::pair{"--history", !outputs.history_path.empty()},
+          std::pair{"--html", !outputs.html_path.empty()},
+          std::pair{"--narrate", outputs.narrate}}) {
+      if (wanted) {
+        return Usage(fmt::format(
+            "{}: {} needs every event, but it keeps history = \"summary\" "
+            "(--set history=full)",
+            l.path.empty() ? "the scenario" : l.path, flag));
+      }
+    }
+  }
 
   // With the JSON on stdout, the text report goes to stderr.
   std::FILE* text =

@@ -31,6 +31,10 @@ HistoryArena::~HistoryArena() {
 
 Status HistoryArena::Map(size_t buyers, size_t events_per_buyer) {
   const size_t bytes = buyers * events_per_buyer * sizeof(Event);
+  if (bytes == 0) {  // history "summary": no events at all
+    buyers_ = buyers;
+    return Status::Ok();
+  }
   void* at = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (at == MAP_FAILED) return Status::FromErrno("map history arena", errno);
@@ -45,6 +49,7 @@ EventWriter HistoryArena::WriterFor(uint32_t buyer) {
 }
 
 std::span<const Event> HistoryArena::EventsOf(uint32_t buyer) const {
+  if (events_ == nullptr) return {};
   const Event* begin = events_ + buyer * per_buyer_;
   size_t n = 0;
   while (n < per_buyer_ &&

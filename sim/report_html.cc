@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -306,10 +306,10 @@ class Timeline {
                             FaultName(last.fault))
               : fmt::format("was killed (SIG{}) when the run ended",
                             sigabbrev_np(sig));
-      out += Mark("killed", X(last.last_ns) + 4, mid,
-                  fmt::format("buyer {} {}, after {}", buyer, why,
-                              Ms(last.last_ns)),
-                  "\u2715");
+      out += Mark(
+          "killed", X(last.last_ns) + 4, mid,
+          fmt::format("buyer {} {}, after {}", buyer, why, Ms(last.last_ns)),
+          "\u2715");
     }
     return out + "</g>\n";
   }

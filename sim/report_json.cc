@@ -81,12 +81,12 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
   }
   nlohmann::json events = nlohmann::json::array();
   for (const Verdict::EventBooks& e : verdict.events) {
-    events.push_back({{"name", e.name},
-                      {"sold", e.confirmed},
-                      {"indeterminate", e.indeterminate},
-                      {"remaining", e.final_count
-                                        ? nlohmann::json(*e.final_count)
-                                        : nlohmann::json(nullptr)}});
+    events.push_back(
+        {{"name", e.name},
+         {"sold", e.confirmed},
+         {"indeterminate", e.indeterminate},
+         {"remaining", e.final_count ? nlohmann::json(*e.final_count)
+                                     : nlohmann::json(nullptr)}});
   }
   nlohmann::json abandoned = nlohmann::json::array();
   for (const AbandonedLock& a : run.abandoned) {
@@ -98,10 +98,11 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
   }
   nlohmann::json deadlock = nlohmann::json::array();
   for (const DeadlockLink& link : run.deadlock) {
-    deadlock.push_back({{"buyer", link.buyer},
-                        {"pid", link.pid},
-                        {"holds", EventName(run.scenario, link.holds)},
-                        {"waits_for", EventName(run.scenario, link.waits_for)}});
+    deadlock.push_back(
+        {{"buyer", link.buyer},
+         {"pid", link.pid},
+         {"holds", EventName(run.scenario, link.holds)},
+         {"waits_for", EventName(run.scenario, link.waits_for)}});
   }
   nlohmann::json violations = nlohmann::json::array();
   for (const Violation& v : verdict.violations) {

@@ -283,13 +283,14 @@ class DeadlockWatch {
 [[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t process,
                             pid_t parent, std::span<TicketStore* const> stores,
                             std::span<Guard* const> guards, RunControl* control,
-                            HistoryArena* history) {
+                            HistoryArena* history, TallyArena* tallies) {
   // Die with the parent; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
-  _exit(RunBuyerProcess(scenario, process, stores, guards, control, history));
+  _exit(RunBuyerProcess(scenario, process, stores, guards, control, history,
+                        tallies));
 }
 
 }  // namespace
@@ -307,9 +308,11 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   const uint32_t process_count = static_cast<uint32_t>(ProcessCount(scenario));
   const size_t event_count = EventCount(scenario);
 
+  const bool summary = scenario.history == HistoryMode::kSummary;
   const size_t events_per_buyer =
-      static_cast<size_t>(scenario.buyers.attempts) *
-      EventsPerAttempt(scenario);
+      summary ? 0
+              : static_cast<size_t>(scenario.buyers.attempts) *
+                    EventsPerAttempt(scenario);
   if (HistoryBytes(scenario) > kMaxHistoryBytes) {
     return Status::Invalid("the history would not fit; see ValidateScenario");
   }
@@ -342,6 +345,12 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   result->history = std::make_unique<HistoryArena>();
   s = result->history->Map(buyer_count, events_per_buyer);
   if (!s.ok()) return s;
+  if (summary) {
+    result->tallies = std::make_unique<TallyArena>();
+    s = result->tallies->Map(buyer_count, scenario.initial,
+                             SeatMapSeats(scenario));
+    if (!s.ok()) return s;
+  }
   SharedControl control(buyer_count);
   if (control.get() == nullptr) {
     return Status::FromErrno("map the start barrier", errno);
@@ -354,7 +363,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     const pid_t pid = fork();
     if (pid == 0) {
       BuyerMain(scenario, i, parent, store_ptrs, guard_ptrs, control.get(),
-                result->history.get());
+                result->history.get(), result->tallies.get());
     }
     if (pid < 0) {
       const int err = errno;
@@ -564,6 +573,21 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
 Verdict CheckRun(const RunResult& result) {
   const size_t event_count = EventCount(result.scenario);
   const std::vector<bool> killed = KilledBuyers(result);
+  if (result.tallies != nullptr) {
+    TallyInput input;
+    input.initial = result.scenario.initial;
+    input.final_count = result.final_count;
+    input.final_error = result.final_error;
+    input.tallies = result.tallies.get();
+    for (size_t i = 0; i < result.served_by.size(); ++i) {
+      const int32_t process = result.served_by[i];
+      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
+      input.killed.push_back(killed[i]);
+    }
+    Verdict verdict = CheckTallies(input);
+    AddRunViolations(result, &verdict);
+    return verdict;
+  }
   // Each event's books are checked alone, from its own events.
   std::vector<std::vector<std::vector<Event>>> own(event_count);
   Verdict verdict;

@@ -22,6 +22,7 @@
 #include "sim/checker.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
+#include "sim/tally.h"
 #include "storage/run_names.h"
 #include "storage/status.h"
 
@@ -60,9 +61,10 @@ struct RunResult {
   // Per buyer: the index in `processes` of the process that served it, or
   // -1 if none did (a pool whose workers all died).
   std::vector<int32_t> served_by;
-  std::unique_ptr<HistoryArena> history;
-  std::optional<int64_t> final_count;  // empty when unreadable
-  std::string final_error;             // why it was unreadable
+  std::unique_ptr<HistoryArena> history;  // empty with history "summary"
+  std::unique_ptr<TallyArena> tallies;    // with history "summary" only
+  std::optional<int64_t> final_count;     // empty when unreadable
+  std::string final_error;                // why it was unreadable
   // With several events, each one's final count (the first is final_count).
   std::vector<std::optional<int64_t>> final_counts;
   std::vector<std::string> final_errors;

@@ -60,6 +60,13 @@ constexpr EnumWord<GuardAcquire> kGuardAcquireWords[] = {
      "(guard.backoff_ms) and start again"},
 };
 
+constexpr EnumWord<HistoryMode> kHistoryModeWords[] = {
+    {HistoryMode::kFull, "full",
+     "every event: witnesses, --history, --html and --narrate"},
+    {HistoryMode::kSummary, "summary",
+     "counts and seats only, in memory that does not grow with the attempts"},
+};
+
 constexpr EnumWord<Expectation> kExpectationWords[] = {
     {Expectation::kNone, "none", "no trial may show a violation"},
     {Expectation::kSome, "some", "every trial must show a violation"},
@@ -215,6 +222,12 @@ constexpr KeyEntry kKeys[] = {
      "the events on sale, e.g. [\"concert\", \"parking\"]: each has its own "
      "count and guard, and a purchase buys one ticket of each",
      [](Scenario* s, const toml::node& v) { return GetEvents(v, &s->events); }},
+    {"history",
+     "what a run keeps: full (every event) | summary (counts and seats, "
+     "for long stress runs)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kHistoryModes, &s->history);
+     }},
     {"tickets.initial", "tickets on sale at the start (of each event)",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxTickets, &s->initial);
@@ -425,6 +438,7 @@ const std::span<const EnumWord<Scope>> kScopes = kScopeWords;
 const std::span<const EnumWord<Method>> kMethods = kMethodWords;
 const std::span<const EnumWord<Expectation>> kExpectations = kExpectationWords;
 const std::span<const EnumWord<GuardOrder>> kGuardOrders = kGuardOrderWords;
+const std::span<const EnumWord<HistoryMode>> kHistoryModes = kHistoryModeWords;
 const std::span<const EnumWord<GuardAcquire>> kGuardAcquires =
     kGuardAcquireWords;
 
@@ -541,7 +555,17 @@ size_t EventsPerAttempt(const Scenario& scenario) {
              : 1 + kEventsPerEventAttempt * events + kBackoffsRecorded + 1;
 }
 
+uint64_t SeatMapSeats(const Scenario& scenario) {
+  const uint64_t purchases = static_cast<uint64_t>(scenario.buyers.count) *
+                             static_cast<uint64_t>(scenario.buyers.attempts);
+  return std::min(static_cast<uint64_t>(scenario.initial), purchases);
+}
+
 uint64_t HistoryBytes(const Scenario& scenario) {
+  if (scenario.history == HistoryMode::kSummary) {
+    return static_cast<uint64_t>(scenario.buyers.count) *
+           ((SeatMapSeats(scenario) + 63) / 64) * 8;
+  }
   return static_cast<uint64_t>(scenario.buyers.count) *
          static_cast<uint64_t>(scenario.buyers.attempts) *
          EventsPerAttempt(scenario) * kEventBytes;
@@ -607,10 +631,24 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
     return fail("expect.kinds",
                 "kinds to expect need expect.violations = \"some\"");
   }
+  if (scenario.history == HistoryMode::kSummary && EventCount(scenario) > 1) {
+    return fail("history",
+                "several events need history = \"full\" (the summary keeps "
+                "one event's books)");
+  }
   if (HistoryBytes(scenario) > kMaxHistoryBytes) {
+    if (scenario.history == HistoryMode::kSummary) {
+      return fail("buyers.count",
+                  fmt::format("{} buyers, each with a map of {} seats, would "
+                              "take more than {} GiB; use fewer buyers or "
+                              "tickets",
+                              scenario.buyers.count, SeatMapSeats(scenario),
+                              kMaxHistoryBytes >> 30));
+    }
     return fail("buyers.attempts",
                 fmt::format("buyers.count x buyers.attempts = {} purchases: "
-                            "their history would take more than {} GiB",
+                            "their history would take more than {} GiB; "
+                            "history = \"summary\" keeps counts only",
                             scenario.buyers.count * scenario.buyers.attempts,
                             kMaxHistoryBytes >> 30));
   }

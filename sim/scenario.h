@@ -96,6 +96,13 @@ struct FaultsSpec {
   }
 };
 
+// What a run keeps of what its buyers did.
+enum class HistoryMode {
+  kFull,     // every event: witnesses, --history, --html, --narrate
+  kSummary,  // counts and seats only: memory that does not grow with attempts
+};
+extern const std::span<const EnumWord<HistoryMode>> kHistoryModes;
+
 // What a scenario should show, for CI: `[expect]`.
 enum class Expectation {
   kUnset,  // no [expect]: expect no violation
@@ -123,6 +130,7 @@ struct Scenario {
   BuyersSpec buyers;
   FaultsSpec faults;
   ExpectSpec expect;
+  HistoryMode history = HistoryMode::kFull;
   int64_t trials = 1;  // run.trials: how many times the scenario is run
   // run.timeout_ms: the whole run's limit; 0 derives one (RunTimeoutMs).
   int64_t run_timeout_ms = 0;
@@ -165,8 +173,13 @@ int64_t ProcessCount(const Scenario& scenario);
 // The most events a buyer records per attempt (the history's plan).
 size_t EventsPerAttempt(const Scenario& scenario);
 
-// The history arena's size for a run, planned for every event it can record.
+// The history's size for a run: with history "full", the arena planned for
+// every event it can record; with "summary", the buyers' seat maps.
 uint64_t HistoryBytes(const Scenario& scenario);
+// With history "summary": the seats one buyer's map covers, the top
+// `SeatMapSeats` seats (no purchase can read a count below initial minus
+// the purchases made before it).
+uint64_t SeatMapSeats(const Scenario& scenario);
 inline constexpr uint64_t kMaxHistoryBytes = uint64_t{32} << 30;
 
 // The run's time limit: run_timeout_ms if set, otherwise a bound derived from

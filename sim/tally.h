@@ -1,0 +1,78 @@
+// Tally: the history = "summary" form of what the buyers did. Instead of
+// every event, each buyer keeps counts and a map of the seats it sold, in
+// anonymous shared memory the parent mapped before forking, so that a run of
+// a hundred million attempts runs in memory that does not grow with them.
+//
+// It keeps exactly what the checker's verdict needs: confirmed,
+// indeterminate, sold-out, failed and torn counts, and the seats sold, from
+// which duplicate seats are counted exactly. It keeps no times, so there are
+// no witnesses, no timeline and no narration.
+#ifndef TICKETSIM_SIM_TALLY_H_
+#define TICKETSIM_SIM_TALLY_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sim/history.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+// One buyer's counts. Written only by the process serving that buyer; the
+// parent reads them once that process has been reaped.
+struct alignas(64) BuyerTally {
+  int64_t attempts = 0;
+  int64_t bought = 0;
+  int64_t sold_out = 0;
+  int64_t guard_failures = 0;  // timeouts, guard errors, SQLITE_BUSY
+  int64_t store_errors = 0;
+  int64_t torn_reads = 0;
+  int64_t recovered = 0;
+  int64_t paused = 0;
+  int64_t backoffs = 0;
+  int64_t self_duplicates = 0;  // seats this buyer sold more than once
+  int64_t pending = 0;          // 1 between a read and its outcome
+  uint32_t fault = 0;           // the FaultKind that ended it, or 0
+  uint32_t seats_shown = 0;
+  int64_t seats[8] = {};  // its first seats
+};
+
+class TallyArena {
+ public:
+  TallyArena() = default;
+  TallyArena(const TallyArena&) = delete;
+  TallyArena& operator=(const TallyArena&) = delete;
+  ~TallyArena();
+
+  // Maps `buyers` tallies, and for each a map of the top `seats` seats
+  // below `initial` (pages are touched only when written).
+  Status Map(size_t buyers, int64_t initial, uint64_t seats);
+
+  BuyerTally* TallyOf(uint32_t buyer) { return &tallies_[buyer]; }
+  const BuyerTally& TallyOf(uint32_t buyer) const { return tallies_[buyer]; }
+  size_t buyers() const { return buyers_; }
+
+  // Counts event `e` of buyer `buyer` (in that buyer's process), as the
+  // checker would count it in a full history.
+  void Count(uint32_t buyer, EventKind kind, int64_t value, uint8_t flags,
+             uint32_t aux);
+
+  // Seats sold more than once across all buyers, by other buyers than the
+  // first: the sum over the seat maps of (buyers holding a seat - 1).
+  int64_t CrossBuyerDuplicates() const;
+
+ private:
+  void SoldSeat(uint32_t buyer, int64_t seat);
+
+  BuyerTally* tallies_ = nullptr;
+  uint64_t* seat_words_ = nullptr;
+  size_t buyers_ = 0;
+  int64_t initial_ = 0;
+  uint64_t seats_ = 0;
+  size_t words_per_buyer_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_TALLY_H_
