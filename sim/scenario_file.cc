@@ -140,6 +140,16 @@ Status LoadText(const std::string& path, std::string_view text,
   return FileWalker(path, out).Walk(table, "");
 }
 
+// The key of "key=value" as ApplySetting reads it, without the spaces and
+// tabs around it: "buyers.pool = 5" sets (and is blamed for) "buyers.pool".
+std::string KeyOf(std::string_view setting) {
+  const std::string_view key = setting.substr(0, setting.find('='));
+  const size_t first = key.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  return std::string(
+      key.substr(first, key.find_last_not_of(" \t") + 1 - first));
+}
+
 // The command line's settings, in order, then the checks across keys.
 Status ApplyOverridesAndValidate(const std::string& path,
                                  std::span<const Override> overrides,
@@ -148,8 +158,7 @@ Status ApplyOverridesAndValidate(const std::string& path,
     if (Status s = ApplySetting(&out->scenario, o.setting); !s.ok()) {
       return Status::Invalid(fmt::format("{}: {}", o.origin, s.message()));
     }
-    const std::string key = o.setting.substr(0, o.setting.find('='));
-    out->where[key] = o.origin;
+    out->where[KeyOf(o.setting)] = o.origin;
   }
   std::string key;
   if (Status s = ValidateScenario(out->scenario, &key); !s.ok()) {

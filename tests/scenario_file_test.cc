@@ -102,6 +102,23 @@ TEST(ScenarioFileTest, OverridesWinAndAreBlamedByFlag) {
       << s.message();
 }
 
+// A setting written with spaces around '=' sets its key and, when the
+// scenario does not hold together, is blamed for it: not the file's line
+// that it overrode.
+TEST(ScenarioFileTest, SpacedOverrideIsBlamedByItsFlag) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("pool.toml", "[buyers]\ncount = 10\npool = 2\n");
+  const std::vector<Override> overrides = {
+      {"buyers.pool = 50", "--set buyers.pool = 50"}};
+  LoadedScenario loaded;
+  const Status s = LoadScenario(path, overrides, &loaded);
+  EXPECT_EQ(
+      s.message().rfind("--set buyers.pool = 50: buyers.pool: 50 workers", 0),
+      0u)
+      << s.message();
+}
+
 TEST(ScenarioFileTest, NearestKeyFindsTyposAndOtherSections) {
   EXPECT_EQ(NearestKey("buyers.cuont"), "buyers.count");
   EXPECT_EQ(NearestKey("buyer.count"), "buyers.count");
