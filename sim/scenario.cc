@@ -15,6 +15,7 @@
 
 #include "sim/history.h"
 #include "sim/scenario_keys.h"
+#include "sim/toml_guard.h"
 
 namespace ticketsim {
 namespace {
@@ -428,12 +429,16 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
                                    key, near));
   }
   // The value is TOML; a bare word that is not TOML is taken as a string, so
-  // that --set store.kind=shm works without quotes.
-  toml::table doc;
-  try {
-    doc = toml::parse(fmt::format("v = {}", text));
-  } catch (const toml::parse_error&) {
-    doc = toml::table{{"v", std::string(text)}};
+  // that --set store.kind=shm works without quotes. What the guard refuses
+  // is not TOML either, and must not reach the parser.
+  toml::table doc{{"v", std::string(text)}};
+  std::string safe;
+  if (GuardTomlText("", fmt::format("v = {}", text), &safe).ok()) {
+    try {
+      doc = toml::parse(safe);
+    } catch (const toml::parse_error&) {
+      // The bare word stands.
+    }
   }
   Status s = SetKey(scenario, key, *doc.get("v"));
   if (!s.ok()) return Status::Invalid(fmt::format("{}: {}", key, s.message()));

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "sim/scenario_keys.h"
+#include "sim/toml_guard.h"
 
 namespace ticketsim {
 namespace {
@@ -123,9 +124,11 @@ class FileWalker {
 Status LoadText(const std::string& path, std::string_view text,
                 LoadedScenario* out) {
   if (Status s = CheckScenarioText(path, text); !s.ok()) return s;
+  std::string safe;
+  if (Status s = GuardTomlText(path, text, &safe); !s.ok()) return s;
   toml::table table;
   try {
-    table = toml::parse(text, path);
+    table = toml::parse(safe, path);
   } catch (const toml::parse_error& e) {
     return Status::Invalid(
         fmt::format("{}: {}", Place(path, e.source().begin), e.description()));
