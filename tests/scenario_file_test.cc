@@ -300,7 +300,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"non_ascii_value", "name = \u00e9l\u00e8ves\n", "1:8",
                 "outside quotes"},
         BadFile{"non_ascii_escape", "description = \"\"\"\\\u00e9\"\"\"\n",
-                "1:19", "not an escape sequence"}),
+                "1:19", "not an escape sequence"},
+        BadFile{"array_for_string", "name = [inf, nan, -9223372036854775808]\n",
+                "1:8",
+                "expected a string, got [ inf, nan, -9223372036854775808 ]"}),
     [](const ::testing::TestParamInfo<BadFile>& info) {
       return std::string(info.param.name);
     });
