@@ -3,6 +3,8 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS  ?= 1000000
 GENERATOR  := -G Ninja
 JOBS       ?= $(shell nproc)
 BIN        := $(BUILD)/ticketsim
@@ -13,19 +15,14 @@ PACKAGES := cmake make g++ ninja-build pkg-config \
             libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
             python3 chromium
 
+# `make fuzz` also needs clang and libFuzzer (in compiler-rt).
+FUZZ_PACKAGES := clang libclang-rt-dev
+
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# The classroom demo: the seed's rush (file store, 10 buyers, 1 ticket)
-# without a lock and with one. Each file expects what it shows ([expect]), so
-# the exit code is 0 only if the race showed unguarded and not guarded.
-DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
-
-.PHONY: all deps build run test asan clean
-
-all: build
-
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+# Installs the Debian packages among $(1) that are not installed yet.
+define install
+@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -33,6 +30,19 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+# The classroom demo: the seed's rush (file store, 10 buyers, 1 ticket)
+# without a lock and with one. Each file expects what it shows ([expect]), so
+# the exit code is 0 only if the race showed unguarded and not guarded.
+DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
+
+.PHONY: all deps build run test asan fuzz clean
+
+all: build
+
+deps:
+	$(call install,$(PACKAGES))
 
 build: deps
 	@test -f $(BUILD)/CMakeCache.txt || \
@@ -52,5 +62,22 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# The scenario loader and `--set` under libFuzzer, for $(FUZZ_RUNS) inputs.
+# It starts from fuzz/corpus and keeps what it finds in $(FUZZ_BUILD)/corpus,
+# so the committed corpus only grows by hand. A crash is saved as
+# $(FUZZ_BUILD)/crash-*; add it to fuzz/corpus once the loader is fixed.
+fuzz: deps
+	$(call install,$(FUZZ_PACKAGES))
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTICKETSIM_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target scenario_fuzzer
+	mkdir -p $(FUZZ_BUILD)/corpus
+	@echo "fuzzing $(FUZZ_RUNS) inputs; libFuzzer's output: $(FUZZ_BUILD)/fuzz.log"
+	@$(FUZZ_BUILD)/scenario_fuzzer $(FUZZ_BUILD)/corpus fuzz/corpus \
+	  -dict=fuzz/scenario.dict -runs=$(FUZZ_RUNS) -max_len=4096 \
+	  -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 \
+	  > $(FUZZ_BUILD)/fuzz.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/fuzz.log; exit 1; }
+	@grep -E '^Done|number_of_executed_units|average_exec_per_sec' $(FUZZ_BUILD)/fuzz.log
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -15,6 +15,7 @@
 
 #include "sim/history.h"
 #include "sim/scenario_keys.h"
+#include "sim/toml_guard.h"
 
 namespace ticketsim {
 namespace {
@@ -80,11 +81,50 @@ struct KeyEntry {
   Setter set;
 };
 
+// A value as TOML writes it inline ("[ 1, 'a', { k = 2 } ]"), for messages.
+// Arrays and tables are put together here: toml++ 3.3's formatter, sizing
+// them up, converts inf and nan to an integer and negates INT64_MIN
+// (undefined behaviour). It writes single values well.
+std::string ShownInline(const toml::node& value) {
+  std::ostringstream out;
+  if (const toml::array* array = value.as_array()) {
+    if (array->empty()) return "[]";
+    out << "[ ";
+    for (size_t i = 0; i < array->size(); ++i) {
+      out << (i > 0 ? ", " : "") << ShownInline(*array->get(i));
+    }
+    out << " ]";
+  } else if (const toml::table* table = value.as_table()) {
+    if (table->empty()) return "{}";
+    out << "{ ";
+    bool first = true;
+    for (const auto& [key, item] : *table) {
+      const std::string_view name = key.str();
+      const bool bare =
+          !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                   c == '-';
+          });
+      out << (first ? "" : ", ");
+      if (bare) {
+        out << name;
+      } else {
+        out << toml::toml_formatter(
+            toml::value<std::string>(std::string(name)));
+      }
+      out << " = " << ShownInline(item);
+      first = false;
+    }
+    out << " }";
+  } else {
+    value.visit([&out](const auto& v) { out << toml::toml_formatter(v); });
+  }
+  return out.str();
+}
+
 std::string Shown(const toml::node& value) {
   if (value.is_table()) return "a table";
-  std::ostringstream out;
-  value.visit([&out](const auto& v) { out << toml::toml_formatter(v); });
-  return out.str();
+  return ShownInline(value);
 }
 
 Status GetInt(const toml::node& value, int64_t lo, int64_t hi, int64_t* out) {
@@ -523,12 +563,16 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
                                    key, near));
   }
   // The value is TOML; a bare word that is not TOML is taken as a string, so
-  // that --set store.kind=shm works without quotes.
-  toml::table doc;
-  try {
-    doc = toml::parse(fmt::format("v = {}", text));
-  } catch (const toml::parse_error&) {
-    doc = toml::table{{"v", std::string(text)}};
+  // that --set store.kind=shm works without quotes. What the guard refuses
+  // is not TOML either, and must not reach the parser.
+  toml::table doc{{"v", std::string(text)}};
+  std::string safe;
+  if (GuardTomlText("", fmt::format("v = {}", text), &safe).ok()) {
+    try {
+      doc = toml::parse(safe);
+    } catch (const toml::parse_error&) {
+      // The bare word stands.
+    }
   }
   Status s = SetKey(scenario, key, *doc.get("v"));
   if (!s.ok()) return Status::Invalid(fmt::format("{}: {}", key, s.message()));

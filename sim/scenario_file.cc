@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "sim/scenario_keys.h"
+#include "sim/toml_guard.h"
 
 namespace ticketsim {
 namespace {
@@ -35,7 +36,7 @@ toml::source_position PositionOf(std::string_view text, size_t offset) {
   return at;
 }
 
-Status ReadScenarioText(const std::string& path, std::string* text) {
+Status ReadScenarioFile(const std::string& path, std::string* text) {
   std::error_code error;
   if (fs::is_directory(path, error)) {
     return Status::Invalid(fmt::format("{}: is a directory", path));
@@ -49,21 +50,26 @@ Status ReadScenarioText(const std::string& path, std::string* text) {
   text->assign(kMaxScenarioBytes + 1, '\0');
   in.read(text->data(), static_cast<std::streamsize>(text->size()));
   text->resize(static_cast<size_t>(in.gcount()));
-  if (text->size() > kMaxScenarioBytes) {
+  return Status::Ok();
+}
+
+// Refuses what is plainly not a scenario before the TOML parser sees it.
+Status CheckScenarioText(const std::string& path, std::string_view text) {
+  if (text.size() > kMaxScenarioBytes) {
     return Status::Invalid(
         fmt::format("{}:1:1: the file is longer than {} KiB; is it a scenario?",
                     path, kMaxScenarioBytes >> 10));
   }
-  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return Status::Invalid(
         fmt::format("{}:1:1: the file is empty; a scenario sets at least one "
                     "key, e.g. [buyers] count = 10",
                     path));
   }
-  if (const size_t nul = text->find('\0'); nul != std::string::npos) {
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
     return Status::Invalid(fmt::format(
         "{}: a NUL byte: this is a binary file, not a TOML scenario",
-        Place(path, PositionOf(*text, nul))));
+        Place(path, PositionOf(text, nul))));
   }
   return Status::Ok();
 }
@@ -115,12 +121,14 @@ class FileWalker {
   LoadedScenario* out_;
 };
 
-Status LoadFile(const std::string& path, LoadedScenario* out) {
-  std::string text;
-  if (Status s = ReadScenarioText(path, &text); !s.ok()) return s;
+Status LoadText(const std::string& path, std::string_view text,
+                LoadedScenario* out) {
+  if (Status s = CheckScenarioText(path, text); !s.ok()) return s;
+  std::string safe;
+  if (Status s = GuardTomlText(path, text, &safe); !s.ok()) return s;
   toml::table table;
   try {
-    table = toml::parse(text, path);
+    table = toml::parse(safe, path);
   } catch (const toml::parse_error& e) {
     return Status::Invalid(
         fmt::format("{}: {}", Place(path, e.source().begin), e.description()));
@@ -135,20 +143,25 @@ Status LoadFile(const std::string& path, LoadedScenario* out) {
   return FileWalker(path, out).Walk(table, "");
 }
 
-}  // namespace
+// The key of "key=value" as ApplySetting reads it, without the spaces and
+// tabs around it: "buyers.pool = 5" sets (and is blamed for) "buyers.pool".
+std::string KeyOf(std::string_view setting) {
+  const std::string_view key = setting.substr(0, setting.find('='));
+  const size_t first = key.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  return std::string(
+      key.substr(first, key.find_last_not_of(" \t") + 1 - first));
+}
 
-Status LoadScenario(const std::string& path,
-                    std::span<const Override> overrides, LoadedScenario* out) {
-  out->path = path;
-  if (!path.empty()) {
-    if (Status s = LoadFile(path, out); !s.ok()) return s;
-  }
+// The command line's settings, in order, then the checks across keys.
+Status ApplyOverridesAndValidate(const std::string& path,
+                                 std::span<const Override> overrides,
+                                 LoadedScenario* out) {
   for (const Override& o : overrides) {
     if (Status s = ApplySetting(&out->scenario, o.setting); !s.ok()) {
       return Status::Invalid(fmt::format("{}: {}", o.origin, s.message()));
     }
-    const std::string key = o.setting.substr(0, o.setting.find('='));
-    out->where[key] = o.origin;
+    out->where[KeyOf(o.setting)] = o.origin;
   }
   std::string key;
   if (Status s = ValidateScenario(out->scenario, &key); !s.ok()) {
@@ -164,6 +177,25 @@ Status LoadScenario(const std::string& path,
     return Status::Invalid(fmt::format("{}: {}", where, s.message()));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadScenario(const std::string& path,
+                    std::span<const Override> overrides, LoadedScenario* out) {
+  out->path = path;
+  if (path.empty()) return ApplyOverridesAndValidate(path, overrides, out);
+  std::string text;
+  if (Status s = ReadScenarioFile(path, &text); !s.ok()) return s;
+  return LoadScenarioText(path, text, overrides, out);
+}
+
+Status LoadScenarioText(const std::string& path, std::string_view text,
+                        std::span<const Override> overrides,
+                        LoadedScenario* out) {
+  out->path = path;
+  if (Status s = LoadText(path, text, out); !s.ok()) return s;
+  return ApplyOverridesAndValidate(path, overrides, out);
 }
 
 Status ExpandScenarioPaths(std::span<const std::string> paths,

@@ -12,6 +12,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/scenario.h"
@@ -40,6 +41,13 @@ struct LoadedScenario {
 // begins with the place to blame: "file:line:column: " or "--set k=v: ".
 Status LoadScenario(const std::string& path,
                     std::span<const Override> overrides, LoadedScenario* out);
+
+// As LoadScenario, from `text` already in memory: the checks of size, empty
+// and binary text, the TOML, the keys, `overrides` and validation. `path`
+// only names the text in messages (and the scenario, if it sets no name).
+Status LoadScenarioText(const std::string& path, std::string_view text,
+                        std::span<const Override> overrides,
+                        LoadedScenario* out);
 
 // The scenario files that `paths` name: each file as it is, each directory's
 // *.toml files in name order. Fails (Invalid) on a path that does not exist
