@@ -37,7 +37,7 @@ endef
 # the exit code is 0 only if the race showed unguarded and not guarded.
 DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
 
-.PHONY: all deps build run test asan fuzz clean
+.PHONY: all deps build run test asan bench fuzz clean
 
 all: build
 
@@ -78,6 +78,14 @@ fuzz: deps
 	  -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 \
 	  > $(FUZZ_BUILD)/fuzz.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/fuzz.log; exit 1; }
 	@grep -E '^Done|number_of_executed_units|average_exec_per_sec' $(FUZZ_BUILD)/fuzz.log
+
+# Benchmarks: one purchase step per store x guard (Google Benchmark), then
+# the end-to-end comparisons, written to BENCHMARKS.md. The seed's program
+# is looked for at SEED.
+SEED ?= ../shared/peers/seed_rush.py
+bench: build
+	$(BUILD)/purchase_bench --benchmark_min_time=0.2
+	$(BUILD)/ticketsim_bench --ticketsim $(BIN) --seed $(SEED) --out BENCHMARKS.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -54,23 +54,44 @@ Status FileStore::Create(int64_t initial) {
   return s.ok() ? c : s;
 }
 
+Status FileStore::Attach() {
+  if (write_ != FileWrite::kTruncate || fd_ >= 0) return Status::Ok();
+  fd_ = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd_ < 0) return Status::FromErrno("open " + path_, errno);
+  return Status::Ok();
+}
+
+void FileStore::Detach() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
 Status FileStore::Read(Reading* out) {
-  const int fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("open " + path_, errno);
   char buf[kMaxFileBytes + 1];
   size_t got = 0;
-  while (got < sizeof buf) {
-    const ssize_t n = read(fd, buf + got, sizeof buf - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return Status::FromErrno("read " + path_, err);
+  if (fd_ >= 0) {
+    // One read from the start: what the file holds at this moment.
+    ssize_t n;
+    while ((n = pread(fd_, buf, sizeof buf, 0)) < 0 && errno == EINTR) {
     }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
+    if (n < 0) return Status::FromErrno("read " + path_, errno);
+    got = static_cast<size_t>(n);
+  } else {
+    const int fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("open " + path_, errno);
+    while (got < sizeof buf) {
+      const ssize_t n = read(fd, buf + got, sizeof buf - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        close(fd);
+        return Status::FromErrno("read " + path_, err);
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    close(fd);
   }
-  close(fd);
   out->bytes = static_cast<uint32_t>(got);
   if (got == 0) return Status::Corrupt("empty file");
   const auto doc = nlohmann::json::parse(buf, buf + got, nullptr,
@@ -90,6 +111,22 @@ Status FileStore::Write(int64_t count) {
 }
 
 Status FileStore::WriteTruncating(const std::string& text) {
+  if (fd_ >= 0) {
+    if (ftruncate(fd_, 0) != 0) {
+      return Status::FromErrno("truncate " + path_, errno);
+    }
+    // From here until pwrite the file is empty: the seed's torn-read window.
+    SleepMs(slow_write_ms_);
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = pwrite(fd_, text.data() + done, text.size() - done,
+                               static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::FromErrno("write " + path_, errno);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
   const int fd =
       open(path_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open " + path_, errno);

@@ -1,0 +1,603 @@
+// ticketsim_bench: `make bench`. Measures, side by side in one run:
+//   1. per store x guard, ticketsim's purchases per second (2 buyers, many
+//      attempts, history "summary") next to a bare loop of the same
+//      primitive operations in 2 processes (the floor), and their ratio;
+//   2. the seed's Python program against ticketsim on its workload;
+//   3. 10,000 buyers x 1 attempt against a bare fork-and-reap of 10,000;
+//   4. the checker's time per event on 1 to 10 million events;
+//   5. the peak memory of a 10-million-attempt summary run.
+// Every pair is measured interleaved, best of several rounds, so that a
+// moment of noise on a shared machine hits both sides alike. Writes the
+// table to stdout and, with --out FILE, as Markdown to FILE.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/interprocess/sync/named_mutex.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+namespace ticketsim {
+namespace {
+
+namespace fs = std::filesystem;
+namespace bip = boost::interprocess;
+
+double Now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Shared by the floor's processes: a start flag and the count.
+struct alignas(64) FloorShared {
+  std::atomic<int> ready{0};
+  std::atomic<int> go{0};
+  alignas(64) std::atomic<int64_t> count{0};
+  alignas(64) pthread_mutex_t mutex;
+};
+
+// Runs `body(iterations)` in `processes` forked processes started together;
+// returns the seconds from the start to the last one reaped.
+double RunForked(int processes, const std::function<void(int)>& body,
+                 FloorShared* shared) {
+  shared->ready = 0;
+  shared->go = 0;
+  std::vector<pid_t> pids;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      body(-1);  // attach
+      shared->ready.fetch_add(1);
+      while (shared->go.load(std::memory_order_acquire) == 0) {
+      }
+      body(p);
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  while (shared->ready.load() < processes) usleep(100);
+  const double start = Now();
+  shared->go.store(1, std::memory_order_release);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  return Now() - start;
+}
+
+std::string TempDirectory() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = fmt::format("{}/ticketsim-bench.XXXXXX",
+                                  tmp != nullptr && *tmp ? tmp : "/tmp");
+  return mkdtemp(templ.data());
+}
+
+// One store x guard row: how ticketsim runs it, and its bare floor.
+struct Row {
+  std::string store;
+  std::string guard;
+  std::string method = "read-modify-write";
+  int64_t attempts;  // per process
+  // The floor: `iterations` purchases made of the same operations.
+  std::function<double(int64_t iterations)> floor;
+};
+
+// --- The floors: the primitive operations of one purchase, bare. ----------
+
+double ShmAtomicFloor(int64_t n) {
+  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  shared->count = int64_t{1} << 50;
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        if (p < 0) return;
+        for (int64_t i = 0; i < n; ++i) {
+          volatile int64_t query =
+              shared->count.load(std::memory_order_acquire);
+          (void)query;
+          int64_t seen = shared->count.load(std::memory_order_acquire);
+          while (seen > 0 && !shared->count.compare_exchange_weak(
+                                 seen, seen - 1, std::memory_order_acq_rel)) {
+          }
+        }
+      },
+      shared);
+  munmap(shared, sizeof(FloorShared));
+  return s;
+}
+
+double ShmRobustMutexFloor(int64_t n) {
+  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  shared->count = int64_t{1} << 50;
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&shared->mutex, &attr);
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        if (p < 0) return;
+        for (int64_t i = 0; i < n; ++i) {
+          volatile int64_t query =
+              shared->count.load(std::memory_order_acquire);
+          (void)query;
+          pthread_mutex_lock(&shared->mutex);
+          const int64_t c = shared->count.load(std::memory_order_acquire);
+          shared->count.store(c - 1, std::memory_order_release);
+          pthread_mutex_unlock(&shared->mutex);
+        }
+      },
+      shared);
+  munmap(shared, sizeof(FloorShared));
+  return s;
+}
+
+double ShmNamedMutexFloor(int64_t n) {
+  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  shared->count = int64_t{1} << 50;
+  const std::string name = fmt::format("ticketsim-bench-{}", getpid());
+  bip::named_mutex::remove(name.c_str());
+  { bip::named_mutex created(bip::create_only, name.c_str()); }
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        static std::optional<bip::named_mutex> mutex;
+        if (p < 0) {
+          mutex.emplace(bip::open_only, name.c_str());
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          volatile int64_t query =
+              shared->count.load(std::memory_order_acquire);
+          (void)query;
+          mutex->lock();
+          const int64_t c = shared->count.load(std::memory_order_acquire);
+          shared->count.store(c - 1, std::memory_order_release);
+          mutex->unlock();
+        }
+      },
+      shared);
+  bip::named_mutex::remove(name.c_str());
+  munmap(shared, sizeof(FloorShared));
+  return s;
+}
+
+// flock + pread/pwrite of the seed's JSON on one open file.
+double FileLockFloor(int64_t n) {
+  const std::string dir = TempDirectory();
+  const std::string data = dir + "/db.txt", lock = dir + "/guard.lock";
+  {
+    std::ofstream(data) << "{\"count\": 1000000000}";
+    std::ofstream(lock) << "";
+  }
+  auto* flags = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        static int data_fd = -1, lock_fd = -1;
+        if (p < 0) {
+          data_fd = open(data.c_str(), O_RDWR);
+          lock_fd = open(lock.c_str(), O_RDWR);
+          return;
+        }
+        char buf[64];
+        for (int64_t i = 0; i < n; ++i) {
+          (void)!pread(data_fd, buf, sizeof buf, 0);  // the query
+          flock(lock_fd, LOCK_EX);
+          const ssize_t got = pread(data_fd, buf, sizeof buf - 1, 0);
+          buf[got > 0 ? got : 0] = '\0';
+          const long long c = std::atoll(buf + 10);
+          const std::string text = fmt::format("{{\"count\": {}}}", c - 1);
+          (void)!ftruncate(data_fd, 0);
+          (void)!pwrite(data_fd, text.data(), text.size(), 0);
+          flock(lock_fd, LOCK_UN);
+        }
+      },
+      flags);
+  munmap(flags, sizeof(FloorShared));
+  fs::remove_all(dir);
+  return s;
+}
+
+double SqliteFloor(int64_t n, bool atomic) {
+  const std::string dir = TempDirectory();
+  const std::string path = dir + "/tickets.db";
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode = WAL; CREATE TABLE tickets (event TEXT "
+                 "PRIMARY KEY, count INTEGER); INSERT INTO tickets VALUES "
+                 "('main', 1000000000)",
+                 nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  auto* flags = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        static sqlite3* db = nullptr;
+        static sqlite3_stmt *select, *update, *take, *begin, *commit;
+        if (p < 0) {
+          sqlite3_open(path.c_str(), &db);
+          sqlite3_busy_timeout(db, 30000);
+          sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr,
+                       nullptr);
+          sqlite3_prepare_v2(db,
+                             "SELECT count FROM tickets WHERE event = 'main'",
+                             -1, &select, nullptr);
+          sqlite3_prepare_v2(
+              db, "UPDATE tickets SET count = ?1 WHERE event = 'main'", -1,
+              &update, nullptr);
+          sqlite3_prepare_v2(db,
+                             "UPDATE tickets SET count = count - 1 WHERE "
+                             "event = 'main' AND count > 0 RETURNING count",
+                             -1, &take, nullptr);
+          sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, nullptr);
+          sqlite3_prepare_v2(db, "COMMIT", -1, &commit, nullptr);
+          return;
+        }
+        const auto step = [](sqlite3_stmt* st) {
+          while (sqlite3_step(st) == SQLITE_ROW) {
+          }
+          sqlite3_reset(st);
+        };
+        for (int64_t i = 0; i < n; ++i) {
+          step(select);  // the query
+          if (atomic) {
+            step(take);
+            continue;
+          }
+          step(begin);
+          sqlite3_step(select);
+          const int64_t c = sqlite3_column_int64(select, 0);
+          sqlite3_reset(select);
+          sqlite3_bind_int64(update, 1, c - 1);
+          step(update);
+          step(commit);
+        }
+      },
+      flags);
+  munmap(flags, sizeof(FloorShared));
+  fs::remove_all(dir);
+  return s;
+}
+
+// --- ticketsim's side ------------------------------------------------------
+
+Scenario BenchScenario(const Row& row, int64_t attempts) {
+  Scenario s;
+  s.name = "bench";
+  s.initial = int64_t{1} << 40;
+  if (row.store == "sqlite" || row.store == "file") s.initial = 1000000000;
+  Status st = ApplySetting(&s, "store.kind=" + row.store);
+  if (st.ok()) st = ApplySetting(&s, "guard.kind=" + row.guard);
+  if (st.ok()) st = ApplySetting(&s, "buyers.method=" + row.method);
+  if (!st.ok()) {
+    fmt::print(stderr, "{}\n", st.message());
+    std::exit(1);
+  }
+  s.store.write = FileWrite::kTruncate;
+  s.store.busy_timeout_ms = 30000;
+  s.guard.timeout_ms = 30000;
+  s.buyers.count = 2;
+  s.buyers.attempts = attempts;
+  s.history = HistoryMode::kSummary;
+  return s;
+}
+
+double TicketsimSeconds(const Scenario& s) {
+  RunResult result;
+  const Status st = RunScenario(s, &result);
+  const Verdict v = CheckRun(result);
+  if (!st.ok() || !v.ok() ||
+      v.confirmed != s.buyers.count * s.buyers.attempts) {
+    fmt::print(stderr, "bench run failed: {} {}\n", st.message(),
+               ListViolations(v.Counts()));
+    std::exit(1);
+  }
+  return result.seconds;
+}
+
+struct Measured {
+  double ticketsim_rate = 0;  // purchases per second, best round
+  double floor_rate = 0;
+};
+
+Measured MeasureRow(const Row& row, int rounds) {
+  Measured m;
+  const Scenario s = BenchScenario(row, row.attempts);
+  const double purchases = 2.0 * static_cast<double>(row.attempts);
+  for (int r = 0; r < rounds; ++r) {
+    m.floor_rate = std::max(m.floor_rate, purchases / row.floor(row.attempts));
+    m.ticketsim_rate =
+        std::max(m.ticketsim_rate, purchases / TicketsimSeconds(s));
+  }
+  return m;
+}
+
+// --- Whole programs ---------------------------------------------------------
+
+// Runs `argv` with its output discarded; returns wall seconds and the exit
+// status (-1 if it could not start).
+double RunProgram(const std::vector<std::string>& argv, int* status) {
+  const double start = Now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    std::vector<char*> args;
+    for (const std::string& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return Now() - start;
+}
+
+// The peak resident memory, in KiB, of `argv` and every process it waited
+// for: run from a child of ours, so only they count.
+long PeakKib(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int status = 0;
+    RunProgram(argv, &status);
+    rusage usage{};
+    getrusage(RUSAGE_CHILDREN, &usage);
+    const long kib = status == 0 || status == 1 ? usage.ru_maxrss : -1;
+    (void)!write(pipe_fds[1], &kib, sizeof kib);
+    _exit(0);
+  }
+  long kib = -1;
+  (void)!read(pipe_fds[0], &kib, sizeof kib);
+  waitpid(pid, nullptr, 0);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  return kib;
+}
+
+double ForkReapSeconds(int n) {
+  const double start = Now();
+  for (int i = 0; i < n; ++i) {
+    if (fork() == 0) _exit(0);
+  }
+  for (int i = 0; i < n; ++i) wait(nullptr);
+  return Now() - start;
+}
+
+// The checker's time per event on a synthetic history of `events` events:
+// 2 buyers, each purchase query, acquired, read, write, release.
+double CheckerNsPerEvent(size_t events) {
+  constexpr int kBuyers = 2;
+  const size_t attempts = events / 5 / kBuyers;
+  std::vector<std::vector<Event>> history(kBuyers);
+  int64_t count = static_cast<int64_t>(attempts * kBuyers);
+  uint64_t t = 0;
+  for (size_t a = 0; a < attempts; ++a) {
+    for (uint32_t b = 0; b < kBuyers; ++b) {
+      const auto attempt = static_cast<uint32_t>(a);
+      history[b].push_back(
+          {++t, count, b, attempt, EventKind::kQuery, 0, 0, 0});
+      history[b].push_back({++t, 0, b, attempt, EventKind::kAcquired, 0, 0, 1});
+      history[b].push_back({++t, count, b, attempt, EventKind::kRead, 0, 0, 0});
+      history[b].push_back(
+          {++t, count - 1, b, attempt, EventKind::kWrite, 0, 0, 0});
+      history[b].push_back({++t, 0, b, attempt, EventKind::kRelease, 0, 0, 0});
+      --count;
+    }
+  }
+  CheckInput input;
+  input.initial = static_cast<int64_t>(attempts * kBuyers);
+  input.final_count = 0;
+  for (int b = 0; b < kBuyers; ++b) {
+    input.events.emplace_back(history[b]);
+    input.pids.push_back(1000 + b);
+    input.killed.push_back(false);
+  }
+  double best = 1e18;
+  for (int r = 0; r < 3; ++r) {
+    const double start = Now();
+    const Verdict v = Check(input);
+    best = std::min(best, Now() - start);
+    if (!v.ok()) std::exit(1);
+  }
+  return best * 1e9 / static_cast<double>(attempts * kBuyers * 5);
+}
+
+std::string Machine() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string model = "unknown CPU";
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  uname(&u);
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  return fmt::format(
+      "{}, {} cores, {:.0f} GiB, Linux {}", model,
+      sysconf(_SC_NPROCESSORS_ONLN),
+      pages * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 30),
+      u.release);
+}
+
+}  // namespace
+}  // namespace ticketsim
+
+int main(int argc, char** argv) {
+  using namespace ticketsim;
+  std::string out_path, ticketsim_binary = "ticketsim",
+                        seed = "../shared/peers/seed_rush.py";
+  int rounds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--out") out_path = argv[i + 1];
+    if (flag == "--ticketsim") ticketsim_binary = argv[i + 1];
+    if (flag == "--seed") seed = argv[i + 1];
+    if (flag == "--rounds") rounds = std::atoi(argv[i + 1]);
+  }
+  std::string md;
+  const auto say = [&md](const std::string& line) {
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+    md += line + "\n";
+  };
+  say("# ticketsim benchmarks");
+  say("");
+  say(fmt::format("Measured by `make bench` on {}: {}.", Machine(),
+                  "every pair side by side in one run, best of " +
+                      std::to_string(rounds) + " interleaved rounds"));
+  say("");
+  say("## Throughput against the bare primitive (2 processes, history = "
+      "\"summary\")");
+  say("");
+  say("The floor is a bare loop of the same operations one purchase makes "
+      "(query read, lock, read, write, unlock; or the atomic step), in 2 "
+      "forked processes started together.");
+  say("");
+  say("| store | guard | method | ticketsim purchases/s | floor purchases/s | "
+      "ratio |");
+  say("|---|---|---|---:|---:|---:|");
+  const std::vector<Row> rows = {
+      {"shm", "none", "atomic", 3000000, ShmAtomicFloor},
+      {"shm", "robust-mutex", "read-modify-write", 2000000,
+       ShmRobustMutexFloor},
+      {"shm", "named-mutex", "read-modify-write", 1000000, ShmNamedMutexFloor},
+      {"file", "file-lock", "read-modify-write", 40000, FileLockFloor},
+      {"sqlite", "sqlite-immediate", "read-modify-write", 10000,
+       [](int64_t n) { return SqliteFloor(n, false); }},
+      {"sqlite", "none", "atomic", 15000,
+       [](int64_t n) { return SqliteFloor(n, true); }},
+  };
+  for (const Row& row : rows) {
+    const Measured m = MeasureRow(row, rounds);
+    say(fmt::format("| {} | {} | {} | {:.0f} | {:.0f} | {:.0f}% |", row.store,
+                    row.guard, row.method, m.ticketsim_rate, m.floor_rate,
+                    100 * m.ticketsim_rate / m.floor_rate));
+  }
+
+  say("");
+  say("## The seed's Python program on its workload");
+  say("");
+  say("File store, a lock around the purchase, 4 buyers x 5000 attempts, "
+      "100000 tickets, no think time; whole programs, wall time.");
+  say("");
+  if (fs::exists(seed)) {
+    double best_py = 1e18, best_ts = 1e18;
+    for (int r = 0; r < rounds; ++r) {
+      const std::string dir = TempDirectory();
+      int status = 0;
+      best_py = std::min(best_py, RunProgram({"python3", seed, "4", "100000",
+                                              "5000", "1", "0", dir},
+                                             &status));
+      fs::remove_all(dir);
+      best_ts = std::min(
+          best_ts,
+          RunProgram({ticketsim_binary, "run", "--store", "file", "--guard",
+                      "named-mutex", "--buyers", "4", "--attempts", "5000",
+                      "--tickets", "100000", "--set", "history=summary"},
+                     &status));
+    }
+    say("| program | seconds | purchases/s |");
+    say("|---|---:|---:|");
+    say(fmt::format("| seed_rush.py | {:.3f} | {:.0f} |", best_py,
+                    20000 / best_py));
+    say(fmt::format("| ticketsim (named-mutex, summary) | {:.3f} | {:.0f} |",
+                    best_ts, 20000 / best_ts));
+    say("");
+    say(fmt::format("ticketsim is **{:.1f}x** the seed.", best_py / best_ts));
+  } else {
+    say(fmt::format("(skipped: the seed's program is not at {})", seed));
+  }
+
+  say("");
+  say("## 10,000 buyer processes");
+  say("");
+  double best_fork = 1e18, best_buyers = 1e18;
+  for (int r = 0; r < rounds; ++r) {
+    best_fork = std::min(best_fork, ForkReapSeconds(10000));
+    Scenario s;
+    s.initial = 10000;
+    s.store.kind = StoreKind::kShm;
+    s.buyers.count = 10000;
+    s.buyers.method = Method::kAtomic;
+    s.history = HistoryMode::kSummary;
+    const double start = Now();
+    TicketsimSeconds(s);
+    best_buyers = std::min(best_buyers, Now() - start);
+  }
+  say("| what | seconds |");
+  say("|---|---:|");
+  say(fmt::format("| bare fork and reap of 10,000 processes | {:.3f} |",
+                  best_fork));
+  say(
+      fmt::format("| ticketsim, 10,000 buyers x 1 attempt (whole run) | {:.3f} "
+                  "|",
+                  best_buyers));
+  say("");
+  say(fmt::format("ticketsim takes **{:.2f}x** the bare fork-and-reap time.",
+                  best_buyers / best_fork));
+
+  say("");
+  say("## The checker");
+  say("");
+  say("| events | ns per event |");
+  say("|---:|---:|");
+  for (size_t events : {1000000u, 2000000u, 5000000u, 10000000u}) {
+    say(fmt::format("| {} | {:.1f} |", events, CheckerNsPerEvent(events)));
+  }
+  say("");
+  say("Constant time per event: linear in the history.");
+
+  say("");
+  say("## Memory of a long summary run");
+  say("");
+  say("| run | peak resident memory |");
+  say("|---|---:|");
+  for (const char* attempts : {"5000000", "50000000"}) {
+    const long kib =
+        PeakKib({ticketsim_binary, "run", "--store", "shm", "--method",
+                 "atomic", "--buyers", "2", "--attempts", attempts, "--tickets",
+                 "1000000000", "--set", "history=summary"});
+    say(
+        fmt::format("| shm, atomic, 2 buyers x {} attempts, summary | {:.1f} "
+                    "MiB |",
+                    attempts, kib / 1024.0));
+  }
+  if (!out_path.empty()) {
+    std::ofstream(out_path) << md;
+    fmt::print("\nwritten to {}\n", out_path);
+  }
+  return 0;
+}
