@@ -310,12 +310,17 @@ Scenario BenchScenario(const Row& row, int64_t attempts) {
   return s;
 }
 
+// Runs `s` in this process; returns the seconds from the start barrier to
+// the last buyer reaped. Every purchase must have been made (the file
+// store's unguarded queries may tear: that is the seed's lesson, not the
+// benchmark's business).
 double TicketsimSeconds(const Scenario& s) {
   RunResult result;
   const Status st = RunScenario(s, &result);
   const Verdict v = CheckRun(result);
-  if (!st.ok() || !v.ok() ||
-      v.confirmed != s.buyers.count * s.buyers.attempts) {
+  const int64_t wanted = s.buyers.count * s.buyers.attempts;
+  if (!st.ok() || v.confirmed != std::min(wanted, s.initial) ||
+      v.CountOf(ViolationKind::kLostUpdate) > 0) {
     fmt::print(stderr, "bench run failed: {} {}\n", st.message(),
                ListViolations(v.Counts()));
     std::exit(1);

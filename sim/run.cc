@@ -387,15 +387,17 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   // The start barrier: open it once every buyer has attached, so that all
   // of them start their first purchase together.
   const int64_t attach_deadline = MonotonicNs() + kAttachTimeoutNs;
-  while (control.get()->ready.load() < process_count) {
-    reaper.ReapEnded(pause_ns);
+  for (int sig = SIGCHLD; control.get()->ready.load() < process_count;) {
+    // Reaping scans every child: only when one has ended.
+    if (sig == SIGCHLD) reaper.ReapEnded(pause_ns);
     if (reaper.running() < process_count || MonotonicNs() > attach_deadline) {
       reaper.KillAndReapAll();
       return Status::IOError(fmt::format(
           "only {} of {} buyer processes could open the store and the guard",
           control.get()->ready.load(), process_count));
     }
-    if (interrupted(signals.Wait(200000))) {
+    sig = signals.Wait(200000);
+    if (interrupted(sig)) {
       reaper.KillAndReapAll();
       return Status::Ok();
     }
@@ -411,18 +413,19 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                               scenario.guard.kind != GuardKind::kNone &&
                               scenario.guard.acquire == GuardAcquire::kWait;
   DeadlockWatch deadlocks(control.get(), buyer_count, event_count);
+  // Each reap scans every child still running, so with thousands of them
+  // the parent reaps at most this often, however many SIGCHLDs come.
+  constexpr int64_t kReapEveryNs = 2000000;
   int64_t next_watch = start + kWatchEveryNs;
   int64_t next_resume = INT64_MAX;
+  int64_t next_reap = 0;
+  bool reap_due = true;
   bool ended = false;  // by a timeout, an interrupt, or a failed guard
-  while (reaper.running() > 0) {
-    const int64_t now = MonotonicNs();
-    int64_t wake = std::min(deadline, next_resume);
-    if (progress || watch_deadlock) wake = std::min(wake, next_watch);
-    const int sig = signals.Wait(wake - now);
-    if (interrupted(sig)) ended = true;
+  // Reaps the buyers that ended. A holder of a guard nothing will release
+  // has died: every buyer after it would wait it out. Name it and end the
+  // run.
+  const auto reap_ended = [&] {
     for (uint32_t p : reaper.ReapEnded(pause_ns)) {
-      // A holder of a guard nothing will release has died: every buyer
-      // after it would wait it out. Name it and end the run.
       const int64_t buyer = LastServedBy(*control.get(), buyer_count, p);
       if (buyer < 0 || !AbandonedIfHolderDies(scenario.guard.kind)) continue;
       const uint32_t held = control.get()->slots[buyer].held.load();
@@ -434,6 +437,20 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
              static_cast<uint64_t>(MonotonicNs() - start)});
         ended = true;
       }
+    }
+  };
+  while (reaper.running() > 0) {
+    const int64_t now = MonotonicNs();
+    int64_t wake = std::min(deadline, next_resume);
+    if (progress || watch_deadlock) wake = std::min(wake, next_watch);
+    if (reap_due) wake = std::min(wake, next_reap);
+    const int sig = signals.Wait(wake - now);
+    if (interrupted(sig)) ended = true;
+    if (sig == SIGCHLD) reap_due = true;
+    if (reap_due && MonotonicNs() >= next_reap) {
+      reap_due = false;
+      next_reap = MonotonicNs() + kReapEveryNs;
+      reap_ended();
     }
     next_resume = reaper.ResumeDue(MonotonicNs());
     if (MonotonicNs() >= next_watch) {

@@ -4,7 +4,6 @@
 
 #include <bit>
 #include <cerrno>
-#include <new>
 
 namespace ticketsim {
 
@@ -22,7 +21,10 @@ Status TallyArena::Map(size_t buyers, int64_t initial, uint64_t seats) {
     bytes_ = 0;
     return Status::FromErrno("map the tallies", errno);
   }
-  tallies_ = new (at) BuyerTally[buyers];
+  // Zero pages are zero tallies (an aggregate, created implicitly by the
+  // mapping): not writing them here keeps them out of the parent's page
+  // tables, which every fork copies.
+  tallies_ = static_cast<BuyerTally*>(at);
   seat_words_ =
       reinterpret_cast<uint64_t*>(static_cast<char*>(at) + tally_bytes);
   buyers_ = buyers;

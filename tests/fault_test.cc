@@ -373,8 +373,10 @@ TEST(InterruptTest, AKilledTicketsimTakesItsBuyersAlongAndTheNextRunCleansUp) {
   }
   EXPECT_TRUE(ProcessesTagged(tag).empty())
       << "buyers still alive a second after ticketsim was killed";
-  EXPECT_EQ(LeftoversOf(pid).size(), 2u) << "the dead run left its objects";
-  EXPECT_EQ(tmp.Entries().size(), 1u) << "and its run directory";
+  // The dead run's directory is left in our private temp directory (its
+  // /dev/shm objects too, unless a concurrent test's run has already
+  // cleaned them: any run removes what dead runs left).
+  EXPECT_EQ(tmp.Entries().size(), 1u) << "the dead run left its directory";
 
   const auto next = RunTicketsimArgs(
       {"run", "--store", "shm", "--guard", "named-mutex", "--buyers", "2"},
