@@ -274,10 +274,32 @@ std::string BuyerList(const std::vector<Purchase>& group, size_t limit) {
   return out;
 }
 
-void CheckDuplicateSeats(Verdict* verdict, std::vector<Purchase>* by_seat) {
-  std::stable_sort(
-      by_seat->begin(), by_seat->end(),
-      [](const Purchase& a, const Purchase& b) { return a.seat < b.seat; });
+// Orders purchases by seat, keeping their order within a seat: a counting
+// sort (linear) when the seats lie in [0, initial] and initial is not far
+// above their number, as in every run; a comparison sort otherwise.
+void SortBySeat(int64_t initial, std::vector<Purchase>* purchases) {
+  const auto n = static_cast<int64_t>(purchases->size());
+  const bool in_range = std::all_of(purchases->begin(), purchases->end(),
+                                    [initial](const Purchase& p) {
+                                      return p.seat >= 0 && p.seat <= initial;
+                                    });
+  if (!in_range || initial > 4 * n + 1024) {
+    std::stable_sort(
+        purchases->begin(), purchases->end(),
+        [](const Purchase& a, const Purchase& b) { return a.seat < b.seat; });
+    return;
+  }
+  std::vector<int64_t> start(static_cast<size_t>(initial) + 2, 0);
+  for (const Purchase& p : *purchases) ++start[p.seat + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  std::vector<Purchase> sorted(purchases->size());
+  for (const Purchase& p : *purchases) sorted[start[p.seat]++] = p;
+  purchases->swap(sorted);
+}
+
+void CheckDuplicateSeats(int64_t initial, Verdict* verdict,
+                         std::vector<Purchase>* by_seat) {
+  SortBySeat(initial, by_seat);
   ViolationBuilder duplicates(ViolationKind::kDuplicateSeat);
   int64_t seats = 0;
   for (size_t i = 0; i < by_seat->size();) {
@@ -414,7 +436,7 @@ Verdict Check(const CheckInput& input) {
   std::vector<Purchase>& purchases = scan.purchases();
   CheckLostUpdates(input, &verdict, &purchases);
   CheckOversell(input, &verdict);
-  CheckDuplicateSeats(&verdict, &purchases);
+  CheckDuplicateSeats(input.initial, &verdict, &purchases);
   scan.AddViolations(&verdict.violations);
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
   CheckFinalState(input, &verdict);

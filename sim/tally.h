@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 
 #include "sim/history.h"
 #include "storage/status.h"
@@ -72,6 +73,76 @@ class TallyArena {
   size_t words_per_buyer_ = 0;
   size_t bytes_ = 0;
 };
+
+// Inline: called once per step of every purchase, with the kind known at
+// the call, so that the compiler keeps only the case that applies.
+inline void TallyArena::SoldSeat(uint32_t buyer, int64_t seat) {
+  BuyerTally& t = tallies_[buyer];
+  if (t.seats_shown < std::size(t.seats)) t.seats[t.seats_shown++] = seat;
+  // Seat s is bit initial - s: a buyer's map covers the top seats.
+  const uint64_t bit = static_cast<uint64_t>(initial_ - seat);
+  if (seat < 1 || bit >= seats_) return;  // a torn value, counted as such
+  uint64_t& word = seat_words_[buyer * words_per_buyer_ + bit / 64];
+  const uint64_t mask = uint64_t{1} << (bit % 64);
+  if (word & mask) ++t.self_duplicates;
+  word |= mask;
+}
+
+inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
+                              uint8_t flags, uint32_t aux) {
+  BuyerTally& t = tallies_[buyer];
+  // A read outside [0, initial] is torn, as the checker judges it.
+  const bool torn = (flags & kTorn) != 0 || value < 0 || value > initial_;
+  switch (kind) {
+    case EventKind::kQuery:
+      if (torn) ++t.torn_reads;
+      break;
+    case EventKind::kRead:
+      if (torn) {
+        ++t.torn_reads;
+      } else {
+        t.pending = 1;
+      }
+      break;
+    case EventKind::kInvoke:
+      t.pending = 1;
+      break;
+    case EventKind::kWrite:
+    case EventKind::kTook:
+      ++t.bought;
+      SoldSeat(buyer, kind == EventKind::kWrite ? value + 1 : value);
+      t.pending = 0;
+      break;
+    case EventKind::kSoldOut:
+      ++t.sold_out;
+      t.pending = 0;
+      break;
+    case EventKind::kFailed:
+      if (static_cast<Failure>(aux) == Failure::kStoreError) {
+        ++t.store_errors;
+      } else {
+        ++t.guard_failures;
+      }
+      t.pending = 0;
+      break;
+    case EventKind::kAcquired:
+      if (flags & kRecovered) ++t.recovered;
+      break;
+    case EventKind::kFault:
+      if (static_cast<FaultKind>(aux) == FaultKind::kPause) {
+        ++t.paused;
+      } else {
+        t.fault = aux;
+      }
+      break;
+    case EventKind::kBackoff:
+      ++t.backoffs;
+      break;
+    case EventKind::kRelease:
+    case EventKind::kEmpty:
+      break;
+  }
+}
 
 }  // namespace ticketsim
 

@@ -5,7 +5,7 @@
 namespace ticketsim {
 namespace {
 
-// The run's event; scenarios with several events come later.
+// The one row's key: each event of a scenario has a database of its own.
 constexpr const char* kEvent = "main";
 
 constexpr const char* kStatementSql[] = {

@@ -53,8 +53,7 @@ std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
   return nullptr;
 }
 
-void SleepMs(double ms) {
-  if (ms <= 0) return;
+void SleepFor(double ms) {
   const double seconds = std::floor(ms / 1000);
   timespec left{static_cast<time_t>(seconds),
                 static_cast<long>((ms - seconds * 1000) * 1e6)};
