@@ -465,8 +465,10 @@ int main(int argc, char** argv) {
   std::string out_path, ticketsim_binary = "ticketsim",
                         seed = "../shared/peers/seed_rush.py";
   int rounds = 3;
+  std::string only;  // --only rows|seed|buyers|checker|memory: one section
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--only") only = argv[i + 1];
     if (flag == "--out") out_path = argv[i + 1];
     if (flag == "--ticketsim") ticketsim_binary = argv[i + 1];
     if (flag == "--seed") seed = argv[i + 1];
@@ -505,7 +507,11 @@ int main(int argc, char** argv) {
       {"sqlite", "none", "atomic", 15000,
        [](int64_t n) { return SqliteFloor(n, true); }},
   };
+  const auto wanted = [&only](const char* section) {
+    return only.empty() || only == section;
+  };
   for (const Row& row : rows) {
+    if (!wanted("rows")) break;
     const Measured m = MeasureRow(row, rounds);
     say(fmt::format("| {} | {} | {} | {:.0f} | {:.0f} | {:.0f}% |", row.store,
                     row.guard, row.method, m.ticketsim_rate, m.floor_rate,
@@ -518,7 +524,9 @@ int main(int argc, char** argv) {
   say("File store, a lock around the purchase, 4 buyers x 5000 attempts, "
       "100000 tickets, no think time; whole programs, wall time.");
   say("");
-  if (fs::exists(seed)) {
+  if (!wanted("seed")) {
+    say("(not measured in this run)");
+  } else if (fs::exists(seed)) {
     double best_py = 1e18, best_ts = 1e18;
     for (int r = 0; r < rounds; ++r) {
       const std::string dir = TempDirectory();
@@ -550,7 +558,7 @@ int main(int argc, char** argv) {
   say("## 10,000 buyer processes");
   say("");
   double best_fork = 1e18, best_buyers = 1e18;
-  for (int r = 0; r < rounds; ++r) {
+  for (int r = 0; r < (wanted("buyers") ? rounds : 0); ++r) {
     best_fork = std::min(best_fork, ForkReapSeconds(10000));
     Scenario s;
     s.initial = 10000;
@@ -562,17 +570,19 @@ int main(int argc, char** argv) {
     TicketsimSeconds(s);
     best_buyers = std::min(best_buyers, Now() - start);
   }
-  say("| what | seconds |");
-  say("|---|---:|");
-  say(fmt::format("| bare fork and reap of 10,000 processes | {:.3f} |",
-                  best_fork));
-  say(
-      fmt::format("| ticketsim, 10,000 buyers x 1 attempt (whole run) | {:.3f} "
-                  "|",
-                  best_buyers));
-  say("");
-  say(fmt::format("ticketsim takes **{:.2f}x** the bare fork-and-reap time.",
-                  best_buyers / best_fork));
+  if (wanted("buyers")) {
+    say("| what | seconds |");
+    say("|---|---:|");
+    say(fmt::format("| bare fork and reap of 10,000 processes | {:.3f} |",
+                    best_fork));
+    say(fmt::format(
+        "| ticketsim, 10,000 buyers x 1 attempt (whole run) | {:.3f} "
+        "|",
+        best_buyers));
+    say("");
+    say(fmt::format("ticketsim takes **{:.2f}x** the bare fork-and-reap time.",
+                    best_buyers / best_fork));
+  }
 
   say("");
   say("## The checker");
@@ -580,6 +590,7 @@ int main(int argc, char** argv) {
   say("| events | ns per event |");
   say("|---:|---:|");
   for (size_t events : {1000000u, 2000000u, 5000000u, 10000000u}) {
+    if (!wanted("checker")) break;
     say(fmt::format("| {} | {:.1f} |", events, CheckerNsPerEvent(events)));
   }
   say("");
@@ -591,6 +602,7 @@ int main(int argc, char** argv) {
   say("| run | peak resident memory |");
   say("|---|---:|");
   for (const char* attempts : {"5000000", "50000000"}) {
+    if (!wanted("memory")) break;
     const long kib =
         PeakKib({ticketsim_binary, "run", "--store", "shm", "--method",
                  "atomic", "--buyers", "2", "--attempts", attempts, "--tickets",

@@ -74,6 +74,11 @@ class HistoryScan {
         store_errors_(ViolationKind::kStoreError) {}
 
   void Run() {
+    // A purchase takes at least two events (read and write, or invoke and
+    // took): room for all of them at once, not grown by copying.
+    size_t events = 0;
+    for (const auto& buyer : input_.events) events += buyer.size();
+    purchases_.reserve(events / 2);
     for (size_t b = 0; b < input_.events.size(); ++b) ScanBuyer(b);
   }
 
