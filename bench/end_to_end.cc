@@ -527,7 +527,18 @@ int main(int argc, char** argv) {
   if (!wanted("seed")) {
     say("(not measured in this run)");
   } else if (fs::exists(seed)) {
-    double best_py = 1e18, best_ts = 1e18;
+    // ticketsim with the seed's own way of writing (truncate) and with its
+    // fastest file store (mmap), both under a named mutex, like the seed's
+    // multiprocessing.Lock (a POSIX semaphore).
+    double best_py = 1e18, best_truncate = 1e18, best_mmap = 1e18;
+    const auto ticketsim_run = [&](const char* write) {
+      int status = 0;
+      return RunProgram(
+          {ticketsim_binary, "run", "--store", "file", "--write", write,
+           "--guard", "named-mutex", "--buyers", "4", "--attempts", "5000",
+           "--tickets", "100000", "--set", "history=summary"},
+          &status);
+    };
     for (int r = 0; r < rounds; ++r) {
       const std::string dir = TempDirectory();
       int status = 0;
@@ -535,21 +546,25 @@ int main(int argc, char** argv) {
                                               "5000", "1", "0", dir},
                                              &status));
       fs::remove_all(dir);
-      best_ts = std::min(
-          best_ts,
-          RunProgram({ticketsim_binary, "run", "--store", "file", "--guard",
-                      "named-mutex", "--buyers", "4", "--attempts", "5000",
-                      "--tickets", "100000", "--set", "history=summary"},
-                     &status));
+      best_truncate = std::min(best_truncate, ticketsim_run("truncate"));
+      best_mmap = std::min(best_mmap, ticketsim_run("mmap"));
     }
-    say("| program | seconds | purchases/s |");
-    say("|---|---:|---:|");
-    say(fmt::format("| seed_rush.py | {:.3f} | {:.0f} |", best_py,
+    say("| program | seconds | purchases/s | against the seed |");
+    say("|---|---:|---:|---:|");
+    say(fmt::format("| seed_rush.py | {:.3f} | {:.0f} | 1x |", best_py,
                     20000 / best_py));
-    say(fmt::format("| ticketsim (named-mutex, summary) | {:.3f} | {:.0f} |",
-                    best_ts, 20000 / best_ts));
+    say(fmt::format(
+        "| ticketsim, file store writing as the seed does "
+        "(truncate) | {:.3f} | {:.0f} | {:.1f}x |",
+        best_truncate, 20000 / best_truncate, best_py / best_truncate));
+    say(
+        fmt::format("| ticketsim, file store mapped (mmap) | {:.3f} | {:.0f} | "
+                    "**{:.1f}x** |",
+                    best_mmap, 20000 / best_mmap, best_py / best_mmap));
     say("");
-    say(fmt::format("ticketsim is **{:.1f}x** the seed.", best_py / best_ts));
+    say("Whole programs, start to exit. Writing as the seed does, each "
+        "purchase costs an ftruncate and a pwrite of the file, which this "
+        "machine's file system makes the bulk of the time.");
   } else {
     say(fmt::format("(skipped: the seed's program is not at {})", seed));
   }

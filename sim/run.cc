@@ -413,9 +413,12 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                               scenario.guard.kind != GuardKind::kNone &&
                               scenario.guard.acquire == GuardAcquire::kWait;
   DeadlockWatch deadlocks(control.get(), buyer_count, event_count);
-  // Each reap scans every child still running, so with thousands of them
-  // the parent reaps at most this often, however many SIGCHLDs come.
-  constexpr int64_t kReapEveryNs = 2000000;
+  // Each reap scans every child still running, so the parent reaps at most
+  // every 2 ms, and with thousands of children running a microsecond per
+  // child less often, however many SIGCHLDs come.
+  const auto reap_every_ns = [&reaper] {
+    return int64_t{2000000} + static_cast<int64_t>(reaper.running()) * 1000;
+  };
   int64_t next_watch = start + kWatchEveryNs;
   int64_t next_resume = INT64_MAX;
   int64_t next_reap = 0;
@@ -449,7 +452,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     if (sig == SIGCHLD) reap_due = true;
     if (reap_due && MonotonicNs() >= next_reap) {
       reap_due = false;
-      next_reap = MonotonicNs() + kReapEveryNs;
+      next_reap = MonotonicNs() + reap_every_ns();
       reap_ended();
     }
     next_resume = reaper.ResumeDue(MonotonicNs());

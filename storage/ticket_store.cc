@@ -21,6 +21,9 @@ constexpr EnumWord<FileWrite> kFileWriteWords[] = {
     {FileWrite::kTruncate, "truncate",
      "open with O_TRUNC, then write (the seed; readers can see it empty)"},
     {FileWrite::kReplace, "replace", "write a temp file and rename it over"},
+    {FileWrite::kMapped, "mmap",
+     "the file mapped into each buyer: reads and writes are memory copies, "
+     "no system call (fastest; a read can catch a write half done)"},
 };
 constexpr EnumWord<SqliteJournal> kSqliteJournalWords[] = {
     {SqliteJournal::kWal, "wal", "write-ahead log: readers never wait"},

@@ -41,7 +41,7 @@
 namespace ticketsim {
 
 enum class StoreKind { kFile, kShm, kSqlite };
-enum class FileWrite { kTruncate, kReplace };
+enum class FileWrite { kTruncate, kReplace, kMapped };
 enum class SqliteJournal { kWal, kDelete };
 
 extern const std::span<const EnumWord<StoreKind>> kStoreKinds;

@@ -16,7 +16,10 @@ namespace {
 using ::ticketsim::testing::RunInChild;
 using ::ticketsim::testing::ScopedRun;
 
-class StoreTest : public ::testing::TestWithParam<StoreKind> {
+// Every store, and the file store in each of its ways of writing.
+using StoreCase = std::pair<StoreKind, FileWrite>;
+
+class StoreTest : public ::testing::TestWithParam<StoreCase> {
  protected:
   std::unique_ptr<TicketStore> Make(const StoreSpec& spec) {
     auto store = MakeStore(spec, run_.names());
@@ -25,7 +28,8 @@ class StoreTest : public ::testing::TestWithParam<StoreKind> {
   }
   StoreSpec Spec() const {
     StoreSpec spec;
-    spec.kind = GetParam();
+    spec.kind = GetParam().first;
+    spec.write = GetParam().second;
     return spec;
   }
   ScopedRun run_;
@@ -90,12 +94,20 @@ TEST_P(StoreTest, AtomicStepSellsDownToZero) {
   EXPECT_EQ(r.count, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, StoreTest,
-                         ::testing::Values(StoreKind::kFile, StoreKind::kShm,
-                                           StoreKind::kSqlite),
-                         [](const auto& info) {
-                           return std::string(WordOf(kStoreKinds, info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllStores, StoreTest,
+    ::testing::Values(StoreCase{StoreKind::kFile, FileWrite::kTruncate},
+                      StoreCase{StoreKind::kFile, FileWrite::kReplace},
+                      StoreCase{StoreKind::kFile, FileWrite::kMapped},
+                      StoreCase{StoreKind::kShm, FileWrite::kTruncate},
+                      StoreCase{StoreKind::kSqlite, FileWrite::kTruncate}),
+    [](const auto& info) {
+      std::string name(WordOf(kStoreKinds, info.param.first));
+      if (info.param.first == StoreKind::kFile) {
+        name += "_" + std::string(WordOf(kFileWrites, info.param.second));
+      }
+      return name;
+    });
 
 // The seed's torn read: a file caught between truncation and write is empty,
 // and Read says so instead of returning a count.
