@@ -57,6 +57,27 @@ struct alignas(64) FloorShared {
   alignas(64) pthread_mutex_t mutex;
 };
 
+// FloorShared in anonymous shared memory, for the floor's processes.
+class SharedFloor {
+ public:
+  explicit SharedFloor(int64_t count = 0)
+      : at_(new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared) {
+    at_->count = count;
+  }
+  ~SharedFloor() { munmap(at_, sizeof(FloorShared)); }
+  FloorShared* get() const { return at_; }
+
+ private:
+  FloorShared* const at_;
+};
+
+// The query a purchase begins with: a read of the count, kept.
+void Query(const FloorShared* shared) {
+  volatile int64_t seen = shared->count.load(std::memory_order_acquire);
+  (void)seen;
+}
+
 // Runs `body(iterations)` in `processes` forked processes started together;
 // returns the seconds from the start to the last one reaped.
 double RunForked(int processes, const std::function<void(int)>& body,
@@ -103,17 +124,14 @@ struct Row {
 // --- The floors: the primitive operations of one purchase, bare. ----------
 
 double ShmAtomicFloor(int64_t n) {
-  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
-  shared->count = int64_t{1} << 50;
+  SharedFloor floor(int64_t{1} << 50);
+  FloorShared* shared = floor.get();
   const double s = RunForked(
       2,
       [&](int p) {
         if (p < 0) return;
         for (int64_t i = 0; i < n; ++i) {
-          volatile int64_t query =
-              shared->count.load(std::memory_order_acquire);
-          (void)query;
+          Query(shared);
           int64_t seen = shared->count.load(std::memory_order_acquire);
           while (seen > 0 && !shared->count.compare_exchange_weak(
                                  seen, seen - 1, std::memory_order_acq_rel)) {
@@ -121,14 +139,12 @@ double ShmAtomicFloor(int64_t n) {
         }
       },
       shared);
-  munmap(shared, sizeof(FloorShared));
   return s;
 }
 
 double ShmRobustMutexFloor(int64_t n) {
-  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
-  shared->count = int64_t{1} << 50;
+  SharedFloor floor(int64_t{1} << 50);
+  FloorShared* shared = floor.get();
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
@@ -139,9 +155,7 @@ double ShmRobustMutexFloor(int64_t n) {
       [&](int p) {
         if (p < 0) return;
         for (int64_t i = 0; i < n; ++i) {
-          volatile int64_t query =
-              shared->count.load(std::memory_order_acquire);
-          (void)query;
+          Query(shared);
           pthread_mutex_lock(&shared->mutex);
           const int64_t c = shared->count.load(std::memory_order_acquire);
           shared->count.store(c - 1, std::memory_order_release);
@@ -149,14 +163,12 @@ double ShmRobustMutexFloor(int64_t n) {
         }
       },
       shared);
-  munmap(shared, sizeof(FloorShared));
   return s;
 }
 
 double ShmNamedMutexFloor(int64_t n) {
-  auto* shared = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
-  shared->count = int64_t{1} << 50;
+  SharedFloor floor(int64_t{1} << 50);
+  FloorShared* shared = floor.get();
   const std::string name = fmt::format("ticketsim-bench-{}", getpid());
   bip::named_mutex::remove(name.c_str());
   { bip::named_mutex created(bip::create_only, name.c_str()); }
@@ -169,9 +181,7 @@ double ShmNamedMutexFloor(int64_t n) {
           return;
         }
         for (int64_t i = 0; i < n; ++i) {
-          volatile int64_t query =
-              shared->count.load(std::memory_order_acquire);
-          (void)query;
+          Query(shared);
           mutex->lock();
           const int64_t c = shared->count.load(std::memory_order_acquire);
           shared->count.store(c - 1, std::memory_order_release);
@@ -180,7 +190,6 @@ double ShmNamedMutexFloor(int64_t n) {
       },
       shared);
   bip::named_mutex::remove(name.c_str());
-  munmap(shared, sizeof(FloorShared));
   return s;
 }
 
@@ -192,8 +201,7 @@ double FileLockFloor(int64_t n) {
     std::ofstream(data) << "{\"count\": 1000000000}";
     std::ofstream(lock) << "";
   }
-  auto* flags = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  SharedFloor flags;
   const double s = RunForked(
       2,
       [&](int p) {
@@ -216,8 +224,7 @@ double FileLockFloor(int64_t n) {
           flock(lock_fd, LOCK_UN);
         }
       },
-      flags);
-  munmap(flags, sizeof(FloorShared));
+      flags.get());
   fs::remove_all(dir);
   return s;
 }
@@ -235,8 +242,7 @@ double SqliteFloor(int64_t n, bool atomic) {
                  nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
-  auto* flags = new (mmap(nullptr, sizeof(FloorShared), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0)) FloorShared;
+  SharedFloor flags;
   const double s = RunForked(
       2,
       [&](int p) {
@@ -281,8 +287,7 @@ double SqliteFloor(int64_t n, bool atomic) {
           step(commit);
         }
       },
-      flags);
-  munmap(flags, sizeof(FloorShared));
+      flags.get());
   fs::remove_all(dir);
   return s;
 }
