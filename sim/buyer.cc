@@ -85,11 +85,7 @@ class BuyerLoop {
   // buyer's tally (with no clock read: the summary keeps no times).
   void Record(EventKind kind, int64_t value = 0, uint8_t flags = 0,
               uint32_t aux = 0, size_t event = 0) {
-    if (tallies_ != nullptr) {
-      tallies_->Count(index_, kind, value, flags, aux);
-      return;
-    }
-    RecordAt(Now(), kind, value, flags, aux, event);
+    RecordAt(tallies_ != nullptr ? 0 : Now(), kind, value, flags, aux, event);
   }
   void RecordAt(uint64_t time_ns, EventKind kind, int64_t value, uint8_t flags,
                 uint32_t aux, size_t event) {

@@ -63,6 +63,25 @@ class ViolationBuilder {
   Violation violation_;
 };
 
+// Adds one buyer's counts to the verdict's totals, and its row.
+void AddBuyer(BuyerSummary summary, Verdict* verdict) {
+  verdict->confirmed += summary.bought;
+  verdict->sold_out += summary.sold_out;
+  verdict->failed += summary.failed;
+  verdict->torn_reads += summary.torn_reads;
+  verdict->recovered += summary.recovered;
+  verdict->paused += summary.paused;
+  verdict->backoffs += summary.backoffs;
+  if (summary.fault == static_cast<uint32_t>(FaultKind::kKill)) {
+    ++verdict->fault_kills;
+  }
+  if (summary.fault == static_cast<uint32_t>(FaultKind::kCrash)) {
+    ++verdict->fault_crashes;
+  }
+  if (summary.killed) ++verdict->killed_buyers;
+  verdict->buyers.push_back(std::move(summary));
+}
+
 // Walks every buyer's events once, turning them into purchases and counts.
 class HistoryScan {
  public:
@@ -162,20 +181,7 @@ class HistoryScan {
     // A buyer that died between reading and recording its outcome may or may
     // not have written: its purchase is indeterminate.
     if (pending) ++verdict_->indeterminate;
-    verdict_->confirmed += summary.bought;
-    verdict_->sold_out += summary.sold_out;
-    verdict_->failed += summary.failed;
-    verdict_->recovered += summary.recovered;
-    verdict_->paused += summary.paused;
-    if (summary.fault == static_cast<uint32_t>(FaultKind::kKill)) {
-      ++verdict_->fault_kills;
-    }
-    if (summary.fault == static_cast<uint32_t>(FaultKind::kCrash)) {
-      ++verdict_->fault_crashes;
-    }
-    verdict_->backoffs += summary.backoffs;
-    if (summary.killed) ++verdict_->killed_buyers;
-    verdict_->buyers.push_back(std::move(summary));
+    AddBuyer(std::move(summary), verdict_);
   }
 
   // Returns true if the read saw a valid count.
@@ -192,7 +198,6 @@ class HistoryScan {
       return true;
     }
     ++summary->torn_reads;
-    ++verdict_->torn_reads;
     torn_.Add();
     if (torn_.wants_witness()) {
       torn_.Witness(fmt::format("buyer {}'s {} at {} {}", e.buyer, what,
@@ -470,26 +475,12 @@ Verdict CheckTallies(const TallyInput& input) {
     summary.fault = t.fault;
     summary.seats.assign(t.seats, t.seats + t.seats_shown);
     verdict.attempts += t.attempts;
-    verdict.confirmed += t.bought;
     // Pending at the end: it died between its read and its outcome.
     verdict.indeterminate += t.pending;
-    verdict.sold_out += t.sold_out;
-    verdict.failed += summary.failed;
-    verdict.torn_reads += t.torn_reads;
-    verdict.recovered += t.recovered;
-    verdict.paused += t.paused;
-    verdict.backoffs += t.backoffs;
-    if (t.fault == static_cast<uint32_t>(FaultKind::kKill)) {
-      ++verdict.fault_kills;
-    }
-    if (t.fault == static_cast<uint32_t>(FaultKind::kCrash)) {
-      ++verdict.fault_crashes;
-    }
-    if (summary.killed) ++verdict.killed_buyers;
     guard_failures += t.guard_failures;
     store_errors += t.store_errors;
     self_duplicates += t.self_duplicates;
-    verdict.buyers.push_back(std::move(summary));
+    AddBuyer(std::move(summary), &verdict);
   }
   constexpr const char* kNoWitnesses =
       " (history = \"summary\" keeps no witnesses)";
