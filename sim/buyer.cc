@@ -8,12 +8,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/container/static_vector.hpp>
 #include <optional>
 #include <random>
-#include <vector>
 
 namespace ticketsim {
 namespace {
+
+// One entry per event, held inline: a buyer allocates nothing on the heap,
+// where each first write in a freshly forked process copies a page.
+template <typename T>
+using PerEvent = boost::container::static_vector<T, kMaxEvents>;
 
 // Every buyer gets its own random stream, fixed by the seed and its index,
 // so a run repeats with the same delays.
@@ -317,9 +322,9 @@ class BuyerLoop {
     const bool backoff =
         scenario_.guard.acquire == GuardAcquire::kTryBackoff && guarded_;
     int64_t backoffs = 0;
-    std::vector<uint64_t> at(order_.size());
-    std::vector<uint32_t> waited(order_.size());
-    std::vector<bool> recovered(order_.size());
+    PerEvent<uint64_t> at(order_.size());
+    PerEvent<uint32_t> waited(order_.size());
+    PerEvent<bool> recovered(order_.size());
     for (;;) {
       size_t taken = 0;
       Took took = Took::kYes;
@@ -415,8 +420,8 @@ class BuyerLoop {
   // Under a transactional guard, the purchase done but not yet committed:
   // it is recorded once Release commits it.
   std::optional<std::pair<EventKind, int64_t>> uncommitted_;
-  std::vector<size_t> order_;    // the events, in the order it takes them
-  std::vector<int64_t> counts_;  // per event, the count read
+  PerEvent<size_t> order_;    // the events, in the order it takes them
+  PerEvent<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;
 };
 

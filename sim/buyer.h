@@ -61,6 +61,13 @@ struct RunControl {
   std::atomic<int64_t> start_ns{0};     // CLOCK_MONOTONIC when it opened
   std::atomic<uint32_t> next_buyer{0};  // pool: the next buyer to serve
   BuyerSlot* slots = nullptr;           // buyers.count of them
+  // Processes that have said they are ending, in that order: `ended_count`
+  // of them, each entry the process index + 1 (0 while it is being written).
+  // The parent then waits for those pids alone: waiting for one pid costs
+  // the same however many children there are, while waiting for any child
+  // looks at every one of them.
+  std::atomic<uint32_t> ended_count{0};
+  std::atomic<uint32_t>* ended = nullptr;  // one entry per process
 
   // Attempts finished by all buyers so far.
   int64_t AttemptsDone(size_t buyers) const;

@@ -1,6 +1,7 @@
 #include "sim/run.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <unordered_map>
 
 #include "sim/buyer.h"
@@ -81,11 +83,19 @@ class RunSignals {
   }
   ~RunSignals() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
 
-  // Waits up to `ns` for one of the run's signals; returns it, or 0.
-  int Wait(int64_t ns) const {
+  // Waits up to `ns` for one of the run's signals; returns it, or 0. For a
+  // SIGCHLD that says a child ended or stopped, sets `*child` to that
+  // child's pid (0 otherwise). SIGCHLDs are not queued: one can stand for
+  // several children.
+  int Wait(int64_t ns, pid_t* child = nullptr) const {
     if (ns < 0) ns = 0;
     timespec limit{static_cast<time_t>(ns / 1000000000), ns % 1000000000};
-    const int sig = sigtimedwait(&set_, nullptr, &limit);
+    siginfo_t info{};
+    const int sig = sigtimedwait(&set_, &info, &limit);
+    if (child != nullptr) {
+      *child =
+          sig == SIGCHLD && info.si_code != CLD_CONTINUED ? info.si_pid : 0;
+    }
     return sig > 0 ? sig : 0;
   }
 
@@ -94,20 +104,24 @@ class RunSignals {
   sigset_t old_;
 };
 
-// Anonymous shared memory for the start barrier and the buyers' slots: no
-// name, nothing to remove.
+// Anonymous shared memory for the start barrier, the buyers' slots and the
+// list of ended processes: no name, nothing to remove.
 class SharedControl {
  public:
-  explicit SharedControl(size_t buyers)
-      : bytes_(sizeof(BuyerSlot) * (buyers + 1)) {
+  SharedControl(size_t buyers, size_t processes)
+      : bytes_(sizeof(BuyerSlot) * (buyers + 1) +
+               sizeof(std::atomic<uint32_t>) * processes) {
     static_assert(sizeof(RunControl) <= sizeof(BuyerSlot));
     void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (at == MAP_FAILED) return;
-    // The control block takes the first slot's room, the slots the rest.
-    control_ = new (at) RunControl();
-    control_->slots =
-        new (static_cast<char*>(at) + sizeof(BuyerSlot)) BuyerSlot[buyers];
+    // The control block takes the first slot's room, the slots the rest,
+    // then the list of ended processes.
+    char* bytes = static_cast<char*>(at);
+    control_ = new (bytes) RunControl();
+    control_->slots = new (bytes + sizeof(BuyerSlot)) BuyerSlot[buyers];
+    control_->ended = new (bytes + sizeof(BuyerSlot) * (buyers + 1))
+        std::atomic<uint32_t>[processes];
   }
   ~SharedControl() {
     if (control_ != nullptr) munmap(control_, bytes_);
@@ -119,10 +133,41 @@ class SharedControl {
   RunControl* control_ = nullptr;
 };
 
+// Where the parent writes each buyer's pid as it forks them. A page the
+// parent shares with a child is copied when the parent writes to it, and
+// every fork shares the parent's pages again; these pages are not passed
+// to children at all (MADV_DONTFORK), so writing them copies nothing.
+class ForkedPids {
+ public:
+  explicit ForkedPids(size_t processes)
+      : bytes_(sizeof(pid_t) * std::max<size_t>(processes, 1)) {
+    void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (at == MAP_FAILED) return;
+    pids_ = static_cast<pid_t*>(at);
+    madvise(at, bytes_, MADV_DONTFORK);
+  }
+  ~ForkedPids() {
+    if (pids_ != nullptr) munmap(pids_, bytes_);
+  }
+  pid_t* get() const { return pids_; }
+
+ private:
+  const size_t bytes_;
+  pid_t* pids_ = nullptr;
+};
+
+// Tells the parent that process `process` is about to exit (see
+// RunControl::ended).
+void SayEnded(RunControl* control, uint32_t process) {
+  const uint32_t at = control->ended_count.fetch_add(1);
+  control->ended[at].store(process + 1, std::memory_order_release);
+}
+
 class BuyerReaper {
  public:
-  explicit BuyerReaper(std::vector<BuyerProcess>* processes)
-      : buyers_(processes) {}
+  BuyerReaper(std::vector<BuyerProcess>* processes, const RunControl* control)
+      : buyers_(processes), control_(control) {}
 
   void Started(uint32_t index, pid_t pid) {
     (*buyers_)[index].pid = pid;
@@ -131,11 +176,29 @@ class BuyerReaper {
   }
   size_t running() const { return running_; }
 
-  // Reaps every buyer that has ended, without blocking; returns the indices
-  // of those a signal killed. A buyer that stopped itself (pause_holder) is
-  // continued `pause_ns` after it stopped.
-  std::vector<uint32_t> ReapEnded(int64_t pause_ns) {
-    return Reap(WNOHANG, pause_ns);
+  // Reaps, without blocking, the child a SIGCHLD named (`named`, or 0) and
+  // the buyers that said they were ending (see RunControl::ended), in the
+  // order they said so, up to the first that has not exited yet; notes one
+  // that stopped itself (pause_holder) to continue it `pause_ns` later;
+  // adds the indices of those a signal killed to `killed`. Each reap costs
+  // the same however many children there are.
+  void ReapNamed(pid_t named, int64_t pause_ns, std::vector<uint32_t>* killed) {
+    if (named > 0) ReapOne(named, pause_ns, killed);
+    for (uint32_t entry;
+         said_ < control_->ended_count.load() &&
+         (entry = control_->ended[said_].load(std::memory_order_acquire)) != 0;
+         ++said_) {
+      if (!ReapOne((*buyers_)[entry - 1].pid, pause_ns, killed)) break;
+    }
+  }
+
+  // As ReapNamed, for any buyer that has ended or stopped: the only way to
+  // find one whose SIGCHLD was merged into another's. Each reap looks at
+  // every child up to the one it finds, so this one stops after a few;
+  // returns false if there may be more.
+  bool ReapAny(int64_t pause_ns, std::vector<uint32_t>* killed) {
+    constexpr size_t kAtMost = 32;
+    return Reap(WNOHANG, pause_ns, killed, kAtMost) < kAtMost;
   }
 
   // Continues the paused buyers whose time has come; returns when the next
@@ -156,9 +219,7 @@ class BuyerReaper {
 
   void KillAll() {
     for (const auto& [pid, index] : index_of_) {
-      if ((*buyers_)[index].exit_code < 0 && (*buyers_)[index].signal == 0) {
-        kill(pid, SIGKILL);
-      }
+      if (!Reaped((*buyers_)[index])) kill(pid, SIGKILL);
     }
   }
 
@@ -166,38 +227,69 @@ class BuyerReaper {
   void KillAndReapAll() {
     KillAll();  // SIGKILL ends a stopped process too
     paused_.clear();
-    Reap(0, 0);
+    std::vector<uint32_t> killed;
+    Reap(0, 0, &killed, SIZE_MAX);
   }
 
  private:
-  std::vector<uint32_t> Reap(int options, int64_t pause_ns) {
-    std::vector<uint32_t> killed;
-    while (running_ > 0) {
+  static bool Reaped(const BuyerProcess& buyer) {
+    return buyer.exit_code >= 0 || buyer.signal != 0;
+  }
+
+  // Reaps `pid` if it has ended (or notes that it stopped); returns false if
+  // it is still running.
+  bool ReapOne(pid_t pid, int64_t pause_ns, std::vector<uint32_t>* killed) {
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG | WUNTRACED)) < 0 &&
+           errno == EINTR) {
+    }
+    if (got == 0) return false;
+    if (got == pid) Ended(pid, status, pause_ns, killed);
+    return true;  // or reaped already
+  }
+
+  // Waits for any child, with `options`, until none is left to reap or
+  // `at_most` have been; returns how many were.
+  size_t Reap(int options, int64_t pause_ns, std::vector<uint32_t>* killed,
+              size_t at_most) {
+    size_t reaped = 0;
+    while (running_ > 0 && reaped < at_most) {
       int status = 0;
       const pid_t pid = waitpid(-1, &status, options | WUNTRACED);
       if (pid < 0 && errno == EINTR) continue;
       if (pid <= 0) break;
-      auto it = index_of_.find(pid);
-      if (it == index_of_.end()) continue;
-      if (WIFSTOPPED(status)) {
-        paused_[pid] = MonotonicNs() + pause_ns;
-        continue;
-      }
-      BuyerProcess& buyer = (*buyers_)[it->second];
-      if (WIFEXITED(status)) buyer.exit_code = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) {
-        buyer.signal = WTERMSIG(status);
-        killed.push_back(it->second);
-      }
-      paused_.erase(pid);
-      --running_;
+      Ended(pid, status, pause_ns, killed);
+      ++reaped;
     }
-    return killed;
+    return reaped;
+  }
+
+  // Books what waitpid said of `pid`.
+  void Ended(pid_t pid, int status, int64_t pause_ns,
+             std::vector<uint32_t>* killed) {
+    auto it = index_of_.find(pid);
+    if (it == index_of_.end()) return;
+    if (WIFSTOPPED(status)) {
+      paused_[pid] = MonotonicNs() + pause_ns;
+      return;
+    }
+    BuyerProcess& buyer = (*buyers_)[it->second];
+    if (Reaped(buyer)) return;
+    if (WIFEXITED(status)) buyer.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) {
+      buyer.signal = WTERMSIG(status);
+      killed->push_back(it->second);
+    }
+    paused_.erase(pid);
+    --running_;
   }
 
   std::vector<BuyerProcess>* buyers_;
+  const RunControl* control_;
   std::unordered_map<pid_t, uint32_t> index_of_;
   std::unordered_map<pid_t, int64_t> paused_;  // pid -> when to continue it
+  uint32_t said_ = 0;  // entries of control_->ended reaped
   size_t running_ = 0;
 };
 
@@ -289,8 +381,10 @@ class DeadlockWatch {
   if (getppid() != parent) _exit(kBuyerAttachFailed);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
-  _exit(RunBuyerProcess(scenario, process, stores, guards, control, history,
-                        tallies));
+  const int code = RunBuyerProcess(scenario, process, stores, guards, control,
+                                   history, tallies);
+  SayEnded(control, process);
+  _exit(code);
 }
 
 }  // namespace
@@ -351,13 +445,17 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                              SeatMapSeats(scenario));
     if (!s.ok()) return s;
   }
-  SharedControl control(buyer_count);
+  SharedControl control(buyer_count, process_count);
   if (control.get() == nullptr) {
     return Status::FromErrno("map the start barrier", errno);
   }
 
-  result->processes.assign(process_count, BuyerProcess{});
-  BuyerReaper reaper(&result->processes);
+  BuyerReaper reaper(&result->processes, control.get());
+  ForkedPids pids(process_count);
+  if (pids.get() == nullptr) return Status::FromErrno("map the pids", errno);
+  // Every page the parent has is shared with each child (its entry copied
+  // at fork, dropped at exit): give the heap's free pages back first.
+  malloc_trim(0);
   const pid_t parent = getpid();
   for (uint32_t i = 0; i < process_count; ++i) {
     const pid_t pid = fork();
@@ -367,12 +465,18 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     }
     if (pid < 0) {
       const int err = errno;
+      result->processes.assign(i, BuyerProcess{});
+      for (uint32_t j = 0; j < i; ++j) reaper.Started(j, pids.get()[j]);
       reaper.KillAndReapAll();
       return Status::FromErrno(
           fmt::format("fork buyer process {} of {}", i + 1, process_count),
           err);
     }
-    reaper.Started(i, pid);
+    pids.get()[i] = pid;
+  }
+  result->processes.assign(process_count, BuyerProcess{});
+  for (uint32_t i = 0; i < process_count; ++i) {
+    reaper.Started(i, pids.get()[i]);
   }
 
   const auto interrupted = [result](int sig) {
@@ -388,8 +492,11 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   // of them start their first purchase together.
   const int64_t attach_deadline = MonotonicNs() + kAttachTimeoutNs;
   for (int sig = SIGCHLD; control.get()->ready.load() < process_count;) {
-    // Reaping scans every child: only when one has ended.
-    if (sig == SIGCHLD) reaper.ReapEnded(pause_ns);
+    // Only when one has ended: ReapAny looks at every child.
+    if (sig == SIGCHLD) {
+      std::vector<uint32_t> killed;
+      reaper.ReapAny(pause_ns, &killed);
+    }
     if (reaper.running() < process_count || MonotonicNs() > attach_deadline) {
       reaper.KillAndReapAll();
       return Status::IOError(fmt::format(
@@ -413,22 +520,24 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                               scenario.guard.kind != GuardKind::kNone &&
                               scenario.guard.acquire == GuardAcquire::kWait;
   DeadlockWatch deadlocks(control.get(), buyer_count, event_count);
-  // Each reap scans every child still running, so the parent reaps at most
-  // every 2 ms, and with thousands of children running a microsecond per
-  // child less often, however many SIGCHLDs come.
-  const auto reap_every_ns = [&reaper] {
-    return int64_t{2000000} + static_cast<int64_t>(reaper.running()) * 1000;
+  // After a SIGCHLD, the parent reaps the children it knows have ended,
+  // then looks at every child for one whose SIGCHLD was merged into
+  // another's. That look costs about 0.1 us for each child still running,
+  // so it comes at most every 2 ms, and 10 us per running child less often
+  // (100 ms with 10,000), however many SIGCHLDs come: at most 1% of the
+  // parent's time.
+  const auto reap_any_every_ns = [&reaper] {
+    return int64_t{2000000} + static_cast<int64_t>(reaper.running()) * 10000;
   };
   int64_t next_watch = start + kWatchEveryNs;
   int64_t next_resume = INT64_MAX;
-  int64_t next_reap = 0;
-  bool reap_due = true;
+  int64_t next_reap_any = 0;
+  bool reap_any_due = true;
   bool ended = false;  // by a timeout, an interrupt, or a failed guard
-  // Reaps the buyers that ended. A holder of a guard nothing will release
-  // has died: every buyer after it would wait it out. Name it and end the
-  // run.
-  const auto reap_ended = [&] {
-    for (uint32_t p : reaper.ReapEnded(pause_ns)) {
+  // A holder of a guard nothing will release has died: every buyer after it
+  // would wait it out. Name it and end the run.
+  const auto abandoned = [&](const std::vector<uint32_t>& killed) {
+    for (uint32_t p : killed) {
       const int64_t buyer = LastServedBy(*control.get(), buyer_count, p);
       if (buyer < 0 || !AbandonedIfHolderDies(scenario.guard.kind)) continue;
       const uint32_t held = control.get()->slots[buyer].held.load();
@@ -446,15 +555,20 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     const int64_t now = MonotonicNs();
     int64_t wake = std::min(deadline, next_resume);
     if (progress || watch_deadlock) wake = std::min(wake, next_watch);
-    if (reap_due) wake = std::min(wake, next_reap);
-    const int sig = signals.Wait(wake - now);
+    if (reap_any_due) wake = std::min(wake, next_reap_any);
+    pid_t child = 0;
+    const int sig = signals.Wait(wake - now, &child);
     if (interrupted(sig)) ended = true;
-    if (sig == SIGCHLD) reap_due = true;
-    if (reap_due && MonotonicNs() >= next_reap) {
-      reap_due = false;
-      next_reap = MonotonicNs() + reap_every_ns();
-      reap_ended();
+    std::vector<uint32_t> killed;
+    if (sig == SIGCHLD) {
+      reaper.ReapNamed(child, pause_ns, &killed);
+      reap_any_due = true;
     }
+    if (reap_any_due && MonotonicNs() >= next_reap_any) {
+      next_reap_any = MonotonicNs() + reap_any_every_ns();
+      reap_any_due = !reaper.ReapAny(pause_ns, &killed);
+    }
+    abandoned(killed);
     next_resume = reaper.ResumeDue(MonotonicNs());
     if (MonotonicNs() >= next_watch) {
       next_watch = MonotonicNs() + kWatchEveryNs;

@@ -1,8 +1,15 @@
 #include "storage/shm_segment.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
 
 namespace ticketsim {
 
@@ -23,14 +30,32 @@ Status ShmSegment::Create(const std::string& name, size_t size,
 }
 
 Status ShmSegment::Open(const std::string& name) {
-  try {
-    bip::shared_memory_object object(bip::open_only, name.c_str(),
-                                     bip::read_write);
-    region_ = bip::mapped_region(object, bip::read_write);
-    return Status::Ok();
-  } catch (const bip::interprocess_exception& e) {
-    return Status::IOError("open shared memory " + name + ": " + e.what());
+  Close();
+  // shm_open itself: Boost's open builds the object's path in a new string.
+  const int fd = shm_open(name.c_str(), O_RDWR, 0);
+  if (fd < 0) {
+    return Status::FromErrno("open shared memory " + name, errno);
   }
+  struct stat st {};
+  void* at = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    at = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
+              MAP_SHARED, fd, 0);
+  }
+  const int err = errno;
+  close(fd);
+  if (at == MAP_FAILED) {
+    return Status::FromErrno("map shared memory " + name, err);
+  }
+  address_ = at;
+  size_ = static_cast<size_t>(st.st_size);
+  return Status::Ok();
+}
+
+void ShmSegment::Close() {
+  if (address_ != nullptr) munmap(address_, size_);
+  address_ = nullptr;
+  size_ = 0;
 }
 
 }  // namespace ticketsim
