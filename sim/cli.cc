@@ -43,7 +43,7 @@ struct KeyFlag {
 
 constexpr KeyFlag kKeyFlags[] = {
     {"--store", "store.kind", "file | shm | sqlite", false},
-    {"--write", "store.write", "file store: truncate | replace", false},
+    {"--write", "store.write", "file store: truncate | replace | mmap", false},
     {"--slow-write-ms", "store.slow_write_ms",
      "file store: how long each write takes", false},
     {"--journal", "store.journal", "sqlite store: wal | delete", false},

@@ -17,6 +17,18 @@ std::unique_ptr<Guard> MakeFileLockGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeRobustMutexGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeSqliteGuard(SqliteStore* store, bool immediate);
 
+// A holder's critical section is often shorter than a sleep and a wake:
+// the mutex guards try this many times, a pause apart, before they wait in
+// the kernel.
+inline constexpr int kTriesBeforeSleep = 64;
+
+// Tells the CPU this is a spin-wait (x86's pause), where there is one.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_GUARD_KINDS_H_

@@ -41,7 +41,10 @@ class NamedMutexGuard : public Guard {
 
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
     *recovered = false;
-    if (mutex_->try_lock()) return Status::Ok();
+    for (int spin = 0; spin < kTriesBeforeSleep; ++spin) {
+      if (mutex_->try_lock()) return Status::Ok();
+      CpuRelax();
+    }
     const auto deadline = boost::posix_time::microsec_clock::universal_time() +
                           boost::posix_time::milliseconds(timeout_ms);
     if (mutex_->timed_lock(deadline)) return Status::Ok();

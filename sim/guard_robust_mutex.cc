@@ -13,13 +13,6 @@
 namespace ticketsim {
 namespace {
 
-// Tells the CPU this is a spin-wait (x86's pause), where there is one.
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 class RobustMutexGuard : public Guard {
  public:
   explicit RobustMutexGuard(const RunNames& names)
@@ -46,10 +39,10 @@ class RobustMutexGuard : public Guard {
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
     *recovered = false;
     pthread_mutex_t* mutex = segment_.As<pthread_mutex_t>();
-    // A holder's critical section is often shorter than a sleep and a wake:
-    // a few tries first, then a timed wait in the kernel.
+    // A few tries first (see kTriesBeforeSleep), then a timed wait in the
+    // kernel.
     int rc = pthread_mutex_trylock(mutex);
-    for (int spin = 0; rc == EBUSY && spin < kSpins; ++spin) {
+    for (int spin = 0; rc == EBUSY && spin < kTriesBeforeSleep; ++spin) {
       CpuRelax();
       rc = pthread_mutex_trylock(mutex);
     }
@@ -92,7 +85,6 @@ class RobustMutexGuard : public Guard {
 
  private:
   static constexpr const char* kPurpose = "guard";
-  static constexpr int kSpins = 64;
   const std::string name_;
   ShmSegment segment_;
 };

@@ -276,7 +276,7 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kStoreKinds, &s->store.kind);
      }},
-    {"store.write", "file store: truncate | replace",
+    {"store.write", "file store: truncate | replace | mmap",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kFileWrites, &s->store.write);
      }},
