@@ -39,8 +39,10 @@ Status ShmSegment::Open(const std::string& name) {
   struct stat st {};
   void* at = MAP_FAILED;
   if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    // Populated now, while the buyer waits at the start barrier, not by a
+    // page fault in the middle of its first purchase.
     at = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
-              MAP_SHARED, fd, 0);
+              MAP_SHARED | MAP_POPULATE, fd, 0);
   }
   const int err = errno;
   close(fd);
