@@ -37,13 +37,17 @@ Status ShmSegment::Open(const std::string& name) {
     return Status::FromErrno("open shared memory " + name, errno);
   }
   struct stat st {};
-  void* at = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && st.st_size > 0) {
-    // Populated now, while the buyer waits at the start barrier, not by a
-    // page fault in the middle of its first purchase.
-    at = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
-              MAP_SHARED | MAP_POPULATE, fd, 0);
+  const bool stated = fstat(fd, &st) == 0;
+  const int stat_err = errno;
+  if (!stated || st.st_size <= 0) {
+    close(fd);
+    return stated ? Status::IOError("shared memory " + name + " is empty")
+                  : Status::FromErrno("stat shared memory " + name, stat_err);
   }
+  // Populated now, while the buyer waits at the start barrier, not by a
+  // page fault in the middle of its first purchase.
+  void* at = mmap(nullptr, static_cast<size_t>(st.st_size),
+                  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   const int err = errno;
   close(fd);
   if (at == MAP_FAILED) {
