@@ -442,7 +442,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   if (summary) {
     result->tallies = std::make_unique<TallyArena>();
     s = result->tallies->Map(buyer_count, scenario.initial,
-                             SeatMapSeats(scenario));
+                             SeatMapSeats(scenario), scenario.buyers.attempts);
     if (!s.ok()) return s;
   }
   SharedControl control(buyer_count, process_count);

@@ -15,6 +15,7 @@
 
 #include "sim/history.h"
 #include "sim/scenario_keys.h"
+#include "sim/tally.h"
 #include "sim/toml_guard.h"
 
 namespace ticketsim {
@@ -607,6 +608,7 @@ uint64_t SeatMapSeats(const Scenario& scenario) {
 
 uint64_t HistoryBytes(const Scenario& scenario) {
   if (scenario.history == HistoryMode::kSummary) {
+    if (scenario.buyers.attempts <= kSeatsListed) return 0;  // no maps
     return static_cast<uint64_t>(scenario.buyers.count) *
            ((SeatMapSeats(scenario) + 63) / 64) * 8;
   }

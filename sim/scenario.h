@@ -174,7 +174,8 @@ int64_t ProcessCount(const Scenario& scenario);
 size_t EventsPerAttempt(const Scenario& scenario);
 
 // The history's size for a run: with history "full", the arena planned for
-// every event it can record; with "summary", the buyers' seat maps.
+// every event it can record; with "summary", the buyers' seat maps (none
+// when a buyer makes at most kSeatsListed attempts: see TallyArena).
 uint64_t HistoryBytes(const Scenario& scenario);
 // With history "summary": the seats one buyer's map covers, the top
 // `SeatMapSeats` seats (no purchase can read a count below initial minus

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <vector>
 
 namespace ticketsim {
 
@@ -11,8 +12,10 @@ TallyArena::~TallyArena() {
   if (tallies_ != nullptr) munmap(tallies_, bytes_);
 }
 
-Status TallyArena::Map(size_t buyers, int64_t initial, uint64_t seats) {
-  words_per_buyer_ = static_cast<size_t>((seats + 63) / 64);
+Status TallyArena::Map(size_t buyers, int64_t initial, uint64_t seats,
+                       int64_t attempts) {
+  listed_ = attempts <= kSeatsListed;
+  words_per_buyer_ = listed_ ? 0 : static_cast<size_t>((seats + 63) / 64);
   const size_t tally_bytes = buyers * sizeof(BuyerTally);
   bytes_ = tally_bytes + buyers * words_per_buyer_ * sizeof(uint64_t);
   void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
@@ -35,6 +38,25 @@ Status TallyArena::Map(size_t buyers, int64_t initial, uint64_t seats) {
 
 int64_t TallyArena::CrossBuyerDuplicates() const {
   int64_t duplicates = 0;
+  if (listed_) {
+    // Each buyer's seats once (SoldSeat counted its own repeats), marked in
+    // one map of the counted seats.
+    std::vector<bool> sold(seats_);
+    for (size_t b = 0; b < buyers_; ++b) {
+      const BuyerTally& t = tallies_[b];
+      for (uint32_t i = 0; i < t.seats_shown; ++i) {
+        const int64_t seat = t.seats[i];
+        const uint64_t bit = static_cast<uint64_t>(initial_ - seat);
+        if (seat < 1 || bit >= seats_ ||
+            std::find(t.seats, t.seats + i, seat) != t.seats + i) {
+          continue;
+        }
+        if (sold[bit]) ++duplicates;
+        sold[bit] = true;
+      }
+    }
+    return duplicates;
+  }
   for (size_t w = 0; w < words_per_buyer_; ++w) {
     uint64_t any = 0;
     int64_t sold = 0;

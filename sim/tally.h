@@ -10,6 +10,7 @@
 #ifndef TICKETSIM_SIM_TALLY_H_
 #define TICKETSIM_SIM_TALLY_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -18,6 +19,10 @@
 #include "storage/status.h"
 
 namespace ticketsim {
+
+// A buyer of at most this many attempts finds every seat it sold in its
+// tally's list of seats, and needs no seat map.
+inline constexpr int64_t kSeatsListed = 8;
 
 // One buyer's counts. Written only by the process serving that buyer; the
 // parent reads them once that process has been reaped.
@@ -35,7 +40,7 @@ struct alignas(64) BuyerTally {
   int64_t pending = 0;          // 1 between a read and its outcome
   uint32_t fault = 0;           // the FaultKind that ended it, or 0
   uint32_t seats_shown = 0;
-  int64_t seats[8] = {};  // its first seats
+  int64_t seats[kSeatsListed] = {};  // its first seats
 };
 
 class TallyArena {
@@ -45,9 +50,13 @@ class TallyArena {
   TallyArena& operator=(const TallyArena&) = delete;
   ~TallyArena();
 
-  // Maps `buyers` tallies, and for each a map of the top `seats` seats
-  // below `initial` (pages are touched only when written).
-  Status Map(size_t buyers, int64_t initial, uint64_t seats);
+  // Maps `buyers` tallies of `attempts` attempts each. Seats are counted
+  // among the top `seats` seats below `initial`: in each tally's list of
+  // seats when it holds them all (at most kSeatsListed attempts), otherwise
+  // in a map of those seats for each buyer (pages are touched only when
+  // written). A map per buyer would grow as buyers x buyers when each
+  // makes one attempt, and every buyer would touch a page of its own.
+  Status Map(size_t buyers, int64_t initial, uint64_t seats, int64_t attempts);
 
   BuyerTally* TallyOf(uint32_t buyer) { return &tallies_[buyer]; }
   const BuyerTally& TallyOf(uint32_t buyer) const { return tallies_[buyer]; }
@@ -59,7 +68,7 @@ class TallyArena {
              uint32_t aux);
 
   // Seats sold more than once across all buyers, by other buyers than the
-  // first: the sum over the seat maps of (buyers holding a seat - 1).
+  // first: the sum over the seats of (buyers holding a seat - 1).
   int64_t CrossBuyerDuplicates() const;
 
  private:
@@ -70,6 +79,7 @@ class TallyArena {
   size_t buyers_ = 0;
   int64_t initial_ = 0;
   uint64_t seats_ = 0;
+  bool listed_ = false;  // every buyer's seats are in its list; no maps
   size_t words_per_buyer_ = 0;
   size_t bytes_ = 0;
 };
@@ -78,10 +88,16 @@ class TallyArena {
 // the call, so that the compiler keeps only the case that applies.
 inline void TallyArena::SoldSeat(uint32_t buyer, int64_t seat) {
   BuyerTally& t = tallies_[buyer];
-  if (t.seats_shown < std::size(t.seats)) t.seats[t.seats_shown++] = seat;
-  // Seat s is bit initial - s: a buyer's map covers the top seats.
+  // Seat s is bit initial - s: the top seats are counted, any other value
+  // is a torn one, counted as such.
   const uint64_t bit = static_cast<uint64_t>(initial_ - seat);
-  if (seat < 1 || bit >= seats_) return;  // a torn value, counted as such
+  const bool counted = seat >= 1 && bit < seats_;
+  int64_t* const shown = t.seats + t.seats_shown;
+  if (listed_ && counted && std::find(t.seats, shown, seat) != shown) {
+    ++t.self_duplicates;
+  }
+  if (t.seats_shown < std::size(t.seats)) t.seats[t.seats_shown++] = seat;
+  if (listed_ || !counted) return;
   uint64_t& word = seat_words_[buyer * words_per_buyer_ + bit / 64];
   const uint64_t mask = uint64_t{1} << (bit % 64);
   if (word & mask) ++t.self_duplicates;

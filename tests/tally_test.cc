@@ -27,7 +27,7 @@ TEST(TallyTest, CountsWhatTheFullHistoryCounts) {
     const int64_t final_count = random() % (initial + 1);
     const uint64_t seats = std::min<uint64_t>(initial, buyers * attempts);
     TallyArena tallies;
-    ASSERT_TRUE(tallies.Map(buyers, initial, seats).ok());
+    ASSERT_TRUE(tallies.Map(buyers, initial, seats, attempts).ok());
     std::vector<std::vector<Event>> events(buyers);
     CheckInput full;
     full.initial = initial;
