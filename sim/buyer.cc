@@ -1,5 +1,6 @@
 #include "sim/buyer.h"
 
+#include <fmt/format.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <boost/container/static_vector.hpp>
+#include <cstring>
 #include <optional>
 #include <random>
 
@@ -50,7 +52,7 @@ class BuyerLoop {
  public:
   BuyerLoop(const Scenario& scenario, uint32_t index,
             std::span<TicketStore* const> stores,
-            std::span<Guard* const> guards, const RunControl* control,
+            std::span<Guard* const> guards, RunControl* control,
             EventWriter events, TallyArena* tallies)
       : scenario_(scenario),
         index_(index),
@@ -77,6 +79,7 @@ class BuyerLoop {
       if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
       if (!(bundle ? BundleAttempt() : Attempt())) return false;
       slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
+      if (failed_) return false;
     }
     return true;
   }
@@ -104,6 +107,16 @@ class BuyerLoop {
   void RecordFailure(const Status& s, size_t event) {
     Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)),
            event);
+    FailRunIfEnvironment(s);
+  }
+
+  // The system, not the scenario, failed this purchase (a full disk, no
+  // memory, no descriptors): the run's verdict would be the machine's, not
+  // the race's. The buyer stops, and the run fails with this cause.
+  void FailRunIfEnvironment(const Status& s) {
+    if (s.code() != Status::Code::kEnvironment) return;
+    control_->Fail(fmt::format("buyer {}: {}", index_, s.message()));
+    failed_ = true;
   }
 
   double Draw(const MsRange& range) {
@@ -196,6 +209,7 @@ class BuyerLoop {
                                        ? Failure::kGuardTimeout
                                        : Failure::kGuardError),
              event);
+      FailRunIfEnvironment(s);
       return Took::kFailed;
     }
     slot_->held.store(
@@ -411,7 +425,7 @@ class BuyerLoop {
   TallyArena* const tallies_;  // with history "summary"; else nullptr
   const std::span<TicketStore* const> stores_;
   const std::span<Guard* const> guards_;
-  const RunControl* const control_;
+  RunControl* const control_;
   BuyerSlot* const slot_;
   EventWriter events_;
   const bool guarded_;
@@ -423,6 +437,7 @@ class BuyerLoop {
   PerEvent<size_t> order_;    // the events, in the order it takes them
   PerEvent<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;
+  bool failed_ = false;  // the system failed a purchase: stop
 };
 
 }  // namespace
@@ -439,6 +454,19 @@ void OpenStartBarrier(RunControl* control) {
   Futex(&control->go, FUTEX_WAKE, INT32_MAX);
 }
 
+void RunControl::Fail(std::string_view why) {
+  if (failure_claimed.exchange(1) != 0) return;
+  const size_t n = std::min(why.size(), sizeof failure - 1);
+  std::memcpy(failure, why.data(), n);
+  failure[n] = '\0';
+  failure_written.store(1, std::memory_order_release);
+}
+
+std::string RunControl::FailedBecause() const {
+  if (failure_written.load(std::memory_order_acquire) == 0) return "";
+  return failure;
+}
+
 int64_t RunControl::AttemptsDone(size_t buyers) const {
   int64_t done = 0;
   for (size_t i = 0; i < buyers; ++i) {
@@ -452,7 +480,15 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
                     std::span<Guard* const> guards, RunControl* control,
                     HistoryArena* history, TallyArena* tallies) {
   for (size_t e = 0; e < stores.size(); ++e) {
-    if (!stores[e]->Attach().ok() || !guards[e]->Attach().ok()) {
+    const char* what = "store";
+    Status s = stores[e]->Attach();
+    if (s.ok()) {
+      what = "guard";
+      s = guards[e]->Attach();
+    }
+    if (!s.ok()) {
+      control->Fail(fmt::format("buyer process {} could not open the {}: {}",
+                                process, what, s.message()));
       return kBuyerAttachFailed;
     }
   }

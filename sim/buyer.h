@@ -29,6 +29,8 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "sim/guard.h"
 #include "sim/history.h"
@@ -68,9 +70,20 @@ struct RunControl {
   // looks at every one of them.
   std::atomic<uint32_t> ended_count{0};
   std::atomic<uint32_t>* ended = nullptr;  // one entry per process
+  // Why the run failed, in the words of the first buyer process that could
+  // not open the store or the guard, or of the first buyer the system
+  // failed (out of disk, memory, descriptors: Status::Code::kEnvironment).
+  // The first to claim it writes the text, then publishes it.
+  std::atomic<uint32_t> failure_claimed{0};
+  std::atomic<uint32_t> failure_written{0};
+  char failure[480] = {};
 
   // Attempts finished by all buyers so far.
   int64_t AttemptsDone(size_t buyers) const;
+  // Records `why` as the run's failure, unless one is recorded already.
+  void Fail(std::string_view why);
+  // The run's failure; "" if none.
+  std::string FailedBecause() const;
 };
 
 // How a buyer process ends (its exit status).

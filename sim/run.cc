@@ -109,18 +109,17 @@ class RunSignals {
 class SharedControl {
  public:
   SharedControl(size_t buyers, size_t processes)
-      : bytes_(sizeof(BuyerSlot) * (buyers + 1) +
+      : bytes_(kControlBytes + sizeof(BuyerSlot) * buyers +
                sizeof(std::atomic<uint32_t>) * processes) {
-    static_assert(sizeof(RunControl) <= sizeof(BuyerSlot));
     void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (at == MAP_FAILED) return;
-    // The control block takes the first slot's room, the slots the rest,
-    // then the list of ended processes.
+    // The control block first, the slots after it, then the list of ended
+    // processes.
     char* bytes = static_cast<char*>(at);
     control_ = new (bytes) RunControl();
-    control_->slots = new (bytes + sizeof(BuyerSlot)) BuyerSlot[buyers];
-    control_->ended = new (bytes + sizeof(BuyerSlot) * (buyers + 1))
+    control_->slots = new (bytes + kControlBytes) BuyerSlot[buyers];
+    control_->ended = new (bytes + kControlBytes + sizeof(BuyerSlot) * buyers)
         std::atomic<uint32_t>[processes];
   }
   ~SharedControl() {
@@ -129,6 +128,11 @@ class SharedControl {
   RunControl* get() const { return control_; }
 
  private:
+  // The control block's room: whole slots, so that the slots stay aligned.
+  static constexpr size_t kControlBytes =
+      (sizeof(RunControl) + sizeof(BuyerSlot) - 1) / sizeof(BuyerSlot) *
+      sizeof(BuyerSlot);
+
   const size_t bytes_;
   RunControl* control_ = nullptr;
 };
@@ -372,6 +376,31 @@ class DeadlockWatch {
   std::vector<std::pair<uint32_t, uint32_t>> last_;
 };
 
+// Why buyer processes ended before the start barrier opened: the first one's
+// own words, else the first that a signal killed or that exited; "" if none
+// ended (they were too slow).
+std::string StartUpFailure(const RunControl& control,
+                           const std::vector<BuyerProcess>& processes) {
+  if (std::string why = control.FailedBecause(); !why.empty()) return why;
+  for (size_t p = 0; p < processes.size(); ++p) {
+    if (processes[p].signal != 0) {
+      return fmt::format(
+          "buyer process {} was killed by SIG{} before it could open the "
+          "store",
+          p, sigabbrev_np(processes[p].signal));
+    }
+  }
+  for (size_t p = 0; p < processes.size(); ++p) {
+    if (processes[p].exit_code >= 0) {
+      return fmt::format(
+          "buyer process {} exited with status {} before it could open the "
+          "store",
+          p, processes[p].exit_code);
+    }
+  }
+  return fmt::format("they did not within {} s", kAttachTimeoutNs / 1000000000);
+}
+
 [[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t process,
                             pid_t parent, std::span<TicketStore* const> stores,
                             std::span<Guard* const> guards, RunControl* control,
@@ -498,10 +527,12 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
       reaper.ReapAny(pause_ns, &killed);
     }
     if (reaper.running() < process_count || MonotonicNs() > attach_deadline) {
+      const uint32_t ready = control.get()->ready.load();
+      const std::string why = StartUpFailure(*control.get(), result->processes);
       reaper.KillAndReapAll();
       return Status::IOError(fmt::format(
-          "only {} of {} buyer processes could open the store and the guard",
-          control.get()->ready.load(), process_count));
+          "only {} of {} buyer processes could open the store and the guard{}",
+          ready, process_count, why.empty() ? "" : ": " + why));
     }
     sig = signals.Wait(200000);
     if (interrupted(sig)) {
@@ -585,6 +616,8 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
       result->timed_out = true;
       ended = true;
     }
+    // The system failed a buyer: what the others do now proves nothing.
+    if (control.get()->failure_written.load() != 0) ended = true;
     if (ended) reaper.KillAndReapAll();
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
@@ -607,6 +640,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   result->final_error = result->final_errors[0];
   // An interrupt that came after the last buyer ended still counts.
   for (int sig; (sig = signals.Wait(0)) != 0;) interrupted(sig);
+  if (std::string why = control.get()->FailedBecause();
+      !why.empty() && !result->interrupted) {
+    return Status::Environment(why);
+  }
   return Status::Ok();
 }
 

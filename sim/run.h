@@ -78,8 +78,10 @@ struct RunResult {
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made
-// (objects not created, fork failed, a buyer could not attach): that is a run
-// failure, not a verdict. REQUIRES: ValidateScenario(scenario) is ok.
+// (objects not created, fork failed, a buyer could not attach) or the system
+// failed a buyer during it (Status::Code::kEnvironment: a full disk, no
+// memory, no descriptors; the message names the buyer and the cause): that
+// is a run failure, not a verdict. REQUIRES: ValidateScenario(scenario) is ok.
 // `progress`, if given, is called about ten times a second while the buyers
 // run, with the attempts finished so far.
 using ProgressFn = std::function<void(int64_t attempts_done)>;

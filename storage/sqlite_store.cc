@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+#include <iterator>
+
 namespace ticketsim {
 namespace {
 
@@ -19,19 +22,90 @@ constexpr const char* kStatementSql[] = {
     "ROLLBACK",
 };
 
+// What each statement does to the database, for an error's message:
+// "write /tmp/.../tickets.db: database or disk is full (SQLITE_FULL)".
+constexpr const char* kStatementWhat[] = {
+    "read",
+    "write",
+    "take a ticket from",
+    "begin a transaction on",
+    "begin a transaction on",
+    "commit to",
+    "roll back",
+};
+static_assert(std::size(kStatementWhat) == std::size(kStatementSql));
+
+// The name of a result code's primary code, which SQLite's API does not give.
+const char* PrimaryName(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_ERROR:
+      return "SQLITE_ERROR";
+    case SQLITE_PERM:
+      return "SQLITE_PERM";
+    case SQLITE_BUSY:
+      return "SQLITE_BUSY";
+    case SQLITE_LOCKED:
+      return "SQLITE_LOCKED";
+    case SQLITE_NOMEM:
+      return "SQLITE_NOMEM";
+    case SQLITE_READONLY:
+      return "SQLITE_READONLY";
+    case SQLITE_IOERR:
+      return "SQLITE_IOERR";
+    case SQLITE_CORRUPT:
+      return "SQLITE_CORRUPT";
+    case SQLITE_FULL:
+      return "SQLITE_FULL";
+    case SQLITE_CANTOPEN:
+      return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL:
+      return "SQLITE_PROTOCOL";
+    case SQLITE_SCHEMA:
+      return "SQLITE_SCHEMA";
+    case SQLITE_CONSTRAINT:
+      return "SQLITE_CONSTRAINT";
+    case SQLITE_MISUSE:
+      return "SQLITE_MISUSE";
+    case SQLITE_NOTADB:
+      return "SQLITE_NOTADB";
+  }
+  return "SQLITE error";
+}
+
+// Out of disk, memory or descriptors, or the device failed: the machine's
+// doing, not a lesson of the scenario (SQLITE_BUSY and SQLITE_LOCKED are).
+bool EnvironmentCode(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const StoreSpec& spec, const RunNames& names)
     : spec_(spec), path_(names.File("tickets.db")) {}
 
 Status SqliteStore::Error(const std::string& context, int rc) const {
-  const std::string msg =
-      fmt::format("{} {}: {}", context, path_,
-                  db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  std::string msg =
+      fmt::format("{} {}: {} ({}", context, path_,
+                  db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc),
+                  PrimaryName(rc));
+  // The system call's own error says which resource ran out.
+  const int err = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  if (EnvironmentCode(rc) && err != 0) {
+    msg += fmt::format(": {}", std::strerror(err));
+  }
+  msg += ")";
   const int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     return Status::Busy(msg);
   }
+  if (EnvironmentCode(rc)) return Status::Environment(msg);
   return Status::IOError(msg);
 }
 
@@ -47,11 +121,8 @@ Status SqliteStore::Create(int64_t initial) {
       WordOf(kSqliteJournals, spec_.journal), kEvent, initial);
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    s = Status::IOError(fmt::format("create {}: {}", path_,
-                                    err != nullptr ? err : sqlite3_errstr(rc)));
-  }
-  sqlite3_free(err);
+  sqlite3_free(err);  // the connection keeps the same message
+  if (rc != SQLITE_OK) s = Error("create", rc);
   Detach();
   return s;
 }
@@ -75,8 +146,17 @@ Status SqliteStore::Attach() {
     rc =
         sqlite3_prepare_v3(db_, kStatementSql[i], -1, SQLITE_PREPARE_PERSISTENT,
                            &statements_[i], nullptr);
-    // The table does not exist yet while Create is running.
-    if (rc != SQLITE_OK && i <= kTake) statements_[i] = nullptr;
+    if (rc == SQLITE_OK) continue;
+    // The table does not exist yet while Create is running (SQLITE_ERROR:
+    // no such table); anything else, such as a WAL file that could not be
+    // opened, leaves the store unusable.
+    if (rc == SQLITE_ERROR && i <= kTake) {
+      statements_[i] = nullptr;
+      continue;
+    }
+    Status s = Error("open", rc);
+    Detach();
+    return s;
   }
   return Status::Ok();
 }
@@ -107,7 +187,7 @@ Status SqliteStore::Step(Statement which, int64_t* row, bool* has_row) {
     }
   }
   sqlite3_reset(statement);
-  if (rc != SQLITE_DONE) return Error(kStatementSql[which], rc);
+  if (rc != SQLITE_DONE) return Error(kStatementWhat[which], rc);
   return Status::Ok();
 }
 

@@ -1,11 +1,31 @@
 #include "storage/status.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace ticketsim {
 
+bool IsEnvironmentErrno(int err) {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOLCK:
+    case EROFS:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Status Status::FromErrno(std::string_view context, int err) {
-  return IOError(std::string(context) + ": " + std::strerror(err));
+  std::string msg = std::string(context) + ": " + std::strerror(err);
+  return IsEnvironmentErrno(err) ? Environment(std::move(msg))
+                                 : IOError(std::move(msg));
 }
 
 std::string Status::ToString() const {
@@ -24,6 +44,8 @@ std::string Status::ToString() const {
       return "timeout: " + message_;
     case Code::kUnsupported:
       return "unsupported: " + message_;
+    case Code::kEnvironment:
+      return "environment: " + message_;
   }
   return message_;
 }

@@ -20,6 +20,9 @@ class Status {
     kBusy,         // the store refused because another writer holds it
     kTimeout,      // a timed wait ran out
     kUnsupported,  // the store or guard cannot do this
+    // The system failed the run, not the program under test: out of disk,
+    // memory, descriptors or locks, or the device's I/O failed.
+    kEnvironment,
   };
 
   Status() = default;
@@ -33,7 +36,11 @@ class Status {
   static Status Unsupported(std::string msg) {
     return {Code::kUnsupported, msg};
   }
-  // An IOError from errno, as "context: strerror(err)".
+  static Status Environment(std::string msg) {
+    return {Code::kEnvironment, msg};
+  }
+  // From errno, as "context: strerror(err)": Environment for an errno that
+  // says the system ran out of something (IsEnvironmentErrno), else IOError.
   static Status FromErrno(std::string_view context, int err);
 
   bool ok() const { return code_ == Code::kOk; }
@@ -47,6 +54,10 @@ class Status {
   Code code_ = Code::kOk;
   std::string message_;
 };
+
+// ENOSPC, EDQUOT, EIO, ENOMEM, EMFILE, ENFILE, ENOBUFS, ENOLCK, EROFS: the
+// errors no program under test causes and no guard prevents.
+bool IsEnvironmentErrno(int err);
 
 }  // namespace ticketsim
 
