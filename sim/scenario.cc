@@ -8,10 +8,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "sim/history.h"
 #include "sim/scenario_keys.h"
@@ -429,47 +433,159 @@ std::optional<int64_t> ReadNumber(const std::string& path) {
   return std::nullopt;
 }
 
-// How many more processes this machine lets us start: the least of the
-// kernel's pid and thread limits, the cgroup's pids.max and, for a user the
-// limit binds, RLIMIT_NPROC; less those running now and a margin.
-int64_t ProcessRoom() {
-  int64_t limit = INT64_MAX;
-  for (const char* path :
-       {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
-    if (auto n = ReadNumber(path)) limit = std::min(limit, *n);
+// The value of the line "`key` N" (or "key:\tN ...") of a /proc or /sys
+// file of such lines, or nullopt.
+std::optional<int64_t> ReadField(const std::string& path,
+                                 std::string_view key) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() <= key.size() || line.compare(0, key.size(), key) != 0) {
+      continue;
+    }
+    const char next = line[key.size()];
+    if (next != ' ' && next != '\t' && next != ':') continue;
+    std::istringstream rest(line.substr(key.size() + 1));
+    int64_t value = 0;
+    if (rest >> value) return value;
   }
+  return std::nullopt;
+}
+
+// The directories of this process's cgroup for `controller` ("" for cgroup
+// v2's unified tree), innermost first, each parent after its child.
+std::vector<std::string> CgroupDirs(std::string_view controller) {
+  std::vector<std::string> dirs;
   std::ifstream cgroups("/proc/self/cgroup");
   for (std::string line; std::getline(cgroups, line);) {
-    // "0::/path" (v2) or "N:pids:/path" (v1).
+    // "0::/path" (v2) or "N:pids:/path", "N:cpu,cpuacct:/path" (v1).
     const size_t first = line.find(':');
     const size_t second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1);
-    const std::string path = line.substr(second + 1);
-    std::string dir;
-    if (controllers.empty()) dir = "/sys/fs/cgroup" + path;
-    if (controllers == "pids") dir = "/sys/fs/cgroup/pids" + path;
-    if (dir.empty()) continue;
-    if (auto max = ReadNumber(dir + "/pids.max")) {
-      const int64_t current = ReadNumber(dir + "/pids.current").value_or(0);
-      limit = std::min(limit, *max - current);
+    std::string root;
+    if (controller.empty() && controllers.empty()) root = "/sys/fs/cgroup";
+    if (!controller.empty()) {
+      std::istringstream list(controllers);
+      for (std::string c; std::getline(list, c, ',');) {
+        if (c == controller) root = fmt::format("/sys/fs/cgroup/{}", c);
+      }
     }
+    if (root.empty()) continue;
+    std::string path = line.substr(second + 1);
+    for (;;) {
+      while (path.size() > 1 && path.back() == '/') path.pop_back();
+      if (path.empty() || path == "/") break;
+      dirs.push_back(root + path);
+      path.erase(path.rfind('/'));
+    }
+    dirs.push_back(root);
   }
-  rlimit nproc{};
-  if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &nproc) == 0 &&
-      nproc.rlim_cur != RLIM_INFINITY) {
-    limit = std::min(limit, static_cast<int64_t>(nproc.rlim_cur));
-  }
-  int64_t running = 0;
+  return dirs;
+}
+
+// The tasks (threads included) whose real uid is `uid`: what RLIMIT_NPROC
+// counts.
+int64_t TasksOfUser(uid_t uid) {
+  int64_t tasks = 0;
   std::error_code error;
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc", error)) {
     const std::string name = entry.path().filename();
-    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
-      ++running;
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
+      continue;
+    }
+    const std::string status = entry.path().string() + "/status";
+    // "Uid:\treal\teffective\tsaved\tfs"
+    if (ReadField(status, "Uid") != static_cast<int64_t>(uid)) continue;
+    tasks += ReadField(status, "Threads").value_or(1);
+  }
+  return tasks;
+}
+
+// Whether RLIMIT_NPROC binds this process: the kernel exempts the root user
+// and a process with CAP_SYS_ADMIN or CAP_SYS_RESOURCE.
+bool NprocBinds() {
+  if (getuid() == 0) return false;
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("CapEff:", 0) != 0) continue;
+    const uint64_t caps = std::strtoull(line.c_str() + 7, nullptr, 16);
+    constexpr uint64_t kExempt = (uint64_t{1} << 21) | (uint64_t{1} << 24);
+    return (caps & kExempt) == 0;
+  }
+  return true;
+}
+
+// How many more processes this machine lets us start, and the limit that
+// says so. Each limit counts its own population: the kernel's pid and
+// thread limits every task on the machine (less a margin for everyone
+// else's), a cgroup's pids.max the tasks in it, RLIMIT_NPROC the tasks of
+// this real user.
+struct ProcessRoom {
+  int64_t room = INT64_MAX;
+  std::string limit;  // "RLIMIT_NPROC (ulimit -u) is 100 and ..."
+};
+ProcessRoom ProcessRoomNow() {
+  ProcessRoom best;
+  const auto bound = [&best](int64_t room, std::string why) {
+    room = std::max<int64_t>(0, room);
+    if (room < best.room) best = {room, std::move(why)};
+  };
+  int64_t system = INT64_MAX;
+  for (const char* path :
+       {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
+    if (auto n = ReadNumber(path)) system = std::min(system, *n);
+  }
+  // "0.00 0.01 0.05 1/123 4567": 123 tasks exist.
+  std::ifstream loadavg("/proc/loadavg");
+  std::string word;
+  int64_t tasks = -1;
+  for (int i = 0; i < 4 && loadavg >> word; ++i) {
+  }
+  if (const size_t slash = word.find('/'); slash != std::string::npos) {
+    tasks = std::strtoll(word.c_str() + slash + 1, nullptr, 10);
+  }
+  if (system != INT64_MAX && tasks >= 0) {
+    constexpr int64_t kMargin = 64;
+    bound(system - tasks - kMargin,
+          fmt::format("the kernel's limit is {} tasks (kernel.pid_max, "
+                      "kernel.threads-max) and {} exist",
+                      system, tasks));
+  }
+  for (const char* controller : {"", "pids"}) {
+    for (const std::string& dir : CgroupDirs(controller)) {
+      const auto max = ReadNumber(dir + "/pids.max");  // "max": no limit
+      if (!max) continue;
+      const int64_t current = ReadNumber(dir + "/pids.current").value_or(0);
+      bound(*max - current,
+            fmt::format("the cgroup {} allows {} tasks (pids.max) and has {}",
+                        dir, *max, current));
     }
   }
-  return std::max<int64_t>(0, limit - running - 64);
+  rlimit nproc{};
+  if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY &&
+      NprocBinds()) {
+    const int64_t limit = static_cast<int64_t>(nproc.rlim_cur);
+    const int64_t own = TasksOfUser(getuid());
+    bound(limit - own,
+          fmt::format("RLIMIT_NPROC (ulimit -u) is {} and user {} has {} "
+                      "tasks",
+                      limit, getuid(), own));
+  }
+  return best;
+}
+
+// "31.5 GiB", "512.0 MiB".
+std::string FormatBytes(uint64_t bytes) {
+  constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} bytes", bytes)
+                   : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
 }  // namespace
@@ -580,6 +696,36 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
   return Status::Ok();
 }
 
+std::optional<uint64_t> MemoryAvailable() {
+  const auto kib = ReadField("/proc/meminfo", "MemAvailable");
+  if (!kib) return std::nullopt;
+  uint64_t available = static_cast<uint64_t>(*kib) * 1024;
+  // A memory cgroup around us (or around a parent) may leave less: its
+  // limit less what it uses, counting the page cache it could drop.
+  for (const auto& [controller, max_file, current_file, cache_key] :
+       {std::tuple{"", "memory.max", "memory.current", "inactive_file"},
+        std::tuple{"memory", "memory.limit_in_bytes", "memory.usage_in_bytes",
+                   "total_inactive_file"}}) {
+    for (const std::string& dir : CgroupDirs(controller)) {
+      const auto max = ReadNumber(dir + "/" + max_file);  // "max": none
+      // cgroup v1 writes "no limit" as a number near 2^63.
+      if (!max || *max <= 0 || *max >= (int64_t{1} << 62)) continue;
+      const int64_t used =
+          ReadNumber(dir + "/" + current_file).value_or(0) -
+          ReadField(dir + "/memory.stat", cache_key).value_or(0);
+      available =
+          std::min(available, static_cast<uint64_t>(std::max<int64_t>(
+                                  0, *max - std::max<int64_t>(0, used))));
+    }
+  }
+  return available;
+}
+
+uint64_t HistoryLimit(std::optional<uint64_t> available) {
+  if (!available) return kMaxHistoryBytes;
+  return std::clamp(*available / 2, kHistoryAlwaysFits, kMaxHistoryBytes);
+}
+
 int64_t ProcessCount(const Scenario& scenario) {
   return scenario.buyers.pool > 0 ? scenario.buyers.pool
                                   : scenario.buyers.count;
@@ -682,29 +828,41 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                 "several events need history = \"full\" (the summary keeps "
                 "one event's books)");
   }
-  if (HistoryBytes(scenario) > kMaxHistoryBytes) {
-    if (scenario.history == HistoryMode::kSummary) {
-      return fail("buyers.count",
-                  fmt::format("{} buyers, each with a map of {} seats, would "
-                              "take more than {} GiB; use fewer buyers or "
-                              "tickets",
-                              scenario.buyers.count, SeatMapSeats(scenario),
-                              kMaxHistoryBytes >> 30));
+  // Only a history too large to be sure of asks the machine what it has,
+  // so that a small scenario is valid everywhere.
+  if (const uint64_t bytes = HistoryBytes(scenario);
+      bytes > kHistoryAlwaysFits) {
+    const std::optional<uint64_t> available = MemoryAvailable();
+    if (const uint64_t limit = HistoryLimit(available); bytes > limit) {
+      const std::string room =
+          available && limit < kMaxHistoryBytes
+              ? fmt::format("{}, half of the {} of memory available",
+                            FormatBytes(limit), FormatBytes(*available))
+              : FormatBytes(limit);
+      if (scenario.history == HistoryMode::kSummary) {
+        return fail("buyers.count",
+                    fmt::format("{} buyers, each with a map of {} seats, "
+                                "would take {} of memory; a run may take at "
+                                "most {}; use fewer buyers or tickets",
+                                scenario.buyers.count, SeatMapSeats(scenario),
+                                FormatBytes(bytes), room));
+      }
+      return fail(
+          "buyers.attempts",
+          fmt::format("buyers.count x buyers.attempts = {} purchases: their "
+                      "history would take {} of memory; a run may take at "
+                      "most {}; history = \"summary\" keeps counts only, in "
+                      "memory that does not grow with the attempts",
+                      scenario.buyers.count * scenario.buyers.attempts,
+                      FormatBytes(bytes), room));
     }
-    return fail("buyers.attempts",
-                fmt::format("buyers.count x buyers.attempts = {} purchases: "
-                            "their history would take more than {} GiB; "
-                            "history = \"summary\" keeps counts only",
-                            scenario.buyers.count * scenario.buyers.attempts,
-                            kMaxHistoryBytes >> 30));
   }
   const int64_t processes = ProcessCount(scenario);
-  if (const int64_t room = ProcessRoom(); processes > room) {
+  if (const ProcessRoom room = ProcessRoomNow(); processes > room.room) {
     return fail(scenario.buyers.pool > 0 ? "buyers.pool" : "buyers.count",
                 fmt::format("{} processes, but this machine can start only "
-                            "about {} more (process limits); use fewer, or "
-                            "buyers.pool",
-                            processes, room));
+                            "about {} more ({}); use fewer, or buyers.pool",
+                            processes, room.room, room.limit));
   }
   return Status::Ok();
 }

@@ -7,6 +7,7 @@
 #define TICKETSIM_SIM_SCENARIO_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -182,6 +183,20 @@ uint64_t HistoryBytes(const Scenario& scenario);
 // the purchases made before it).
 uint64_t SeatMapSeats(const Scenario& scenario);
 inline constexpr uint64_t kMaxHistoryBytes = uint64_t{32} << 30;
+// A history this small is accepted on any machine, without asking it.
+inline constexpr uint64_t kHistoryAlwaysFits = uint64_t{64} << 20;
+
+// Bytes of memory a run can still take: MemAvailable, or less where a memory
+// cgroup around this process (or a parent of it) leaves less; nullopt if
+// /proc/meminfo cannot be read.
+std::optional<uint64_t> MemoryAvailable();
+// The most a run's history (HistoryBytes) may take with `available` bytes of
+// memory free: half of them, because the run's peak is about one and a half
+// times the arena (the checker builds a purchase for every two events, and
+// the reports copy what they show) and the rest of the machine needs room
+// too; at least kHistoryAlwaysFits, at most kMaxHistoryBytes (that too when
+// the availability is not known).
+uint64_t HistoryLimit(std::optional<uint64_t> available);
 
 // The run's time limit: run_timeout_ms if set, otherwise a bound derived from
 // the scenario's delays and guard timeout, generous enough never to cut a run
