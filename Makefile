@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+RELEASE_BUILD ?= build-release
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS  ?= 1000000
 GENERATOR  := -G Ninja
@@ -37,16 +38,19 @@ endef
 # the exit code is 0 only if the race showed unguarded and not guarded.
 DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
 
-.PHONY: all deps build run test asan bench fuzz clean
+.PHONY: all deps build run test asan release bench fuzz clean
 
 all: build
 
 deps:
 	$(call install,$(PACKAGES))
 
+# Warnings are errors here (TICKETSIM_WERROR), though not by default in
+# CMake, where a packager's newer compiler must not break the build.
 build: deps
-	@test -f $(BUILD)/CMakeCache.txt || \
-	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	@grep -qs '^TICKETSIM_WERROR:BOOL=ON' $(BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DTICKETSIM_WERROR=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -57,10 +61,18 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: deps
-	cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DTICKETSIM_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DTICKETSIM_SANITIZE=ON \
+	  -DTICKETSIM_WERROR=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# The build as packagers make it (Release: -O3, whose analyses warn of
+# things -O2 does not), with warnings as errors.
+release: deps
+	cmake -S . -B $(RELEASE_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release \
+	  -DTICKETSIM_WERROR=ON
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
 # The scenario loader and `--set` under libFuzzer, for $(FUZZ_RUNS) inputs.
 # It starts from fuzz/corpus and keeps what it finds in $(FUZZ_BUILD)/corpus,
@@ -88,4 +100,4 @@ bench: build
 	$(BUILD)/ticketsim_bench --ticketsim $(BIN) --seed $(SEED) --out BENCHMARKS.md
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD)
