@@ -569,8 +569,8 @@ ProcessRoom ProcessRoomNow() {
     const int64_t own = TasksOfUser(getuid());
     bound(limit - own,
           fmt::format("RLIMIT_NPROC (ulimit -u) is {} and user {} has {} "
-                      "tasks",
-                      limit, getuid(), own));
+                      "task{}",
+                      limit, getuid(), own, own == 1 ? "" : "s"));
   }
   return best;
 }
