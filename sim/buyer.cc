@@ -105,17 +105,26 @@ class BuyerLoop {
                    aux, static_cast<uint16_t>(event));
   }
   void RecordFailure(const Status& s, size_t event) {
-    Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(FailureOf(s)),
-           event);
-    FailRunIfEnvironment(s);
+    const Failure failure = FailureOf(s);
+    Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
+    KeepCause(s, failure);
   }
 
-  // The system, not the scenario, failed this purchase (a full disk, no
-  // memory, no descriptors): the run's verdict would be the machine's, not
-  // the race's. The buyer stops, and the run fails with this cause.
-  void FailRunIfEnvironment(const Status& s) {
-    if (s.code() != Status::Code::kEnvironment) return;
-    control_->Fail(fmt::format("buyer {}: {}", index_, s.message()));
+  // Keeps the cause of a failed purchase. If the system, not the scenario,
+  // failed it (a full disk, no memory, no descriptors), the run's verdict
+  // would be the machine's, not the race's: the buyer stops, and the run
+  // fails with this cause. A timeout or SQLITE_BUSY says all there is.
+  void KeepCause(const Status& s, Failure failure) {
+    const Status::Code code = s.code();
+    if (code == Status::Code::kTimeout || code == Status::Code::kBusy) return;
+    const std::string why = fmt::format("buyer {}: {}", index_, s.message());
+    if (code != Status::Code::kEnvironment) {
+      (failure == Failure::kGuardError ? control_->first_guard_error
+                                       : control_->first_store_error)
+          .Set(why);
+      return;
+    }
+    control_->failure.Set(why);
     failed_ = true;
   }
 
@@ -204,12 +213,11 @@ class BuyerLoop {
     }
     if (!s.ok()) {
       if (try_only && s.code() == Status::Code::kTimeout) return Took::kBusy;
-      Record(EventKind::kFailed, 0, 0,
-             static_cast<uint32_t>(s.code() == Status::Code::kTimeout
-                                       ? Failure::kGuardTimeout
-                                       : Failure::kGuardError),
-             event);
-      FailRunIfEnvironment(s);
+      const Failure failure = s.code() == Status::Code::kTimeout
+                                  ? Failure::kGuardTimeout
+                                  : Failure::kGuardError;
+      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
+      KeepCause(s, failure);
       return Took::kFailed;
     }
     slot_->held.store(
@@ -454,18 +462,15 @@ void OpenStartBarrier(RunControl* control) {
   Futex(&control->go, FUTEX_WAKE, INT32_MAX);
 }
 
-void RunControl::Fail(std::string_view why) {
-  if (failure_claimed.exchange(1) != 0) return;
-  const size_t n = std::min(why.size(), sizeof failure - 1);
-  std::memcpy(failure, why.data(), n);
-  failure[n] = '\0';
-  failure_written.store(1, std::memory_order_release);
+void FirstText::Set(std::string_view message) {
+  if (claimed.exchange(1) != 0) return;
+  const size_t n = std::min(message.size(), sizeof text - 1);
+  std::memcpy(text, message.data(), n);
+  text[n] = '\0';
+  written.store(1, std::memory_order_release);
 }
 
-std::string RunControl::FailedBecause() const {
-  if (failure_written.load(std::memory_order_acquire) == 0) return "";
-  return failure;
-}
+std::string FirstText::Get() const { return empty() ? "" : text; }
 
 int64_t RunControl::AttemptsDone(size_t buyers) const {
   int64_t done = 0;
@@ -487,8 +492,9 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
       s = guards[e]->Attach();
     }
     if (!s.ok()) {
-      control->Fail(fmt::format("buyer process {} could not open the {}: {}",
-                                process, what, s.message()));
+      control->failure.Set(
+          fmt::format("buyer process {} could not open the {}: {}", process,
+                      what, s.message()));
       return kBuyerAttachFailed;
     }
   }

@@ -54,6 +54,20 @@ struct alignas(64) BuyerSlot {
   std::atomic<uint32_t> waits{0};
 };
 
+// The first of several processes' messages, kept in shared memory: the
+// first to claim it writes the text, then publishes it.
+struct FirstText {
+  std::atomic<uint32_t> claimed{0};
+  std::atomic<uint32_t> written{0};
+  char text[480] = {};
+
+  // Keeps `text` (cut to fit) unless one is kept already.
+  void Set(std::string_view message);
+  bool empty() const { return written.load(std::memory_order_acquire) == 0; }
+  // The text kept; "" if none.
+  std::string Get() const;
+};
+
 // Shared by the parent and all buyer processes (anonymous shared memory
 // mapped before forking): the start barrier, the pool's queue, and one slot
 // per buyer.
@@ -73,17 +87,15 @@ struct RunControl {
   // Why the run failed, in the words of the first buyer process that could
   // not open the store or the guard, or of the first buyer the system
   // failed (out of disk, memory, descriptors: Status::Code::kEnvironment).
-  // The first to claim it writes the text, then publishes it.
-  std::atomic<uint32_t> failure_claimed{0};
-  std::atomic<uint32_t> failure_written{0};
-  char failure[480] = {};
+  FirstText failure;
+  // The first store error and the first guard error that are part of the
+  // verdict (not the system's, not a timeout or SQLITE_BUSY), so that the
+  // report can say what they were.
+  FirstText first_store_error;
+  FirstText first_guard_error;
 
   // Attempts finished by all buyers so far.
   int64_t AttemptsDone(size_t buyers) const;
-  // Records `why` as the run's failure, unless one is recorded already.
-  void Fail(std::string_view why);
-  // The run's failure; "" if none.
-  std::string FailedBecause() const;
 };
 
 // How a buyer process ends (its exit status).

@@ -381,7 +381,7 @@ class DeadlockWatch {
 // ended (they were too slow).
 std::string StartUpFailure(const RunControl& control,
                            const std::vector<BuyerProcess>& processes) {
-  if (std::string why = control.FailedBecause(); !why.empty()) return why;
+  if (std::string why = control.failure.Get(); !why.empty()) return why;
   for (size_t p = 0; p < processes.size(); ++p) {
     if (processes[p].signal != 0) {
       return fmt::format(
@@ -617,7 +617,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
       ended = true;
     }
     // The system failed a buyer: what the others do now proves nothing.
-    if (control.get()->failure_written.load() != 0) ended = true;
+    if (!control.get()->failure.empty()) ended = true;
     if (ended) reaper.KillAndReapAll();
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
@@ -640,7 +640,9 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   result->final_error = result->final_errors[0];
   // An interrupt that came after the last buyer ended still counts.
   for (int sig; (sig = signals.Wait(0)) != 0;) interrupted(sig);
-  if (std::string why = control.get()->FailedBecause();
+  result->first_store_error = control.get()->first_store_error.Get();
+  result->first_guard_error = control.get()->first_guard_error.Get();
+  if (std::string why = control.get()->failure.Get();
       !why.empty() && !result->interrupted) {
     return Status::Environment(why);
   }
@@ -739,6 +741,18 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
   }
 }
 
+// What the first store and guard errors were, which the history's events do
+// not hold: "purchases the store failed; the first: buyer 2: ...".
+void AddFirstErrors(const RunResult& result, Verdict* verdict) {
+  for (Violation& v : verdict->violations) {
+    const std::string& first =
+        v.kind == ViolationKind::kStoreError     ? result.first_store_error
+        : v.kind == ViolationKind::kGuardFailure ? result.first_guard_error
+                                                 : std::string();
+    if (!first.empty()) v.summary += "; the first: " + first;
+  }
+}
+
 }  // namespace
 
 Verdict CheckRun(const RunResult& result) {
@@ -757,6 +771,7 @@ Verdict CheckRun(const RunResult& result) {
     }
     Verdict verdict = CheckTallies(input);
     AddRunViolations(result, &verdict);
+    AddFirstErrors(result, &verdict);
     return verdict;
   }
   // Each event's books are checked alone, from its own events.
@@ -804,6 +819,7 @@ Verdict CheckRun(const RunResult& result) {
   }
   verdict.events = std::move(event_books);
   AddRunViolations(result, &verdict);
+  AddFirstErrors(result, &verdict);
   return verdict;
 }
 

@@ -68,6 +68,10 @@ struct RunResult {
   // With several events, each one's final count (the first is final_count).
   std::vector<std::optional<int64_t>> final_counts;
   std::vector<std::string> final_errors;
+  // The causes of the first store error and the first guard error of the
+  // verdict (not a timeout, SQLITE_BUSY or the system's): "buyer 2: ...".
+  std::string first_store_error;
+  std::string first_guard_error;
   std::vector<AbandonedLock> abandoned;  // the run ended at the first
   std::vector<DeadlockLink> deadlock;    // the cycle that ended the run
   uint64_t deadlock_ns = 0;              // when it was found

@@ -14,10 +14,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/history.h"
+#include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scenario_file.h"
 #include "tests/test_util.h"
@@ -290,6 +293,34 @@ TEST(HistoryLimitTest, LibraryScenariosNeverAskTheMachine) {
         << entry.path();
     EXPECT_LE(HistoryBytes(loaded.scenario), kHistoryAlwaysFits)
         << entry.path();
+  }
+}
+
+// A store error that is part of the verdict (not the system's) keeps its
+// cause: the violation's summary says what the first one was.
+TEST(FirstErrorTest, StoreErrorViolationSaysWhatTheFirstWas) {
+  RunResult run;
+  run.scenario.initial = 1;
+  run.scenario.buyers.count = 1;
+  run.history = std::make_unique<HistoryArena>();
+  ASSERT_TRUE(run.history->Map(1, kEventsPerAttempt).ok());
+  EventWriter events = run.history->WriterFor(0);
+  events.Record(1000, 0, EventKind::kRead, 1);
+  events.Record(2000, 0, EventKind::kFailed, 0, 0,
+                static_cast<uint32_t>(Failure::kStoreError));
+  run.processes.push_back({getpid(), 0, 0});
+  run.served_by = {0};
+  run.final_count = 1;
+  run.final_counts = {1};
+  run.final_errors = {""};
+  run.first_store_error = "buyer 0: write /x/db.txt: Bad file descriptor";
+  const Verdict verdict = CheckRun(run);
+  ASSERT_EQ(verdict.CountOf(ViolationKind::kStoreError), 1);
+  for (const Violation& v : verdict.violations) {
+    if (v.kind != ViolationKind::kStoreError) continue;
+    EXPECT_TRUE(Contains(
+        v.summary, "the first: buyer 0: write /x/db.txt: Bad file descriptor"))
+        << v.summary;
   }
 }
 
