@@ -376,9 +376,9 @@ class DeadlockWatch {
   std::vector<std::pair<uint32_t, uint32_t>> last_;
 };
 
-// Why buyer processes ended before the start barrier opened: the first one's
-// own words, else the first that a signal killed or that exited; "" if none
-// ended (they were too slow).
+// Why not every buyer process reached the start barrier: the first one's
+// own words, else the first that a signal killed or that exited, else that
+// they were too slow.
 std::string StartUpFailure(const RunControl& control,
                            const std::vector<BuyerProcess>& processes) {
   if (std::string why = control.failure.Get(); !why.empty()) return why;
