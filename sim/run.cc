@@ -635,6 +635,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     result->final_counts.push_back(
         s.ok() ? std::optional<int64_t>(reading.count) : std::nullopt);
     result->final_errors.push_back(s.ok() ? "" : s.message());
+    // A count the system would not let us read is not a corrupt one.
+    if (s.code() == Status::Code::kEnvironment) {
+      control.get()->failure.Set("reading the final count: " + s.message());
+    }
   }
   result->final_count = result->final_counts[0];
   result->final_error = result->final_errors[0];
