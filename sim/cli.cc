@@ -476,6 +476,12 @@ int RunCommand(PreparedCommand* command) {
     command->junit->Write(JunitReport(results));
     commit(command->junit.get());
   }
+  // An interrupt taken while the reports were written still ends the
+  // command with 130, and the JSON says so.
+  if (const int sig = TakePendingInterrupt(); sig != 0) {
+    Complain(fmt::format("interrupted by {}", SignalName(sig)));
+    status = kExitInterrupted;
+  }
   if (command->json != nullptr) {
     command->json->Write(SuiteJsonReport(results, status).dump(2) + "\n");
     commit(command->json.get());
