@@ -347,29 +347,34 @@ TEST(OutputTest, TheJsonExitCodeIsTheProcessExitStatus) {
 // was interrupted and after how many trials, with no numbers that would
 // pass for a clean run.
 TEST(OutputTest, AnInterruptedCompareMarksItsRow) {
-  TempDir dir;
+  TempDir tmp;  // its runs' directories
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
+    setenv("TMPDIR", tmp.path().c_str(), 1);
     execl(TICKETSIM_BINARY, "ticketsim", "compare", "--store", "file",
           "--guards", "file-lock,none", "--buyers", "2", "--attempts", "2",
           "--tickets", "100", "--trials", "100000", nullptr);
     _exit(127);
   }
   close(out[1]);
-  // Somewhere among its many trials (whether in one or between two, the
-  // row must say so).
-  usleep(500 * 1000);
+  // Once its trials have begun (a run has made its directory), somewhere
+  // among them: whether in one or between two, the row must say so.
+  int status = 0;
+  while (tmp.Entries().empty()) {
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "it ended";
+    usleep(1000);
+  }
+  usleep(200 * 1000);
   kill(pid, SIGINT);
   std::string table;
   char buf[4096];
   ssize_t n;
   while ((n = read(out[0], buf, sizeof buf)) > 0) table.append(buf, n);
   close(out[0]);
-  int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_EQ(StatusCode(status), 130) << table;
   std::istringstream lines(table);
