@@ -152,6 +152,27 @@ TEST(OutputTest, TwoOutputsOnOneFileAreRefused) {
   EXPECT_EQ(dir.Entries().size(), 4u);  // nothing new, no temporary
 }
 
+// An existing file is replaced whole and keeps its mode; through a symbolic
+// link its target is written and the link stays.
+TEST(OutputTest, AnExistingOutputIsReplacedWholeThroughItsLink) {
+  TempDir dir;
+  const std::string real = dir.Write("real.json", std::string(100000, 'x'));
+  ASSERT_EQ(chmod(real.c_str(), 0640), 0);
+  ASSERT_EQ(symlink("real.json", (dir.path() + "/link.json").c_str()), 0);
+  const Shell sh = Sh(dir.path(), std::string(kRun) + " --json link.json");
+  EXPECT_EQ(sh.code, 0) << sh.err;
+  struct stat st;
+  ASSERT_EQ(lstat((dir.path() + "/link.json").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(stat(real.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  const nlohmann::json report =
+      nlohmann::json::parse(Read(real), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["exit_code"], 0);
+  EXPECT_EQ(dir.Entries().size(), 2u);
+}
+
 // An output that cannot be written is found before the run: exit 2, the
 // flag, the path and the system's reason, and nothing ran.
 TEST(OutputTest, AnUnwritableOutputIsRefusedBeforeTheRun) {
