@@ -74,7 +74,8 @@ release: deps
 	  -DTICKETSIM_WERROR=ON
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
-# The scenario loader and `--set` under libFuzzer, for $(FUZZ_RUNS) inputs.
+# The scenario loader, `--set` and the command line (every flag and output
+# path, prepared but never run) under libFuzzer, for $(FUZZ_RUNS) inputs.
 # It starts from fuzz/corpus and keeps what it finds in $(FUZZ_BUILD)/corpus,
 # so the committed corpus only grows by hand. A crash is saved as
 # $(FUZZ_BUILD)/crash-*; add it to fuzz/corpus once the loader is fixed.

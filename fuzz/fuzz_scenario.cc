@@ -127,12 +127,4 @@ std::string CheckScenarioInput(const uint8_t* data, size_t size) {
   return "";
 }
 
-void FuzzScenarioInput(const uint8_t* data, size_t size) {
-  const std::string problem = CheckScenarioInput(data, size);
-  if (!problem.empty()) {
-    std::fprintf(stderr, "scenario loader: %s\n", problem.c_str());
-    std::abort();
-  }
-}
-
 }  // namespace ticketsim

@@ -4,8 +4,9 @@
 //
 // An input is split at its first NUL byte: before it, one `--set` setting
 // per line; after it, the TOML text. Without a NUL the whole input is the
-// text. The text is loaded as "fuzz.toml"; nothing is read from or written
-// to disk, and no process or IPC object is made.
+// text. (An input that begins with "ticketsim" and a NUL is a command line
+// instead: fuzz_command_line.h.) The text is loaded as "fuzz.toml"; nothing is
+// read from or written to disk, and no process or IPC object is made.
 #ifndef TICKETSIM_FUZZ_FUZZ_SCENARIO_H_
 #define TICKETSIM_FUZZ_FUZZ_SCENARIO_H_
 
@@ -19,9 +20,6 @@ namespace ticketsim {
 // promise held, otherwise which one broke and the message or scenario that
 // broke it.
 std::string CheckScenarioInput(const uint8_t* data, size_t size);
-
-// CheckScenarioInput, aborting (for the fuzzer to see) on a broken promise.
-void FuzzScenarioInput(const uint8_t* data, size_t size);
 
 }  // namespace ticketsim
 

@@ -1,6 +1,7 @@
 #include "sim/cli.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,15 +11,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "sim/guard.h"
 #include "sim/history_export.h"
 #include "sim/narration.h"
+#include "sim/output_file.h"
 #include "sim/progress.h"
 #include "sim/report_html.h"
 #include "sim/report_json.h"
@@ -115,46 +117,97 @@ bool ColorWanted(std::FILE* out) {
   return isatty(fileno(out)) && std::getenv("NO_COLOR") == nullptr;
 }
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "ticketsim: {}\n", message);
-  return kExitUsage;
+// A message on stderr. Never throws: with stderr closed or full there is
+// nowhere left to say anything, and the exit status still tells.
+void Complain(std::string_view message) {
+  const std::string line = fmt::format("ticketsim: {}\n", message);
+  if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
+    std::clearerr(stderr);
+  }
 }
 
-// Loads every scenario `options` names (or the one its flags make) before
-// anything runs, printing every error; false if there was one.
-bool LoadAll(const ScenarioOptions& options,
-             const std::vector<Override>& overrides,
-             std::vector<LoadedScenario>* loaded) {
-  std::vector<std::string> files;
-  if (Status s = ExpandScenarioPaths(options.paths, &files); !s.ok()) {
-    fmt::print(stderr, "{}\n", s.message());
-    return false;
+const char* StreamName(std::FILE* stream) {
+  return stream == stderr ? "stderr" : "stdout";
+}
+
+// Set once a failed write to stdout has been reported, so that it is
+// reported once.
+bool stdout_failure_reported = false;
+
+// Text for a person (the text report, compare's table). fmt throws on a
+// failed write; here the failure is remembered and reported at the end
+// instead, so that a closed pipe or a full disk under the text does not stop
+// the run or lose the files it was asked to write.
+class TextStream {
+ public:
+  explicit TextStream(std::FILE* out) : out_(out) {}
+  std::FILE* get() const { return out_; }
+
+  // Calls `write` (which prints to get()) unless a write already failed.
+  template <typename Write>
+  void operator()(Write&& write) {
+    if (error_ != 0) return;
+    try {
+      write();
+    } catch (const std::system_error& e) {
+      error_ = e.code().value() != 0 ? e.code().value() : EIO;
+    }
   }
+
+  // Flushes the stream; "" if every write went through, else the message.
+  std::string Finish() {
+    if (error_ == 0 && (std::fflush(out_) != 0 || std::ferror(out_))) {
+      error_ = errno != 0 ? errno : EIO;
+    }
+    if (error_ == 0) return "";
+    if (out_ == stdout) stdout_failure_reported = true;
+    return fmt::format("cannot write to {}: {}", StreamName(out_),
+                       std::strerror(error_));
+  }
+
+ private:
+  std::FILE* out_;
+  int error_ = 0;
+};
+
+std::string SignalName(int sig) {
+  const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
+  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : "a signal";
+}
+
+// The scenario files that `options` names, each directory's in name order;
+// a path that names none is a problem. No path: one scenario from flags ("").
+std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
+                                       std::vector<ScenarioProblem>* problems) {
+  std::vector<std::string> files;
   if (options.paths.empty()) files.push_back("");
-  bool ok = true;
+  for (const std::string& path : options.paths) {
+    std::vector<std::string> found;
+    const std::string one[] = {path};
+    if (Status s = ExpandScenarioPaths(one, &found); !s.ok()) {
+      problems->push_back({path, s.message()});
+      continue;
+    }
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+// Loads every one of `files` ("": a scenario from flags alone) before
+// anything runs; each one that fails is a problem.
+void LoadAll(std::span<const std::string> files,
+             const std::vector<Override>& overrides,
+             std::vector<LoadedScenario>* loaded,
+             std::vector<ScenarioProblem>* problems) {
   for (const std::string& file : files) {
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario.name = "ticket rush (command line)";
     if (Status s = LoadScenario(file, overrides, &scenario); !s.ok()) {
-      fmt::print(stderr, "{}\n", s.message());
-      ok = false;
+      problems->push_back({file, s.message()});
       continue;
     }
     loaded->push_back(std::move(scenario));
   }
-  return ok;
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    fmt::print(stdout, "{}", text);
-    return Status::Ok();
-  }
-  std::ofstream file(path);
-  file << text;
-  file.close();
-  if (!file) return Status::IOError("cannot write " + path);
-  return Status::Ok();
 }
 
 // The exit status of scenarios that ran: interrupted, then a failed run,
@@ -172,11 +225,12 @@ int ExitFor(std::span<const ScenarioResult> results) {
   return status;
 }
 
-struct RunOutputs {
-  std::string json_path;
-  std::string junit_path;
-  std::string html_path;
-  std::string history_path;
+// The output paths of `run` as given: unset when the flag was not.
+struct RunOutputPaths {
+  std::string json;
+  std::string junit;
+  std::string html;
+  std::string history;
   bool narrate = false;
 };
 
@@ -186,51 +240,136 @@ std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
                      s.trials, done, s.buyers.count * s.buyers.attempts);
 }
 
-int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
-  if (outputs.json_path == "-" && outputs.junit_path == "-") {
-    return Usage("--json - and --junit - cannot both have stdout");
+}  // namespace
+
+// What a command line asks for, checked; RunPreparedCommand runs it.
+struct PreparedCommand {
+  enum class Kind { kRun, kCheck, kCompare, kList, kClean };
+  Kind kind = Kind::kList;
+  std::vector<LoadedScenario> scenarios;  // compare: one per guard
+  std::vector<ScenarioProblem> problems;  // the scenarios that did not load
+  // run: the outputs asked for (null: not asked), and where the text goes.
+  std::unique_ptr<OutputFile> json;
+  std::unique_ptr<OutputFile> html;
+  std::unique_ptr<OutputFile> junit;
+  std::unique_ptr<OutputFile> history;
+  std::FILE* text = stdout;
+  bool narrate = false;
+  bool clean_all = false;
+};
+
+void PreparedCommandDeleter::operator()(PreparedCommand* command) const {
+  delete command;
+}
+
+namespace {
+
+// Checks the outputs of `run` before anything runs, and opens them: each
+// path usable, no two of them one file, none over a scenario file, at most
+// one on stdout (which then sends the text report to stderr).
+Status OpenOutputs(const RunOutputPaths& paths, const CLI::App& run,
+                   std::span<const std::string> scenario_files,
+                   PreparedCommand* command) {
+  struct Wanted {
+    const char* flag;
+    const std::string& path;
+    std::unique_ptr<OutputFile>* file;
+    OutputFile::Kind kind = OutputFile::Kind::kFile;
+    FileIdentity id;
+  };
+  std::vector<Wanted> wanted;
+  const auto want = [](const char* flag, const std::string& path,
+                       std::unique_ptr<OutputFile>* file) {
+    return Wanted{flag, path, file, OutputFile::Kind::kFile, FileIdentity{}};
+  };
+  for (Wanted w : {want("--json", paths.json, &command->json),
+                   want("--html", paths.html, &command->html),
+                   want("--junit", paths.junit, &command->junit),
+                   want("--history", paths.history, &command->history)}) {
+    if (run.count(w.flag) == 0) continue;
+    if (Status s = OutputFile::Classify(w.flag, w.path, &w.kind); !s.ok()) {
+      return s;
+    }
+    if (w.kind == OutputFile::Kind::kFile) w.id = IdentityOf(w.path);
+    wanted.push_back(std::move(w));
   }
-  std::vector<LoadedScenario> loaded;
-  if (!LoadAll(options, options.Overrides(), &loaded)) return kExitUsage;
-  for (const LoadedScenario& l : loaded) {
-    if (l.scenario.history != HistoryMode::kSummary) continue;
-    for (const auto& [flag, wanted] :
-         {std::pair{"--history", !outputs.history_path.empty()},
-          std::pair{"--html", !outputs.html_path.empty()},
-          std::pair{"--narrate", outputs.narrate}}) {
-      if (wanted) {
-        return Usage(fmt::format(
-            "{}: {} needs every event, but it keeps history = \"summary\" "
-            "(--set history=full)",
-            l.path.empty() ? "the scenario" : l.path, flag));
+  const auto on = [&wanted](OutputFile::Kind kind) {
+    return std::count_if(wanted.begin(), wanted.end(),
+                         [kind](const Wanted& w) { return w.kind == kind; });
+  };
+  if (on(OutputFile::Kind::kStdout) > 0) command->text = stderr;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const Wanted& a = wanted[i];
+    for (size_t j = i + 1; j < wanted.size(); ++j) {
+      const Wanted& b = wanted[j];
+      const bool same_stream =
+          a.kind == b.kind && (a.kind == OutputFile::Kind::kStdout ||
+                               a.kind == OutputFile::Kind::kStderr);
+      if (same_stream || (a.kind == OutputFile::Kind::kFile &&
+                          b.kind == OutputFile::Kind::kFile && a.id == b.id)) {
+        return Status::Invalid(fmt::format(
+            "{} {} and {} {}: {}", a.flag, a.path, b.flag, b.path,
+            a.kind == OutputFile::Kind::kFile
+                ? "the same file; each output needs its own"
+                : fmt::format("only one output can go to {}",
+                              a.kind == OutputFile::Kind::kStdout ? "stdout"
+                                                                  : "stderr")));
+      }
+    }
+    if (a.kind == OutputFile::Kind::kStderr && command->text == stderr) {
+      return Status::Invalid(fmt::format(
+          "{} {}: that is stderr, which takes the text report while another "
+          "output is on stdout",
+          a.flag, a.path));
+    }
+    if (a.kind != OutputFile::Kind::kFile) continue;
+    for (const std::string& file : scenario_files) {
+      if (!file.empty() && IdentityOf(file) == a.id) {
+        return Status::Invalid(
+            fmt::format("{} {}: that is the scenario file {}; it would be "
+                        "overwritten",
+                        a.flag, a.path, file));
       }
     }
   }
+  for (const Wanted& w : wanted) {
+    if (Status s = OutputFile::Open(w.flag, w.path, w.file); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
-  // With the JSON on stdout, the text report goes to stderr.
-  std::FILE* text =
-      outputs.json_path == "-" || outputs.junit_path == "-" ? stderr : stdout;
-  const bool color = ColorWanted(text);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> history(nullptr,
-                                                          &std::fclose);
-  if (!outputs.history_path.empty()) {
-    history.reset(std::fopen(outputs.history_path.c_str(), "w"));
-    if (history == nullptr) {
-      return Usage(fmt::format("--history {}: cannot write: {}",
-                               outputs.history_path, std::strerror(errno)));
+// A run that could not start because some scenarios are invalid: the JUnit
+// report says which (the files are checked before anything runs, so CI gets
+// a report rather than none).
+int InvalidRunCommand(PreparedCommand* command) {
+  if (command->junit != nullptr) {
+    command->junit->Write(
+        JunitInvalidReport(command->problems, command->scenarios));
+    if (Status s = command->junit->Commit(); !s.ok()) {
+      Complain(s.message());
+      return kExitRunFailed;
     }
   }
+  return kExitUsage;
+}
+
+int RunCommand(PreparedCommand* command) {
+  if (!command->problems.empty()) return InvalidRunCommand(command);
+  const std::vector<LoadedScenario>& loaded = command->scenarios;
+  TextStream text(command->text);
+  const bool color = ColorWanted(text.get());
+  OutputFile* const history = command->history.get();
   Status history_status;
   // Per scenario: the page section of its first trial, or of the first
   // trial that missed the expectation.
   std::vector<std::string> html_sections;
   std::vector<bool> html_shows_miss;
   ProgressLine progress(stderr);
+  TextStream progress_out(stderr);
   SuiteHooks hooks;
-  hooks.keep_json = !outputs.json_path.empty();
-  hooks.on_progress = [&progress](const ScenarioResult& r, size_t trial,
-                                  int64_t done) {
-    progress.Update(ProgressText(r, trial, done));
+  hooks.keep_json = command->json != nullptr;
+  hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
+    progress_out([&] { progress.Update(ProgressText(r, trial, done)); });
   };
   hooks.on_trial = [&](const ScenarioResult& r, const RunResult& run,
                        const Verdict& verdict) {
@@ -242,10 +381,10 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
                                                return !t.miss.empty();
                                              }) == 1;
     if (history != nullptr && history_status.ok()) {
-      history_status =
-          WriteHistoryJsonl(history.get(), run, static_cast<int64_t>(number));
+      history_status = WriteHistoryJsonl(history->stream(), run,
+                                         static_cast<int64_t>(number));
     }
-    if (!outputs.html_path.empty()) {
+    if (command->html != nullptr) {
       const bool new_scenario = number == 1;
       if (new_scenario) {
         html_sections.emplace_back();
@@ -260,12 +399,14 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
       }
     }
     if (r.loaded.scenario.trials == 1 || first_miss || trial.interrupted) {
-      progress.Clear();
-      if (r.loaded.scenario.trials > 1) {
-        fmt::print(text, "trial {} missed the expectation:\n", number);
-      }
-      if (outputs.narrate) WriteNarration(text, run);
-      WriteTextReport(text, run, verdict, color);
+      progress_out([&] { progress.Clear(); });
+      text([&] {
+        if (r.loaded.scenario.trials > 1) {
+          fmt::print(text.get(), "trial {} missed the expectation:\n", number);
+        }
+        if (command->narrate) WriteNarration(text.get(), run);
+        WriteTextReport(text.get(), run, verdict, color);
+      });
     }
   };
 
@@ -276,116 +417,188 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
       break;
     }
     results.push_back(RunTrials(scenario, hooks));
-    progress.Clear();
-    WriteTrialsSummary(text, results.back(), color);
-    std::fflush(text);
+    progress_out([&] { progress.Clear(); });
+    text([&] {
+      WriteTrialsSummary(text.get(), results.back(), color);
+      std::fflush(text.get());
+    });
     if (results.back().interrupted()) break;
   }
-  if (results.size() > 1) WriteSuiteTable(text, results, color);
-  if (stopped_by_signal != 0) {
-    fmt::print(text, "interrupted by SIG{}: {} of {} scenarios ran\n",
-               sigabbrev_np(stopped_by_signal), results.size(), loaded.size());
-  }
+  text([&] {
+    if (results.size() > 1) WriteSuiteTable(text.get(), results, color);
+    if (stopped_by_signal != 0) {
+      fmt::print(text.get(), "interrupted by {}: {} of {} scenarios ran\n",
+                 SignalName(stopped_by_signal), results.size(), loaded.size());
+    }
+  });
 
+  // Every output but the JSON first, so that the JSON's exit_code is the
+  // status the command ends with.
   int status = stopped_by_signal != 0 ? kExitInterrupted : ExitFor(results);
-  if (!outputs.json_path.empty()) {
-    Status s = WriteFile(outputs.json_path,
-                         SuiteJsonReport(results, status).dump(2) + "\n");
-    if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
-      status = kExitRunFailed;
+  const auto failed = [&status](const std::string& message) {
+    Complain(message);
+    if (status != kExitInterrupted) status = kExitRunFailed;
+  };
+  const auto commit = [&failed](OutputFile* output) {
+    if (Status s = output->Commit(); !s.ok()) {
+      if (output->kind() == OutputFile::Kind::kStdout) {
+        stdout_failure_reported = true;
+      }
+      failed(s.message());
+    }
+  };
+  if (const std::string e = text.Finish(); !e.empty()) {
+    failed("the text report: " + e);
+  }
+  if (history != nullptr) {
+    if (!history_status.ok()) {
+      // The file, if it is one, is removed: it would end mid-line.
+      history->Fail(EIO);
+      history->Commit();
+      if (history->kind() == OutputFile::Kind::kStdout) {
+        stdout_failure_reported = true;
+      }
+      failed(fmt::format("--history {}: {}", history->path(),
+                         history_status.message()));
+    } else {
+      commit(history);
     }
   }
-  if (!history_status.ok()) {
-    fmt::print(stderr, "ticketsim: --history {}: {}\n", outputs.history_path,
-               history_status.message());
-    status = kExitRunFailed;
-  }
-  if (!outputs.html_path.empty()) {
+  if (command->html != nullptr) {
     const std::string title =
         results.size() == 1
             ? results[0].loaded.scenario.name
             : fmt::format("ticketsim: {} scenarios", results.size());
-    Status s = WriteFile(outputs.html_path, HtmlPage(title, html_sections));
-    if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
-      status = kExitRunFailed;
-    }
+    command->html->Write(HtmlPage(title, html_sections));
+    commit(command->html.get());
   }
-  if (!outputs.junit_path.empty()) {
-    Status s = WriteFile(outputs.junit_path, JunitReport(results));
-    if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
-      status = kExitRunFailed;
-    }
+  if (command->junit != nullptr) {
+    command->junit->Write(JunitReport(results));
+    commit(command->junit.get());
+  }
+  // An interrupt taken while the reports were written still ends the
+  // command with 130, and the JSON says so.
+  if (const int sig = TakePendingInterrupt(); sig != 0) {
+    Complain(fmt::format("interrupted by {}", SignalName(sig)));
+    status = kExitInterrupted;
+  }
+  if (command->json != nullptr) {
+    command->json->Write(SuiteJsonReport(results, status).dump(2) + "\n");
+    commit(command->json.get());
   }
   for (const ScenarioResult& r : results) {
     for (const TrialResult& t : r.trials) {
-      if (!t.ran)
-        fmt::print(stderr, "ticketsim: the run failed: {}\n", t.run_error);
+      if (!t.ran) Complain("the run failed: " + t.run_error);
     }
   }
   return status;
 }
 
-int CheckCommand(const ScenarioOptions& options) {
-  std::vector<LoadedScenario> loaded;
-  const bool ok = LoadAll(options, options.Overrides(), &loaded);
-  for (const LoadedScenario& s : loaded) {
+int CheckCommand(const PreparedCommand& command) {
+  for (const LoadedScenario& s : command.scenarios) {
     fmt::print("ok  {}: {}\n", s.path.empty() ? "(command line)" : s.path,
                DescribeSetup(s.scenario));
   }
-  return ok ? kExitOk : kExitUsage;
+  return command.problems.empty() ? kExitOk : kExitUsage;
 }
 
-int CompareCommand(const ScenarioOptions& options,
-                   const std::vector<std::string>& guard_words) {
+// Loads the scenario of `compare` once per guard (every guard valid for its
+// store, unless `guard_words` names them).
+Status LoadCompared(const ScenarioOptions& options,
+                    const std::vector<std::string>& guard_words,
+                    std::vector<LoadedScenario>* loaded,
+                    std::vector<ScenarioProblem>* problems) {
   if (options.paths.size() > 1) {
-    return Usage("compare takes one scenario (or none: the flags make one)");
+    return Status::Invalid(
+        "compare takes one scenario (or none: the flags make one)");
+  }
+  const std::vector<std::string> files = ScenarioFiles(options, problems);
+  if (!problems->empty()) return Status::Ok();
+  if (files.size() != 1) {
+    return Status::Invalid(
+        fmt::format("compare takes one scenario; {} holds {}", options.paths[0],
+                    files.size()));
   }
   const std::vector<Override> base = options.Overrides();
   // The store decides which guards there are to compare by default.
   std::vector<LoadedScenario> first;
-  if (!LoadAll(options, base, &first)) return kExitUsage;
+  LoadAll(files, base, &first, problems);
+  if (!problems->empty()) return Status::Ok();
   std::vector<std::string> guards = guard_words;
   if (guards.empty()) {
     for (GuardKind kind : GuardsFor(first[0].scenario.store.kind)) {
       guards.emplace_back(WordOf(kGuardKinds, kind));
     }
   }
-  std::vector<LoadedScenario> loaded;
   for (const std::string& guard : guards) {
     std::vector<Override> overrides = base;
     overrides.push_back({"guard.kind=" + guard, "--guards " + guard});
     if (guard != "named-semaphore") {
       overrides.push_back({"guard.permits=1", "--guards " + guard});
     }
-    if (!LoadAll(options, overrides, &loaded)) return kExitUsage;
+    LoadAll(files, overrides, loaded, problems);
+    if (!problems->empty()) return Status::Ok();
   }
+  return Status::Ok();
+}
 
+int CompareCommand(const PreparedCommand& command) {
+  const std::vector<LoadedScenario>& loaded = command.scenarios;
+  if (loaded.empty()) return kExitUsage;
+  TextStream text(stdout);
   ProgressLine progress(stderr);
+  TextStream progress_out(stderr);
   SuiteHooks hooks;
-  hooks.on_progress = [&progress](const ScenarioResult& r, size_t trial,
-                                  int64_t done) {
-    progress.Update(
-        fmt::format("{}: {}", WordOf(kGuardKinds, r.loaded.scenario.guard.kind),
-                    ProgressText(r, trial, done)));
+  hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
+    progress_out([&] {
+      progress.Update(fmt::format(
+          "{}: {}", WordOf(kGuardKinds, r.loaded.scenario.guard.kind),
+          ProgressText(r, trial, done)));
+    });
   };
   const bool color = ColorWanted(stdout);
   const Scenario& s = loaded[0].scenario;
-  fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", s.name,
-             DescribeSetup(s), s.trials, s.trials == 1 ? "" : "s",
-             s.buyers.seed);
-  fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", "guard", "violated",
-             "violations", "sold", "remaining", "purchases/s");
+  text([&] {
+    fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", s.name,
+               DescribeSetup(s), s.trials, s.trials == 1 ? "" : "s",
+               s.buyers.seed);
+    fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", "guard",
+               "violated", "violations", "sold", "remaining", "purchases/s");
+  });
   std::vector<ScenarioResult> results;
+  int status = kExitOk;
   for (const LoadedScenario& scenario : loaded) {
     // An interrupt between two guards' rows stops the table (exit 130).
-    if (!results.empty() && TakePendingInterrupt() != 0) {
-      return kExitInterrupted;
+    if (!results.empty()) {
+      if (const int sig = TakePendingInterrupt(); sig != 0) {
+        text([&] {
+          fmt::print("  interrupted by {}: {} of {} guards ran\n",
+                     SignalName(sig), results.size(), loaded.size());
+        });
+        status = kExitInterrupted;
+        break;
+      }
     }
     ScenarioResult r = RunTrials(scenario, hooks);
-    progress.Clear();
+    progress_out([&] { progress.Clear(); });
+    const std::string guard(WordOf(kGuardKinds, scenario.scenario.guard.kind));
+    if (r.interrupted()) {
+      // Its numbers would be those of a run cut short: none are shown.
+      const int sig = r.stopped_by_signal != 0 ? r.stopped_by_signal
+                      : r.trials.empty()       ? 0
+                                         : r.trials.back().interrupt_signal;
+      const auto done = std::count_if(
+          r.trials.begin(), r.trials.end(),
+          [](const TrialResult& t) { return t.ran && !t.interrupted; });
+      text([&] {
+        fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", guard, "-",
+                   fmt::format("interrupted by {} after {} of {} trials",
+                               SignalName(sig), done, s.trials),
+                   "-", "-", "-");
+      });
+      results.push_back(std::move(r));
+      break;
+    }
     double sold = 0, remaining = 0, attempts = 0;
     std::string kinds;
     for (const TrialResult& t : r.trials) {
@@ -405,25 +618,33 @@ int CompareCommand(const ScenarioOptions& options,
       violated = fmt::format("\033[1;{}m{}\033[0m",
                              r.with_violations() > 0 ? 31 : 32, violated);
     }
-    fmt::print("  {:<17} {}  {:<44} {:>8} {:>9} {:>12.0f}\n",
-               WordOf(kGuardKinds, scenario.scenario.guard.kind), violated,
-               kinds, fmt::format("{:g}", sold / n),
-               fmt::format("{:g}", remaining / n),
-               r.seconds() > 0 ? attempts / r.seconds() : 0.0);
-    std::fflush(stdout);
+    text([&] {
+      fmt::print("  {:<17} {}  {:<44} {:>8} {:>9} {:>12.0f}\n", guard, violated,
+                 kinds, fmt::format("{:g}", sold / n),
+                 fmt::format("{:g}", remaining / n),
+                 r.seconds() > 0 ? attempts / r.seconds() : 0.0);
+      std::fflush(stdout);
+    });
     results.push_back(std::move(r));
-    if (results.back().interrupted()) break;
   }
   if (!results.empty() && results[0].trials.size() > 1) {
-    fmt::print("\n  sold and remaining are means over the trials\n");
+    text([&] {
+      fmt::print("\n  sold and remaining are means over the trials\n");
+    });
   }
   for (const ScenarioResult& r : results) {
-    if (r.interrupted()) return kExitInterrupted;
+    if (r.interrupted()) status = kExitInterrupted;
   }
-  for (const ScenarioResult& r : results) {
-    if (r.run_failed()) return kExitRunFailed;
+  if (status == kExitOk) {
+    for (const ScenarioResult& r : results) {
+      if (r.run_failed()) status = kExitRunFailed;
+    }
   }
-  return kExitOk;
+  if (const std::string e = text.Finish(); !e.empty()) {
+    Complain(e);
+    if (status != kExitInterrupted) status = kExitRunFailed;
+  }
+  return status;
 }
 
 // Where `list` finds the scenario library: $TICKETSIM_SCENARIOS, else
@@ -485,14 +706,64 @@ int CleanCommand(bool all) {
   return kExitOk;
 }
 
+// SIGPIPE (a reader of stdout that went away, as `| head` does) would end
+// ticketsim before it wrote the files it was asked for. An empty handler,
+// rather than SIG_IGN, makes such a write fail with EPIPE instead and is
+// not passed on to programs a buyer might exec.
+void OnBrokenPipe(int) {}
+
+// Before anything else: closed standard descriptors guarded, SIGPIPE
+// turned into EPIPE.
+void PrepareStandardStreams() {
+  GuardStandardDescriptors();
+  struct sigaction action = {};
+  action.sa_handler = OnBrokenPipe;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGPIPE, &action, nullptr);
+}
+
 int Command(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  PreparedCommandPtr command;
+  std::string out;
+  std::string err;
+  int status = PrepareCommand(args, &command, &out, &err);
+  if (!err.empty()) {
+    if (std::fwrite(err.data(), 1, err.size(), stderr) != err.size()) {
+      std::clearerr(stderr);
+    }
+  }
+  try {
+    if (!out.empty()) fmt::print("{}", out);
+    if (status < 0) status = RunPreparedCommand(command.get());
+  } catch (const std::system_error& e) {
+    // list, check, clean and help print only to stdout.
+    stdout_failure_reported = true;
+    Complain(fmt::format("cannot write to stdout: {}",
+                         std::strerror(e.code().value())));
+    if (status != kExitInterrupted) status = kExitRunFailed;
+  }
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout)) &&
+      !stdout_failure_reported) {
+    Complain(fmt::format("cannot write to stdout: {}",
+                         std::strerror(errno != 0 ? errno : EIO)));
+    if (status != kExitInterrupted) status = kExitRunFailed;
+  }
+  return status;
+}
+
+}  // namespace
+
+int PrepareCommand(std::span<const std::string> args,
+                   PreparedCommandPtr* prepared, std::string* out,
+                   std::string* err) {
   CLI::App app{
       "ticketsim: buyer processes race for tickets; the checker "
       "reports exactly what went wrong."};
   app.require_subcommand(1);
 
   ScenarioOptions run_options;
-  RunOutputs outputs;
+  RunOutputPaths outputs;
   CLI::App* run = app.add_subcommand(
       "run",
       "run scenario files (or directories of them; none: the flags make "
@@ -501,19 +772,20 @@ int Command(int argc, char** argv) {
   run->add_option("scenario", run_options.paths,
                   "scenario files or directories");
   run_options.AddTo(run);
-  run->add_option("--json", outputs.json_path,
+  run->add_option("--json", outputs.json,
                   "FILE: write the JSON report there ('-': stdout)");
-  run->add_option("--html", outputs.html_path,
+  run->add_option("--html", outputs.html,
                   "FILE: write a self-contained HTML timeline of the run "
-                  "there");
-  run->add_option("--history", outputs.history_path,
+                  "there ('-': stdout)");
+  run->add_option("--history", outputs.history,
                   "FILE: write every operation there as JSON lines "
-                  "(invoke/ok/fail/info, as Jepsen-style checkers read)");
+                  "(invoke/ok/fail/info, as Jepsen-style checkers read; "
+                  "'-': stdout)");
   run->add_flag("--narrate", outputs.narrate,
                 "tell the events of the run in time order, in plain words");
-  run->add_option("--junit", outputs.junit_path,
+  run->add_option("--junit", outputs.junit,
                   "FILE: write a JUnit XML report there, one testcase per "
-                  "scenario");
+                  "scenario ('-': stdout)");
 
   ScenarioOptions check_options;
   CLI::App* check = app.add_subcommand(
@@ -538,31 +810,114 @@ int Command(int argc, char** argv) {
                    "guard valid for the store)")
       ->delimiter(',');
 
-  app.add_subcommand("list",
-                     "stores, guards, violations, scenario keys, and the "
-                     "scenario library");
-  bool clean_all = false;
+  CLI::App* list =
+      app.add_subcommand("list",
+                         "stores, guards, violations, scenario keys, and the "
+                         "scenario library");
+  PreparedCommand command;
   CLI::App* clean = app.add_subcommand(
       "clean", "remove named objects and files left by runs that died");
-  clean->add_flag("--all", clean_all,
+  clean->add_flag("--all", command.clean_all,
                   "also those of runs whose process is still alive");
 
+  std::vector<const char*> argv;
+  argv.push_back(args.empty() ? "ticketsim" : args[0].c_str());
+  for (size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
     // --help is a ParseError too, with exit code 0.
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    std::ostringstream help;
+    std::ostringstream error;
+    const int code = app.exit(e, help, error);
+    *out += help.str();
+    *err += error.str();
+    return code == 0 ? kExitOk : kExitUsage;
   }
-  if (run->parsed()) return RunCommand(run_options, outputs);
-  if (check->parsed()) return CheckCommand(check_options);
-  if (compare->parsed()) return CompareCommand(compare_options, guards);
-  if (clean->parsed()) return CleanCommand(clean_all);
-  return ListCommand();
+  const auto usage = [err](const std::string& message) {
+    *err += fmt::format("ticketsim: {}\n", message);
+    return kExitUsage;
+  };
+  const auto problems = [&command, err] {
+    for (const ScenarioProblem& p : command.problems) {
+      *err += p.message + "\n";
+    }
+  };
+
+  if (run->parsed()) {
+    command.kind = PreparedCommand::Kind::kRun;
+    command.narrate = outputs.narrate;
+    const std::vector<std::string> files =
+        ScenarioFiles(run_options, &command.problems);
+    if (Status s = OpenOutputs(outputs, *run, files, &command); !s.ok()) {
+      return usage(s.message());
+    }
+    LoadAll(files, run_options.Overrides(), &command.scenarios,
+            &command.problems);
+    problems();
+    if (!command.problems.empty()) {
+      // Nothing runs; the JUnit report, if asked for, says why.
+      if (command.junit == nullptr) return kExitUsage;
+      prepared->reset(new PreparedCommand(std::move(command)));
+      return -1;
+    }
+    for (const LoadedScenario& l : command.scenarios) {
+      if (l.scenario.history != HistoryMode::kSummary) continue;
+      for (const auto& [flag, wanted] :
+           {std::pair{"--history", command.history != nullptr},
+            std::pair{"--html", command.html != nullptr},
+            std::pair{"--narrate", command.narrate}}) {
+        if (wanted) {
+          return usage(fmt::format(
+              "{}: {} needs every event, but it keeps history = \"summary\" "
+              "(--set history=full)",
+              l.path.empty() ? "the scenario" : l.path, flag));
+        }
+      }
+    }
+  } else if (check->parsed()) {
+    command.kind = PreparedCommand::Kind::kCheck;
+    const std::vector<std::string> files =
+        ScenarioFiles(check_options, &command.problems);
+    LoadAll(files, check_options.Overrides(), &command.scenarios,
+            &command.problems);
+    problems();
+  } else if (compare->parsed()) {
+    command.kind = PreparedCommand::Kind::kCompare;
+    if (Status s = LoadCompared(compare_options, guards, &command.scenarios,
+                                &command.problems);
+        !s.ok()) {
+      return usage(s.message());
+    }
+    problems();
+    if (!command.problems.empty()) return kExitUsage;
+  } else if (clean->parsed()) {
+    command.kind = PreparedCommand::Kind::kClean;
+  } else if (list->parsed()) {
+    command.kind = PreparedCommand::Kind::kList;
+  }
+  prepared->reset(new PreparedCommand(std::move(command)));
+  return -1;
 }
 
-}  // namespace
+int RunPreparedCommand(PreparedCommand* command) {
+  switch (command->kind) {
+    case PreparedCommand::Kind::kRun:
+      return RunCommand(command);
+    case PreparedCommand::Kind::kCheck:
+      return CheckCommand(*command);
+    case PreparedCommand::Kind::kCompare:
+      return CompareCommand(*command);
+    case PreparedCommand::Kind::kClean:
+      return CleanCommand(command->clean_all);
+    case PreparedCommand::Kind::kList:
+      return ListCommand();
+  }
+  return kExitUsage;
+}
 
 int Main(int argc, char** argv) {
+  PrepareStandardStreams();
   // Ctrl-C and SIGTERM wait for a place where ticketsim can stop cleanly:
   // a run stops its buyers and removes its objects, a suite stops between
   // runs, and the reports of what ran are still written.

@@ -47,18 +47,19 @@ class LineWriter {
     if (buffer_.size() > 0) {
       if (std::fwrite(buffer_.data(), 1, buffer_.size(), out_) !=
           buffer_.size()) {
-        failed_ = true;
+        if (error_ == 0) error_ = errno != 0 ? errno : EIO;
       }
       buffer_.clear();
     }
   }
-  bool failed() const { return failed_; }
+  // The errno of the first failed write, or 0.
+  int error() const { return error_; }
 
  private:
   std::FILE* out_;
   const int64_t trial_;
   fmt::memory_buffer buffer_;
-  bool failed_ = false;
+  int error_ = 0;
 };
 
 void Invoke(LineWriter* w, uint32_t buyer, uint64_t time) {
@@ -220,9 +221,8 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
       R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {})",
       end, run.final_count ? std::to_string(*run.final_count) : "null");
   w.Flush();
-  if (w.failed() || std::ferror(out)) {
-    return Status::FromErrno("write the history", errno);
-  }
+  if (w.error() != 0) return Status::FromErrno("write the history", w.error());
+  if (std::ferror(out)) return Status::FromErrno("write the history", EIO);
   return Status::Ok();
 }
 

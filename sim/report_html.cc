@@ -439,15 +439,26 @@ class Timeline {
   double scale_ = 1;
 };
 
-std::string VerdictHtml(const Verdict& verdict) {
+std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
+  // A run cut short checked only the purchases that finished.
+  const std::string cut = run.timed_out     ? "the run hit its time limit"
+                          : run.interrupted ? "the run was interrupted"
+                                            : "";
   if (verdict.ok()) {
+    if (!cut.empty()) {
+      return fmt::format(
+          "<div class=\"verdict bad\">Verdict incomplete ({}): no violation "
+          "among the purchases that finished</div>\n",
+          cut);
+    }
     return "<div class=\"verdict ok\">No violation</div>\n";
   }
   const std::string kinds = ListViolations(verdict.Counts());
   std::string out = fmt::format(
-      "<div class=\"verdict bad\">VIOLATED: {}</div>\n<ul "
+      "<div class=\"verdict bad\">VIOLATED: {}{}</div>\n<ul "
       "class=\"violations\">\n",
-      XmlEscape(kinds));
+      XmlEscape(kinds),
+      cut.empty() ? "" : fmt::format(" (verdict incomplete: {})", cut));
   for (const Violation& v : verdict.violations) {
     out +=
         fmt::format("<li><b>{} x{}</b>: {}", XmlEscape(ViolationName(v.kind)),
@@ -536,7 +547,7 @@ std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
       verdict.confirmed,
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable",
       verdict.attempts, run.seconds);
-  out += VerdictHtml(verdict);
+  out += VerdictHtml(run, verdict);
   if (!sample.all_lanes || !sample.all_time) {
     out += fmt::format(
         "<p class=\"sample\">A sample: {} of {} buyers{}, {} of {} "

@@ -116,6 +116,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
       {"scenario", ScenarioJson(run.scenario)},
       {"seed", run.scenario.buyers.seed},
       {"ok", verdict.ok()},
+      {"complete", !run.timed_out && !run.interrupted},
       {"tickets",
        {{"initial", verdict.initial},
         {"sold", verdict.confirmed},

@@ -24,14 +24,61 @@ std::string Details(const ScenarioResult& r) {
   for (size_t i = 0; i < r.trials.size(); ++i) {
     const TrialResult& t = r.trials[i];
     const std::string kinds = ListViolations(t.violations);
-    out += fmt::format("trial {} seed {}: sold {}, {}{}\n", i + 1, t.seed,
-                       t.sold, kinds.empty() ? "no violation" : kinds,
+    // A run cut short checked only the purchases that finished.
+    const std::string cut =
+        t.timed_out     ? "verdict incomplete (the run hit its time limit): "
+        : t.interrupted ? "verdict incomplete (the run was interrupted): "
+                        : "";
+    out += fmt::format("trial {} seed {}: sold {}, {}{}{}\n", i + 1, t.seed,
+                       t.sold, cut, kinds.empty() ? "no violation" : kinds,
                        t.miss.empty() ? "" : " -- " + t.miss);
   }
   return out;
 }
 
+std::string Suite(size_t tests, int failures, int errors, int skipped,
+                  double seconds, const std::string& cases) {
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"ticketsim\" tests=\"{0}\" failures=\"{1}\" "
+      "errors=\"{2}\" skipped=\"{3}\" time=\"{4:.3f}\">\n"
+      "  <testsuite name=\"ticketsim\" tests=\"{0}\" failures=\"{1}\" "
+      "errors=\"{2}\" skipped=\"{3}\" time=\"{4:.3f}\">\n"
+      "{5}"
+      "  </testsuite>\n"
+      "</testsuites>\n",
+      tests, failures, errors, skipped, seconds, cases);
+}
+
 }  // namespace
+
+std::string JunitInvalidReport(std::span<const ScenarioProblem> invalid,
+                               std::span<const LoadedScenario> valid) {
+  std::string cases;
+  for (const ScenarioProblem& p : invalid) {
+    const std::string name =
+        p.file.empty() ? "scenario from the command line" : p.file;
+    cases += fmt::format(
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" "
+        "time=\"0.000\">\n"
+        "      <error type=\"invalid scenario\" message=\"{}\">{}</error>\n"
+        "    </testcase>\n",
+        XmlEscape(ClassName(p.file)), XmlEscape(name), XmlEscape(p.file),
+        XmlEscape(p.message), XmlEscape(p.message));
+  }
+  for (const LoadedScenario& l : valid) {
+    cases += fmt::format(
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" "
+        "time=\"0.000\">\n"
+        "      <skipped message=\"not run: another scenario is invalid\"/>\n"
+        "    </testcase>\n",
+        XmlEscape(ClassName(l.path)), XmlEscape(l.scenario.name),
+        XmlEscape(l.path));
+  }
+  return Suite(invalid.size() + valid.size(), 0,
+               static_cast<int>(invalid.size()), static_cast<int>(valid.size()),
+               0, cases);
+}
 
 std::string JunitReport(std::span<const ScenarioResult> results) {
   int failures = 0;
@@ -64,16 +111,7 @@ std::string JunitReport(std::span<const ScenarioResult> results) {
                          XmlEscape(Details(r)));
     cases += "    </testcase>\n";
   }
-  return fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"ticketsim\" tests=\"{0}\" failures=\"{1}\" "
-      "errors=\"{2}\" time=\"{3:.3f}\">\n"
-      "  <testsuite name=\"ticketsim\" tests=\"{0}\" failures=\"{1}\" "
-      "errors=\"{2}\" time=\"{3:.3f}\">\n"
-      "{4}"
-      "  </testsuite>\n"
-      "</testsuites>\n",
-      results.size(), failures, errors, seconds, cases);
+  return Suite(results.size(), failures, errors, 0, seconds, cases);
 }
 
 }  // namespace ticketsim

@@ -13,6 +13,19 @@ namespace ticketsim {
 
 std::string JunitReport(std::span<const ScenarioResult> results);
 
+// A scenario file that could not be loaded, and the message that says where
+// and why ("rush.toml:3:9: buyers.count: ...").
+struct ScenarioProblem {
+  std::string file;
+  std::string message;
+};
+
+// The report of a command that ran nothing because some scenarios are
+// invalid: one <error> testcase for each of `invalid`, and a <skipped> one
+// for each of `valid`, so that CI shows what went wrong.
+std::string JunitInvalidReport(std::span<const ScenarioProblem> invalid,
+                               std::span<const LoadedScenario> valid);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_REPORT_JUNIT_H_

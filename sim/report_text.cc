@@ -171,14 +171,24 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
 
   fmt::print(out, "\n");
+  // A run cut short checked only the purchases that finished.
+  const std::string cut = run.timed_out     ? "the run hit its time limit"
+                          : run.interrupted ? "the run was interrupted"
+                                            : "";
   if (verdict.ok()) {
-    fmt::print(out, "  verdict   {}\n", paint.Green("no violation"));
+    fmt::print(out, "  verdict   {}\n",
+               cut.empty() ? paint.Green("no violation")
+                           : paint.Red(fmt::format(
+                                 "incomplete ({}): no violation among the "
+                                 "purchases that finished",
+                                 cut)));
     return;
   }
   // One line naming each kind: their counts overlap (nine extra sales of one
   // seat are nine lost updates, nine oversold and nine duplicates alike).
-  fmt::print(out, "  verdict   {}\n",
-             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())));
+  fmt::print(out, "  verdict   {}{}\n",
+             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
+             cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
   for (const Violation& v : verdict.violations) {
     fmt::print(out, "\n  {} x{}: {}\n", paint.Red(Upper(ViolationName(v.kind))),
                v.count, v.summary);

@@ -1,7 +1,8 @@
 // The fuzzer's corpus (fuzz/corpus/) replayed as a test: every seed, every
 // input the fuzzer kept and every crash it found must load, or fail with its
-// place, as the fuzzer checks. A loader change that breaks one fails here,
-// without clang or a fuzzing run.
+// place, and every command line must be prepared without running anything
+// or leaving a file behind, as the fuzzer checks. A change that breaks one
+// fails here, without clang or a fuzzing run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,14 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/fuzz_scenario.h"
+#include "fuzz/fuzz_command_line.h"
 
 namespace ticketsim {
 namespace {
 
 namespace fs = std::filesystem;
 
-TEST(FuzzCorpusTest, EveryInputLoadsOrFailsWithItsPlace) {
+TEST(FuzzCorpusTest, EveryInputKeepsItsPromises) {
   std::vector<fs::path> files;
   for (const auto& entry :
        fs::recursive_directory_iterator(TICKETSIM_FUZZ_CORPUS_DIR)) {
@@ -34,8 +35,8 @@ TEST(FuzzCorpusTest, EveryInputLoadsOrFailsWithItsPlace) {
     ASSERT_TRUE(in) << "cannot read";
     const std::vector<char> bytes{std::istreambuf_iterator<char>(in),
                                   std::istreambuf_iterator<char>()};
-    EXPECT_EQ(CheckScenarioInput(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                 bytes.size()),
+    EXPECT_EQ(CheckFuzzInput(reinterpret_cast<const uint8_t*>(bytes.data()),
+                             bytes.size()),
               "");
   }
 }
