@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "sim/escape.h"
 #include "sim/guard.h"
 #include "sim/history_export.h"
+#include "sim/interrupt.h"
 #include "sim/narration.h"
 #include "sim/progress.h"
 #include "sim/report_html.h"
@@ -67,7 +69,8 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--query-delay-ms", "buyers.query_delay_ms",
      "MIN,MAX: time between the query and the purchase", true},
     {"--seed", "buyers.seed",
-     "seed of the random delays (trial t uses seed + t - 1)", false},
+     "seed of the random delays (trial t uses seed + t - 1, wrapping to 0)",
+     false},
     {"--kill-holder", "faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section", false},
     {"--trials", "run.trials", "run each scenario this many times", false},
@@ -116,7 +119,7 @@ bool ColorWanted(std::FILE* out) {
 }
 
 int Usage(const std::string& message) {
-  fmt::print(stderr, "ticketsim: {}\n", message);
+  fmt::print(stderr, "ticketsim: {}\n", Visible(message));
   return kExitUsage;
 }
 
@@ -127,7 +130,7 @@ bool LoadAll(const ScenarioOptions& options,
              std::vector<LoadedScenario>* loaded) {
   std::vector<std::string> files;
   if (Status s = ExpandScenarioPaths(options.paths, &files); !s.ok()) {
-    fmt::print(stderr, "{}\n", s.message());
+    fmt::print(stderr, "{}\n", Visible(s.message()));
     return false;
   }
   if (options.paths.empty()) files.push_back("");
@@ -136,7 +139,7 @@ bool LoadAll(const ScenarioOptions& options,
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario.name = "ticket rush (command line)";
     if (Status s = LoadScenario(file, overrides, &scenario); !s.ok()) {
-      fmt::print(stderr, "{}\n", s.message());
+      fmt::print(stderr, "{}\n", Visible(s.message()));
       ok = false;
       continue;
     }
@@ -162,7 +165,7 @@ Status WriteFile(const std::string& path, const std::string& text) {
 int ExitFor(std::span<const ScenarioResult> results) {
   int status = kExitOk;
   for (const ScenarioResult& r : results) {
-    if (r.interrupted()) return kExitInterrupted;
+    if (r.interrupted()) return ExitStatusFor(r.interrupt_signal());
     if (r.run_failed()) {
       status = kExitRunFailed;
     } else if (!r.passed() && status == kExitOk) {
@@ -182,8 +185,9 @@ struct RunOutputs {
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
   const Scenario& s = r.loaded.scenario;
-  return fmt::format("{}: trial {}/{}, {}/{} purchases", s.name, trial + 1,
-                     s.trials, done, s.buyers.count * s.buyers.attempts);
+  return fmt::format("{}: trial {}/{}, {}/{} purchases", Visible(s.name),
+                     trial + 1, s.trials, done,
+                     s.buyers.count * s.buyers.attempts);
 }
 
 int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
@@ -283,22 +287,24 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
   }
   if (results.size() > 1) WriteSuiteTable(text, results, color);
   if (stopped_by_signal != 0) {
-    fmt::print(text, "interrupted by SIG{}: {} of {} scenarios ran\n",
-               sigabbrev_np(stopped_by_signal), results.size(), loaded.size());
+    fmt::print(text, "interrupted by {}: {} of {} scenarios ran\n",
+               SignalName(stopped_by_signal), results.size(), loaded.size());
   }
 
-  int status = stopped_by_signal != 0 ? kExitInterrupted : ExitFor(results);
+  int status = stopped_by_signal != 0 ? ExitStatusFor(stopped_by_signal)
+                                      : ExitFor(results);
   if (!outputs.json_path.empty()) {
     Status s = WriteFile(outputs.json_path,
                          SuiteJsonReport(results, status).dump(2) + "\n");
     if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      fmt::print(stderr, "ticketsim: {}\n", Visible(s.message()));
       status = kExitRunFailed;
     }
   }
   if (!history_status.ok()) {
-    fmt::print(stderr, "ticketsim: --history {}: {}\n", outputs.history_path,
-               history_status.message());
+    fmt::print(stderr, "ticketsim: --history {}: {}\n",
+               Visible(outputs.history_path),
+               Visible(history_status.message()));
     status = kExitRunFailed;
   }
   if (!outputs.html_path.empty()) {
@@ -308,21 +314,22 @@ int RunCommand(const ScenarioOptions& options, const RunOutputs& outputs) {
             : fmt::format("ticketsim: {} scenarios", results.size());
     Status s = WriteFile(outputs.html_path, HtmlPage(title, html_sections));
     if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      fmt::print(stderr, "ticketsim: {}\n", Visible(s.message()));
       status = kExitRunFailed;
     }
   }
   if (!outputs.junit_path.empty()) {
     Status s = WriteFile(outputs.junit_path, JunitReport(results));
     if (!s.ok()) {
-      fmt::print(stderr, "ticketsim: {}\n", s.message());
+      fmt::print(stderr, "ticketsim: {}\n", Visible(s.message()));
       status = kExitRunFailed;
     }
   }
   for (const ScenarioResult& r : results) {
     for (const TrialResult& t : r.trials) {
       if (!t.ran)
-        fmt::print(stderr, "ticketsim: the run failed: {}\n", t.run_error);
+        fmt::print(stderr, "ticketsim: the run failed: {}\n",
+                   Visible(t.run_error));
     }
   }
   return status;
@@ -332,8 +339,9 @@ int CheckCommand(const ScenarioOptions& options) {
   std::vector<LoadedScenario> loaded;
   const bool ok = LoadAll(options, options.Overrides(), &loaded);
   for (const LoadedScenario& s : loaded) {
-    fmt::print("ok  {}: {}\n", s.path.empty() ? "(command line)" : s.path,
-               DescribeSetup(s.scenario));
+    fmt::print("ok  {}: {}\n",
+               s.path.empty() ? "(command line)" : Visible(s.path),
+               Visible(DescribeSetup(s.scenario)));
   }
   return ok ? kExitOk : kExitUsage;
 }
@@ -373,16 +381,17 @@ int CompareCommand(const ScenarioOptions& options,
   };
   const bool color = ColorWanted(stdout);
   const Scenario& s = loaded[0].scenario;
-  fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", s.name,
-             DescribeSetup(s), s.trials, s.trials == 1 ? "" : "s",
+  fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", Visible(s.name),
+             Visible(DescribeSetup(s)), s.trials, s.trials == 1 ? "" : "s",
              s.buyers.seed);
   fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", "guard", "violated",
              "violations", "sold", "remaining", "purchases/s");
   std::vector<ScenarioResult> results;
   for (const LoadedScenario& scenario : loaded) {
     // An interrupt between two guards' rows stops the table (exit 130).
-    if (!results.empty() && TakePendingInterrupt() != 0) {
-      return kExitInterrupted;
+    if (const int sig = results.empty() ? 0 : TakePendingInterrupt();
+        sig != 0) {
+      return ExitStatusFor(sig);
     }
     ScenarioResult r = RunTrials(scenario, hooks);
     progress.Clear();
@@ -395,7 +404,7 @@ int CompareCommand(const ScenarioOptions& options,
       if (kinds.empty()) kinds = ListViolations(t.violations);
     }
     const double n = std::max<size_t>(1, r.trials.size());
-    if (r.run_failed()) kinds = "the run failed: " + r.FirstProblem();
+    if (r.run_failed()) kinds = "the run failed: " + Visible(r.FirstProblem());
     if (kinds.empty()) kinds = "none";
     // Padded before it is painted, so that colour does not upset the
     // columns.
@@ -418,7 +427,7 @@ int CompareCommand(const ScenarioOptions& options,
     fmt::print("\n  sold and remaining are means over the trials\n");
   }
   for (const ScenarioResult& r : results) {
-    if (r.interrupted()) return kExitInterrupted;
+    if (r.interrupted()) return ExitStatusFor(r.interrupt_signal());
   }
   for (const ScenarioResult& r : results) {
     if (r.run_failed()) return kExitRunFailed;
@@ -454,24 +463,25 @@ int ListCommand() {
   const std::string library = ScenarioLibrary();
   std::vector<std::string> files;
   const std::string paths[] = {library};
-  if (!ExpandScenarioPaths(paths, &files).ok()) {
-    fmt::print("scenarios: none found in {}\n", library);
+  if (Status s = ExpandScenarioPaths(paths, &files); !s.ok()) {
+    fmt::print("scenarios: none found in {}: {}\n", Visible(library),
+               Visible(s.message()));
     return kExitOk;
   }
-  fmt::print("scenarios ({}):\n", library);
+  fmt::print("scenarios ({}):\n", Visible(library));
   for (const std::string& file : files) {
     LoadedScenario s;
     const Status status = LoadScenario(file, {}, &s);
-    fmt::print("  {}\n", file);
+    fmt::print("  {}\n", Visible(file));
     if (!status.ok()) {
-      fmt::print("      (invalid) {}\n", status.message());
+      fmt::print("      (invalid) {}\n", Visible(status.message()));
       continue;
     }
     fmt::print(
-        "      {}  [expect {}]\n", s.scenario.name,
+        "      {}  [expect {}]\n", Visible(s.scenario.name),
         s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
     for (const std::string& line : WrapText(s.scenario.description, 70)) {
-      fmt::print("      {}\n", line);
+      fmt::print("      {}\n", Visible(line));
     }
   }
   return kExitOk;
@@ -497,7 +507,8 @@ int Command(int argc, char** argv) {
       "run",
       "run scenario files (or directories of them; none: the flags make "
       "one) and report the verdict. Exit 0: expectations met, 1: not met, "
-      "2: usage or scenario error, 3: a run failed, 130: interrupted");
+      "2: usage or scenario error, 3: a run failed, 128 + the signal: "
+      "interrupted (130 for SIGINT, 143 for SIGTERM)");
   run->add_option("scenario", run_options.paths,
                   "scenario files or directories");
   run_options.AddTo(run);
@@ -550,8 +561,13 @@ int Command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help is a ParseError too, with exit code 0.
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    // --help is a ParseError too, with exit code 0. The message may echo
+    // what was typed.
+    std::ostringstream out, err;
+    const int code = app.exit(e, out, err);
+    fmt::print(stdout, "{}", VisibleLines(out.str()));
+    fmt::print(stderr, "{}", VisibleLines(err.str()));
+    return code == 0 ? kExitOk : kExitUsage;
   }
   if (run->parsed()) return RunCommand(run_options, outputs);
   if (check->parsed()) return CheckCommand(check_options);
@@ -563,19 +579,11 @@ int Command(int argc, char** argv) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  // Ctrl-C and SIGTERM wait for a place where ticketsim can stop cleanly:
-  // a run stops its buyers and removes its objects, a suite stops between
-  // runs, and the reports of what ran are still written.
-  InterruptBlock block;
-  const int status = Command(argc, argv);
-  if (const int sig = TakePendingInterrupt(); sig != 0) {
-    if (status != kExitInterrupted) {
-      fmt::print(stderr, "ticketsim: interrupted by SIG{}\n",
-                 sigabbrev_np(sig));
-    }
-    return kExitInterrupted;
-  }
-  return status;
+  // A run takes its own interrupts, stops its buyers and removes its
+  // objects; anywhere else an interrupt ends ticketsim at once, with 128 +
+  // the signal (see sim/interrupt.h).
+  EndOnInterrupt interrupts;
+  return Command(argc, argv);
 }
 
 }  // namespace ticketsim

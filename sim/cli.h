@@ -9,7 +9,7 @@ enum ExitStatus {
   kExitViolations = 1,     // the checker found violations
   kExitUsage = 2,          // a bad flag, value or scenario
   kExitRunFailed = 3,      // the run itself failed (could not start, timed out)
-  kExitInterrupted = 130,  // SIGINT or SIGTERM
+  kExitInterrupted = 130,  // SIGINT; any interrupt: 128 + its signal
 };
 
 // The whole program; main() only calls this.

@@ -63,6 +63,14 @@ bool ScenarioResult::interrupted() const {
                      [](const TrialResult& t) { return t.interrupted; });
 }
 
+int ScenarioResult::interrupt_signal() const {
+  if (stopped_by_signal != 0) return stopped_by_signal;
+  for (const TrialResult& t : trials) {
+    if (t.interrupted) return t.interrupt_signal;
+  }
+  return 0;
+}
+
 bool ScenarioResult::passed() const {
   if (trials.empty() || run_failed() || interrupted()) return false;
   return std::all_of(trials.begin(), trials.end(),
@@ -80,7 +88,7 @@ std::string ScenarioResult::FirstProblem() const {
     } else if (t.timed_out) {
       problem = "the run hit its time limit";
     } else if (t.interrupted) {
-      problem = "interrupted";
+      problem = "interrupted by " + SignalName(t.interrupt_signal);
     } else {
       problem = t.miss;
     }
@@ -89,8 +97,8 @@ std::string ScenarioResult::FirstProblem() const {
     }
   }
   if (stopped_by_signal != 0) {
-    return fmt::format("interrupted by SIG{} after {} of {} trials",
-                       sigabbrev_np(stopped_by_signal), trials.size(),
+    return fmt::format("interrupted by {} after {} of {} trials",
+                       SignalName(stopped_by_signal), trials.size(),
                        loaded.scenario.trials);
   }
   return "";
@@ -113,7 +121,7 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       if (result.stopped_by_signal != 0) break;
     }
     Scenario scenario = base;
-    scenario.buyers.seed = base.buyers.seed + static_cast<uint64_t>(t);
+    scenario.buyers.seed = TrialSeed(base.buyers.seed, t);
     TrialResult& trial = result.trials.emplace_back();
     trial.seed = scenario.buyers.seed;
     const size_t index = result.trials.size() - 1;

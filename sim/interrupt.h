@@ -1,0 +1,72 @@
+// Interrupts: the signals that end ticketsim before it is done, and how
+// each ends it.
+//
+// An interrupt is any signal whose default action ends a process and that
+// is sent to ask for that: SIGINT (Ctrl-C), SIGTERM, SIGHUP (the terminal
+// closed, the ssh session dropped), SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
+// SIGPROF, SIGXCPU (the CPU time limit), SIGPOLL, SIGSTKFLT, SIGPWR and the
+// real-time signals. Not interrupts: SIGPIPE (a write to a closed pipe is
+// that output's error), SIGXFSZ (ignored, so a write past the file size
+// limit fails with EFBIG and is reported as that file's error), SIGQUIT
+// (kept for its core dump), and the faults (SIGSEGV,
+// SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTRAP), which are bugs to be
+// seen, not requests. A signal ticketsim was started with ignored (nohup
+// ignores SIGHUP) stays ignored.
+//
+// Whatever the interrupt, ticketsim exits 128 + its number (SIGINT 130,
+// SIGTERM 143, SIGHUP 129), and nothing of it is left behind:
+// - Inside a run, interrupts are blocked (see RunScenario) and taken only
+//   where the run waits for its buyers: it kills and reaps them, removes
+//   every named object and file, and returns a partial result, which the
+//   command reports before it exits.
+// - Outside a run, ticketsim has made nothing that must be removed, so an
+//   interrupt ends it at once, whatever it is waiting for: a scenario file
+//   on a slow device, a full pipe on stdout that nobody reads. (An output
+//   file half written is the output's own concern.) Blocking interrupts
+//   there instead would leave ticketsim deaf to them for as long as such a
+//   wait lasts.
+#ifndef TICKETSIM_SIM_INTERRUPT_H_
+#define TICKETSIM_SIM_INTERRUPT_H_
+
+#include <signal.h>
+
+#include <string>
+
+namespace ticketsim {
+
+// The interrupts this process takes: those above, less any that were
+// ignored when it was first asked (EndOnInterrupt asks at start-up).
+const sigset_t& InterruptSignals();
+bool IsInterrupt(int sig);
+
+// "SIGHUP", "SIGRTMIN+3", "signal 99".
+std::string SignalName(int sig);
+
+// The exit status of a command ended by `sig`: 128 + sig.
+inline int ExitStatusFor(int sig) { return 128 + sig; }
+
+// For the life of a command: an interrupt outside a run ends the process
+// at once with ExitStatusFor(sig), after a line on stderr if stderr can
+// take it without waiting. Unblocks the interrupts (a parent may have
+// started ticketsim with some blocked) and ignores SIGXFSZ. The destructor
+// puts back what was there.
+class EndOnInterrupt {
+ public:
+  EndOnInterrupt();
+  ~EndOnInterrupt();
+  EndOnInterrupt(const EndOnInterrupt&) = delete;
+  EndOnInterrupt& operator=(const EndOnInterrupt&) = delete;
+
+ private:
+  struct sigaction old_[NSIG] = {};
+  struct sigaction old_file_size_ = {};
+  sigset_t old_mask_;
+};
+
+// Takes an interrupt that is blocked and pending, if there is one; returns
+// it, or 0.
+int TakePendingInterrupt();
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_INTERRUPT_H_
