@@ -462,9 +462,12 @@ int64_t ProcessRoom() {
   }
   int64_t running = 0;
   std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/proc", error)) {
-    const std::string name = entry.path().filename();
+  // increment(error), not ++: a failed read of /proc ends the count, never
+  // throws.
+  for (std::filesystem::directory_iterator it("/proc", error);
+       !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    const std::string name = it->path().filename();
     if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
       ++running;
     }
