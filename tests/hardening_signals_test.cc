@@ -224,6 +224,7 @@ TEST_F(HardeningSignalsTest, ControlCharactersInAScenarioReachNoTerminalRaw) {
       {"run", hostile, "--narrate"},
       {"run", events, "--narrate"},
       {"run", hostile, events, "--trials", "2"},
+      {"run", hostile, "--junit", "-"},
       {"check", hostile, events},
       {"check", dir.path()},
       {"compare", hostile, "--guards", "none,file-lock"},
