@@ -41,6 +41,7 @@ struct Launch {
   bool stderr_too = true;  // stderr on the same pipe, else /dev/null
   bool as_nobody = false;  // drop to uid and gid 65534 first
   int ignored_signal = 0;  // started with this signal ignored (nohup)
+  std::string cwd;         // its working directory, if not ours
 };
 
 struct Ended {
@@ -65,6 +66,8 @@ pid_t Start(const Launch& launch, int out_fd) {
     const int null = open("/dev/null", O_WRONLY);
     dup2(null, STDERR_FILENO);
   }
+  if (!launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) _exit(125);
+  unsetenv("TICKETSIM_SCENARIOS");  // each test says where its library is
   for (const auto& [name, value] : launch.env) {
     setenv(name.c_str(), value.c_str(), 1);
   }
@@ -323,6 +326,17 @@ TEST_F(HardeningSignalsTest, ASymlinkLoopIsNamedAndNothingAborts) {
   EXPECT_EQ(self_listed.code, 0) << self_listed.out;
   EXPECT_NE(self_listed.out.find("symlink loop"), std::string::npos)
       << self_listed.out;
+  // ./scenarios, the library `list` looks for first, is a loop itself.
+  const std::string here = dir.path() + "/here";
+  ASSERT_EQ(mkdir(here.c_str(), 0755), 0);
+  ASSERT_EQ(symlink("scenarios", (here + "/scenarios").c_str()), 0);
+  Launch in_here;
+  in_here.args = {"list"};
+  in_here.cwd = here;
+  const Ended here_listed = Launched(in_here);
+  EXPECT_EQ(here_listed.code, 0) << here_listed.out;
+  EXPECT_NE(here_listed.out.find("scenarios: symlink loop"), std::string::npos)
+      << here_listed.out;
 }
 
 // A directory that cannot be listed, a file that cannot be read, and a path
