@@ -11,7 +11,7 @@ namespace ticketsim {
 namespace {
 
 constexpr int kNamedInterrupts[] = {
-    SIGINT,    SIGTERM, SIGHUP,  SIGUSR1, SIGUSR2,   SIGALRM,
+    SIGINT,    SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,   SIGUSR2, SIGALRM,
     SIGVTALRM, SIGPROF, SIGXCPU, SIGPOLL, SIGSTKFLT, SIGPWR,
 };
 

@@ -3,15 +3,16 @@
 //
 // An interrupt is any signal whose default action ends a process and that
 // is sent to ask for that: SIGINT (Ctrl-C), SIGTERM, SIGHUP (the terminal
-// closed, the ssh session dropped), SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
-// SIGPROF, SIGXCPU (the CPU time limit), SIGPOLL, SIGSTKFLT, SIGPWR and the
-// real-time signals. Not interrupts: SIGPIPE (a write to a closed pipe is
-// that output's error), SIGXFSZ (ignored, so a write past the file size
-// limit fails with EFBIG and is reported as that file's error), SIGQUIT
-// (kept for its core dump), and the faults (SIGSEGV,
-// SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTRAP), which are bugs to be
-// seen, not requests. A signal ticketsim was started with ignored (nohup
-// ignores SIGHUP) stays ignored.
+// closed, the ssh session dropped), SIGQUIT (Ctrl-\: a run's objects matter
+// more than a core dump), SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+// SIGXCPU (the CPU time limit), SIGPOLL, SIGSTKFLT, SIGPWR and the real-time
+// signals. Not interrupts: SIGPIPE (a write to a closed pipe is that
+// output's error), SIGXFSZ (ignored, so a write past the file size limit
+// fails with EFBIG and is reported as that file's error), and the faults
+// (SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTRAP), which are
+// bugs to be seen, not requests. A signal ticketsim was started with
+// ignored (nohup ignores SIGHUP; a shell, SIGINT for a job it starts in the
+// background) stays ignored.
 //
 // Whatever the interrupt, ticketsim exits 128 + its number (SIGINT 130,
 // SIGTERM 143, SIGHUP 129), and nothing of it is left behind:

@@ -446,12 +446,13 @@ TEST_F(HardeningSignalsTest, AnInterruptEndsTicketsimBlockedOnAFullPipe) {
   }
 }
 
-// SIGHUP (the terminal closed), SIGUSR1, SIGALRM, SIGTERM and a real-time
-// signal during a run: each is an interrupt. The buyers are stopped, the
-// partial report names the signal, nothing is left in /dev/shm or the
-// temp directory, and the exit status is 128 + the signal.
+// SIGHUP (the terminal closed), SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU
+// and a real-time signal during a run: each is an interrupt. The buyers are
+// stopped, the partial report names the signal, nothing is left in /dev/shm or
+// the temp directory, and the exit status is 128 + the signal.
 TEST_F(HardeningSignalsTest, EveryTerminatingSignalInterruptsARunCleanly) {
-  for (const int sig : {SIGHUP, SIGUSR1, SIGALRM, SIGTERM, SIGRTMIN + 1}) {
+  for (const int sig :
+       {SIGHUP, SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU, SIGRTMIN + 1}) {
     SCOPED_TRACE(SignalName(sig));
     TempDir tmp;
     int out[2];
