@@ -20,8 +20,11 @@ sigset_t Compute() {
   sigemptyset(&set);
   const auto add = [&set](int sig) {
     struct sigaction now {};
-    if (sigaction(sig, nullptr, &now) == 0 && now.sa_handler == SIG_IGN &&
-        (now.sa_flags & SA_SIGINFO) == 0) {
+    // SIGINT and SIGTERM are always ticketsim's to take, ignored or not, as
+    // they always were: a shell ignores SIGINT in a job it starts with &,
+    // and a script that then sends one to its job means it.
+    if (sig != SIGINT && sig != SIGTERM && sigaction(sig, nullptr, &now) == 0 &&
+        now.sa_handler == SIG_IGN && (now.sa_flags & SA_SIGINFO) == 0) {
       return;  // started ignored, on purpose: leave it so
     }
     sigaddset(&set, sig);
@@ -108,6 +111,14 @@ int TakePendingInterrupt() {
   timespec none{0, 0};
   const int sig = sigtimedwait(&InterruptSignals(), nullptr, &none);
   return sig > 0 ? sig : 0;
+}
+
+DeferInterrupts::DeferInterrupts() {
+  sigprocmask(SIG_BLOCK, &InterruptSignals(), &old_);
+}
+
+DeferInterrupts::~DeferInterrupts() {
+  sigprocmask(SIG_SETMASK, &old_, nullptr);
 }
 
 }  // namespace ticketsim

@@ -11,8 +11,8 @@
 // fails with EFBIG and is reported as that file's error), and the faults
 // (SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTRAP), which are
 // bugs to be seen, not requests. A signal ticketsim was started with
-// ignored (nohup ignores SIGHUP; a shell, SIGINT for a job it starts in the
-// background) stays ignored.
+// ignored (nohup ignores SIGHUP) stays ignored, but for SIGINT and SIGTERM,
+// which are always taken.
 //
 // Whatever the interrupt, ticketsim exits 128 + its number (SIGINT 130,
 // SIGTERM 143, SIGHUP 129), and nothing of it is left behind:
@@ -20,7 +20,10 @@
 //   where the run waits for its buyers: it kills and reaps them, removes
 //   every named object and file, and returns a partial result, which the
 //   command reports before it exits.
-// - Outside a run, ticketsim has made nothing that must be removed, so an
+// - From a run's end until its trial is checked (work that never waits),
+//   they stay blocked (DeferInterrupts): one that comes then stops the
+//   trials after this one, whose report is still printed.
+// - Anywhere else ticketsim has made nothing that must be removed, so an
 //   interrupt ends it at once, whatever it is waiting for: a scenario file
 //   on a slow device, a full pipe on stdout that nobody reads. (An output
 //   file half written is the output's own concern.) Blocking interrupts
@@ -67,6 +70,21 @@ class EndOnInterrupt {
 // Takes an interrupt that is blocked and pending, if there is one; returns
 // it, or 0.
 int TakePendingInterrupt();
+
+// Blocks interrupts for a stretch of work that never waits, so that one
+// that comes is taken at its end (TakePendingInterrupt) rather than ending
+// ticketsim with the work lost. The destructor puts back the mask; an
+// interrupt still pending is then delivered (EndOnInterrupt).
+class DeferInterrupts {
+ public:
+  DeferInterrupts();
+  ~DeferInterrupts();
+  DeferInterrupts(const DeferInterrupts&) = delete;
+  DeferInterrupts& operator=(const DeferInterrupts&) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 }  // namespace ticketsim
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "sim/buyer.h"
 #include "sim/report_json.h"
@@ -130,6 +131,10 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       progress = [&](int64_t done) { hooks.on_progress(result, index, done); };
     }
     RunResult run;
+    // From the run's start to its verdict: an interrupt that comes after
+    // the run has taken its last is taken once the trial is checked, so
+    // that its report is not lost.
+    std::optional<DeferInterrupts> defer(std::in_place);
     const Status s = RunScenario(scenario, &run, progress);
     if (!s.ok()) {
       trial.run_error = s.message();
@@ -154,8 +159,15 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       trial.report = JsonReport(run, verdict);
       trial.report["trial"] = t + 1;
     }
+    if (const int late = TakePendingInterrupt();
+        late != 0 && !run.interrupted) {
+      result.stopped_by_signal = late;
+    }
+    defer.reset();  // the report may wait on its output: that wait can end
     if (hooks.on_trial) hooks.on_trial(result, run, verdict);
-    if (trial.interrupted || trial.failed()) break;
+    if (trial.interrupted || trial.failed() || result.stopped_by_signal != 0) {
+      break;
+    }
   }
   return result;
 }

@@ -446,79 +446,87 @@ TEST_F(HardeningSignalsTest, AnInterruptEndsTicketsimBlockedOnAFullPipe) {
   }
 }
 
-// SIGHUP (the terminal closed), SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU
-// and a real-time signal during a run: each is an interrupt. The buyers are
-// stopped, the partial report names the signal, nothing is left in /dev/shm or
-// the temp directory, and the exit status is 128 + the signal.
-TEST_F(HardeningSignalsTest, EveryTerminatingSignalInterruptsARunCleanly) {
-  for (const int sig :
-       {SIGHUP, SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU, SIGRTMIN + 1}) {
-    SCOPED_TRACE(SignalName(sig));
-    TempDir tmp;
-    int out[2];
-    ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-    Launch launch;
-    launch.args = {"run",          "--store",    "shm",    "--guard",
-                   "robust-mutex", "--buyers",   "4",      "--tickets",
-                   "100000",       "--attempts", "100000", "--think-ms",
-                   "1,2"};
-    launch.env = {{"TMPDIR", tmp.path()}};
-    const pid_t pid = Start(launch, out[1]);
-    close(out[1]);
-    // Once the run's objects exist, its buyers are running.
-    ASSERT_TRUE(RunBegun(pid, tmp));
-    kill(pid, sig);
-    std::string report;
-    char buf[4096];
-    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
-      if (n > 0) report.append(buf, n);
-      if (n < 0 && errno != EINTR) break;
-    }
-    close(out[0]);
-    Ended ended;
-    ASSERT_TRUE(WaitEnded(pid, &ended));
-    EXPECT_TRUE(ended.exited);
-    EXPECT_EQ(ended.code, 128 + sig) << report;
-    EXPECT_NE(
-        report.find("interrupted by " + SignalName(sig) + ": a partial report"),
-        std::string::npos)
-        << report;
-    EXPECT_TRUE(LeftoversOf(pid).empty());
-    EXPECT_TRUE(tmp.Entries().empty()) << tmp.Entries().front();
-  }
-}
-
-// Started with SIGHUP ignored (nohup), ticketsim leaves it so: a SIGHUP
-// does not end the run, a SIGINT then does.
-TEST_F(HardeningSignalsTest, ASignalIgnoredAtStartStaysIgnored) {
-  TempDir tmp;
+// Starts a long run (its TMPDIR `tmp`, `ignored` ignored from the start),
+// sends it `signals` in order once its buyers run, and returns how it
+// ended, its report in `out`; `*pid` is its pid, for LeftoversOf.
+Ended InterruptARun(const TempDir& tmp, const std::vector<int>& signals,
+                    int ignored, pid_t* pid) {
+  Ended ended;
   int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  if (pipe2(out, O_CLOEXEC) != 0) return ended;
   Launch launch;
   launch.args = {"run",          "--store",    "shm",    "--guard",
                  "robust-mutex", "--buyers",   "4",      "--tickets",
                  "100000",       "--attempts", "100000", "--think-ms",
                  "1,2"};
   launch.env = {{"TMPDIR", tmp.path()}};
-  launch.ignored_signal = SIGHUP;
-  const pid_t pid = Start(launch, out[1]);
+  launch.ignored_signal = ignored;
+  *pid = Start(launch, out[1]);
   close(out[1]);
-  ASSERT_TRUE(RunBegun(pid, tmp));
-  // Had SIGHUP been taken as an interrupt, it would end the run first.
-  kill(pid, SIGHUP);
-  kill(pid, SIGINT);
-  std::string report;
+  // Once the run's objects exist, its buyers are running.
+  if (RunBegun(*pid, tmp)) {
+    for (int sig : signals) kill(*pid, sig);
+  } else {
+    ADD_FAILURE() << "the run never began";
+    kill(*pid, SIGKILL);
+  }
   char buf[4096];
   for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
-    if (n > 0) report.append(buf, n);
+    if (n > 0) ended.out.append(buf, n);
     if (n < 0 && errno != EINTR) break;
   }
   close(out[0]);
-  Ended ended;
-  ASSERT_TRUE(WaitEnded(pid, &ended));
-  EXPECT_EQ(ended.code, 130) << report;
-  EXPECT_NE(report.find("interrupted by SIGINT"), std::string::npos) << report;
+  EXPECT_TRUE(WaitEnded(*pid, &ended)) << "deaf to the interrupt";
+  return ended;
+}
+
+// SIGHUP (the terminal closed), SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU
+// and a real-time signal during a run: each is an interrupt. The buyers are
+// stopped, the partial report names the signal, nothing is left in /dev/shm
+// or the temp directory, and the exit status is 128 + the signal.
+TEST_F(HardeningSignalsTest, EveryTerminatingSignalInterruptsARunCleanly) {
+  for (const int sig :
+       {SIGHUP, SIGUSR1, SIGALRM, SIGTERM, SIGQUIT, SIGXCPU, SIGRTMIN + 1}) {
+    SCOPED_TRACE(SignalName(sig));
+    TempDir tmp;
+    pid_t pid = 0;
+    const Ended ended = InterruptARun(tmp, {sig}, 0, &pid);
+    EXPECT_TRUE(ended.exited);
+    EXPECT_EQ(ended.code, 128 + sig) << ended.out;
+    EXPECT_NE(ended.out.find("interrupted by " + SignalName(sig) +
+                             ": a partial report"),
+              std::string::npos)
+        << ended.out;
+    EXPECT_TRUE(LeftoversOf(pid).empty());
+    EXPECT_TRUE(tmp.Entries().empty()) << tmp.Entries().front();
+  }
+}
+
+// Started with SIGHUP ignored (nohup), ticketsim leaves it so: a SIGHUP
+// does not end the run (had it been taken, it would have ended it first),
+// the SIGINT after it does.
+TEST_F(HardeningSignalsTest, ASignalIgnoredAtStartStaysIgnored) {
+  TempDir tmp;
+  pid_t pid = 0;
+  const Ended ended = InterruptARun(tmp, {SIGHUP, SIGINT}, SIGHUP, &pid);
+  EXPECT_EQ(ended.code, 130) << ended.out;
+  EXPECT_NE(ended.out.find("interrupted by SIGINT"), std::string::npos)
+      << ended.out;
   EXPECT_TRUE(LeftoversOf(pid).empty());
+  EXPECT_TRUE(tmp.Entries().empty());
+}
+
+// Started with SIGINT ignored (a shell's background job), ticketsim still
+// takes SIGINT: the script that started it means it.
+TEST_F(HardeningSignalsTest, SigintIgnoredAtStartStillInterrupts) {
+  TempDir tmp;
+  pid_t pid = 0;
+  const Ended ended = InterruptARun(tmp, {SIGINT}, SIGINT, &pid);
+  EXPECT_EQ(ended.code, 130) << ended.out;
+  EXPECT_NE(ended.out.find("interrupted by SIGINT"), std::string::npos)
+      << ended.out;
+  EXPECT_TRUE(LeftoversOf(pid).empty());
+  EXPECT_TRUE(tmp.Entries().empty());
 }
 
 // Inside a run, SIGALRM is the parent's interrupt, but the file-lock
