@@ -66,7 +66,7 @@ struct TrialResult {
 struct ScenarioResult {
   LoadedScenario loaded;
   std::vector<TrialResult> trials;
-  // An interrupt taken between two trials, which stopped the rest.
+  // An interrupt taken after a trial's run, which stopped the rest.
   int stopped_by_signal = 0;
 
   int64_t with_violations() const;
@@ -92,7 +92,8 @@ struct SuiteHooks {
 };
 
 // Runs every trial of `loaded` (scenario.trials of them), stopping early if
-// one is interrupted or an interrupt is pending between two.
+// one is interrupted, or an interrupt comes after a run's end and before its
+// trial is checked (see DeferInterrupts).
 ScenarioResult RunTrials(const LoadedScenario& loaded, const SuiteHooks& hooks);
 
 }  // namespace ticketsim
