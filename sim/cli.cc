@@ -389,7 +389,8 @@ int CompareCommand(const ScenarioOptions& options,
              "violations", "sold", "remaining", "purchases/s");
   std::vector<ScenarioResult> results;
   for (const LoadedScenario& scenario : loaded) {
-    // An interrupt between two guards' rows stops the table (exit 130).
+    // An interrupt between two guards' rows stops the table (exit 128 +
+    // the signal).
     if (const int sig = results.empty() ? 0 : TakePendingInterrupt();
         sig != 0) {
       return ExitStatusFor(sig);
