@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,8 +18,10 @@
 #include <system_error>
 #include <vector>
 
+#include "sim/escape.h"
 #include "sim/guard.h"
 #include "sim/history_export.h"
+#include "sim/interrupt.h"
 #include "sim/narration.h"
 #include "sim/output_file.h"
 #include "sim/progress.h"
@@ -69,7 +72,8 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--query-delay-ms", "buyers.query_delay_ms",
      "MIN,MAX: time between the query and the purchase", true},
     {"--seed", "buyers.seed",
-     "seed of the random delays (trial t uses seed + t - 1)", false},
+     "seed of the random delays (trial t uses seed + t - 1, wrapping to 0)",
+     false},
     {"--kill-holder", "faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section", false},
     {"--trials", "run.trials", "run each scenario this many times", false},
@@ -120,7 +124,7 @@ bool ColorWanted(std::FILE* out) {
 // A message on stderr. Never throws: with stderr closed or full there is
 // nowhere left to say anything, and the exit status still tells.
 void Complain(std::string_view message) {
-  const std::string line = fmt::format("ticketsim: {}\n", message);
+  const std::string line = fmt::format("ticketsim: {}\n", Visible(message));
   if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
     std::clearerr(stderr);
   }
@@ -170,11 +174,6 @@ class TextStream {
   int error_ = 0;
 };
 
-std::string SignalName(int sig) {
-  const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
-  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : "a signal";
-}
-
 // The scenario files that `options` names, each directory's in name order;
 // a path that names none is a problem. No path: one scenario from flags ("").
 std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
@@ -215,7 +214,7 @@ void LoadAll(std::span<const std::string> files,
 int ExitFor(std::span<const ScenarioResult> results) {
   int status = kExitOk;
   for (const ScenarioResult& r : results) {
-    if (r.interrupted()) return kExitInterrupted;
+    if (r.interrupted()) return ExitStatusFor(r.interrupt_signal());
     if (r.run_failed()) {
       status = kExitRunFailed;
     } else if (!r.passed() && status == kExitOk) {
@@ -236,8 +235,9 @@ struct RunOutputPaths {
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
   const Scenario& s = r.loaded.scenario;
-  return fmt::format("{}: trial {}/{}, {}/{} purchases", s.name, trial + 1,
-                     s.trials, done, s.buyers.count * s.buyers.attempts);
+  return fmt::format("{}: trial {}/{}, {}/{} purchases", Visible(s.name),
+                     trial + 1, s.trials, done,
+                     s.buyers.count * s.buyers.attempts);
 }
 
 }  // namespace
@@ -434,10 +434,11 @@ int RunCommand(PreparedCommand* command) {
 
   // Every output but the JSON first, so that the JSON's exit_code is the
   // status the command ends with.
-  int status = stopped_by_signal != 0 ? kExitInterrupted : ExitFor(results);
+  int status = stopped_by_signal != 0 ? ExitStatusFor(stopped_by_signal)
+                                      : ExitFor(results);
   const auto failed = [&status](const std::string& message) {
     Complain(message);
-    if (status != kExitInterrupted) status = kExitRunFailed;
+    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
   };
   const auto commit = [&failed](OutputFile* output) {
     if (Status s = output->Commit(); !s.ok()) {
@@ -477,10 +478,10 @@ int RunCommand(PreparedCommand* command) {
     commit(command->junit.get());
   }
   // An interrupt taken while the reports were written still ends the
-  // command with 130, and the JSON says so.
+  // command with 128 + the signal, and the JSON says so.
   if (const int sig = TakePendingInterrupt(); sig != 0) {
     Complain(fmt::format("interrupted by {}", SignalName(sig)));
-    status = kExitInterrupted;
+    status = ExitStatusFor(sig);
   }
   if (command->json != nullptr) {
     command->json->Write(SuiteJsonReport(results, status).dump(2) + "\n");
@@ -496,8 +497,9 @@ int RunCommand(PreparedCommand* command) {
 
 int CheckCommand(const PreparedCommand& command) {
   for (const LoadedScenario& s : command.scenarios) {
-    fmt::print("ok  {}: {}\n", s.path.empty() ? "(command line)" : s.path,
-               DescribeSetup(s.scenario));
+    fmt::print("ok  {}: {}\n",
+               s.path.empty() ? "(command line)" : Visible(s.path),
+               Visible(DescribeSetup(s.scenario)));
   }
   return command.problems.empty() ? kExitOk : kExitUsage;
 }
@@ -559,8 +561,8 @@ int CompareCommand(const PreparedCommand& command) {
   const bool color = ColorWanted(stdout);
   const Scenario& s = loaded[0].scenario;
   text([&] {
-    fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", s.name,
-               DescribeSetup(s), s.trials, s.trials == 1 ? "" : "s",
+    fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n\n", Visible(s.name),
+               Visible(DescribeSetup(s)), s.trials, s.trials == 1 ? "" : "s",
                s.buyers.seed);
     fmt::print("  {:<17} {:>8}  {:<44} {:>8} {:>9} {:>12}\n", "guard",
                "violated", "violations", "sold", "remaining", "purchases/s");
@@ -568,14 +570,15 @@ int CompareCommand(const PreparedCommand& command) {
   std::vector<ScenarioResult> results;
   int status = kExitOk;
   for (const LoadedScenario& scenario : loaded) {
-    // An interrupt between two guards' rows stops the table (exit 130).
+    // An interrupt between two guards' rows stops the table (exit 128 +
+    // the signal).
     if (!results.empty()) {
       if (const int sig = TakePendingInterrupt(); sig != 0) {
         text([&] {
           fmt::print("  interrupted by {}: {} of {} guards ran\n",
                      SignalName(sig), results.size(), loaded.size());
         });
-        status = kExitInterrupted;
+        status = ExitStatusFor(sig);
         break;
       }
     }
@@ -584,9 +587,7 @@ int CompareCommand(const PreparedCommand& command) {
     const std::string guard(WordOf(kGuardKinds, scenario.scenario.guard.kind));
     if (r.interrupted()) {
       // Its numbers would be those of a run cut short: none are shown.
-      const int sig = r.stopped_by_signal != 0 ? r.stopped_by_signal
-                      : r.trials.empty()       ? 0
-                                         : r.trials.back().interrupt_signal;
+      const int sig = r.interrupt_signal();
       const auto done = std::count_if(
           r.trials.begin(), r.trials.end(),
           [](const TrialResult& t) { return t.ran && !t.interrupted; });
@@ -608,7 +609,7 @@ int CompareCommand(const PreparedCommand& command) {
       if (kinds.empty()) kinds = ListViolations(t.violations);
     }
     const double n = std::max<size_t>(1, r.trials.size());
-    if (r.run_failed()) kinds = "the run failed: " + r.FirstProblem();
+    if (r.run_failed()) kinds = "the run failed: " + Visible(r.FirstProblem());
     if (kinds.empty()) kinds = "none";
     // Padded before it is painted, so that colour does not upset the
     // columns.
@@ -633,7 +634,7 @@ int CompareCommand(const PreparedCommand& command) {
     });
   }
   for (const ScenarioResult& r : results) {
-    if (r.interrupted()) status = kExitInterrupted;
+    if (r.interrupted()) status = ExitStatusFor(r.interrupt_signal());
   }
   if (status == kExitOk) {
     for (const ScenarioResult& r : results) {
@@ -642,7 +643,7 @@ int CompareCommand(const PreparedCommand& command) {
   }
   if (const std::string e = text.Finish(); !e.empty()) {
     Complain(e);
-    if (status != kExitInterrupted) status = kExitRunFailed;
+    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
   }
   return status;
 }
@@ -651,8 +652,12 @@ int CompareCommand(const PreparedCommand& command) {
 // ./scenarios, else the one next to the sources this was built from.
 std::string ScenarioLibrary() {
   if (const char* env = std::getenv("TICKETSIM_SCENARIOS")) return env;
-  std::error_code error;
-  if (std::filesystem::is_directory("scenarios", error)) return "scenarios";
+  // One that is there but cannot be used (a symlink loop, no permission)
+  // is still the one meant: `list` says what is wrong with it.
+  struct stat st {};
+  if (stat("scenarios", &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOENT) {
+    return "scenarios";
+  }
   return TICKETSIM_SOURCE_DIR "/scenarios";
 }
 
@@ -675,24 +680,24 @@ int ListCommand() {
   const std::string library = ScenarioLibrary();
   std::vector<std::string> files;
   const std::string paths[] = {library};
-  if (!ExpandScenarioPaths(paths, &files).ok()) {
-    fmt::print("scenarios: none found in {}\n", library);
+  if (Status s = ExpandScenarioPaths(paths, &files); !s.ok()) {
+    fmt::print("scenarios: none found: {}\n", Visible(s.message()));
     return kExitOk;
   }
-  fmt::print("scenarios ({}):\n", library);
+  fmt::print("scenarios ({}):\n", Visible(library));
   for (const std::string& file : files) {
     LoadedScenario s;
     const Status status = LoadScenario(file, {}, &s);
-    fmt::print("  {}\n", file);
+    fmt::print("  {}\n", Visible(file));
     if (!status.ok()) {
-      fmt::print("      (invalid) {}\n", status.message());
+      fmt::print("      (invalid) {}\n", Visible(status.message()));
       continue;
     }
     fmt::print(
-        "      {}  [expect {}]\n", s.scenario.name,
+        "      {}  [expect {}]\n", Visible(s.scenario.name),
         s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
     for (const std::string& line : WrapText(s.scenario.description, 70)) {
-      fmt::print("      {}\n", line);
+      fmt::print("      {}\n", Visible(line));
     }
   }
   return kExitOk;
@@ -741,13 +746,13 @@ int Command(int argc, char** argv) {
     stdout_failure_reported = true;
     Complain(fmt::format("cannot write to stdout: {}",
                          std::strerror(e.code().value())));
-    if (status != kExitInterrupted) status = kExitRunFailed;
+    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
   }
   if ((std::fflush(stdout) != 0 || std::ferror(stdout)) &&
       !stdout_failure_reported) {
     Complain(fmt::format("cannot write to stdout: {}",
                          std::strerror(errno != 0 ? errno : EIO)));
-    if (status != kExitInterrupted) status = kExitRunFailed;
+    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
   }
   return status;
 }
@@ -768,7 +773,8 @@ int PrepareCommand(std::span<const std::string> args,
       "run",
       "run scenario files (or directories of them; none: the flags make "
       "one) and report the verdict. Exit 0: expectations met, 1: not met, "
-      "2: usage or scenario error, 3: a run failed, 130: interrupted");
+      "2: usage or scenario error, 3: a run failed, 128 + the signal: "
+      "interrupted (130 for SIGINT, 143 for SIGTERM)");
   run->add_option("scenario", run_options.paths,
                   "scenario files or directories");
   run_options.AddTo(run);
@@ -826,21 +832,22 @@ int PrepareCommand(std::span<const std::string> args,
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
-    // --help is a ParseError too, with exit code 0.
+    // --help is a ParseError too, with exit code 0. The message may echo
+    // what was typed.
     std::ostringstream help;
     std::ostringstream error;
     const int code = app.exit(e, help, error);
-    *out += help.str();
-    *err += error.str();
+    *out += VisibleLines(help.str());
+    *err += VisibleLines(error.str());
     return code == 0 ? kExitOk : kExitUsage;
   }
   const auto usage = [err](const std::string& message) {
-    *err += fmt::format("ticketsim: {}\n", message);
+    *err += fmt::format("ticketsim: {}\n", Visible(message));
     return kExitUsage;
   };
   const auto problems = [&command, err] {
     for (const ScenarioProblem& p : command.problems) {
-      *err += p.message + "\n";
+      *err += Visible(p.message) + "\n";
     }
   };
 
@@ -918,19 +925,11 @@ int RunPreparedCommand(PreparedCommand* command) {
 
 int Main(int argc, char** argv) {
   PrepareStandardStreams();
-  // Ctrl-C and SIGTERM wait for a place where ticketsim can stop cleanly:
-  // a run stops its buyers and removes its objects, a suite stops between
-  // runs, and the reports of what ran are still written.
-  InterruptBlock block;
-  const int status = Command(argc, argv);
-  if (const int sig = TakePendingInterrupt(); sig != 0) {
-    if (status != kExitInterrupted) {
-      fmt::print(stderr, "ticketsim: interrupted by SIG{}\n",
-                 sigabbrev_np(sig));
-    }
-    return kExitInterrupted;
-  }
-  return status;
+  // A run takes its own interrupts, stops its buyers and removes its
+  // objects; anywhere else an interrupt ends ticketsim at once, with 128 +
+  // the signal (see sim/interrupt.h).
+  EndOnInterrupt interrupts;
+  return Command(argc, argv);
 }
 
 }  // namespace ticketsim

@@ -15,7 +15,7 @@ enum ExitStatus {
   kExitUsage = 2,          // a bad flag, value or scenario
   kExitRunFailed = 3,      // the run itself failed (could not start, timed
                            // out), or an output could not be written
-  kExitInterrupted = 130,  // SIGINT or SIGTERM
+  kExitInterrupted = 130,  // SIGINT; any interrupt: 128 + its signal
 };
 
 // The whole program; main() only calls this.

@@ -7,6 +7,8 @@
 #include <map>
 
 #include "sim/checker.h"
+#include "sim/escape.h"
+#include "sim/interrupt.h"
 #include "sim/words.h"
 
 namespace ticketsim {
@@ -161,15 +163,16 @@ void WriteNarration(std::FILE* out, const RunResult& run, size_t max_lines) {
   for (const Told& t : events) {
     const std::string sentence =
         !t.said.empty()      ? t.said
-        : t.event == nullptr ? fmt::format("buyer {} is dead (SIG{})", t.buyer,
-                                           sigabbrev_np(t.signal))
+        : t.event == nullptr ? fmt::format("buyer {} is dead ({})", t.buyer,
+                                           SignalName(t.signal))
                              : narrator.Tell(*t.event);
     if (sentence.empty()) continue;
     if (lines == max_lines) {
       ++untold;
       continue;
     }
-    fmt::print(out, "  {:>10.3f}  {}\n", t.time / 1e6, sentence);
+    // Event names come from the scenario.
+    fmt::print(out, "  {:>10.3f}  {}\n", t.time / 1e6, Visible(sentence));
     ++lines;
   }
   if (untold > 0) {

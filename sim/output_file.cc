@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sim/interrupt.h"
+
 namespace ticketsim {
 namespace {
 
@@ -115,7 +117,10 @@ OutputFile::~OutputFile() {
       kind_ != Kind::kStderr) {
     std::fclose(stream_);
   }
-  if (!temporary_.empty()) unlink(temporary_.c_str());
+  if (!temporary_.empty()) {
+    unlink(temporary_.c_str());
+    ForgetOnInterrupt(temporary_.c_str());
+  }
 }
 
 Status OutputFile::Open(const std::string& flag, const std::string& path,
@@ -178,6 +183,7 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
                         errno);
   }
   file->temporary_ = name;
+  RemoveOnInterrupt(file->temporary_.c_str());
   if (fchmod(fd, mode) != 0 || (file->stream_ = fdopen(fd, "w")) == nullptr) {
     const int error = errno;
     close(fd);
@@ -226,6 +232,7 @@ Status OutputFile::Commit() {
       Fail(errno);
     }
     if (error_ != 0) unlink(temporary_.c_str());
+    ForgetOnInterrupt(temporary_.c_str());
     temporary_.clear();
   }
   return error_ == 0 ? Status::Ok() : Failed(error_);

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sim/escape.h"
+#include "sim/interrupt.h"
+
 namespace ticketsim {
 namespace {
 
@@ -74,11 +77,11 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color) {
   const Painter paint(color);
   const Scenario& scenario = run.scenario;
-  fmt::print(out, "{}\n", paint.Bold(scenario.name));
+  fmt::print(out, "{}\n", paint.Bold(Visible(scenario.name)));
   for (const std::string& line : WrapText(scenario.description, 74)) {
-    fmt::print(out, "  {}\n", paint.Dim(line));
+    fmt::print(out, "  {}\n", paint.Dim(Visible(line)));
   }
-  fmt::print(out, "  {}\n  seed {}\n\n", DescribeSetup(scenario),
+  fmt::print(out, "  {}\n  seed {}\n\n", Visible(DescribeSetup(scenario)),
              scenario.buyers.seed);
 
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
@@ -118,8 +121,8 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   } else {
     fmt::print(out, "\n");
     for (const Verdict::EventBooks& e : verdict.events) {
-      fmt::print(out, "  {:<9} initial {}, sold {}, remaining {}\n", e.name,
-                 verdict.initial, e.confirmed,
+      fmt::print(out, "  {:<9} initial {}, sold {}, remaining {}\n",
+                 Visible(e.name), verdict.initial, e.confirmed,
                  e.final_count ? std::to_string(*e.final_count) : "unreadable");
     }
   }
@@ -166,8 +169,8 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
   if (run.interrupted) {
     fmt::print(out, "  {}\n",
-               paint.Red(fmt::format("interrupted by SIG{}: a partial report",
-                                     sigabbrev_np(run.interrupt_signal))));
+               paint.Red(fmt::format("interrupted by {}: a partial report",
+                                     SignalName(run.interrupt_signal))));
   }
 
   fmt::print(out, "\n");
@@ -191,9 +194,9 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
              cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
   for (const Violation& v : verdict.violations) {
     fmt::print(out, "\n  {} x{}: {}\n", paint.Red(Upper(ViolationName(v.kind))),
-               v.count, v.summary);
+               v.count, Visible(v.summary));
     for (const std::string& w : v.witnesses) {
-      fmt::print(out, "    - {}\n", w);
+      fmt::print(out, "    - {}\n", Visible(w));
     }
   }
 }
@@ -224,13 +227,16 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
   if (trials > 1) {
     const int64_t violated = result.with_violations();
     const Interval ci = WilsonInterval(violated, trials);
-    fmt::print(
-        out, "{}{}\n", paint.Bold(s.name),
-        result.loaded.path.empty() ? "" : "  (" + result.loaded.path + ")");
-    fmt::print(out, "  {}\n  seeds {} to {} (trial t used seed {} + t - 1)\n",
-               DescribeSetup(s), s.buyers.seed,
-               s.buyers.seed + static_cast<uint64_t>(trials) - 1,
-               s.buyers.seed);
+    fmt::print(out, "{}{}\n", paint.Bold(Visible(s.name)),
+               result.loaded.path.empty()
+                   ? ""
+                   : "  (" + Visible(result.loaded.path) + ")");
+    const uint64_t last = TrialSeed(s.buyers.seed, trials - 1);
+    fmt::print(out, "  {}\n  seeds {} to {} (trial t used seed {} + t - 1{})\n",
+               Visible(DescribeSetup(s)), s.buyers.seed, last, s.buyers.seed,
+               last < s.buyers.seed
+                   ? fmt::format(", wrapping to 0 past {}", kMaxSeed)
+                   : "");
     fmt::print(out,
                "  trials    {} of {} showed a violation ({}; 95% interval "
                "{} to {})\n",
@@ -272,7 +278,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
         out, "  expect    {} -- {}: {}\n\n", expect,
         paint.Red(result.run_failed() || result.interrupted() ? "not known"
                                                               : "NOT MET"),
-        result.FirstProblem());
+        Visible(result.FirstProblem()));
   }
 }
 
@@ -282,9 +288,9 @@ void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
   // A file's name is short and unique; a scenario from flags has only its
   // name.
   const auto label = [](const ScenarioResult& r) {
-    return r.loaded.path.empty()
-               ? r.loaded.scenario.name
-               : std::filesystem::path(r.loaded.path).stem().string();
+    return Visible(r.loaded.path.empty()
+                       ? r.loaded.scenario.name
+                       : std::filesystem::path(r.loaded.path).stem().string());
   };
   size_t width = 8;
   for (const ScenarioResult& r : results) {

@@ -67,17 +67,17 @@ bool AbandonedIfHolderDies(GuardKind kind) {
   return kind == GuardKind::kNamedMutex || kind == GuardKind::kNamedSemaphore;
 }
 
-// Blocks SIGINT, SIGTERM and SIGCHLD for the life of the run (whatever the
-// command blocked already), so that they are taken only where the parent
-// waits for them (sigtimedwait) and never cut it off between creating and
-// removing the run's objects. Buyers inherit the mask: Ctrl-C reaches the
-// parent, which stops them.
+// Blocks every interrupt (sim/interrupt.h) and SIGCHLD for the life of the
+// run, so that they are taken only where the parent waits for them
+// (sigtimedwait) and never cut it off between creating and removing the
+// run's objects. Buyers inherit the mask: Ctrl-C, or the SIGHUP of a closed
+// terminal, reaches the parent, which stops them. An interrupt that comes
+// after the last wait is delivered when the mask is lifted, once everything
+// is removed, and ends ticketsim there (EndOnInterrupt).
 class RunSignals {
  public:
   RunSignals() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
+    set_ = InterruptSignals();
     sigaddset(&set_, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set_, &old_);
   }
@@ -408,6 +408,14 @@ std::string StartUpFailure(const RunControl& control,
   // Die with the parent; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
+  // The run's mask blocks SIGALRM as an interrupt of the parent's; a buyer
+  // needs it for the file-lock guard's timer (which installs its handler
+  // when it attaches), and none sent from outside must end it.
+  signal(SIGALRM, SIG_IGN);
+  sigset_t alarm;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
   const int code = RunBuyerProcess(scenario, process, stores, guards, control,
@@ -509,7 +517,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   }
 
   const auto interrupted = [result](int sig) {
-    if (sig != SIGINT && sig != SIGTERM) return false;
+    if (!IsInterrupt(sig)) return false;
     result->interrupted = true;
     result->interrupt_signal = sig;
     return true;
@@ -651,32 +659,6 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     return Status::Environment(why);
   }
   return Status::Ok();
-}
-
-namespace {
-
-sigset_t InterruptSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
-
-}  // namespace
-
-InterruptBlock::InterruptBlock() {
-  const sigset_t set = InterruptSignals();
-  sigprocmask(SIG_BLOCK, &set, &old_);
-}
-
-InterruptBlock::~InterruptBlock() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
-
-int TakePendingInterrupt() {
-  const sigset_t set = InterruptSignals();
-  timespec none{0, 0};
-  const int sig = sigtimedwait(&set, nullptr, &none);
-  return sig > 0 ? sig : 0;
 }
 
 std::vector<bool> KilledBuyers(const RunResult& result) {

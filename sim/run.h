@@ -3,9 +3,9 @@
 // The parent creates the run's named objects, maps the history arena and the
 // start barrier, forks the buyers, opens the barrier once all are attached,
 // and reaps every one of them (never leaving a zombie). It kills them all
-// when the run's time limit passes or when it is interrupted (SIGINT,
-// SIGTERM), reads the final count, and removes every named object and file
-// of the run, whatever happened. Buyers die with the parent
+// when the run's time limit passes or when it is interrupted (any signal
+// of sim/interrupt.h), reads the final count, and removes every named object
+// and file of the run, whatever happened. Buyers die with the parent
 // (PR_SET_PDEATHSIG) should the parent itself be killed.
 #ifndef TICKETSIM_SIM_RUN_H_
 #define TICKETSIM_SIM_RUN_H_
@@ -21,6 +21,7 @@
 
 #include "sim/checker.h"
 #include "sim/history.h"
+#include "sim/interrupt.h"
 #include "sim/scenario.h"
 #include "sim/tally.h"
 #include "storage/run_names.h"
@@ -77,7 +78,7 @@ struct RunResult {
   uint64_t deadlock_ns = 0;              // when it was found
   double seconds = 0;                    // from the barrier to the last reap
   bool timed_out = false;                // the run's time limit killed it
-  bool interrupted = false;              // SIGINT or SIGTERM stopped it
+  bool interrupted = false;              // an interrupt stopped it
   int interrupt_signal = 0;
 };
 
@@ -91,24 +92,6 @@ struct RunResult {
 using ProgressFn = std::function<void(int64_t attempts_done)>;
 Status RunScenario(const Scenario& scenario, RunResult* result,
                    const ProgressFn& progress = {});
-
-// Blocks SIGINT and SIGTERM for the life of a command that runs scenarios,
-// so that an interrupt is taken only where ticketsim looks for it (while a
-// run waits for its buyers, and between runs) and never cuts it off with
-// objects made and not removed.
-class InterruptBlock {
- public:
-  InterruptBlock();
-  ~InterruptBlock();
-  InterruptBlock(const InterruptBlock&) = delete;
-  InterruptBlock& operator=(const InterruptBlock&) = delete;
-
- private:
-  sigset_t old_;
-};
-
-// Takes a pending SIGINT or SIGTERM, if there is one; returns it, or 0.
-int TakePendingInterrupt();
 
 // Per buyer: whether its process was killed while serving it (a process
 // serves its buyers in increasing order, so only the last of them).

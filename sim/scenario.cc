@@ -488,13 +488,16 @@ std::vector<std::string> CgroupDirs(std::string_view controller) {
 int64_t TasksOfUser(uid_t uid) {
   int64_t tasks = 0;
   std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/proc", error)) {
-    const std::string name = entry.path().filename();
+  // increment(error), not ++: a failed read of /proc ends the count, never
+  // throws.
+  for (std::filesystem::directory_iterator entry("/proc", error);
+       !error && entry != std::filesystem::directory_iterator();
+       entry.increment(error)) {
+    const std::string name = entry->path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
       continue;
     }
-    const std::string status = entry.path().string() + "/status";
+    const std::string status = entry->path().string() + "/status";
     // "Uid:\treal\teffective\tsaved\tfs"
     if (ReadField(status, "Uid") != static_cast<int64_t>(uid)) continue;
     tasks += ReadField(status, "Threads").value_or(1);

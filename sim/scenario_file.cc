@@ -1,13 +1,15 @@
 #include "sim/scenario_file.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "sim/scenario_keys.h"
@@ -36,20 +38,70 @@ toml::source_position PositionOf(std::string_view text, size_t offset) {
   return at;
 }
 
+// Why a path could not be opened or listed. strerror's "too many levels of
+// symbolic links" is most often a loop, so it is named as one.
+std::string Reason(int err) {
+  if (err == ELOOP) return "symlink loop (too many levels of symbolic links)";
+  return std::strerror(err);
+}
+
+// "a FIFO": what a path is, for a file that is not a regular one.
+std::string_view KindOf(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+Status NotRegular(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) return Status::Invalid(path + ": is a directory");
+  return Status::Invalid(fmt::format(
+      "{}: is {}, not a scenario file (a scenario is a regular TOML file)",
+      path, KindOf(mode)));
+}
+
+// Reads a regular file whole, never waiting on what is not one: a FIFO or
+// a device is refused before it is opened (opening a FIFO waits for a
+// writer, opening a device may act on it), and it is opened non-blocking
+// and checked again, should the path have changed in between. A symlink to
+// a regular file is followed.
 Status ReadScenarioFile(const std::string& path, std::string* text) {
-  std::error_code error;
-  if (fs::is_directory(path, error)) {
-    return Status::Invalid(fmt::format("{}: is a directory", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
     return Status::Invalid(
-        fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+        fmt::format("{}: cannot read: {}", path, Reason(errno)));
   }
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Invalid(
+        fmt::format("{}: cannot read: {}", path, Reason(errno)));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  if (fstat(fd, &st) != 0) {
+    return Status::Invalid(
+        fmt::format("{}: cannot read: {}", path, Reason(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
   // One byte past the limit tells a file that is too long.
   text->assign(kMaxScenarioBytes + 1, '\0');
-  in.read(text->data(), static_cast<std::streamsize>(text->size()));
-  text->resize(static_cast<size_t>(in.gcount()));
+  size_t got = 0;
+  while (got < text->size()) {
+    const ssize_t n = read(fd, text->data() + got, text->size() - got);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Invalid(
+          fmt::format("{}: cannot read: {}", path, Reason(errno)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  text->resize(got);
   return Status::Ok();
 }
 
@@ -201,20 +253,37 @@ Status LoadScenarioText(const std::string& path, std::string_view text,
 Status ExpandScenarioPaths(std::span<const std::string> paths,
                            std::vector<std::string>* files) {
   for (const std::string& path : paths) {
-    std::error_code error;
-    if (!fs::exists(path, error)) {
-      return Status::Invalid(
-          fmt::format("{}: no such file or directory", path));
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err == ENOENT) {
+        return Status::Invalid(
+            fmt::format("{}: no such file or directory", path));
+      }
+      return Status::Invalid(fmt::format("{}: {}", path, Reason(err)));
     }
-    if (!fs::is_directory(path, error)) {
-      files->push_back(path);
+    if (!S_ISDIR(st.st_mode)) {
+      files->push_back(path);  // loading it says what is wrong with it
       continue;
     }
+    // Every call with an error code: a directory that cannot be read, or
+    // an entry that cannot be looked at, is a message, never an exception.
+    std::error_code error;
+    fs::directory_iterator it(path, error);
     std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(path, error)) {
-      if (entry.path().extension() == ".toml" && !entry.is_directory()) {
+    for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+      const fs::directory_entry& entry = *it;
+      if (entry.path().extension() != ".toml") continue;
+      // An entry that cannot be looked at (a symlink loop, a dangling
+      // link) is kept: loading it says why it is not a scenario.
+      std::error_code kind_error;
+      if (!entry.is_directory(kind_error)) {
         found.push_back(entry.path().string());
       }
+    }
+    if (error) {
+      return Status::Invalid(fmt::format("{}: cannot list the directory: {}",
+                                         path, Reason(error.value())));
     }
     if (found.empty()) {
       return Status::Invalid(

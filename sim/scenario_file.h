@@ -2,10 +2,11 @@
 // where and what is wrong ("rush.toml:12:9: buyers.count: 0 is out of range
 // [1, 100000]").
 //
-// A file is read whole (at most kMaxScenarioBytes), refused if empty or
-// binary, parsed by toml++, and walked key by key through the scenario's key
-// table (scenario.cc), so a file, a flag and `--set` are checked alike. The
-// command line's overrides come last, in order, and win.
+// A file is read whole (at most kMaxScenarioBytes), refused if it is not a
+// regular file (a FIFO, a device: never waited on) or if empty or binary,
+// parsed by toml++, and walked key by key through the scenario's key table
+// (scenario.cc), so a file, a flag and `--set` are checked alike. The command
+// line's overrides come last, in order, and win.
 #ifndef TICKETSIM_SIM_SCENARIO_FILE_H_
 #define TICKETSIM_SIM_SCENARIO_FILE_H_
 
@@ -50,8 +51,10 @@ Status LoadScenarioText(const std::string& path, std::string_view text,
                         LoadedScenario* out);
 
 // The scenario files that `paths` name: each file as it is, each directory's
-// *.toml files in name order. Fails (Invalid) on a path that does not exist
-// or a directory with no scenario in it.
+// *.toml files in name order (those that cannot be looked at, such as a
+// symlink loop, too: loading one says why). Fails (Invalid) on a path that
+// does not exist or cannot be looked at, a directory that cannot be listed,
+// or one with no scenario in it, with the reason. Never throws.
 Status ExpandScenarioPaths(std::span<const std::string> paths,
                            std::vector<std::string>* files);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "sim/buyer.h"
 #include "sim/report_json.h"
@@ -63,6 +64,14 @@ bool ScenarioResult::interrupted() const {
                      [](const TrialResult& t) { return t.interrupted; });
 }
 
+int ScenarioResult::interrupt_signal() const {
+  if (stopped_by_signal != 0) return stopped_by_signal;
+  for (const TrialResult& t : trials) {
+    if (t.interrupted) return t.interrupt_signal;
+  }
+  return 0;
+}
+
 bool ScenarioResult::passed() const {
   if (trials.empty() || run_failed() || interrupted()) return false;
   return std::all_of(trials.begin(), trials.end(),
@@ -80,7 +89,7 @@ std::string ScenarioResult::FirstProblem() const {
     } else if (t.timed_out) {
       problem = "the run hit its time limit";
     } else if (t.interrupted) {
-      problem = "interrupted";
+      problem = "interrupted by " + SignalName(t.interrupt_signal);
     } else {
       problem = t.miss;
     }
@@ -89,8 +98,8 @@ std::string ScenarioResult::FirstProblem() const {
     }
   }
   if (stopped_by_signal != 0) {
-    return fmt::format("interrupted by SIG{} after {} of {} trials",
-                       sigabbrev_np(stopped_by_signal), trials.size(),
+    return fmt::format("interrupted by {} after {} of {} trials",
+                       SignalName(stopped_by_signal), trials.size(),
                        loaded.scenario.trials);
   }
   return "";
@@ -113,7 +122,7 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       if (result.stopped_by_signal != 0) break;
     }
     Scenario scenario = base;
-    scenario.buyers.seed = base.buyers.seed + static_cast<uint64_t>(t);
+    scenario.buyers.seed = TrialSeed(base.buyers.seed, t);
     TrialResult& trial = result.trials.emplace_back();
     trial.seed = scenario.buyers.seed;
     const size_t index = result.trials.size() - 1;
@@ -122,6 +131,10 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       progress = [&](int64_t done) { hooks.on_progress(result, index, done); };
     }
     RunResult run;
+    // From the run's start to its verdict: an interrupt that comes after
+    // the run has taken its last is taken once the trial is checked, so
+    // that its report is not lost.
+    std::optional<DeferInterrupts> defer(std::in_place);
     const Status s = RunScenario(scenario, &run, progress);
     if (!s.ok()) {
       trial.run_error = s.message();
@@ -146,8 +159,15 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
       trial.report = JsonReport(run, verdict);
       trial.report["trial"] = t + 1;
     }
+    if (const int late = TakePendingInterrupt();
+        late != 0 && !run.interrupted) {
+      result.stopped_by_signal = late;
+    }
+    defer.reset();  // the report may wait on its output: that wait can end
     if (hooks.on_trial) hooks.on_trial(result, run, verdict);
-    if (trial.interrupted || trial.failed()) break;
+    if (trial.interrupted || trial.failed() || result.stopped_by_signal != 0) {
+      break;
+    }
   }
   return result;
 }

@@ -1,8 +1,9 @@
 // Suite: scenarios run trial after trial, and whether each met its
 // expectation.
 //
-// Trial t of a scenario runs with seed buyers.seed + t, so any one trial can
-// be repeated alone with `--seed`. A scenario's expectation ([expect]) is met
+// Trial t (from 1) of a scenario runs with seed buyers.seed + t - 1, wrapped
+// to 0 past the largest seed (TrialSeed), so any one trial can be repeated
+// alone with `--seed`. A scenario's expectation ([expect]) is met
 // when every trial meets it: "none" (or no [expect]) wants no violation in
 // any trial; "some" wants a violation in every trial, and the kinds listed
 // in expect.kinds among them. A forced race is one that shows up every time.
@@ -33,6 +34,14 @@ Interval WilsonInterval(int64_t successes, int64_t trials);
 // ("expected no violation, got lost update x9").
 std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict);
 
+// The largest seed `--seed` takes; trial seeds wrap past it to 0.
+inline constexpr uint64_t kMaxSeed = INT64_MAX;
+
+// The seed of trial `index` (from 0) of a scenario seeded `seed`.
+inline uint64_t TrialSeed(uint64_t seed, int64_t index) {
+  return (seed + static_cast<uint64_t>(index)) & kMaxSeed;
+}
+
 struct TrialResult {
   uint64_t seed = 0;
   bool ran = false;  // false: the run could not be made (run_error)
@@ -57,12 +66,14 @@ struct TrialResult {
 struct ScenarioResult {
   LoadedScenario loaded;
   std::vector<TrialResult> trials;
-  // SIGINT or SIGTERM taken between two trials, which stopped the rest.
+  // An interrupt taken after a trial's run, which stopped the rest.
   int stopped_by_signal = 0;
 
   int64_t with_violations() const;
   bool run_failed() const;
   bool interrupted() const;
+  // The interrupt that stopped it, or 0.
+  int interrupt_signal() const;
   // Every trial ran and met the expectation.
   bool passed() const;
   // For a failure message: the first trial that missed, or the run error.
@@ -81,8 +92,8 @@ struct SuiteHooks {
 };
 
 // Runs every trial of `loaded` (scenario.trials of them), stopping early if
-// one is interrupted or an interrupt is pending between two (see
-// InterruptBlock).
+// one is interrupted, or an interrupt comes after a run's end and before its
+// trial is checked (see DeferInterrupts).
 ScenarioResult RunTrials(const LoadedScenario& loaded, const SuiteHooks& hooks);
 
 }  // namespace ticketsim

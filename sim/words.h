@@ -89,7 +89,18 @@ inline std::string FaultWhat(uint32_t aux, int64_t value) {
 inline std::string XmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const auto next =
+        i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    // DEL and the C1 controls (U+0080 to U+009F, UTF-8 C2 80 to C2 9F) are
+    // allowed in XML 1.0 but act on a terminal that shows the report: as
+    // character references they cannot.
+    if (c == '\x7f' || (c == '\xc2' && next >= 0x80 && next <= 0x9f)) {
+      out += fmt::format("&#x{:x};", c == '\x7f' ? 0x7f : next);
+      if (c != '\x7f') ++i;
+      continue;
+    }
     switch (c) {
       case '&':
         out += "&amp;";

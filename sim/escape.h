@@ -1,0 +1,30 @@
+// Text from a scenario file or the command line, made safe to print on a
+// terminal.
+//
+// A name, a description, an unknown key or a path may hold control
+// characters: ESC starts sequences that retitle, clear or reprogram the
+// terminal, BEL rings it, and the C1 controls (U+0080 to U+009F, CSI among
+// them) do the same on terminals that honour them. Every report for a
+// terminal passes such text through Visible(), which shows each control as
+// an escape ("\e", "\x07", "\u009b"), and each byte that is not valid UTF-8
+// as "\xNN". Valid UTF-8 otherwise stays as it is. The JSON, JUnit and HTML
+// reports escape for their own formats instead.
+#ifndef TICKETSIM_SIM_ESCAPE_H_
+#define TICKETSIM_SIM_ESCAPE_H_
+
+#include <string>
+#include <string_view>
+
+namespace ticketsim {
+
+// `text` with every control character and invalid byte shown as an escape:
+// one line, whatever the text held.
+std::string Visible(std::string_view text);
+
+// The same, but newlines and tabs are kept: for text whose lines the layout
+// means (a message of several lines).
+std::string VisibleLines(std::string_view text);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_ESCAPE_H_
