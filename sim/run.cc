@@ -385,16 +385,16 @@ std::string StartUpFailure(const RunControl& control,
   for (size_t p = 0; p < processes.size(); ++p) {
     if (processes[p].signal != 0) {
       return fmt::format(
-          "buyer process {} was killed by SIG{} before it could open the "
-          "store",
-          p, sigabbrev_np(processes[p].signal));
+          "buyer process {} was killed by {} during start-up, before the "
+          "run began",
+          p, SignalName(processes[p].signal));
     }
   }
   for (size_t p = 0; p < processes.size(); ++p) {
     if (processes[p].exit_code >= 0) {
       return fmt::format(
-          "buyer process {} exited with status {} before it could open the "
-          "store",
+          "buyer process {} exited with status {} during start-up, before "
+          "the run began",
           p, processes[p].exit_code);
     }
   }
