@@ -300,6 +300,82 @@ echo "after clean: $( (ls -A /tmp; ls -A /dev/shm) | tr '\n' ' ')."
   EXPECT_NE(ran.out.find("after clean: ."), std::string::npos) << ran.out;
 }
 
+// Given a clean whose TMPDIR is not the run's (the temp directory and
+// /dev/shm judged each by its own lock): it leaves a live run's objects
+// alone, and removes a killed run's objects in /dev/shm but not its
+// directory, which only a clean of that TMPDIR sees.
+TEST(PidNamespaceTest, EachPlaceIsJudgedByItsOwnLock) {
+  const std::string script = std::string(kWaitFor) + R"sh(
+mkdir /tmp/elsewhere
+"$TICKETSIM" run --store shm --guard named-mutex --buyers 2 --tickets 100000 --attempts 20000 --think-ms 2,4 >/dev/null 2>&1 &
+R=$!
+wait_for 'mutex$'
+wait_for '\.store$'
+echo "--- live"
+TMPDIR=/tmp/elsewhere "$TICKETSIM" clean
+buyers=$(cat /proc/$R/task/$R/children)
+kill -KILL $R
+wait $R
+# Its buyers die with it (PR_SET_PDEATHSIG); the lock is free once they have.
+for buyer in $buyers; do
+  i=0
+  while kill -0 $buyer 2>/dev/null && [ $i -lt 1200 ]; do
+    i=$((i + 1))
+    sleep 0.05
+  done
+done
+echo "--- killed"
+TMPDIR=/tmp/elsewhere "$TICKETSIM" clean
+echo "left: $( (ls -A /dev/shm; ls -A /tmp) | tr '\n' ' ')."
+echo "--- the run's own TMPDIR"
+"$TICKETSIM" clean
+)sh";
+  const Ran ran = RunInPrivateMounts(script);
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("--- live\n0 leftovers removed\n"), std::string::npos)
+      << ran.out;
+  // Its lock object, store and mutex; then its directory.
+  const std::regex shm_then_dir(
+      R"(--- killed\n(removed /dev/shm/\S+\n){3}3 leftovers removed\n)"
+      R"(left: elsewhere ticketsim\.\S+ \.\n)"
+      R"(--- the run's own TMPDIR\nremoved /tmp/ticketsim\.\S+\n)"
+      R"(1 leftover removed\n)");
+  EXPECT_TRUE(std::regex_search(ran.out, shm_then_dir)) << ran.out;
+}
+
+// Given `ticketsim clean` running over and over while runs start and end
+// beside it (in the same /tmp and /dev/shm), every run succeeds: a clean
+// never takes a starting or running run for a dead one. At the end nothing
+// is left.
+TEST(PidNamespaceTest, CleansAlongsideRunsNeverBreakOne) {
+  const std::string script = R"sh(
+touch /tmp/cleaning
+( while [ -e /tmp/cleaning ]; do "$TICKETSIM" clean >/dev/null; done ) &
+C=$!
+runs() {
+  for i in $(seq 1 15); do
+    "$TICKETSIM" run --store shm --guard robust-mutex --buyers 2 --tickets 4 --timeout-ms 60000 >/tmp/last.$1 2>&1
+    rc=$?
+    echo "rc=$rc"
+    [ $rc = 0 ] || cat /tmp/last.$1
+  done
+}
+runs 1 &
+W1=$!
+runs 2 &
+W2=$!
+wait $W1 $W2
+rm /tmp/cleaning
+wait $C
+echo "left: $( (ls -A /dev/shm; ls -A /tmp | grep -v '^last\.') | tr '\n' ' ')."
+)sh";
+  const Ran ran = RunInPrivateMounts(script);
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(Count(ran.out, "rc=0\n"), 30u) << ran.out;
+  EXPECT_EQ(Count(ran.out, "rc="), 30u) << ran.out;
+  EXPECT_NE(ran.out.find("left: ."), std::string::npos) << ran.out;
+}
+
 // Given a full /dev/shm (a 256 KiB tmpfs, filled up), a run whose shm store
 // or robust mutex needs a page there fails with "No space left on device"
 // and exit 3 (not SIGBUS), and leaves nothing in /dev/shm or /tmp.
