@@ -13,8 +13,9 @@ namespace {
 
 void BM_Purchase(benchmark::State& state, StoreKind store_kind,
                  GuardKind guard_kind, Method method) {
-  const RunNames names = NewRunNames();
-  if (!CreateRunDirectory(names).ok()) {
+  RunNames names;
+  RunLease lease;
+  if (!StartRun(&names, &lease).ok()) {
     state.SkipWithError("cannot create the run directory");
     return;
   }

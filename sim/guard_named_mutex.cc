@@ -21,6 +21,8 @@ class NamedMutexGuard : public Guard {
 
   Status Create() override {
     try {
+      // create_only is sem_open(O_CREAT | O_EXCL): a name that exists,
+      // whoever made it, is refused, never opened.
       bip::named_mutex created(bip::create_only, name_.c_str(),
                                bip::permissions(0600));
       return Status::Ok();

@@ -25,6 +25,8 @@ class NamedSemaphoreGuard : public Guard {
 
   Status Create() override {
     try {
+      // create_only is sem_open(O_CREAT | O_EXCL): a name that exists,
+      // whoever made it, is refused, never opened.
       bip::named_semaphore created(bip::create_only, name_.c_str(),
                                    static_cast<unsigned>(permits_),
                                    bip::permissions(0600));

@@ -433,7 +433,6 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   // What a run that was killed outright left behind goes now.
   CleanLeftovers(/*all=*/false);
   result->scenario = scenario;
-  result->names = NewRunNames();
   const RunNames& names = result->names;
   const uint32_t buyer_count = static_cast<uint32_t>(scenario.buyers.count);
   const uint32_t process_count = static_cast<uint32_t>(ProcessCount(scenario));
@@ -448,7 +447,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     return Status::Invalid("the history would not fit; see ValidateScenario");
   }
 
-  Status s = CreateRunDirectory(names);
+  // Held until the run's objects are gone (declared before the cleanup, so
+  // let go after it): while it is, no other ticketsim removes them.
+  RunLease lease;
+  Status s = StartRun(&result->names, &lease);
   if (!s.ok()) return s;
   RunCleanup cleanup(names);
   // One store and one guard per event.

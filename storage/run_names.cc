@@ -1,53 +1,344 @@
 #include "storage/run_names.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <semaphore.h>
-#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <system_error>
+#include <map>
+#include <mutex>
+#include <set>
 
 namespace ticketsim {
 namespace {
 
-namespace fs = std::filesystem;
-
-constexpr std::string_view kShmDir = "/dev/shm";
+constexpr const char* kShmDir = "/dev/shm";
 // POSIX named semaphores appear in /dev/shm with this prefix.
 constexpr std::string_view kSemPrefix = "sem.";
+// The liveness lock: a file of this name in the run's directory, and the
+// object "<tag>.live" in /dev/shm.
+constexpr const char* kLockName = "live";
+// The random part of a tag: 12 characters of 5 bits each, 60 bits, as
+// unguessable as mkdtemp's and still a short name. Lower case letters and
+// digits only, so that no name needs quoting and the tag of a name can be
+// told from what follows it.
+constexpr std::string_view kRandomChars = "abcdefghijklmnopqrstuvwxyz234567";
+constexpr size_t kRandomLength = 12;
+// StartRun draws new names only when one is taken, which with 60 random bits
+// takes someone who reads the names and plants them faster than we draw, or
+// a broken random source: then the run fails rather than loop forever.
+constexpr int kStartTries = 100;
+// Our directories are two levels deep; anything deeper is not ours to walk.
+constexpr int kMaxDepth = 8;
 
 std::string TempRoot() {
   const char* tmp = std::getenv("TMPDIR");
   return (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
 }
 
-std::string UidPrefix() { return fmt::format("ticketsim.{}.", getuid()); }
+// The owner of what we create is the effective uid: that is the uid named
+// in our tags and the one cleanup compares entries' owners with.
+std::string UidPrefix() { return fmt::format("ticketsim.{}.", geteuid()); }
 
-// If `name` is "ticketsim.<our uid>.<pid>.<...>", returns pid; otherwise 0.
-pid_t OwnerOf(std::string_view name) {
-  const std::string prefix = UidPrefix();
-  if (name.substr(0, prefix.size()) != prefix) return 0;
-  name.remove_prefix(prefix.size());
-  pid_t pid = 0;
-  size_t i = 0;
-  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) {
-    pid = pid * 10 + (name[i] - '0');
+// Fills `bytes` with random bytes: getrandom, else /dev/urandom, else (no
+// source at all) the clock. Names are always created exclusively, so a weak
+// source costs only their unpredictability, never their safety.
+void RandomBytes(unsigned char* bytes, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = getrandom(bytes + got, size - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
   }
-  return (i > 0 && i < name.size() && name[i] == '.') ? pid : 0;
+  if (got < size) {
+    const int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && got < size) {
+      const ssize_t n = read(fd, bytes + got, size - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (fd >= 0) close(fd);
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint64_t mix = static_cast<uint64_t>(now.tv_nsec) ^
+                 (static_cast<uint64_t>(now.tv_sec) << 30) ^
+                 (static_cast<uint64_t>(getpid()) << 12);
+  for (; got < size; ++got) {
+    mix = mix * 6364136223846793005u + 1442695040888963407u;
+    bytes[got] = static_cast<unsigned char>(mix >> 56);
+  }
 }
 
-bool ProcessAlive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+std::string RandomPart() {
+  unsigned char bytes[kRandomLength];
+  RandomBytes(bytes, sizeof bytes);
+  std::string out;
+  for (unsigned char b : bytes) out.push_back(kRandomChars[b & 31]);
+  return out;
+}
 
-bool IsLeftover(std::string_view name, bool all) {
-  const pid_t owner = OwnerOf(name);
-  if (owner == 0 || owner == getpid()) return false;
-  return all || !ProcessAlive(owner);
+// If `name` starts with a tag of this uid's pattern, "ticketsim.<uid>.
+// <pid>.<random>", followed by its end or a '.', returns that tag; else an
+// empty view. Names of the pattern that came before the random part (a
+// short number in its place) are not ours to judge: none is returned.
+std::string_view TagOf(std::string_view name) {
+  const std::string prefix = UidPrefix();
+  if (!name.starts_with(prefix)) return {};
+  size_t i = prefix.size();
+  const size_t pid = i;
+  while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+  if (i == pid || i >= name.size() || name[i] != '.') return {};
+  const size_t random = ++i;
+  while (i < name.size() && kRandomChars.find(name[i]) != std::string::npos) {
+    ++i;
+  }
+  if (i - random != kRandomLength) return {};
+  if (i < name.size() && name[i] != '.') return {};
+  return name.substr(0, i);
+}
+
+// The tags of the runs this process holds a lease on: `clean --all` leaves
+// them alone.
+std::mutex held_mutex;
+std::set<std::string>& HeldTags() {
+  static std::set<std::string> tags;
+  return tags;
+}
+
+bool HeldHere(const std::string& tag) {
+  std::lock_guard<std::mutex> lock(held_mutex);
+  return HeldTags().count(tag) > 0;
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Whether `name` in `dir` is, right now, the file open as `fd`.
+bool Names(int dir, const char* name, int fd) {
+  struct stat opened, named;
+  return fstat(fd, &opened) == 0 &&
+         fstatat(dir, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+         SameFile(opened, named);
+}
+
+// Creates the file `name` in `dir` (mode 0600), flocked, into *out. Returns
+// 0, or an errno: EEXIST if the name is taken (by anything: nothing that
+// exists is opened), EAGAIN if a cleaner took the new file's lock first.
+//
+// The file is made unnamed (O_TMPFILE), locked, and only then linked under
+// its name, so nobody ever sees it unlocked. Where O_TMPFILE or the link
+// cannot be had (a file system without it, no /proc), it is created under
+// its name and locked at once: a cleaner may flock it in between and take
+// it for a dead run's. So the lock is taken without waiting and the name
+// checked to still be this file; if either fails the cleaner won, and the
+// caller draws new names.
+int CreateLocked(int dir, const char* name, int* out) {
+  int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    flock(fd, LOCK_EX);  // nobody else can reach it yet: never waits
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd does not.
+    int rc = linkat(fd, "", dir, name, AT_EMPTY_PATH);
+    if (rc != 0 && errno != EEXIST) {
+      const std::string proc = fmt::format("/proc/self/fd/{}", fd);
+      rc = linkat(AT_FDCWD, proc.c_str(), dir, name, AT_SYMLINK_FOLLOW);
+    }
+    const int err = errno;
+    if (rc == 0) {
+      *out = fd;
+      return 0;
+    }
+    close(fd);
+    if (err == EEXIST) return EEXIST;
+  }
+  fd = openat(dir, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+  if (fd < 0) return errno;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !Names(dir, name, fd)) {
+    // Whoever holds it removes it, if it was a cleaner; if it only looked,
+    // the file is still ours to remove.
+    if (Names(dir, name, fd)) unlinkat(dir, name, 0);
+    close(fd);
+    return EAGAIN;
+  }
+  *out = fd;
+  return 0;
+}
+
+enum class LockState {
+  kHeld,     // a live run holds it
+  kTaken,    // free: now held by us
+  kAbsent,   // no such file (or it went while we looked)
+  kStrange,  // not a regular file of ours: not a lock we know
+};
+
+// Tries to take the liveness lock `name` in `dir`, without waiting; on
+// kTaken, *fd holds it (close it to let go).
+LockState TryLock(int dir, const char* name, int* fd) {
+  *fd = -1;
+  // O_NONBLOCK: a FIFO in its place must not hang the open.
+  const int opened =
+      openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (opened < 0) {
+    return errno == ENOENT ? LockState::kAbsent : LockState::kStrange;
+  }
+  struct stat st;
+  if (fstat(opened, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_uid != geteuid()) {
+    close(opened);
+    return LockState::kStrange;
+  }
+  if (flock(opened, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(opened);
+    return err == EWOULDBLOCK ? LockState::kHeld : LockState::kStrange;
+  }
+  // Its owner, or another cleaner, may have unlinked it between our open
+  // and our flock: a lock on a file nobody can find any more says nothing.
+  if (!Names(dir, name, opened)) {
+    close(opened);
+    return LockState::kAbsent;
+  }
+  *fd = opened;
+  return LockState::kTaken;
+}
+
+// The names in the open directory `dir`, but "." and "..".
+std::vector<std::string> EntriesOf(int dir) {
+  std::vector<std::string> names;
+  const int copy = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (copy < 0) return names;
+  DIR* d = fdopendir(copy);
+  if (d == nullptr) {
+    close(copy);
+    return names;
+  }
+  while (const dirent* entry = readdir(d)) {
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(d);
+  return names;
+}
+
+// Removes everything in the open directory `dir` but `keep`, depth first,
+// never following a symlink (a symlink is removed itself).
+void RemoveContents(int dir, std::string_view keep, int depth = 0) {
+  if (depth > kMaxDepth) return;
+  for (const std::string& name : EntriesOf(dir)) {
+    if (name == keep) continue;
+    struct stat st;
+    if (fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      const int sub = openat(dir, name.c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        RemoveContents(sub, {}, depth + 1);
+        close(sub);
+      }
+      unlinkat(dir, name.c_str(), AT_REMOVEDIR);
+    } else {
+      unlinkat(dir, name.c_str(), 0);
+    }
+  }
+}
+
+// Unlinks `name` in `dir` if it is a regular file of ours.
+bool RemoveOwnFile(int dir, const std::string& name) {
+  struct stat st;
+  return fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+         unlinkat(dir, name.c_str(), 0) == 0;
+}
+
+// /dev/shm: the objects of each run whose lock object is free or gone. A
+// run creates its lock object before any other and removes it after all
+// the others, so objects without one are what a run left when it died
+// while removing them.
+void CleanShm(bool all, std::vector<std::string>* removed) {
+  const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (shm < 0) return;
+  std::map<std::string, std::vector<std::string>> by_tag;
+  for (const std::string& entry : EntriesOf(shm)) {
+    std::string_view object = entry;
+    if (object.starts_with(kSemPrefix)) object.remove_prefix(kSemPrefix.size());
+    const std::string_view tag = TagOf(object);
+    if (!tag.empty() && tag.size() < object.size()) {
+      by_tag[std::string(tag)].push_back(entry);
+    }
+  }
+  for (const auto& [tag, entries] : by_tag) {
+    if (HeldHere(tag)) continue;
+    const std::string lock_name = fmt::format("{}.{}", tag, kLockName);
+    int lock = -1;
+    const LockState state = TryLock(shm, lock_name.c_str(), &lock);
+    const bool ended =
+        state == LockState::kTaken || state == LockState::kAbsent;
+    if (ended || (all && state == LockState::kHeld)) {
+      for (const std::string& entry : entries) {
+        if (entry != lock_name && RemoveOwnFile(shm, entry)) {
+          removed->push_back(fmt::format("{}/{}", kShmDir, entry));
+        }
+      }
+      // Unlinked while still held: nobody can take it for a free one.
+      if (state != LockState::kAbsent && RemoveOwnFile(shm, lock_name)) {
+        removed->push_back(fmt::format("{}/{}", kShmDir, lock_name));
+      }
+    }
+    if (lock >= 0) close(lock);
+  }
+  close(shm);
+}
+
+// The temp directory: the directories of runs whose lock is free.
+void CleanTemp(bool all, std::vector<std::string>* removed) {
+  const std::string root_path = TempRoot();
+  const int root = open(root_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return;
+  for (const std::string& entry : EntriesOf(root)) {
+    if (TagOf(entry) != entry || HeldHere(entry)) continue;
+    struct stat named;
+    if (fstatat(root, entry.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(named.st_mode) || named.st_uid != geteuid()) {
+      continue;
+    }
+    const int dir = openat(root, entry.c_str(),
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) continue;
+    struct stat opened;
+    int lock = -1;
+    const LockState state = fstat(dir, &opened) == 0 && SameFile(opened, named)
+                                ? TryLock(dir, kLockName, &lock)
+                                : LockState::kStrange;
+    bool gone = false;
+    if (state == LockState::kTaken ||
+        (all && (state == LockState::kHeld || state == LockState::kAbsent))) {
+      RemoveContents(dir, kLockName);
+      unlinkat(dir, kLockName, 0);  // still held, if we took it
+      gone = unlinkat(root, entry.c_str(), AT_REMOVEDIR) == 0;
+    } else if (state == LockState::kAbsent) {
+      // No lock yet: its run is about to take it, or died before it could.
+      // Removed only if empty, so that a run about to take its lock loses
+      // nothing: it finds its directory gone and draws new names.
+      gone = unlinkat(root, entry.c_str(), AT_REMOVEDIR) == 0;
+    }
+    if (gone) removed->push_back(fmt::format("{}/{}", root_path, entry));
+    if (lock >= 0) close(lock);
+    close(dir);
+  }
+  close(root);
 }
 
 }  // namespace
@@ -61,53 +352,142 @@ std::string RunNames::File(std::string_view name) const {
 }
 
 RunNames NewRunNames() {
-  static std::atomic<int> seq{0};
   RunNames names;
-  names.tag = fmt::format("{}{}.{}", UidPrefix(), getpid(), ++seq);
+  names.tag = fmt::format("{}{}.{}", UidPrefix(), getpid(), RandomPart());
   names.dir = fmt::format("{}/{}", TempRoot(), names.tag);
   return names;
 }
 
 Status CreateRunDirectory(const RunNames& names) {
   if (mkdir(names.dir.c_str(), 0700) != 0) {
-    return Status::FromErrno("mkdir " + names.dir, errno);
+    return Status::FromErrno(fmt::format("mkdir {}", names.dir), errno);
   }
   return Status::Ok();
+}
+
+void RunLease::Release() {
+  for (auto [path, fd] : {std::pair{&shm_lock_path_, &shm_lock_},
+                          std::pair{&dir_lock_path_, &dir_lock_}}) {
+    if (*fd < 0) continue;
+    // Unlinked while still held, and only if the name is still this lock.
+    if (Names(AT_FDCWD, path->c_str(), *fd)) unlink(path->c_str());
+    close(*fd);
+    *fd = -1;
+  }
+  if (!tag_.empty()) {
+    std::lock_guard<std::mutex> lock(held_mutex);
+    HeldTags().erase(tag_);
+  }
+  tag_.clear();
+}
+
+Status StartRun(RunNames* names, RunLease* lease) {
+  lease->Release();
+  // Without /dev/shm there is nothing to lock there (and no shared memory
+  // for a run to make either).
+  const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  Status status = Status::IOError(
+      fmt::format("every run name drawn in {} and {} was taken ({} tries)",
+                  TempRoot(), kShmDir, kStartTries));
+  for (int tries = 0; tries < kStartTries; ++tries) {
+    *names = NewRunNames();
+    const std::string shm_lock_name =
+        fmt::format("{}.{}", names->tag, kLockName);
+    int shm_lock = -1;
+    int err = shm < 0 ? 0 : CreateLocked(shm, shm_lock_name.c_str(), &shm_lock);
+    if (err == EEXIST || err == EAGAIN) continue;
+    if (err != 0) {
+      status = Status::FromErrno(
+          fmt::format("create {}/{}", kShmDir, shm_lock_name), err);
+      break;
+    }
+    int dir = -1;
+    int dir_lock = -1;
+    std::string failed = fmt::format("mkdir {}", names->dir);
+    if (mkdir(names->dir.c_str(), 0700) != 0) {
+      err = errno;
+    } else {
+      failed = fmt::format("create {}", names->File(kLockName));
+      dir = open(names->dir.c_str(),
+                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      err = dir < 0 ? errno : CreateLocked(dir, kLockName, &dir_lock);
+      if (dir >= 0) close(dir);
+      // Lost to a cleaner (ENOENT: it removed the still empty directory):
+      // whatever is left of this try goes, and a new name is drawn.
+      if (err != 0) rmdir(names->dir.c_str());
+    }
+    if (err != 0) {
+      if (shm_lock >= 0) {
+        if (Names(shm, shm_lock_name.c_str(), shm_lock)) {
+          unlinkat(shm, shm_lock_name.c_str(), 0);
+        }
+        close(shm_lock);
+      }
+      if (err == EEXIST || err == EAGAIN || err == ENOENT) continue;
+      status = Status::FromErrno(failed, err);
+      break;
+    }
+    lease->tag_ = names->tag;
+    lease->dir_lock_path_ = names->File(kLockName);
+    lease->dir_lock_ = dir_lock;
+    lease->shm_lock_path_ = fmt::format("{}/{}", kShmDir, shm_lock_name);
+    lease->shm_lock_ = shm_lock;
+    {
+      std::lock_guard<std::mutex> lock(held_mutex);
+      HeldTags().insert(names->tag);
+    }
+    status = Status::Ok();
+    break;
+  }
+  if (shm >= 0) close(shm);
+  return status;
 }
 
 void RemoveRunObjects(const RunNames& names,
                       const std::vector<std::string>& purposes) {
   for (const std::string& purpose : purposes) {
-    const std::string name = "/" + names.Object(purpose);
+    const std::string name = fmt::format("/{}", names.Object(purpose));
     shm_unlink(name.c_str());
     sem_unlink(name.c_str());
   }
-  std::error_code ignored;
-  fs::remove_all(names.dir, ignored);
+  const int dir =
+      open(names.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) return;
+  RemoveContents(dir, {});
+  close(dir);
+  rmdir(names.dir.c_str());
 }
 
 std::vector<std::string> CleanLeftovers(bool all) {
   std::vector<std::string> removed;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(kShmDir, ec)) {
-    std::string name = entry.path().filename();
-    std::string_view object = name;
-    const bool is_sem = object.substr(0, kSemPrefix.size()) == kSemPrefix;
-    if (is_sem) object.remove_prefix(kSemPrefix.size());
-    if (!IsLeftover(object, all)) continue;
-    const std::string posix_name = "/" + std::string(object);
-    const int rc = is_sem ? sem_unlink(posix_name.c_str())
-                          : shm_unlink(posix_name.c_str());
-    if (rc == 0) removed.push_back(entry.path());
-  }
-  for (const auto& entry : fs::directory_iterator(TempRoot(), ec)) {
-    if (!IsLeftover(entry.path().filename().string(), all)) continue;
-    std::error_code remove_ec;
-    if (fs::remove_all(entry.path(), remove_ec) > 0) {
-      removed.push_back(entry.path());
-    }
-  }
+  CleanShm(all, &removed);
+  CleanTemp(all, &removed);
   return removed;
+}
+
+bool RunHasEnded(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return false;
+  const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = path.substr(slash + 1);
+  const bool in_shm = parent == kShmDir;
+  std::string_view object = name;
+  if (in_shm && object.starts_with(kSemPrefix)) {
+    object.remove_prefix(kSemPrefix.size());
+  }
+  const std::string tag(TagOf(object));
+  if (tag.empty() || (!in_shm && tag != name)) return false;
+  const int dir = open(in_shm ? kShmDir : path.c_str(),
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) return false;
+  const std::string lock_name =
+      in_shm ? fmt::format("{}.{}", tag, kLockName) : kLockName;
+  int lock = -1;
+  const LockState state = TryLock(dir, lock_name.c_str(), &lock);
+  close(dir);
+  if (lock >= 0) close(lock);
+  // A directory without its lock is one whose run is still starting.
+  return state == LockState::kTaken || (in_shm && state == LockState::kAbsent);
 }
 
 }  // namespace ticketsim

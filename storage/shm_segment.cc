@@ -18,9 +18,19 @@ namespace bip = boost::interprocess;
 Status ShmSegment::Create(const std::string& name, size_t size,
                           const std::function<void(void*)>& init) {
   try {
+    // create_only is O_CREAT | O_EXCL: an object that exists already, under
+    // any owner, is refused, never opened.
     bip::shared_memory_object object(bip::create_only, name.c_str(),
                                      bip::read_write, bip::permissions(0600));
-    object.truncate(static_cast<bip::offset_t>(size));
+    // Truncating makes a sparse object: its pages are found only when
+    // written, and on a full /dev/shm that write through the mapping is a
+    // SIGBUS. Reserving them first turns it into ENOSPC, here.
+    const int rc = posix_fallocate(object.get_mapping_handle().handle, 0,
+                                   static_cast<off_t>(size));
+    if (rc != 0) {
+      bip::shared_memory_object::remove(name.c_str());
+      return Status::FromErrno("create shared memory " + name, rc);
+    }
     bip::mapped_region region(object, bip::read_write);
     init(region.get_address());
     return Status::Ok();

@@ -15,7 +15,8 @@ namespace ticketsim {
 
 class ShmSegment {
  public:
-  // Creates the object `name` (mode 0600, failing if it exists), sizes it,
+  // Creates the object `name` (mode 0600, failing if it exists), reserves
+  // its memory (failing with ENOSPC, and removing it, if /dev/shm is full),
   // maps it, runs `init` on the mapping, and unmaps it again: a segment is
   // made whole before anyone can open it under its final contents.
   static Status Create(const std::string& name, size_t size,

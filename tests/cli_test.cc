@@ -155,10 +155,11 @@ TEST_F(CliTest, AnInterruptedRunCleansUpAndExits130) {
   }
   close(out[1]);
   // Interrupt once the run's named objects exist: the buyers are running.
-  for (int i = 0; i < 500 && testing::LeftoversOf(pid).size() < 3; ++i) {
+  for (int i = 0; i < 500 && testing::LeftoversOf(pid).size() < 4; ++i) {
     usleep(10000);
   }
-  ASSERT_EQ(testing::LeftoversOf(pid).size(), 3u);  // dir, store, guard
+  // dir, liveness lock, store, guard
+  ASSERT_EQ(testing::LeftoversOf(pid).size(), 4u);
   kill(pid, SIGINT);
   std::string report;
   char buf[4096];

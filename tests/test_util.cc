@@ -1,14 +1,18 @@
 #include "tests/test_util.h"
 
 #include <fmt/format.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -36,13 +40,6 @@ void Scan(const std::string& dir, const std::string& needle,
   }
 }
 
-// "…ticketsim.<uid>.<pid>.…" -> whether process pid has ended.
-bool OwnerEnded(const std::string& name, const std::string& needle) {
-  const size_t at = name.find(needle) + needle.size();
-  const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + at));
-  return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
-}
-
 // Fails the test after which anything of this process's runs remains.
 class LeftoverListener : public ::testing::EmptyTestEventListener {
   void OnTestEnd(const ::testing::TestInfo&) override {
@@ -64,7 +61,8 @@ const bool kListenerInstalled = [] {
 }  // namespace
 
 std::vector<std::string> LeftoversOf(pid_t pid) {
-  const std::string needle = fmt::format("ticketsim.{}.{}.", getuid(), pid);
+  // The pid in a run's tag says which process made it (it decides nothing).
+  const std::string needle = fmt::format("ticketsim.{}.{}.", geteuid(), pid);
   std::vector<std::string> found;
   Scan("/dev/shm", needle, &found);
   Scan(TempRoot(), needle, &found);
@@ -72,16 +70,19 @@ std::vector<std::string> LeftoversOf(pid_t pid) {
 }
 
 std::vector<std::string> LeftoversOfEndedRuns() {
-  const std::string needle = fmt::format("ticketsim.{}.", getuid());
-  const auto ended = [&needle](const std::string& name) {
-    return OwnerEnded(name, needle);
+  const std::string needle = fmt::format("ticketsim.{}.", geteuid());
+  // Ended: the run's liveness lock there is free, as `ticketsim clean`
+  // judges it; never by the pid in the name.
+  const auto ended = [](const std::string& dir) {
+    return [dir](const std::string& name) {
+      return RunHasEnded(fmt::format("{}/{}", dir, name));
+    };
   };
   std::vector<std::string> found;
-  Scan("/dev/shm", needle, &found, ended);
-  Scan(TempRoot(), needle, &found, ended);
-  // A run may remove its objects and exit between the scan and the check of
-  // its owner: only what is still there now that the owner has ended is
-  // left behind.
+  Scan("/dev/shm", needle, &found, ended("/dev/shm"));
+  Scan(TempRoot(), needle, &found, ended(TempRoot()));
+  // A run may remove its objects and let go of its lock between the scan and
+  // the look at its lock: only what is still there now is left behind.
   std::erase_if(found, [](const std::string& path) {
     std::error_code ec;
     return !fs::exists(fs::symlink_status(path, ec));
@@ -165,6 +166,68 @@ Ran RunTicketsimArgs(const std::vector<std::string>& args,
   return RunProgram(TicketsimArgv(args), tmpdir);
 }
 
+namespace {
+
+// The inside of RunInPrivateMounts, in its child; returns only by exec.
+[[noreturn]] void EnterPrivateMounts(const std::string& script,
+                                     const PrivateMounts& mounts) {
+  const auto fail = [](const char* what) {
+    fmt::print(stderr, "private mounts: {}: {}\n", what, strerror(errno));
+    _exit(125);
+  };
+  if (unshare(CLONE_NEWNS) != 0) fail("unshare");
+  // Nothing mounted here may propagate back to the real /tmp or /dev/shm.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    fail("make / private");
+  }
+  if (mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777") != 0) fail("/tmp");
+  const std::string shm_options = mounts.shm_options.empty()
+                                      ? "mode=1777"
+                                      : "mode=1777," + mounts.shm_options;
+  if (mount("tmpfs", "/dev/shm", "tmpfs", 0, shm_options.c_str()) != 0) {
+    fail("/dev/shm");
+  }
+  if (mounts.as_root && !mounts.as_root()) fail("as root");
+  if (mounts.as_nobody) {
+    const int status = RunInChild([&mounts] {
+      constexpr uid_t kNobody = 65534;
+      if (setgroups(0, nullptr) != 0 ||
+          setresgid(kNobody, kNobody, kNobody) != 0 ||
+          setresuid(kNobody, kNobody, kNobody) != 0) {
+        return 1;
+      }
+      return mounts.as_nobody() ? 0 : 1;
+    });
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("as nobody");
+  }
+  setenv("TICKETSIM", TICKETSIM_BINARY, 1);
+  setenv("TMPDIR", "/tmp", 1);
+  execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+  fail("exec /bin/sh");
+  _exit(125);
+}
+
+}  // namespace
+
+Ran RunInPrivateMounts(const std::string& script, const PrivateMounts& mounts) {
+  Ran ran;
+  int out[2];
+  if (pipe(out) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    EnterPrivateMounts(script, mounts);
+  }
+  close(out[1]);
+  ran.out = ReadAll(out[0]);
+  close(out[0]);
+  ran.exit_code = Wait(ran.pid);
+  return ran;
+}
+
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args) {
   Ran ran;
   int terminal = -1;
@@ -235,8 +298,8 @@ CheckedRun RunChecked(const Scenario& scenario) {
   return out;
 }
 
-ScopedRun::ScopedRun() : names_(NewRunNames()) {
-  const Status s = CreateRunDirectory(names_);
+ScopedRun::ScopedRun() {
+  const Status s = StartRun(&names_, &lease_);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 

@@ -17,12 +17,13 @@
 namespace ticketsim::testing {
 
 // Named objects (/dev/shm) and run directories ($TMPDIR or /tmp) that belong
-// to runs of process `pid`. A test listener fails every test after which
-// this process has any left.
+// to runs of process `pid` (the pid in their tag). A test listener fails
+// every test after which this process has any left.
 std::vector<std::string> LeftoversOf(pid_t pid);
 
-// Named objects and run directories of this uid whose owning process has
-// ended: what a run that ended (however it ended) must never leave.
+// Named objects and run directories of this uid whose run has ended (its
+// liveness lock is free): what a run that ended (however it ended) must
+// never leave.
 std::vector<std::string> LeftoversOfEndedRuns();
 
 // Runs the ticketsim binary with `args` (a shell word list); returns its exit
@@ -44,6 +45,22 @@ Ran RunTicketsimArgs(const std::vector<std::string>& args,
 // Runs `argv` (argv[0] a path) the same way.
 Ran RunProgram(const std::vector<std::string>& argv,
                const std::string& tmpdir = "");
+
+// Runs `script` with /bin/sh in a mount namespace of its own whose /tmp and
+// /dev/shm are fresh, empty tmpfs mounts (mode 1777, /dev/shm with
+// `shm_options` too, e.g. "size=256k"): nothing it makes reaches the real
+// ones, and it sees nothing of theirs. Its environment has TICKETSIM (the
+// binary) and TMPDIR=/tmp. Before the script, `as_root` runs inside, then
+// `as_nobody` in a child with uid and gid 65534, each returning false on
+// failure (the script then does not run; exit 125). stdout and stderr
+// together in `out`. Needs root, as the tests run.
+struct PrivateMounts {
+  std::string shm_options;
+  std::function<bool()> as_root;
+  std::function<bool()> as_nobody;
+};
+Ran RunInPrivateMounts(const std::string& script,
+                       const PrivateMounts& mounts = {});
 
 // Runs ticketsim with its stdout and stderr on a pseudo-terminal, as a
 // person at a terminal would; returns what the terminal received.
@@ -79,8 +96,8 @@ struct CheckedRun {
 };
 CheckedRun RunChecked(const Scenario& scenario);
 
-// A fresh RunNames with its directory created, removed by the destructor:
-// for testing one store or guard alone.
+// A started run (names, directory, liveness locks), removed by the
+// destructor: for testing one store or guard alone.
 class ScopedRun {
  public:
   ScopedRun();
@@ -89,6 +106,7 @@ class ScopedRun {
   void AddPurposes(const std::vector<std::string>& purposes);
 
  private:
+  RunLease lease_;  // let go after the destructor has removed the objects
   RunNames names_;
   std::vector<std::string> purposes_;
 };
