@@ -25,7 +25,9 @@ namespace {
 using ::ticketsim::testing::CheckedRun;
 using ::ticketsim::testing::LeftoversOf;
 using ::ticketsim::testing::RaceScenario;
+using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::RunChecked;
+using ::ticketsim::testing::RunInPrivateMounts;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -348,42 +350,42 @@ TEST(InterruptTest, TwentySigintsAtRandomMomentsAllExit130AndLeaveNothing) {
 // ticketsim itself SIGKILLed mid-run: it can clean nothing up, but its
 // buyers die with it (PR_SET_PDEATHSIG), and the next run removes what the
 // dead one left.
+// In a /tmp and /dev/shm of its own: the dead run's objects stay there until
+// the next run removes them, and no other test's run may remove them first
+// (or find them left behind).
 TEST(InterruptTest, AKilledTicketsimTakesItsBuyersAlongAndTheNextRunCleansUp) {
-  TempDir tmp;
   const std::string tag = UniqueTag("sigkill", 0);
-  const pid_t pid = Spawn(
-      {"run", "--store", "shm", "--guard", "named-mutex", "--buyers", "6",
-       "--tickets", "100000", "--attempts", "100000", "--think-ms", "1,2"},
-      tmp.path(), tag);
-  ASSERT_GT(pid, 0);
-  // Buyers run once the run's objects (store, guard) exist in /dev/shm and
-  // all seven processes are up.
-  for (int i = 0; i < 1000 && (LeftoversOf(pid).size() < 2 ||
-                               ProcessesTagged(tag).size() < 7);
-       ++i) {
-    usleep(10000);
-  }
-  ASSERT_EQ(ProcessesTagged(tag).size(), 7u);
-  kill(pid, SIGKILL);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  const auto killed = std::chrono::steady_clock::now();
-  while (!ProcessesTagged(tag).empty() && SecondsSince(killed) < 1.0) {
-    usleep(10000);
-  }
-  EXPECT_TRUE(ProcessesTagged(tag).empty())
-      << "buyers still alive a second after ticketsim was killed";
-  // The dead run's directory is left in our private temp directory (its
-  // /dev/shm objects too, unless a concurrent test's run has already
-  // cleaned them: any run removes what dead runs left).
-  EXPECT_EQ(tmp.Entries().size(), 1u) << "the dead run left its directory";
-
-  const auto next = RunTicketsimArgs(
-      {"run", "--store", "shm", "--guard", "named-mutex", "--buyers", "2"},
-      tmp.path());
-  EXPECT_EQ(next.exit_code, 0) << next.out;
-  EXPECT_TRUE(LeftoversOf(pid).empty()) << LeftoversOf(pid).front();
-  EXPECT_TRUE(tmp.Entries().empty());
+  const std::string script = fmt::format(R"sh(
+tagged() {{ grep -l -a {tag} /proc/[0-9]*/environ 2>/dev/null | wc -l; }}
+objects() {{ ls /dev/shm | grep -c ticketsim; }}
+TICKETSIM_TEST_TAG={tag} "$TICKETSIM" run --store shm --guard named-mutex \
+  --buyers 6 --tickets 100000 --attempts 100000 --think-ms 1,2 \
+  >/dev/null 2>&1 &
+pid=$!
+# Buyers run once the run's objects (store, guard, lock) exist and all seven
+# processes are up.
+i=0
+while [ $i -lt 1000 ] && {{ [ "$(objects)" -lt 3 ] || [ "$(tagged)" -lt 7 ]; }}; do
+  sleep 0.01; i=$((i + 1))
+done
+[ "$(tagged)" -eq 7 ] || {{ echo "$(tagged) processes, not 7"; exit 1; }}
+kill -9 $pid
+wait $pid
+i=0
+while [ $i -lt 100 ] && [ "$(tagged)" -gt 0 ]; do sleep 0.01; i=$((i + 1)); done
+[ "$(tagged)" -eq 0 ] || {{ echo "buyers alive a second after ticketsim died"; exit 1; }}
+[ "$(ls /tmp | grep -c '^ticketsim\.')" -eq 1 ] || {{ echo "no directory left"; exit 1; }}
+[ "$(objects)" -ge 3 ] || {{ echo "no objects left"; exit 1; }}
+"$TICKETSIM" run --store shm --guard named-mutex --buyers 2 >/dev/null 2>&1 ||
+  {{ echo "the next run failed"; exit 1; }}
+left=$(ls /tmp /dev/shm | grep ticketsim)
+[ -z "$left" ] || {{ echo "left behind: $left"; exit 1; }}
+echo cleaned
+)sh",
+                                         fmt::arg("tag", tag));
+  const Ran ran = RunInPrivateMounts(script);
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("cleaned"), std::string::npos) << ran.out;
 }
 
 }  // namespace

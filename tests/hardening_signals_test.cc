@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -159,7 +160,13 @@ std::string RawControl(const std::string& text) {
 // mutex): from then on its buyers run.
 bool RunBegun(pid_t pid, const TempDir& tmp) {
   for (int waited = 0; waited < kCapMs; waited += 5) {
-    if (LeftoversOf(pid).size() == 2 && !tmp.Entries().empty()) return true;
+    const std::vector<std::string> made = LeftoversOf(pid);
+    const auto has = [&made](std::string_view end) {
+      return std::any_of(made.begin(), made.end(), [end](const auto& name) {
+        return name.ends_with(end);
+      });
+    };
+    if (has(".store") && has(".guard") && !tmp.Entries().empty()) return true;
     usleep(5000);
   }
   return false;

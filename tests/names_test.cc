@@ -68,25 +68,30 @@ TEST(RunNamesTest, ATagCarriesUidPidAndARandomPart) {
   EXPECT_EQ(a.dir.substr(a.dir.rfind('/') + 1), a.tag);
 }
 
-// Given a started run, its lock says it is alive, in its directory and in
-// /dev/shm, to this process and to any other; once its last process is gone
-// the lock is free.
-TEST(RunNamesTest, ARunIsAliveExactlyWhileItHoldsItsLock) {
+// What ARunIsAliveExactlyWhileItHoldsItsLock checks, in a process of its
+// own; false (having said why on stderr) if a check failed.
+bool LockTellsLiveFromDead() {
+  bool ok = true;
+  const auto expect = [&ok](bool holds, const char* what) {
+    if (!holds) fmt::print(stderr, "not so: {}\n", what);
+    ok = ok && holds;
+  };
   testing::ScopedRun run;
   const std::string shm_lock = "/dev/shm/" + run.names().Object("live");
-  EXPECT_FALSE(RunHasEnded(run.names().dir));
-  EXPECT_FALSE(RunHasEnded(shm_lock));
+  expect(!RunHasEnded(run.names().dir), "a live run's directory is alive");
+  expect(!RunHasEnded(shm_lock), "a live run's /dev/shm lock is alive");
   // A forked child inherits the lock (as buyers do) and, like any other
   // process, cannot take it.
   const int seen = testing::RunInChild([&] {
     return RunHasEnded(run.names().dir) || RunHasEnded(shm_lock) ? 1 : 0;
   });
-  EXPECT_TRUE(WIFEXITED(seen) && WEXITSTATUS(seen) == 0);
+  expect(WIFEXITED(seen) && WEXITSTATUS(seen) == 0,
+         "a child sees the run alive");
 
   // A run that ends without removing anything (SIGKILLed): its names stay,
   // and now say it has ended.
   int names[2];
-  ASSERT_EQ(pipe(names), 0);
+  if (pipe(names) != 0) return false;
   const int status = testing::RunInChild([&] {
     RunNames dead;
     RunLease lease;
@@ -97,23 +102,35 @@ TEST(RunNamesTest, ARunIsAliveExactlyWhileItHoldsItsLock) {
     return 1;
   });
   close(names[1]);
-  ASSERT_TRUE(WIFSIGNALED(status));
+  expect(WIFSIGNALED(status), "the dead run was killed");
   char buf[256] = {};
-  ASSERT_GT(read(names[0], buf, sizeof buf - 1), 0);
+  const bool got = read(names[0], buf, sizeof buf - 1) > 0;
   close(names[0]);
+  if (!got) return false;
   std::string tag(buf);
   tag.pop_back();
   const std::string dir =
       run.names().dir.substr(0, run.names().dir.rfind('/') + 1) + tag;
   const std::string dead_lock = fmt::format("/dev/shm/{}.live", tag);
-  EXPECT_TRUE(RunHasEnded(dir));
-  EXPECT_TRUE(RunHasEnded(dead_lock));
-  EXPECT_FALSE(RunHasEnded(run.names().dir));
-  EXPECT_FALSE(RunHasEnded(shm_lock));
-  // (`ticketsim clean` removing them is PidNamespaceTest's, in private
-  // mounts: a clean here would also remove other tests' leftovers.)
-  RemoveRunObjects(RunNames{tag, dir}, {});
-  unlink(dead_lock.c_str());
+  expect(RunHasEnded(dir), "the dead run's directory has ended");
+  expect(RunHasEnded(dead_lock), "the dead run's /dev/shm lock has ended");
+  expect(!RunHasEnded(run.names().dir), "the live run's directory lives on");
+  expect(!RunHasEnded(shm_lock), "the live run's /dev/shm lock lives on");
+  return ok;
+}
+
+// Given a started run, its lock says it is alive, in its directory and in
+// /dev/shm, to this process and to any other; once its last process is gone
+// the lock is free. In a /tmp and /dev/shm of its own: no other test's run
+// may see the dead run it makes, or remove it first.
+TEST(RunNamesTest, ARunIsAliveExactlyWhileItHoldsItsLock) {
+  PrivateMounts mounts;
+  mounts.as_root = [] {
+    setenv("TMPDIR", "/tmp", 1);
+    return LockTellsLiveFromDead();
+  };
+  const Ran ran = RunInPrivateMounts("true", mounts);
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
 }
 
 // Given every old-style name of the first 4096 pids and 3 trials, and names
