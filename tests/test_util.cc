@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -175,6 +176,11 @@ namespace {
     fmt::print(stderr, "private mounts: {}: {}\n", what, strerror(errno));
     _exit(125);
   };
+  // The binary may itself live under /tmp (a checkout there), which the
+  // fresh tmpfs hides: keep a descriptor of it, not close-on-exec, and run
+  // it through that, in the script and in everything the script starts.
+  const int binary = open(TICKETSIM_BINARY, O_PATH);
+  if (binary < 0) fail("open " TICKETSIM_BINARY);
   if (unshare(CLONE_NEWNS) != 0) fail("unshare");
   // Nothing mounted here may propagate back to the real /tmp or /dev/shm.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
@@ -200,7 +206,7 @@ namespace {
     });
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("as nobody");
   }
-  setenv("TICKETSIM", TICKETSIM_BINARY, 1);
+  setenv("TICKETSIM", fmt::format("/proc/self/fd/{}", binary).c_str(), 1);
   setenv("TMPDIR", "/tmp", 1);
   execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
   fail("exec /bin/sh");

@@ -50,7 +50,8 @@ Ran RunProgram(const std::vector<std::string>& argv,
 // /dev/shm are fresh, empty tmpfs mounts (mode 1777, /dev/shm with
 // `shm_options` too, e.g. "size=256k"): nothing it makes reaches the real
 // ones, and it sees nothing of theirs. Its environment has TICKETSIM (the
-// binary) and TMPDIR=/tmp. Before the script, `as_root` runs inside, then
+// binary, reached through a descriptor: it may itself be under /tmp) and
+// TMPDIR=/tmp. Before the script, `as_root` runs inside, then
 // `as_nobody` in a child with uid and gid 65534, each returning false on
 // failure (the script then does not run; exit 125). stdout and stderr
 // together in `out`. Needs root, as the tests run.
