@@ -562,12 +562,13 @@ TEST_F(HardeningSignalsTest, FileLockTimeoutsStillFireInsideARun) {
 // --- Seeds ------------------------------------------------------------------
 
 // The largest seed with three trials: every trial's seed is one --seed
-// takes, and the trials still have three different seeds.
+// takes, and the trials still have three different seeds. (The file is
+// written by rename: a torn read is not what this is about.)
 TEST_F(HardeningSignalsTest, EveryTrialSeedOfTheLargestSeedCanBeRepeated) {
-  const Ended ended =
-      RunArgs({"run", "--store", "file", "--guard", "file-lock", "--buyers",
-               "2", "--tickets", "10", "--attempts", "1", "--seed",
-               "9223372036854775807", "--trials", "3", "--json", "-"});
+  const Ended ended = RunArgs(
+      {"run", "--store", "file", "--write", "replace", "--guard", "file-lock",
+       "--buyers", "2", "--tickets", "10", "--attempts", "1", "--seed",
+       "9223372036854775807", "--trials", "3", "--json", "-"});
   ASSERT_EQ(ended.code, 0) << ended.out;
   const auto json = nlohmann::json::parse(ended.out.substr(ended.out.find('{')),
                                           nullptr, false);
@@ -579,17 +580,18 @@ TEST_F(HardeningSignalsTest, EveryTrialSeedOfTheLargestSeedCanBeRepeated) {
   EXPECT_EQ(seeds, (std::vector<uint64_t>{9223372036854775807u, 0, 1}));
   // Each trial again, alone.
   for (uint64_t seed : seeds) {
-    const Ended again = RunArgs(
-        {"run", "--store", "file", "--guard", "file-lock", "--buyers", "2",
-         "--tickets", "10", "--attempts", "1", "--seed", std::to_string(seed)});
+    const Ended again =
+        RunArgs({"run", "--store", "file", "--write", "replace", "--guard",
+                 "file-lock", "--buyers", "2", "--tickets", "10", "--attempts",
+                 "1", "--seed", std::to_string(seed)});
     EXPECT_EQ(again.code, 0) << seed << ": " << again.out;
     EXPECT_NE(again.out.find(fmt::format("seed {}\n", seed)), std::string::npos)
         << again.out;
   }
   const Ended text =
-      RunArgs({"run", "--store", "file", "--guard", "file-lock", "--buyers",
-               "2", "--tickets", "10", "--attempts", "1", "--seed",
-               "9223372036854775807", "--trials", "3"});
+      RunArgs({"run", "--store", "file", "--write", "replace", "--guard",
+               "file-lock", "--buyers", "2", "--tickets", "10", "--attempts",
+               "1", "--seed", "9223372036854775807", "--trials", "3"});
   EXPECT_NE(text.out.find("seeds 9223372036854775807 to 1"), std::string::npos)
       << text.out;
 }
