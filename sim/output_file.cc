@@ -175,7 +175,8 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
   const fs::path dir =
       target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string name =
-      (dir / ("." + target.filename().string() + ".ticketsim-XXXXXX")).string();
+      (dir / fmt::format(".{}.ticketsim-XXXXXX", target.filename().string()))
+          .string();
   const int fd = mkostemp(name.data(), O_CLOEXEC);
   if (fd == -1) {
     return RefusedErrno(flag, path,
