@@ -126,13 +126,19 @@ Status CheckScenarioText(const std::string& path, std::string_view text) {
   return Status::Ok();
 }
 
+// No scenario key has more parts than this ("faults.partition_host.at_ms"
+// has three), with room to spare.
+constexpr int kMaxKeyParts = 8;
+
 // Walks a parsed file, setting each key it knows and refusing any other.
 class FileWalker {
  public:
   FileWalker(const std::string& path, LoadedScenario* out)
       : path_(path), out_(out) {}
 
-  Status Walk(const toml::table& table, const std::string& prefix) {
+  // `depth`: how many sections `table` is inside.
+  Status Walk(const toml::table& table, const std::string& prefix,
+              int depth = 0) {
     for (const auto& [name, node] : table) {
       const std::string key = prefix.empty()
                                   ? std::string(name.str())
@@ -151,12 +157,20 @@ class FileWalker {
               "{}: \"{}\" is a section: expected [{}] and keys under it", where,
               key, key));
         }
-        if (Status s = Walk(*section, key); !s.ok()) return s;
+        if (Status s = Walk(*section, key, depth + 1); !s.ok()) return s;
       } else if (const toml::table* unknown = node.as_table();
-                 unknown != nullptr && !unknown->empty()) {
+                 unknown != nullptr && !unknown->empty() &&
+                 depth + 1 < kMaxKeyParts) {
         // An unknown section: its keys are unknown too, and the first of
-        // them gets the suggestion ("buyer.count": "buyers.count"?).
-        if (Status s = Walk(*unknown, key); !s.ok()) return s;
+        // them gets the suggestion ("buyer.count": "buyers.count"?). No key
+        // has more than a few parts: deeper than that (a.a.a... a thousand
+        // times) it is not walked, and is named by its first parts.
+        if (Status s = Walk(*unknown, key, depth + 1); !s.ok()) return s;
+      } else if (depth + 1 >= kMaxKeyParts) {
+        return Status::Invalid(fmt::format(
+            "{}: unknown key \"{}...\": no scenario key has more than {} "
+            "parts",
+            Place(path_, name.source().begin), key, kMaxKeyParts - 1));
       } else {
         const std::string near = NearestKey(key);
         return Status::Invalid(fmt::format(

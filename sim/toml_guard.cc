@@ -153,6 +153,14 @@ class Guard {
                     "outside quotes: keys and values are ASCII, text goes in "
                     "\"quotes\"");
     }
+    if (expect_ == Expect::kKey && c.value == '.' &&
+        ++key_dots_ > kMaxKeyDots) {
+      status_ = Status::Invalid(fmt::format(
+          "{}:{}:{}: a key of more than {} dotted parts; no scenario key has "
+          "more than a few",
+          path_, line_, column_, kMaxKeyDots + 1));
+      return false;
+    }
     Take(c);
     Follow(static_cast<char>(c.value));
     return true;
@@ -166,6 +174,7 @@ class Guard {
 
   // Moves expect_ past `c`, an ASCII character outside strings.
   void Follow(char c) {
+    if (expect_ != Expect::kKey || c == '\n') key_dots_ = 0;
     if (c == '\n' && nesting_.empty()) {
       expect_ = Expect::kKey;
       return;
@@ -296,6 +305,11 @@ class Guard {
   size_t column_ = 1;
   Expect expect_ = Expect::kKey;
   std::vector<char> nesting_;  // the arrays ([) and inline tables ({) open
+  // The dots of the key being read. toml++ nests a table per part, each a
+  // level of recursion when it is built and destroyed: a key of tens of
+  // thousands of parts (a.a.a...) would overflow the stack.
+  static constexpr int kMaxKeyDots = 15;
+  int key_dots_ = 0;
   Status status_;
 };
 

@@ -193,6 +193,17 @@ TEST(ExpectationTest, SomeWantsTheNamedKinds) {
             std::string::npos);
 }
 
+// Keys of tens of thousands of parts: each part is a table nested in the
+// last, which toml++ builds and destroys by recursion.
+std::string Repeated(std::string_view part, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += part;
+  return out;
+}
+const std::string kDeepKey = Repeated("a.", 40000) + "b = 1\n";
+const std::string kDeepHeader = "[" + Repeated("a.", 40000) + "b]\nx = 1\n";
+const std::string kDeepInline = "x = {" + Repeated("a.", 40000) + "b = 1}\n";
+
 struct BadFile {
   const char* name;
   std::string_view content;
@@ -301,6 +312,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "outside quotes"},
         BadFile{"non_ascii_escape", "description = \"\"\"\\\u00e9\"\"\"\n",
                 "1:19", "not an escape sequence"},
+        BadFile{"deep_key", kDeepKey, "1:32", "more than 16 dotted parts"},
+        BadFile{"deep_header", kDeepHeader, "1:33",
+                "more than 16 dotted parts"},
+        BadFile{"deep_inline", kDeepInline, "1:37",
+                "more than 16 dotted parts"},
+        BadFile{"deep_unknown", "a.a.a.a.a.a.a.a.a.a.b = 1\n", "1:15",
+                "no scenario key has more than 7 parts"},
         BadFile{"array_for_string", "name = [inf, nan, -9223372036854775808]\n",
                 "1:8",
                 "expected a string, got [ inf, nan, -9223372036854775808 ]"}),
