@@ -484,7 +484,7 @@ int RunCommand(PreparedCommand* command) {
     status = ExitStatusFor(sig);
   }
   if (command->json != nullptr) {
-    command->json->Write(SuiteJsonReport(results, status).dump(2) + "\n");
+    command->json->Write(JsonText(SuiteJsonReport(results, status), 2) + "\n");
     commit(command->json.get());
   }
   for (const ScenarioResult& r : results) {

@@ -89,4 +89,54 @@ std::string Visible(std::string_view text) { return Escaped(text, false); }
 
 std::string VisibleLines(std::string_view text) { return Escaped(text, true); }
 
+std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c >= 0x80) {
+      uint32_t cp = 0;
+      const size_t length = Utf8Sequence(text.substr(i), &cp);
+      if (length == 0) {
+        out += "&#xfffd;";
+        ++i;
+      } else if (cp <= 0x9f) {
+        out += fmt::format("&#x{:x};", cp);  // a C1 control
+        i += length;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    ++i;
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\t':
+      case '\n':
+      case '\r':
+      case 0x7f:
+        out += fmt::format("&#{};", c);
+        break;
+      default:
+        out += c < 0x20 ? '?' : static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace ticketsim

@@ -21,6 +21,14 @@ namespace ticketsim {
 // one line, whatever the text held.
 std::string Visible(std::string_view text);
 
+// `text` made safe for XML and HTML character data and attribute values:
+// markup characters as entities; tab, newline and return as character
+// references (so that an attribute keeps them, and no raw return reaches a
+// terminal); DEL and the C1 controls as references too; the other C0
+// controls, which XML 1.0 does not allow, as '?'; each byte that is not
+// valid UTF-8 as U+FFFD, so that the document stays well formed.
+std::string XmlEscape(std::string_view text);
+
 // The same, but newlines and tabs are kept: for text whose lines the layout
 // means (a message of several lines).
 std::string VisibleLines(std::string_view text);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 
+#include "sim/report_json.h"
 #include "sim/words.h"
 
 namespace ticketsim {
@@ -169,12 +170,11 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
   LineWriter w(out, trial);
   w.Line(
       R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {})",
-      s.initial, nlohmann::json(s.name).dump(), s.buyers.seed,
-      run.served_by.size());
+      s.initial, JsonText(s.name), s.buyers.seed, run.served_by.size());
 
   std::vector<std::string> event_names;
   for (size_t e = 0; e < EventCount(s); ++e) {
-    event_names.push_back(nlohmann::json(EventName(s, e)).dump());
+    event_names.push_back(JsonText(EventName(s, e)));
   }
   std::vector<Cursor> cursors(run.served_by.size());
   // The next event of every buyer, earliest first.

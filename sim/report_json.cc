@@ -190,4 +190,9 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
           {"scenarios", scenarios}};
 }
 
+std::string JsonText(const nlohmann::json& json, int indent) {
+  return json.dump(indent, ' ', /*ensure_ascii=*/true,
+                   nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace ticketsim

@@ -18,6 +18,12 @@ inline constexpr int kJsonReportVersion = 2;
 // One run (one trial).
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict);
 
+// `json` as text (`indent` as nlohmann's dump takes it), never throwing:
+// text that is not UTF-8 (a file name, a --set value) has each bad byte
+// replaced with U+FFFD, and every character past ASCII is written as its
+// \u escape, so that no C1 control reaches a terminal that shows it.
+std::string JsonText(const nlohmann::json& json, int indent = -1);
+
 // The whole command: every scenario, its trials and whether it passed.
 nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
                                int exit_code);

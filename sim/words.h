@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "sim/escape.h"
 #include "sim/history.h"
 
 namespace ticketsim {
@@ -83,48 +84,6 @@ inline std::string FaultWhat(uint32_t aux, int64_t value) {
       return "crashes (SIGABRT) between its read and its write";
   }
   return "suffers a fault";
-}
-
-// `text` made safe for XML and HTML character data and attribute values.
-inline std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const auto next =
-        i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    // DEL and the C1 controls (U+0080 to U+009F, UTF-8 C2 80 to C2 9F) are
-    // allowed in XML 1.0 but act on a terminal that shows the report: as
-    // character references they cannot.
-    if (c == '\x7f' || (c == '\xc2' && next >= 0x80 && next <= 0x9f)) {
-      out += fmt::format("&#x{:x};", c == '\x7f' ? 0x7f : next);
-      if (c != '\x7f') ++i;
-      continue;
-    }
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default: {
-        // XML 1.0 allows no control characters but tab, newline, return.
-        const auto u = static_cast<unsigned char>(c);
-        out += u < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c;
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace ticketsim

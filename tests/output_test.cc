@@ -433,6 +433,65 @@ TEST(OutputTest, AnInvalidScenarioStillWritesTheJunitReport) {
   EXPECT_TRUE(xml.ends_with("</testsuites>\n"));
 }
 
+// Whether `text` is valid UTF-8 with no C1 control and no carriage return
+// in it: what a reader of a report, or a terminal showing it, can take.
+bool CleanUtf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\r') return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
+        return false;
+      }
+    }
+    const auto next = static_cast<unsigned char>(text[i + 1]);
+    if (c == 0xc2 && next <= 0x9f) return false;  // U+0080..U+009F
+    i += length;
+  }
+  return true;
+}
+
+// A scenario in a folder whose name is not UTF-8, with a description that
+// is not either and a name holding a C1 control and a carriage return:
+// every report is written (no abort on the JSON), each one valid UTF-8
+// with the bad bytes replaced, and none carries a raw control.
+TEST(OutputTest, TextThatIsNotUtf8MakesEveryReportWellFormed) {
+  TempDir dir;
+  dir.Write("s.toml",
+            "name = \"csi \\u009b31m and a return \\r\"\n[store]\nkind = "
+            "\"shm\"\n[guard]\nkind = \"robust-mutex\"\n[buyers]\ncount = 2\n");
+  const std::string bad =
+      "d=$(printf 'p\\377'); mkdir \"$d\"; mv s.toml \"$d/\"; ";
+  const Shell files = Sh(
+      dir.path(),
+      bad +
+          "\"$T\" run \"$d/s.toml\" --set \"description=x$(printf '\\377')\" "
+          "--json r.json --junit r.xml --html r.html --history r.jsonl");
+  EXPECT_EQ(files.code, 0) << files.out << files.err;
+  for (const char* name : {"r.json", "r.xml", "r.html", "r.jsonl"}) {
+    const std::string text = Read(dir.path() + "/" + name);
+    EXPECT_FALSE(text.empty()) << name;
+    EXPECT_TRUE(CleanUtf8(text)) << name << ":\n" << text;
+  }
+  const auto json = nlohmann::json::parse(Read(dir.path() + "/r.json"), nullptr,
+                                          /*allow_exceptions=*/false);
+  ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json["exit_code"], 0);
+  EXPECT_TRUE(Has(json.dump(), "\ufffd")) << json.dump();
+  EXPECT_TRUE(Has(Read(dir.path() + "/r.xml"), "&#xfffd;"));
+
+  const Shell out = Sh(dir.path(), "\"$T\" run p*/s.toml --json -");
+  EXPECT_EQ(out.code, 0) << out.err;
+  EXPECT_TRUE(CleanUtf8(out.out)) << out.out;
+  EXPECT_FALSE(nlohmann::json::parse(out.out, nullptr, false).is_discarded());
+}
+
 // A run stopped by its time limit (exit 3) does not claim "no violation":
 // every report says the verdict is incomplete.
 TEST(OutputTest, ARunThatHitItsTimeLimitHasAnIncompleteVerdict) {
