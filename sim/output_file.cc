@@ -44,6 +44,26 @@ Status RefusedErrno(const std::string& flag, const std::string& path,
   return Refused(flag, path, fmt::format("{}: {}", what, std::strerror(error)));
 }
 
+// Where writing `path` would make a new file: `path` itself, or, if it is
+// a symbolic link to a file that does not exist yet, the link's target (a
+// shell's `>` creates it there too). At most 40 links are followed, as the
+// kernel does.
+std::string NewFilePath(std::string path) {
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) break;
+    std::string link(static_cast<size_t>(st.st_size) + 1, '\0');
+    const ssize_t n = readlink(path.c_str(), link.data(), link.size());
+    if (n <= 0 || static_cast<size_t>(n) >= link.size()) break;
+    link.resize(static_cast<size_t>(n));
+    const fs::path at(path);
+    path = link.front() == '/' || !at.has_parent_path()
+               ? link
+               : (at.parent_path() / link).string();
+  }
+  return path;
+}
+
 }  // namespace
 
 bool FileIdentity::operator==(const FileIdentity& other) const {
@@ -61,7 +81,7 @@ FileIdentity IdentityOf(const std::string& path) {
     id.ino = st.st_ino;
   }
   std::error_code error;
-  fs::path absolute = fs::absolute(path, error);
+  fs::path absolute = fs::absolute(id.exists ? path : NewFilePath(path), error);
   if (error) absolute = path;
   fs::path normal = fs::weakly_canonical(absolute, error);
   id.path = (error ? absolute.lexically_normal() : normal).string();
@@ -157,13 +177,15 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
   const mode_t mask = umask(0);
   umask(mask);
   mode &= ~mask;
-  file->target_ = path;
+  file->target_ = NewFilePath(path);
+  uid_t owner = geteuid();
   if (const int fd = open(path.c_str(), kFlags); fd != -1) {
     struct stat st;
     const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
     if (!regular) return Refused(flag, path, "not a regular file");
     mode = st.st_mode & 07777;
+    owner = st.st_uid;
     if (char* real = realpath(path.c_str(), nullptr)) {
       file->target_ = real;
       std::free(real);
@@ -174,6 +196,18 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
   const fs::path target(file->target_);
   const fs::path dir =
       target.has_parent_path() ? target.parent_path() : fs::path(".");
+  // In a directory with the sticky bit (/tmp), only the owner of a file (or
+  // of the directory) may replace it: a report another user left there
+  // could be written but never renamed over, which is found now rather
+  // than after the run.
+  struct stat dir_st;
+  if (owner != geteuid() && geteuid() != 0 && stat(dir.c_str(), &dir_st) == 0 &&
+      (dir_st.st_mode & S_ISVTX) != 0 && dir_st.st_uid != geteuid()) {
+    return Refused(flag, path,
+                   fmt::format("cannot replace it: it belongs to uid {}, in a "
+                               "directory with the sticky bit ({})",
+                               owner, dir.string()));
+  }
   std::string name =
       (dir / fmt::format(".{}.ticketsim-XXXXXX", target.filename().string()))
           .string();

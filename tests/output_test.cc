@@ -129,12 +129,15 @@ TEST(OutputTest, TwoOutputsOnOneFileAreRefused) {
   ASSERT_EQ(link((dir.path() + "/existing.json").c_str(),
                  (dir.path() + "/hard.json").c_str()),
             0);
+  // A link to a file not made yet: writing it would make its target.
+  ASSERT_EQ(symlink("x.json", (dir.path() + "/dangling.json").c_str()), 0);
   for (const std::string& args :
        {std::string("--json x.json --history x.json"),
         std::string("--json x.json --html ./sub/../x.json"),
         std::string("--json - --html -"), std::string("--history - --junit -"),
         std::string("--json existing.json --junit link.json"),
         std::string("--json existing.json --html hard.json"),
+        std::string("--json x.json --html dangling.json"),
         std::string("--json /dev/stdout --history -"),
         std::string("s.toml --json s.toml"),
         std::string("s.toml --history ./s.toml")}) {
@@ -149,7 +152,7 @@ TEST(OutputTest, TwoOutputsOnOneFileAreRefused) {
   }
   EXPECT_EQ(Read(dir.path() + "/existing.json"), "keep\n");
   EXPECT_EQ(Read(scenario), "[buyers]\ncount = 2\n");
-  EXPECT_EQ(dir.Entries().size(), 4u);  // nothing new, no temporary
+  EXPECT_EQ(dir.Entries().size(), 5u);  // nothing new, no temporary
 }
 
 // An existing file is replaced whole and keeps its mode; through a symbolic
@@ -171,6 +174,15 @@ TEST(OutputTest, AnExistingOutputIsReplacedWholeThroughItsLink) {
   ASSERT_FALSE(report.is_discarded());
   EXPECT_EQ(report["exit_code"], 0);
   EXPECT_EQ(dir.Entries().size(), 2u);
+
+  // A link to a file not made yet: the file is made where it points.
+  ASSERT_EQ(symlink("new.json", (dir.path() + "/ahead.json").c_str()), 0);
+  EXPECT_EQ(Sh(dir.path(), std::string(kRun) + " --json ahead.json").code, 0);
+  ASSERT_EQ(lstat((dir.path() + "/ahead.json").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_FALSE(
+      nlohmann::json::parse(Read(dir.path() + "/new.json"), nullptr, false)
+          .is_discarded());
 }
 
 // An output that cannot be written is found before the run: exit 2, the
@@ -180,6 +192,12 @@ TEST(OutputTest, AnUnwritableOutputIsRefusedBeforeTheRun) {
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
   ASSERT_EQ(mkdir((dir.path() + "/folder").c_str(), 0755), 0);
   ASSERT_EQ(mkdir((dir.path() + "/locked").c_str(), 0555), 0);
+  // A shared directory (as /tmp is) holding a writable report of root's:
+  // another user could write it but never rename over it.
+  ASSERT_EQ(mkdir((dir.path() + "/shared").c_str(), 0755), 0);
+  ASSERT_EQ(chmod((dir.path() + "/shared").c_str(), 01777), 0);
+  const std::string theirs = dir.Write("shared/theirs.json", "keep\n");
+  ASSERT_EQ(chmod(theirs.c_str(), 0666), 0);
   dir.Write("file", "");
   struct Case {
     std::string args;
@@ -193,6 +211,8 @@ TEST(OutputTest, AnUnwritableOutputIsRefusedBeforeTheRun) {
            Case{"--history file/x.jsonl", "Not a directory", ""},
            Case{"--json locked/x.json", "Permission denied",
                 "setpriv --reuid=65534 --regid=65534 --clear-groups "},
+           Case{"--json shared/theirs.json", "sticky bit",
+                "setpriv --reuid=65534 --regid=65534 --clear-groups "},
        }) {
     SCOPED_TRACE(c.args);
     const Shell sh = Sh(dir.path(), c.as + "\"$T\" run --buyers 2 " + c.args);
@@ -202,7 +222,8 @@ TEST(OutputTest, AnUnwritableOutputIsRefusedBeforeTheRun) {
     EXPECT_TRUE(Has(sh.err, c.reason)) << sh.err;
     EXPECT_EQ(sh.out, "") << "it ran";
   }
-  EXPECT_EQ(dir.Entries().size(), 3u);  // no file made, no temporary left
+  EXPECT_EQ(dir.Entries().size(), 4u);  // no file made, no temporary left
+  EXPECT_EQ(Read(theirs), "keep\n");
 }
 
 // A FIFO (or a socket) as an output is refused at once, naming the flag:
