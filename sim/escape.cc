@@ -72,8 +72,11 @@ std::string Escaped(std::string_view text, bool keep_lines) {
     if (length == 0) {
       out += fmt::format("\\x{:02x}", c);
       ++i;
-    } else if (cp <= 0x9f) {
-      out += fmt::format("\\u{:04x}", cp);  // a C1 control
+    } else if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069)) {
+      // A C1 control, or a bidirectional override or isolate, which
+      // reorders what the terminal shows after it.
+      out += fmt::format("\\u{:04x}", cp);
       i += length;
     } else {
       out.append(text.substr(i, length));

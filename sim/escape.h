@@ -4,7 +4,8 @@
 // A name, a description, an unknown key or a path may hold control
 // characters: ESC starts sequences that retitle, clear or reprogram the
 // terminal, BEL rings it, and the C1 controls (U+0080 to U+009F, CSI among
-// them) do the same on terminals that honour them. Every report for a
+// them) do the same on terminals that honour them, and the bidirectional
+// overrides (U+202A..U+202E, U+2066..U+2069) reorder the text after them. Every report for a
 // terminal passes such text through Visible(), which shows each control as
 // an escape ("\e", "\x07", "\u009b"), and each byte that is not valid UTF-8
 // as "\xNN". Valid UTF-8 otherwise stays as it is. The JSON, JUnit and HTML

@@ -189,6 +189,7 @@ TEST(VisibleTest, ShowsEveryControlAndInvalidByteAsAnEscape) {
                     "31m"),
             "\\u009b31m");  // CSI as one C1 character
   EXPECT_EQ(Visible("\x7f\x01\r"), "\\x7f\\x01\\r");
+  EXPECT_EQ(Visible("a\u202eb\u2066c"), "a\\u202eb\\u2066c");
   EXPECT_EQ(Visible("\x9b\xff\xc0\xaf"), "\\x9b\\xff\\xc0\\xaf");
   EXPECT_EQ(Visible("\xe2\x82"), "\\xe2\\x82");           // cut short
   EXPECT_EQ(Visible("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
