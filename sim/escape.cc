@@ -7,42 +7,6 @@
 namespace ticketsim {
 namespace {
 
-// The length of the valid UTF-8 sequence at the start of `text`, or 0 if
-// it is not one (overlong forms, surrogates and code points past U+10FFFF
-// are not valid). Sets `*code_point`.
-size_t Utf8Sequence(std::string_view text, uint32_t* code_point) {
-  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
-  const uint8_t lead = byte(0);
-  size_t length = 0;
-  uint32_t cp = 0;
-  uint8_t low = 0x80;   // the range of the second byte, which excludes
-  uint8_t high = 0xbf;  // overlong forms and surrogates
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    cp = lead & 0x1f;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    cp = lead & 0x0f;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    cp = lead & 0x07;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    const uint8_t b = byte(i);
-    if (b < (i == 1 ? low : 0x80) || b > (i == 1 ? high : 0xbf)) return 0;
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  *code_point = cp;
-  return length;
-}
-
 std::string Escaped(std::string_view text, bool keep_lines) {
   std::string out;
   out.reserve(text.size());
@@ -87,6 +51,40 @@ std::string Escaped(std::string_view text, bool keep_lines) {
 }
 
 }  // namespace
+
+size_t Utf8Sequence(std::string_view text, uint32_t* code_point) {
+  if (text.empty()) return 0;
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
+  const uint8_t lead = byte(0);
+  size_t length = 0;
+  uint32_t cp = 0;
+  uint8_t low = 0x80;   // the range of the second byte, which excludes
+  uint8_t high = 0xbf;  // overlong forms and surrogates
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    cp = lead & 0x1f;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    cp = lead & 0x0f;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    cp = lead & 0x07;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    const uint8_t b = byte(i);
+    if (b < (i == 1 ? low : 0x80) || b > (i == 1 ? high : 0xbf)) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  *code_point = cp;
+  return length;
+}
 
 std::string Visible(std::string_view text) { return Escaped(text, false); }
 

@@ -5,18 +5,25 @@
 // characters: ESC starts sequences that retitle, clear or reprogram the
 // terminal, BEL rings it, and the C1 controls (U+0080 to U+009F, CSI among
 // them) do the same on terminals that honour them, and the bidirectional
-// overrides (U+202A..U+202E, U+2066..U+2069) reorder the text after them. Every report for a
-// terminal passes such text through Visible(), which shows each control as
-// an escape ("\e", "\x07", "\u009b"), and each byte that is not valid UTF-8
-// as "\xNN". Valid UTF-8 otherwise stays as it is. The JSON, JUnit and HTML
-// reports escape for their own formats instead.
+// overrides (U+202A..U+202E, U+2066..U+2069) reorder the text after them. Every
+// report for a terminal passes such text through Visible(), which shows each
+// control as an escape ("\e", "\x07", "\u009b"), and each byte that is not
+// valid UTF-8 as "\xNN". Valid UTF-8 otherwise stays as it is. The JSON, JUnit
+// and HTML reports escape for their own formats instead.
 #ifndef TICKETSIM_SIM_ESCAPE_H_
 #define TICKETSIM_SIM_ESCAPE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ticketsim {
+
+// The length of the valid UTF-8 sequence (of two to four bytes) at the
+// start of `text`, or 0 if it is not one: overlong forms, surrogates and
+// code points past U+10FFFF are not valid. Sets `*code_point`.
+size_t Utf8Sequence(std::string_view text, uint32_t* code_point);
 
 // `text` with every control character and invalid byte shown as an escape:
 // one line, whatever the text held.

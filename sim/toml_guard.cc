@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/escape.h"
+
 namespace ticketsim {
 namespace {
 
@@ -33,39 +35,10 @@ struct CodePoint {
 // does: no overlong forms, no surrogates, nothing past U+10FFFF.
 CodePoint Decode(std::string_view bytes) {
   if (bytes.empty()) return {};
-  const auto byte = [bytes](size_t i) {
-    return static_cast<unsigned char>(bytes[i]);
-  };
-  const unsigned char lead = byte(0);
+  const auto lead = static_cast<unsigned char>(bytes[0]);
   if (lead < 0x80) return {lead, 1};
-  // The range of the second byte is narrower than 80..BF after some leads.
-  size_t length = 0;
-  char32_t value = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    value = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    value = lead & 0x0F;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    value = lead & 0x07;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return {};
-  }
-  if (bytes.size() < length) return {};
-  for (size_t i = 1; i < length; ++i) {
-    if (byte(i) < low || byte(i) > high) return {};
-    low = 0x80;
-    high = 0xBF;
-    value = (value << 6) | (byte(i) & 0x3F);
-  }
+  uint32_t value = 0;
+  const size_t length = Utf8Sequence(bytes, &value);
   return {value, length};
 }
 
