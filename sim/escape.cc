@@ -98,9 +98,10 @@ std::string XmlEscape(std::string_view text) {
     if (c >= 0x80) {
       uint32_t cp = 0;
       const size_t length = Utf8Sequence(text.substr(i), &cp);
-      if (length == 0) {
+      if (length == 0 || cp == 0xfffe || cp == 0xffff) {
+        // Not UTF-8, or one of the two characters XML 1.0 does not allow.
         out += "&#xfffd;";
-        ++i;
+        i += length == 0 ? 1 : length;
       } else if (cp <= 0x9f) {
         out += fmt::format("&#x{:x};", cp);  // a C1 control
         i += length;

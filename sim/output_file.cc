@@ -211,14 +211,23 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
   std::string name =
       (dir / fmt::format(".{}.ticketsim-XXXXXX", target.filename().string()))
           .string();
-  const int fd = mkostemp(name.data(), O_CLOEXEC);
-  if (fd == -1) {
-    return RefusedErrno(flag, path,
-                        fmt::format("cannot create a file in {}", dir.string()),
-                        errno);
+  // Made and marked for removal with interrupts held, so that none ends
+  // ticketsim between the two and leaves the file.
+  int fd = -1;
+  {
+    DeferInterrupts hold;
+    fd = mkostemp(name.data(), O_CLOEXEC);
+    if (fd == -1) {
+      return RefusedErrno(
+          flag, path, fmt::format("cannot create a file in {}", dir.string()),
+          errno);
+    }
+    file->temporary_ = name;
+    if (!RemoveOnInterrupt(file->temporary_.c_str())) {
+      close(fd);
+      return Refused(flag, path, "too many outputs");
+    }
   }
-  file->temporary_ = name;
-  RemoveOnInterrupt(file->temporary_.c_str());
   if (fchmod(fd, mode) != 0 || (file->stream_ = fdopen(fd, "w")) == nullptr) {
     const int error = errno;
     close(fd);

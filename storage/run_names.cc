@@ -148,7 +148,12 @@ bool Names(int dir, const char* name, int fd) {
 int CreateLocked(int dir, const char* name, int* out) {
   int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) {
-    flock(fd, LOCK_EX);  // nobody else can reach it yet: never waits
+    // Nobody else can reach it yet: never waits.
+    if (flock(fd, LOCK_EX) != 0) {
+      const int err = errno;
+      close(fd);
+      return err;
+    }
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd does not.
     int rc = linkat(fd, "", dir, name, AT_EMPTY_PATH);
     if (rc != 0 && errno != EEXIST) {
@@ -326,7 +331,13 @@ void CleanTemp(bool all, std::vector<std::string>* removed) {
     if (state == LockState::kTaken ||
         (all && (state == LockState::kHeld || state == LockState::kAbsent))) {
       RemoveContents(dir, kLockName);
-      unlinkat(dir, kLockName, 0);  // still held, if we took it
+      // The lock goes last (still held, if we took it), and only once the
+      // rest has: a directory left with files and no lock would look like
+      // a run about to start to every later clean.
+      const std::vector<std::string> left = EntriesOf(dir);
+      if (left.empty() || (left.size() == 1 && left[0] == kLockName)) {
+        unlinkat(dir, kLockName, 0);
+      }
       gone = unlinkat(root, entry.c_str(), AT_REMOVEDIR) == 0;
     } else if (state == LockState::kAbsent) {
       // No lock yet: its run is about to take it, or died before it could.
@@ -384,8 +395,12 @@ void RunLease::Release() {
 Status StartRun(RunNames* names, RunLease* lease) {
   lease->Release();
   // Without /dev/shm there is nothing to lock there (and no shared memory
-  // for a run to make either).
+  // for a run to make either). Any other failure to open it is the run's:
+  // going on without the lock would let any cleaner take its objects.
   const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (shm < 0 && errno != ENOENT) {
+    return Status::FromErrno(fmt::format("open {}", kShmDir), errno);
+  }
   Status status = Status::IOError(
       fmt::format("every run name drawn in {} and {} was taken ({} tries)",
                   TempRoot(), kShmDir, kStartTries));
@@ -404,9 +419,11 @@ Status StartRun(RunNames* names, RunLease* lease) {
     int dir = -1;
     int dir_lock = -1;
     std::string failed = fmt::format("mkdir {}", names->dir);
+    bool made = false;  // an ENOENT after mkdir is a cleaner's doing
     if (mkdir(names->dir.c_str(), 0700) != 0) {
       err = errno;
     } else {
+      made = true;
       failed = fmt::format("create {}", names->File(kLockName));
       dir = open(names->dir.c_str(),
                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -423,7 +440,7 @@ Status StartRun(RunNames* names, RunLease* lease) {
         }
         close(shm_lock);
       }
-      if (err == EEXIST || err == EAGAIN || err == ENOENT) continue;
+      if (err == EEXIST || err == EAGAIN || (err == ENOENT && made)) continue;
       status = Status::FromErrno(failed, err);
       break;
     }
@@ -453,7 +470,10 @@ void RemoveRunObjects(const RunNames& names,
   const int dir =
       open(names.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir < 0) return;
-  RemoveContents(dir, {});
+  // The lock last: killed midway, the run leaves its lock with the rest, and
+  // the next clean takes it and removes them.
+  RemoveContents(dir, kLockName);
+  unlinkat(dir, kLockName, 0);
   close(dir);
   rmdir(names.dir.c_str());
 }

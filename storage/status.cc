@@ -8,6 +8,7 @@ namespace ticketsim {
 bool IsEnvironmentErrno(int err) {
   switch (err) {
     case ENOSPC:
+    case EFBIG:  // the file size limit (ulimit -f)
     case EDQUOT:
     case EIO:
     case ENOMEM:

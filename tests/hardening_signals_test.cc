@@ -182,6 +182,17 @@ class HardeningSignalsTest : public ::testing::Test {
 
 // --- Control characters -------------------------------------------------
 
+// XML 1.0 allows neither bytes that are not UTF-8 nor U+FFFE, U+FFFF, nor
+// C0 controls but tab, newline and return: each is replaced or referenced,
+// so that the document stays well formed.
+TEST(XmlEscapeTest, KeepsTheDocumentWellFormed) {
+  EXPECT_EQ(XmlEscape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+  EXPECT_EQ(XmlEscape("\xff\xef\xbf\xbf\xef\xbf\xbe"),
+            "&#xfffd;&#xfffd;&#xfffd;");
+  EXPECT_EQ(XmlEscape("\t\n\r\x7f\x01"), "&#9;&#10;&#13;&#127;?");
+  EXPECT_EQ(XmlEscape("\xc2\x9b \xc3\xa9"), "&#x9b; \xc3\xa9");
+}
+
 TEST(VisibleTest, ShowsEveryControlAndInvalidByteAsAnEscape) {
   EXPECT_EQ(Visible("\x1b]0;owned\x07"), "\\e]0;owned\\x07");
   EXPECT_EQ(Visible("a\x1b[2Jb"), "a\\e[2Jb");

@@ -68,6 +68,21 @@ TEST(RunNamesTest, ATagCarriesUidPidAndARandomPart) {
   EXPECT_EQ(a.dir.substr(a.dir.rfind('/') + 1), a.tag);
 }
 
+// Given a TMPDIR that does not exist, the run fails at once and says so
+// (exit 3), rather than drawing name after name as if each were taken.
+TEST(RunNamesTest, AMissingTmpdirIsNamed) {
+  const Ran ran = testing::RunTicketsimArgs(
+      {"run", "--store", "shm", "--guard", "robust-mutex", "--buyers", "2"},
+      "/nonexistent-ticketsim-tmpdir");
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_NE(ran.out.find("mkdir /nonexistent-ticketsim-tmpdir/ticketsim."),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("No such file or directory"), std::string::npos)
+      << ran.out;
+  EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
+}
+
 // What ARunIsAliveExactlyWhileItHoldsItsLock checks, in a process of its
 // own; false (having said why on stderr) if a check failed.
 bool LockTellsLiveFromDead() {
