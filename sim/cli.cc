@@ -410,12 +410,10 @@ int RunCommand(PreparedCommand* command) {
     }
   };
 
+  // An interrupt inside a run stops it and the rest; between two runs it
+  // ends ticketsim at once (sim/interrupt.h).
   std::vector<ScenarioResult> results;
-  int stopped_by_signal = 0;  // an interrupt taken between two scenarios
   for (const LoadedScenario& scenario : loaded) {
-    if (!results.empty() && (stopped_by_signal = TakePendingInterrupt()) != 0) {
-      break;
-    }
     results.push_back(RunTrials(scenario, hooks));
     progress_out([&] { progress.Clear(); });
     text([&] {
@@ -426,16 +424,11 @@ int RunCommand(PreparedCommand* command) {
   }
   text([&] {
     if (results.size() > 1) WriteSuiteTable(text.get(), results, color);
-    if (stopped_by_signal != 0) {
-      fmt::print(text.get(), "interrupted by {}: {} of {} scenarios ran\n",
-                 SignalName(stopped_by_signal), results.size(), loaded.size());
-    }
   });
 
   // Every output but the JSON first, so that the JSON's exit_code is the
   // status the command ends with.
-  int status = stopped_by_signal != 0 ? ExitStatusFor(stopped_by_signal)
-                                      : ExitFor(results);
+  int status = ExitFor(results);
   const auto failed = [&status](const std::string& message) {
     Complain(message);
     if (!IsInterruptedStatus(status)) status = kExitRunFailed;
@@ -476,12 +469,6 @@ int RunCommand(PreparedCommand* command) {
   if (command->junit != nullptr) {
     command->junit->Write(JunitReport(results));
     commit(command->junit.get());
-  }
-  // An interrupt taken while the reports were written still ends the
-  // command with 128 + the signal, and the JSON says so.
-  if (const int sig = TakePendingInterrupt(); sig != 0) {
-    Complain(fmt::format("interrupted by {}", SignalName(sig)));
-    status = ExitStatusFor(sig);
   }
   if (command->json != nullptr) {
     command->json->Write(JsonText(SuiteJsonReport(results, status), 2) + "\n");
@@ -570,18 +557,8 @@ int CompareCommand(const PreparedCommand& command) {
   std::vector<ScenarioResult> results;
   int status = kExitOk;
   for (const LoadedScenario& scenario : loaded) {
-    // An interrupt between two guards' rows stops the table (exit 128 +
-    // the signal).
-    if (!results.empty()) {
-      if (const int sig = TakePendingInterrupt(); sig != 0) {
-        text([&] {
-          fmt::print("  interrupted by {}: {} of {} guards ran\n",
-                     SignalName(sig), results.size(), loaded.size());
-        });
-        status = ExitStatusFor(sig);
-        break;
-      }
-    }
+    // An interrupt inside a guard's trials marks its row and stops the
+    // table; between two runs it ends ticketsim at once.
     ScenarioResult r = RunTrials(scenario, hooks);
     progress_out([&] { progress.Clear(); });
     const std::string guard(WordOf(kGuardKinds, scenario.scenario.guard.kind));

@@ -117,10 +117,6 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
   result.loaded = loaded;
   const Scenario& base = loaded.scenario;
   for (int64_t t = 0; t < base.trials; ++t) {
-    if (t > 0) {
-      result.stopped_by_signal = TakePendingInterrupt();
-      if (result.stopped_by_signal != 0) break;
-    }
     Scenario scenario = base;
     scenario.buyers.seed = TrialSeed(base.buyers.seed, t);
     TrialResult& trial = result.trials.emplace_back();
