@@ -141,8 +141,11 @@ std::vector<std::string> TicketsimArgv(const std::vector<std::string>& args) {
 
 }  // namespace
 
-Ran RunProgram(const std::vector<std::string>& argv,
-               const std::string& tmpdir) {
+namespace {
+
+// Runs `child` (which must not return: it execs or exits) in a forked
+// process whose stdout and stderr go, together, into the result's `out`.
+Ran RunWithOutput(const std::function<void()>& child) {
   Ran ran;
   int out[2];
   if (pipe(out) != 0) return ran;
@@ -152,14 +155,24 @@ Ran RunProgram(const std::vector<std::string>& argv,
     dup2(out[1], STDERR_FILENO);
     close(out[0]);
     close(out[1]);
-    if (!tmpdir.empty()) setenv("TMPDIR", tmpdir.c_str(), 1);
-    Exec(argv);
+    child();
+    _exit(127);
   }
   close(out[1]);
   ran.out = ReadAll(out[0]);
   close(out[0]);
   ran.exit_code = Wait(ran.pid);
   return ran;
+}
+
+}  // namespace
+
+Ran RunProgram(const std::vector<std::string>& argv,
+               const std::string& tmpdir) {
+  return RunWithOutput([&] {
+    if (!tmpdir.empty()) setenv("TMPDIR", tmpdir.c_str(), 1);
+    Exec(argv);
+  });
 }
 
 Ran RunTicketsimArgs(const std::vector<std::string>& args,
@@ -216,22 +229,7 @@ namespace {
 }  // namespace
 
 Ran RunInPrivateMounts(const std::string& script, const PrivateMounts& mounts) {
-  Ran ran;
-  int out[2];
-  if (pipe(out) != 0) return ran;
-  ran.pid = fork();
-  if (ran.pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    close(out[0]);
-    close(out[1]);
-    EnterPrivateMounts(script, mounts);
-  }
-  close(out[1]);
-  ran.out = ReadAll(out[0]);
-  close(out[0]);
-  ran.exit_code = Wait(ran.pid);
-  return ran;
+  return RunWithOutput([&] { EnterPrivateMounts(script, mounts); });
 }
 
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args) {
