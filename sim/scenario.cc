@@ -135,6 +135,16 @@ std::string Shown(const toml::node& value) {
 Status GetInt(const toml::node& value, int64_t lo, int64_t hi, int64_t* out) {
   const auto* v = value.as_integer();
   if (v == nullptr) {
+    // A number too long for 64 bits reaches here as a word (or a float):
+    // say that it is out of range, not that it is no number.
+    const std::string word = value.value<std::string>().value_or("");
+    const std::string_view digits =
+        std::string_view(word).substr(word.starts_with('-') ? 1 : 0);
+    if (!digits.empty() &&
+        digits.find_first_not_of("0123456789") == std::string_view::npos) {
+      return Status::Invalid(
+          fmt::format("{} is out of range [{}, {}]", word, lo, hi));
+    }
     return Status::Invalid(
         fmt::format("expected a whole number, got {}", Shown(value)));
   }

@@ -110,6 +110,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"run --buyers 0", "buyers.count: 0 is out of range"},
         BadInput{"run --buyers many", "buyers.count: expected a whole number"},
+        BadInput{"run --seed 9223372036854775808",
+                 "buyers.seed: 9223372036854775808 is out of range [0, "
+                 "9223372036854775807]"},
         BadInput{"run --store nosuch", "\"nosuch\" is not one of file | shm"},
         BadInput{"run --guard sqlite-immediate",
                  "works only with store.kind = \"sqlite\""},
