@@ -79,8 +79,11 @@ bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A small run that cannot race: two buyers, one ticket, a file lock.
-constexpr const char* kRun = "\"$T\" run --buyers 2 --guard file-lock";
+// A small run that cannot race: two buyers, one ticket, a file lock, and
+// the file written by rename (a truncated file can be read torn, lock or
+// not, by the query the lock does not cover).
+constexpr const char* kRun =
+    "\"$T\" run --buyers 2 --guard file-lock --write replace";
 
 // Given --history /dev/full, every write fails: the run says so, naming the
 // file, and exits 3 rather than 0.
