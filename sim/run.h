@@ -23,6 +23,7 @@
 #include "sim/history.h"
 #include "sim/interrupt.h"
 #include "sim/scenario.h"
+#include "sim/schedule.h"
 #include "sim/tally.h"
 #include "storage/run_names.h"
 #include "storage/status.h"
@@ -80,6 +81,8 @@ struct RunResult {
   bool timed_out = false;                // the run's time limit killed it
   bool interrupted = false;              // an interrupt stopped it
   int interrupt_signal = 0;
+  // Under a controlled schedule, every step it let happen (empty under os).
+  ScheduleLog schedule;
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made

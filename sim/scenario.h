@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/schedule.h"
 #include "sim/violation.h"
 #include "storage/enum_table.h"
 #include "storage/status.h"
@@ -135,6 +136,8 @@ struct Scenario {
   int64_t trials = 1;  // run.trials: how many times the scenario is run
   // run.timeout_ms: the whole run's limit; 0 derives one (RunTimeoutMs).
   int64_t run_timeout_ms = 0;
+  // run.schedule, run.pct_depth, run.steps: who decides the interleaving.
+  ScheduleSpec schedule;
 };
 
 // Limits that keep a run within one machine.
