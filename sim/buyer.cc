@@ -50,7 +50,7 @@ Failure FailureOf(const Status& s) {
 
 class BuyerLoop {
  public:
-  BuyerLoop(const Scenario& scenario, uint32_t index,
+  BuyerLoop(const Scenario& scenario, uint32_t index, uint32_t process,
             std::span<TicketStore* const> stores,
             std::span<Guard* const> guards, RunControl* control,
             EventWriter events, TallyArena* tallies)
@@ -62,6 +62,8 @@ class BuyerLoop {
         control_(control),
         slot_(&control->slots[index]),
         events_(events),
+        gate_(control->steps, index, process),
+        think_step_(gate_.on() && scenario.buyers.think_ms.max > 0),
         guarded_(scenario.guard.kind != GuardKind::kNone),
         transactional_(guards[0]->Transactional()),
         random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))),
@@ -70,21 +72,54 @@ class BuyerLoop {
     if (scenario.guard.order == GuardOrder::kOpposite && index % 2 == 1) {
       std::reverse(order_.begin(), order_.end());
     }
+    // A controlled buyer also stops between the two halves of a write that
+    // has them: the file store's truncated, not yet written moment.
+    if (gate_.on()) {
+      for (size_t e = 0; e < stores.size(); ++e) {
+        stores[e]->SetMidWrite([this, e] { Step(StepKind::kWriteEnd, e); });
+      }
+    }
   }
+  ~BuyerLoop() {
+    if (gate_.on()) {
+      for (TicketStore* store : stores_) store->SetMidWrite({});
+    }
+  }
+  BuyerLoop(const BuyerLoop&) = delete;
+  BuyerLoop& operator=(const BuyerLoop&) = delete;
 
   // Runs every attempt; returns false when the buyer must stop.
   bool Run() {
     const bool bundle = stores_.size() > 1;
+    bool finished = true;
     for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
       if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
-      if (!(bundle ? BundleAttempt() : Attempt())) return false;
+      if (!(bundle ? BundleAttempt() : Attempt())) {
+        finished = false;
+        break;
+      }
       slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
-      if (failed_) return false;
+      if (failed_) {
+        finished = false;
+        break;
+      }
     }
-    return true;
+    gate_.Finished(events_.used());
+    return finished;
   }
 
  private:
+  // Under a controlled schedule: stops before step `kind` of `event` until
+  // the scheduler lets this buyer take it.
+  void Step(StepKind kind, size_t event = 0, bool blocked = false) {
+    gate_.Before(kind, event, events_.used(), blocked);
+  }
+  // A delay: under a controlled schedule none, for there the race window is
+  // the steps other buyers take meanwhile.
+  void Sleep(double ms) {
+    if (!gate_.on()) SleepMs(ms);
+  }
+
   uint64_t Now() const {
     return static_cast<uint64_t>(MonotonicNs() - control_->start_ns.load());
   }
@@ -180,6 +215,7 @@ class BuyerLoop {
       return false;
     }
     *count = reading.count;
+    gate_.Read(reading.count);
     Record(kind, reading.count, 0, 0, event);
     return true;
   }
@@ -239,12 +275,49 @@ class BuyerLoop {
              event);
   }
 
+  // Takes event `event`'s guard as TakeGuard does, with `try_only` or a
+  // timed wait. Under a controlled schedule taking is a step, and waiting
+  // is a try that, failing, blocks the buyer: it stops until the guard is
+  // given back, then tries again.
+  Took StepTakeGuard(size_t event, bool try_only, uint64_t* at,
+                     uint32_t* waited_us, bool* recovered) {
+    if (!gate_.on()) {
+      return TakeGuard(event, try_only, at, waited_us, recovered);
+    }
+    const int64_t first = tallies_ == nullptr ? MonotonicNs() : 0;
+    Took took = Took::kBusy;
+    for (bool blocked = false; took == Took::kBusy && !try_only;
+         blocked = true) {
+      if (blocked) {
+        slot_->waits.store(slot_->waits.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+        slot_->waiting.store(static_cast<uint32_t>(event) + 1,
+                             std::memory_order_release);
+      }
+      Step(StepKind::kAcquire, event, blocked);
+      took = TakeGuard(event, /*try_only=*/true, at, waited_us, recovered);
+    }
+    if (try_only) {
+      Step(StepKind::kAcquire, event);
+      took = TakeGuard(event, /*try_only=*/true, at, waited_us, recovered);
+    }
+    slot_->waiting.store(0, std::memory_order_release);
+    // The wait ran from the first try.
+    if (took == Took::kYes && tallies_ == nullptr) {
+      *waited_us = static_cast<uint32_t>(std::min<int64_t>(
+          (control_->start_ns.load() + static_cast<int64_t>(*at) - first) /
+              1000,
+          UINT32_MAX));
+    }
+    return took;
+  }
+
   bool Acquire(size_t event) {
     if (!guarded_) return true;
     uint64_t at = 0;
     uint32_t waited_us = 0;
     bool recovered = false;
-    if (TakeGuard(event, /*try_only=*/false, &at, &waited_us, &recovered) !=
+    if (StepTakeGuard(event, /*try_only=*/false, &at, &waited_us, &recovered) !=
         Took::kYes) {
       return false;
     }
@@ -253,9 +326,11 @@ class BuyerLoop {
   }
 
   // Gives event `event`'s guard back; `record`: as an event of the history
-  // (not for a try-backoff round that is started again).
+  // (not for a try-backoff round that is started again, which gives its
+  // guards back in its back-off step).
   void Release(size_t event, bool purchase_failed, bool record = true) {
     if (!guarded_) return;
+    if (record) Step(StepKind::kRelease, event);
     // Cleared first: better an abandoned lock missed (its waiters then time
     // out) than one reported that was in fact given back.
     slot_->held.store(
@@ -277,8 +352,9 @@ class BuyerLoop {
     const bool guard_query = scenario_.guard.scope == Scope::kQueryAndBuy;
     if (guard_query && !Acquire(0)) return false;
     int64_t seen = 0;
+    Step(StepKind::kQuery);
     ReadCount(0, EventKind::kQuery, &seen);
-    SleepMs(Draw(scenario_.buyers.query_delay_ms));
+    Sleep(Draw(scenario_.buyers.query_delay_ms));
     if (!guard_query && !Acquire(0)) return false;
     const bool failed = scenario_.buyers.method == Method::kAtomic
                             ? !TakeAtomically()
@@ -300,15 +376,18 @@ class BuyerLoop {
   // Steps 4-6. Returns false if the purchase failed (nothing was written).
   bool ReadModifyWrite() {
     int64_t count = 0;
+    Step(StepKind::kRead);
     if (!ReadCount(0, EventKind::kRead, &count)) return false;
     if (count <= 0) {
       Record(EventKind::kSoldOut, count);
       return true;
     }
+    StepsBeforeWrite(0);
     MaybePause();
     MaybeDie();
-    SleepMs(Draw(scenario_.buyers.think_ms));
+    Sleep(Draw(scenario_.buyers.think_ms));
     MaybeCrash();
+    if (think_step_) Step(StepKind::kWrite);
     Status s = stores_[0]->Write(count - 1);
     if (!s.ok()) {
       RecordFailure(s, 0);
@@ -319,7 +398,15 @@ class BuyerLoop {
     return true;
   }
 
+  // Under a controlled schedule the faults between read and write strike in
+  // the think step, or with no think time in the write step.
+  void StepsBeforeWrite(size_t event) {
+    if (gate_.on())
+      Step(think_step_ ? StepKind::kThink : StepKind::kWrite, event);
+  }
+
   bool TakeAtomically() {
+    Step(StepKind::kTake);
     MaybePause();
     MaybeCrash();
     Record(EventKind::kInvoke);
@@ -352,10 +439,10 @@ class BuyerLoop {
       Took took = Took::kYes;
       for (; taken < order_.size(); ++taken) {
         // Holding one, deciding on the next: the deadlock's window.
-        if (taken > 0) SleepMs(Draw(scenario_.buyers.think_ms));
+        if (taken > 0) Sleep(Draw(scenario_.buyers.think_ms));
         bool r = false;
-        took = TakeGuard(order_[taken], backoff && taken > 0, &at[taken],
-                         &waited[taken], &r);
+        took = StepTakeGuard(order_[taken], backoff && taken > 0, &at[taken],
+                             &waited[taken], &r);
         recovered[taken] = r;
         if (took != Took::kYes) break;
         // Waiting, a guard once taken is kept: it is recorded now, so that
@@ -365,6 +452,7 @@ class BuyerLoop {
           RecordAcquired(order_[taken], at[taken], waited[taken], r);
       }
       if (took == Took::kYes) break;
+      if (took == Took::kBusy) Step(StepKind::kBackoff, order_[taken]);
       for (size_t i = taken; i-- > 0;) {
         Release(order_[i], /*purchase_failed=*/true, /*record=*/false);
       }
@@ -374,8 +462,8 @@ class BuyerLoop {
       }
       // Exponential: two buyers that keep meeting soon wait long enough
       // apart for one of them to take every guard.
-      SleepMs(Draw(scenario_.guard.backoff_ms) *
-              static_cast<double>(1 << std::min<int64_t>(backoffs - 1, 8)));
+      Sleep(Draw(scenario_.guard.backoff_ms) *
+            static_cast<double>(1 << std::min<int64_t>(backoffs - 1, 8)));
     }
     if (backoff) {
       for (size_t i = 0; i < order_.size(); ++i) {
@@ -395,11 +483,13 @@ class BuyerLoop {
   // must stop.
   bool BundleAttempt() {
     int64_t seen = 0;
+    Step(StepKind::kQuery);
     ReadCount(0, EventKind::kQuery, &seen);
-    SleepMs(Draw(scenario_.buyers.query_delay_ms));
+    Sleep(Draw(scenario_.buyers.query_delay_ms));
     if (!TakeAllGuards()) return false;
     bool sold_out = false;
     for (size_t e : order_) {
+      Step(StepKind::kRead, e);
       if (!ReadCount(e, EventKind::kRead, &counts_[e])) {
         ReleaseAll(/*purchase_failed=*/true);
         return true;
@@ -411,11 +501,14 @@ class BuyerLoop {
       ReleaseAll(/*purchase_failed=*/false);
       return true;
     }
+    StepsBeforeWrite(order_[0]);
     MaybePause();
     MaybeDie();
-    SleepMs(Draw(scenario_.buyers.think_ms));
+    Sleep(Draw(scenario_.buyers.think_ms));
     MaybeCrash();
-    for (size_t e : order_) {
+    for (size_t i = 0; i < order_.size(); ++i) {
+      const size_t e = order_[i];
+      if (gate_.on() && (think_step_ || i > 0)) Step(StepKind::kWrite, e);
       if (Status s = stores_[e]->Write(counts_[e] - 1); !s.ok()) {
         RecordFailure(s, e);
         ReleaseAll(/*purchase_failed=*/true);
@@ -436,6 +529,8 @@ class BuyerLoop {
   RunControl* const control_;
   BuyerSlot* const slot_;
   EventWriter events_;
+  StepGate gate_;
+  const bool think_step_;  // controlled, with a think time: a step of its own
   const bool guarded_;
   const bool transactional_;
   std::mt19937_64 random_;
@@ -509,7 +604,7 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
        finished && buyer < buyers;
        buyer = pool ? control->next_buyer.fetch_add(1) : buyers) {
     control->slots[buyer].process.store(static_cast<int32_t>(process));
-    BuyerLoop loop(scenario, buyer, stores, guards, control,
+    BuyerLoop loop(scenario, buyer, process, stores, guards, control,
                    history->WriterFor(buyer), tallies);
     finished = loop.Run();
   }
@@ -517,6 +612,7 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
     guards[e]->Detach();
     stores[e]->Detach();
   }
+  StepGate::ProcessEnds(control->steps, process);
   return finished ? kBuyerDone : kBuyerStopped;
 }
 

@@ -35,6 +35,7 @@
 #include "sim/guard.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
+#include "sim/step_gate.h"
 #include "sim/tally.h"
 #include "storage/ticket_store.h"
 
@@ -93,6 +94,9 @@ struct RunControl {
   // report can say what they were.
   FirstText first_store_error;
   FirstText first_guard_error;
+  // Under a controlled schedule, where buyers wait for their turns
+  // (sim/step_gate.h); nullptr under os.
+  StepControl* steps = nullptr;
 
   // Attempts finished by all buyers so far.
   int64_t AttemptsDone(size_t buyers) const;

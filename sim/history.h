@@ -85,6 +85,8 @@ class EventWriter {
               int64_t value = 0, uint8_t flags = 0, uint32_t aux = 0,
               uint16_t event = 0);
   size_t dropped() const { return dropped_; }
+  // Events recorded in the slice so far.
+  size_t used() const { return used_; }
 
  private:
   Event* slots_ = nullptr;

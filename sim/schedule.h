@@ -34,7 +34,9 @@ struct ScheduleSpec {
   // after the list the run goes on under `kind` (seeded when that is os).
   std::vector<uint32_t> steps;
 
-  bool controlled() const { return kind != ScheduleKind::kOs || !steps.empty(); }
+  bool controlled() const {
+    return kind != ScheduleKind::kOs || !steps.empty();
+  }
 };
 
 inline constexpr int64_t kMaxPctDepth = 16;

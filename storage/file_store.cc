@@ -182,6 +182,7 @@ Status FileStore::WriteTruncating(const std::string& text) {
       return Status::FromErrno("truncate " + path_, errno);
     }
     // From here until pwrite the file is empty: the seed's torn-read window.
+    MidWrite();
     SleepMs(slow_write_ms_);
     size_t done = 0;
     while (done < text.size()) {
@@ -197,6 +198,7 @@ Status FileStore::WriteTruncating(const std::string& text) {
       open(path_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open " + path_, errno);
   // From here until WriteAll the file is empty: the seed's torn-read window.
+  MidWrite();
   SleepMs(slow_write_ms_);
   Status s = WriteAll(fd, text, path_);
   Status c = CloseFd(fd, path_);
@@ -216,6 +218,7 @@ Status FileStore::WriteReplacing(const std::string& text) {
     unlink(temp.c_str());
     return s.ok() ? c : s;
   }
+  MidWrite();
   SleepMs(slow_write_ms_);
   if (rename(temp.c_str(), path_.c_str()) != 0) {
     const int err = errno;

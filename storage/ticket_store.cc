@@ -56,6 +56,10 @@ std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
   return nullptr;
 }
 
+bool WritesInTwoHalves(const StoreSpec& spec) {
+  return spec.kind == StoreKind::kFile && spec.write != FileWrite::kMapped;
+}
+
 void SleepFor(double ms) {
   const double seconds = std::floor(ms / 1000);
   timespec left{static_cast<time_t>(seconds),

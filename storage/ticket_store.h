@@ -29,6 +29,7 @@
 #define TICKETSIM_STORAGE_TICKET_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -101,7 +102,24 @@ class TicketStore {
   // The purposes (RunNames::Object) of the named IPC objects this store
   // created, for removal. Files live in the run directory.
   virtual std::vector<std::string> ObjectPurposes() const { return {}; }
+
+  // Sets what Write calls between the two halves of a write that has two
+  // (the file store: after truncating and before writing, or after writing
+  // the temporary and before renaming it), where a controlled schedule
+  // stops the writer; empty: nothing.
+  void SetMidWrite(std::function<void()> hook) { mid_write_ = std::move(hook); }
+
+ protected:
+  void MidWrite() {
+    if (mid_write_) mid_write_();
+  }
+
+ private:
+  std::function<void()> mid_write_;
 };
+
+// Whether a store of `spec` writes in two halves (SetMidWrite).
+bool WritesInTwoHalves(const StoreSpec& spec);
 
 std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
                                        const RunNames& names);
