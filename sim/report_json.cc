@@ -111,10 +111,19 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                           {"summary", v.summary},
                           {"witnesses", v.witnesses}});
   }
+  nlohmann::json schedule = {
+      {"kind", WordOf(kScheduleKinds, run.schedule.kind)},
+      {"steps", run.schedule.Buyers()}};
+  if (run.schedule.kind == ScheduleKind::kPct) {
+    schedule["pct"] = {{"depth", run.schedule.pct_depth},
+                       {"steps_estimate", run.schedule.pct_steps},
+                       {"bound", run.schedule.pct_bound}};
+  }
   return {
       {"version", kJsonReportVersion},
       {"scenario", ScenarioJson(run.scenario)},
       {"seed", run.scenario.buyers.seed},
+      {"schedule", schedule},
       {"ok", verdict.ok()},
       {"complete", !run.timed_out && !run.interrupted},
       {"tickets",

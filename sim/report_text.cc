@@ -73,6 +73,25 @@ std::vector<std::string> WrapText(std::string_view text, size_t width) {
   return lines;
 }
 
+std::string DescribeSchedule(const ScheduleLog& log) {
+  if (log.kind == ScheduleKind::kOs && log.steps.empty()) return "";
+  std::string text = fmt::format("schedule {}", WordOf(kScheduleKinds, log.kind));
+  if (log.kind == ScheduleKind::kPct) {
+    text += fmt::format(
+        " (depth {}, about {} steps: a race of depth {} shows in at least "
+        "{:.3g}% of runs)",
+        log.pct_depth, log.pct_steps, log.pct_depth, log.pct_bound * 100);
+  }
+  // Long lists are for --history and --replay, not for reading.
+  constexpr size_t kStepsShown = 120;
+  text += fmt::format(", {} step{}", log.steps.size(),
+                      log.steps.size() == 1 ? "" : "s");
+  if (!log.steps.empty() && log.steps.size() <= kStepsShown) {
+    text += fmt::format(": --steps {}", log.StepsList());
+  }
+  return text;
+}
+
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color) {
   const Painter paint(color);
@@ -81,8 +100,12 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   for (const std::string& line : WrapText(scenario.description, 74)) {
     fmt::print(out, "  {}\n", paint.Dim(Visible(line)));
   }
-  fmt::print(out, "  {}\n  seed {}\n\n", Visible(DescribeSetup(scenario)),
+  fmt::print(out, "  {}\n  seed {}\n", Visible(DescribeSetup(scenario)),
              scenario.buyers.seed);
+  for (const std::string& line : WrapText(DescribeSchedule(run.schedule), 74)) {
+    fmt::print(out, "  {}\n", line);
+  }
+  fmt::print(out, "\n");
 
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
              "bought", "sold-out", "failed", "seats");

@@ -21,6 +21,9 @@ inline constexpr size_t kBuyerRowsShown = 20;
 std::vector<std::string> WrapText(std::string_view text, size_t width);
 
 // Writes the report of one run to `out`; `color` adds ANSI colours.
+// "schedule seeded, 8 steps: --steps 0,0,1,1,0,0,1,1"; "" under os.
+std::string DescribeSchedule(const ScheduleLog& log);
+
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color);
 
