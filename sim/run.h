@@ -7,6 +7,10 @@
 // of sim/interrupt.h), reads the final count, and removes every named object
 // and file of the run, whatever happened. Buyers die with the parent
 // (PR_SET_PDEATHSIG) should the parent itself be killed.
+//
+// RunScenario (sim/run.cc) tells that story; the buyer processes' life
+// cycle is sim/buyer_processes.h, the search for a deadlock
+// sim/deadlock_watch.h, and the checking of a finished run sim/run_check.cc.
 #ifndef TICKETSIM_SIM_RUN_H_
 #define TICKETSIM_SIM_RUN_H_
 

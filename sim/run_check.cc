@@ -1,0 +1,166 @@
+// The checker's view of a finished run: which buyers were killed while
+// served, and the verdict on its histories (or tallies) with the run's own
+// findings (an abandoned lock, a deadlock) added.
+#include <fmt/format.h>
+#include <string.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "sim/tally.h"
+
+namespace ticketsim {
+
+std::vector<bool> KilledBuyers(const RunResult& result) {
+  std::vector<int32_t> last_served(result.processes.size(), -1);
+  for (size_t i = 0; i < result.served_by.size(); ++i) {
+    if (result.served_by[i] >= 0) {
+      last_served[result.served_by[i]] = static_cast<int32_t>(i);
+    }
+  }
+  std::vector<bool> killed(result.served_by.size(), false);
+  for (size_t p = 0; p < result.processes.size(); ++p) {
+    if (result.processes[p].signal != 0 && last_served[p] >= 0) {
+      killed[last_served[p]] = true;
+    }
+  }
+  return killed;
+}
+
+namespace {
+
+// The run's own findings, which no history shows: an abandoned lock, a
+// deadlock.
+void AddRunViolations(const RunResult& result, Verdict* verdict) {
+  const Scenario& scenario = result.scenario;
+  const std::string guard(WordOf(kGuardKinds, scenario.guard.kind));
+  const auto guard_of = [&](size_t event) {
+    return EventCount(scenario) == 1
+               ? guard
+               : fmt::format("{}'s {}", EventName(scenario, event), guard);
+  };
+  if (!result.abandoned.empty()) {
+    Violation v;
+    v.kind = ViolationKind::kAbandonedLock;
+    v.count = static_cast<int64_t>(result.abandoned.size());
+    for (const AbandonedLock& a : result.abandoned) {
+      if (v.witnesses.size() == kMaxWitnesses) break;
+      v.witnesses.push_back(
+          fmt::format("buyer {} (pid {}) died by SIG{} at {} holding the {}",
+                      a.buyer, a.pid, sigabbrev_np(a.signal),
+                      FormatTime(a.time_ns), guard_of(a.event)));
+    }
+    const AbandonedLock& first = result.abandoned.front();
+    v.summary = fmt::format(
+        "pid {} died holding the {}, which nothing releases: every buyer "
+        "after it would have waited out its timeout, so the run was ended",
+        first.pid, guard_of(first.event));
+    verdict->violations.push_back(std::move(v));
+  }
+  if (!result.deadlock.empty()) {
+    Violation v;
+    v.kind = ViolationKind::kDeadlock;
+    v.count = 1;
+    std::string cycle;
+    for (const DeadlockLink& link : result.deadlock) {
+      const std::string text =
+          fmt::format("buyer {} (pid {}) holds {} and waits for {}", link.buyer,
+                      link.pid, guard_of(link.holds), guard_of(link.waits_for));
+      cycle += (cycle.empty() ? "" : "; ") + text;
+      if (v.witnesses.size() < kMaxWitnesses) v.witnesses.push_back(text);
+    }
+    v.summary = fmt::format(
+        "a cycle of {} buyers, found at {}: {}; none can go on, so the run "
+        "was ended",
+        result.deadlock.size(), FormatTime(result.deadlock_ns), cycle);
+    verdict->violations.push_back(std::move(v));
+  }
+}
+
+// What the first store and guard errors were, which the history's events do
+// not hold: "purchases the store failed; the first: buyer 2: ...".
+void AddFirstErrors(const RunResult& result, Verdict* verdict) {
+  for (Violation& v : verdict->violations) {
+    const std::string& first =
+        v.kind == ViolationKind::kStoreError     ? result.first_store_error
+        : v.kind == ViolationKind::kGuardFailure ? result.first_guard_error
+                                                 : std::string();
+    if (!first.empty()) v.summary += "; the first: " + first;
+  }
+}
+
+}  // namespace
+
+Verdict CheckRun(const RunResult& result) {
+  const size_t event_count = EventCount(result.scenario);
+  const std::vector<bool> killed = KilledBuyers(result);
+  if (result.tallies != nullptr) {
+    TallyInput input;
+    input.initial = result.scenario.initial;
+    input.final_count = result.final_count;
+    input.final_error = result.final_error;
+    input.tallies = result.tallies.get();
+    for (size_t i = 0; i < result.served_by.size(); ++i) {
+      const int32_t process = result.served_by[i];
+      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
+      input.killed.push_back(killed[i]);
+    }
+    Verdict verdict = CheckTallies(input);
+    AddRunViolations(result, &verdict);
+    AddFirstErrors(result, &verdict);
+    return verdict;
+  }
+  // Each event's books are checked alone, from its own events.
+  std::vector<std::vector<std::vector<Event>>> own(event_count);
+  Verdict verdict;
+  std::vector<Verdict::EventBooks> event_books;
+  for (size_t e = 0; e < event_count; ++e) {
+    CheckInput input;
+    input.initial = result.scenario.initial;
+    input.final_count = e < result.final_counts.size() ? result.final_counts[e]
+                                                       : result.final_count;
+    input.final_error = e < result.final_errors.size() ? result.final_errors[e]
+                                                       : result.final_error;
+    own[e].resize(result.served_by.size());
+    for (size_t i = 0; i < result.served_by.size(); ++i) {
+      const int32_t process = result.served_by[i];
+      const auto events = result.history->EventsOf(static_cast<uint32_t>(i));
+      if (event_count == 1) {
+        input.events.push_back(events);
+      } else {
+        for (const Event& event : events) {
+          if (event.event == e) own[e][i].push_back(event);
+        }
+        input.events.emplace_back(own[e][i]);
+      }
+      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
+      input.killed.push_back(killed[i]);
+    }
+    Verdict books = Check(input);
+    if (event_count > 1) {
+      event_books.push_back({EventName(result.scenario, e), books.final_count,
+                             books.confirmed, books.indeterminate});
+      for (Violation& v : books.violations) {
+        v.summary =
+            fmt::format("{}: {}", EventName(result.scenario, e), v.summary);
+      }
+    }
+    if (e == 0) {
+      verdict = std::move(books);
+    } else {
+      for (Violation& v : books.violations) {
+        MergeViolation(std::move(v), &verdict);
+      }
+    }
+  }
+  verdict.events = std::move(event_books);
+  AddRunViolations(result, &verdict);
+  AddFirstErrors(result, &verdict);
+  return verdict;
+}
+
+}  // namespace ticketsim
