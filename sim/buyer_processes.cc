@@ -157,6 +157,11 @@ int64_t BuyerReaper::ResumeDue(int64_t now) {
   return next;
 }
 
+void BuyerReaper::Resume(uint32_t index) {
+  const pid_t pid = (*buyers_)[index].pid;
+  if (paused_.erase(pid) != 0) kill(pid, SIGCONT);
+}
+
 void BuyerReaper::KillAll() {
   for (const auto& [pid, index] : index_of_) {
     if (!Reaped((*buyers_)[index])) kill(pid, SIGKILL);

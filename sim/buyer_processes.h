@@ -74,6 +74,15 @@ class BuyerReaper {
 
   void KillAll();
 
+  // Whether process `index` has been reaped; whether it stopped itself and
+  // waits to be continued.
+  bool Ended(uint32_t index) const { return Reaped((*buyers_)[index]); }
+  bool Paused(uint32_t index) const {
+    return paused_.count((*buyers_)[index].pid) != 0;
+  }
+  // Continues process `index` now, whenever it was due.
+  void Resume(uint32_t index);
+
   // Kills every buyer still running and reaps them all, blocking.
   void KillAndReapAll();
 

@@ -75,7 +75,8 @@ std::vector<std::string> WrapText(std::string_view text, size_t width) {
 
 std::string DescribeSchedule(const ScheduleLog& log) {
   if (log.kind == ScheduleKind::kOs && log.steps.empty()) return "";
-  std::string text = fmt::format("schedule {}", WordOf(kScheduleKinds, log.kind));
+  std::string text =
+      fmt::format("schedule {}", WordOf(kScheduleKinds, log.kind));
   if (log.kind == ScheduleKind::kPct) {
     text += fmt::format(
         " (depth {}, about {} steps: a race of depth {} shows in at least "

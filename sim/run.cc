@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 
 #include "sim/buyer.h"
 #include "sim/buyer_processes.h"
 #include "sim/deadlock_watch.h"
 #include "sim/guard.h"
 #include "sim/run_signals.h"
+#include "sim/scheduler.h"
+#include "sim/step_gate.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {
@@ -70,7 +73,11 @@ Status CreateEventObjects(const Scenario& scenario, const RunNames& names,
     RunNames event_names;
     Status s = EventNames(names, e, &event_names);
     if (!s.ok()) return s;
-    stores->push_back(MakeStore(scenario.store, event_names));
+    // Under a controlled schedule nothing may wait for a lock inside a
+    // step: SQLite's busy timeout is 0, its SQLITE_BUSY a failed try.
+    StoreSpec spec = scenario.store;
+    if (scenario.schedule.controlled()) spec.busy_timeout_ms = 0;
+    stores->push_back(MakeStore(spec, event_names));
     cleanup->Add(event_names, stores->back()->ObjectPurposes());
     s = stores->back()->Create(scenario.initial);
     if (!s.ok()) return s;
@@ -119,10 +126,123 @@ void ReadFinalCounts(const std::vector<std::unique_ptr<TicketStore>>& stores,
   result->final_error = result->final_errors[0];
 }
 
+// Runs the steps of a controlled schedule (sim/scheduler.h) from the opened
+// barrier until no buyer can move, and books how they ended in `result`.
+// Sets *ended when the buyers still running are to be killed, and *bad to
+// Invalid when a --steps list cannot be followed.
+void RunControlled(
+    const Scenario& scenario, RunControl* control, StepControl* steps,
+    uint32_t process_count, const RunSignals& signals, StepChooser* chooser,
+    const std::vector<std::unique_ptr<TicketStore>>& stores,
+    const std::function<bool(int)>& interrupted, int64_t pause_ns,
+    const std::function<void(const std::vector<uint32_t>&)>& abandoned,
+    BuyerReaper* reaper, RunResult* result, bool* ended, Status* bad) {
+  ScheduleLog& log = result->schedule;
+  log.kind = scenario.schedule.kind == ScheduleKind::kOs
+                 ? ScheduleKind::kSeeded
+                 : scenario.schedule.kind;
+  if (log.kind == ScheduleKind::kPct) {
+    log.pct_depth = scenario.schedule.pct_depth;
+    log.pct_steps = StepEstimate(scenario);
+    log.pct_bound =
+        PctBound(scenario.buyers.count, log.pct_steps, log.pct_depth);
+  }
+  std::unique_ptr<StepChooser> own;
+  if (chooser == nullptr) {
+    own = MakeChooser(scenario);
+    chooser = own.get();
+  }
+  // The parent's own handles on the stores, opened (after every fork) only
+  // if a chooser asks for the count.
+  std::vector<bool> attached(stores.size(), false);
+  ScheduleHooks hooks;
+  hooks.took_signal = [&](int sig, pid_t child) {
+    if (interrupted(sig)) *ended = true;
+    if (sig == SIGCHLD) {
+      std::vector<uint32_t> killed;
+      reaper->ReapNamed(child, pause_ns, &killed);
+      // Others' SIGCHLDs may have been merged into this one.
+      while (!reaper->ReapAny(pause_ns, &killed)) {
+      }
+      abandoned(killed);
+    }
+    // The system failed a buyer: what the others do now proves nothing.
+    if (!control->failure.empty()) *ended = true;
+    return *ended;
+  };
+  hooks.ended = [&](uint32_t p) { return reaper->Ended(p); };
+  hooks.paused = [&](uint32_t p) { return reaper->Paused(p); };
+  hooks.resume = [&](uint32_t p) { reaper->Resume(p); };
+  hooks.recorded = [&](uint32_t buyer) -> size_t {
+    return result->history->EventsOf(buyer).size();
+  };
+  hooks.count = [&](size_t e) -> std::optional<int64_t> {
+    if (e >= stores.size()) return std::nullopt;
+    if (!attached[e]) {
+      if (!stores[e]->Attach().ok()) return std::nullopt;
+      attached[e] = true;
+    }
+    Reading reading;
+    if (!stores[e]->Read(&reading).ok()) return std::nullopt;
+    return reading.count;
+  };
+  // A guard with one holder at a time: a cycle of waits is a deadlock. (With
+  // several permits a waiter may yet get one another holder gives back.)
+  if (scenario.guard.kind != GuardKind::kNamedSemaphore ||
+      scenario.guard.permits == 1) {
+    hooks.cycle = [&] {
+      return !FindDeadlockCycle(*control,
+                                static_cast<size_t>(scenario.buyers.count),
+                                EventCount(scenario), result->processes)
+                  .empty();
+    };
+  }
+  const int64_t step_timeout_ns = RunTimeoutMs(scenario) * 1000000;
+  const ScheduleOutcome outcome =
+      RunSchedule(scenario, control, steps, process_count, signals.set(),
+                  step_timeout_ns, chooser, hooks, &log);
+  for (size_t e = 0; e < stores.size(); ++e) {
+    if (attached[e]) stores[e]->Detach();
+  }
+  const uint64_t at =
+      static_cast<uint64_t>(MonotonicNs() - control->start_ns.load());
+  switch (outcome.end) {
+    case ScheduleEnd::kFinished:
+    case ScheduleEnd::kEnded:
+      break;
+    case ScheduleEnd::kDeadlock:
+      result->deadlock = FindDeadlockCycle(
+          *control, static_cast<size_t>(scenario.buyers.count),
+          EventCount(scenario), result->processes);
+      result->deadlock_ns = at;
+      // No buyer can move, and none holds what another waits for: they wait
+      // for something no buyer will give back.
+      if (result->deadlock.empty()) result->timed_out = true;
+      *ended = true;
+      break;
+    case ScheduleEnd::kTimedOut:
+      result->timed_out = true;
+      *ended = true;
+      break;
+    case ScheduleEnd::kStopped:
+      result->stopped = true;
+      *ended = true;
+      break;
+    case ScheduleEnd::kUndo:
+      result->undo = true;
+      *ended = true;
+      break;
+    case ScheduleEnd::kError:
+      *bad = Status::Invalid(outcome.error);
+      *ended = true;
+      break;
+  }
+}
+
 }  // namespace
 
 Status RunScenario(const Scenario& scenario, RunResult* result,
-                   const ProgressFn& progress) {
+                   const ProgressFn& progress, StepChooser* chooser) {
   // First, so that the cleanup below runs before the mask is lifted.
   RunSignals signals;
   // What a run that was killed outright left behind goes now.
@@ -167,6 +287,13 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   if (control.get() == nullptr) {
     return Status::FromErrno("map the start barrier", errno);
   }
+  const bool controlled = scenario.schedule.controlled();
+  SharedSteps steps;
+  if (controlled) {
+    s = steps.Map(buyer_count, process_count);
+    if (!s.ok()) return s;
+    control.get()->steps = steps.get();
+  }
 
   BuyerReaper reaper(&result->processes, control.get());
   s = ForkBuyers(scenario, process_count, store_ptrs, guard_ptrs, control.get(),
@@ -197,7 +324,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   // The parent looks at its buyers this often when it has something to
   // watch: progress, a deadlock, a paused holder to continue.
   constexpr int64_t kWatchEveryNs = 100000000;
-  const bool watch_deadlock = event_count > 1 &&
+  const bool watch_deadlock = !controlled && event_count > 1 &&
                               scenario.guard.kind != GuardKind::kNone &&
                               scenario.guard.acquire == GuardAcquire::kWait;
   DeadlockWatch deadlocks(control.get(), buyer_count, event_count);
@@ -232,6 +359,14 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
       }
     }
   };
+  if (controlled) {
+    Status bad;
+    RunControlled(scenario, control.get(), steps.get(), process_count, signals,
+                  chooser, stores, interrupted, pause_ns, abandoned, &reaper,
+                  result, &ended, &bad);
+    if (ended) reaper.KillAndReapAll();
+    if (!bad.ok()) return bad;
+  }
   while (reaper.running() > 0) {
     const int64_t now = MonotonicNs();
     int64_t wake = std::min(deadline, next_resume);

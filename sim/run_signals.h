@@ -45,6 +45,8 @@ class RunSignals {
     return sig > 0 ? sig : 0;
   }
 
+  const sigset_t& set() const { return set_; }
+
  private:
   sigset_t set_;
   sigset_t old_;

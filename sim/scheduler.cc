@@ -440,6 +440,10 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     }
     log->steps.push_back(step);
     chooser->Took(board.step, b, step.kind);
+    if (step.outcome == StepOutcome::kBlocked && hooks.cycle && hooks.cycle()) {
+      out.end = ScheduleEnd::kDeadlock;
+      return out;
+    }
     // A guard given back, or a buyer gone: those waiting for it try again.
     // (A dead holder's robust mutex or file lock is theirs to recover.)
     for (size_t c = 0; c < buyers; ++c) {

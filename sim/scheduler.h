@@ -10,7 +10,10 @@
 // guard and cannot move until a step (or a death) gives the guard back. So
 // a deadlock is exact: when no buyer can move and some are blocked, the
 // cycle of holds and waits is there to read, in the step that closed it.
-// A buyer paused by a fault moves again only when nobody else can.
+// A buyer paused by a fault moves again only when nobody else can. A cycle
+// of blocked buyers, each waiting for a guard the next holds, can never
+// move again: it is a deadlock the moment its last try fails, whoever else
+// could still move.
 //
 // The choosers:
 //   seeded  a uniform choice among the buyers that can move, from the seed
@@ -122,6 +125,8 @@ struct ScheduleHooks {
   std::function<void(uint32_t process)> resume;
   // The events a buyer's history holds now.
   std::function<size_t(uint32_t buyer)> recorded;
+  // Whether the buyers blocked now wait for each other in a cycle.
+  std::function<bool()> cycle;
   // The count in an event's store (for the chooser's board).
   std::function<std::optional<int64_t>(size_t event)> count;
 };
