@@ -256,6 +256,31 @@ TEST(ScheduleDeadlockTest, FixesNeverDeadlock) {
   }
 }
 
+// Faults strike at steps the seed chooses: a killed holder, a paused one,
+// a crash between read and write replay like everything else.
+TEST(ScheduleFaultsTest, FaultsReplay) {
+  for (const char* name :
+       {"18-killed-holder-named-mutex.toml",
+        "19-killed-holder-robust-mutex.toml", "23-stalled-holder.toml",
+        "24-crash-before-write.toml"}) {
+    Scenario s = Library(name).scenario;
+    s.schedule.kind = ScheduleKind::kSeeded;
+    const Replayed first = RunOnce(s);
+    for (int i = 1; i < 3; ++i) {
+      const Replayed again = RunOnce(s);
+      EXPECT_EQ(again.trace, first.trace) << name << " run " << i + 1;
+      EXPECT_EQ(again.verdict, first.verdict) << name << " run " << i + 1;
+    }
+    Scenario replay = s;
+    replay.schedule.steps = first.buyers;
+    const Replayed replayed = RunOnce(replay);
+    EXPECT_EQ(replayed.trace, first.trace) << name;
+    EXPECT_EQ(replayed.verdict, first.verdict) << name;
+    std::printf("%s: %zu steps\n%s", name, first.trace.size(),
+                first.verdict.c_str());
+  }
+}
+
 // PCT on a race of depth 2 (two buyers, one attempt, no think time, no
 // lock): over 1,000 seeds it shows the lost update at least as often as its
 // bound 1 / (n k) promises. The count is the same every time: each seed
