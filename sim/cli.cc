@@ -215,6 +215,7 @@ int ExitFor(std::span<const ScenarioResult> results) {
   int status = kExitOk;
   for (const ScenarioResult& r : results) {
     if (r.interrupted()) return ExitStatusFor(r.interrupt_signal());
+    if (r.bad_input()) return kExitUsage;
     if (r.run_failed()) {
       status = kExitRunFailed;
     } else if (!r.passed() && status == kExitOk) {
@@ -476,7 +477,9 @@ int RunCommand(PreparedCommand* command) {
   }
   for (const ScenarioResult& r : results) {
     for (const TrialResult& t : r.trials) {
-      if (!t.ran) Complain("the run failed: " + t.run_error);
+      if (!t.ran) {
+        Complain(t.bad_input ? t.run_error : "the run failed: " + t.run_error);
+      }
     }
   }
   return status;

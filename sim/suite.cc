@@ -58,6 +58,11 @@ bool ScenarioResult::run_failed() const {
                      [](const TrialResult& t) { return t.failed(); });
 }
 
+bool ScenarioResult::bad_input() const {
+  return std::any_of(trials.begin(), trials.end(),
+                     [](const TrialResult& t) { return t.bad_input; });
+}
+
 bool ScenarioResult::interrupted() const {
   return stopped_by_signal != 0 ||
          std::any_of(trials.begin(), trials.end(),
@@ -134,6 +139,14 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     const Status s = RunScenario(scenario, &run, progress);
     if (!s.ok()) {
       trial.run_error = s.message();
+      if (s.code() == Status::Code::kInvalid) {
+        trial.bad_input = true;
+        // Name where the list came from: "--steps 0,1", "rush.toml:20:9".
+        const auto where = loaded.where.find("run.steps");
+        trial.run_error = fmt::format(
+            "{}: {}", where != loaded.where.end() ? where->second : "run.steps",
+            s.message());
+      }
       break;
     }
     const Verdict verdict = CheckRun(run);

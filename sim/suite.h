@@ -46,6 +46,9 @@ struct TrialResult {
   uint64_t seed = 0;
   bool ran = false;  // false: the run could not be made (run_error)
   std::string run_error;
+  // The run could not follow its input (a --steps list naming a buyer that
+  // cannot move): a usage error, not a failed run.
+  bool bad_input = false;
   bool timed_out = false;
   bool attach_failed = false;
   bool interrupted = false;
@@ -71,6 +74,8 @@ struct ScenarioResult {
 
   int64_t with_violations() const;
   bool run_failed() const;
+  // A trial's run could not follow its input (TrialResult::bad_input).
+  bool bad_input() const;
   bool interrupted() const;
   // The interrupt that stopped it, or 0.
   int interrupt_signal() const;
