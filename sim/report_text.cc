@@ -10,6 +10,7 @@
 
 #include "sim/escape.h"
 #include "sim/interrupt.h"
+#include "sim/scheduler.h"
 
 namespace ticketsim {
 namespace {
@@ -261,6 +262,25 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                last < s.buyers.seed
                    ? fmt::format(", wrapping to 0 past {}", kMaxSeed)
                    : "");
+    if (s.schedule.controlled()) {
+      std::string line = fmt::format(
+          "schedule {}",
+          WordOf(kScheduleKinds, s.schedule.kind == ScheduleKind::kOs
+                                     ? ScheduleKind::kSeeded
+                                     : s.schedule.kind));
+      if (s.schedule.kind == ScheduleKind::kPct) {
+        const int64_t k = StepEstimate(s);
+        line += fmt::format(
+            " (depth {}, about {} steps: a race of depth {} shows in at least "
+            "{:.3g}% of runs)",
+            s.schedule.pct_depth, k, s.schedule.pct_depth,
+            PctBound(s.buyers.count, k, s.schedule.pct_depth) * 100);
+      }
+      line += ": each trial replays with its seed";
+      for (const std::string& l : WrapText(line, 74)) {
+        fmt::print(out, "  {}\n", l);
+      }
+    }
     fmt::print(out,
                "  trials    {} of {} showed a violation ({}; 95% interval "
                "{} to {})\n",
