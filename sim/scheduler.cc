@@ -318,9 +318,14 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     if (w == Waited::kEnd || w == Waited::kTimedOut) return timed_out_or_end(w);
   }
 
-  // Blocked buyers that may try again: a step or a death gave a guard back
-  // since their last try.
-  std::vector<bool> retry(buyers, false);
+  // A blocked buyer may try again once its guard has room: fewer live
+  // holders than it has permits. (A dead holder's file lock or SQLite lock
+  // the kernel has released, its robust mutex is the next locker's to
+  // recover; a named mutex it held has ended the run.)
+  const int64_t permits = scenario.guard.kind == GuardKind::kNamedSemaphore
+                              ? scenario.guard.permits
+                              : 1;
+  std::vector<int64_t> holders(EventCount(scenario));
   StepBoard board;
   board.scenario = &scenario;
   board.count = hooks.count;
@@ -334,6 +339,7 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     board.runnable.clear();
     bool blocked = false;
     int64_t paused_process = -1;
+    std::fill(holders.begin(), holders.end(), 0);
     for (size_t b = 0; b < buyers; ++b) {
       BuyerView& v = board.buyers[b];
       const StepSlot& slot = steps->slots[b];
@@ -353,12 +359,20 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
                    : std::nullopt;
       v.attempt = control->slots[b].done.load(std::memory_order_relaxed);
       if (!v.alive) continue;
+      for (size_t e = 0; e < holders.size(); ++e)
+        holders[e] += (v.held >> e) & 1;
+    }
+    for (size_t b = 0; b < buyers; ++b) {
+      const BuyerView& v = board.buyers[b];
+      if (!v.alive) continue;
       if (v.paused) {
-        paused_process = p;
+        paused_process = process_of(b);
         continue;
       }
+      const bool room = v.waits_for < 0 ||
+                        holders[static_cast<size_t>(v.waits_for)] < permits;
       if (v.state == StepState::kReady ||
-          (v.state == StepState::kBlocked && retry[b])) {
+          (v.state == StepState::kBlocked && room)) {
         board.runnable.push_back(static_cast<uint32_t>(b));
       } else if (v.state == StepState::kBlocked) {
         blocked = true;
@@ -374,7 +388,6 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
         if (w == Waited::kEnd || w == Waited::kTimedOut) {
           return timed_out_or_end(w);
         }
-        if (w == Waited::kDied) retry.assign(buyers, true);
         continue;
       }
       out.end = blocked ? ScheduleEnd::kDeadlock : ScheduleEnd::kFinished;
@@ -400,8 +413,6 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     step.kind = board.buyers[b].next;
     step.event = static_cast<uint16_t>(board.buyers[b].event);
     step.first_event = slot.recorded.load(std::memory_order_relaxed);
-    const uint32_t held_before = board.buyers[b].held;
-    if (board.buyers[b].state == StepState::kBlocked) retry[b] = false;
 
     // Let it take exactly one step.
     steps->stopped[p].store(0, std::memory_order_relaxed);
@@ -413,13 +424,11 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
       return timed_out_or_end(w);
     }
 
-    uint32_t released = held_before & ~control->slots[b].held.load();
     switch (w) {
       case Waited::kDied:
         step.outcome = StepOutcome::kDied;
         step.events =
             static_cast<uint32_t>(hooks.recorded(b) - step.first_event);
-        released = held_before;
         break;
       case Waited::kPaused:
         step.outcome = StepOutcome::kPaused;
@@ -443,14 +452,6 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     if (step.outcome == StepOutcome::kBlocked && hooks.cycle && hooks.cycle()) {
       out.end = ScheduleEnd::kDeadlock;
       return out;
-    }
-    // A guard given back, or a buyer gone: those waiting for it try again.
-    // (A dead holder's robust mutex or file lock is theirs to recover.)
-    for (size_t c = 0; c < buyers; ++c) {
-      const int64_t e = board.buyers[c].waits_for;
-      if (w == Waited::kDied || (e >= 0 && ((released >> e) & 1) != 0)) {
-        retry[c] = true;
-      }
     }
     if (waiter.end()) return timed_out_or_end(Waited::kEnd);
   }
