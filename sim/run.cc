@@ -319,7 +319,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   if (interrupted(interrupt)) return Status::Ok();
   OpenStartBarrier(control.get());
   const int64_t start = control.get()->start_ns.load();
-  const int64_t deadline = start + RunTimeoutMs(scenario) * 1000000;
+  int64_t deadline = start + RunTimeoutMs(scenario) * 1000000;
 
   // The parent looks at its buyers this often when it has something to
   // watch: progress, a deadlock, a paused holder to continue.
@@ -366,6 +366,8 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                   result, &ended, &bad);
     if (ended) reaper.KillAndReapAll();
     if (!bad.ok()) return bad;
+    // Each step had the run's limit; what is left is for the buyers to end.
+    deadline = MonotonicNs() + RunTimeoutMs(scenario) * 1000000;
   }
   while (reaper.running() > 0) {
     const int64_t now = MonotonicNs();
