@@ -427,7 +427,8 @@ std::string StartUpFailure(const RunControl& control,
 }  // namespace
 
 Status RunScenario(const Scenario& scenario, RunResult* result,
-                   const ProgressFn& progress) {
+                   const ProgressFn& progress,
+                   [[maybe_unused]] StepChooser* chooser) {
   // First, so that the cleanup below runs before the mask is lifted.
   RunSignals signals;
   // What a run that was killed outright left behind goes now.

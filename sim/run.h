@@ -83,6 +83,8 @@ struct RunResult {
   int interrupt_signal = 0;
   // Under a controlled schedule, every step it let happen (empty under os).
   ScheduleLog schedule;
+  bool stopped = false;  // its chooser ended it (a person pressed q)
+  bool undo = false;     // its chooser asked for it one step shorter
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made
@@ -93,8 +95,12 @@ struct RunResult {
 // `progress`, if given, is called about ten times a second while the buyers
 // run, with the attempts finished so far.
 using ProgressFn = std::function<void(int64_t attempts_done)>;
+// `chooser`, if given, chooses the steps of a controlled schedule instead
+// of the scenario's own (MakeChooser): a person's, for `ticketsim step`.
+class StepChooser;
 Status RunScenario(const Scenario& scenario, RunResult* result,
-                   const ProgressFn& progress = {});
+                   const ProgressFn& progress = {},
+                   StepChooser* chooser = nullptr);
 
 // Per buyer: whether its process was killed while serving it (a process
 // serves its buyers in increasing order, so only the last of them).
