@@ -144,10 +144,10 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
       isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   fmt::print("\n");
   if (run.stopped) {
-    fmt::print(
-        "stopped after step {}: the verdict is that of the steps "
-        "taken\n\n",
-        run.schedule.steps.size());
+    const size_t steps = run.schedule.steps.size();
+    fmt::print("stopped {}: the verdict is that of the steps taken\n\n",
+               steps == 0 ? std::string("before the first step")
+                          : fmt::format("after step {}", steps));
   }
   WriteTextReport(stdout, run, *verdict, color);
   ScenarioResult result;

@@ -85,7 +85,7 @@ std::vector<std::string> StateLines(const StepBoard& board, uint32_t buyer) {
   if (!v.served) {
     lines.push_back("waiting for a process");
   } else if (!v.alive) {
-    lines.push_back("died");
+    lines.push_back(v.state == StepState::kFinished ? "finished" : "died");
   } else if (v.paused) {
     lines.push_back("paused");
   } else {
@@ -279,6 +279,7 @@ std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer) {
   }
   const BuyerView& v = board.buyers[buyer];
   if (!v.served) return "no process serves it yet";
+  if (v.state == StepState::kFinished) return "it has finished";
   if (!v.alive) return "it has died";
   if (v.paused) return "it is paused (it goes on when nobody else can)";
   if (v.state == StepState::kFinished) return "it has finished";
@@ -346,7 +347,10 @@ void StepScreen::Restore() {
 }
 
 void StepScreen::Replaying(uint64_t steps) {
-  said_ = std::min<uint64_t>(steps, taken_.size());
+  // The steps after them were undone.
+  if (taken_.size() > steps) taken_.resize(steps);
+  pending_ = false;
+  said_ = taken_.size();
 }
 
 void StepScreen::See(const StepBoard& board) {
@@ -399,7 +403,7 @@ void StepScreen::Settle(const StepBoard* board, const ScheduledStep* outcome) {
     }
   } else if (board != nullptr && t.buyer < board->buyers.size()) {
     const BuyerView& v = board->buyers[t.buyer];
-    if (v.served && !v.alive) {
+    if (v.served && !v.alive && v.state != StepState::kFinished) {
       t.result = " -> died";
     } else if (v.paused) {
       t.result = " -> paused";
@@ -436,7 +440,7 @@ void StepScreen::Finish(const RunResult& result) {
   const std::vector<ScheduledStep>& log = result.schedule.steps;
   Settle(nullptr,
          log.size() == taken_.size() && !log.empty() ? &log.back() : nullptr);
-  SayUpTo(taken_.size());
+  SayUpTo(std::min<uint64_t>(taken_.size(), log.size()));
 }
 
 std::string StepScreen::CodeText(uint32_t buyer, StepKind kind,
@@ -557,12 +561,18 @@ std::string StepScreen::Draw(const StepBoard& board) const {
   constexpr size_t kMaxColumn = 34;
   std::vector<std::vector<std::string>> columns;
   size_t width = 0;
+  // Every column's code starts on one row.
+  size_t state_rows = 0;
+  std::vector<std::vector<std::string>> states;
+  for (size_t b = 0; b < board.buyers.size(); ++b) {
+    states.push_back(StateLines(board, static_cast<uint32_t>(b)));
+    state_rows = std::max(state_rows, states.back().size());
+  }
   for (size_t b = 0; b < board.buyers.size(); ++b) {
     std::vector<std::string> column;
     column.push_back(fmt::format("buyer {}", b));
-    for (std::string& s : StateLines(board, static_cast<uint32_t>(b))) {
-      column.push_back(std::move(s));
-    }
+    states[b].resize(state_rows);
+    for (std::string& s : states[b]) column.push_back(std::move(s));
     column.push_back("--------");
     const BuyerView& v = board.buyers[b];
     const bool stopped = v.alive && v.state != StepState::kFinished &&
