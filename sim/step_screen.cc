@@ -440,6 +440,17 @@ void StepScreen::Finish(const RunResult& result) {
   const std::vector<ScheduledStep>& log = result.schedule.steps;
   Settle(nullptr,
          log.size() == taken_.size() && !log.empty() ? &log.back() : nullptr);
+  // A step during which the run ended (a buyer's death that left a lock
+  // abandoned, an interrupt) is in the log only.
+  for (size_t i = taken_.size(); i < log.size(); ++i) {
+    Taken t;
+    t.buyer = log[i].buyer;
+    t.kind = log[i].kind;
+    t.event = log[i].event;
+    t.result =
+        log[i].outcome == StepOutcome::kDied ? " -> died" : " -> the run ended";
+    taken_.push_back(std::move(t));
+  }
   SayUpTo(std::min<uint64_t>(taken_.size(), log.size()));
 }
 
