@@ -32,6 +32,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scenario_file.h"
+#include "sim/step_command.h"
 #include "sim/suite.h"
 #include "storage/run_names.h"
 
@@ -116,6 +117,37 @@ struct ScenarioOptions {
     return out;
   }
 };
+
+// The scenario as `options` make it, in words for `ticketsim run` that
+// replays a stepped run: its files and flags, but not its schedule, steps
+// or trials, which the replay sets.
+std::string ReplayWords(const ScenarioOptions& options) {
+  const auto replayed = [](std::string_view key) {
+    return key != "run.schedule" && key != "run.steps" && key != "run.trials";
+  };
+  std::vector<std::string> words;
+  for (const std::string& path : options.paths) words.push_back(path);
+  for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
+    if (options.flag_values[i].empty() || !replayed(kKeyFlags[i].key)) {
+      continue;
+    }
+    words.push_back(kKeyFlags[i].flag);
+    words.push_back(options.flag_values[i]);
+  }
+  for (const std::string& setting : options.settings) {
+    std::string_view key(setting);
+    key = key.substr(0, key.find('='));
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!replayed(key)) continue;
+    words.push_back("--set");
+    words.push_back(setting);
+  }
+  std::string out;
+  for (const std::string& word : words) {
+    out += (out.empty() ? "" : " ") + ShellWord(word);
+  }
+  return out;
+}
 
 bool ColorWanted(std::FILE* out) {
   return isatty(fileno(out)) && std::getenv("NO_COLOR") == nullptr;
@@ -245,7 +277,7 @@ std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
 
 // What a command line asks for, checked; RunPreparedCommand runs it.
 struct PreparedCommand {
-  enum class Kind { kRun, kCheck, kCompare, kList, kClean };
+  enum class Kind { kRun, kCheck, kCompare, kList, kClean, kStep };
   Kind kind = Kind::kList;
   std::vector<LoadedScenario> scenarios;  // compare: one per guard
   std::vector<ScenarioProblem> problems;  // the scenarios that did not load
@@ -257,6 +289,8 @@ struct PreparedCommand {
   std::FILE* text = stdout;
   bool narrate = false;
   bool clean_all = false;
+  // step: the scenario's words for the `ticketsim run` that replays it.
+  std::string replay;
 };
 
 void PreparedCommandDeleter::operator()(PreparedCommand* command) const {
@@ -806,6 +840,22 @@ int PrepareCommand(std::span<const std::string> args,
   clean->add_flag("--all", command.clean_all,
                   "also those of runs whose process is still alive");
 
+  ScenarioOptions step_options;
+  std::string step_list;
+  CLI::App* step = app.add_subcommand(
+      "step",
+      "run one scenario a step at a time: press a buyer's number (0-9) to "
+      "move it one step, r for a random buyer, u to undo, q to quit; keys "
+      "from a pipe work too (\"0 0 1 1 q\"). Prints the verdict and the "
+      "--steps that replays it");
+  step->add_option("scenario", step_options.paths,
+                   "a scenario file (none: the flags make one)");
+  step_options.AddTo(step);
+  if (step->get_option_no_throw("--steps") == nullptr) {
+    step->add_option("--steps", step_list,
+                     "BUYER,BUYER,...: the first steps, taken without asking");
+  }
+
   std::vector<const char*> argv;
   argv.push_back(args.empty() ? "ticketsim" : args[0].c_str());
   for (size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
@@ -848,6 +898,36 @@ int PrepareCommand(std::span<const std::string> args,
       prepared->reset(new PreparedCommand(std::move(command)));
       return -1;
     }
+    // A schedule a person chooses: one scenario, `step`'s way.
+    if (std::any_of(command.scenarios.begin(), command.scenarios.end(),
+                    [](const LoadedScenario& l) {
+                      return l.scenario.schedule.kind == ScheduleKind::kStep;
+                    })) {
+      if (command.scenarios.size() != 1) {
+        return usage(fmt::format(
+            "run.schedule = \"step\" takes one scenario at a time (a person "
+            "chooses its steps); {} scenarios were given",
+            command.scenarios.size()));
+      }
+      for (const auto& [flag, wanted] :
+           {std::pair{"--json", command.json != nullptr},
+            std::pair{"--html", command.html != nullptr},
+            std::pair{"--junit", command.junit != nullptr},
+            std::pair{"--history", command.history != nullptr},
+            std::pair{"--narrate", command.narrate}}) {
+        if (wanted) {
+          return usage(fmt::format(
+              "{} is not written for run.schedule = \"step\"; replay the "
+              "steps with --steps to have it",
+              flag));
+        }
+      }
+      if (Status s = CheckSteppable(command.scenarios[0].scenario); !s.ok()) {
+        return usage(s.message());
+      }
+      command.kind = PreparedCommand::Kind::kStep;
+      command.replay = ReplayWords(run_options);
+    }
     for (const LoadedScenario& l : command.scenarios) {
       if (l.scenario.history != HistoryMode::kSummary) continue;
       for (const auto& [flag, wanted] :
@@ -878,6 +958,35 @@ int PrepareCommand(std::span<const std::string> args,
     }
     problems();
     if (!command.problems.empty()) return kExitUsage;
+  } else if (step->parsed()) {
+    command.kind = PreparedCommand::Kind::kStep;
+    if (step_options.paths.size() > 1) {
+      return usage("step takes one scenario (or none: the flags make one)");
+    }
+    const std::vector<std::string> files =
+        ScenarioFiles(step_options, &command.problems);
+    if (command.problems.empty() && files.size() != 1) {
+      return usage(fmt::format("step takes one scenario; {} holds {}",
+                               step_options.paths[0], files.size()));
+    }
+    if (command.problems.empty()) {
+      LoadAll(files, step_options.Overrides(), &command.scenarios,
+              &command.problems);
+    }
+    problems();
+    if (!command.problems.empty()) return kExitUsage;
+    Scenario& scenario = command.scenarios[0].scenario;
+    if (Status s = CheckSteppable(scenario); !s.ok()) {
+      return usage(s.message());
+    }
+    if (!step_list.empty()) {
+      if (Status s = ParseStepList(step_list, scenario.buyers.count, "--steps",
+                                   &scenario.schedule.steps);
+          !s.ok()) {
+        return usage(s.message());
+      }
+    }
+    command.replay = ReplayWords(step_options);
   } else if (clean->parsed()) {
     command.kind = PreparedCommand::Kind::kClean;
   } else if (list->parsed()) {
@@ -899,6 +1008,8 @@ int RunPreparedCommand(PreparedCommand* command) {
       return CleanCommand(command->clean_all);
     case PreparedCommand::Kind::kList:
       return ListCommand();
+    case PreparedCommand::Kind::kStep:
+      return StepCommand(command->scenarios[0], command->replay);
   }
   return kExitUsage;
 }

@@ -1,0 +1,195 @@
+#include "sim/step_command.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include "sim/buyer.h"
+#include "sim/cli.h"
+#include "sim/escape.h"
+#include "sim/interrupt.h"
+#include "sim/report_text.h"
+#include "sim/run.h"
+#include "sim/step_screen.h"
+#include "sim/suite.h"
+
+namespace ticketsim {
+namespace {
+
+void Complain(std::string_view message) {
+  const std::string line = fmt::format("ticketsim: {}\n", Visible(message));
+  if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
+    std::clearerr(stderr);
+  }
+}
+
+}  // namespace
+
+Status CheckSteppable(const Scenario& scenario) {
+  if (scenario.buyers.count > kMaxSteppedBuyers) {
+    return Status::Invalid(fmt::format(
+        "buyers.count is {}: a person steps at most {} buyers, one key each "
+        "(0-9); set buyers.count to {} or fewer (--buyers)",
+        scenario.buyers.count, kMaxSteppedBuyers, kMaxSteppedBuyers));
+  }
+  return Status::Ok();
+}
+
+Status ParseStepList(std::string_view text, int64_t buyers,
+                     std::string_view flag, std::vector<uint32_t>* steps) {
+  steps->clear();
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(at, end - at);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const size_t n = steps->size() + 1;
+    if (item.empty() || item.size() > 6 ||
+        !std::all_of(item.begin(), item.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      return Status::Invalid(fmt::format(
+          "{}: step {} is \"{}\", not a buyer's number (the list is buyers "
+          "separated by commas, e.g. 0,0,1,1)",
+          flag, n, item));
+    }
+    const int64_t buyer = std::stoll(std::string(item));
+    if (buyer >= buyers) {
+      return Status::Invalid(
+          fmt::format("{}: step {} names buyer {}, but there are {} buyers "
+                      "(0-{})",
+                      flag, n, buyer, buyers, buyers - 1));
+    }
+    if (steps->size() >= kMaxListedSteps) {
+      return Status::Invalid(
+          fmt::format("{}: more than {} steps", flag, kMaxListedSteps));
+    }
+    steps->push_back(static_cast<uint32_t>(buyer));
+    at = end + 1;
+  }
+  return Status::Ok();
+}
+
+std::string ShellWord(std::string_view word) {
+  const bool plain =
+      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("_./,=:+@%-").find(c) != std::string_view::npos;
+      });
+  if (plain) return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
+  Scenario scenario = loaded.scenario;
+  scenario.schedule.kind = ScheduleKind::kStep;
+  scenario.trials = 1;
+  const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+  // While the terminal takes keys one at a time, an interrupt between two
+  // runs (after an undo) waits for the next run, which takes it: the
+  // terminal is always put back before ticketsim ends.
+  std::optional<DeferInterrupts> defer(std::in_place);
+  StepScreen screen(scenario, STDIN_FILENO, stdout, terminal);
+  if (Status s = screen.Start(); !s.ok()) {
+    defer.reset();
+    Complain(s.message());
+    return kExitRunFailed;
+  }
+  RunResult run;
+  Status status;
+  uint64_t replayed = 0;
+  for (;;) {
+    run = RunResult();
+    screen.Replaying(replayed);
+    const std::unique_ptr<StepChooser> chooser =
+        MakeSteppedChooser(&screen, scenario.schedule.steps);
+    status = RunScenario(scenario, &run, {}, chooser.get());
+    if (!status.ok() || !run.undo || run.interrupted) break;
+    // The same run again, one step shorter: the buyers replay the steps
+    // before the undone one exactly, and the person goes on from there.
+    std::vector<uint32_t> steps = run.schedule.Buyers();
+    if (!steps.empty()) steps.pop_back();
+    replayed = steps.size();
+    scenario.schedule.steps = std::move(steps);
+  }
+  std::optional<Verdict> verdict;
+  if (status.ok()) {
+    screen.Finish(run);
+    verdict = CheckRun(run);
+  }
+  const int late = TakePendingInterrupt();
+  screen.Restore();
+  defer.reset();
+  if (!status.ok()) {
+    Complain("the run failed: " + status.message());
+    return status.code() == Status::Code::kInvalid ? kExitUsage
+                                                   : kExitRunFailed;
+  }
+
+  const bool color =
+      isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  fmt::print("\n");
+  if (run.stopped) {
+    const size_t steps = run.schedule.steps.size();
+    fmt::print("stopped {}: the verdict is that of the steps taken\n\n",
+               steps == 0 ? std::string("before the first step")
+                          : fmt::format("after step {}", steps));
+  }
+  WriteTextReport(stdout, run, *verdict, color);
+  ScenarioResult result;
+  result.loaded = loaded;
+  result.loaded.scenario = scenario;
+  TrialResult& trial = result.trials.emplace_back();
+  trial.seed = scenario.buyers.seed;
+  trial.ran = true;
+  trial.timed_out = run.timed_out;
+  trial.interrupted = run.interrupted;
+  trial.interrupt_signal = run.interrupt_signal;
+  trial.attach_failed = std::any_of(
+      run.processes.begin(), run.processes.end(),
+      [](const BuyerProcess& p) { return p.exit_code == kBuyerAttachFailed; });
+  trial.seconds = run.seconds;
+  trial.attempts = verdict->attempts;
+  trial.sold = verdict->confirmed;
+  trial.remaining = verdict->final_count;
+  trial.violations = verdict->Counts();
+  trial.miss = ExpectationMiss(scenario, *verdict);
+  if (late != 0 && !run.interrupted) result.stopped_by_signal = late;
+  WriteTrialsSummary(stdout, result, color);
+
+  const std::string list = run.schedule.StepsList();
+  fmt::print("\nsteps: {}\n", list.empty() ? "none" : list);
+  if (!list.empty()) {
+    // The same scenario, its schedule the list (then seeded, should the
+    // list not reach the end), one trial.
+    std::string words = "ticketsim run";
+    if (!replay_words.empty()) words += " " + replay_words;
+    if (loaded.scenario.schedule.kind == ScheduleKind::kStep) {
+      words += " --set run.schedule=seeded";
+    }
+    if (loaded.scenario.trials != 1) words += " --trials 1";
+    fmt::print("replay: {} --steps {}\n", Visible(words), list);
+  }
+  std::fflush(stdout);
+
+  if (result.interrupted()) return ExitStatusFor(result.interrupt_signal());
+  if (result.run_failed()) return kExitRunFailed;
+  return result.passed() ? kExitOk : kExitViolations;
+}
+
+}  // namespace ticketsim

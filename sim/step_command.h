@@ -1,0 +1,39 @@
+// `ticketsim step`: one scenario, one step at a time, as a person chooses
+// (sim/step_screen.h); then its verdict, its steps, and the command line
+// that replays them.
+#ifndef TICKETSIM_SIM_STEP_COMMAND_H_
+#define TICKETSIM_SIM_STEP_COMMAND_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/scenario.h"
+#include "sim/scenario_file.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+// What `step` needs of a scenario beyond ValidateScenario: a key per buyer.
+Status CheckSteppable(const Scenario& scenario);
+
+// "0,0,1,1" (blanks allowed) into buyers, each below `buyers`; `flag`
+// names the list in a message.
+Status ParseStepList(std::string_view text, int64_t buyers,
+                     std::string_view flag, std::vector<uint32_t>* steps);
+
+// `word` as a POSIX shell reads it back: as is when it is plain, else in
+// single quotes.
+std::string ShellWord(std::string_view word);
+
+// Runs `loaded` under a schedule of a person's choosing: keys from stdin,
+// the board (at a terminal) or a line per step on stdout. An undo runs the
+// scenario again, its steps but the last replayed without asking. Then the
+// text report, the steps and `ticketsim run <replay_words> --steps ...`.
+// Returns the exit status, as `run` does.
+int StepCommand(const LoadedScenario& loaded, const std::string& replay_words);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_STEP_COMMAND_H_

@@ -1,0 +1,143 @@
+// StepScreen: the chooser of `ticketsim step`, where a person takes the
+// buyers through their purchases one step at a time.
+//
+// At a terminal (stdin and stdout both terminals) it draws the board before
+// each choice: one column per buyer, its purchase as a few lines of
+// pseudo-code with `>` before the step it is stopped at, then the count in
+// each store, who holds each guard, the last steps taken and the keys. It
+// reads keys one at a time, without echo (Ctrl-C still interrupts).
+//
+// Through a pipe it reads the same keys from stdin (blanks and commas
+// between them are skipped, so "0 0 1 1 q" is a script) and says each step
+// taken in one plain line; the end of stdin is `q`.
+//
+// Keys: 0-9 that buyer takes its next step, r a buyer drawn from the
+// scenario's seed, u undo the last step (the run is made again one step
+// shorter), q stop with the verdict so far.
+#ifndef TICKETSIM_SIM_STEP_SCREEN_H_
+#define TICKETSIM_SIM_STEP_SCREEN_H_
+
+#include <termios.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "sim/schedule.h"
+#include "sim/scheduler.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+// One key per buyer: 0-9.
+inline constexpr int64_t kMaxSteppedBuyers = 10;
+
+// One line of a buyer's purchase. `kind` kNone: not a step of its own (an
+// `if`); otherwise the step the line stands for, of `event`.
+struct CodeLine {
+  std::string text;  // indented by two spaces per level
+  StepKind kind = StepKind::kNone;
+  size_t event = 0;
+};
+
+// Buyer `buyer`'s purchase, in the order its steps come (several events:
+// in the order that buyer takes their guards).
+std::vector<CodeLine> PurchaseCode(const Scenario& scenario, uint32_t buyer);
+
+// The index of the line of `code` for step `kind` of `event`, or -1.
+int LineOf(std::span<const CodeLine> code, StepKind kind, size_t event);
+
+// Why `buyer` cannot take a step now ("it has finished"), for a key that
+// names it.
+std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer);
+
+class StepScreen : public StepChooser {
+ public:
+  // Keys come from `in`; the board or the lines go to `out`. `terminal`:
+  // draw the board and read keys raw (see Start), else plain lines.
+  StepScreen(const Scenario& scenario, int in, std::FILE* out, bool terminal);
+  ~StepScreen() override;
+  StepScreen(const StepScreen&) = delete;
+  StepScreen& operator=(const StepScreen&) = delete;
+
+  // At a terminal: keys without echo, one at a time, with Ctrl-C still an
+  // interrupt and Ctrl-Z off (a stopped ticketsim would leave the terminal
+  // in this mode). Restore (or the destructor) puts the terminal back.
+  Status Start();
+  void Restore();
+
+  // Before a run that replays its first `steps` steps (after an undo):
+  // those were said already and are not said again.
+  void Replaying(uint64_t steps);
+  // Looks at the board before a step that a list, not this screen, chooses
+  // (the replayed steps): what the last step did shows on it.
+  void See(const StepBoard& board);
+  // After a run: says the steps the board did not show yet.
+  void Finish(const RunResult& result);
+
+  Choice Choose(const StepBoard& board) override;
+  void Took(uint64_t step, uint32_t buyer, StepKind kind) override;
+
+  // "buyer 1 count = read() -> 1": what step `step` (from 0) did.
+  std::string StepText(uint64_t step) const;
+
+  // The board as drawn at a terminal (without the clearing), for tests.
+  std::string Draw(const StepBoard& board) const;
+
+ private:
+  struct Taken {
+    uint32_t buyer = 0;
+    StepKind kind = StepKind::kNone;
+    size_t event = 0;
+    std::string result;  // " -> 1", " -> blocked", "" until known
+    // Before it: the count the buyer had read, and the store's.
+    std::optional<int64_t> read_before;
+    std::optional<int64_t> count_before;
+  };
+  enum class Key { kChar, kSignal, kEnd };
+
+  Key ReadKey(int signal_fd, char* c);
+  void Say(const std::string& line);
+  // Through a pipe, or at the end: says the steps not said yet, up to
+  // `steps`.
+  void SayUpTo(uint64_t steps);
+  // Completes the last step's line from `board` (or `outcome`), and says
+  // it through a pipe.
+  void Settle(const StepBoard* board, const ScheduledStep* outcome);
+  std::string CodeText(uint32_t buyer, StepKind kind, size_t event) const;
+
+  const Scenario& scenario_;
+  const int in_;
+  std::FILE* const out_;
+  const bool terminal_;
+  std::vector<std::vector<CodeLine>> code_;  // per buyer
+  std::mt19937_64 random_;
+  std::vector<Taken> taken_;  // per step of this run, from 0
+  // The last board seen, before the step now being taken.
+  std::vector<BuyerView> seen_;
+  std::vector<std::optional<int64_t>> counts_;
+  bool pending_ = false;  // taken_.back() not settled yet
+  uint64_t said_ = 0;     // steps said so far (through a pipe)
+  std::string message_;   // why the last key did nothing
+  std::optional<termios> saved_;
+};
+
+// A chooser that passes every call on to `to`, which it does not own (for
+// MakeListChooser, which owns the chooser after the list).
+std::unique_ptr<StepChooser> ForwardTo(StepChooser* to);
+
+// `screen` after `prefix`: the listed steps are taken without asking, but
+// the screen sees each of them.
+std::unique_ptr<StepChooser> MakeSteppedChooser(StepScreen* screen,
+                                                std::vector<uint32_t> prefix);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_STEP_SCREEN_H_

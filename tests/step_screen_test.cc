@@ -1,0 +1,680 @@
+// `ticketsim step`: the pseudo-code of each scenario shape, the board, and
+// the command driven through a pipe and through a pseudo-terminal.
+#include "sim/step_screen.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/run.h"
+#include "sim/scheduler.h"
+#include "sim/step_command.h"
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using ::ticketsim::testing::LeftoversOf;
+
+std::vector<std::string> Texts(const std::vector<CodeLine>& code) {
+  std::vector<std::string> out;
+  for (const CodeLine& line : code) out.push_back(line.text);
+  return out;
+}
+
+// The (kind, event) of every step line: each must be there once, so that a
+// buyer's marker has one place to stand.
+void ExpectStepsUnique(const std::vector<CodeLine>& code) {
+  std::set<std::pair<StepKind, size_t>> seen;
+  for (const CodeLine& line : code) {
+    if (line.kind == StepKind::kNone) continue;
+    EXPECT_TRUE(seen.insert({line.kind, line.event}).second) << line.text;
+  }
+}
+
+Scenario Rush() {
+  Scenario s;
+  s.buyers.count = 2;
+  s.initial = 1;
+  s.store.kind = StoreKind::kFile;
+  s.store.write = FileWrite::kTruncate;
+  return s;
+}
+
+TEST(StepScreenCodeTest, ReadModifyWriteUnderALockOnTheFileStoreTruncating) {
+  Scenario s = Rush();
+  s.guard.kind = GuardKind::kFileLock;
+  const std::vector<CodeLine> code = PurchaseCode(s, 0);
+  EXPECT_EQ(Texts(code),
+            (std::vector<std::string>{"n = read()", "lock()", "count = read()",
+                                      "if count > 0:", "  truncate()",
+                                      "  write(count - 1)", "unlock()"}));
+  EXPECT_EQ(code[0].kind, StepKind::kQuery);
+  EXPECT_EQ(code[1].kind, StepKind::kAcquire);
+  EXPECT_EQ(code[2].kind, StepKind::kRead);
+  EXPECT_EQ(code[3].kind, StepKind::kNone);
+  EXPECT_EQ(code[4].kind, StepKind::kWrite);
+  EXPECT_EQ(code[5].kind, StepKind::kWriteEnd);
+  EXPECT_EQ(code[6].kind, StepKind::kRelease);
+  EXPECT_EQ(LineOf(code, StepKind::kWriteEnd, 0), 5);
+  EXPECT_EQ(LineOf(code, StepKind::kThink, 0), -1);
+  EXPECT_EQ(LineOf(code, StepKind::kRead, 1), -1);
+  ExpectStepsUnique(code);
+}
+
+TEST(StepScreenCodeTest, UnguardedWithAThinkTimeByRename) {
+  Scenario s = Rush();
+  s.store.write = FileWrite::kReplace;
+  s.buyers.think_ms = {20, 50};
+  const std::vector<CodeLine> code = PurchaseCode(s, 1);
+  EXPECT_EQ(Texts(code),
+            (std::vector<std::string>{"n = read()", "count = read()",
+                                      "if count > 0:", "  think()",
+                                      "  write_tmp(count - 1)", "  rename()"}));
+  EXPECT_EQ(code[3].kind, StepKind::kThink);
+  EXPECT_EQ(code[4].kind, StepKind::kWrite);
+  EXPECT_EQ(code[5].kind, StepKind::kWriteEnd);
+  ExpectStepsUnique(code);
+}
+
+TEST(StepScreenCodeTest, OneStepWritesOnSharedMemoryAndMappedFiles) {
+  Scenario s = Rush();
+  s.store.write = FileWrite::kMapped;
+  EXPECT_EQ(Texts(PurchaseCode(s, 0)),
+            (std::vector<std::string>{"n = read()", "count = read()",
+                                      "if count > 0:", "  write(count - 1)"}));
+  s.store.kind = StoreKind::kShm;
+  s.guard.kind = GuardKind::kNamedMutex;
+  s.guard.scope = Scope::kQueryAndBuy;
+  EXPECT_EQ(Texts(PurchaseCode(s, 0)),
+            (std::vector<std::string>{"lock()", "n = read()", "count = read()",
+                                      "if count > 0:", "  write(count - 1)",
+                                      "unlock()"}));
+}
+
+TEST(StepScreenCodeTest, AtomicAndSqliteTransactions) {
+  Scenario s = Rush();
+  s.store.kind = StoreKind::kShm;
+  s.buyers.method = Method::kAtomic;
+  const std::vector<CodeLine> atomic = PurchaseCode(s, 0);
+  EXPECT_EQ(Texts(atomic),
+            (std::vector<std::string>{"n = read()", "take_one()"}));
+  EXPECT_EQ(atomic[1].kind, StepKind::kTake);
+
+  s.store.kind = StoreKind::kSqlite;
+  s.buyers.method = Method::kReadModifyWrite;
+  s.guard.kind = GuardKind::kSqliteImmediate;
+  EXPECT_EQ(Texts(PurchaseCode(s, 0)),
+            (std::vector<std::string>{
+                "n = read()", "begin immediate", "count = read()",
+                "if count > 0:", "  write(count - 1)", "commit"}));
+  s.guard.kind = GuardKind::kSqliteDeferred;
+  EXPECT_EQ(PurchaseCode(s, 0)[1].text, "begin");
+}
+
+TEST(StepScreenCodeTest, SeveralEventsInEachBuyersOrder) {
+  Scenario s = Rush();
+  s.store.kind = StoreKind::kShm;
+  s.events = {"concert", "parking"};
+  s.guard.kind = GuardKind::kNamedMutex;
+  s.guard.order = GuardOrder::kOpposite;
+  s.buyers.think_ms = {10, 20};
+  const std::vector<CodeLine> even = PurchaseCode(s, 0);
+  EXPECT_EQ(
+      Texts(even),
+      (std::vector<std::string>{
+          "n = read(concert)", "lock(concert)", "lock(parking)",
+          "a = read(concert)", "b = read(parking)",
+          "if a > 0 and b > 0:", "  think()", "  write(concert, a - 1)",
+          "  write(parking, b - 1)", "unlock(parking)", "unlock(concert)"}));
+  const std::vector<CodeLine> odd = PurchaseCode(s, 1);
+  EXPECT_EQ(
+      Texts(odd),
+      (std::vector<std::string>{
+          "n = read(concert)", "lock(parking)", "lock(concert)",
+          "b = read(parking)", "a = read(concert)",
+          "if b > 0 and a > 0:", "  think()", "  write(parking, b - 1)",
+          "  write(concert, a - 1)", "unlock(concert)", "unlock(parking)"}));
+  // The think step is the first write's event's.
+  EXPECT_EQ(odd[LineOf(odd, StepKind::kThink, 1)].text, "  think()");
+  EXPECT_EQ(LineOf(odd, StepKind::kAcquire, 1), 1);
+  ExpectStepsUnique(even);
+  ExpectStepsUnique(odd);
+}
+
+TEST(StepScreenCodeTest, TryBackoffAndUnguardedEventsOnTheFileStore) {
+  Scenario s = Rush();
+  s.events = {"concert", "parking", "bar"};
+  s.guard.kind = GuardKind::kFileLock;
+  s.guard.acquire = GuardAcquire::kTryBackoff;
+  const std::vector<CodeLine> code = PurchaseCode(s, 0);
+  EXPECT_EQ(
+      Texts(code),
+      (std::vector<std::string>{
+          "n = read(concert)", "lock(concert)", "if !try_lock(parking):",
+          "  back off; retry", "if !try_lock(bar):", "  back off; retry",
+          "a = read(concert)", "b = read(parking)", "c = read(bar)",
+          "if min(a, b, c) > 0:", "  truncate(concert)",
+          "  write(concert, a - 1)", "  truncate(parking)",
+          "  write(parking, b - 1)", "  truncate(bar)", "  write(bar, c - 1)",
+          "unlock(bar)", "unlock(parking)", "unlock(concert)"}));
+  EXPECT_EQ(LineOf(code, StepKind::kBackoff, 2), 5);
+  ExpectStepsUnique(code);
+
+  // Unguarded, a buyer still stops where it would take each guard.
+  s.guard.kind = GuardKind::kNone;
+  const std::vector<CodeLine> bare = PurchaseCode(s, 0);
+  EXPECT_EQ(bare[1].text, "# no guard (concert)");
+  EXPECT_EQ(bare[1].kind, StepKind::kAcquire);
+  EXPECT_EQ(LineOf(bare, StepKind::kRelease, 0), -1);
+}
+
+// A board as the scheduler would show it: buyer 0 holds the lock and is
+// about to write; buyer 1 tried and is blocked.
+StepBoard BlockedBoard(const Scenario& s) {
+  StepBoard board;
+  board.scenario = &s;
+  board.step = 4;
+  board.buyers.resize(2);
+  for (BuyerView& v : board.buyers) {
+    v.served = true;
+    v.alive = true;
+    v.state = StepState::kReady;
+  }
+  board.buyers[0].next = StepKind::kWrite;
+  board.buyers[0].held = 1;
+  board.buyers[0].read = 1;
+  board.buyers[1].state = StepState::kBlocked;
+  board.buyers[1].next = StepKind::kAcquire;
+  board.buyers[1].waits_for = 0;
+  board.runnable = {0};
+  board.count = [](size_t) -> std::optional<int64_t> { return 1; };
+  return board;
+}
+
+TEST(StepScreenBoardTest, ShowsColumnsMarkersHoldersAndCounts) {
+  Scenario s = Rush();
+  s.name = "rush";
+  s.guard.kind = GuardKind::kFileLock;
+  const StepBoard board = BlockedBoard(s);
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  ASSERT_NE(sink, nullptr);
+  StepScreen screen(s, -1, sink, /*terminal=*/false);
+  const std::string drawn = screen.Draw(board);
+  std::fclose(sink);
+  EXPECT_NE(drawn.find("ticketsim step: rush, step 5"), std::string::npos)
+      << drawn;
+  EXPECT_TRUE(std::regex_search(drawn, std::regex("\nbuyer 0 +buyer 1\n")))
+      << drawn;
+  EXPECT_TRUE(
+      std::regex_search(drawn, std::regex("\nready +blocked on the lock\n")))
+      << drawn;
+  EXPECT_TRUE(std::regex_search(drawn, std::regex(" held by buyer 0\n")))
+      << drawn;
+  // Buyer 0 stands before its truncate, buyer 1 before its lock.
+  EXPECT_TRUE(
+      std::regex_search(drawn, std::regex("\n  lock\\(\\) +> lock\\(\\)\n")))
+      << drawn;
+  EXPECT_TRUE(
+      std::regex_search(drawn, std::regex("\n>   truncate\\(\\) +  truncate")))
+      << drawn;
+  EXPECT_NE(drawn.find("tickets: 1"), std::string::npos) << drawn;
+  EXPECT_NE(drawn.find("lock: held by buyer 0"), std::string::npos) << drawn;
+  EXPECT_NE(drawn.find("keys: 0-1"), std::string::npos) << drawn;
+  EXPECT_EQ(drawn.find('\033'), std::string::npos);
+
+  EXPECT_EQ(WhyNotRunnable(board, 1),
+            "it waits for the lock, which buyer 0 holds");
+  EXPECT_EQ(WhyNotRunnable(board, 7), "there is no buyer 7 (buyers 0-1)");
+}
+
+TEST(StepScreenBoardTest, KeysFromAPipeChooseRejectUndoAndStop) {
+  Scenario s = Rush();
+  s.guard.kind = GuardKind::kFileLock;
+  const StepBoard board = BlockedBoard(s);
+  int keys[2];
+  ASSERT_EQ(pipe(keys), 0);
+  const std::string typed = "1, 9 x 0 u q";
+  ASSERT_EQ(write(keys[1], typed.data(), typed.size()),
+            static_cast<ssize_t>(typed.size()));
+  close(keys[1]);
+  char* said = nullptr;
+  size_t said_size = 0;
+  std::FILE* out = open_memstream(&said, &said_size);
+  ASSERT_NE(out, nullptr);
+  StepScreen screen(s, keys[0], out, /*terminal=*/false);
+  Choice c = screen.Choose(board);  // 1 and 9 and x rejected, then 0
+  EXPECT_EQ(c.what, Choice::What::kBuyer);
+  EXPECT_EQ(c.buyer, 0u);
+  c = screen.Choose(board);
+  EXPECT_EQ(c.what, Choice::What::kUndo);
+  c = screen.Choose(board);
+  EXPECT_EQ(c.what, Choice::What::kStop);
+  c = screen.Choose(board);  // the end of the keys is q too
+  EXPECT_EQ(c.what, Choice::What::kStop);
+  std::fclose(out);
+  const std::string text(said, said_size);
+  free(said);
+  close(keys[0]);
+  EXPECT_NE(text.find("buyer 1 cannot take a step: it waits for the lock, "
+                      "which buyer 0 holds"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("buyer 9 cannot take a step: there is no buyer 9"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("the key x does nothing"), std::string::npos) << text;
+  EXPECT_NE(text.find("undo: step 4"), std::string::npos) << text;
+}
+
+TEST(StepScreenBoardTest, APendingSignalEndsTheWaitForAKey) {
+  Scenario s = Rush();
+  StepBoard board = BlockedBoard(s);
+  int keys[2];
+  int signal[2];
+  ASSERT_EQ(pipe(keys), 0);
+  ASSERT_EQ(pipe(signal), 0);
+  ASSERT_EQ(write(signal[1], "x", 1), 1);
+  board.signal_fd = signal[0];
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  StepScreen screen(s, keys[0], sink, /*terminal=*/false);
+  EXPECT_EQ(screen.Choose(board).what, Choice::What::kWait);
+  // It was not read: the scheduler takes it.
+  char c = 0;
+  EXPECT_EQ(read(signal[0], &c, 1), 1);
+  std::fclose(sink);
+  for (int fd : {keys[0], keys[1], signal[0], signal[1]}) close(fd);
+}
+
+TEST(StepCommandTest, StepListsAndShellWords) {
+  std::vector<uint32_t> steps;
+  EXPECT_TRUE(ParseStepList("0,0, 1,1", 2, "--steps", &steps).ok());
+  EXPECT_EQ(steps, (std::vector<uint32_t>{0, 0, 1, 1}));
+  const Status big = ParseStepList("0,2", 2, "--steps", &steps);
+  EXPECT_FALSE(big.ok());
+  EXPECT_NE(big.message().find("step 2 names buyer 2, but there are 2"),
+            std::string::npos)
+      << big.message();
+  EXPECT_FALSE(ParseStepList("0,,1", 2, "--steps", &steps).ok());
+  EXPECT_FALSE(ParseStepList("a", 2, "--steps", &steps).ok());
+  EXPECT_EQ(ShellWord("scenarios/01-rush.toml"), "scenarios/01-rush.toml");
+  EXPECT_EQ(ShellWord("buyers.think_ms=[1, 2]"), "'buyers.think_ms=[1, 2]'");
+  EXPECT_EQ(ShellWord("it's"), "'it'\\''s'");
+  EXPECT_EQ(ShellWord(""), "''");
+}
+
+// Runs a scenario with a seeded chooser that checks, before every step,
+// that each buyer that can move stands on a line of its code.
+class CheckingChooser : public StepChooser {
+ public:
+  explicit CheckingChooser(const Scenario& s) : seeded_(MakeSeededChooser(7)) {
+    for (int64_t b = 0; b < s.buyers.count; ++b) {
+      code_.push_back(PurchaseCode(s, static_cast<uint32_t>(b)));
+    }
+  }
+  Choice Choose(const StepBoard& board) override {
+    for (uint32_t b : board.runnable) {
+      const BuyerView& v = board.buyers[b];
+      if (LineOf(code_[b], v.next, v.event) < 0) {
+        missing_.push_back(fmt::format("buyer {} before {} of event {}", b,
+                                       WordOf(kStepKinds, v.next), v.event));
+      }
+    }
+    ++asked_;
+    return seeded_->Choose(board);
+  }
+  void Took(uint64_t step, uint32_t buyer, StepKind kind) override {
+    seeded_->Took(step, buyer, kind);
+  }
+  std::vector<std::string> missing_;
+  int asked_ = 0;
+
+ private:
+  std::unique_ptr<StepChooser> seeded_;
+  std::vector<std::vector<CodeLine>> code_;
+};
+
+TEST(StepScreenRunTest, EveryStepOfEveryShapeHasItsLine) {
+  struct Shape {
+    const char* name;
+    std::function<void(Scenario*)> set;
+  };
+  const Shape shapes[] = {
+      {"file truncate, no guard", [](Scenario*) {}},
+      {"file replace, file-lock, think",
+       [](Scenario* s) {
+         s->store.write = FileWrite::kReplace;
+         s->guard.kind = GuardKind::kFileLock;
+         s->buyers.think_ms = {1, 2};
+       }},
+      {"file mmap, query-and-buy",
+       [](Scenario* s) {
+         s->store.write = FileWrite::kMapped;
+         s->guard.kind = GuardKind::kFileLock;
+         s->guard.scope = Scope::kQueryAndBuy;
+       }},
+      {"shm atomic, robust mutex",
+       [](Scenario* s) {
+         s->store.kind = StoreKind::kShm;
+         s->buyers.method = Method::kAtomic;
+         s->guard.kind = GuardKind::kRobustMutex;
+       }},
+      {"sqlite immediate",
+       [](Scenario* s) {
+         s->store.kind = StoreKind::kSqlite;
+         s->guard.kind = GuardKind::kSqliteImmediate;
+       }},
+      {"events opposite, named mutex, think",
+       [](Scenario* s) {
+         s->store.kind = StoreKind::kShm;
+         s->events = {"concert", "parking"};
+         s->guard.kind = GuardKind::kNamedMutex;
+         s->guard.order = GuardOrder::kOpposite;
+         s->buyers.think_ms = {1, 2};
+       }},
+      {"events try-backoff, file",
+       [](Scenario* s) {
+         s->events = {"concert", "parking"};
+         s->guard.kind = GuardKind::kFileLock;
+         s->guard.order = GuardOrder::kOpposite;
+         s->guard.acquire = GuardAcquire::kTryBackoff;
+       }},
+      {"events unguarded",
+       [](Scenario* s) {
+         s->store.kind = StoreKind::kShm;
+         s->events = {"concert", "parking"};
+       }},
+  };
+  for (const Shape& shape : shapes) {
+    SCOPED_TRACE(shape.name);
+    Scenario s = Rush();
+    s.name = shape.name;
+    s.buyers.count = 3;
+    s.buyers.attempts = 2;
+    s.initial = 4;
+    s.guard.timeout_ms = 20000;
+    s.schedule.kind = ScheduleKind::kStep;
+    shape.set(&s);
+    ASSERT_TRUE(ValidateScenario(s).ok()) << ValidateScenario(s).message();
+    CheckingChooser chooser(s);
+    RunResult run;
+    const Status status = RunScenario(s, &run, {}, &chooser);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_GT(chooser.asked_, 0);
+    EXPECT_TRUE(chooser.missing_.empty())
+        << ::testing::PrintToString(chooser.missing_);
+    EXPECT_FALSE(run.schedule.steps.empty());
+  }
+}
+
+// ticketsim with `input` on stdin; stdout and stderr together.
+testing::Ran RunWithInput(const std::vector<std::string>& args,
+                          const std::string& input) {
+  testing::Ran ran;
+  int in[2];
+  int out[2];
+  if (pipe(in) != 0 || pipe(out) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+    std::vector<char*> argv;
+    std::vector<std::string> words = {TICKETSIM_BINARY};
+    words.insert(words.end(), args.begin(), args.end());
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  // Small enough for the pipe: written whole before anything is read.
+  if (write(in[1], input.data(), input.size()) !=
+      static_cast<ssize_t>(input.size())) {
+    ADD_FAILURE() << "could not write the keys";
+  }
+  close(in[1]);
+  char buffer[4096];
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) {
+    ran.out.append(buffer, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(ran.pid, &status, 0);
+  ran.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ran;
+}
+
+const std::vector<std::string> kRushArgs = {
+    "step", "--store",  "file", "--write",   "truncate", "--guard",
+    "none", "--buyers", "2",    "--tickets", "1"};
+
+TEST(StepCommandTest, KeysThroughAPipeMakeTheLostUpdate) {
+  const testing::Ran ran = RunWithInput(kRushArgs, "0 0 1 1 0 0 1 1 q");
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;  // a violation, none expected
+  for (const char* line :
+       {"step 1: buyer 0 n = read() -> 1\n",
+        "step 2: buyer 0 count = read() -> 1\n",
+        "step 3: buyer 1 n = read() -> 1\n",
+        "step 4: buyer 1 count = read() -> 1\n", "step 5: buyer 0 truncate()\n",
+        "step 6: buyer 0 write(count - 1)\n", "step 7: buyer 1 truncate()\n",
+        "step 8: buyer 1 write(count - 1)\n", "LOST UPDATE",
+        "\nsteps: 0,0,1,1,0,0,1,1\n",
+        "\nreplay: ticketsim run --store file --write truncate --guard none "
+        "--buyers 2 --tickets 1 --steps 0,0,1,1,0,0,1,1\n"}) {
+    EXPECT_NE(ran.out.find(line), std::string::npos) << line << "\n" << ran.out;
+  }
+  EXPECT_EQ(ran.out.find('\033'), std::string::npos) << ran.out;
+  EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+
+  // The list replays it without a key.
+  std::vector<std::string> replay = kRushArgs;
+  replay.insert(replay.end(), {"--steps", "0,0,1,1,0,0,1,1"});
+  const testing::Ran again = RunWithInput(replay, "");
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_NE(again.out.find("LOST UPDATE"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("\nsteps: 0,0,1,1,0,0,1,1\n"), std::string::npos)
+      << again.out;
+}
+
+TEST(StepCommandTest, UndoReplaysTheStepsBeforeItSilently) {
+  const testing::Ran ran = RunWithInput(kRushArgs, "0 0 u 1 q");
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;  // nobody wrote: no violation
+  EXPECT_NE(ran.out.find("step 2: buyer 0 count = read() -> 1\nundo: step 2\n"
+                         "step 2: buyer 1 n = read() -> 1\n"),
+            std::string::npos)
+      << ran.out;
+  // Step 1 was said once: the replay does not say it again.
+  EXPECT_EQ(ran.out.find("step 1:"), ran.out.rfind("step 1:")) << ran.out;
+  EXPECT_NE(ran.out.find("stopped after step 2"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("\nsteps: 0,1\n"), std::string::npos) << ran.out;
+  EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
+TEST(StepCommandTest, TheEndOfTheKeysStopsWithTheVerdictSoFar) {
+  const testing::Ran ran = RunWithInput(kRushArgs, "0");
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("stopped after step 1"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("\nsteps: 0\n"), std::string::npos) << ran.out;
+  EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
+TEST(StepCommandTest, MoreThanTenBuyersOrABadListIsRefused) {
+  std::vector<std::string> args = kRushArgs;
+  args[8] = "11";
+  testing::Ran ran = RunWithInput(args, "q");
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("buyers.count is 11"), std::string::npos) << ran.out;
+  args = kRushArgs;
+  args.insert(args.end(), {"--steps", "0,2"});
+  ran = RunWithInput(args, "q");
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("--steps: step 2 names buyer 2"), std::string::npos)
+      << ran.out;
+}
+
+// ticketsim on a pseudo-terminal, driven key by key.
+class Terminal {
+ public:
+  explicit Terminal(const std::vector<std::string>& args) {
+    winsize size{};
+    size.ws_col = 120;
+    size.ws_row = 60;
+    pid_ = forkpty(&master_, nullptr, nullptr, &size);
+    if (pid_ == 0) {
+      std::vector<std::string> words = {TICKETSIM_BINARY};
+      words.insert(words.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (std::string& w : words) argv.push_back(w.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Terminal() {
+    if (pid_ > 0 && !ended_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (master_ >= 0) close(master_);
+  }
+  bool ok() const { return pid_ > 0 && master_ >= 0; }
+  pid_t pid() const { return pid_; }
+  int master() const { return master_; }
+
+  void Press(char key) { ASSERT_EQ(write(master_, &key, 1), 1); }
+
+  // Reads until `done(the screen drawn last)` or the end of output, for at
+  // most a minute; the screen drawn last: after the last clear.
+  bool WaitFor(const std::function<bool(const std::string&)>& done) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      if (done(Screen())) return true;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd fd{master_, POLLIN, 0};
+      if (poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(master_, buffer, sizeof buffer);
+      if (n <= 0) return done(Screen());  // EIO: the program has ended
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buffer[i] != '\r') all_ += buffer[i];
+      }
+    }
+  }
+  std::string Screen() const {
+    const size_t clear = all_.rfind("\033[H\033[2J");
+    return clear == std::string::npos ? all_ : all_.substr(clear + 7);
+  }
+  const std::string& all() const { return all_; }
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    ended_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int master_ = -1;
+  bool ended_ = false;
+  std::string all_;
+};
+
+bool Has(const std::string& text, const char* pattern) {
+  return std::regex_search(text, std::regex(pattern));
+}
+
+TEST(StepCommandTest, AtATerminalKeysMoveTheMarkersUndoAndQuit) {
+  Terminal terminal(kRushArgs);
+  ASSERT_TRUE(terminal.ok());
+  // Both columns, both buyers before their query.
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 1\n") && Has(s, "keys: 0-1") &&
+           Has(s, "\nbuyer 0 +buyer 1\n") &&
+           Has(s, "\n> n = read\\(\\) +> n = read\\(\\)\n");
+  })) << terminal.all();
+  termios mode{};
+  ASSERT_EQ(tcgetattr(terminal.master(), &mode), 0);
+  EXPECT_EQ(mode.c_lflag & (ICANON | ECHO), 0u);  // keys one at a time
+  EXPECT_NE(mode.c_lflag & ISIG, 0u);             // Ctrl-C interrupts
+
+  terminal.Press('0');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 2\n") &&
+           Has(s, "\n  n = read\\(\\) +> n = read\\(\\)\n") &&
+           Has(s, "\n> count = read\\(\\) +  count = read\\(\\)\n") &&
+           Has(s, "step 1: buyer 0 n = read\\(\\) -> 1");
+  })) << terminal.Screen();
+
+  terminal.Press('u');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 1\n") &&
+           Has(s, "\n> n = read\\(\\) +> n = read\\(\\)\n");
+  })) << terminal.Screen();
+
+  terminal.Press('1');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 2\n") &&
+           Has(s, "\n> n = read\\(\\) +  n = read\\(\\)\n");
+  })) << terminal.Screen();
+
+  terminal.Press('q');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "\nreplay: ticketsim run .* --steps 1\n");
+  })) << terminal.Screen();
+  const std::string end = terminal.Screen();
+  EXPECT_TRUE(Has(end, "stopped after step 1")) << end;
+  EXPECT_TRUE(Has(end, "\nsteps: 1\n")) << end;
+  EXPECT_TRUE(Has(end, "verdict")) << end;
+  EXPECT_EQ(terminal.Wait(), 0) << end;
+  // The terminal is as it was.
+  ASSERT_EQ(tcgetattr(terminal.master(), &mode), 0);
+  EXPECT_EQ(mode.c_lflag & (ICANON | ECHO),
+            static_cast<tcflag_t>(ICANON | ECHO));
+  EXPECT_TRUE(LeftoversOf(terminal.pid()).empty());
+}
+
+TEST(StepCommandTest, CtrlCAtATerminalEndsTheRunAndPutsTheTerminalBack) {
+  Terminal terminal(kRushArgs);
+  ASSERT_TRUE(terminal.ok());
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "keys: 0-1");
+  })) << terminal.all();
+  terminal.Press('0');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 2\n") && Has(s, "keys: 0-1");
+  })) << terminal.Screen();
+  terminal.Press('\003');  // the terminal's VINTR: SIGINT
+  terminal.WaitFor([](const std::string&) { return false; });
+  EXPECT_EQ(terminal.Wait(), 130) << terminal.all();
+  termios mode{};
+  ASSERT_EQ(tcgetattr(terminal.master(), &mode), 0);
+  EXPECT_EQ(mode.c_lflag & (ICANON | ECHO),
+            static_cast<tcflag_t>(ICANON | ECHO));
+  EXPECT_TRUE(LeftoversOf(terminal.pid()).empty());
+}
+
+}  // namespace
+}  // namespace ticketsim
