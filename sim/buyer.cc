@@ -281,7 +281,8 @@ class BuyerLoop {
   // given back, then tries again.
   Took StepTakeGuard(size_t event, bool try_only, uint64_t* at,
                      uint32_t* waited_us, bool* recovered) {
-    if (!gate_.on()) {
+    // Nothing to take without a guard: no step either.
+    if (!gate_.on() || !guarded_) {
       return TakeGuard(event, try_only, at, waited_us, recovered);
     }
     const int64_t first = tallies_ == nullptr ? MonotonicNs() : 0;

@@ -232,7 +232,7 @@ std::vector<CodeLine> PurchaseCode(const Scenario& scenario, uint32_t buyer) {
   for (size_t i = 0; i < order.size(); ++i) {
     const size_t e = order[i];
     if (!guarded) {
-      add(fmt::format("# no guard ({})", name(e)), StepKind::kAcquire, e);
+      continue;
     } else if (backoff && i > 0) {
       add(fmt::format("if !try_lock({}):", name(e)), StepKind::kAcquire, e);
       add("  back off; retry", StepKind::kBackoff, e);

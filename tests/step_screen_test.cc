@@ -177,11 +177,11 @@ TEST(StepScreenCodeTest, TryBackoffAndUnguardedEventsOnTheFileStore) {
   EXPECT_EQ(LineOf(code, StepKind::kBackoff, 2), 5);
   ExpectStepsUnique(code);
 
-  // Unguarded, a buyer still stops where it would take each guard.
+  // Unguarded, there is nothing to take or give back: no such steps.
   s.guard.kind = GuardKind::kNone;
   const std::vector<CodeLine> bare = PurchaseCode(s, 0);
-  EXPECT_EQ(bare[1].text, "# no guard (concert)");
-  EXPECT_EQ(bare[1].kind, StepKind::kAcquire);
+  EXPECT_EQ(bare[1].text, "a = read(concert)");
+  EXPECT_EQ(LineOf(bare, StepKind::kAcquire, 0), -1);
   EXPECT_EQ(LineOf(bare, StepKind::kRelease, 0), -1);
 }
 
