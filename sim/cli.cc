@@ -1,6 +1,7 @@
 #include "sim/cli.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "sim/narration.h"
 #include "sim/output_file.h"
 #include "sim/progress.h"
+#include "sim/replay.h"
 #include "sim/report_html.h"
 #include "sim/report_json.h"
 #include "sim/report_junit.h"
@@ -45,6 +47,7 @@ struct KeyFlag {
   const char* key;
   const char* help;
   bool range;  // "MIN,MAX" (or one number), written [MIN, MAX] for the key
+  bool list = false;  // "A,B,C" (or one number), written [A,B,C] always
 };
 
 constexpr KeyFlag kKeyFlags[] = {
@@ -78,6 +81,14 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--kill-holder", "faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section", false},
     {"--trials", "run.trials", "run each scenario this many times", false},
+    {"--schedule", "run.schedule",
+     "os | seeded | pct | step: who interleaves the buyers", false},
+    {"--pct-depth", "run.pct_depth", "pct: the depth of the race it hunts (2)",
+     false},
+    {"--steps", "run.steps",
+     "0,1,1,0: the buyer of each of the first steps (a controlled schedule; "
+     "after the list, seeded)",
+     false, true},
     {"--run-timeout-ms", "run.timeout_ms", "each run's time limit", false},
 };
 
@@ -88,6 +99,19 @@ struct ScenarioOptions {
   std::vector<std::string> flag_values =
       std::vector<std::string>(std::size(kKeyFlags));
   std::vector<std::string> settings;
+  std::string replay;        // --replay FILE
+  int64_t replay_trial = 0;  // --replay-trial N
+
+  // --replay and --replay-trial, for the commands that run.
+  void AddReplayTo(CLI::App* command) {
+    command->add_option(
+        "--replay", replay,
+        "FILE: repeat a trial of a history written with --history under a "
+        "controlled schedule, step for step (the first that showed a "
+        "violation, or --replay-trial)");
+    command->add_option("--replay-trial", replay_trial,
+                        "N: which trial of the --replay file");
+  }
 
   void AddTo(CLI::App* command) {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
@@ -106,7 +130,8 @@ struct ScenarioOptions {
       const std::string& value = flag_values[i];
       if (value.empty()) continue;
       const KeyFlag& flag = kKeyFlags[i];
-      const bool range = flag.range && value.find(',') != std::string::npos;
+      const bool range =
+          (flag.range && value.find(',') != std::string::npos) || flag.list;
       out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)
                            : fmt::format("{}={}", flag.key, value),
                      fmt::format("{} {}", flag.flag, value)});
@@ -117,6 +142,52 @@ struct ScenarioOptions {
     return out;
   }
 };
+
+// --replay FILE: every scenario takes the steps and the seed of the trial
+// the file recorded, and runs once. Adds a line saying which to `note`.
+// Returns Invalid when the file does not say, or its steps do not fit.
+Status ApplyReplay(const ScenarioOptions& options,
+                   std::vector<LoadedScenario>* scenarios, std::string* note) {
+  if (options.replay.empty()) {
+    if (options.replay_trial != 0) {
+      return Status::Invalid("--replay-trial needs --replay FILE");
+    }
+    return Status::Ok();
+  }
+  if (options.replay_trial < 0) {
+    return Status::Invalid(fmt::format("--replay-trial {}: trials count from 1",
+                                       options.replay_trial));
+  }
+  Replay replay;
+  if (Status s = LoadReplay(options.replay, options.replay_trial, &replay);
+      !s.ok()) {
+    return s;
+  }
+  const std::string source = "--replay " + options.replay;
+  for (LoadedScenario& l : *scenarios) {
+    Scenario& s = l.scenario;
+    s.schedule.steps = replay.steps;
+    s.buyers.seed = replay.seed;
+    s.trials = 1;
+    for (const char* key : {"run.steps", "buyers.seed", "run.trials"}) {
+      l.where[key] = source;
+    }
+    std::string key;
+    if (Status v = ValidateScenario(s, &key); !v.ok()) {
+      return Status::Invalid(fmt::format(
+          "{}: {}: {}", Visible(source),
+          l.path.empty() ? "the scenario" : Visible(l.path), v.message()));
+    }
+  }
+  *note += fmt::format(
+      "ticketsim: replaying trial {} of {} (seed {}, {} steps{})\n",
+      replay.trial, Visible(options.replay), replay.seed, replay.steps.size(),
+      replay.violations.empty()
+          ? ""
+          : fmt::format(", which showed {}",
+                        fmt::join(replay.violations, ", ")));
+  return Status::Ok();
+}
 
 // The scenario as `options` make it, in words for `ticketsim run` that
 // replays a stepped run: its files and flags, but not its schedule, steps
@@ -417,7 +488,7 @@ int RunCommand(PreparedCommand* command) {
                                              }) == 1;
     if (history != nullptr && history_status.ok()) {
       history_status = WriteHistoryJsonl(history->stream(), run,
-                                         static_cast<int64_t>(number));
+                                         static_cast<int64_t>(number), verdict);
     }
     if (command->html != nullptr) {
       const bool new_scenario = number == 1;
@@ -792,6 +863,7 @@ int PrepareCommand(std::span<const std::string> args,
   run->add_option("scenario", run_options.paths,
                   "scenario files or directories");
   run_options.AddTo(run);
+  run_options.AddReplayTo(run);
   run->add_option("--json", outputs.json,
                   "FILE: write the JSON report there ('-': stdout)");
   run->add_option("--html", outputs.html,
@@ -851,6 +923,7 @@ int PrepareCommand(std::span<const std::string> args,
   step->add_option("scenario", step_options.paths,
                    "a scenario file (none: the flags make one)");
   step_options.AddTo(step);
+  step_options.AddReplayTo(step);
   if (step->get_option_no_throw("--steps") == nullptr) {
     step->add_option("--steps", step_list,
                      "BUYER,BUYER,...: the first steps, taken without asking");
@@ -892,6 +965,12 @@ int PrepareCommand(std::span<const std::string> args,
     LoadAll(files, run_options.Overrides(), &command.scenarios,
             &command.problems);
     problems();
+    if (command.problems.empty()) {
+      if (Status s = ApplyReplay(run_options, &command.scenarios, err);
+          !s.ok()) {
+        return usage(s.message());
+      }
+    }
     if (!command.problems.empty()) {
       // Nothing runs; the JUnit report, if asked for, says why.
       if (command.junit == nullptr) return kExitUsage;
@@ -975,6 +1054,10 @@ int PrepareCommand(std::span<const std::string> args,
     }
     problems();
     if (!command.problems.empty()) return kExitUsage;
+    if (Status s = ApplyReplay(step_options, &command.scenarios, err);
+        !s.ok()) {
+      return usage(s.message());
+    }
     Scenario& scenario = command.scenarios[0].scenario;
     if (Status s = CheckSteppable(scenario); !s.ok()) {
       return usage(s.message());

@@ -1,12 +1,14 @@
 #include "sim/history_export.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <queue>
 
+#include "sim/checker.h"
 #include "sim/report_json.h"
 #include "sim/words.h"
 
@@ -41,6 +43,9 @@ class LineWriter {
   void Line(fmt::format_string<Args...> format, Args&&... args) {
     fmt::format_to(std::back_inserter(buffer_), format,
                    std::forward<Args>(args)...);
+    if (step_ >= 0) {
+      fmt::format_to(std::back_inserter(buffer_), ", \"step\": {}", step_);
+    }
     fmt::format_to(std::back_inserter(buffer_), ", \"trial\": {}}}\n", trial_);
     if (buffer_.size() > (1 << 16)) Flush();
   }
@@ -55,10 +60,13 @@ class LineWriter {
   }
   // The errno of the first failed write, or 0.
   int error() const { return error_; }
+  // The controlled schedule's step the next lines belong to; -1: none.
+  void set_step(int64_t step) { step_ = step; }
 
  private:
   std::FILE* out_;
   const int64_t trial_;
+  int64_t step_ = -1;
   fmt::memory_buffer buffer_;
   int error_ = 0;
 };
@@ -165,12 +173,34 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
 
 }  // namespace
 
-Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
+Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
+                         const Verdict& verdict) {
   const Scenario& s = run.scenario;
+  const ScheduleLog& schedule = run.schedule;
+  const bool controlled = !schedule.steps.empty();
   LineWriter w(out, trial);
   w.Line(
-      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {})",
-      s.initial, JsonText(s.name), s.buyers.seed, run.served_by.size());
+      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {}, "schedule": "{}"{})",
+      s.initial, JsonText(s.name), s.buyers.seed, run.served_by.size(),
+      WordOf(kScheduleKinds, controlled ? schedule.kind : ScheduleKind::kOs),
+      schedule.kind == ScheduleKind::kPct
+          ? fmt::format(", \"pct_depth\": {}", schedule.pct_depth)
+          : "");
+  // Per buyer, the step that recorded each of its events.
+  std::vector<std::vector<int64_t>> step_of(run.served_by.size());
+  for (size_t n = 0; n < schedule.steps.size(); ++n) {
+    const ScheduledStep& step = schedule.steps[n];
+    if (step.buyer >= step_of.size()) continue;
+    std::vector<int64_t>& steps = step_of[step.buyer];
+    const size_t end = size_t{step.first_event} + step.events;
+    if (steps.size() < end) steps.resize(end, -1);
+    for (size_t i = step.first_event; i < end; ++i) {
+      steps[i] = static_cast<int64_t>(n);
+    }
+  }
+  const auto step_at = [&](uint32_t b, size_t i) -> int64_t {
+    return i < step_of[b].size() ? step_of[b][i] : -1;
+  };
 
   std::vector<std::string> event_names;
   for (size_t e = 0; e < EventCount(s); ++e) {
@@ -191,9 +221,11 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
     const uint32_t b = heads.top().second;
     heads.pop();
     Cursor& c = cursors[b];
+    w.set_step(step_at(b, c.next));
     const Event& e = c.events[c.next++];
     end = std::max(end, e.time_ns);
     Emit(&w, e, &c, event_names);
+    w.set_step(-1);
     if (c.next < c.events.size()) {
       heads.emplace(LineTime(c.events[c.next]), b);
     } else if (c.invoked) {
@@ -220,6 +252,18 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial) {
   w.Line(
       R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {})",
       end, run.final_count ? std::to_string(*run.final_count) : "null");
+  if (controlled) {
+    // What --replay reads: the list that repeats this trial, its seed, and
+    // whether it showed a violation (the first that did is replayed).
+    std::vector<std::string> kinds;
+    for (const Violation& v : verdict.violations) {
+      kinds.push_back(JsonText(ViolationName(v.kind)));
+    }
+    w.Line(
+        R"({{"type": "info", "f": "schedule", "process": "ticketsim", "time": {}, "schedule": "{}", "seed": {}, "steps": [{}], "violations": [{}])",
+        end, WordOf(kScheduleKinds, schedule.kind), s.buyers.seed,
+        fmt::join(schedule.Buyers(), ","), fmt::join(kinds, ", "));
+  }
   w.Flush();
   if (w.error() != 0) return Status::FromErrno("write the history", w.error());
   if (std::ferror(out)) return Status::FromErrno("write the history", EIO);

@@ -18,8 +18,11 @@
 
 namespace ticketsim {
 
-// Appends the history of `run`, trial `trial` (from 1), to `out`.
-Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial);
+// Appends the history of `run`, trial `trial` (from 1), to `out`; under a
+// controlled schedule its steps too, and `verdict`'s violation kinds (what
+// --replay looks for).
+Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
+                         const Verdict& verdict);
 
 }  // namespace ticketsim
 

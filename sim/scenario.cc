@@ -266,6 +266,32 @@ Status GetEvents(const toml::node& value, std::vector<std::string>* out) {
   return Status::Ok();
 }
 
+// A list of buyer indices, one per step (run.steps): at most
+// kMaxListedSteps, each a whole number the scheduler can name.
+Status GetSteps(const toml::node& value, std::vector<uint32_t>* out) {
+  const auto* array = value.as_array();
+  if (array == nullptr) {
+    return Status::Invalid(fmt::format(
+        "expected a list of buyer indices, e.g. [0, 1, 1, 0], got {}",
+        Shown(value)));
+  }
+  if (array->size() > kMaxListedSteps) {
+    return Status::Invalid(fmt::format("{} steps; at most {} are listed",
+                                       array->size(), kMaxListedSteps));
+  }
+  std::vector<uint32_t> steps;
+  steps.reserve(array->size());
+  for (size_t i = 0; i < array->size(); ++i) {
+    int64_t buyer = 0;
+    if (Status s = GetInt(*array->get(i), 0, kMaxBuyers - 1, &buyer); !s.ok()) {
+      return Status::Invalid(fmt::format("step {}: {}", i, s.message()));
+    }
+    steps.push_back(static_cast<uint32_t>(buyer));
+  }
+  *out = std::move(steps);
+  return Status::Ok();
+}
+
 constexpr KeyEntry kKeys[] = {
     {"name", "a short title",
      [](Scenario* s, const toml::node& v) { return GetString(v, &s->name); }},
@@ -418,6 +444,23 @@ constexpr KeyEntry kKeys[] = {
      "the whole run's time limit (0: derived from the delays)",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, int64_t{24} * 3600 * 1000, &s->run_timeout_ms);
+     }},
+    {"run.schedule",
+     "who interleaves the buyers: os (the kernel) | seeded | pct | step "
+     "(one step at a time)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kScheduleKinds, &s->schedule.kind);
+     }},
+    {"run.pct_depth",
+     "pct: the depth of the race it hunts (pct_depth - 1 priority changes)",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, kMaxPctDepth, &s->schedule.pct_depth);
+     }},
+    {"run.steps",
+     "the buyers that take the first steps, in order, e.g. [0, 1, 1, 0]; "
+     "the schedule goes on after them",
+     [](Scenario* s, const toml::node& v) {
+       return GetSteps(v, &s->schedule.steps);
      }},
 };
 
@@ -840,6 +883,25 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
     return fail("history",
                 "several events need history = \"full\" (the summary keeps "
                 "one event's books)");
+  }
+  for (size_t i = 0; i < scenario.schedule.steps.size(); ++i) {
+    const uint32_t buyer = scenario.schedule.steps[i];
+    if (buyer >= scenario.buyers.count) {
+      return fail(
+          "run.steps",
+          fmt::format("step {} names buyer {}, but there {} {} "
+                      "buyer{} (0 to {})",
+                      i, buyer, scenario.buyers.count == 1 ? "is" : "are",
+                      scenario.buyers.count,
+                      scenario.buyers.count == 1 ? "" : "s",
+                      scenario.buyers.count - 1));
+    }
+  }
+  if (scenario.schedule.kind == ScheduleKind::kStep && scenario.trials > 1) {
+    return fail("run.schedule",
+                fmt::format("\"step\" runs one trial, chosen step by step, "
+                            "not run.trials = {}",
+                            scenario.trials));
   }
   // Only a history too large to be sure of asks the machine what it has,
   // so that a small scenario is valid everywhere.
