@@ -284,7 +284,7 @@ Status GetSteps(const toml::node& value, std::vector<uint32_t>* out) {
   for (size_t i = 0; i < array->size(); ++i) {
     int64_t buyer = 0;
     if (Status s = GetInt(*array->get(i), 0, kMaxBuyers - 1, &buyer); !s.ok()) {
-      return Status::Invalid(fmt::format("step {}: {}", i, s.message()));
+      return Status::Invalid(fmt::format("step {}: {}", i + 1, s.message()));
     }
     steps.push_back(static_cast<uint32_t>(buyer));
   }
@@ -891,7 +891,7 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
           "run.steps",
           fmt::format("step {} names buyer {}, but there {} {} "
                       "buyer{} (0 to {})",
-                      i, buyer, scenario.buyers.count == 1 ? "is" : "are",
+                      i + 1, buyer, scenario.buyers.count == 1 ? "is" : "are",
                       scenario.buyers.count,
                       scenario.buyers.count == 1 ? "" : "s",
                       scenario.buyers.count - 1));

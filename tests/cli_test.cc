@@ -254,7 +254,7 @@ violations = "none"
       << parsed.out;
   EXPECT_NE(parsed.out.find("case expects none & gets <some> FAIL 3 of 3 "
                             "trials violated; trial 1 (seed 42): expected no "
-                            "violation, got lost update x3"),
+                            "violation, got lost update x"),
             std::string::npos)
       << parsed.out;
 

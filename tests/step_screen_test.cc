@@ -528,7 +528,8 @@ TEST(StepCommandTest, MoreThanTenBuyersOrABadListIsRefused) {
   args.insert(args.end(), {"--steps", "0,2"});
   ran = RunWithInput(args, "q");
   EXPECT_EQ(ran.exit_code, 2) << ran.out;
-  EXPECT_NE(ran.out.find("--steps: step 2 names buyer 2"), std::string::npos)
+  EXPECT_NE(ran.out.find("--steps 0,2: run.steps: step 2 names buyer 2"),
+            std::string::npos)
       << ran.out;
 }
 
