@@ -903,6 +903,17 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                             "not run.trials = {}",
                             scenario.trials));
   }
+  if (scenario.schedule.controlled() &&
+      scenario.buyers.count > kMaxControlledBuyers) {
+    return fail(
+        "buyers.count",
+        fmt::format("a controlled schedule (run.schedule = \"{}\"{}) "
+                    "takes at most {} buyers, not {}: before each "
+                    "step it looks at every one",
+                    WordOf(kScheduleKinds, scenario.schedule.kind),
+                    scenario.schedule.steps.empty() ? "" : ", run.steps",
+                    kMaxControlledBuyers, scenario.buyers.count));
+  }
   // Only a history too large to be sure of asks the machine what it has,
   // so that a small scenario is valid everywhere.
   if (const uint64_t bytes = HistoryBytes(scenario);

@@ -41,6 +41,9 @@ struct ScheduleSpec {
 
 inline constexpr int64_t kMaxPctDepth = 16;
 inline constexpr size_t kMaxListedSteps = 10000000;
+// The most buyers a controlled schedule steps: before each step it looks
+// at every buyer.
+inline constexpr int64_t kMaxControlledBuyers = 1000;
 
 // The step a controlled buyer is about to take.
 enum class StepKind : uint8_t {
