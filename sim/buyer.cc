@@ -594,6 +594,12 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
       return kBuyerAttachFailed;
     }
   }
+  // Under a controlled schedule nothing may wait for a lock inside a step
+  // (SQLite's busy timeout is 0: SQLITE_BUSY is a failed try). Opening the
+  // store, all buyers at once, still may.
+  if (control->steps != nullptr) {
+    for (TicketStore* store : stores) store->NeverWait();
+  }
   control->ready.fetch_add(1);
   while (control->go.load(std::memory_order_acquire) == 0) {
     Futex(&control->go, FUTEX_WAIT, 0);

@@ -73,11 +73,7 @@ Status CreateEventObjects(const Scenario& scenario, const RunNames& names,
     RunNames event_names;
     Status s = EventNames(names, e, &event_names);
     if (!s.ok()) return s;
-    // Under a controlled schedule nothing may wait for a lock inside a
-    // step: SQLite's busy timeout is 0, its SQLITE_BUSY a failed try.
-    StoreSpec spec = scenario.store;
-    if (scenario.schedule.controlled()) spec.busy_timeout_ms = 0;
-    stores->push_back(MakeStore(spec, event_names));
+    stores->push_back(MakeStore(scenario.store, event_names));
     cleanup->Add(event_names, stores->back()->ObjectPurposes());
     s = stores->back()->Create(scenario.initial);
     if (!s.ok()) return s;

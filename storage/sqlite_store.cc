@@ -213,6 +213,11 @@ Status SqliteStore::TakeOne(int64_t* seat) {
   return s;
 }
 
+void SqliteStore::NeverWait() {
+  spec_.busy_timeout_ms = 0;
+  if (db_ != nullptr) sqlite3_busy_timeout(db_, 0);
+}
+
 Status SqliteStore::Begin(bool immediate, int64_t timeout_ms) {
   sqlite3_busy_timeout(db_, static_cast<int>(timeout_ms));
   Status s = Step(immediate ? kBeginImmediate : kBeginDeferred);

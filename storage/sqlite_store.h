@@ -24,6 +24,7 @@ namespace ticketsim {
 
 class SqliteStore : public TicketStore {
  public:
+  void NeverWait() override;
   SqliteStore(const StoreSpec& spec, const RunNames& names);
   ~SqliteStore() override { Detach(); }
 
@@ -62,7 +63,7 @@ class SqliteStore : public TicketStore {
   Status Step(Statement which, int64_t* row = nullptr, bool* has_row = nullptr);
   Status Error(const std::string& context, int rc) const;
 
-  const StoreSpec spec_;
+  StoreSpec spec_;  // busy_timeout_ms 0 once NeverWait is called
   const std::string path_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* statements_[kNumStatements] = {};

@@ -103,6 +103,12 @@ class TicketStore {
   // created, for removal. Files live in the run directory.
   virtual std::vector<std::string> ObjectPurposes() const { return {}; }
 
+  // From now on, in this process, a lock another process holds is not
+  // waited for: the operation fails at once (SQLite: a busy timeout of 0,
+  // and SQLITE_BUSY). A controlled schedule, where only one process moves
+  // at a time, calls it after Attach.
+  virtual void NeverWait() {}
+
   // Sets what Write calls between the two halves of a write that has two
   // (the file store: after truncating and before writing, or after writing
   // the temporary and before renaming it), where a controlled schedule
