@@ -913,7 +913,6 @@ int PrepareCommand(std::span<const std::string> args,
                   "also those of runs whose process is still alive");
 
   ScenarioOptions step_options;
-  std::string step_list;
   CLI::App* step = app.add_subcommand(
       "step",
       "run one scenario a step at a time: press a buyer's number (0-9) to "
@@ -924,10 +923,6 @@ int PrepareCommand(std::span<const std::string> args,
                    "a scenario file (none: the flags make one)");
   step_options.AddTo(step);
   step_options.AddReplayTo(step);
-  if (step->get_option_no_throw("--steps") == nullptr) {
-    step->add_option("--steps", step_list,
-                     "BUYER,BUYER,...: the first steps, taken without asking");
-  }
 
   std::vector<const char*> argv;
   argv.push_back(args.empty() ? "ticketsim" : args[0].c_str());
@@ -1061,13 +1056,6 @@ int PrepareCommand(std::span<const std::string> args,
     Scenario& scenario = command.scenarios[0].scenario;
     if (Status s = CheckSteppable(scenario); !s.ok()) {
       return usage(s.message());
-    }
-    if (!step_list.empty()) {
-      if (Status s = ParseStepList(step_list, scenario.buyers.count, "--steps",
-                                   &scenario.schedule.steps);
-          !s.ok()) {
-        return usage(s.message());
-      }
     }
     command.replay = ReplayWords(step_options);
   } else if (clean->parsed()) {

@@ -40,42 +40,6 @@ Status CheckSteppable(const Scenario& scenario) {
   return Status::Ok();
 }
 
-Status ParseStepList(std::string_view text, int64_t buyers,
-                     std::string_view flag, std::vector<uint32_t>* steps) {
-  steps->clear();
-  size_t at = 0;
-  while (at <= text.size()) {
-    size_t end = text.find(',', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view item = text.substr(at, end - at);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    const size_t n = steps->size() + 1;
-    if (item.empty() || item.size() > 6 ||
-        !std::all_of(item.begin(), item.end(),
-                     [](char c) { return c >= '0' && c <= '9'; })) {
-      return Status::Invalid(fmt::format(
-          "{}: step {} is \"{}\", not a buyer's number (the list is buyers "
-          "separated by commas, e.g. 0,0,1,1)",
-          flag, n, item));
-    }
-    const int64_t buyer = std::stoll(std::string(item));
-    if (buyer >= buyers) {
-      return Status::Invalid(
-          fmt::format("{}: step {} names buyer {}, but there are {} buyers "
-                      "(0-{})",
-                      flag, n, buyer, buyers, buyers - 1));
-    }
-    if (steps->size() >= kMaxListedSteps) {
-      return Status::Invalid(
-          fmt::format("{}: more than {} steps", flag, kMaxListedSteps));
-    }
-    steps->push_back(static_cast<uint32_t>(buyer));
-    at = end + 1;
-  }
-  return Status::Ok();
-}
-
 std::string ShellWord(std::string_view word) {
   const bool plain =
       !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {

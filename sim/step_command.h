@@ -18,11 +18,6 @@ namespace ticketsim {
 // What `step` needs of a scenario beyond ValidateScenario: a key per buyer.
 Status CheckSteppable(const Scenario& scenario);
 
-// "0,0,1,1" (blanks allowed) into buyers, each below `buyers`; `flag`
-// names the list in a message.
-Status ParseStepList(std::string_view text, int64_t buyers,
-                     std::string_view flag, std::vector<uint32_t>* steps);
-
 // `word` as a POSIX shell reads it back: as is when it is plain, else in
 // single quotes.
 std::string ShellWord(std::string_view word);

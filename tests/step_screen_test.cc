@@ -302,17 +302,7 @@ TEST(StepScreenBoardTest, APendingSignalEndsTheWaitForAKey) {
   for (int fd : {keys[0], keys[1], signal[0], signal[1]}) close(fd);
 }
 
-TEST(StepCommandTest, StepListsAndShellWords) {
-  std::vector<uint32_t> steps;
-  EXPECT_TRUE(ParseStepList("0,0, 1,1", 2, "--steps", &steps).ok());
-  EXPECT_EQ(steps, (std::vector<uint32_t>{0, 0, 1, 1}));
-  const Status big = ParseStepList("0,2", 2, "--steps", &steps);
-  EXPECT_FALSE(big.ok());
-  EXPECT_NE(big.message().find("step 2 names buyer 2, but there are 2"),
-            std::string::npos)
-      << big.message();
-  EXPECT_FALSE(ParseStepList("0,,1", 2, "--steps", &steps).ok());
-  EXPECT_FALSE(ParseStepList("a", 2, "--steps", &steps).ok());
+TEST(StepCommandTest, ShellWords) {
   EXPECT_EQ(ShellWord("scenarios/01-rush.toml"), "scenarios/01-rush.toml");
   EXPECT_EQ(ShellWord("buyers.think_ms=[1, 2]"), "'buyers.think_ms=[1, 2]'");
   EXPECT_EQ(ShellWord("it's"), "'it'\\''s'");
