@@ -17,24 +17,13 @@ using ::ticketsim::testing::CheckedRun;
 using ::ticketsim::testing::RaceScenario;
 using ::ticketsim::testing::RunChecked;
 
-using Combo = std::tuple<StoreKind, GuardKind, Method>;
+using Combo = testing::StoreGuardMethod;
 
-// Every store x every guard valid for it x both methods (the file store has
-// no atomic step). sqlite-deferred is not a correct guard and has its own
-// test below.
+// sqlite-deferred is not a correct guard and has its own test below.
 std::vector<Combo> AllCombos() {
   std::vector<Combo> combos;
-  for (const auto& store : kStoreKinds) {
-    for (GuardKind guard : GuardsFor(store.value)) {
-      if (guard == GuardKind::kSqliteDeferred) continue;
-      for (const auto& method : kMethods) {
-        if (method.value == Method::kAtomic &&
-            store.value == StoreKind::kFile) {
-          continue;
-        }
-        combos.emplace_back(store.value, guard, method.value);
-      }
-    }
+  for (const Combo& c : testing::EveryStoreGuardMethod()) {
+    if (std::get<1>(c) != GuardKind::kSqliteDeferred) combos.push_back(c);
   }
   return combos;
 }
@@ -65,17 +54,11 @@ TEST_P(RaceMatrixTest, VerdictFollowsTheGuard) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryStoreGuardMethod, RaceMatrixTest, ::testing::ValuesIn(AllCombos()),
-    [](const ::testing::TestParamInfo<Combo>& info) {
-      std::string name =
-          fmt::format("{}_{}_{}", WordOf(kStoreKinds, std::get<0>(info.param)),
-                      WordOf(kGuardKinds, std::get<1>(info.param)),
-                      WordOf(kMethods, std::get<2>(info.param)));
-      for (char& c : name)
-        c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, RaceMatrixTest,
+                         ::testing::ValuesIn(AllCombos()),
+                         [](const ::testing::TestParamInfo<Combo>& info) {
+                           return testing::NameOf(info.param);
+                         });
 
 // The seed's torn read: the purchase is locked but the query is not, and a
 // truncating write leaves the file empty for a while (slow_write_ms), so

@@ -56,23 +56,7 @@ std::string VerdictText(const Verdict& v) {
   return std::regex_replace(text, kPid, "pid P");
 }
 
-using Combo = std::tuple<StoreKind, GuardKind, Method>;
-
-std::vector<Combo> AllCombos() {
-  std::vector<Combo> combos;
-  for (const auto& store : kStoreKinds) {
-    for (GuardKind guard : GuardsFor(store.value)) {
-      for (const auto& method : kMethods) {
-        if (method.value == Method::kAtomic &&
-            store.value == StoreKind::kFile) {
-          continue;
-        }
-        combos.emplace_back(store.value, guard, method.value);
-      }
-    }
-  }
-  return combos;
-}
+using Combo = testing::StoreGuardMethod;
 
 // Three buyers, two attempts each, for three tickets: some buy, some find
 // it sold out; unguarded, they race. The file store truncates (torn reads
@@ -128,17 +112,11 @@ TEST_P(ScheduleMatrixTest, SameSeedSameInterleaving) {
   EXPECT_NE(RunOnce(Controlled(store, guard, method, 12)).buyers, first.buyers);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryStoreGuardMethod, ScheduleMatrixTest, ::testing::ValuesIn(AllCombos()),
-    [](const ::testing::TestParamInfo<Combo>& info) {
-      std::string name =
-          fmt::format("{}_{}_{}", WordOf(kStoreKinds, std::get<0>(info.param)),
-                      WordOf(kGuardKinds, std::get<1>(info.param)),
-                      WordOf(kMethods, std::get<2>(info.param)));
-      for (char& c : name)
-        c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, ScheduleMatrixTest,
+                         ::testing::ValuesIn(testing::EveryStoreGuardMethod()),
+                         [](const ::testing::TestParamInfo<Combo>& info) {
+                           return testing::NameOf(info.param);
+                         });
 
 // The rush with 2 buyers and 1 ticket, no lock, no think time.
 Scenario TwoBuyers(StoreKind store, std::vector<uint32_t> steps) {

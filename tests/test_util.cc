@@ -11,12 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+
+#include "sim/guard.h"
 
 namespace ticketsim::testing {
 namespace {
@@ -288,6 +291,33 @@ Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
   s.buyers.think_ms = {20, 30};
   s.buyers.seed = 7;
   return s;
+}
+
+std::vector<StoreGuardMethod> EveryStoreGuardMethod() {
+  std::vector<StoreGuardMethod> combos;
+  for (const auto& store : kStoreKinds) {
+    for (GuardKind guard : GuardsFor(store.value)) {
+      for (const auto& method : kMethods) {
+        if (method.value == Method::kAtomic &&
+            store.value == StoreKind::kFile) {
+          continue;
+        }
+        combos.emplace_back(store.value, guard, method.value);
+      }
+    }
+  }
+  return combos;
+}
+
+std::string NameOf(const StoreGuardMethod& combo) {
+  std::string name =
+      fmt::format("{}_{}_{}", WordOf(kStoreKinds, std::get<0>(combo)),
+                  WordOf(kGuardKinds, std::get<1>(combo)),
+                  WordOf(kMethods, std::get<2>(combo)));
+  for (char& c : name) {
+    c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return name;
 }
 
 CheckedRun RunChecked(const Scenario& scenario) {

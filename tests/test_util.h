@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sim/checker.h"
@@ -89,6 +90,12 @@ class TempDir {
 // one seat to all of them. The file store writes by rename (no torn reads).
 Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
                       int64_t buyers = 8, int64_t attempts = 2);
+
+// Every store x every guard valid for it x both methods (the file store
+// has no atomic step), and a test name for one ("sqlite_robust_mutex_atomic").
+using StoreGuardMethod = std::tuple<StoreKind, GuardKind, Method>;
+std::vector<StoreGuardMethod> EveryStoreGuardMethod();
+std::string NameOf(const StoreGuardMethod& combo);
 
 // Runs a scenario that must run (asserting that it did) and checks it.
 struct CheckedRun {
