@@ -6,7 +6,9 @@
 //   3. 10,000 buyers x 1 attempt against a bare fork-and-reap of 10,000,
 //      and against 10,000 bare processes started together at a barrier;
 //   4. the checker's time per event on 1 to 10 million events;
-//   5. the peak memory of a 10-million-attempt summary run.
+//   5. the peak memory of a 10-million-attempt summary run;
+//   6. controlled steps per second against a bare futex hand-off, and how
+//      often PCT and os find a depth-2 race.
 // Every pair is measured interleaved, the median of several rounds, so that
 // a moment of noise on a shared machine hits both sides alike, and a loop
 // that runs in one of two modes (two processes on one lock either take
@@ -44,6 +46,7 @@
 #include "sim/checker.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/scheduler.h"
 
 namespace ticketsim {
 namespace {
@@ -364,6 +367,100 @@ Measured MeasureRow(const Row& row, int rounds) {
   return {Median(ticketsim), Median(floor)};
 }
 
+// --- Controlled schedules ---------------------------------------------------
+
+// Two processes passing a turn through a futex word in shared memory: the
+// least one hand-off from a process to another and back can cost. Returns
+// round trips (A -> B -> A) per second over `trips` of them.
+double FutexRoundTripsPerSecond(int64_t trips) {
+  struct alignas(64) Turn {
+    std::atomic<uint32_t> whose{0};  // 0: A may go; 1: B may go
+  };
+  void* at = mmap(nullptr, sizeof(Turn), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  Turn* turn = new (at) Turn;
+  SharedFloor flags;
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        if (p < 0) return;
+        const uint32_t mine = static_cast<uint32_t>(p);
+        const uint32_t theirs = 1 - mine;
+        for (int64_t i = 0; i < trips; ++i) {
+          while (turn->whose.load(std::memory_order_acquire) != mine) {
+            syscall(SYS_futex, &turn->whose, FUTEX_WAIT, theirs, nullptr,
+                    nullptr, 0);
+          }
+          turn->whose.store(theirs, std::memory_order_release);
+          syscall(SYS_futex, &turn->whose, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+        }
+      },
+      flags.get());
+  munmap(at, sizeof(Turn));
+  return static_cast<double>(trips) / s;
+}
+
+// The shm store, unguarded read-modify-write, 2 buyers, history "summary",
+// under the seeded schedule: nothing but the steps and their hand-offs.
+Scenario SeededScenario(int64_t attempts) {
+  Scenario s;
+  s.name = "bench-seeded";
+  s.initial = int64_t{1} << 40;
+  s.store.kind = StoreKind::kShm;
+  s.guard.kind = GuardKind::kNone;
+  s.buyers.method = Method::kReadModifyWrite;
+  s.buyers.count = 2;
+  s.buyers.attempts = attempts;
+  s.history = HistoryMode::kSummary;
+  s.schedule.kind = ScheduleKind::kSeeded;
+  return s;
+}
+
+// One seeded run: its steps per second of the run's own time (from the
+// start barrier to the last buyer reaped).
+double ControlledStepsPerSecond(const Scenario& s) {
+  RunResult result;
+  const Status st = RunScenario(s, &result);
+  const size_t wanted_steps = static_cast<size_t>(s.buyers.count) *
+                              static_cast<size_t>(s.buyers.attempts);
+  if (!st.ok() || result.schedule.steps.size() < wanted_steps ||
+      result.seconds <= 0) {
+    fmt::print(stderr, "seeded bench run failed: {} ({} steps)\n", st.message(),
+               result.schedule.steps.size());
+    std::exit(1);
+  }
+  return static_cast<double>(result.schedule.steps.size()) / result.seconds;
+}
+
+// The depth-2 race: 2 buyers x 1 attempt at 1 ticket, shm store, no guard,
+// no think time.
+Scenario RaceScenario(ScheduleKind kind, uint64_t seed) {
+  Scenario s;
+  s.name = "bench-race";
+  s.initial = 1;
+  s.store.kind = StoreKind::kShm;
+  s.guard.kind = GuardKind::kNone;
+  s.buyers.method = Method::kReadModifyWrite;
+  s.buyers.count = 2;
+  s.buyers.attempts = 1;
+  s.buyers.seed = seed;
+  s.history = HistoryMode::kFull;
+  s.schedule.kind = kind;
+  s.schedule.pct_depth = 2;
+  return s;
+}
+
+// Whether one trial of the race found a violation.
+bool RaceViolated(const Scenario& s) {
+  RunResult result;
+  const Status st = RunScenario(s, &result);
+  if (!st.ok()) {
+    fmt::print(stderr, "race bench run failed: {}\n", st.message());
+    std::exit(1);
+  }
+  return !CheckRun(result).ok();
+}
+
 // --- Whole programs ---------------------------------------------------------
 
 // Runs `argv` with its output discarded; returns wall seconds and the exit
@@ -514,7 +611,7 @@ int main(int argc, char** argv) {
   std::string out_path, ticketsim_binary = "ticketsim",
                         seed = "../shared/peers/seed_rush.py";
   int rounds = 5;
-  std::string only;  // --only rows|seed|buyers|checker|memory: one section
+  std::string only;  // --only rows|steps|pct|seed|buyers|checker|memory
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--only") only = argv[i + 1];
@@ -565,6 +662,60 @@ int main(int argc, char** argv) {
     say(fmt::format("| {} | {} | {} | {:.0f} | {:.0f} | {:.0f}% |", row.store,
                     row.guard, row.method, m.ticketsim_rate, m.floor_rate,
                     100 * m.ticketsim_rate / m.floor_rate));
+  }
+
+  say("");
+  say("## Controlled steps against a bare futex hand-off");
+  say("");
+  say("ticketsim under run.schedule = \"seeded\": shm store, no guard, "
+      "read-modify-write, 2 buyers x 20000 attempts, history \"summary\"; "
+      "each step is one round trip (the scheduler lets one buyer take one "
+      "step, the buyer stops again), so steps/s is set against round "
+      "trips/s of two bare processes passing a turn through a futex word in "
+      "shared memory (A -> B -> A). Steps/s = the run's steps / its seconds "
+      "from the start barrier to the last buyer reaped.");
+  say("");
+  if (wanted("steps")) {
+    const Scenario seeded = SeededScenario(20000);
+    std::vector<double> steps_runs, trips_runs;
+    for (int r = 0; r < rounds; ++r) {
+      trips_runs.push_back(FutexRoundTripsPerSecond(200000));
+      steps_runs.push_back(ControlledStepsPerSecond(seeded));
+    }
+    const double steps = Median(steps_runs), trips = Median(trips_runs);
+    say("| ticketsim controlled steps/s | bare futex round trips/s | ratio |");
+    say("|---:|---:|---:|");
+    say(fmt::format("| {:.0f} | {:.0f} | {:.0f}% |", steps, trips,
+                    100 * steps / trips));
+  } else {
+    say("(not measured in this run)");
+  }
+
+  say("");
+  say("## PCT against the kernel on a depth-2 race");
+  say("");
+  constexpr int kTrials = 1000;
+  if (wanted("pct")) {
+    int pct_found = 0, os_found = 0;
+    for (uint64_t seed = 1; seed <= kTrials; ++seed) {
+      pct_found += RaceViolated(RaceScenario(ScheduleKind::kPct, seed));
+      os_found += RaceViolated(RaceScenario(ScheduleKind::kOs, seed));
+    }
+    const Scenario race = RaceScenario(ScheduleKind::kPct, 1);
+    const double bound = PctBound(race.buyers.count, StepEstimate(race), 2);
+    say(fmt::format(
+        "shm store, no guard, 2 buyers x 1 attempt, 1 ticket, no think time; "
+        "{} trials each, seeds 1 to {}, one after the other.",
+        kTrials, kTrials));
+    say("");
+    say("| schedule | trials with a violation | rate | PCT's bound |");
+    say("|---|---:|---:|---:|");
+    say(fmt::format("| pct, depth 2 | {} | {:.1f}% | {:.1f}% |", pct_found,
+                    100.0 * pct_found / kTrials, 100 * bound));
+    say(fmt::format("| os | {} | {:.1f}% | |", os_found,
+                    100.0 * os_found / kTrials));
+  } else {
+    say("(not measured in this run)");
   }
 
   say("");
