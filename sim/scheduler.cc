@@ -13,6 +13,8 @@
 #include <cstring>
 #include <random>
 
+#include "sim/step_screen.h"
+
 namespace ticketsim {
 namespace {
 
@@ -114,7 +116,7 @@ class ListChooser : public StepChooser {
     c.error = fmt::format(
         "step {} of the list names buyer {}, which cannot "
         "take a step now: {}",
-        board.step + 1, c.buyer, WhyNot(board, c.buyer));
+        board.step + 1, c.buyer, WhyNotRunnable(board, c.buyer));
     return c;
   }
 
@@ -123,26 +125,6 @@ class ListChooser : public StepChooser {
   }
 
  private:
-  static std::string WhyNot(const StepBoard& board, uint32_t buyer) {
-    if (buyer >= board.buyers.size()) {
-      return fmt::format("there are {} buyers", board.buyers.size());
-    }
-    const BuyerView& v = board.buyers[buyer];
-    if (!v.served) return "no process serves it yet";
-    if (!v.alive) return "it has died";
-    if (v.paused) return "it is paused";
-    if (v.state == StepState::kFinished) return "it has finished";
-    if (v.state == StepState::kBlocked) {
-      for (size_t b = 0; b < board.buyers.size(); ++b) {
-        if (v.waits_for >= 0 && (board.buyers[b].held >> v.waits_for) & 1) {
-          return fmt::format("it waits for the guard buyer {} holds", b);
-        }
-      }
-      return "it waits for a guard";
-    }
-    return "it cannot move";
-  }
-
   std::vector<uint32_t> list_;
   std::unique_ptr<StepChooser> after_;
 };

@@ -282,7 +282,6 @@ std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer) {
   if (v.state == StepState::kFinished) return "it has finished";
   if (!v.alive) return "it has died";
   if (v.paused) return "it is paused (it goes on when nobody else can)";
-  if (v.state == StepState::kFinished) return "it has finished";
   if (v.state == StepState::kBlocked) {
     const size_t e =
         v.waits_for < 0 ? v.event : static_cast<size_t>(v.waits_for);
