@@ -1,6 +1,7 @@
 #include "sim/replay.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -90,6 +91,11 @@ Got ReadLine(std::istream& in, std::string* line) {
 
 Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
   const std::string name = Visible(path);
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::Invalid(
+        fmt::format("--replay {}: it is a directory, not a history", name));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::Invalid(
@@ -101,7 +107,13 @@ Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
   int64_t trials = 0;
   std::string line;
   for (int64_t number = 1;; ++number) {
-    const Got got = ReadLine(in, &line);
+    Got got = Got::kEnd;
+    try {
+      got = ReadLine(in, &line);
+    } catch (const std::exception& e) {
+      return Status::Invalid(fmt::format("--replay {}:{}: cannot read it: {}",
+                                         name, number, e.what()));
+    }
     if (got == Got::kEnd) break;
     if (got == Got::kTooLong) {
       return Status::Invalid(fmt::format(

@@ -184,6 +184,10 @@ TEST(ReplayFileTest, BadFilesAreUsageErrors) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.out.find("cannot open it"), std::string::npos)
       << missing.out;
+  const Ran directory = RunTicketsimArgs({"run", "--replay", dir.path()});
+  EXPECT_EQ(directory.exit_code, 2) << directory.out;
+  EXPECT_NE(directory.out.find("it is a directory"), std::string::npos)
+      << directory.out;
   const Ran lone = RunTicketsimArgs({"run", "--replay-trial", "2"});
   EXPECT_EQ(lone.exit_code, 2);
   EXPECT_NE(lone.out.find("--replay-trial needs --replay FILE"),
