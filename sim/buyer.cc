@@ -72,18 +72,22 @@ class BuyerLoop {
     if (scenario.guard.order == GuardOrder::kOpposite && index % 2 == 1) {
       std::reverse(order_.begin(), order_.end());
     }
-    // A controlled buyer also stops between the two halves of a write that
-    // has them: the file store's truncated, not yet written moment.
-    if (gate_.on()) {
+    // The moment a truncating write has emptied the file opens the window
+    // a torn read falls in: the history keeps it. A controlled buyer also
+    // stops between the two halves of a write that has them.
+    const bool truncated =
+        tallies_ == nullptr && EmptiesWhileWriting(scenario.store);
+    if (gate_.on() || truncated) {
       for (size_t e = 0; e < stores.size(); ++e) {
-        stores[e]->SetMidWrite([this, e] { Step(StepKind::kWriteEnd, e); });
+        stores[e]->SetMidWrite([this, e, truncated] {
+          if (truncated) Record(EventKind::kTruncated, 0, 0, 0, e);
+          if (gate_.on()) Step(StepKind::kWriteEnd, e);
+        });
       }
     }
   }
   ~BuyerLoop() {
-    if (gate_.on()) {
-      for (TicketStore* store : stores_) store->SetMidWrite({});
-    }
+    for (TicketStore* store : stores_) store->SetMidWrite({});
   }
   BuyerLoop(const BuyerLoop&) = delete;
   BuyerLoop& operator=(const BuyerLoop&) = delete;
@@ -138,7 +142,11 @@ class BuyerLoop {
     }
     events_.Record(time_ns, static_cast<uint32_t>(attempt_), kind, value, flags,
                    aux, static_cast<uint16_t>(event));
+    last_ns_ = time_ns;
   }
+  // The time of the last event recorded: a buyer's events stay in time
+  // order.
+  uint64_t LastTime() const { return last_ns_; }
   void RecordFailure(const Status& s, size_t event) {
     const Failure failure = FailureOf(s);
     Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
@@ -313,8 +321,18 @@ class BuyerLoop {
     return took;
   }
 
+  // Records that the buyer asks for event `event`'s guard: the start of
+  // its wait, which ends when a kAcquired or kFailed of that event is
+  // recorded (or never, for a deadlock's and an abandoned lock's waiters).
+  void RecordWaiting(size_t event) {
+    if (guarded_ && tallies_ == nullptr) {
+      Record(EventKind::kWaiting, 0, 0, 0, event);
+    }
+  }
+
   bool Acquire(size_t event) {
     if (!guarded_) return true;
+    RecordWaiting(event);
     uint64_t at = 0;
     uint32_t waited_us = 0;
     bool recovered = false;
@@ -329,23 +347,36 @@ class BuyerLoop {
   // Gives event `event`'s guard back; `record`: as an event of the history
   // (not for a try-backoff round that is started again, which gives its
   // guards back in its back-off step).
+  //
+  // The release is stamped with a time taken while the guard is still
+  // held, so that no other buyer's taking of it is ever stamped before it.
+  // A transactional guard commits as it lets go: its purchase, confirmed
+  // only once committed, keeps the time it was written, before that.
   void Release(size_t event, bool purchase_failed, bool record = true) {
     if (!guarded_) return;
     if (record) Step(StepKind::kRelease, event);
+    const uint64_t let_go = record && tallies_ == nullptr ? Now() : 0;
     // Cleared first: better an abandoned lock missed (its waiters then time
     // out) than one reported that was in fact given back.
     slot_->held.store(
         slot_->held.load(std::memory_order_relaxed) & ~(1u << event),
         std::memory_order_release);
+    if (!transactional_ && record) {
+      RecordAt(let_go, EventKind::kRelease, 0, 0, 0, event);
+    }
     if (purchase_failed) {
       guards_[event]->Abort();
     } else if (Status s = guards_[event]->Release(); !s.ok()) {
       RecordFailure(s, event);
     } else if (uncommitted_) {
-      Record(uncommitted_->first, uncommitted_->second, 0, 0, event);
+      RecordAt(uncommitted_->time_ns, uncommitted_->kind, uncommitted_->value,
+               0, 0, event);
     }
     uncommitted_.reset();
-    if (record) Record(EventKind::kRelease, 0, 0, 0, event);
+    if (transactional_ && record) {
+      RecordAt(std::max(let_go, LastTime()), EventKind::kRelease, 0, 0, 0,
+               event);
+    }
   }
 
   // One purchase. Returns false when the buyer must stop (guard trouble).
@@ -368,7 +399,8 @@ class BuyerLoop {
   // committed.
   void Done(EventKind kind, int64_t value) {
     if (transactional_) {
-      uncommitted_.emplace(kind, value);
+      uncommitted_.emplace(
+          Uncommitted{tallies_ != nullptr ? 0 : Now(), kind, value});
     } else {
       Record(kind, value);
     }
@@ -435,38 +467,48 @@ class BuyerLoop {
     PerEvent<uint64_t> at(order_.size());
     PerEvent<uint32_t> waited(order_.size());
     PerEvent<bool> recovered(order_.size());
+    bool recorded = true;  // this round's waits and takings are recorded
     for (;;) {
+      // A round whose back-off will be recorded is recorded as it goes, so
+      // that the history shows what the back-off gave back. Past them, a
+      // round's guards are recorded once all are taken: a buyer's slice
+      // holds a bounded number of events.
+      recorded = !backoff || backoffs < static_cast<int64_t>(kBackoffsRecorded);
       size_t taken = 0;
       Took took = Took::kYes;
       for (; taken < order_.size(); ++taken) {
         // Holding one, deciding on the next: the deadlock's window.
         if (taken > 0) Sleep(Draw(scenario_.buyers.think_ms));
+        const bool try_only = backoff && taken > 0;
+        if (!try_only && recorded) RecordWaiting(order_[taken]);
         bool r = false;
-        took = StepTakeGuard(order_[taken], backoff && taken > 0, &at[taken],
+        took = StepTakeGuard(order_[taken], try_only, &at[taken],
                              &waited[taken], &r);
         recovered[taken] = r;
         if (took != Took::kYes) break;
         // Waiting, a guard once taken is kept: it is recorded now, so that
-        // a deadlock shows who took what. A try-backoff round may be given
-        // back: its guards are recorded once all are taken.
-        if (!backoff)
+        // a deadlock shows who took what.
+        if (recorded) {
           RecordAcquired(order_[taken], at[taken], waited[taken], r);
+        }
       }
       if (took == Took::kYes) break;
       if (took == Took::kBusy) Step(StepKind::kBackoff, order_[taken]);
+      uint32_t given_back = 0;
       for (size_t i = taken; i-- > 0;) {
         Release(order_[i], /*purchase_failed=*/true, /*record=*/false);
+        given_back |= 1u << order_[i];
       }
       if (took == Took::kFailed) return false;
       if (++backoffs <= static_cast<int64_t>(kBackoffsRecorded)) {
-        Record(EventKind::kBackoff, backoffs, 0, 0, order_[taken]);
+        Record(EventKind::kBackoff, backoffs, 0, given_back, order_[taken]);
       }
       // Exponential: two buyers that keep meeting soon wait long enough
       // apart for one of them to take every guard.
       Sleep(Draw(scenario_.guard.backoff_ms) *
             static_cast<double>(1 << std::min<int64_t>(backoffs - 1, 8)));
     }
-    if (backoff) {
+    if (!recorded) {
       for (size_t i = 0; i < order_.size(); ++i) {
         RecordAcquired(order_[i], at[i], waited[i], recovered[i]);
       }
@@ -537,10 +579,16 @@ class BuyerLoop {
   std::mt19937_64 random_;
   // Under a transactional guard, the purchase done but not yet committed:
   // it is recorded once Release commits it.
-  std::optional<std::pair<EventKind, int64_t>> uncommitted_;
+  struct Uncommitted {
+    uint64_t time_ns;
+    EventKind kind;
+    int64_t value;
+  };
+  std::optional<Uncommitted> uncommitted_;
   PerEvent<size_t> order_;    // the events, in the order it takes them
   PerEvent<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;
+  uint64_t last_ns_ = 0;
   bool failed_ = false;  // the system failed a purchase: stop
 };
 

@@ -174,6 +174,8 @@ class HistoryScan {
           ++summary.backoffs;
           break;
         case EventKind::kRelease:
+        case EventKind::kWaiting:
+        case EventKind::kTruncated:
         case EventKind::kEmpty:
           break;
       }

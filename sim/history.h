@@ -30,7 +30,10 @@ enum class EventKind : uint8_t {
   kFailed,     // the purchase did not happen; aux: a Failure
   kRelease,    // the guard is given up
   kFault,      // a fault is injected now; aux: a FaultKind; value: ms paused
-  kBackoff,    // try-backoff: a guard was taken; all were given back
+  kBackoff,    // try-backoff: `event`'s guard was held by another; the
+               // guards in the bit mask aux were given back
+  kWaiting,    // asks for `event`'s guard (a wait that may be short)
+  kTruncated,  // the file store emptied the file; its write ends at kWrite
 };
 
 // The faults a buyer can be made to suffer (FaultsSpec).
@@ -65,13 +68,16 @@ struct Event {
 static_assert(sizeof(Event) == 32, "events are 32 bytes, as the arena plans");
 inline constexpr size_t kEventBytes = sizeof(Event);
 
-// At most this many events per attempt: query, acquired, read or invoke,
-// write or took or sold out or failed, release; one spare.
-inline constexpr size_t kEventsPerAttempt = 6;
-// With several events: per event acquired, read, outcome, release; per
-// attempt a query, a fault and the first kBackoffsRecorded back-offs.
-inline constexpr size_t kEventsPerEventAttempt = 4;
-inline constexpr size_t kBackoffsRecorded = 2;
+// At most this many events per attempt: query, waiting, acquired, read or
+// invoke, a pause, truncated, write or took or sold out or failed, a kill
+// after the write, release.
+inline constexpr size_t kEventsPerAttempt = 9;
+// With several events: per event waiting, acquired, read, truncated,
+// outcome, release; per attempt a query, two faults and the first
+// kBackoffsRecorded back-offs, each with the waiting and acquired of each
+// event it had taken.
+inline constexpr size_t kEventsPerEventAttempt = 6;
+inline constexpr size_t kBackoffsRecorded = 4;
 
 // Appends one buyer's events to its slice. Used in the buyer process only.
 class EventWriter {

@@ -167,6 +167,8 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
     case EventKind::kEmpty:
     case EventKind::kFault:
     case EventKind::kBackoff:
+    case EventKind::kWaiting:
+    case EventKind::kTruncated:
       return;
   }
 }

@@ -93,6 +93,8 @@ class Narrator {
             "buyer {} finds the guard taken, gives back what it holds and "
             "backs off",
             b);
+      case EventKind::kWaiting:
+      case EventKind::kTruncated:
       case EventKind::kEmpty:
         return "";
     }

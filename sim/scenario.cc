@@ -797,9 +797,9 @@ std::string EventName(const Scenario& scenario, size_t event) {
 
 size_t EventsPerAttempt(const Scenario& scenario) {
   const size_t events = EventCount(scenario);
-  return events == 1
-             ? kEventsPerAttempt
-             : 1 + kEventsPerEventAttempt * events + kBackoffsRecorded + 1;
+  return events == 1 ? kEventsPerAttempt
+                     : 3 + kEventsPerEventAttempt * events +
+                           kBackoffsRecorded * (1 + 2 * events);
 }
 
 uint64_t SeatMapSeats(const Scenario& scenario) {

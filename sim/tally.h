@@ -155,6 +155,8 @@ inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
       ++t.backoffs;
       break;
     case EventKind::kRelease:
+    case EventKind::kWaiting:
+    case EventKind::kTruncated:
     case EventKind::kEmpty:
       break;
   }

@@ -69,6 +69,8 @@ std::vector<Attempt> AttemptsOf(std::span<const Event> events) {
       case EventKind::kBackoff:
         ++a.backoffs;
         break;
+      case EventKind::kWaiting:
+      case EventKind::kTruncated:
       case EventKind::kEmpty:
         break;
     }

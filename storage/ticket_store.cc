@@ -60,6 +60,10 @@ bool WritesInTwoHalves(const StoreSpec& spec) {
   return spec.kind == StoreKind::kFile && spec.write != FileWrite::kMapped;
 }
 
+bool EmptiesWhileWriting(const StoreSpec& spec) {
+  return spec.kind == StoreKind::kFile && spec.write == FileWrite::kTruncate;
+}
+
 void SleepFor(double ms) {
   const double seconds = std::floor(ms / 1000);
   timespec left{static_cast<time_t>(seconds),

@@ -126,6 +126,9 @@ class TicketStore {
 
 // Whether a store of `spec` writes in two halves (SetMidWrite).
 bool WritesInTwoHalves(const StoreSpec& spec);
+// Whether its first half leaves the count unreadable (the file store's
+// truncate: readers find the file empty until the second half).
+bool EmptiesWhileWriting(const StoreSpec& spec);
 
 std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
                                        const RunNames& names);

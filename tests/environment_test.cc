@@ -274,13 +274,13 @@ TEST(HistoryLimitTest, HalfOfTheMemoryAvailable) {
   EXPECT_EQ(HistoryLimit(std::nullopt), kMaxHistoryBytes);
 }
 
-// A 31.5 GiB history on a machine with 24 GiB free is refused, where the
+// A 31.4 GiB history on a machine with 24 GiB free is refused, where the
 // old fixed limit of 32 GiB let it meet the OOM killer.
 TEST(HistoryLimitTest, ThirtyOneGibDoesNotFitInTwentyFour) {
   Scenario scenario;
   scenario.buyers.count = 10000;
-  // 10,000 x 17,600 attempts x 6 events x 32 bytes: about 31.5 GiB.
-  scenario.buyers.attempts = 17600;
+  // 10,000 x 11,700 attempts x 9 events x 32 bytes: about 31.4 GiB.
+  scenario.buyers.attempts = 11700;
   const uint64_t bytes = HistoryBytes(scenario);
   EXPECT_GT(bytes, uint64_t{31} << 30);
   EXPECT_LT(bytes, kMaxHistoryBytes);
