@@ -32,12 +32,40 @@ constexpr EnumWord<ViolationKind> kViolationKindWords[] = {
      "buyers each held a guard the next one waited for; the run was ended"},
 };
 
-// A confirmed purchase: the buyer read `seat` and wrote seat - 1.
+// A confirmed purchase: the buyer read `seat` and wrote seat - 1 (or took
+// it in one step: `atomic`).
 struct Purchase {
   uint32_t buyer;
+  uint32_t attempt;
   uint64_t read_ns;
   uint64_t write_ns;
   int64_t seat;
+  bool atomic;
+};
+
+WitnessStep ReadStep(const Purchase& p) {
+  return {p.buyer, p.attempt, p.atomic ? "invoke" : "read",
+          p.atomic ? std::nullopt : std::optional<int64_t>(p.seat), p.read_ns};
+}
+WitnessStep WriteStep(const Purchase& p) {
+  return {p.buyer, p.attempt, p.atomic ? "take" : "write",
+          p.atomic ? p.seat : p.seat - 1, p.write_ns};
+}
+
+// A window in which a truncating writer had emptied the file: from its
+// truncate to its write (or, if it never wrote, to the end).
+struct EmptyWindow {
+  uint32_t buyer;
+  uint32_t attempt;
+  uint16_t event;
+  uint64_t from_ns;
+  uint64_t to_ns;  // UINT64_MAX: never written
+};
+
+// A read that found no valid count.
+struct TornRead {
+  Event event;
+  std::string saw;
 };
 
 // Collects violations of one kind, keeping the exact count and the first
@@ -46,13 +74,20 @@ class ViolationBuilder {
  public:
   explicit ViolationBuilder(ViolationKind kind) { violation_.kind = kind; }
   void Add(int64_t n = 1) { violation_.count += n; }
-  void Witness(std::string text) {
-    if (violation_.witnesses.size() < kMaxWitnesses) {
-      violation_.witnesses.push_back(std::move(text));
+  // One more instance of the violation found: true if it should be given a
+  // witness (the first few), false if it is only counted as unwitnessed.
+  bool Instance() {
+    if (violation_.witnesses.size() + pending_ < kMaxWitnesses) {
+      ++pending_;
+      return true;
     }
+    ++violation_.unwitnessed;
+    return false;
   }
-  bool wants_witness() const {
-    return violation_.witnesses.size() < kMaxWitnesses;
+  // The witness of an instance Instance() wanted one for.
+  void Witness(ticketsim::Witness w) {
+    if (pending_ > 0) --pending_;
+    violation_.witnesses.push_back(std::move(w));
   }
   void Summary(std::string text) { violation_.summary = std::move(text); }
   void AddTo(std::vector<Violation>* out) {
@@ -61,6 +96,7 @@ class ViolationBuilder {
 
  private:
   Violation violation_;
+  size_t pending_ = 0;  // instances promised a witness, not yet given
 };
 
 // Adds one buyer's counts to the verdict's totals, and its row.
@@ -102,8 +138,9 @@ class HistoryScan {
   }
 
   std::vector<Purchase>& purchases() { return purchases_; }
-  std::vector<std::pair<uint32_t, uint64_t>>& sold_outs() { return sold_outs_; }
+  std::vector<Event>& sold_outs() { return sold_outs_; }
   void AddViolations(std::vector<Violation>* out) {
+    for (const TornRead& torn : torn_reads_) torn_.Witness(TornWitness(torn));
     torn_.Summary(
         fmt::format("{} reads saw no valid count", verdict_->torn_reads));
     torn_.AddTo(out);
@@ -119,7 +156,8 @@ class HistoryScan {
     summary.buyer = static_cast<uint32_t>(b);
     summary.pid = b < input_.pids.size() ? input_.pids[b] : 0;
     summary.killed = b < input_.killed.size() && input_.killed[b];
-    bool pending = false;  // read (or invoked) with no outcome yet
+    bool pending = false;      // read (or invoked) with no outcome yet
+    bool open_window = false;  // emptied the file, not yet written it
     Purchase current{};
     int64_t last_attempt = -1;
     for (const Event& e : input_.events[b]) {
@@ -132,15 +170,25 @@ class HistoryScan {
         case EventKind::kRead:
           if (CheckRead(e, &summary) && e.kind == EventKind::kRead) {
             pending = true;
-            current = {e.buyer, e.time_ns, 0, e.value};
+            current = {e.buyer, e.attempt, e.time_ns, 0, e.value, false};
           }
           break;
         case EventKind::kInvoke:
           pending = true;
-          current = {e.buyer, e.time_ns, 0, 0};
+          current = {e.buyer, e.attempt, e.time_ns, 0, 0, true};
+          break;
+        case EventKind::kTruncated:
+          if (open_window) windows_.back().to_ns = e.time_ns;
+          windows_.push_back(
+              {e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX});
+          open_window = true;
           break;
         case EventKind::kWrite:
         case EventKind::kTook:
+          if (open_window && e.kind == EventKind::kWrite) {
+            windows_.back().to_ns = e.time_ns;
+            open_window = false;
+          }
           current.write_ns = e.time_ns;
           current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
           purchases_.push_back(current);
@@ -152,7 +200,7 @@ class HistoryScan {
           break;
         case EventKind::kSoldOut:
           ++summary.sold_out;
-          sold_outs_.emplace_back(e.buyer, e.time_ns);
+          sold_outs_.push_back(e);
           pending = false;
           break;
         case EventKind::kFailed:
@@ -175,7 +223,6 @@ class HistoryScan {
           break;
         case EventKind::kRelease:
         case EventKind::kWaiting:
-        case EventKind::kTruncated:
         case EventKind::kEmpty:
           break;
       }
@@ -188,7 +235,6 @@ class HistoryScan {
 
   // Returns true if the read saw a valid count.
   bool CheckRead(const Event& e, BuyerSummary* summary) {
-    const char* what = e.kind == EventKind::kQuery ? "query" : "read";
     std::string saw;
     if (e.flags & kTorn) {
       saw = e.aux == 0
@@ -201,11 +247,58 @@ class HistoryScan {
     }
     ++summary->torn_reads;
     torn_.Add();
-    if (torn_.wants_witness()) {
-      torn_.Witness(fmt::format("buyer {}'s {} at {} {}", e.buyer, what,
-                                FormatTime(e.time_ns), saw));
-    }
+    if (torn_.Instance()) torn_reads_.push_back({e, std::move(saw)});
     return false;
+  }
+
+  // A torn read's witness, naming the writer whose emptied file it found
+  // when one was writing then: the window that holds the read's time, or
+  // else the nearest (the two buyers' clocks are read just after the
+  // truncate and just after the read, not at once with them).
+  Witness TornWitness(const TornRead& torn) const {
+    const Event& e = torn.event;
+    const char* what = e.kind == EventKind::kQuery ? "query" : "read";
+    Witness w;
+    w.Add({e.buyer, e.attempt, what, std::nullopt, e.time_ns});
+    const EmptyWindow* best = nullptr;
+    uint64_t best_gap = UINT64_MAX;
+    for (const EmptyWindow& window : windows_) {
+      if (window.buyer == e.buyer || window.event != e.event) continue;
+      const uint64_t gap = e.time_ns < window.from_ns
+                               ? window.from_ns - e.time_ns
+                           : e.time_ns > window.to_ns ? e.time_ns - window.to_ns
+                                                      : 0;
+      if (gap < best_gap) {
+        best = &window;
+        best_gap = gap;
+      }
+    }
+    // Farther than this from every write, no writer is named.
+    constexpr uint64_t kNearNs = 1000000;
+    std::string writer;
+    if (best != nullptr && best_gap <= kNearNs) {
+      const bool wrote = best->to_ns != UINT64_MAX;
+      w.Add({best->buyer, best->attempt, "truncate", std::nullopt,
+             best->from_ns});
+      if (wrote) {
+        w.Add({best->buyer, best->attempt, "write", std::nullopt, best->to_ns});
+      }
+      const std::string written =
+          wrote ? fmt::format("wrote it at {}", FormatTime(best->to_ns))
+                : "never wrote it";
+      writer =
+          best_gap == 0
+              ? fmt::format(": buyer {} had truncated it at {} and {}",
+                            best->buyer, FormatTime(best->from_ns), written)
+              : fmt::format(": buyer {} was writing it (truncated at {}, {})",
+                            best->buyer, FormatTime(best->from_ns),
+                            wrote ? fmt::format("written at {}",
+                                                FormatTime(best->to_ns))
+                                  : "never written");
+    }
+    w.text = fmt::format("buyer {}'s {} at {} {}{}", e.buyer, what,
+                         FormatTime(e.time_ns), torn.saw, writer);
+    return w;
   }
 
   void RecordFailure(const Event& e, BuyerSummary* summary) {
@@ -214,16 +307,21 @@ class HistoryScan {
         static_cast<Failure>(e.aux) == Failure::kStoreError;
     ViolationBuilder& builder = store_error ? store_errors_ : failures_;
     builder.Add();
-    if (builder.wants_witness()) {
-      builder.Witness(fmt::format("buyer {} {} at {}", e.buyer,
-                                  FailureWhy(e.aux), FormatTime(e.time_ns)));
+    if (builder.Instance()) {
+      Witness w;
+      w.Add({e.buyer, e.attempt, "failed", std::nullopt, e.time_ns});
+      w.text = fmt::format("buyer {} {} at {}", e.buyer, FailureWhy(e.aux),
+                           FormatTime(e.time_ns));
+      builder.Witness(std::move(w));
     }
   }
 
   const CheckInput& input_;
   Verdict* verdict_;
   std::vector<Purchase> purchases_;
-  std::vector<std::pair<uint32_t, uint64_t>> sold_outs_;
+  std::vector<Event> sold_outs_;
+  std::vector<EmptyWindow> windows_;  // in each buyer's time order
+  std::vector<TornRead> torn_reads_;  // the witnessed ones
   ViolationBuilder torn_;
   ViolationBuilder failures_;
   ViolationBuilder store_errors_;
@@ -249,14 +347,22 @@ void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
   int64_t count = input.initial;
   const Purchase* previous = nullptr;
   for (const Purchase& p : *by_write) {
-    if (p.seat > count && previous != nullptr && lost.wants_witness()) {
-      lost.Witness(fmt::format(
+    if (p.seat > count && previous != nullptr && lost.Instance()) {
+      Witness w;
+      w.Add(ReadStep(p));
+      w.Add(WriteStep(*previous));
+      w.Add(WriteStep(p));
+      w.buyers = {p.buyer, previous->buyer};
+      if (p.buyer == previous->buyer) w.buyers.pop_back();
+      w.seats = {p.seat};
+      w.text = fmt::format(
           "buyer {} read {} at {} and wrote {} at {}, but buyer {} had "
           "already written {} at {}: buyer {}'s write undid {} sale{}",
           p.buyer, p.seat, FormatTime(p.read_ns), p.seat - 1,
           FormatTime(p.write_ns), previous->buyer, count,
           FormatTime(previous->write_ns), p.buyer, p.seat - count,
-          p.seat - count == 1 ? "" : "s"));
+          p.seat - count == 1 ? "" : "s");
+      lost.Witness(std::move(w));
     }
     count = p.seat - 1;
     previous = &p;
@@ -320,7 +426,7 @@ void CheckDuplicateSeats(int64_t initial, Verdict* verdict,
     if (j - i > 1) {
       ++seats;
       duplicates.Add(static_cast<int64_t>(j - i - 1));
-      if (duplicates.wants_witness()) {
+      if (duplicates.Instance()) {
         std::vector<Purchase> group(by_seat->begin() + i, by_seat->begin() + j);
         std::sort(group.begin(), group.end(),
                   [](const Purchase& a, const Purchase& b) {
@@ -328,21 +434,26 @@ void CheckDuplicateSeats(int64_t initial, Verdict* verdict,
                   });
         const Purchase& a = group[0];
         const Purchase& b = group[1];
+        Witness w;
+        for (const Purchase& p : group) w.Add(ReadStep(p));
+        for (const Purchase& p : group) w.Add(WriteStep(p));
+        w.seats = {a.seat};
         if (group.size() == 2) {
-          duplicates.Witness(fmt::format(
+          w.text = (fmt::format(
               "seat {} was sold twice: buyers {} and {} both read {} (at {} "
               "and {}) and both wrote {} (at {} and {})",
               a.seat, a.buyer, b.buyer, a.seat, FormatTime(a.read_ns),
               FormatTime(b.read_ns), a.seat - 1, FormatTime(a.write_ns),
               FormatTime(b.write_ns)));
         } else {
-          duplicates.Witness(fmt::format(
+          w.text = (fmt::format(
               "seat {} was sold {}: buyers {} all read {} (the first at "
               "{}, the last at {}) and all wrote {}",
               a.seat, TimesSold(static_cast<int64_t>(group.size())),
               BuyerList(group, 8), a.seat, FormatTime(group.front().read_ns),
               FormatTime(group.back().read_ns), a.seat - 1));
         }
+        duplicates.Witness(std::move(w));
       }
     }
     i = j;
@@ -372,18 +483,20 @@ void CheckFinalState(const CheckInput& input, Verdict* verdict) {
   corrupt.AddTo(&verdict->violations);
 }
 
-void CheckFalseSoldOut(
-    const CheckInput& input, Verdict* verdict,
-    const std::vector<std::pair<uint32_t, uint64_t>>& sold_outs) {
+void CheckFalseSoldOut(const CheckInput& input, Verdict* verdict,
+                       const std::vector<Event>& sold_outs) {
   if (!input.final_count || *input.final_count <= 0) return;
   ViolationBuilder false_sold_out(ViolationKind::kFalseSoldOut);
-  for (const auto& [buyer, time_ns] : sold_outs) {
+  for (const Event& e : sold_outs) {
     false_sold_out.Add();
-    if (false_sold_out.wants_witness()) {
-      false_sold_out.Witness(fmt::format(
-          "buyer {} was told sold out at {}, but {} ticket{} remain", buyer,
-          FormatTime(time_ns), *input.final_count,
-          *input.final_count == 1 ? "" : "s"));
+    if (false_sold_out.Instance()) {
+      Witness w;
+      w.Add({e.buyer, e.attempt, "sold out", e.value, e.time_ns});
+      w.text = fmt::format(
+          "buyer {} was told sold out at {}, but {} ticket{} remain", e.buyer,
+          FormatTime(e.time_ns), *input.final_count,
+          *input.final_count == 1 ? "" : "s");
+      false_sold_out.Witness(std::move(w));
     }
   }
   false_sold_out.Summary("sold out was reported while tickets were left");
@@ -426,13 +539,36 @@ std::string FormatTime(uint64_t ns) {
   return fmt::format("{:.3f} ms", ns / 1e6);
 }
 
+void Witness::Add(WitnessStep step) {
+  if (std::find(buyers.begin(), buyers.end(), step.buyer) == buyers.end()) {
+    buyers.push_back(step.buyer);
+  }
+  if (steps.empty() || step.time_ns < from_ns) from_ns = step.time_ns;
+  if (steps.empty() || step.time_ns > to_ns) to_ns = step.time_ns;
+  const auto at = std::upper_bound(
+      steps.begin(), steps.end(), step.time_ns,
+      [](uint64_t t, const WitnessStep& s) { return t < s.time_ns; });
+  steps.insert(at, step);
+}
+
+Witness WitnessOf(std::string text) {
+  Witness w;
+  w.text = std::move(text);
+  return w;
+}
+
 void MergeViolation(Violation more, Verdict* verdict) {
   for (Violation& v : verdict->violations) {
     if (v.kind != more.kind) continue;
     v.count += more.count;
     v.summary += "; " + more.summary;
-    for (std::string& w : more.witnesses) {
-      if (v.witnesses.size() < kMaxWitnesses) v.witnesses.push_back(w);
+    v.unwitnessed += more.unwitnessed;
+    for (Witness& w : more.witnesses) {
+      if (v.witnesses.size() < kMaxWitnesses) {
+        v.witnesses.push_back(std::move(w));
+      } else {
+        ++v.unwitnessed;
+      }
     }
     return;
   }

@@ -33,11 +33,38 @@ using ViolationCount = std::pair<ViolationKind, int64_t>;
 // "lost update x9, oversell x9": the form every report lists them in.
 std::string ListViolations(std::span<const ViolationCount> counts);
 
+// One thing a buyer did that a witness rests on.
+struct WitnessStep {
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  // "query", "read", "truncate", "write", "take", "sold out", "failed",
+  // "wait", "hold", "died"
+  std::string_view what;
+  std::optional<int64_t> value;  // the count read or written, the seat taken
+  uint64_t time_ns = 0;
+};
+
+// How one instance of a violation happened: the sentence the reports print,
+// and the same facts as fields, for tools (the JSON report), the timeline
+// (to zoom to it) and the narration (to keep its events in).
+struct Witness {
+  std::string text;
+  std::vector<uint32_t> buyers;    // in the order the text names them
+  std::vector<int64_t> seats;      // the seats it concerns, if any
+  std::vector<WitnessStep> steps;  // in time order
+  uint64_t from_ns = 0;            // the time its steps span
+  uint64_t to_ns = 0;
+
+  // Adds a step, its buyer (once) and widens the span.
+  void Add(WitnessStep step);
+};
+
 struct Violation {
   ViolationKind kind;
   int64_t count = 0;  // exact
   std::string summary;
-  std::vector<std::string> witnesses;  // at most kMaxWitnesses
+  std::vector<Witness> witnesses;  // at most kMaxWitnesses
+  int64_t unwitnessed = 0;         // instances found beyond the witnesses kept
 };
 
 inline constexpr size_t kMaxWitnesses = 5;
@@ -116,6 +143,10 @@ struct TallyInput {
   std::vector<bool> killed;
 };
 Verdict CheckTallies(const TallyInput& input);
+
+// A witness that is only a sentence (the run's own findings carry their
+// facts in the fields they set after).
+Witness WitnessOf(std::string text);
 
 // Adds `more` to `verdict`'s violations: its count to a kind already there
 // (with witnesses up to the limit), or as a new kind.

@@ -465,8 +465,11 @@ std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
                     v.count, XmlEscape(v.summary));
     if (!v.witnesses.empty()) {
       out += "<ul>";
-      for (const std::string& w : v.witnesses) {
-        out += fmt::format("<li>{}</li>", XmlEscape(w));
+      for (const Witness& w : v.witnesses) {
+        out += fmt::format("<li>{}</li>", XmlEscape(w.text));
+      }
+      if (v.unwitnessed > 0) {
+        out += fmt::format("<li>and {} more</li>", v.unwitnessed);
       }
       out += "</ul>";
     }

@@ -3,6 +3,36 @@
 namespace ticketsim {
 namespace {
 
+// A witness's sentence and its facts, for tools.
+nlohmann::json WitnessJson(const Violation& v, const Witness& w) {
+  nlohmann::json steps = nlohmann::json::array();
+  nlohmann::json read = nlohmann::json::array();
+  nlohmann::json written = nlohmann::json::array();
+  for (const WitnessStep& step : w.steps) {
+    nlohmann::json one = {{"buyer", step.buyer},
+                          {"attempt", step.attempt},
+                          {"what", step.what},
+                          {"time_ns", step.time_ns}};
+    if (step.value) {
+      one["value"] = *step.value;
+      if (step.what == "read") read.push_back(*step.value);
+      if (step.what == "write" || step.what == "take") {
+        written.push_back(*step.value);
+      }
+    }
+    steps.push_back(std::move(one));
+  }
+  return {{"kind", ViolationName(v.kind)},
+          {"text", w.text},
+          {"buyers", w.buyers},
+          {"seats", w.seats},
+          {"read", std::move(read)},
+          {"written", std::move(written)},
+          {"from_ns", w.from_ns},
+          {"to_ns", w.to_ns},
+          {"steps", std::move(steps)}};
+}
+
 nlohmann::json ExpectJson(const ExpectSpec& expect) {
   nlohmann::json kinds = nlohmann::json::array();
   for (ViolationKind kind : expect.kinds) kinds.push_back(ViolationName(kind));
@@ -106,10 +136,13 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
   }
   nlohmann::json violations = nlohmann::json::array();
   for (const Violation& v : verdict.violations) {
+    nlohmann::json witnesses = nlohmann::json::array();
+    for (const Witness& w : v.witnesses) witnesses.push_back(WitnessJson(v, w));
     violations.push_back({{"kind", ViolationName(v.kind)},
                           {"count", v.count},
                           {"summary", v.summary},
-                          {"witnesses", v.witnesses}});
+                          {"witnesses", std::move(witnesses)},
+                          {"more", v.unwitnessed}});
   }
   nlohmann::json schedule = {
       {"kind", WordOf(kScheduleKinds, run.schedule.kind)},

@@ -13,7 +13,7 @@
 namespace ticketsim {
 
 // The report format's version; it changes when a field changes meaning.
-inline constexpr int kJsonReportVersion = 2;
+inline constexpr int kJsonReportVersion = 3;
 
 // One run (one trial).
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict);

@@ -220,8 +220,11 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   for (const Violation& v : verdict.violations) {
     fmt::print(out, "\n  {} x{}: {}\n", paint.Red(Upper(ViolationName(v.kind))),
                v.count, Visible(v.summary));
-    for (const std::string& w : v.witnesses) {
-      fmt::print(out, "    - {}\n", Visible(w));
+    for (const Witness& w : v.witnesses) {
+      fmt::print(out, "    - {}\n", Visible(w.text));
+    }
+    if (v.unwitnessed > 0) {
+      fmt::print(out, "    - and {} more\n", v.unwitnessed);
     }
   }
 }

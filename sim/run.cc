@@ -355,12 +355,26 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
       }
     }
   };
+  // Notes why and when the run is being ended, as it kills its buyers.
+  const auto end_run = [&] {
+    if (result->ended_by != RunEnd::kNone) return;
+    result->ended_by = !result->deadlock.empty()    ? RunEnd::kDeadlock
+                       : !result->abandoned.empty() ? RunEnd::kAbandoned
+                       : result->interrupted        ? RunEnd::kInterrupt
+                       : result->timed_out          ? RunEnd::kTimeLimit
+                       : result->stopped            ? RunEnd::kStopped
+                                                    : RunEnd::kFailure;
+    result->ended_ns = static_cast<uint64_t>(MonotonicNs() - start);
+  };
   if (controlled) {
     Status bad;
     RunControlled(scenario, control.get(), steps.get(), process_count, signals,
                   chooser, stores, interrupted, pause_ns, abandoned, &reaper,
                   result, &ended, &bad);
-    if (ended) reaper.KillAndReapAll();
+    if (ended) {
+      end_run();
+      reaper.KillAndReapAll();
+    }
     if (!bad.ok()) return bad;
     // Each step had the run's limit; what is left is for the buyers to end.
     deadline = MonotonicNs() + RunTimeoutMs(scenario) * 1000000;
@@ -401,7 +415,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     }
     // The system failed a buyer: what the others do now proves nothing.
     if (!control.get()->failure.empty()) ended = true;
-    if (ended) reaper.KillAndReapAll();
+    if (ended) {
+      end_run();
+      reaper.KillAndReapAll();
+    }
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
   result->served_by.resize(buyer_count);

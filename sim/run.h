@@ -60,6 +60,17 @@ struct DeadlockLink {
   size_t waits_for = 0;
 };
 
+// Why ticketsim itself ended the buyers still running, if it did.
+enum class RunEnd {
+  kNone,       // every buyer ended on its own
+  kDeadlock,   // a cycle of buyers waiting for each other's guards
+  kAbandoned,  // a holder died holding a guard nothing releases
+  kTimeLimit,  // the run's time limit passed
+  kInterrupt,  // an interrupt (Ctrl-C, SIGTERM, ...)
+  kStopped,    // its chooser stopped it (a person pressed q)
+  kFailure,    // the system failed a buyer
+};
+
 struct RunResult {
   Scenario scenario;
   RunNames names;
@@ -88,7 +99,11 @@ struct RunResult {
   // Under a controlled schedule, every step it let happen (empty under os).
   ScheduleLog schedule;
   bool stopped = false;  // its chooser ended it (a person pressed q)
-  bool undo = false;     // its chooser asked for it one step shorter
+  // Why and when (since the start) ticketsim killed the buyers still
+  // running; RunEnd::kNone if it did not.
+  RunEnd ended_by = RunEnd::kNone;
+  uint64_t ended_ns = 0;
+  bool undo = false;  // its chooser asked for it one step shorter
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made

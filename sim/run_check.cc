@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <string.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,16 +44,35 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
                ? guard
                : fmt::format("{}'s {}", EventName(scenario, event), guard);
   };
+  // The time of the last event of `kind` about `event` in buyer `b`'s
+  // history, if one was kept.
+  const auto last = [&](uint32_t b, EventKind kind,
+                        size_t event) -> std::optional<uint64_t> {
+    if (result.history == nullptr) return std::nullopt;
+    const auto events = result.history->EventsOf(b);
+    for (auto e = events.rbegin(); e != events.rend(); ++e) {
+      if (e->kind == kind && e->event == event) return e->time_ns;
+    }
+    return std::nullopt;
+  };
   if (!result.abandoned.empty()) {
     Violation v;
     v.kind = ViolationKind::kAbandonedLock;
     v.count = static_cast<int64_t>(result.abandoned.size());
     for (const AbandonedLock& a : result.abandoned) {
-      if (v.witnesses.size() == kMaxWitnesses) break;
-      v.witnesses.push_back(
+      if (v.witnesses.size() == kMaxWitnesses) {
+        ++v.unwitnessed;
+        continue;
+      }
+      Witness w = WitnessOf(
           fmt::format("buyer {} (pid {}) died by SIG{} at {} holding the {}",
                       a.buyer, a.pid, sigabbrev_np(a.signal),
                       FormatTime(a.time_ns), guard_of(a.event)));
+      if (const auto held = last(a.buyer, EventKind::kAcquired, a.event)) {
+        w.Add({a.buyer, 0, "hold", std::nullopt, *held});
+      }
+      w.Add({a.buyer, 0, "died", std::nullopt, a.time_ns});
+      v.witnesses.push_back(std::move(w));
     }
     const AbandonedLock& first = result.abandoned.front();
     v.summary = fmt::format(
@@ -66,17 +86,31 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
     v.kind = ViolationKind::kDeadlock;
     v.count = 1;
     std::string cycle;
+    Witness w;
     for (const DeadlockLink& link : result.deadlock) {
       const std::string text =
           fmt::format("buyer {} (pid {}) holds {} and waits for {}", link.buyer,
                       link.pid, guard_of(link.holds), guard_of(link.waits_for));
       cycle += (cycle.empty() ? "" : "; ") + text;
-      if (v.witnesses.size() < kMaxWitnesses) v.witnesses.push_back(text);
+      if (const auto held =
+              last(link.buyer, EventKind::kAcquired, link.holds)) {
+        w.Add({link.buyer, 0, "hold", static_cast<int64_t>(link.holds), *held});
+      }
+      if (const auto wait =
+              last(link.buyer, EventKind::kWaiting, link.waits_for)) {
+        w.Add({link.buyer, 0, "wait", static_cast<int64_t>(link.waits_for),
+               *wait});
+      }
     }
+    // One witness, the cycle: the sentence says who holds what.
+    w.text = cycle;
+    w.Add({result.deadlock.front().buyer, 0, "found", std::nullopt,
+           result.deadlock_ns});
+    v.witnesses.push_back(std::move(w));
     v.summary = fmt::format(
-        "a cycle of {} buyers, found at {}: {}; none can go on, so the run "
+        "a cycle of {} buyers, found at {}; none can go on, so the run "
         "was ended",
-        result.deadlock.size(), FormatTime(result.deadlock_ns), cycle);
+        result.deadlock.size(), FormatTime(result.deadlock_ns));
     verdict->violations.push_back(std::move(v));
   }
 }

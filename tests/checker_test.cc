@@ -94,10 +94,10 @@ TEST(CheckerTest, TwoBuyersReadingTheSameCountLoseAnUpdate) {
   const Violation& dup = v.violations[1];
   ASSERT_EQ(dup.kind, ViolationKind::kDuplicateSeat);
   ASSERT_EQ(dup.witnesses.size(), 1u);
-  EXPECT_EQ(dup.witnesses[0],
+  EXPECT_EQ(dup.witnesses[0].text,
             "seat 5 was sold twice: buyers 3 and 7 both read 5 (at 1.204 ms "
             "and 1.209 ms) and both wrote 4 (at 2.000 ms and 2.500 ms)");
-  EXPECT_NE(v.violations[0].witnesses.at(0).find("buyer 7 read 5"),
+  EXPECT_NE(v.violations[0].witnesses.at(0).text.find("buyer 7 read 5"),
             std::string::npos);
 }
 
@@ -139,7 +139,7 @@ TEST(CheckerTest, APurchaseCutShortIsIndeterminate) {
 TEST(CheckerTest, AnEmptyFileIsATornRead) {
   const Verdict v = HistoryBuilder(1).TornQuery(0, 1.5, 0).Check(5, 5);
   EXPECT_EQ(v.CountOf(ViolationKind::kTornRead), 1);
-  EXPECT_EQ(v.violations[0].witnesses[0],
+  EXPECT_EQ(v.violations[0].witnesses[0].text,
             "buyer 0's query at 1.500 ms found the file empty");
 }
 

@@ -61,7 +61,7 @@ TEST_F(CliTest, JsonReportOnStdout) {
                          &out, /*merge_stderr=*/false),
             1);
   const auto suite = nlohmann::json::parse(out);
-  EXPECT_EQ(suite["version"], 2);
+  EXPECT_EQ(suite["version"], 3);
   EXPECT_EQ(suite["exit_code"], 1);
   EXPECT_EQ(suite["passed"], false);
   ASSERT_EQ(suite["scenarios"].size(), 1u);

@@ -197,10 +197,20 @@ TEST(DeadlockTest, OppositeOrdersDeadlockAndTheCycleIsNamed) {
   EXPECT_EQ(r.verdict.CountOf(ViolationKind::kGuardFailure), 0);
   EXPECT_FALSE(r.run.timed_out);
   const Violation& v = r.verdict.violations.back();
-  EXPECT_NE(v.summary.find("holds concert's named-mutex and waits for "
-                           "parking's named-mutex"),
+  ASSERT_EQ(v.witnesses.size(), 1u);
+  EXPECT_NE(v.witnesses[0].text.find("holds concert's named-mutex and waits "
+                                     "for parking's named-mutex"),
             std::string::npos)
-      << v.summary;
+      << v.witnesses[0].text;
+  // Its facts: each buyer of the cycle holds one guard and waits for the
+  // other.
+  int holds = 0, waits = 0;
+  for (const WitnessStep& step : v.witnesses[0].steps) {
+    holds += step.what == "hold";
+    waits += step.what == "wait";
+  }
+  EXPECT_EQ(holds, static_cast<int>(cycle.size()));
+  EXPECT_EQ(waits, static_cast<int>(cycle.size()));
 }
 
 TEST(DeadlockTest, OneGlobalOrderSellsEveryBundleOnce) {

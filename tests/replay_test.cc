@@ -34,9 +34,11 @@ nlohmann::json ReadJson(const std::string& path) {
 std::string Verdict(const nlohmann::json& report) {
   static const std::regex kTime(R"(\d+\.\d+ (ms|s)\b)");
   static const std::regex kPid(R"(pid \d+)");
+  static const std::regex kNs(R"re("(time_ns|from_ns|to_ns)":\d+)re");
   const nlohmann::json& trial = report["scenarios"][0]["runs"][0];
   std::string text = trial["violations"].dump() + trial["tickets"].dump();
   text = std::regex_replace(text, kTime, "T");
+  text = std::regex_replace(text, kNs, "\"$1\":T");
   return std::regex_replace(text, kPid, "pid P");
 }
 

@@ -50,7 +50,7 @@ std::string VerdictText(const Verdict& v) {
   for (const Violation& violation : v.violations) {
     text += fmt::format("{} x{}: {}\n", ViolationName(violation.kind),
                         violation.count, violation.summary);
-    for (const std::string& w : violation.witnesses) text += "  " + w + "\n";
+    for (const Witness& w : violation.witnesses) text += "  " + w.text + "\n";
   }
   text = std::regex_replace(text, kTime, "T");
   return std::regex_replace(text, kPid, "pid P");
