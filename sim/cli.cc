@@ -504,14 +504,27 @@ int RunCommand(PreparedCommand* command) {
         html_shows_miss.back() = first_miss;
       }
     }
-    if (r.loaded.scenario.trials == 1 || first_miss || trial.interrupted) {
+    // With several trials the first is the one told: the story comes
+    // after the title, before the report.
+    const int64_t trials = r.loaded.scenario.trials;
+    const bool narrate = command->narrate && number == 1;
+    if (trials == 1 || first_miss || trial.interrupted || narrate) {
       progress_out([&] { progress.Clear(); });
       text([&] {
-        if (r.loaded.scenario.trials > 1) {
+        if (trials > 1 && narrate) {
+          fmt::print(text.get(),
+                     "trial 1 of {} (seed {}), told (--narrate tells the "
+                     "first trial){}:\n",
+                     trials, trial.seed,
+                     first_miss ? "; it missed the expectation" : "");
+        } else if (trials > 1) {
           fmt::print(text.get(), "trial {} missed the expectation:\n", number);
         }
-        if (command->narrate) WriteNarration(text.get(), run);
-        WriteTextReport(text.get(), run, verdict, color);
+        if (narrate) {
+          WriteTextTitle(text.get(), run, color);
+          WriteNarration(text.get(), run, verdict);
+        }
+        WriteTextReport(text.get(), run, verdict, color, /*title=*/!narrate);
       });
     }
   };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "sim/checker.h"
 #include "sim/escape.h"
@@ -14,24 +15,72 @@
 namespace ticketsim {
 namespace {
 
+// One line of the story: a buyer's event, or something ticketsim did.
 struct Told {
   uint64_t time;
   uint32_t buyer;
-  const Event* event;
-  int signal = 0;         // with no event: the signal that ended the buyer
-  std::string said = "";  // with no event: what ticketsim itself did
+  const Event* event = nullptr;
+  const Event* next = nullptr;  // the buyer's next event, if any
+  std::string said = "";        // with no event: the sentence itself
+  bool kept = false;            // told even when the story is cut
 };
 
+// "0", "0 and 3", "0, 1 and 3".
+std::string Buyers(const std::vector<uint32_t>& buyers) {
+  std::string out;
+  for (size_t i = 0; i < buyers.size(); ++i) {
+    if (i > 0) out += i + 1 == buyers.size() ? " and " : ", ";
+    out += std::to_string(buyers[i]);
+  }
+  return out;
+}
+
+std::string BuyerWord(const std::vector<uint32_t>& buyers) {
+  return fmt::format("buyer{} {}", buyers.size() == 1 ? "" : "s",
+                     Buyers(buyers));
+}
+
+// Why ticketsim ended the buyers still running.
+std::string EndWhy(RunEnd why) {
+  switch (why) {
+    case RunEnd::kDeadlock:
+      return "deadlock";
+    case RunEnd::kAbandoned:
+      return "the guard is abandoned";
+    case RunEnd::kTimeLimit:
+      return "the run's time limit";
+    case RunEnd::kInterrupt:
+      return "interrupted";
+    case RunEnd::kStopped:
+      return "stopped";
+    case RunEnd::kFailure:
+      return "the system failed a buyer";
+    case RunEnd::kNone:
+      break;
+  }
+  return "the run ended";
+}
+
+// Tells events in time order, keeping track of who holds which guard, so
+// that a wait names the holder and no guard is ever told as held by more
+// buyers than it lets in.
 class Narrator {
  public:
   explicit Narrator(const RunResult& run)
-      : scenario_(run.scenario), count_(run.scenario.initial) {}
+      : scenario_(run.scenario),
+        count_(run.scenario.initial),
+        several_(EventCount(run.scenario) > 1),
+        guarded_(run.scenario.guard.kind != GuardKind::kNone) {}
 
-  // The sentence for `e`, or "" for an event not worth a line. With several
-  // events, each sentence names the event it concerns.
-  std::string Tell(const Event& e) {
-    std::string sentence = TellOne(e);
-    if (!sentence.empty() && EventCount(scenario_) > 1 &&
+  // The sentence for `e` (whose buyer's next event is `next`), or "" for an
+  // event not worth a line.
+  std::string Tell(const Event& e, const Event* next) {
+    std::string sentence = TellOne(e, next);
+    // Guards are named in their sentences; other events get their name.
+    const bool named =
+        e.kind == EventKind::kWaiting || e.kind == EventKind::kAcquired ||
+        e.kind == EventKind::kRelease || e.kind == EventKind::kBackoff;
+    if (!sentence.empty() && several_ && !named &&
         e.kind != EventKind::kFault && e.kind != EventKind::kQuery) {
       sentence += fmt::format(" [{}]", EventName(scenario_, e.event));
     }
@@ -39,7 +88,23 @@ class Narrator {
   }
 
  private:
-  std::string TellOne(const Event& e) {
+  // "the guard", or with several events "parking's guard".
+  std::string Guard(size_t event) const {
+    return several_ ? fmt::format("{}'s guard", EventName(scenario_, event))
+                    : "the guard";
+  }
+
+  std::vector<uint32_t> HoldersBut(size_t event, uint32_t buyer) const {
+    std::vector<uint32_t> others;
+    const auto it = holders_.find(event);
+    if (it == holders_.end()) return others;
+    for (uint32_t b : it->second) {
+      if (b != buyer) others.push_back(b);
+    }
+    return others;
+  }
+
+  std::string TellOne(const Event& e, const Event* next) {
     const uint32_t b = e.buyer;
     switch (e.kind) {
       case EventKind::kQuery:
@@ -49,25 +114,42 @@ class Narrator {
               e.aux == 0 ? "the file empty" : "a half-written file");
         }
         return fmt::format("buyer {} queries: {} left", b, e.value);
-      case EventKind::kAcquired:
+      case EventKind::kWaiting: {
+        // Told only when it must wait: the guard lets in no one more.
+        const std::vector<uint32_t> others = HoldersBut(e.event, b);
+        const auto permits =
+            static_cast<size_t>(std::max<int64_t>(1, scenario_.guard.permits));
+        if (others.size() < permits) return "";
+        return fmt::format("buyer {} waits for {}, held by {}", b,
+                           Guard(e.event), BuyerWord(others));
+      }
+      case EventKind::kAcquired: {
+        holders_[e.event].insert(b);
         if (e.flags & kRecovered) {
           return fmt::format(
-              "buyer {} takes the guard, whose holder died holding it "
-              "(recovered)",
-              b);
+              "buyer {} takes {}, whose holder died holding it (recovered)", b,
+              Guard(e.event));
         }
         if (e.aux >= 100) {
-          return fmt::format("buyer {} takes the guard after waiting {}", b,
+          return fmt::format("buyer {} takes {} after waiting {}", b,
+                             Guard(e.event),
                              FormatTime(uint64_t{e.aux} * 1000));
         }
-        return fmt::format("buyer {} takes the guard", b);
+        return fmt::format("buyer {} takes {}", b, Guard(e.event));
+      }
       case EventKind::kRead:
         if (e.flags & kTorn) {
           return fmt::format("buyer {} reads, and finds no count: a torn read",
                              b);
         }
+        // A read of 0 is told once, as the sold out it is.
+        if (next != nullptr && next->kind == EventKind::kSoldOut &&
+            next->event == e.event) {
+          return "";
+        }
         return fmt::format("buyer {} reads {}", b, e.value);
       case EventKind::kInvoke:
+      case EventKind::kTruncated:
         return "";
       case EventKind::kWrite:
         if (e.event != 0) return fmt::format("buyer {} writes {}", b, e.value);
@@ -82,19 +164,36 @@ class Narrator {
       case EventKind::kFailed:
         return fmt::format("buyer {} {}", b, FailureWhy(e.aux));
       case EventKind::kRelease:
-        return scenario_.guard.kind == GuardKind::kNone
-                   ? ""
-                   : fmt::format("buyer {} lets go of the guard", b);
+        holders_[e.event].erase(b);
+        return guarded_
+                   ? fmt::format("buyer {} lets go of {}", b, Guard(e.event))
+                   : "";
       case EventKind::kFault:
         return fmt::format("buyer {} {} ({})", b, FaultWhat(e.aux, e.value),
                            FaultName(e.aux));
-      case EventKind::kBackoff:
-        return fmt::format(
-            "buyer {} finds the guard taken, gives back what it holds and "
-            "backs off",
-            b);
-      case EventKind::kWaiting:
-      case EventKind::kTruncated:
+      case EventKind::kBackoff: {
+        std::vector<std::string> given;
+        for (size_t event = 0; event < 32; ++event) {
+          if ((e.aux & (1u << event)) == 0) continue;
+          holders_[event].erase(b);
+          given.push_back(several_
+                              ? fmt::format("{}'s", EventName(scenario_, event))
+                              : "it");
+        }
+        const std::vector<uint32_t> others = HoldersBut(e.event, b);
+        std::string line =
+            fmt::format("buyer {} finds {} held", b, Guard(e.event));
+        if (!others.empty()) line += " by " + BuyerWord(others);
+        if (!given.empty()) {
+          line += ", gives back ";
+          for (size_t i = 0; i < given.size(); ++i) {
+            if (i > 0) line += i + 1 == given.size() ? " and " : ", ";
+            line += given[i];
+          }
+          line += ",";
+        }
+        return line + " and backs off";
+      }
       case EventKind::kEmpty:
         return "";
     }
@@ -117,68 +216,129 @@ class Narrator {
 
   const Scenario& scenario_;
   int64_t count_;
+  const bool several_;
+  const bool guarded_;
   int64_t last_writer_ = -1;
   std::map<int64_t, int64_t> sold_;
+  std::map<size_t, std::set<uint32_t>> holders_;  // per event's guard
 };
+
+// The story's lines: every event of every buyer, and what ticketsim itself
+// did, at the time it happened, in time order.
+std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
+  // The events a witness rests on are told even in a cut story.
+  std::set<std::pair<uint32_t, uint64_t>> witnessed;
+  for (const Violation& v : verdict.violations) {
+    for (const Witness& w : v.witnesses) {
+      for (const WitnessStep& step : w.steps) {
+        witnessed.emplace(step.buyer, step.time_ns);
+      }
+    }
+  }
+  std::vector<Told> told;
+  const std::vector<bool> killed = KilledBuyers(run);
+  std::vector<uint32_t> ended;  // killed by ticketsim
+  for (uint32_t b = 0; b < run.served_by.size(); ++b) {
+    const std::span<const Event> own = run.history->EventsOf(b);
+    for (size_t i = 0; i < own.size(); ++i) {
+      const Event& e = own[i];
+      if (e.kind == EventKind::kEmpty) continue;
+      told.push_back({e.time_ns, b, &e,
+                      i + 1 < own.size() ? &own[i + 1] : nullptr, "",
+                      witnessed.contains({b, e.time_ns})});
+    }
+    if (!killed[b]) continue;
+    // A fault that killed it said so at the time; a buyer ticketsim ended
+    // is told with the others it ended; any other death at the run's end,
+    // when it was seen.
+    const bool by_fault =
+        !own.empty() && own.back().kind == EventKind::kFault &&
+        static_cast<FaultKind>(own.back().aux) != FaultKind::kPause;
+    if (by_fault) continue;
+    if (run.ended_by != RunEnd::kNone) {
+      ended.push_back(b);
+      continue;
+    }
+    const int signal = run.processes[run.served_by[b]].signal;
+    told.push_back(
+        {static_cast<uint64_t>(run.seconds * 1e9), b, nullptr, nullptr,
+         fmt::format("buyer {} is dead ({})", b, SignalName(signal)), true});
+  }
+  if (!run.deadlock.empty()) {
+    std::string cycle;
+    const Scenario& s = run.scenario;
+    for (const DeadlockLink& link : run.deadlock) {
+      cycle +=
+          fmt::format("{}buyer {} holds {}'s guard and waits for {}'s",
+                      cycle.empty() ? "" : "; ", link.buyer,
+                      EventName(s, link.holds), EventName(s, link.waits_for));
+    }
+    told.push_back({run.deadlock_ns, 0, nullptr, nullptr,
+                    "ticketsim finds a deadlock: " + cycle, true});
+  }
+  for (const AbandonedLock& a : run.abandoned) {
+    told.push_back(
+        {a.time_ns, a.buyer, nullptr, nullptr,
+         fmt::format("ticketsim sees buyer {} dead, holding the guard, which "
+                     "nothing releases",
+                     a.buyer),
+         true});
+  }
+  if (!ended.empty()) {
+    told.push_back({run.ended_ns, ended.front(), nullptr, nullptr,
+                    fmt::format("ticketsim ends {}: {}", BuyerWord(ended),
+                                EndWhy(run.ended_by)),
+                    true});
+  }
+  std::stable_sort(told.begin(), told.end(), [](const Told& a, const Told& b) {
+    return a.time < b.time;
+  });
+  return told;
+}
 
 }  // namespace
 
-void WriteNarration(std::FILE* out, const RunResult& run, size_t max_lines) {
-  // A told item with no event is the buyer's death, at its last event.
-  std::vector<Told> events;
-  const std::vector<bool> killed = KilledBuyers(run);
-  const auto run_end = static_cast<uint64_t>(run.seconds * 1e9);
-  for (uint32_t b = 0; b < run.served_by.size(); ++b) {
-    const std::span<const Event> own = run.history->EventsOf(b);
-    for (const Event& e : own) {
-      if (e.kind != EventKind::kEmpty) {
-        events.push_back({e.time_ns, b, &e});
-      }
-    }
-    if (killed[b]) {
-      // Killed by its own fault: right after its last event; otherwise by
-      // the run's end.
-      const bool by_fault =
-          !own.empty() && own.back().kind == EventKind::kFault;
-      events.push_back({by_fault ? own.back().time_ns : run_end, b, nullptr,
-                        run.processes[run.served_by[b]].signal});
-    }
-  }
-  if (!run.deadlock.empty()) {
-    events.push_back({run.deadlock_ns, 0, nullptr, 0,
-                      "ticketsim finds a deadlock and ends the run"});
-  }
-  for (const AbandonedLock& a : run.abandoned) {
-    events.push_back(
-        {a.time_ns, a.buyer, nullptr, 0,
-         fmt::format("ticketsim sees buyer {} die holding the guard, which "
-                     "nothing releases, and ends the run",
-                     a.buyer)});
-  }
-  std::stable_sort(
-      events.begin(), events.end(),
-      [](const Told& a, const Told& b) { return a.time < b.time; });
+void WriteNarration(std::FILE* out, const RunResult& run,
+                    const Verdict& verdict, size_t max_lines) {
   fmt::print(out, "What happened, in time order (ms since the start):\n");
+  if (run.history == nullptr) {
+    fmt::print(out,
+               "  nothing to tell: history = \"summary\" keeps no events\n\n");
+    return;
+  }
   Narrator narrator(run);
   size_t lines = 0;
-  size_t untold = 0;
-  for (const Told& t : events) {
+  size_t skipped = 0;  // since the last line told
+  size_t untold = 0;   // in all
+  for (const Told& t : Gather(run, verdict)) {
+    // Every event goes through the narrator, told or not: it keeps the
+    // count and the guards' holders.
     const std::string sentence =
-        !t.said.empty()      ? t.said
-        : t.event == nullptr ? fmt::format("buyer {} is dead ({})", t.buyer,
-                                           SignalName(t.signal))
-                             : narrator.Tell(*t.event);
+        t.event == nullptr ? t.said : narrator.Tell(*t.event, t.next);
     if (sentence.empty()) continue;
-    if (lines == max_lines) {
+    if (lines >= max_lines && !t.kept) {
+      ++skipped;
       ++untold;
       continue;
+    }
+    if (skipped > 0) {
+      fmt::print(out, "  {:>10}  ... {} event{} left out ...\n", "", skipped,
+                 skipped == 1 ? "" : "s");
+      skipped = 0;
     }
     // Event names come from the scenario.
     fmt::print(out, "  {:>10.3f}  {}\n", t.time / 1e6, Visible(sentence));
     ++lines;
   }
+  if (skipped > 0) {
+    fmt::print(out, "  {:>10}  ... {} event{} left out ...\n", "", skipped,
+               skipped == 1 ? "" : "s");
+  }
   if (untold > 0) {
-    fmt::print(out, "  ... and {} more events (--narrate tells the first {})\n",
+    fmt::print(out,
+               "  {} events were left out: --narrate tells the first {}, "
+               "then only what the witnesses rest on and what ticketsim "
+               "did\n",
                untold, max_lines);
   }
   fmt::print(out, "\n");

@@ -11,16 +11,17 @@
 
 #include <cstdio>
 
+#include "sim/checker.h"
 #include "sim/run.h"
 
 namespace ticketsim {
 
-// At most this many lines; a longer run is told up to there, and the rest
-// counted.
+// At most this many lines, and then only the events the verdict's witnesses
+// rest on and what ticketsim itself did; the rest is counted.
 inline constexpr size_t kNarrationLines = 300;
 
 void WriteNarration(std::FILE* out, const RunResult& run,
-                    size_t max_lines = kNarrationLines);
+                    const Verdict& verdict, size_t max_lines = kNarrationLines);
 
 }  // namespace ticketsim
 

@@ -94,8 +94,7 @@ std::string DescribeSchedule(const ScheduleLog& log) {
   return text;
 }
 
-void WriteTextReport(std::FILE* out, const RunResult& run,
-                     const Verdict& verdict, bool color) {
+void WriteTextTitle(std::FILE* out, const RunResult& run, bool color) {
   const Painter paint(color);
   const Scenario& scenario = run.scenario;
   fmt::print(out, "{}\n", paint.Bold(Visible(scenario.name)));
@@ -108,6 +107,13 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
     fmt::print(out, "  {}\n", line);
   }
   fmt::print(out, "\n");
+}
+
+void WriteTextReport(std::FILE* out, const RunResult& run,
+                     const Verdict& verdict, bool color, bool title) {
+  const Painter paint(color);
+  const Scenario& scenario = run.scenario;
+  if (title) WriteTextTitle(out, run, color);
 
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
              "bought", "sold-out", "failed", "seats");

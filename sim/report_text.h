@@ -20,12 +20,16 @@ inline constexpr size_t kBuyerRowsShown = 20;
 // `text` broken into lines of at most about `width` columns, at spaces.
 std::vector<std::string> WrapText(std::string_view text, size_t width);
 
-// Writes the report of one run to `out`; `color` adds ANSI colours.
 // "schedule seeded, 8 steps: --steps 0,0,1,1,0,0,1,1"; "" under os.
 std::string DescribeSchedule(const ScheduleLog& log);
 
+// Writes a run's title: the scenario's name, description and setup.
+void WriteTextTitle(std::FILE* out, const RunResult& run, bool color);
+
+// Writes the report of one run to `out`, with its title unless `title` is
+// false (it was written before a narration); `color` adds ANSI colours.
 void WriteTextReport(std::FILE* out, const RunResult& run,
-                     const Verdict& verdict, bool color);
+                     const Verdict& verdict, bool color, bool title = true);
 
 // After the trials of one scenario: how many showed a violation, with its
 // 95% interval, which kinds, and whether the expectation was met.
