@@ -93,9 +93,13 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
     return;
   }
   if (e.kind == EventKind::kBackoff) {
+    std::vector<std::string_view> gave_back;
+    for (size_t event = 0; event < events.size(); ++event) {
+      if (e.aux & (1u << event)) gave_back.push_back(events[event]);
+    }
     w->Line(
-        R"({{"type": "info", "f": "backoff", "process": "ticketsim", "buyer": {}, "time": {})",
-        b, t);
+        R"({{"type": "info", "f": "backoff", "process": "ticketsim", "buyer": {}, "time": {}, "held": {}, "gave_back": [{}])",
+        b, t, events[e.event], fmt::join(gave_back, ", "));
     return;
   }
   if (e.event != 0) {

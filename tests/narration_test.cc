@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 #include <stdio.h>
 
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -199,6 +201,24 @@ TEST(NarrationTest, BackoffGivesBackWhatWasToldTaken) {
     EXPECT_GT(backoffs, 0) << "seed " << seed;
     CheckHolders(lines, 1, "seed " + std::to_string(seed));
   }
+  // The history says the same: which guard was held, what was given back.
+  TempDir dir;
+  const Ran ran = RunTicketsimArgs(
+      {"run", kLibrary + "17-deadlock-fix-try-backoff.toml", "--schedule",
+       "seeded", "--seed", "1", "--history", dir.path() + "/h.jsonl"},
+      dir.path());
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  std::ifstream in(dir.path() + "/h.jsonl");
+  int backoffs = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j["f"] != "backoff") continue;
+    ++backoffs;
+    const std::string held = j["held"];
+    ASSERT_EQ(j["gave_back"].size(), 1u) << line;
+    EXPECT_NE(j["gave_back"][0], held) << line;
+  }
+  EXPECT_GT(backoffs, 0);
 }
 
 // With several trials, the first is told, and the output says so.
