@@ -1,5 +1,7 @@
 #include "sim/report_json.h"
 
+#include "sim/rates.h"
+
 namespace ticketsim {
 namespace {
 
@@ -151,8 +153,11 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
       {"run",
        {{"seconds", run.seconds},
         {"purchases_per_second",
-         run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds
-                         : 0.0},
+         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+        {"attempts_per_second",
+         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+        {"sales_per_second",
+         PerSecond(static_cast<double>(verdict.confirmed), run.seconds)},
         {"buyer_processes", run.processes.size()},
         {"killed_buyers", verdict.killed_buyers},
         {"timed_out", run.timed_out},
