@@ -1,5 +1,6 @@
 #include "sim/report_json.h"
 
+#include "sim/hints.h"
 #include "sim/rates.h"
 
 namespace ticketsim {
@@ -149,6 +150,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"crashed", verdict.fault_crashes},
         {"paused", verdict.paused}}},
       {"violations", violations},
+      {"hint", TornReadHint(run.scenario, verdict)},
       {"buyers", buyers},
       {"run",
        {{"seconds", run.seconds},

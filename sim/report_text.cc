@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "sim/escape.h"
+#include "sim/hints.h"
 #include "sim/interrupt.h"
 #include "sim/rates.h"
 #include "sim/scheduler.h"
@@ -222,6 +223,12 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                v.count, Visible(v.summary));
     for (const std::string& w : v.witnesses) {
       fmt::print(out, "    - {}\n", Visible(w));
+    }
+  }
+  if (const std::string hint = TornReadHint(scenario, verdict); !hint.empty()) {
+    fmt::print(out, "\n");
+    for (const std::string& line : WrapText("hint: " + hint, 74)) {
+      fmt::print(out, "  {}\n", line);
     }
   }
 }
