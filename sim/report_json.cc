@@ -1,5 +1,8 @@
 #include "sim/report_json.h"
 
+#include "sim/hints.h"
+#include "sim/rates.h"
+
 namespace ticketsim {
 namespace {
 
@@ -180,12 +183,16 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"crashed", verdict.fault_crashes},
         {"paused", verdict.paused}}},
       {"violations", violations},
+      {"hint", TornReadHint(run.scenario, verdict)},
       {"buyers", buyers},
       {"run",
        {{"seconds", run.seconds},
         {"purchases_per_second",
-         run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds
-                         : 0.0},
+         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+        {"attempts_per_second",
+         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+        {"sales_per_second",
+         PerSecond(static_cast<double>(verdict.confirmed), run.seconds)},
         {"buyer_processes", run.processes.size()},
         {"killed_buyers", verdict.killed_buyers},
         {"timed_out", run.timed_out},

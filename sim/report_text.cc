@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "sim/escape.h"
+#include "sim/hints.h"
 #include "sim/interrupt.h"
+#include "sim/rates.h"
 #include "sim/scheduler.h"
 
 namespace ticketsim {
@@ -176,10 +178,9 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                "violations in themselves)\n",
                verdict.fault_kills, verdict.fault_crashes, verdict.paused);
   }
-  const double rate =
-      run.seconds > 0 ? static_cast<double>(verdict.attempts) / run.seconds : 0;
-  fmt::print(out, "  time      {:.3f} s, {:.0f} purchases per second\n",
-             run.seconds, rate);
+  fmt::print(out, "  time      {}\n  rates     {}\n",
+             DurationWords(run.seconds),
+             RatesWords(verdict.attempts, verdict.confirmed, run.seconds));
   if (scenario.buyers.pool > 0) {
     const auto unserved =
         std::count(run.served_by.begin(), run.served_by.end(), -1);
@@ -233,11 +234,22 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
       fmt::print(out, "    - and {} more\n", v.unwitnessed);
     }
   }
+  if (const std::string hint = TornReadHint(scenario, verdict); !hint.empty()) {
+    fmt::print(out, "\n");
+    for (const std::string& line : WrapText("hint: " + hint, 74)) {
+      fmt::print(out, "  {}\n", line);
+    }
+  }
 }
 
 namespace {
 
 std::string ExpectWords(const Scenario& s) {
+  // Without [expect] a scenario still has an expectation (no violation),
+  // but one the reader did not write: "none" would read as theirs.
+  if (s.expect.violations == Expectation::kUnset) {
+    return "no violation expected (no [expect] given)";
+  }
   if (s.expect.violations != Expectation::kSome) return "none";
   std::string out = "some";
   for (size_t i = 0; i < s.expect.kinds.size(); ++i) {
@@ -317,19 +329,26 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
     }
     if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
     int64_t attempts = 0;
-    for (const TrialResult& t : result.trials) attempts += t.attempts;
-    fmt::print(out, "  time      {:.3f} s, {:.0f} purchases per second\n",
-               result.seconds(),
-               result.seconds() > 0 ? attempts / result.seconds() : 0.0);
+    int64_t sales = 0;
+    for (const TrialResult& t : result.trials) {
+      attempts += t.attempts;
+      sales += t.sold;
+    }
+    fmt::print(out, "  time      {} in all {} trials\n  rates     {}\n",
+               DurationWords(result.seconds()), trials,
+               RatesWords(attempts, sales, result.seconds()));
   }
   const std::string expect = ExpectWords(s);
   if (trials == 1) fmt::print(out, "\n");
+  const bool unset = s.expect.violations == Expectation::kUnset;
   if (result.passed()) {
-    fmt::print(out, "  expect    {} -- {}\n\n", expect, paint.Green("met"));
+    fmt::print(out, "  expect    {} -- {}\n\n", expect,
+               paint.Green(unset ? "held: no violation" : "met"));
   } else {
     fmt::print(
         out, "  expect    {} -- {}: {}\n\n", expect,
         paint.Red(result.run_failed() || result.interrupted() ? "not known"
+                  : unset                                     ? "did NOT hold"
                                                               : "NOT MET"),
         Visible(result.FirstProblem()));
   }
@@ -363,16 +382,24 @@ void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
             ? paint.Green("pass")
             : paint.Red(r.run_failed() || r.interrupted() ? "ERROR" : "FAIL");
     passed += r.passed() ? 1 : 0;
-    fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
-               trials, r.with_violations(),
-               fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
-               r.loaded.scenario.expect.violations == Expectation::kSome
-                   ? "some"
-                   : "none",
-               result);
+    fmt::print(
+        out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width, trials,
+        r.with_violations(),
+        fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
+        r.loaded.scenario.expect.violations == Expectation::kSome   ? "some"
+        : r.loaded.scenario.expect.violations == Expectation::kNone ? "none"
+                                                                    : "unset",
+        result);
   }
   fmt::print(out, "\n{} of {} scenarios met their expectation\n", passed,
              results.size());
+  if (std::any_of(results.begin(), results.end(), [](const auto& r) {
+        return r.loaded.scenario.expect.violations == Expectation::kUnset;
+      })) {
+    fmt::print(out,
+               "(expect unset: no [expect] given, so no violation is "
+               "expected)\n");
+  }
 }
 
 }  // namespace ticketsim

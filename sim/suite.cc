@@ -34,7 +34,11 @@ Interval WilsonInterval(int64_t successes, int64_t trials) {
 std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict) {
   if (scenario.expect.violations != Expectation::kSome) {
     if (verdict.ok()) return "";
-    return "expected no violation, got " + KindsOf(verdict);
+    return fmt::format("expected no violation{}, got {}",
+                       scenario.expect.violations == Expectation::kUnset
+                           ? " (no [expect] given)"
+                           : "",
+                       KindsOf(verdict));
   }
   if (verdict.ok()) return "expected a violation, got none";
   std::string missing;
