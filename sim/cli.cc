@@ -278,17 +278,46 @@ class TextStream {
   int error_ = 0;
 };
 
+std::string ScenarioLibrary();
+
+// `name` itself when it is a path that exists; else the library's scenario
+// of that name, as `ticketsim list` shows it ("01-rush-unguarded", with or
+// without ".toml"), when there is one. Failing both: `name`, whose loading
+// says that there is no such file.
+std::string LibraryScenario(const std::string& name) {
+  struct stat st {};
+  if (name.empty() || name.find('/') != std::string::npos ||
+      lstat(name.c_str(), &st) == 0 || errno != ENOENT) {
+    return name;
+  }
+  const std::string file =
+      name.ends_with(".toml") ? name : fmt::format("{}.toml", name);
+  const std::string in_library = ScenarioLibrary() + "/" + file;
+  if (stat(in_library.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    return in_library;
+  }
+  return name;
+}
+
 // The scenario files that `options` names, each directory's in name order;
 // a path that names none is a problem. No path: one scenario from flags ("").
 std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
                                        std::vector<ScenarioProblem>* problems) {
   std::vector<std::string> files;
   if (options.paths.empty()) files.push_back("");
-  for (const std::string& path : options.paths) {
+  for (const std::string& given : options.paths) {
     std::vector<std::string> found;
+    const std::string path = LibraryScenario(given);
     const std::string one[] = {path};
     if (Status s = ExpandScenarioPaths(one, &found); !s.ok()) {
-      problems->push_back({path, s.message()});
+      struct stat st {};
+      const bool nothing = lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+      problems->push_back(
+          {path, nothing ? fmt::format("{}, nor a scenario of that name in the "
+                                       "library {} (`ticketsim list` shows "
+                                       "the scenarios)",
+                                       s.message(), ScenarioLibrary())
+                         : s.message()});
       continue;
     }
     files.insert(files.end(), found.begin(), found.end());
@@ -354,6 +383,7 @@ struct RunOutputPaths {
   std::string html;
   std::string history;
   bool narrate = false;
+  bool quiet = false;
 };
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
@@ -378,6 +408,7 @@ struct PreparedCommand {
   std::unique_ptr<OutputFile> history;
   std::FILE* text = stdout;
   bool narrate = false;
+  bool quiet = false;  // run: the verdicts and the summary only
   bool clean_all = false;
   // step: the scenario's words for the `ticketsim run` that replays it.
   std::string replay;
@@ -530,7 +561,11 @@ int RunCommand(PreparedCommand* command) {
           fmt::print(text.get(), "trial {} missed the expectation:\n", number);
         }
         if (command->narrate) WriteNarration(text.get(), run);
-        WriteTextReport(text.get(), run, verdict, color);
+        if (command->quiet) {
+          WriteQuietReport(text.get(), run, verdict, color);
+        } else {
+          WriteTextReport(text.get(), run, verdict, color);
+        }
       });
     }
   };
@@ -877,6 +912,8 @@ int PrepareCommand(std::span<const std::string> args,
       "ticketsim: buyer processes race for tickets; the checker "
       "reports exactly what went wrong."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "ticketsim " TICKETSIM_VERSION,
+                       "print the version and exit");
 
   ScenarioOptions run_options;
   RunOutputPaths outputs;
@@ -901,6 +938,9 @@ int PrepareCommand(std::span<const std::string> args,
                   "'-': stdout)");
   run->add_flag("--narrate", outputs.narrate,
                 "tell the events of the run in time order, in plain words");
+  run->add_flag("--quiet", outputs.quiet,
+                "print only each run's verdict (the kinds found, no "
+                "witnesses) and the summary: no setup, no buyer table");
   run->add_option("--junit", outputs.junit,
                   "FILE: write a JUnit XML report there, one testcase per "
                   "scenario ('-': stdout)");
@@ -978,6 +1018,7 @@ int PrepareCommand(std::span<const std::string> args,
   if (run->parsed()) {
     command.kind = PreparedCommand::Kind::kRun;
     command.narrate = outputs.narrate;
+    command.quiet = outputs.quiet;
     const std::vector<std::string> files =
         ScenarioFiles(run_options, &command.problems);
     if (Status s = OpenOutputs(outputs, *run, files, &command); !s.ok()) {
