@@ -118,10 +118,13 @@ struct ScenarioOptions {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       command->add_option(kKeyFlags[i].flag, flag_values[i], kKeyFlags[i].help);
     }
-    command->add_option(
-        "--set", settings,
-        "KEY=VALUE: set any scenario key, over the file (see `ticketsim "
-        "list`)");
+    // One KEY=VALUE per --set, so that a scenario file after it is not
+    // taken for a second setting.
+    command
+        ->add_option("--set", settings,
+                     "KEY=VALUE: set any scenario key, over the file (see "
+                     "`ticketsim list`); one per --set")
+        ->allow_extra_args(false);
   }
 
   // Flags first, in table order, then each --set in the order given.
@@ -312,12 +315,19 @@ std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
     if (Status s = ExpandScenarioPaths(one, &found); !s.ok()) {
       struct stat st {};
       const bool nothing = lstat(path.c_str(), &st) != 0 && errno == ENOENT;
-      problems->push_back(
-          {path, nothing ? fmt::format("{}, nor a scenario of that name in the "
-                                       "library {} (`ticketsim list` shows "
-                                       "the scenarios)",
-                                       s.message(), ScenarioLibrary())
-                         : s.message()});
+      std::string message = s.message();
+      if (nothing && given.find('=') != std::string::npos) {
+        message = fmt::format(
+            "{}: not a scenario file; a setting needs a --set of its own "
+            "(--set {})",
+            given, given);
+      } else if (nothing) {
+        message = fmt::format(
+            "{}, nor a scenario of that name in the library {} (`ticketsim "
+            "list` shows the scenarios)",
+            s.message(), ScenarioLibrary());
+      }
+      problems->push_back({path, message});
       continue;
     }
     files.insert(files.end(), found.begin(), found.end());
@@ -343,16 +353,60 @@ Scenario CommandLineRush() {
   return rush;
 }
 
+// A key set (in the file or by a flag) that the rest of the scenario makes
+// meaningless is refused, not ignored: whoever set it expects it to act.
+// `compared_guard`: the guard is one of compare's, whose row for "none"
+// simply leaves the scope unused.
+Status RefuseIgnoredKeys(const LoadedScenario& loaded, bool compared_guard) {
+  const Scenario& s = loaded.scenario;
+  const auto set = [&loaded](std::string_view key) -> const std::string* {
+    auto it = loaded.where.find(key);
+    return it == loaded.where.end() ? nullptr : &it->second;
+  };
+  if (const std::string* at = set("store.write");
+      at != nullptr && s.store.kind != StoreKind::kFile) {
+    return Status::Invalid(fmt::format(
+        "{}: store.write only applies to the file store, and this store is "
+        "\"{}\": drop it, or use the file store (--store file; store.kind = "
+        "\"file\")",
+        *at, WordOf(kStoreKinds, s.store.kind)));
+  }
+  if (const std::string* at = set("guard.scope");
+      at != nullptr && !compared_guard && s.guard.kind == GuardKind::kNone &&
+      s.guard.scope == Scope::kQueryAndBuy) {
+    return Status::Invalid(fmt::format(
+        "{}: guard.scope = \"query-and-buy\" takes the guard for the query "
+        "too, but there is no guard (guard.kind = \"none\"): choose one "
+        "(e.g. --guard file-lock; guard.kind = \"file-lock\") or drop the "
+        "scope",
+        *at));
+  }
+  if (const std::string* at = set("guard.order");
+      at != nullptr && EventCount(s) < 2) {
+    return Status::Invalid(fmt::format(
+        "{}: guard.order orders the guards of several events, but this "
+        "scenario sells one: add events (events = [\"concert\", "
+        "\"parking\"]) or drop guard.order",
+        *at));
+  }
+  return Status::Ok();
+}
+
 // Loads every one of `files` ("": a scenario from flags alone) before
 // anything runs; each one that fails is a problem.
 void LoadAll(std::span<const std::string> files,
              const std::vector<Override>& overrides,
              std::vector<LoadedScenario>* loaded,
-             std::vector<ScenarioProblem>* problems) {
+             std::vector<ScenarioProblem>* problems,
+             bool compared_guard = false) {
   for (const std::string& file : files) {
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario = CommandLineRush();
     if (Status s = LoadScenario(file, overrides, &scenario); !s.ok()) {
+      problems->push_back({file, s.message()});
+      continue;
+    }
+    if (Status s = RefuseIgnoredKeys(scenario, compared_guard); !s.ok()) {
       problems->push_back({file, s.message()});
       continue;
     }
@@ -687,7 +741,7 @@ Status LoadCompared(const ScenarioOptions& options,
     if (guard != "named-semaphore") {
       overrides.push_back({"guard.permits=1", "--guards " + guard});
     }
-    LoadAll(files, overrides, loaded, problems);
+    LoadAll(files, overrides, loaded, problems, /*compared_guard=*/true);
     if (!problems->empty()) return Status::Ok();
   }
   return Status::Ok();
