@@ -147,6 +147,19 @@ struct ScenarioOptions {
   }
 };
 
+// The rush's think time is what makes its race certain under the os
+// schedule; a controlled schedule (a step list, seeded, pct, a person at
+// `step`) forces the interleaving by itself, and a think time would only
+// add a step to every purchase. So a scenario from the command line drops
+// it there, unless --think-ms (or --set) asked for it.
+void DropRushThinkWhenControlled(LoadedScenario* loaded, bool controlled) {
+  if (!loaded->path.empty() || !controlled ||
+      loaded->where.contains("buyers.think_ms")) {
+    return;
+  }
+  loaded->scenario.buyers.think_ms = {};
+}
+
 // --replay FILE: every scenario takes the steps and the seed of the trial
 // the file recorded, and runs once. Adds a line saying which to `note`.
 // Returns Invalid when the file does not say, or its steps do not fit.
@@ -176,6 +189,7 @@ Status ApplyReplay(const ScenarioOptions& options,
     for (const char* key : {"run.steps", "buyers.seed", "run.trials"}) {
       l.where[key] = source;
     }
+    DropRushThinkWhenControlled(&l, /*controlled=*/true);
     std::string key;
     if (Status v = ValidateScenario(s, &key); !v.ok()) {
       return Status::Invalid(fmt::format(
@@ -398,7 +412,7 @@ void LoadAll(std::span<const std::string> files,
              const std::vector<Override>& overrides,
              std::vector<LoadedScenario>* loaded,
              std::vector<ScenarioProblem>* problems,
-             bool compared_guard = false) {
+             bool compared_guard = false, bool stepped = false) {
   for (const std::string& file : files) {
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario = CommandLineRush();
@@ -410,6 +424,8 @@ void LoadAll(std::span<const std::string> files,
       problems->push_back({file, s.message()});
       continue;
     }
+    DropRushThinkWhenControlled(
+        &scenario, stepped || scenario.scenario.schedule.controlled());
     loaded->push_back(std::move(scenario));
   }
 }
@@ -1166,7 +1182,7 @@ int PrepareCommand(std::span<const std::string> args,
     }
     if (command.problems.empty()) {
       LoadAll(files, step_options.Overrides(), &command.scenarios,
-              &command.problems);
+              &command.problems, /*compared_guard=*/false, /*stepped=*/true);
     }
     problems();
     if (!command.problems.empty()) return kExitUsage;
