@@ -369,8 +369,8 @@ Scenario CommandLineRush() {
 
 // A key set (in the file or by a flag) that the rest of the scenario makes
 // meaningless is refused, not ignored: whoever set it expects it to act.
-// `compared_guard`: the guard is one of compare's, whose row for "none"
-// simply leaves the scope unused.
+// `compared_guard`: compare puts in guards of its own, and its row for
+// "none" simply leaves the scope unused.
 Status RefuseIgnoredKeys(const LoadedScenario& loaded, bool compared_guard) {
   const Scenario& s = loaded.scenario;
   const auto set = [&loaded](std::string_view key) -> const std::string* {
@@ -743,7 +743,7 @@ Status LoadCompared(const ScenarioOptions& options,
   const std::vector<Override> base = options.Overrides();
   // The store decides which guards there are to compare by default.
   std::vector<LoadedScenario> first;
-  LoadAll(files, base, &first, problems);
+  LoadAll(files, base, &first, problems, /*compared_guard=*/true);
   if (!problems->empty()) return Status::Ok();
   std::vector<std::string> guards = guard_words;
   if (guards.empty()) {
@@ -909,9 +909,11 @@ int ListCommand() {
       fmt::print("      (invalid) {}\n", Visible(status.message()));
       continue;
     }
-    fmt::print(
-        "      {}  [expect {}]\n", Visible(s.scenario.name),
-        s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
+    fmt::print("      {}  [expect {}]\n", Visible(s.scenario.name),
+               s.scenario.expect.violations == Expectation::kSome ? "some"
+               : s.scenario.expect.violations == Expectation::kNone
+                   ? "none"
+                   : "not given: no violation");
     for (const std::string& line : WrapText(s.scenario.description, 70)) {
       fmt::print("      {}\n", Visible(line));
     }

@@ -324,6 +324,11 @@ TEST_F(FirstStepsTest, TheLibraryTripsNoIgnoredKey) {
        "none,named-mutex", "--attempts", "2", "--tickets", "20"},
       tmp_.path());
   EXPECT_EQ(compare.exit_code, 0) << compare.out;
+  const Ran flags =
+      RunTicketsimArgs({"compare", "--scope", "query-and-buy", "--guards",
+                        "file-lock,none", "--buyers", "2"},
+                       tmp_.path());
+  EXPECT_EQ(flags.exit_code, 0) << flags.out;
 }
 
 }  // namespace
