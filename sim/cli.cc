@@ -996,7 +996,9 @@ int PrepareCommand(std::span<const std::string> args,
       "2: usage or scenario error, 3: a run failed, 128 + the signal: "
       "interrupted (130 for SIGINT, 143 for SIGTERM)");
   run->add_option("scenario", run_options.paths,
-                  "scenario files or directories");
+                  "scenario files or directories, or names of the library's "
+                  "scenarios as `ticketsim list` shows them "
+                  "(01-rush-unguarded)");
   run_options.AddTo(run);
   run_options.AddReplayTo(run);
   run->add_option("--json", outputs.json,
