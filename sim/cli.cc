@@ -118,10 +118,13 @@ struct ScenarioOptions {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       command->add_option(kKeyFlags[i].flag, flag_values[i], kKeyFlags[i].help);
     }
-    command->add_option(
-        "--set", settings,
-        "KEY=VALUE: set any scenario key, over the file (see `ticketsim "
-        "list`)");
+    // One KEY=VALUE per --set, so that a scenario file after it is not
+    // taken for a second setting.
+    command
+        ->add_option("--set", settings,
+                     "KEY=VALUE: set any scenario key, over the file (see "
+                     "`ticketsim list`); one per --set")
+        ->allow_extra_args(false);
   }
 
   // Flags first, in table order, then each --set in the order given.
@@ -143,6 +146,19 @@ struct ScenarioOptions {
     return out;
   }
 };
+
+// The rush's think time is what makes its race certain under the os
+// schedule; a controlled schedule (a step list, seeded, pct, a person at
+// `step`) forces the interleaving by itself, and a think time would only
+// add a step to every purchase. So a scenario from the command line drops
+// it there, unless --think-ms (or --set) asked for it.
+void DropRushThinkWhenControlled(LoadedScenario* loaded, bool controlled) {
+  if (!loaded->path.empty() || !controlled ||
+      loaded->where.contains("buyers.think_ms")) {
+    return;
+  }
+  loaded->scenario.buyers.think_ms = {};
+}
 
 // --replay FILE: every scenario takes the steps and the seed of the trial
 // the file recorded, and runs once. Adds a line saying which to `note`.
@@ -173,6 +189,7 @@ Status ApplyReplay(const ScenarioOptions& options,
     for (const char* key : {"run.steps", "buyers.seed", "run.trials"}) {
       l.where[key] = source;
     }
+    DropRushThinkWhenControlled(&l, /*controlled=*/true);
     std::string key;
     if (Status v = ValidateScenario(s, &key); !v.ok()) {
       return Status::Invalid(fmt::format(
@@ -278,17 +295,53 @@ class TextStream {
   int error_ = 0;
 };
 
+std::string ScenarioLibrary();
+
+// `name` itself when it is a path that exists; else the library's scenario
+// of that name, as `ticketsim list` shows it ("01-rush-unguarded", with or
+// without ".toml"), when there is one. Failing both: `name`, whose loading
+// says that there is no such file.
+std::string LibraryScenario(const std::string& name) {
+  struct stat st {};
+  if (name.empty() || name.find('/') != std::string::npos ||
+      lstat(name.c_str(), &st) == 0 || errno != ENOENT) {
+    return name;
+  }
+  const std::string file =
+      name.ends_with(".toml") ? name : fmt::format("{}.toml", name);
+  const std::string in_library = ScenarioLibrary() + "/" + file;
+  if (stat(in_library.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    return in_library;
+  }
+  return name;
+}
+
 // The scenario files that `options` names, each directory's in name order;
 // a path that names none is a problem. No path: one scenario from flags ("").
 std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
                                        std::vector<ScenarioProblem>* problems) {
   std::vector<std::string> files;
   if (options.paths.empty()) files.push_back("");
-  for (const std::string& path : options.paths) {
+  for (const std::string& given : options.paths) {
     std::vector<std::string> found;
+    const std::string path = LibraryScenario(given);
     const std::string one[] = {path};
     if (Status s = ExpandScenarioPaths(one, &found); !s.ok()) {
-      problems->push_back({path, s.message()});
+      struct stat st {};
+      const bool nothing = lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+      std::string message = s.message();
+      if (nothing && given.find('=') != std::string::npos) {
+        message = fmt::format(
+            "{}: not a scenario file; a setting needs a --set of its own "
+            "(--set {})",
+            given, given);
+      } else if (nothing) {
+        message = fmt::format(
+            "{}, nor a scenario of that name in the library {} (`ticketsim "
+            "list` shows the scenarios)",
+            s.message(), ScenarioLibrary());
+      }
+      problems->push_back({path, message});
       continue;
     }
     files.insert(files.end(), found.begin(), found.end());
@@ -314,12 +367,52 @@ Scenario CommandLineRush() {
   return rush;
 }
 
+// A key set (in the file or by a flag) that the rest of the scenario makes
+// meaningless is refused, not ignored: whoever set it expects it to act.
+// `compared_guard`: compare puts in guards of its own, and its row for
+// "none" simply leaves the scope unused.
+Status RefuseIgnoredKeys(const LoadedScenario& loaded, bool compared_guard) {
+  const Scenario& s = loaded.scenario;
+  const auto set = [&loaded](std::string_view key) -> const std::string* {
+    auto it = loaded.where.find(key);
+    return it == loaded.where.end() ? nullptr : &it->second;
+  };
+  if (const std::string* at = set("store.write");
+      at != nullptr && s.store.kind != StoreKind::kFile) {
+    return Status::Invalid(fmt::format(
+        "{}: store.write only applies to the file store, and this store is "
+        "\"{}\": drop it, or use the file store (--store file; store.kind = "
+        "\"file\")",
+        *at, WordOf(kStoreKinds, s.store.kind)));
+  }
+  if (const std::string* at = set("guard.scope");
+      at != nullptr && !compared_guard && s.guard.kind == GuardKind::kNone &&
+      s.guard.scope == Scope::kQueryAndBuy) {
+    return Status::Invalid(fmt::format(
+        "{}: guard.scope = \"query-and-buy\" takes the guard for the query "
+        "too, but there is no guard (guard.kind = \"none\"): choose one "
+        "(e.g. --guard file-lock; guard.kind = \"file-lock\") or drop the "
+        "scope",
+        *at));
+  }
+  if (const std::string* at = set("guard.order");
+      at != nullptr && EventCount(s) < 2) {
+    return Status::Invalid(fmt::format(
+        "{}: guard.order orders the guards of several events, but this "
+        "scenario sells one: add events (events = [\"concert\", "
+        "\"parking\"]) or drop guard.order",
+        *at));
+  }
+  return Status::Ok();
+}
+
 // Loads every one of `files` ("": a scenario from flags alone) before
 // anything runs; each one that fails is a problem.
 void LoadAll(std::span<const std::string> files,
              const std::vector<Override>& overrides,
              std::vector<LoadedScenario>* loaded,
-             std::vector<ScenarioProblem>* problems) {
+             std::vector<ScenarioProblem>* problems,
+             bool compared_guard = false, bool stepped = false) {
   for (const std::string& file : files) {
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario = CommandLineRush();
@@ -327,6 +420,12 @@ void LoadAll(std::span<const std::string> files,
       problems->push_back({file, s.message()});
       continue;
     }
+    if (Status s = RefuseIgnoredKeys(scenario, compared_guard); !s.ok()) {
+      problems->push_back({file, s.message()});
+      continue;
+    }
+    DropRushThinkWhenControlled(
+        &scenario, stepped || scenario.scenario.schedule.controlled());
     loaded->push_back(std::move(scenario));
   }
 }
@@ -354,6 +453,7 @@ struct RunOutputPaths {
   std::string html;
   std::string history;
   bool narrate = false;
+  bool quiet = false;
 };
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
@@ -378,6 +478,7 @@ struct PreparedCommand {
   std::unique_ptr<OutputFile> history;
   std::FILE* text = stdout;
   bool narrate = false;
+  bool quiet = false;  // run: the verdicts and the summary only
   bool clean_all = false;
   // step: the scenario's words for the `ticketsim run` that replays it.
   std::string replay;
@@ -540,10 +641,14 @@ int RunCommand(PreparedCommand* command) {
           fmt::print(text.get(), "trial {} missed the expectation:\n", number);
         }
         if (narrate) {
-          WriteTextTitle(text.get(), run, color);
+          if (!command->quiet) WriteTextTitle(text.get(), run, color);
           WriteNarration(text.get(), run, verdict);
         }
-        WriteTextReport(text.get(), run, verdict, color, /*title=*/!narrate);
+        if (command->quiet) {
+          WriteQuietReport(text.get(), run, verdict, color);
+        } else {
+          WriteTextReport(text.get(), run, verdict, color, /*title=*/!narrate);
+        }
       });
     }
   };
@@ -651,7 +756,7 @@ Status LoadCompared(const ScenarioOptions& options,
   const std::vector<Override> base = options.Overrides();
   // The store decides which guards there are to compare by default.
   std::vector<LoadedScenario> first;
-  LoadAll(files, base, &first, problems);
+  LoadAll(files, base, &first, problems, /*compared_guard=*/true);
   if (!problems->empty()) return Status::Ok();
   std::vector<std::string> guards = guard_words;
   if (guards.empty()) {
@@ -665,7 +770,7 @@ Status LoadCompared(const ScenarioOptions& options,
     if (guard != "named-semaphore") {
       overrides.push_back({"guard.permits=1", "--guards " + guard});
     }
-    LoadAll(files, overrides, loaded, problems);
+    LoadAll(files, overrides, loaded, problems, /*compared_guard=*/true);
     if (!problems->empty()) return Status::Ok();
   }
   return Status::Ok();
@@ -817,9 +922,11 @@ int ListCommand() {
       fmt::print("      (invalid) {}\n", Visible(status.message()));
       continue;
     }
-    fmt::print(
-        "      {}  [expect {}]\n", Visible(s.scenario.name),
-        s.scenario.expect.violations == Expectation::kSome ? "some" : "none");
+    fmt::print("      {}  [expect {}]\n", Visible(s.scenario.name),
+               s.scenario.expect.violations == Expectation::kSome ? "some"
+               : s.scenario.expect.violations == Expectation::kNone
+                   ? "none"
+                   : "not given: no violation");
     for (const std::string& line : WrapText(s.scenario.description, 70)) {
       fmt::print("      {}\n", Visible(line));
     }
@@ -890,6 +997,8 @@ int PrepareCommand(std::span<const std::string> args,
       "ticketsim: buyer processes race for tickets; the checker "
       "reports exactly what went wrong."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "ticketsim " TICKETSIM_VERSION,
+                       "print the version and exit");
 
   ScenarioOptions run_options;
   RunOutputPaths outputs;
@@ -900,7 +1009,9 @@ int PrepareCommand(std::span<const std::string> args,
       "2: usage or scenario error, 3: a run failed, 128 + the signal: "
       "interrupted (130 for SIGINT, 143 for SIGTERM)");
   run->add_option("scenario", run_options.paths,
-                  "scenario files or directories");
+                  "scenario files or directories, or names of the library's "
+                  "scenarios as `ticketsim list` shows them "
+                  "(01-rush-unguarded)");
   run_options.AddTo(run);
   run_options.AddReplayTo(run);
   run->add_option("--json", outputs.json,
@@ -914,6 +1025,9 @@ int PrepareCommand(std::span<const std::string> args,
                   "'-': stdout)");
   run->add_flag("--narrate", outputs.narrate,
                 "tell the events of the run in time order, in plain words");
+  run->add_flag("--quiet", outputs.quiet,
+                "print only each run's verdict (the kinds found, no "
+                "witnesses) and the summary: no setup, no buyer table");
   run->add_option("--junit", outputs.junit,
                   "FILE: write a JUnit XML report there, one testcase per "
                   "scenario ('-': stdout)");
@@ -991,6 +1105,7 @@ int PrepareCommand(std::span<const std::string> args,
   if (run->parsed()) {
     command.kind = PreparedCommand::Kind::kRun;
     command.narrate = outputs.narrate;
+    command.quiet = outputs.quiet;
     const std::vector<std::string> files =
         ScenarioFiles(run_options, &command.problems);
     if (Status s = OpenOutputs(outputs, *run, files, &command); !s.ok()) {
@@ -1084,7 +1199,7 @@ int PrepareCommand(std::span<const std::string> args,
     }
     if (command.problems.empty()) {
       LoadAll(files, step_options.Overrides(), &command.scenarios,
-              &command.problems);
+              &command.problems, /*compared_guard=*/false, /*stepped=*/true);
     }
     problems();
     if (!command.problems.empty()) return kExitUsage;

@@ -52,6 +52,9 @@ class Painter {
   bool on_;
 };
 
+void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
+                  const Painter& paint, bool witnesses);
+
 }  // namespace
 
 std::vector<std::string> WrapText(std::string_view text, size_t width) {
@@ -206,6 +209,23 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
 
   fmt::print(out, "\n");
+  WriteVerdict(out, run, verdict, paint, /*witnesses=*/true);
+}
+
+void WriteQuietReport(std::FILE* out, const RunResult& run,
+                      const Verdict& verdict, bool color) {
+  const Painter paint(color);
+  fmt::print(out, "{}\n", paint.Bold(Visible(run.scenario.name)));
+  WriteVerdict(out, run, verdict, paint, /*witnesses=*/false);
+}
+
+namespace {
+
+// The verdict line, then each kind found with its witnesses if asked for,
+// then the hint, if any.
+void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
+                  const Painter& paint, bool witnesses) {
+  const Scenario& scenario = run.scenario;
   // A run cut short checked only the purchases that finished.
   const std::string cut = run.timed_out     ? "the run hit its time limit"
                           : run.interrupted ? "the run was interrupted"
@@ -225,8 +245,10 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
              paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
              cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
   for (const Violation& v : verdict.violations) {
-    fmt::print(out, "\n  {} x{}: {}\n", paint.Red(Upper(ViolationName(v.kind))),
-               v.count, Visible(v.summary));
+    fmt::print(out, "{}  {} x{}: {}\n", witnesses ? "\n" : "",
+               paint.Red(Upper(ViolationName(v.kind))), v.count,
+               Visible(v.summary));
+    if (!witnesses) continue;
     for (const Witness& w : v.witnesses) {
       fmt::print(out, "    - {}\n", Visible(w.text));
     }
@@ -241,6 +263,8 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
     }
   }
 }
+
+}  // namespace
 
 namespace {
 

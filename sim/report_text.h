@@ -31,6 +31,11 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color);
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color, bool title = true);
 
+// The report of one run for `run --quiet`: its name, the verdict line and
+// one line per violation kind found (no setup, no buyers, no witnesses).
+void WriteQuietReport(std::FILE* out, const RunResult& run,
+                      const Verdict& verdict, bool color);
+
 // After the trials of one scenario: how many showed a violation, with its
 // 95% interval, which kinds, and whether the expectation was met.
 void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,

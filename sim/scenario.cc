@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <tuple>
 #include <vector>
@@ -212,6 +213,15 @@ Status GetRange(const toml::node& value, MsRange* out) {
     }
   } else {
     Status s = GetDouble(value, 0, kMaxDelayMs, &range.min);
+    if (const auto* text = value.as_string(); !s.ok() && text != nullptr) {
+      if (const std::string array = RangeWrittenAsArray(text->get());
+          !array.empty()) {
+        return Status::Invalid(
+            fmt::format("expected a number or a range, got {}: a range is "
+                        "written {}",
+                        Shown(value), array));
+      }
+    }
     if (!s.ok()) return s;
     range.max = range.min;
   }
@@ -748,8 +758,26 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
     }
   }
   Status s = SetKey(scenario, key, *doc.get("v"));
-  if (!s.ok()) return Status::Invalid(fmt::format("{}: {}", key, s.message()));
+  if (!s.ok()) {
+    // A range on the command line needs quotes around its brackets.
+    const bool range =
+        s.message().find("a range is written") != std::string::npos;
+    const std::string array = range ? RangeWrittenAsArray(text) : "";
+    return Status::Invalid(fmt::format(
+        "{}: {}{}", key, s.message(),
+        array.empty() ? ""
+                      : fmt::format(" (on the command line: --set '{}={}')",
+                                    key, array)));
+  }
   return Status::Ok();
+}
+
+std::string RangeWrittenAsArray(std::string_view text) {
+  static const std::regex kRange(
+      R"(\s*"?\s*(\d+(?:\.\d+)?)\s*[-,]\s*(\d+(?:\.\d+)?)\s*"?\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_match(text.begin(), text.end(), m, kRange)) return "";
+  return fmt::format("[{}, {}]", m[1].str(), m[2].str());
 }
 
 std::optional<uint64_t> MemoryAvailable() {

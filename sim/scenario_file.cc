@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "sim/scenario_keys.h"
@@ -126,6 +127,47 @@ Status CheckScenarioText(const std::string& path, std::string_view text) {
   return Status::Ok();
 }
 
+// Line `line` (from 1) of `text`, without its newline.
+std::string_view LineOf(std::string_view text, size_t line) {
+  size_t start = 0;
+  for (size_t i = 1; i < line && start != std::string_view::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos || start > text.size()) return "";
+  const size_t end = text.find('\n', start);
+  return text.substr(start, end == std::string_view::npos ? end : end - start);
+}
+
+// toml++'s words for two mistakes a newcomer makes, in the scenario's own
+// words: a range written 20-50 (which toml++ takes for a date) and a string
+// without its closing quote. Anything else keeps toml++'s description.
+std::string ExplainParseError(std::string_view text,
+                              const toml::parse_error& e) {
+  const std::string_view line = LineOf(text, e.source().begin.line);
+  static const std::regex kKeyValue(R"(\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_match(line.begin(), line.end(), m, kKeyValue)) {
+    const std::string key = m[1].str();
+    const std::string value = m[2].str();
+    if (const std::string array = RangeWrittenAsArray(value); !array.empty()) {
+      return fmt::format(
+          "{} = {} is not a number or a range: a range is written {} ({} = "
+          "{})",
+          key, value, array, key, array);
+    }
+    const bool string_error =
+        e.description().find("parsing string") != std::string_view::npos;
+    if (string_error && !value.empty() && value.front() == '"' &&
+        std::count(value.begin(), value.end(), '"') == 1) {
+      return fmt::format(
+          "the string is not closed: a '\"' is missing at its end ({} = {}\")",
+          key, value);
+    }
+  }
+  return std::string(e.description());
+}
+
 // No scenario key has more parts than this ("faults.partition_host.at_ms"
 // has three), with room to spare.
 constexpr int kMaxKeyParts = 8;
@@ -196,8 +238,8 @@ Status LoadText(const std::string& path, std::string_view text,
   try {
     table = toml::parse(safe, path);
   } catch (const toml::parse_error& e) {
-    return Status::Invalid(
-        fmt::format("{}: {}", Place(path, e.source().begin), e.description()));
+    return Status::Invalid(fmt::format("{}: {}", Place(path, e.source().begin),
+                                       ExplainParseError(safe, e)));
   }
   if (table.empty()) {
     return Status::Invalid(fmt::format(

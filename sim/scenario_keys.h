@@ -28,6 +28,10 @@ Status SetKey(Scenario* scenario, std::string_view key,
 // The known key nearest to a misspelt one, or "" when none is near.
 std::string NearestKey(std::string_view key);
 
+// "[20, 50]" when `text` is a range written another way ("20-50", "20,50",
+// "20 - 50"), so that a message can show how to write it; "" otherwise.
+std::string RangeWrittenAsArray(std::string_view text);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_SCENARIO_KEYS_H_

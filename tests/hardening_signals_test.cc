@@ -431,12 +431,12 @@ TEST_F(HardeningSignalsTest, AnInterruptEndsTicketsimBlockedOnAFullPipe) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"list"},
            {"run", "--narrate", "--store", "shm", "--guard", "none", "--buyers",
-            "10", "--attempts", "50", "--tickets", "1000"},
+            "10", "--attempts", "50", "--tickets", "1000", "--think-ms", "0"},
            // Its JSON report waits in a temporary file beside report.json,
            // which the interrupt must not leave behind.
            {"run", "--narrate", "--store", "shm", "--guard", "none", "--buyers",
-            "10", "--attempts", "50", "--tickets", "1000", "--json",
-            "TMP/report.json"}}) {
+            "10", "--attempts", "50", "--tickets", "1000", "--think-ms", "0",
+            "--json", "TMP/report.json"}}) {
     SCOPED_TRACE(args.back());
     TempDir tmp;
     int out[2];

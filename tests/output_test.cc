@@ -106,9 +106,9 @@ TEST(OutputTest, ADiskThatFillsMidWriteLeavesNothingPartial) {
       Sh(dir.path(),
          "unshare -m sh -c 'mount -t tmpfs -o size=64k none disk || exit 99; "
          "echo old > disk/old.jsonl; "
-         "\"$T\" run --buyers 20 --attempts 50 --tickets 1000 "
+         "\"$T\" run --buyers 20 --attempts 50 --tickets 1000 --think-ms 0 "
          "--history disk/new.jsonl; echo $? > new.rc; "
-         "\"$T\" run --buyers 20 --attempts 50 --tickets 1000 "
+         "\"$T\" run --buyers 20 --attempts 50 --tickets 1000 --think-ms 0 "
          "--history disk/old.jsonl; echo $? > old.rc; "
          "ls -A disk > left; cat disk/old.jsonl > old.after'");
   ASSERT_EQ(sh.code, 0) << sh.err;

@@ -188,9 +188,9 @@ TEST(NarrationTest, TellsTheRushInTimeOrder) {
 TEST(HtmlTest, ABigRunShowsASampleAndSaysSo) {
   TempDir dir;
   const std::string page = dir.path() + "/big.html";
-  const Ran ran =
-      RunTicketsimArgs({"run", "--store", "shm", "--buyers", "100", "--tickets",
-                        "100000", "--attempts", "100", "--html", page});
+  const Ran ran = RunTicketsimArgs({"run", "--store", "shm", "--buyers", "100",
+                                    "--tickets", "100000", "--attempts", "100",
+                                    "--think-ms", "0", "--html", page});
   ASSERT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
   const std::string html = ReadFile(page);
   EXPECT_EQ(CountOf(html, "<g class=\"lane\""), 40u);

@@ -1,0 +1,335 @@
+// What a new user meets first: the command line's defaults, the rates and
+// words of the reports, and the messages for what they get wrong.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/rates.h"
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using ::ticketsim::testing::LeftoversOfEndedRuns;
+using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::RunTicketsimArgs;
+using ::ticketsim::testing::TempDir;
+
+constexpr const char* kLibrary = TICKETSIM_SOURCE_DIR "/scenarios";
+
+std::string Library(const std::string& name) {
+  return std::string(kLibrary) + "/" + name;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool Has(const std::string& out, const std::string& text) {
+  return out.find(text) != std::string::npos;
+}
+
+class FirstStepsTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    const auto left = LeftoversOfEndedRuns();
+    EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
+  }
+  TempDir tmp_;
+};
+
+// A duration never reads as nothing: a run too short for seconds is given in
+// milliseconds, and one too short for that says so.
+TEST(DurationWordsTest, AShortRunIsNeverZeroSeconds) {
+  EXPECT_EQ(DurationWords(1.5), "1.50 s");
+  EXPECT_EQ(DurationWords(0.202), "0.202 s");
+  EXPECT_EQ(DurationWords(0.0004), "0.40 ms");
+  EXPECT_EQ(DurationWords(0.0000001), "< 0.01 ms");
+  EXPECT_EQ(DurationWords(0), "< 0.01 ms");
+  EXPECT_EQ(PerSecond(10, 0), 0);
+}
+
+// The text report gives attempts and sales per second apart, and the JSON
+// report has both: a guarded rush makes ten attempts for one sale.
+TEST_F(FirstStepsTest, ReportsGiveAttemptsAndSalesPerSecondApart) {
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = RunTicketsimArgs(
+      {"run", Library("02-rush-guarded.toml"), "--json", json}, tmp_.path());
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, " attempts per second, ")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, " sales per second (confirmed purchases)"))
+      << ran.out;
+  EXPECT_FALSE(Has(ran.out, "purchases per second")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "0.000 s")) << ran.out;
+
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json));
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  const double seconds = run["run"]["seconds"].get<double>();
+  ASSERT_GT(seconds, 0);
+  EXPECT_EQ(run["purchases"]["attempts"], 10);
+  EXPECT_EQ(run["purchases"]["confirmed"], 1);
+  EXPECT_DOUBLE_EQ(run["run"]["attempts_per_second"].get<double>(),
+                   10 / seconds);
+  EXPECT_DOUBLE_EQ(run["run"]["sales_per_second"].get<double>(), 1 / seconds);
+}
+
+// compare labels its rates apart and its means as means; the trials
+// summary says its time is that of all the trials.
+TEST_F(FirstStepsTest, CompareLabelsRatesAndMeans) {
+  const Ran ran =
+      RunTicketsimArgs({"compare", Library("01-rush-unguarded.toml"),
+                        "--guards", "none,file-lock", "--trials", "2"},
+                       tmp_.path());
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  for (const char* text : {"mean of 2 trials", "mean sold", "mean left",
+                           "attempts/s", "sales/s"}) {
+    EXPECT_TRUE(Has(ran.out, text)) << text << "\n" << ran.out;
+  }
+  EXPECT_FALSE(Has(ran.out, "purchases/s")) << ran.out;
+
+  const Ran trials = RunTicketsimArgs(
+      {"run", Library("01-rush-unguarded.toml"), "--trials", "2"}, tmp_.path());
+  ASSERT_EQ(trials.exit_code, 0) << trials.out;
+  EXPECT_TRUE(Has(trials.out, " in all 2 trials\n")) << trials.out;
+  EXPECT_TRUE(Has(trials.out, " sales per second")) << trials.out;
+}
+
+// Without a scenario file the command line is the classroom rush: the same
+// verdict every time, unguarded and guarded, with no torn read.
+TEST_F(FirstStepsTest, TheBareRushGivesTheSameVerdictEveryTime) {
+  for (int i = 0; i < 20; ++i) {
+    SCOPED_TRACE(i);
+    const Ran bare = RunTicketsimArgs(
+        {"run", "--buyers", "10", "--tickets", "1"}, tmp_.path());
+    EXPECT_EQ(bare.exit_code, 1) << bare.out;
+    EXPECT_TRUE(Has(bare.out,
+                    "  verdict   VIOLATED: lost update x9, oversell x9, "
+                    "duplicate seat x9\n"))
+        << bare.out;
+    EXPECT_TRUE(Has(bare.out, "think 20-50 ms")) << bare.out;
+
+    const Ran guarded = RunTicketsimArgs(
+        {"run", "--buyers", "10", "--tickets", "1", "--guard", "file-lock"},
+        tmp_.path());
+    EXPECT_EQ(guarded.exit_code, 0) << guarded.out;
+    EXPECT_TRUE(Has(guarded.out, "  verdict   no violation\n")) << guarded.out;
+    EXPECT_TRUE(Has(guarded.out, "sold 1, remaining 0")) << guarded.out;
+    EXPECT_FALSE(Has(guarded.out, "TORN READ")) << guarded.out;
+  }
+}
+
+// A flag still overrides the rush's defaults.
+TEST_F(FirstStepsTest, FlagsOverrideTheRushDefaults) {
+  const Ran ran =
+      RunTicketsimArgs({"run", "--think-ms", "0", "--write", "replace",
+                        "--buyers", "3", "--guard", "file-lock"},
+                       tmp_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "file (replace) store")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "3 buyers x 1 attempt, think 0-0 ms")) << ran.out;
+}
+
+// Without [expect] the report says that no violation was expected because
+// none was given, and whether that held; never "expect none -- NOT MET".
+TEST_F(FirstStepsTest, NoExpectSaysWhatWasExpectedAndWhy) {
+  const Ran held =
+      RunTicketsimArgs({"run", "--guard", "file-lock"}, tmp_.path());
+  EXPECT_EQ(held.exit_code, 0) << held.out;
+  EXPECT_TRUE(Has(held.out,
+                  "  expect    no violation expected (no [expect] given) -- "
+                  "held: no violation\n"))
+      << held.out;
+
+  const std::string junit = tmp_.path() + "/junit.xml";
+  const Ran missed =
+      RunTicketsimArgs({"run", "--trials", "2", "--junit", junit}, tmp_.path());
+  EXPECT_EQ(missed.exit_code, 1) << missed.out;
+  EXPECT_TRUE(Has(missed.out,
+                  "  expect    no violation expected (no [expect] given) -- "
+                  "did NOT hold: "))
+      << missed.out;
+  EXPECT_FALSE(Has(missed.out, "expect    none")) << missed.out;
+  EXPECT_FALSE(Has(missed.out, "NOT MET")) << missed.out;
+  EXPECT_TRUE(
+      Has(ReadFile(junit),
+          "expected no violation (no [expect] given), got lost update"));
+}
+
+// A guarded run's torn read says why and names both fixes, in the text and
+// the JSON report; a run without one has no hint.
+TEST_F(FirstStepsTest, AGuardedTornReadNamesBothFixes) {
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran torn = RunTicketsimArgs(
+      {"run", Library("03-torn-read.toml"), "--json", json}, tmp_.path());
+  ASSERT_EQ(torn.exit_code, 0) << torn.out;  // 03 expects the torn read
+  EXPECT_TRUE(Has(torn.out, "  hint: the query is unguarded")) << torn.out;
+  EXPECT_TRUE(Has(torn.out, "--scope")) << torn.out;
+  EXPECT_TRUE(Has(torn.out, "query-and-buy (guard.scope =")) << torn.out;
+  EXPECT_TRUE(Has(torn.out, "--write replace")) << torn.out;
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json));
+  const std::string hint =
+      report["scenarios"][0]["runs"][0]["hint"].get<std::string>();
+  EXPECT_TRUE(Has(hint, "--scope query-and-buy")) << hint;
+  EXPECT_TRUE(Has(hint, "--write replace")) << hint;
+
+  const Ran fixed = RunTicketsimArgs(
+      {"run", Library("04-torn-read-fix-rename.toml"), "--json", json},
+      tmp_.path());
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.out;
+  EXPECT_FALSE(Has(fixed.out, "hint:")) << fixed.out;
+  EXPECT_EQ(
+      nlohmann::json::parse(ReadFile(json))["scenarios"][0]["runs"][0]["hint"],
+      "");
+}
+
+// 05 says how to see the price of guarding the query, and still meets its
+// expectation when run that way.
+TEST_F(FirstStepsTest, TheScopeFixSaysHowToSeeItsPrice) {
+  const Ran list = RunTicketsimArgs({"list"}, tmp_.path());
+  EXPECT_TRUE(Has(list.out, "--set 'buyers.query_delay_ms=[1, 1]'"))
+      << list.out;
+  const Ran ran = RunTicketsimArgs(
+      {"run", Library("05-torn-read-fix-scope.toml"), "--attempts", "10",
+       "--set", "buyers.query_delay_ms=[1, 1]"},
+      tmp_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "  expect    none -- met")) << ran.out;
+}
+
+// --version prints the version and exits 0.
+TEST_F(FirstStepsTest, VersionPrintsTheVersion) {
+  const Ran ran = RunTicketsimArgs({"--version"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ran.out, "ticketsim " TICKETSIM_VERSION "\n");
+}
+
+// A library scenario can be run by the name `list` shows; a name that is
+// neither a file nor a library scenario is exit 2, naming it.
+TEST_F(FirstStepsTest, RunTakesALibraryScenarioByName) {
+  const Ran ran =
+      RunTicketsimArgs({"run", "01-rush-unguarded", "--quiet"}, tmp_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "The rush: ten buyers, one ticket, no lock\n"))
+      << ran.out;
+
+  const Ran missing = RunTicketsimArgs({"run", "no-such-rush"}, tmp_.path());
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
+  EXPECT_TRUE(Has(missing.out, "no-such-rush: no such file or directory"))
+      << missing.out;
+  EXPECT_TRUE(Has(missing.out, "`ticketsim list`")) << missing.out;
+}
+
+// --quiet prints the verdict and the summary: no description, no buyers.
+TEST_F(FirstStepsTest, QuietPrintsOnlyTheVerdictAndSummary) {
+  const Ran ran = RunTicketsimArgs(
+      {"run", Library("01-rush-unguarded.toml"), "--quiet"}, tmp_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "  verdict   VIOLATED: lost update x9")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "  LOST UPDATE x9: ")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "  expect    some: ")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "buyer       pid")) << ran.out;  // the table
+  EXPECT_FALSE(Has(ran.out, "The seed's ticket rush")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "    - ")) << ran.out;  // witnesses
+}
+
+struct BadScenario {
+  const char* name;
+  const char* text;
+  const char* where;  // the file:line:column after the file's path
+  const char* says;
+};
+
+// A student's mistakes in a scenario file: exit 2, the place, what is
+// wrong, and the right form.
+TEST_F(FirstStepsTest, ScenarioMistakesSayTheRightForm) {
+  for (const BadScenario& bad : {
+           BadScenario{"range", "[buyers]\nthink_ms = 20-50\n", ":2:",
+                       "think_ms = 20-50 is not a number or a range: a range "
+                       "is written [20, 50]"},
+           BadScenario{"open", "name = \"Rush\n[buyers]\ncount = 3\n", ":1:",
+                       "the string is not closed: a '\"' is missing at its "
+                       "end (name = \"Rush\")"},
+           BadScenario{"write",
+                       "[store]\nkind = \"shm\"\nwrite = \"replace\"\n",
+                       ":3:", "store.write only applies to the file store"},
+           BadScenario{"scope",
+                       "[guard]\nkind = \"none\"\nscope = "
+                       "\"query-and-buy\"\n",
+                       ":3:", "but there is no guard"},
+           BadScenario{"order",
+                       "[guard]\nkind = \"named-mutex\"\norder = "
+                       "\"opposite\"\n",
+                       ":3:",
+                       "guard.order orders the guards of several "
+                       "events, but this scenario sells one"},
+       }) {
+    SCOPED_TRACE(bad.name);
+    const std::string file =
+        tmp_.Write(std::string(bad.name) + ".toml", bad.text);
+    const Ran ran = RunTicketsimArgs({"check", file}, tmp_.path());
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_TRUE(Has(ran.out, file + bad.where)) << ran.out;
+    EXPECT_TRUE(Has(ran.out, bad.says)) << ran.out;
+  }
+}
+
+// The same mistakes on the command line name the flag.
+TEST_F(FirstStepsTest, CommandLineMistakesNameTheFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"run", "--set", "buyers.think_ms=20,50"},
+       "--set buyers.think_ms=20,50: buyers.think_ms: expected a number or a "
+       "range, got '20,50': a range is written [20, 50] (on the command line: "
+       "--set 'buyers.think_ms=[20, 50]')"},
+      {{"run", "--store", "shm", "--write", "replace"},
+       "--write replace: store.write only applies to the file store"},
+      {{"run", "--scope", "query-and-buy"},
+       "--scope query-and-buy: guard.scope = \"query-and-buy\" takes the guard "
+       "for the query too, but there is no guard"},
+      {{"run", "--set", "guard.order=opposite"},
+       "--set guard.order=opposite: guard.order orders the guards"},
+      {{"run", "--set", "buyers.count=3", "buyers.seed=4"},
+       "buyers.seed=4: not a scenario file; a setting needs a --set of its "
+       "own (--set buyers.seed=4)"},
+  };
+  for (const auto& [args, says] : cases) {
+    SCOPED_TRACE(args.back());
+    const Ran ran = RunTicketsimArgs(args, tmp_.path());
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_TRUE(Has(ran.out, says)) << ran.out;
+  }
+}
+
+// A scenario file after --set k=v is the scenario, not a second setting.
+TEST_F(FirstStepsTest, AFileAfterSetIsTheScenario) {
+  const Ran ran = RunTicketsimArgs(
+      {"check", "--set", "buyers.count=3", Library("01-rush-unguarded.toml")},
+      tmp_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "01-rush-unguarded.toml: ")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "3 buyers x 1 attempt")) << ran.out;
+}
+
+// No library scenario sets a key the rest of it ignores, and compare's row
+// without a guard does not count a scope as one.
+TEST_F(FirstStepsTest, TheLibraryTripsNoIgnoredKey) {
+  const Ran check = RunTicketsimArgs({"check", kLibrary}, tmp_.path());
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  const Ran compare = RunTicketsimArgs(
+      {"compare", Library("05-torn-read-fix-scope.toml"), "--guards",
+       "none,named-mutex", "--attempts", "2", "--tickets", "20"},
+      tmp_.path());
+  EXPECT_EQ(compare.exit_code, 0) << compare.out;
+  const Ran flags =
+      RunTicketsimArgs({"compare", "--scope", "query-and-buy", "--guards",
+                        "file-lock,none", "--buyers", "2"},
+                       tmp_.path());
+  EXPECT_EQ(flags.exit_code, 0) << flags.out;
+}
+
+}  // namespace
+}  // namespace ticketsim
