@@ -50,8 +50,8 @@ std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
     if (!v.witnesses.empty()) {
       out += "<ul>";
       for (const Witness& w : v.witnesses) {
-        out += fmt::format("<li{}>{}</li>", TimeAttributes(w),
-                           XmlEscape(w.text));
+        out +=
+            fmt::format("<li{}>{}</li>", TimeAttributes(w), XmlEscape(w.text));
       }
       if (v.unwitnessed > 0) {
         out += fmt::format("<li>and {} more</li>", v.unwitnessed);
@@ -86,11 +86,9 @@ constexpr LegendEntry kLegend[] = {
      "<line class=\"torn-link\" x1=\"4\" y1=\"2\" x2=\"24\" y2=\"14\" "
      "style=\"stroke:" /* witness colour */ "#e377c2\"/>",
      "which writer's empty file a witnessed torn read fell in"},
-    {"wait",
-     "<rect class=\"wait\" x=\"2\" y=\"6\" width=\"24\" height=\"4\"/>",
+    {"wait", "<rect class=\"wait\" x=\"2\" y=\"6\" width=\"24\" height=\"4\"/>",
      "waiting for a guard: until it gets it, gives up, or the run ends"},
-    {"hold",
-     "<rect class=\"hold\" x=\"2\" y=\"4\" width=\"24\" height=\"8\"/>",
+    {"hold", "<rect class=\"hold\" x=\"2\" y=\"4\" width=\"24\" height=\"8\"/>",
      "holding a guard: until it releases it, gives it back, dies, or the "
      "run ends"},
     {"recovered",
@@ -209,13 +207,13 @@ svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
   stroke-width: 1; }
 .killed { fill: #000; font-size: 14px; font-weight: bold; text-anchor: middle; }
 .pause { fill: #8c564b; opacity: 0.45; }
-.abandoned { stroke: #6b6ecf; stroke-width: 1; }
-.hatch-line { fill: #6b6ecf; fill-opacity: 0.35; }
-.abandoned-label { font-size: 11px; fill: #6b6ecf; font-weight: bold; }
+.abandoned { stroke: #2f4f4f; stroke-width: 1; }
+.hatch-line { fill: #2f4f4f; fill-opacity: 0.3; }
+.abandoned-label { font-size: 11px; fill: #2f4f4f; font-weight: bold; }
 .run-end { stroke: #555; stroke-width: 2; stroke-dasharray: 6 3; }
 .run-end-label { font-size: 11px; fill: #555; font-weight: bold;
   text-anchor: end; }
-.witness { stroke: #000; stroke-width: 1; }
+.witness { stroke: #5c0a36; stroke-width: 1; }
 .query.witness, .empty-window.witness { stroke-width: 2.5; }
 .witness-band { opacity: 0.2; }
 .torn-link { stroke-width: 2; stroke-dasharray: 2 2; }

@@ -108,7 +108,8 @@ Witnesses FindWitnesses(const RunResult& run, const Verdict& verdict) {
     for (uint32_t b = 0; b < buyers; ++b) {
       for (const Event& e : run.history->EventsOf(b)) {
         if (e.event != 0) continue;
-        if ((e.kind == EventKind::kWrite && w.seat_group.contains(e.value + 1)) ||
+        if ((e.kind == EventKind::kWrite &&
+             w.seat_group.contains(e.value + 1)) ||
             (e.kind == EventKind::kTook && w.seat_group.contains(e.value))) {
           note(b, static_cast<int64_t>(e.time_ns));
         }
@@ -264,7 +265,8 @@ class Drawing {
         "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
         "viewBox=\"0 0 {0:.0f} {1:.0f}\" width=\"100%\" "
         "preserveAspectRatio=\"xMinYMin meet\" data-plot-left=\"{2:.0f}\" "
-        "data-plot-width=\"{3:.0f}\" data-plot-right=\"{9:.0f}\" data-from-ns=\"{4}\" data-to-ns=\"{5}\" "
+        "data-plot-width=\"{3:.0f}\" data-plot-right=\"{9:.0f}\" "
+        "data-from-ns=\"{4}\" data-to-ns=\"{5}\" "
         "data-run-from-ns=\"{4}\" data-run-to-ns=\"{5}\">\n"
         "<defs><clipPath id=\"plot-{6}\"><rect class=\"clip\" x=\"{7:.0f}\" "
         "y=\"0\" width=\"{8:.0f}\" height=\"{1:.0f}\"/></clipPath>"
@@ -272,9 +274,9 @@ class Drawing {
         "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
         "<rect class=\"hatch-line\" width=\"3\" height=\"8\"/></pattern>"
         "</defs>\n",
-        width, height_, kLabelWidth, kPlotWidth, sample_.from_ns,
-        sample_.to_ns, id_, kLabelWidth - kClipMargin,
-        kPlotWidth + 2 * kClipMargin, kRightMargin);
+        width, height_, kLabelWidth, kPlotWidth, sample_.from_ns, sample_.to_ns,
+        id_, kLabelWidth - kClipMargin, kPlotWidth + 2 * kClipMargin,
+        kRightMargin);
     for (size_t i = 0; i < sample_.lanes.size(); ++i) {
       out += fmt::format(
           "<rect class=\"lane-bg{}\" x=\"0\" y=\"{:.1f}\" width=\"{:.0f}\" "
@@ -314,7 +316,8 @@ class Drawing {
   double Top(size_t lane) const { return kHeaderHeight + lane_top_[lane]; }
   double Mid(size_t lane) const { return Top(lane) + kMainRow / 2; }
   double GuardMid(size_t lane, size_t event) const {
-    return Top(lane) + kMainRow + kGuardRow * (static_cast<double>(event) + 0.5);
+    return Top(lane) + kMainRow +
+           kGuardRow * (static_cast<double>(event) + 0.5);
   }
   double PlotBottom() const { return height_ - 8; }
 
@@ -378,8 +381,8 @@ class Drawing {
     return fmt::format(
         "<text class=\"{}\"{}{} x=\"{:.2f}\" y=\"{:.1f}\" data-at-ns=\"{}\" "
         "data-info=\"{}\">{}<title>{}</title></text>\n",
-        Use(cls), extra, Hidden(at, at), X(at), y + 4.5, at, XmlEscape(info), glyph,
-        XmlEscape(info));
+        Use(cls), extra, Hidden(at, at), X(at), y + 4.5, at, XmlEscape(info),
+        glyph, XmlEscape(info));
   }
 
   std::string Axis() const {
@@ -450,7 +453,6 @@ class Drawing {
       out += Bar("abandoned", died, run_end_, kHeaderHeight,
                  PlotBottom() - kHeaderHeight, info,
                  fmt::format(" style=\"fill:url(#hatch-{})\"", id_), 2);
-
     }
     return out;
   }
@@ -531,11 +533,11 @@ class Drawing {
       const int64_t died = DeathOf(i);
       const std::string why =
           guard_history_[i].killed_ns >= 0
-              ? fmt::format("{} ({}) at {}",
-                            FaultWhat(static_cast<uint32_t>(FaultKind::kKill),
-                                      0),
-                            FaultName(static_cast<uint32_t>(FaultKind::kKill)),
-                            Ms(died))
+              ? fmt::format(
+                    "{} ({}) at {}",
+                    FaultWhat(static_cast<uint32_t>(FaultKind::kKill), 0),
+                    FaultName(static_cast<uint32_t>(FaultKind::kKill)),
+                    Ms(died))
               : fmt::format("was killed (SIG{}) when the run ended at {}",
                             sigabbrev_np(sig), Ms(died));
       out += Point("killed", died, mid, fmt::format("buyer {} {}", buyer, why),
@@ -586,27 +588,28 @@ class Drawing {
           until = fmt::format("to {}, when it released it", Ms(to));
           break;
         case SpanEnd::kBackoff:
-          until = fmt::format("to {}, when it gave it back (try-backoff)",
-                              Ms(to));
+          until =
+              fmt::format("to {}, when it gave it back (try-backoff)", Ms(to));
           break;
         default:
-          until = open_end == run_end_
-                      ? fmt::format("and still holds it when the run ends at "
-                                    "{}",
-                                    Ms(to))
-                      : fmt::format("until it is killed at {}, holding it",
-                                    Ms(to));
+          until =
+              open_end == run_end_
+                  ? fmt::format(
+                        "and still holds it when the run ends at "
+                        "{}",
+                        Ms(to))
+                  : fmt::format("until it is killed at {}, holding it", Ms(to));
       }
       std::string cls = "hold";
       if (s.recovered) cls += " recovered";
       if (cycle) cls += " cycle";
-      out += Bar(cls, s.from_ns, to, GuardMid(i, s.event) - kHoldHeight / 2,
-                 kHoldHeight,
-                 fmt::format("buyer {} holds {} from {} {}{}{}", buyer, guard,
-                             Ms(s.from_ns), until,
-                             s.recovered ? " (taken over from a dead holder)"
-                                         : "",
-                             cycle ? " -- the deadlock's cycle" : ""));
+      out +=
+          Bar(cls, s.from_ns, to, GuardMid(i, s.event) - kHoldHeight / 2,
+              kHoldHeight,
+              fmt::format("buyer {} holds {} from {} {}{}{}", buyer, guard,
+                          Ms(s.from_ns), until,
+                          s.recovered ? " (taken over from a dead holder)" : "",
+                          cycle ? " -- the deadlock's cycle" : ""));
     }
     for (const BackoffMark& b : h.backoffs) {
       if (b.time_ns < sample_.from_ns || b.time_ns > sample_.to_ns) continue;
@@ -640,19 +643,19 @@ class Drawing {
       if (to < sample_.from_ns || f.from_ns > sample_.to_ns) continue;
       const auto witness = witnesses_.torn_writer.find({buyer, f.from_ns});
       const bool witnessed = witness != witnesses_.torn_writer.end();
-      out += Bar(
-          witnessed ? "empty-window witness" : "empty-window", f.from_ns, to,
-          Mid(i) - kBarHeight / 2 - 4, kBarHeight + 8,
-          fmt::format("buyer {} truncates the file at {} and {}: the file is "
-                      "empty meanwhile, and a query then finds no count",
-                      buyer, Ms(f.from_ns),
-                      f.to_ns >= 0
-                          ? fmt::format("writes the count at {}", Ms(to))
-                          : std::string("never writes it")),
-          witnessed ? fmt::format(" style=\"stroke:{}\"",
-                                  kWitnessColors[witness->second])
-                    : "",
-          2);
+      out +=
+          Bar(witnessed ? "empty-window witness" : "empty-window", f.from_ns,
+              to, Mid(i) - kBarHeight / 2 - 4, kBarHeight + 8,
+              fmt::format(
+                  "buyer {} truncates the file at {} and {}: the file is "
+                  "empty meanwhile, and a query then finds no count",
+                  buyer, Ms(f.from_ns),
+                  f.to_ns >= 0 ? fmt::format("writes the count at {}", Ms(to))
+                               : std::string("never writes it")),
+              witnessed ? fmt::format(" style=\"stroke:{}\"",
+                                      kWitnessColors[witness->second])
+                        : "",
+              2);
     }
     return out;
   }
@@ -701,7 +704,8 @@ class Drawing {
         const auto w = witnesses_.torn_reader.find({b, a.query_ns});
         if (w != witnesses_.torn_reader.end()) {
           cls += " witness";
-          extra = fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
+          extra =
+              fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
         }
       }
       out += Point(cls, a.query_ns, mid,
@@ -731,20 +735,19 @@ class Drawing {
         const auto group = witnesses_.seat_group.find(a.seat);
         if (group != witnesses_.seat_group.end()) {
           cls += " witness";
-          extra = fmt::format(" style=\"fill:{}\"",
-                              kWitnessColors[group->second]);
+          extra =
+              fmt::format(" style=\"fill:{}\"", kWitnessColors[group->second]);
         }
         extra += fmt::format(" data-seat=\"{}\"", a.seat);
-        info =
-            a.atomic
-                ? fmt::format("buyer {} takes a ticket in one step at {} -- {}",
-                              b, Ms(a.outcome_ns),
-                              SeatSold(a.seat, sold_.at(a.seat)))
-                : fmt::format("buyer {} reads {} at {} and writes {} at {} -- "
-                              "{}",
-                              b, a.read_value, Ms(a.read_ns), a.written,
-                              Ms(a.outcome_ns),
-                              SeatSold(a.seat, sold_.at(a.seat)));
+        info = a.atomic
+                   ? fmt::format(
+                         "buyer {} takes a ticket in one step at {} -- {}", b,
+                         Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)))
+                   : fmt::format(
+                         "buyer {} reads {} at {} and writes {} at {} -- "
+                         "{}",
+                         b, a.read_value, Ms(a.read_ns), a.written,
+                         Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)));
         break;
       }
       case Outcome::kSoldOut:

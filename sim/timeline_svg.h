@@ -22,9 +22,8 @@ inline constexpr double kRightMargin = 20;
 
 // The colours that tell one witness from another: a family of its own that
 // no other mark uses.
-inline constexpr const char* kWitnessColors[] = {"#e377c2", "#ad1457",
-                                                 "#f06292", "#880e4f",
-                                                 "#ff80ab"};
+inline constexpr const char* kWitnessColors[] = {
+    "#e377c2", "#ad1457", "#f06292", "#880e4f", "#ff80ab"};
 
 struct TimelineDrawing {
   std::string svg;

@@ -3,9 +3,8 @@
 // three holders. Each page is rendered by a real headless Chromium and read
 // back from the DOM it holds after the page's script ran; screenshots at
 // two window widths go to the build folder, to be looked at.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -67,13 +66,15 @@ std::vector<Element> ElementsOf(const std::string& html) {
   for (size_t at = html.find('<'); at != std::string::npos;
        at = html.find('<', at + 1)) {
     size_t i = at + 1;
-    if (i >= html.size() || !std::isalpha(static_cast<unsigned char>(html[i]))) {
+    if (i >= html.size() ||
+        !std::isalpha(static_cast<unsigned char>(html[i]))) {
       continue;
     }
     Element e;
     while (i < html.size() && name_char(html[i])) e.tag += html[i++];
     for (;;) {
-      while (i < html.size() && std::isspace(static_cast<unsigned char>(html[i]))) {
+      while (i < html.size() &&
+             std::isspace(static_cast<unsigned char>(html[i]))) {
         ++i;
       }
       if (i >= html.size() || !name_char(html[i])) break;
@@ -153,8 +154,8 @@ Page DumpDom(const std::string& url, int width) {
 }
 
 void Screenshot(const std::string& url, const std::string& name, int width) {
-  const std::string png = kBuild + "/timeline-" + name + "-" +
-                          std::to_string(width) + ".png";
+  const std::string png =
+      kBuild + "/timeline-" + name + "-" + std::to_string(width) + ".png";
   std::remove(png.c_str());
   TempDir profile;
   std::vector<std::string> argv = CommonFlags(Chromium(), profile, width);
@@ -171,7 +172,8 @@ void Screenshot(const std::string& url, const std::string& name, int width) {
 void ExpectLegendExplainsEveryMark(const Page& page) {
   std::set<std::string> legend;
   for (const Element& e : page.all) {
-    if (e.attrs.contains("data-legend")) legend.insert(e.attrs.at("data-legend"));
+    if (e.attrs.contains("data-legend"))
+      legend.insert(e.attrs.at("data-legend"));
   }
   std::set<std::string> used;
   for (const Element& e : page.timeline) {
@@ -230,7 +232,8 @@ TEST(TimelinePageTest, TheDeadlocksCycleRunsToTheEndOfTheRun) {
   EXPECT_EQ(holds.size(), waits.size());
   for (const auto* bars : {&holds, &waits}) {
     for (const Element& bar : *bars) {
-      EXPECT_NEAR(bar.Right(), end->Num("x1"), 1.0) << bar.attrs.at("data-info");
+      EXPECT_NEAR(bar.Right(), end->Num("x1"), 1.0)
+          << bar.attrs.at("data-info");
       EXPECT_NE(bar.attrs.at("data-info").find("the deadlock's cycle"),
                 std::string::npos);
     }
@@ -324,8 +327,8 @@ TEST(TimelinePageTest, ATornReadFallsInItsWritersEmptyFile) {
     const double at = link.Num("data-x2-ns");
     bool inside = false;
     for (const Element& w : windows) {
-      inside = inside ||
-               (w.Num("data-from-ns") <= at && at <= w.Num("data-to-ns"));
+      inside =
+          inside || (w.Num("data-from-ns") <= at && at <= w.Num("data-to-ns"));
     }
     EXPECT_TRUE(inside) << link.attrs.at("data-info");
   }
@@ -367,8 +370,8 @@ TEST(TimelinePageTest, ZoomingRelabelsTheAxis) {
   const std::string axis_group =
       page.dom.substr(axis, page.dom.find("</g>", axis) - axis);
   static const std::regex kTick(R"(<text[^>]*>([^<]*)</text>)");
-  for (auto it = std::sregex_iterator(axis_group.begin(), axis_group.end(),
-                                      kTick);
+  for (auto it =
+           std::sregex_iterator(axis_group.begin(), axis_group.end(), kTick);
        it != std::sregex_iterator(); ++it) {
     ticks.push_back((*it)[1]);
   }
