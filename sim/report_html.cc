@@ -207,7 +207,7 @@ svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
 .empty-window { fill: #bcbd22; fill-opacity: 0.35; stroke: #bcbd22;
   stroke-width: 1; }
 .killed { fill: #000; font-size: 14px; font-weight: bold; text-anchor: middle; }
-.pause { fill: #8c564b; opacity: 0.45; }
+.pause { fill: #8c564b; opacity: 0.6; }
 .abandoned { stroke: #2f4f4f; stroke-width: 1; }
 .hatch-line { fill: #2f4f4f; fill-opacity: 0.3; }
 .abandoned-label { font-size: 11px; fill: #2f4f4f; font-weight: bold; }

@@ -523,17 +523,24 @@ class Drawing {
   }
 
   std::string AttemptMarks(const Attempt& a, double mid) {
-    std::string out;
     const double bar_y = mid - kBarHeight / 2;
+    // Around the critical section it stalls: a frame behind its bar.
+    std::string pause;
     if (a.fault == static_cast<uint32_t>(FaultKind::kPause)) {
       // A stalled holder: the stretch it spent stopped, guard in hand.
       const int64_t until = a.fault_ns + a.fault_value * 1000000;
-      out += Bar("pause", a.fault_ns, until, bar_y - 2, kBarHeight + 4,
-                 fmt::format("buyer {} {} (pause_holder), from {} to {}",
-                             a.buyer, FaultWhat(a.fault, a.fault_value),
-                             Ms(a.fault_ns), Ms(until)),
-                 "", 2);
+      pause = Bar("pause", a.fault_ns, until, bar_y - 5, kBarHeight + 10,
+                  fmt::format("buyer {} {} (pause_holder), from {} to {}",
+                              a.buyer, FaultWhat(a.fault, a.fault_value),
+                              Ms(a.fault_ns), Ms(until)),
+                  "", 2);
     }
+    return pause + Purchase(a, mid);
+  }
+
+  std::string Purchase(const Attempt& a, double mid) {
+    std::string out;
+    const double bar_y = mid - kBarHeight / 2;
     const uint32_t b = a.buyer;
     if (a.query_ns >= 0) {
       std::string cls = "query";
