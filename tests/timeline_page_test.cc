@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/history.h"
+#include "sim/timeline.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -54,6 +56,63 @@ struct Element {
   // A bar's right edge.
   double Right() const { return Num("x") + Num("width"); }
 };
+
+Event At(uint64_t t, EventKind kind, uint16_t event, uint32_t aux = 0,
+         int64_t value = 0) {
+  Event e{};
+  e.time_ns = t;
+  e.kind = kind;
+  e.event = event;
+  e.aux = aux;
+  e.value = value;
+  e.buyer = 1;
+  return e;
+}
+
+// A buyer's waits and holds end where its history says: a wait at the
+// taking, a hold at its release or at the back-off that gave it back; a
+// hold never given back stays open, and a kill_holder fault last is its
+// death.
+TEST(GuardHistoryTest, SpansEndWhereTheHistorySays) {
+  const std::vector<Event> events = {
+      At(10, EventKind::kWaiting, 0),
+      At(15, EventKind::kAcquired, 0, /*waited us=*/0),
+      At(30, EventKind::kBackoff, 1, /*gave back=*/0b01, /*round=*/1),
+      At(40, EventKind::kWaiting, 0),
+      At(50, EventKind::kAcquired, 0),
+      At(60, EventKind::kAcquired, 1),
+      At(70, EventKind::kTruncated, 1),
+      At(80, EventKind::kWrite, 1),
+      At(90, EventKind::kRelease, 1),
+      At(95, EventKind::kWaiting, 1),
+      At(99, EventKind::kFault, 0, static_cast<uint32_t>(FaultKind::kKill)),
+  };
+  const GuardHistory h = GuardHistoryOf(events);
+  ASSERT_EQ(h.spans.size(), 6u);
+  const auto expect = [&h](size_t i, size_t event, SpanKind kind, int64_t from,
+                           int64_t to, SpanEnd end) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(h.spans[i].event, event);
+    EXPECT_EQ(h.spans[i].kind, kind);
+    EXPECT_EQ(h.spans[i].from_ns, from);
+    EXPECT_EQ(h.spans[i].to_ns, to);
+    EXPECT_EQ(h.spans[i].end, end);
+  };
+  expect(0, 0, SpanKind::kWait, 10, 15, SpanEnd::kAcquired);
+  expect(1, 0, SpanKind::kHold, 15, 30, SpanEnd::kBackoff);
+  expect(2, 0, SpanKind::kWait, 40, 50, SpanEnd::kAcquired);
+  expect(3, 0, SpanKind::kHold, 50, -1, SpanEnd::kOpen);
+  expect(4, 1, SpanKind::kHold, 60, 90, SpanEnd::kRelease);
+  expect(5, 1, SpanKind::kWait, 95, -1, SpanEnd::kOpen);
+  ASSERT_EQ(h.backoffs.size(), 1u);
+  EXPECT_EQ(h.backoffs[0].found_held, 1u);
+  EXPECT_EQ(h.backoffs[0].given_back, 0b01u);
+  EXPECT_EQ(h.backoffs[0].round, 1);
+  ASSERT_EQ(h.empty_files.size(), 1u);
+  EXPECT_EQ(h.empty_files[0].from_ns, 70);
+  EXPECT_EQ(h.empty_files[0].to_ns, 80);
+  EXPECT_EQ(h.killed_ns, 99);
+}
 
 // The start tags of `html`, read plainly (the DOM Chromium writes quotes
 // every attribute with ").
