@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -31,6 +32,18 @@ using ::ticketsim::testing::TempDir;
 
 const std::string kLibrary = TICKETSIM_SOURCE_DIR "/scenarios/";
 const std::string kBuild = TICKETSIM_BUILD_DIR;
+
+std::string ReadPage(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
 
 std::string Chromium() {
   for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
@@ -449,6 +462,79 @@ TEST(TimelinePageTest, ZoomingRelabelsTheAxis) {
     if (hold.Num("data-from-ns") > 2e6) continue;
     EXPECT_LE(hold.Num("x"), left);
     EXPECT_GE(hold.Right(), right);
+  }
+}
+
+// The page's own zoom, driven by real DOM events: a copy of the page with
+// a script that drags across the plot from a quarter to a half of it, or
+// clicks the first witness, and the range each zooms to.
+std::string Injected(const std::string& page, const std::string& script) {
+  std::string html = ReadPage(page);
+  const size_t body = html.rfind("</body>");
+  EXPECT_NE(body, std::string::npos);
+  html.insert(body, "<script>" + script + "</script>\n");
+  const std::string path = page + ".injected.html";
+  WriteFile(path, html);
+  return path;
+}
+
+TEST(TimelinePageTest, DraggingAcrossThePlotOrClickingAWitnessZooms) {
+  const std::string html = kBuild + "/timeline-zoom.html";
+  const Ran ran =
+      RunTicketsimArgs({"run", kLibrary + "15-deadlock.toml", "--html", html});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  const Page before = DumpDom("file://" + html, 1400);
+  const Element* svg = nullptr;
+  for (const Element& e : before.all) {
+    if (e.tag == "svg" && e.Has("timeline")) svg = &e;
+  }
+  ASSERT_NE(svg, nullptr);
+  const double run_to = svg->Num("data-to-ns");
+
+  const std::string drag = Injected(html, R"(
+    (function () {
+      var svg = document.querySelector('svg.timeline');
+      var r = svg.getBoundingClientRect();
+      var k = r.width / svg.viewBox.baseVal.width;
+      var left = Number(svg.getAttribute('data-plot-left'));
+      var width = Number(svg.getAttribute('data-plot-width'));
+      function send(type, target, x) {
+        target.dispatchEvent(new MouseEvent(type, {
+          clientX: r.left + x * k, clientY: r.top + 80, bubbles: true}));
+      }
+      send('mousedown', svg, left + width * 0.25);
+      send('mousemove', window, left + width * 0.5);
+      send('mouseup', window, left + width * 0.5);
+    })();)");
+  const Page dragged = DumpDom("file://" + drag, 1400);
+  const Element* zoomed = nullptr;
+  for (const Element& e : dragged.all) {
+    if (e.tag == "svg" && e.Has("timeline")) zoomed = &e;
+  }
+  ASSERT_NE(zoomed, nullptr);
+  EXPECT_NEAR(zoomed->Num("data-from-ns"), run_to * 0.25, run_to * 0.01);
+  EXPECT_NEAR(zoomed->Num("data-to-ns"), run_to * 0.5, run_to * 0.01);
+  // The selection is gone once the button is let go.
+  EXPECT_EQ(dragged.dom.find("class=\"zoom-select\""), std::string::npos);
+
+  const std::string click = Injected(html, R"(
+    document.querySelector('li.witness-item').click();)");
+  const Page clicked = DumpDom("file://" + click, 1400);
+  const Element* witness = nullptr;
+  for (const Element& e : clicked.all) {
+    if (e.tag == "li" && e.Has("witness-item")) witness = &e;
+  }
+  ASSERT_NE(witness, nullptr);
+  for (const Element& e : clicked.all) {
+    if (e.tag != "svg" || !e.Has("timeline")) continue;
+    // The witness's span, a quarter of it more on either side, within the
+    // run.
+    const double from = witness->Num("data-from-ns");
+    const double to = witness->Num("data-to-ns");
+    const double pad = std::max((to - from) * 0.25, 20000.0);
+    EXPECT_NEAR(e.Num("data-from-ns"), std::max(0.0, std::floor(from - pad)),
+                1);
+    EXPECT_NEAR(e.Num("data-to-ns"), std::min(run_to, std::ceil(to + pad)), 1);
   }
 }
 
