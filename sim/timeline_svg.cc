@@ -607,13 +607,20 @@ class Drawing {
                            a.read_value, Ms(a.read_ns), FailureWhy(a.failure),
                            Ms(a.outcome_ns));
         break;
-      case Outcome::kTorn:
+      case Outcome::kTorn: {
         cls += " torn";
+        const auto w = witnesses_.torn_reader.find({b, a.read_ns});
+        if (w != witnesses_.torn_reader.end()) {
+          cls += " witness";
+          extra =
+              fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
+        }
         info = fmt::format(
             "buyer {} reads at {} and finds no count (the file is empty): a "
             "torn read",
             b, Ms(a.read_ns));
         break;
+      }
       case Outcome::kPending: {
         // It never finished: its window lasts until it died.
         const size_t lane = lane_of_.at(b);

@@ -264,15 +264,17 @@ void ExpectLegendExplainsEveryMark(const Page& page) {
 // the page's DOM at a 1400 px window, and saves screenshots at 1400 and
 // 800 px. At 800 px the drawing is laid out for the window: no wider.
 Page RenderScenario(const std::string& name, const std::string& hash = "") {
-  const std::string html = kBuild + "/timeline-" + name + ".html";
+  // A page of its own for a zoomed view: tests may run at once.
+  const std::string stem = name + (hash.empty() ? "" : "-zoomed");
+  const std::string html = kBuild + "/timeline-" + stem + ".html";
   const Ran ran =
       RunTicketsimArgs({"run", kLibrary + name + ".toml", "--html", html});
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
   const std::string url = "file://" + html + hash;
   Page page = DumpDom(url, 1400);
   ExpectLegendExplainsEveryMark(page);
-  Screenshot(url, name, 1400);
-  Screenshot(url, name, 800);
+  Screenshot(url, stem, 1400);
+  Screenshot(url, stem, 800);
   const Page narrow = DumpDom(url, 800);
   static const std::regex kViewBox(
       R"re(<svg class="timeline"[^>]* viewBox="0 0 ([0-9.]+) )re");
