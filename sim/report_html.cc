@@ -202,7 +202,7 @@ svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
 .pending { fill: #fff; stroke: #1f77b4; stroke-width: 1.5; stroke-dasharray: 3 2; }
 .torn { fill: #d62728; }
 .cycle { stroke: #9467bd; stroke-width: 2.5; }
-.wait.cycle { stroke-width: 1.5; }
+.wait.cycle { stroke-width: 1; }
 .backoff { fill: #17becf; font-size: 11px; text-anchor: middle; }
 .empty-window { fill: #bcbd22; fill-opacity: 0.35; stroke: #bcbd22;
   stroke-width: 1; }
