@@ -168,8 +168,10 @@ GuardHistory GuardHistoryOf(std::span<const Event> events) {
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
     if (it->kind == EventKind::kEmpty) continue;
     if (it->kind == EventKind::kFault &&
-        it->aux == static_cast<uint32_t>(FaultKind::kKill)) {
+        (it->aux == static_cast<uint32_t>(FaultKind::kKill) ||
+         it->aux == static_cast<uint32_t>(FaultKind::kCrash))) {
       h.killed_ns = static_cast<int64_t>(it->time_ns);
+      h.killed_by = it->aux;
     }
     break;
   }

@@ -99,9 +99,10 @@ struct GuardHistory {
   std::vector<GuardSpan> spans;  // in the order they began
   std::vector<BackoffMark> backoffs;
   std::vector<EmptyFile> empty_files;
-  // The time of a kill_holder fault that is the buyer's last event, if so:
-  // the moment it was killed. -1 otherwise.
+  // The time of a fault that kills (kill_holder, crash_before_write) when
+  // it is the buyer's last event: the moment it died. -1 otherwise.
   int64_t killed_ns = -1;
+  uint32_t killed_by = 0;  // that fault's FaultKind
 };
 
 GuardHistory GuardHistoryOf(std::span<const Event> events);

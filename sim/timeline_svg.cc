@@ -338,7 +338,7 @@ class Drawing {
         XmlEscape(info), X(at), at, EndedWhy(run_.ended_by));
   }
 
-  // The time a killed buyer died: its kill_holder fault, else the run's end.
+  // The time a killed buyer died: its fault, else the run's end.
   int64_t DeathOf(size_t lane) const {
     const int64_t killed = guard_history_[lane].killed_ns;
     return killed >= 0 ? killed : run_end_;
@@ -372,11 +372,9 @@ class Drawing {
       const int64_t died = DeathOf(i);
       const std::string why =
           guard_history_[i].killed_ns >= 0
-              ? fmt::format(
-                    "{} ({}) at {}",
-                    FaultWhat(static_cast<uint32_t>(FaultKind::kKill), 0),
-                    FaultName(static_cast<uint32_t>(FaultKind::kKill)),
-                    Ms(died))
+              ? fmt::format("{} ({}) at {}",
+                            FaultWhat(guard_history_[i].killed_by, 0),
+                            FaultName(guard_history_[i].killed_by), Ms(died))
               : fmt::format("was killed (SIG{}) when the run ended at {}",
                             sigabbrev_np(sig), Ms(died));
       out += Point("killed", died, mid, fmt::format("buyer {} {}", buyer, why),

@@ -125,6 +125,7 @@ TEST(GuardHistoryTest, SpansEndWhereTheHistorySays) {
   EXPECT_EQ(h.empty_files[0].from_ns, 70);
   EXPECT_EQ(h.empty_files[0].to_ns, 80);
   EXPECT_EQ(h.killed_ns, 99);
+  EXPECT_EQ(h.killed_by, static_cast<uint32_t>(FaultKind::kKill));
 }
 
 // The start tags of `html`, read plainly (the DOM Chromium writes quotes
