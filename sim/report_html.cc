@@ -2,442 +2,26 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <map>
-#include <set>
+#include <atomic>
+#include <string_view>
 
-#include "sim/timeline.h"
+#include "sim/timeline_svg.h"
 #include "sim/words.h"
 
 namespace ticketsim {
 namespace {
 
-// Geometry of the timeline, in SVG pixels.
-constexpr double kLabelWidth = 120;
-constexpr double kPlotWidth = 1060;
-constexpr double kLaneHeight = 28;
-constexpr double kBarHeight = 14;
-constexpr double kAxisHeight = 34;
-constexpr size_t kWitnessSeats = 5;
-
-// The colours of up to kWitnessSeats witness groups.
-constexpr const char* kWitnessColors[] = {"#d62728", "#9467bd", "#ff7f0e",
-                                          "#8c564b", "#e377c2"};
-
 std::string Ms(int64_t ns) { return FormatTime(static_cast<uint64_t>(ns)); }
 
-// A tick step of 1, 2 or 5 times a power of ten, for about eight ticks.
-double TickStep(double span_ms) {
-  const double raw = std::max(span_ms / 8, 1e-6);
-  const double power = std::pow(10, std::floor(std::log10(raw)));
-  for (const double m : {1.0, 2.0, 5.0}) {
-    if (m * power >= raw) return m * power;
-  }
-  return 10 * power;
+// A witness's stretch of time, for the page's script to zoom to.
+std::string TimeAttributes(const Witness& w) {
+  if (w.steps.empty()) return "";
+  return fmt::format(
+      " class=\"witness-item\" data-from-ns=\"{}\" data-to-ns=\"{}\" "
+      "title=\"click to zoom the timeline to {} .. {}\"",
+      w.from_ns, w.to_ns, Ms(static_cast<int64_t>(w.from_ns)),
+      Ms(static_cast<int64_t>(w.to_ns)));
 }
-
-// What of a run the page shows: which lanes, over which window of time.
-struct Sample {
-  std::vector<uint32_t> lanes;
-  int64_t from_ns = 0;
-  int64_t to_ns = 1;
-  int64_t total_attempts = 0;
-  int64_t shown_attempts = 0;
-  bool all_lanes = true;
-  bool all_time = true;
-};
-
-// The seats sold more than once (the first few), and the buyers involved.
-struct Witnesses {
-  std::map<int64_t, size_t> seat_group;  // seat -> colour index
-  std::set<uint32_t> buyers;
-  int64_t first_ns = -1;
-};
-
-Witnesses FindWitnesses(const RunResult& run, const Verdict& verdict) {
-  Witnesses w;
-  const size_t buyers = run.served_by.size();
-  if (verdict.CountOf(ViolationKind::kDuplicateSeat) > 0) {
-    std::vector<int64_t> seats;
-    for (uint32_t b = 0; b < buyers; ++b) {
-      for (const Event& e : run.history->EventsOf(b)) {
-        if (e.kind == EventKind::kWrite) seats.push_back(e.value + 1);
-        if (e.kind == EventKind::kTook) seats.push_back(e.value);
-      }
-    }
-    std::sort(seats.begin(), seats.end());
-    // The highest seats sell first: they are the race at the start.
-    for (size_t i = seats.size(); i > 1 && w.seat_group.size() < kWitnessSeats;
-         --i) {
-      if (seats[i - 1] == seats[i - 2] &&
-          !w.seat_group.contains(seats[i - 1])) {
-        w.seat_group.emplace(seats[i - 1], w.seat_group.size());
-      }
-    }
-  }
-  const bool torn = verdict.CountOf(ViolationKind::kTornRead) > 0;
-  size_t torn_found = 0;
-  for (uint32_t b = 0; b < buyers; ++b) {
-    for (const Event& e : run.history->EventsOf(b)) {
-      const bool dup =
-          (e.kind == EventKind::kWrite && w.seat_group.contains(e.value + 1)) ||
-          (e.kind == EventKind::kTook && w.seat_group.contains(e.value));
-      const bool torn_read =
-          torn && (e.flags & kTorn) &&
-          (e.kind == EventKind::kQuery || e.kind == EventKind::kRead) &&
-          torn_found < kWitnessSeats;
-      if (dup || torn_read) {
-        if (torn_read) ++torn_found;
-        w.buyers.insert(b);
-        if (w.first_ns < 0 || static_cast<int64_t>(e.time_ns) < w.first_ns) {
-          w.first_ns = static_cast<int64_t>(e.time_ns);
-        }
-      }
-    }
-  }
-  return w;
-}
-
-Sample ChooseSample(const RunResult& run, const Witnesses& witnesses) {
-  Sample s;
-  const uint32_t buyers = static_cast<uint32_t>(run.served_by.size());
-  std::vector<int64_t> attempts(buyers, 0);
-  int64_t end = 1;
-  for (uint32_t b = 0; b < buyers; ++b) {
-    const auto events = run.history->EventsOf(b);
-    if (events.empty()) continue;
-    attempts[b] = int64_t{events.back().attempt} + 1;
-    s.total_attempts += attempts[b];
-    end = std::max<int64_t>(end, static_cast<int64_t>(events.back().time_ns));
-  }
-  // Lanes: all, or the witnesses' first and then evenly spread others.
-  if (buyers <= kMaxLanes) {
-    for (uint32_t b = 0; b < buyers; ++b) s.lanes.push_back(b);
-  } else {
-    s.all_lanes = false;
-    std::set<uint32_t> chosen;
-    for (uint32_t b : witnesses.buyers) {
-      if (chosen.size() < kMaxLanes / 2) chosen.insert(b);
-    }
-    const size_t wanted = kMaxLanes - chosen.size();
-    for (size_t i = 0; i < wanted; ++i) {
-      chosen.insert(static_cast<uint32_t>(i * buyers / wanted));
-    }
-    // Where a spread lane was a witness's already, the next free one.
-    for (uint32_t b = 0; chosen.size() < kMaxLanes && b < buyers; ++b) {
-      chosen.insert(b);
-    }
-    s.lanes.assign(chosen.begin(), chosen.end());
-  }
-  int64_t in_lanes = 0;
-  for (uint32_t b : s.lanes) in_lanes += attempts[b];
-  s.from_ns = 0;
-  s.to_ns = end;
-  s.shown_attempts = in_lanes;
-  if (in_lanes > static_cast<int64_t>(kMaxPurchases)) {
-    // A window that holds about kMaxPurchases of them, at an even rate,
-    // starting a little before the first witness.
-    s.all_time = false;
-    const double share = static_cast<double>(kMaxPurchases) / in_lanes;
-    const int64_t length = std::max<int64_t>(1000, end * share);
-    const int64_t anchor = std::max<int64_t>(0, witnesses.first_ns);
-    s.from_ns = std::max<int64_t>(0, anchor - length / 5);
-    s.to_ns = std::min<int64_t>(end, s.from_ns + length);
-    s.shown_attempts = 0;
-  }
-  return s;
-}
-
-// The events of buyer `b` that fall in the sample's window, whole attempts.
-std::span<const Event> EventsInWindow(const RunResult& run, uint32_t b,
-                                      const Sample& s) {
-  const auto events = run.history->EventsOf(b);
-  if (s.all_time) return events;
-  const auto first = std::lower_bound(
-      events.begin(), events.end(), s.from_ns, [](const Event& e, int64_t t) {
-        return static_cast<int64_t>(e.time_ns) < t;
-      });
-  const auto last = std::upper_bound(
-      first, events.end(), s.to_ns, [](int64_t t, const Event& e) {
-        return t < static_cast<int64_t>(e.time_ns);
-      });
-  return {first, last};
-}
-
-class Timeline {
- public:
-  Timeline(const RunResult& run, const Verdict& verdict, Sample* sample,
-           const Witnesses& witnesses)
-      : run_(run),
-        verdict_(verdict),
-        sample_(*sample),
-        witnesses_(witnesses),
-        killed_(KilledBuyers(run)) {
-    scale_ = kPlotWidth / static_cast<double>(std::max<int64_t>(
-                              1, sample_.to_ns - sample_.from_ns));
-    for (size_t i = 0; i < sample_.lanes.size(); ++i) {
-      lanes_.push_back(
-          AttemptsOf(EventsInWindow(run, sample_.lanes[i], sample_)));
-      if (!sample_.all_time) {
-        sample->shown_attempts += static_cast<int64_t>(lanes_.back().size());
-      }
-      for (const Attempt& a : lanes_.back()) {
-        if (a.outcome == Outcome::kBought) ++sold_[a.seat];
-      }
-    }
-  }
-
-  std::string Svg() {
-    const double height =
-        kAxisHeight + kLaneHeight * static_cast<double>(lanes_.size()) + 8;
-    std::string out = fmt::format(
-        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
-        "width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\">\n",
-        kLabelWidth + kPlotWidth + 20, height, kLabelWidth + kPlotWidth + 20,
-        height);
-    // Backgrounds first, then the witness bands over them, then the marks.
-    for (size_t i = 0; i < lanes_.size(); ++i) {
-      out += fmt::format(
-          "<rect class=\"lane-bg{}\" x=\"0\" y=\"{:.1f}\" width=\"{:.0f}\" "
-          "height=\"{:.0f}\"/>\n",
-          i % 2 == 0 ? " even" : "", LaneTop(i), kLabelWidth + kPlotWidth + 20,
-          kLaneHeight);
-    }
-    out += Axis(height);
-    out += Bands();
-    for (size_t i = 0; i < lanes_.size(); ++i) out += Lane(i);
-    out += "</svg>\n";
-    return out;
-  }
-
- private:
-  double X(int64_t ns) const {
-    return kLabelWidth + static_cast<double>(ns - sample_.from_ns) * scale_;
-  }
-  double LaneTop(size_t i) const {
-    return kAxisHeight + kLaneHeight * static_cast<double>(i);
-  }
-
-  std::string Axis(double height) const {
-    const double span_ms = (sample_.to_ns - sample_.from_ns) / 1e6;
-    const double step = TickStep(span_ms);
-    std::string out = "<g class=\"axis\">\n";
-    const double first = std::ceil(sample_.from_ns / 1e6 / step) * step;
-    for (double t = first; t <= sample_.to_ns / 1e6 + 1e-9; t += step) {
-      const double x = X(static_cast<int64_t>(t * 1e6));
-      out += fmt::format(
-          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2:.0f}\"/>"
-          "<text x=\"{0:.1f}\" y=\"{3}\">{4:g} ms</text>\n",
-          x, kAxisHeight - 8, height, kAxisHeight - 14, t);
-    }
-    return out + "</g>\n";
-  }
-
-  // One translucent band per witness seat, spanning its buyers' lanes from
-  // the first read to the last write.
-  std::string Bands() const {
-    std::string out;
-    for (const auto& [seat, group] : witnesses_.seat_group) {
-      int64_t from = INT64_MAX, to = 0;
-      size_t top = SIZE_MAX, bottom = 0, buyers = 0;
-      for (size_t i = 0; i < lanes_.size(); ++i) {
-        for (const Attempt& a : lanes_[i]) {
-          if (a.outcome != Outcome::kBought || a.seat != seat) continue;
-          from = std::min(from, a.read_ns);
-          to = std::max(to, a.outcome_ns);
-          top = std::min(top, i);
-          bottom = std::max(bottom, i);
-          ++buyers;
-        }
-      }
-      if (buyers < 2) continue;
-      out += fmt::format(
-          "<rect class=\"witness-band\" data-seat=\"{}\" x=\"{:.1f}\" "
-          "y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
-          "data-info=\"{}\"><title>{}</title></rect>\n",
-          seat, X(from), LaneTop(top) + 2, std::max(2.0, X(to) - X(from)),
-          LaneTop(bottom) - LaneTop(top) + kLaneHeight - 4,
-          kWitnessColors[group],
-          XmlEscape(fmt::format("seat {} sold {}: {} read-write windows "
-                                "overlap, from {} to {}",
-                                seat, TimesSold(sold_.at(seat)), buyers,
-                                Ms(from), Ms(to))),
-          XmlEscape(
-              fmt::format("seat {} sold {}", seat, TimesSold(sold_.at(seat)))));
-    }
-    return out;
-  }
-
-  std::string Mark(const char* cls, double x, double y, const std::string& info,
-                   const char* shape = "circle") const {
-    if (std::string_view(shape) == "circle") {
-      return fmt::format(
-          "<circle class=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" "
-          "data-info=\"{}\"><title>{}</title></circle>\n",
-          cls, x, y, XmlEscape(info), XmlEscape(info));
-    }
-    return fmt::format(
-        "<text class=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" data-info=\"{}\">{}"
-        "<title>{}</title></text>\n",
-        cls, x, y + 5, XmlEscape(info), shape, XmlEscape(info));
-  }
-
-  std::string Lane(size_t i) const {
-    const uint32_t buyer = sample_.lanes[i];
-    const double mid = LaneTop(i) + kLaneHeight / 2;
-    const double bar_y = mid - kBarHeight / 2;
-    const int32_t process = run_.served_by[buyer];
-    const pid_t pid = process >= 0 ? run_.processes[process].pid : 0;
-    std::string out = fmt::format(
-        "<g class=\"lane\" data-buyer=\"{}\">\n"
-        "<text class=\"lane-label\" x=\"6\" y=\"{:.1f}\">buyer {}"
-        "<title>buyer {}, pid {}</title></text>\n",
-        buyer, mid + 4, buyer, buyer, pid);
-    const std::vector<Attempt>& attempts = lanes_[i];
-    for (const Attempt& a : attempts) out += AttemptMarks(a, bar_y, mid);
-    if (killed_[buyer] && !attempts.empty()) {
-      const Attempt& last = attempts.back();
-      const int sig = process >= 0 ? run_.processes[process].signal : 0;
-      const std::string why =
-          last.fault != 0 && last.fault_ns == last.last_ns
-              ? fmt::format("{} ({})", FaultWhat(last.fault, 0),
-                            FaultName(last.fault))
-              : fmt::format("was killed (SIG{}) when the run ended",
-                            sigabbrev_np(sig));
-      out += Mark(
-          "killed", X(last.last_ns) + 4, mid,
-          fmt::format("buyer {} {}, after {}", buyer, why, Ms(last.last_ns)),
-          "\u2715");
-    }
-    return out + "</g>\n";
-  }
-
-  std::string AttemptMarks(const Attempt& a, double bar_y, double mid) const {
-    std::string out;
-    if (a.fault == static_cast<uint32_t>(FaultKind::kPause)) {
-      // A stalled holder: the stretch it spent stopped, guard in hand.
-      const int64_t until = a.fault_ns + a.fault_value * 1000000;
-      out += fmt::format(
-          "<rect class=\"pause\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
-          "height=\"{:.1f}\" data-info=\"{}\"><title>{}</title></rect>\n",
-          X(a.fault_ns), bar_y - 2, std::max(2.0, X(until) - X(a.fault_ns)),
-          kBarHeight + 4,
-          XmlEscape(fmt::format("buyer {} {} (pause_holder), from {}", a.buyer,
-                                FaultWhat(a.fault, a.fault_value),
-                                Ms(a.fault_ns))),
-          "paused (pause_holder)");
-    }
-    const uint32_t b = a.buyer;
-    const bool torn_witness = verdict_.CountOf(ViolationKind::kTornRead) > 0;
-    if (a.query_ns >= 0) {
-      out += Mark(
-          a.query_torn ? (torn_witness ? "query torn witness" : "query torn")
-                       : "query",
-          X(a.query_ns), mid,
-          a.query_torn ? fmt::format("buyer {} queries at {} and finds no "
-                                     "count: a torn read",
-                                     b, Ms(a.query_ns))
-                       : fmt::format("buyer {} queries at {}: {} left", b,
-                                     Ms(a.query_ns), a.query_value));
-    }
-    if (a.wait_ns >= 0 && a.acquired_ns > a.wait_ns) {
-      out += fmt::format(
-          "<rect class=\"wait\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
-          "height=\"4\" data-info=\"{}\"><title>{}</title></rect>\n",
-          X(a.wait_ns), mid - 2, std::max(1.0, X(a.acquired_ns) - X(a.wait_ns)),
-          XmlEscape(fmt::format("buyer {} waits for the guard from {} to {}", b,
-                                Ms(a.wait_ns), Ms(a.acquired_ns))),
-          XmlEscape(fmt::format("waits {}", Ms(a.acquired_ns - a.wait_ns))));
-    }
-    if (a.read_ns < 0) {
-      if (a.outcome == Outcome::kFailed) {
-        out += Mark("failed", X(a.outcome_ns), mid,
-                    fmt::format("buyer {} {} at {}", b, FailureWhy(a.failure),
-                                Ms(a.outcome_ns)),
-                    "!");
-      }
-      return out;
-    }
-    const int64_t end = a.outcome_ns >= 0 ? a.outcome_ns : a.last_ns;
-    std::string cls = "cs";
-    std::string info;
-    std::string fill;
-    std::string seat_attr;
-    switch (a.outcome) {
-      case Outcome::kBought: {
-        const auto group = witnesses_.seat_group.find(a.seat);
-        if (group != witnesses_.seat_group.end()) {
-          cls += " witness";
-          fill =
-              fmt::format(" style=\"fill:{}\"", kWitnessColors[group->second]);
-        }
-        seat_attr = fmt::format(" data-seat=\"{}\"", a.seat);
-        info =
-            a.atomic
-                ? fmt::format(
-                      "buyer {} takes a ticket in one step at {} "
-                      "-- {}",
-                      b, Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)))
-                : fmt::format(
-                      "buyer {} reads {} at {} and writes {} at "
-                      "{} -- {}",
-                      b, a.read_value, Ms(a.read_ns), a.written,
-                      Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)));
-        break;
-      }
-      case Outcome::kSoldOut:
-        cls += " sold-out";
-        info =
-            fmt::format("buyer {} reads 0 at {}: sold out", b, Ms(a.read_ns));
-        break;
-      case Outcome::kFailed:
-        cls += " failed";
-        info = fmt::format("buyer {} reads {} at {}, then {} at {}", b,
-                           a.read_value, Ms(a.read_ns), FailureWhy(a.failure),
-                           Ms(a.outcome_ns));
-        break;
-      case Outcome::kTorn:
-        cls += " torn";
-        info = fmt::format(
-            "buyer {} reads at {} and finds no count: a torn "
-            "read",
-            b, Ms(a.read_ns));
-        break;
-      case Outcome::kPending:
-        cls += " pending";
-        info = fmt::format(
-            "buyer {} reads {} at {} and never finishes: "
-            "indeterminate",
-            b, a.read_value, Ms(a.read_ns));
-        break;
-    }
-    const double x = X(a.read_ns);
-    const double width = std::max(2.0, X(end) - x);
-    out += fmt::format(
-        "<rect class=\"{}\"{}{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
-        "height=\"{:.0f}\" rx=\"2\" data-info=\"{}\"><title>{}</title>"
-        "</rect>\n",
-        cls, seat_attr, fill, x, bar_y, width, kBarHeight, XmlEscape(info),
-        XmlEscape(info));
-    if (a.outcome == Outcome::kBought && width >= 16) {
-      out += fmt::format(
-          "<text class=\"seat\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
-          x + width / 2, bar_y + kBarHeight - 3, a.seat);
-    }
-    return out;
-  }
-
-  const RunResult& run_;
-  const Verdict& verdict_;
-  const Sample& sample_;
-  const Witnesses& witnesses_;
-  const std::vector<bool> killed_;
-  std::vector<std::vector<Attempt>> lanes_;
-  std::map<int64_t, int64_t> sold_;  // seat -> times sold, in the sample
-  double scale_ = 1;
-};
 
 std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
   // A run cut short checked only the purchases that finished.
@@ -466,7 +50,8 @@ std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
     if (!v.witnesses.empty()) {
       out += "<ul>";
       for (const Witness& w : v.witnesses) {
-        out += fmt::format("<li>{}</li>", XmlEscape(w.text));
+        out +=
+            fmt::format("<li{}>{}</li>", TimeAttributes(w), XmlEscape(w.text));
       }
       if (v.unwitnessed > 0) {
         out += fmt::format("<li>and {} more</li>", v.unwitnessed);
@@ -478,8 +63,110 @@ std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
   return out + "</ul>\n";
 }
 
+// What each class of mark means, and a swatch drawn with that very class.
+struct LegendEntry {
+  const char* cls;
+  const char* swatch;  // SVG content; {0} is the drawing's id
+  const char* text;
+};
+
+constexpr LegendEntry kLegend[] = {
+    {"query", "<circle class=\"query\" cx=\"14\" cy=\"8\" r=\"3.5\"/>",
+     "query: a buyer asks how many tickets are left"},
+    {"torn",
+     "<circle class=\"query torn\" cx=\"8\" cy=\"8\" r=\"3.5\"/>"
+     "<rect class=\"cs torn\" x=\"15\" y=\"2\" width=\"11\" height=\"12\"/>",
+     "torn read: a query or read that found no count"},
+    {"empty-window",
+     "<rect class=\"empty-window\" x=\"2\" y=\"1\" width=\"24\" "
+     "height=\"14\"/>",
+     "empty file: a truncating write has emptied it and not yet written "
+     "the count (a torn read's window)"},
+    {"torn-link",
+     "<line class=\"torn-link\" x1=\"4\" y1=\"2\" x2=\"24\" y2=\"14\" "
+     "style=\"stroke:" /* witness colour */ "#e377c2\"/>",
+     "which writer's empty file a witnessed torn read fell in"},
+    {"wait", "<rect class=\"wait\" x=\"2\" y=\"6\" width=\"24\" height=\"4\"/>",
+     "waiting for a guard: until it gets it, gives up, or the run ends"},
+    {"hold", "<rect class=\"hold\" x=\"2\" y=\"4\" width=\"24\" height=\"8\"/>",
+     "holding a guard: until it releases it, gives it back, dies, or the "
+     "run ends"},
+    {"recovered",
+     "<rect class=\"hold recovered\" x=\"2\" y=\"4\" width=\"24\" "
+     "height=\"8\"/>",
+     "a guard taken over from a holder that died"},
+    {"cycle",
+     "<rect class=\"hold cycle\" x=\"2\" y=\"2\" width=\"11\" height=\"8\"/>"
+     "<rect class=\"wait cycle\" x=\"15\" y=\"8\" width=\"11\" "
+     "height=\"4\"/>",
+     "the deadlock's cycle: each buyer holds the guard the next one waits "
+     "for"},
+    {"backoff", "<text class=\"backoff\" x=\"14\" y=\"12.5\">\u25c6</text>",
+     "back-off: found a guard held, gave back the guards it held"},
+    {"cs",
+     "<rect class=\"cs\" x=\"2\" y=\"1\" width=\"24\" height=\"14\" "
+     "rx=\"2\"/>",
+     "read to write: a purchase's critical section (the seat on the bar)"},
+    {"sold-out",
+     "<rect class=\"cs sold-out\" x=\"2\" y=\"1\" width=\"24\" "
+     "height=\"14\"/>",
+     "read 0: sold out"},
+    {"failed",
+     "<rect class=\"cs failed\" x=\"2\" y=\"1\" width=\"12\" height=\"14\"/>"
+     "<text class=\"failed\" x=\"21\" y=\"12.5\">!</text>",
+     "failed: gave up waiting for the guard, or the store failed"},
+    {"pending",
+     "<rect class=\"cs pending\" x=\"2\" y=\"1\" width=\"24\" "
+     "height=\"14\"/>",
+     "read, never wrote: an indeterminate purchase (its buyer died)"},
+    {"pause",
+     "<rect class=\"pause\" x=\"2\" y=\"0\" width=\"24\" height=\"16\"/>",
+     "stopped by pause_holder, guard in hand"},
+    {"killed", "<text class=\"killed\" x=\"14\" y=\"13\">\u2715</text>",
+     "killed"},
+    {"abandoned",
+     "<defs><pattern id=\"legend-hatch-{0}\" width=\"8\" height=\"8\" "
+     "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+     "<rect class=\"hatch-line\" width=\"3\" height=\"8\"/></pattern></defs>"
+     "<rect class=\"abandoned\" x=\"2\" y=\"0\" width=\"24\" height=\"16\" "
+     "style=\"fill:url(#legend-hatch-{0})\"/>",
+     "abandoned lock: its holder died holding it; nobody can take it until "
+     "the run ends"},
+    {"run-end",
+     "<line class=\"run-end\" x1=\"14\" x2=\"14\" y1=\"0\" y2=\"16\"/>",
+     "ticketsim ends the run (why is written at its top)"},
+    {"witness",
+     "<rect class=\"cs witness\" x=\"2\" y=\"1\" width=\"7\" height=\"14\" "
+     "style=\"fill:#e377c2\"/><rect class=\"cs witness\" x=\"10.5\" y=\"1\" "
+     "width=\"7\" height=\"14\" style=\"fill:#ad1457\"/><rect class=\"cs "
+     "witness\" x=\"19\" y=\"1\" width=\"7\" height=\"14\" "
+     "style=\"fill:#f06292\"/>",
+     "a witness of a violation: one colour per witness, none used for "
+     "anything else"},
+    {"witness-band",
+     "<rect class=\"witness-band\" x=\"2\" y=\"0\" width=\"24\" height=\"16\" "
+     "style=\"fill:#e377c2\"/>",
+     "one seat sold more than once: its buyers' read-to-write windows "
+     "overlap"},
+};
+
+std::string LegendHtml(const TimelineDrawing& drawing, int id) {
+  std::string out = "<div class=\"legend\">";
+  for (const LegendEntry& e : kLegend) {
+    if (!drawing.classes.contains(e.cls)) continue;
+    out += fmt::format(
+        "<span data-legend=\"{}\"><svg class=\"swatch\" "
+        "xmlns=\"http://www.w3.org/2000/svg\" width=\"28\" height=\"16\" "
+        "viewBox=\"0 0 28 16\">{}</svg>{}</span>",
+        e.cls, fmt::format(fmt::runtime(e.swatch), id), e.text);
+  }
+  return out + "</div>\n";
+}
+
+// Every colour means one thing; the witnesses' family (kWitnessColors) is
+// set on their marks and used by nothing else.
 constexpr const char* kStyle = R"(
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #222; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 4px; }
 .description { color: #555; max-width: 70em; }
@@ -489,42 +176,250 @@ h2 { font-size: 18px; margin: 28px 0 4px; }
 .verdict.ok { background: #e3f4e3; color: #1a7f1a; }
 .verdict.bad { background: #fde8e8; color: #b00020; }
 .violations { margin-top: 0; }
+.witness-item { cursor: zoom-in; text-decoration: underline dotted; }
 #info { position: sticky; top: 0; background: #ffffe8; border: 1px solid #ddd;
   padding: 4px 8px; min-height: 1.4em; font-family: monospace; z-index: 1; }
-svg.timeline { display: block; margin-top: 8px; }
+.zoom-bar { font-size: 13px; color: #555; margin: 8px 0 4px; }
+.zoom-range { font-family: monospace; color: #222; }
+svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
+  user-select: none; cursor: crosshair; }
 .axis line { stroke: #ddd; }
 .axis text { font-size: 11px; fill: #666; text-anchor: middle; }
 .lane-bg { fill: #fff; }
 .lane-bg.even { fill: #f4f4f4; }
 .lane-label { font-size: 12px; fill: #333; }
-.query { fill: #888; }
-.query.torn { fill: #d62728; stroke: #000; }
-.wait { fill: #bbb; }
-.cs { fill: #4c8bd6; }
-.cs.witness { stroke: #000; stroke-width: 1.5; }
-.cs.sold-out { fill: #aaa; }
-.cs.failed { fill: #ff9f1c; }
-.cs.torn { fill: #d62728; }
-.cs.pending { fill: #fff; stroke: #d62728; stroke-dasharray: 3 2; }
-.witness-band { opacity: 0.15; }
+.guard-label { font-size: 9px; fill: #777; }
+.legend { margin: 6px 0; }
+.legend span { display: inline-block; margin: 2px 14px 2px 0; font-size: 12px; }
+.legend svg.swatch { vertical-align: middle; margin-right: 4px; }
+.query { fill: #7f7f7f; }
+.wait { fill: #dbb40c; }
+.hold { fill: #2ca02c; }
+.recovered { stroke: #2ca02c; stroke-width: 1.5; fill: #a6dba0; }
+.cs { fill: #1f77b4; }
+.sold-out { fill: #c7c7c7; }
+.failed { fill: #ff7f0e; font-size: 14px; font-weight: bold; text-anchor: middle; }
+.pending { fill: #fff; stroke: #1f77b4; stroke-width: 1.5; stroke-dasharray: 3 2; }
+.torn { fill: #d62728; }
+.cycle { stroke: #9467bd; stroke-width: 2.5; }
+.wait.cycle { stroke-width: 1; }
+.backoff { fill: #17becf; font-size: 11px; text-anchor: middle; }
+.empty-window { fill: #bcbd22; fill-opacity: 0.35; stroke: #bcbd22;
+  stroke-width: 1; }
+.killed { fill: #000; font-size: 14px; font-weight: bold; text-anchor: middle; }
+.pause { fill: #8c564b; opacity: 0.6; }
+.abandoned { stroke: #2f4f4f; stroke-width: 1; }
+.hatch-line { fill: #2f4f4f; fill-opacity: 0.3; }
+.abandoned-label { font-size: 11px; fill: #2f4f4f; font-weight: bold; }
+.run-end { stroke: #555; stroke-width: 2; stroke-dasharray: 6 3; }
+.run-end-label { font-size: 11px; fill: #555; font-weight: bold;
+  text-anchor: end; }
+.witness { stroke: #5c0a36; stroke-width: 1; }
+.query.witness, .empty-window.witness { stroke-width: 2.5; }
+.witness-band { opacity: 0.2; }
+.torn-link { stroke-width: 2; stroke-dasharray: 2 2; }
 .seat { font-size: 10px; fill: #fff; text-anchor: middle; pointer-events: none; }
-.killed { fill: #d62728; font-size: 14px; font-weight: bold; }
-.pause { fill: #7f7f7f; opacity: 0.45; }
-.failed { fill: #ff9f1c; font-weight: bold; }
-.legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
-.legend i { display: inline-block; width: 14px; height: 10px; margin-right: 4px;
-  vertical-align: middle; }
+.zoom-select { fill: #1f77b4; fill-opacity: 0.15; stroke: #1f77b4; }
 )";
 
-// Shows the hovered element's exact times and values in the info line.
+// Shows the hovered mark's exact times and values in the info line, and
+// zooms: the marks are laid out again from their data attributes.
 constexpr const char* kScript = R"(
 (function () {
+  'use strict';
+  var SVG_NS = 'http://www.w3.org/2000/svg';
   var info = document.getElementById('info');
   document.querySelectorAll('[data-info]').forEach(function (el) {
     el.addEventListener('mouseenter', function () {
       info.textContent = el.getAttribute('data-info');
     });
   });
+  function num(el, name) { return Number(el.getAttribute(name)); }
+  function ms(ns) { return (ns / 1e6).toFixed(3) + ' ms'; }
+  function tickStep(spanMs) {
+    var raw = Math.max(spanMs / 8, 1e-6);
+    var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var m = [1, 2, 5];
+    for (var i = 0; i < m.length; ++i) {
+      if (m[i] * power >= raw) return m[i] * power;
+    }
+    return 10 * power;
+  }
+  function layout(svg, from, to) {
+    var left = num(svg, 'data-plot-left');
+    var width = num(svg, 'data-plot-width');
+    var k = width / Math.max(1, to - from);
+    function X(t) {
+      return Math.min(left + width + 2, Math.max(left - 2, left + (t - from) * k));
+    }
+    svg.setAttribute('data-from-ns', String(from));
+    svg.setAttribute('data-to-ns', String(to));
+    function show(el, shown) {
+      if (shown) el.removeAttribute('display');
+      else el.setAttribute('display', 'none');
+    }
+    svg.querySelectorAll('[data-from-ns]').forEach(function (el) {
+      var t0 = num(el, 'data-from-ns');
+      var t1 = num(el, 'data-to-ns');
+      var a = X(t0);
+      var b = X(t1);
+      var inside = t1 >= from && t0 <= to;
+      if (el.tagName === 'rect') {
+        var min = Number(el.getAttribute('data-min-w') || 1);
+        el.setAttribute('x', a.toFixed(2));
+        el.setAttribute('width', Math.max(min, b - a).toFixed(2));
+        show(el, inside);
+      } else {
+        var w = Math.max(2, b - a);
+        el.setAttribute('x', (a + w / 2).toFixed(2));
+        show(el, inside && w >= 16);
+      }
+    });
+    svg.querySelectorAll('[data-at-ns]').forEach(function (el) {
+      var t = num(el, 'data-at-ns');
+      var x = X(t).toFixed(2);
+      if (el.tagName === 'circle') el.setAttribute('cx', x);
+      else if (el.tagName === 'line') {
+        el.setAttribute('x1', x);
+        el.setAttribute('x2', x);
+      } else el.setAttribute('x', x);
+      show(el, t >= from && t <= to);
+    });
+    svg.querySelectorAll('[data-x1-ns]').forEach(function (el) {
+      el.setAttribute('x1', X(num(el, 'data-x1-ns')).toFixed(2));
+      el.setAttribute('x2', X(num(el, 'data-x2-ns')).toFixed(2));
+    });
+    var axis = svg.querySelector('g.axis');
+    while (axis.firstChild) axis.removeChild(axis.firstChild);
+    var step = tickStep((to - from) / 1e6);
+    var decimals = Math.max(0, -Math.floor(Math.log10(step)));
+    var first = Math.ceil(from / 1e6 / step) * step;
+    for (var i = 0; ; ++i) {
+      var t = first + i * step;
+      if (t > to / 1e6 + 1e-9) break;
+      var x = X(t * 1e6).toFixed(2);
+      var line = document.createElementNS(SVG_NS, 'line');
+      line.setAttribute('x1', x);
+      line.setAttribute('x2', x);
+      line.setAttribute('y1', axis.getAttribute('data-y1'));
+      line.setAttribute('y2', axis.getAttribute('data-y2'));
+      var text = document.createElementNS(SVG_NS, 'text');
+      text.setAttribute('x', x);
+      text.setAttribute('y', axis.getAttribute('data-label-y'));
+      text.textContent = t.toFixed(decimals) + ' ms';
+      axis.appendChild(line);
+      axis.appendChild(text);
+    }
+    var section = svg.closest('section');
+    var range = section && section.querySelector('.zoom-range');
+    if (range) range.textContent = ms(from) + ' to ' + ms(to);
+  }
+  function zoom(svg, from, to) {
+    var lo = num(svg, 'data-run-from-ns');
+    var hi = num(svg, 'data-run-to-ns');
+    from = Math.max(lo, Math.floor(from));
+    to = Math.min(hi, Math.ceil(to));
+    if (!(to - from >= 100)) return;
+    layout(svg, from, to);
+  }
+  // The drawing is laid out for a width of its own; on the page it takes
+  // the window's width, and is laid out again for it so that its text
+  // keeps its size.
+  function fit(svg) {
+    var px = Math.round(svg.getBoundingClientRect().width);
+    var left = num(svg, 'data-plot-left');
+    var right = num(svg, 'data-plot-right');
+    var width = Math.max(200, px - left - right);
+    if (!(px > 0) || Math.abs(width - num(svg, 'data-plot-width')) < 1) return;
+    var total = left + width + right;
+    svg.setAttribute('viewBox',
+                     '0 0 ' + total + ' ' + svg.viewBox.baseVal.height);
+    svg.setAttribute('data-plot-width', String(width));
+    svg.querySelectorAll('rect.lane-bg').forEach(function (r) {
+      r.setAttribute('width', String(total));
+    });
+    svg.querySelectorAll('rect.clip').forEach(function (r) {
+      r.setAttribute('width', String(width + 2 * (left - num(r, 'x'))));
+    });
+    layout(svg, num(svg, 'data-from-ns'), num(svg, 'data-to-ns'));
+  }
+  var svgs = Array.prototype.slice.call(
+      document.querySelectorAll('svg.timeline'));
+  svgs.forEach(fit);
+  window.addEventListener('resize', function () { svgs.forEach(fit); });
+  window.ticketsimZoom = function (from, to, svg) {
+    (svg ? [svg] : svgs).forEach(function (s) { zoom(s, from, to); });
+  };
+  svgs.forEach(function (svg) {
+    var section = svg.closest('section');
+    var start = null;
+    var select = null;
+    function svgX(ev) {
+      var left = num(svg, 'data-plot-left');
+      var width = num(svg, 'data-plot-width');
+      var p = svg.createSVGPoint();
+      p.x = ev.clientX;
+      p.y = ev.clientY;
+      var x = p.matrixTransform(svg.getScreenCTM().inverse()).x;
+      return Math.min(left + width, Math.max(left, x));
+    }
+    function ns(x) {
+      var left = num(svg, 'data-plot-left');
+      var width = num(svg, 'data-plot-width');
+      var from = num(svg, 'data-from-ns');
+      var to = num(svg, 'data-to-ns');
+      return from + (x - left) / width * (to - from);
+    }
+    svg.addEventListener('mousedown', function (ev) {
+      start = svgX(ev);
+      select = document.createElementNS(SVG_NS, 'rect');
+      select.setAttribute('class', 'zoom-select');
+      select.setAttribute('x', start);
+      select.setAttribute('y', 0);
+      select.setAttribute('width', 0);
+      select.setAttribute('height', svg.viewBox.baseVal.height);
+      svg.appendChild(select);
+      ev.preventDefault();
+    });
+    window.addEventListener('mousemove', function (ev) {
+      if (start === null) return;
+      var x = svgX(ev);
+      select.setAttribute('x', Math.min(x, start));
+      select.setAttribute('width', Math.abs(x - start));
+    });
+    window.addEventListener('mouseup', function (ev) {
+      if (start === null) return;
+      var x = svgX(ev);
+      svg.removeChild(select);
+      if (Math.abs(x - start) > 3) {
+        zoom(svg, ns(Math.min(x, start)), ns(Math.max(x, start)));
+      }
+      start = null;
+      select = null;
+    });
+    if (!section) return;
+    var reset = section.querySelector('.reset-zoom');
+    if (reset) {
+      reset.addEventListener('click', function () {
+        zoom(svg, num(svg, 'data-run-from-ns'), num(svg, 'data-run-to-ns'));
+      });
+    }
+    section.querySelectorAll('li[data-from-ns]').forEach(function (li) {
+      li.addEventListener('click', function () {
+        var from = num(li, 'data-from-ns');
+        var to = num(li, 'data-to-ns');
+        var pad = Math.max((to - from) * 0.25, 20000);
+        zoom(svg, from - pad, to + pad);
+        svg.scrollIntoView({block: 'nearest'});
+      });
+    });
+  });
+  function fromHash() {
+    var m = /^#zoom=(\d+)-(\d+)$/.exec(window.location.hash);
+    if (m) window.ticketsimZoom(Number(m[1]), Number(m[2]));
+  }
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
 })();
 )";
 
@@ -532,11 +427,11 @@ constexpr const char* kScript = R"(
 
 std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
                            const std::string& caption) {
+  // Tells one drawing's SVG definitions from another's on the same page.
+  static std::atomic<int> next_id{0};
+  const int id = next_id++;
   const Scenario& s = run.scenario;
-  const Witnesses witnesses = FindWitnesses(run, verdict);
-  Sample sample = ChooseSample(run, witnesses);
-  Timeline timeline(run, verdict, &sample, witnesses);
-  const std::string svg = timeline.Svg();
+  const TimelineDrawing drawing = DrawTimeline(run, verdict, id);
   std::string out = "<section class=\"run\">\n";
   out += fmt::format("<h2>{}</h2>\n", XmlEscape(caption));
   if (!s.description.empty()) {
@@ -551,16 +446,23 @@ std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable",
       verdict.attempts, run.seconds);
   out += VerdictHtml(run, verdict);
-  if (!sample.all_lanes || !sample.all_time) {
+  if (!drawing.all_lanes || !drawing.all_time) {
     out += fmt::format(
         "<p class=\"sample\">A sample: {} of {} buyers{}, {} of {} "
         "purchases, from {} to {}. The buyers of the highlighted witnesses "
         "come first.</p>\n",
-        sample.lanes.size(), run.served_by.size(),
-        sample.all_lanes ? " (all)" : "", sample.shown_attempts,
-        sample.total_attempts, Ms(sample.from_ns), Ms(sample.to_ns));
+        drawing.lanes, run.served_by.size(), drawing.all_lanes ? " (all)" : "",
+        drawing.shown_attempts, drawing.total_attempts, Ms(drawing.from_ns),
+        Ms(drawing.to_ns));
   }
-  out += svg;
+  out += fmt::format(
+      "<div class=\"zoom-bar\">Time shown: <span class=\"zoom-range\">{} to "
+      "{}</span> <button type=\"button\" class=\"reset-zoom\">reset "
+      "zoom</button> Drag across the timeline to zoom into a stretch of "
+      "time; click a witness above to zoom to it.</div>\n",
+      Ms(drawing.from_ns), Ms(drawing.to_ns));
+  out += LegendHtml(drawing, id);
+  out += drawing.svg;
   return out + "</section>\n";
 }
 
@@ -568,20 +470,9 @@ std::string HtmlPage(const std::string& title,
                      const std::vector<std::string>& sections) {
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n"
       "<h1>{}</h1>\n"
-      "<div class=\"legend\">"
-      "<span><i style=\"background:#888;border-radius:5px\"></i>query</span>"
-      "<span><i style=\"background:#bbb;height:4px\"></i>waiting for the "
-      "guard</span>"
-      "<span><i style=\"background:#4c8bd6\"></i>read to write (the seat on "
-      "the bar)</span>"
-      "<span><i style=\"background:#aaa\"></i>sold out</span>"
-      "<span><i style=\"background:#ff9f1c\"></i>failed</span>"
-      "<span><i style=\"background:#d62728\"></i>torn read, witness, "
-      "killed</span>"
-      "<span><i style=\"background:#7f7f7f;opacity:0.45\"></i>holder "
-      "paused</span></div>\n"
       "<div id=\"info\">Hover over a mark for its exact times and "
       "values.</div>\n",
       XmlEscape(title), kStyle, XmlEscape(title));

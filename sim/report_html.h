@@ -1,15 +1,20 @@
 // The HTML timeline: one self-contained page (no network, no external
 // script or font) that shows a run as a class would want to see it.
 //
-// The verdict comes first, then a time axis with one lane per buyer: its
-// queries (dots; red if torn), its wait for the guard (a thin grey bar), its
-// critical section from read to write (a bar, labelled with the seat), sold
-// out, failed and killed marks. The purchases that witness a violation are
-// highlighted across lanes: the read-write windows of one seat sold twice
-// share a colour and a band. Hovering anything shows its exact times and
-// values. A large run shows a sample: the lanes of the witnesses first, at
-// most kMaxLanes of them, over a window of at most kMaxPurchases purchases,
-// and says so.
+// The verdict comes first, its witnesses each a link that zooms the
+// timeline to them; then a legend of exactly the marks the timeline uses,
+// and the timeline itself (sim/timeline_svg.h): a time axis that runs to
+// the run's end, and a lane per buyer with its queries (dots; red if torn),
+// its critical sections from read to write (bars, labelled with the seat),
+// sold out, failed and killed marks, and below them a row per guard with
+// its waits and holds, its back-offs, and a truncating writer's empty file.
+// A deadlock's cycle, an abandoned lock and the moment ticketsim ended the
+// run are drawn as such. The marks that witness a violation share a colour
+// family no other mark uses. Hovering anything shows its exact times and
+// values; dragging across the plot zooms into a stretch of time, and
+// page.html#zoom=FROM-TO (nanoseconds) opens it zoomed. A large run shows
+// a sample: the lanes of the witnesses first, at most kMaxLanes of them,
+// over a window of at most kMaxPurchases purchases, and says so.
 #ifndef TICKETSIM_SIM_REPORT_HTML_H_
 #define TICKETSIM_SIM_REPORT_HTML_H_
 

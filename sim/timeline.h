@@ -51,6 +51,62 @@ struct Attempt {
 // purchase.
 std::vector<Attempt> AttemptsOf(std::span<const Event> events);
 
+// What a buyer did with the guards, read from all its events (every event's
+// guard, not only the first's).
+enum class SpanKind { kWait, kHold };
+enum class SpanEnd {
+  kOpen,      // nothing recorded ends it: it lasts until the buyer dies or
+              // the run ends
+  kAcquired,  // a wait that got its guard
+  kFailed,    // a wait that gave up (timeout, guard error)
+  kRelease,   // a hold given up
+  kBackoff,   // a hold given back by a try-backoff round
+};
+struct GuardSpan {
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  size_t event = 0;  // whose guard
+  SpanKind kind = SpanKind::kWait;
+  int64_t from_ns = 0;
+  int64_t to_ns = -1;  // -1 while open
+  SpanEnd end = SpanEnd::kOpen;
+  bool recovered = false;  // a hold taken over from a dead holder
+  uint32_t failure = 0;    // kFailed: a Failure
+};
+
+// A try-backoff round given up: `found_held`'s guard was taken, and the
+// guards in the bit mask `given_back` were given back.
+struct BackoffMark {
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  int64_t time_ns = 0;
+  size_t found_held = 0;
+  uint32_t given_back = 0;
+  int64_t round = 0;  // which back-off of its attempt (1, 2, ...)
+};
+
+// A truncating write's empty file: from the truncation to the write that
+// follows it (-1 if none did).
+struct EmptyFile {
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  size_t event = 0;
+  int64_t from_ns = 0;
+  int64_t to_ns = -1;
+};
+
+struct GuardHistory {
+  std::vector<GuardSpan> spans;  // in the order they began
+  std::vector<BackoffMark> backoffs;
+  std::vector<EmptyFile> empty_files;
+  // The time of a fault that kills (kill_holder, crash_before_write) when
+  // it is the buyer's last event: the moment it died. -1 otherwise.
+  int64_t killed_ns = -1;
+  uint32_t killed_by = 0;  // that fault's FaultKind
+};
+
+GuardHistory GuardHistoryOf(std::span<const Event> events);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_TIMELINE_H_
