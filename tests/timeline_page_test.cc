@@ -281,7 +281,9 @@ Page RenderScenario(const std::string& name, const std::string& hash = "") {
       R"re(<svg class="timeline"[^>]* viewBox="0 0 ([0-9.]+) )re");
   std::smatch m;
   EXPECT_TRUE(std::regex_search(narrow.dom, m, kViewBox)) << narrow.dom;
-  if (!m.empty()) EXPECT_LE(std::stod(m[1]), 800.0);
+  if (!m.empty()) {
+    EXPECT_LE(std::stod(m[1]), 800.0);
+  }
   return page;
 }
 
