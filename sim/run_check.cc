@@ -64,14 +64,29 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
         ++v.unwitnessed;
         continue;
       }
+      // Killed by its own fault: it died then, not when it was seen dead.
+      std::optional<uint64_t> fault;
+      if (result.history != nullptr) {
+        const auto events = result.history->EventsOf(a.buyer);
+        if (!events.empty() && events.back().kind == EventKind::kFault &&
+            static_cast<FaultKind>(events.back().aux) != FaultKind::kPause) {
+          fault = events.back().time_ns;
+        }
+      }
       Witness w = WitnessOf(
-          fmt::format("buyer {} (pid {}) died by SIG{} at {} holding the {}",
-                      a.buyer, a.pid, sigabbrev_np(a.signal),
-                      FormatTime(a.time_ns), guard_of(a.event)));
+          fault ? fmt::format("buyer {} (pid {}) was killed by SIG{} at {} "
+                              "holding the {} (seen dead at {})",
+                              a.buyer, a.pid, sigabbrev_np(a.signal),
+                              FormatTime(*fault), guard_of(a.event),
+                              FormatTime(a.time_ns))
+                : fmt::format("buyer {} (pid {}) died by SIG{} holding the {} "
+                              "(seen dead at {})",
+                              a.buyer, a.pid, sigabbrev_np(a.signal),
+                              guard_of(a.event), FormatTime(a.time_ns)));
       if (const auto held = last(a.buyer, EventKind::kAcquired, a.event)) {
         w.Add({a.buyer, 0, "hold", std::nullopt, *held});
       }
-      w.Add({a.buyer, 0, "died", std::nullopt, a.time_ns});
+      w.Add({a.buyer, 0, "died", std::nullopt, fault ? *fault : a.time_ns});
       v.witnesses.push_back(std::move(w));
     }
     const AbandonedLock& first = result.abandoned.front();
