@@ -77,7 +77,7 @@ inline constexpr size_t kEventsPerAttempt = 9;
 // kBackoffsRecorded back-offs, each with the waiting and acquired of each
 // event it had taken.
 inline constexpr size_t kEventsPerEventAttempt = 6;
-inline constexpr size_t kBackoffsRecorded = 4;
+inline constexpr size_t kBackoffsRecorded = 8;
 
 // Appends one buyer's events to its slice. Used in the buyer process only.
 class EventWriter {

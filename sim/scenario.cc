@@ -825,9 +825,12 @@ std::string EventName(const Scenario& scenario, size_t event) {
 
 size_t EventsPerAttempt(const Scenario& scenario) {
   const size_t events = EventCount(scenario);
-  return events == 1 ? kEventsPerAttempt
-                     : 3 + kEventsPerEventAttempt * events +
-                           kBackoffsRecorded * (1 + 2 * events);
+  if (events == 1) return kEventsPerAttempt;
+  // Only try-backoff gives guards back and starts again.
+  const size_t rounds = scenario.guard.acquire == GuardAcquire::kTryBackoff
+                            ? kBackoffsRecorded
+                            : 0;
+  return 3 + kEventsPerEventAttempt * events + rounds * (1 + 2 * events);
 }
 
 uint64_t SeatMapSeats(const Scenario& scenario) {
