@@ -40,27 +40,6 @@ std::string BuyerWord(const std::vector<uint32_t>& buyers) {
                      Buyers(buyers));
 }
 
-// Why ticketsim ended the buyers still running.
-std::string EndWhy(RunEnd why) {
-  switch (why) {
-    case RunEnd::kDeadlock:
-      return "deadlock";
-    case RunEnd::kAbandoned:
-      return "the guard is abandoned";
-    case RunEnd::kTimeLimit:
-      return "the run's time limit";
-    case RunEnd::kInterrupt:
-      return "interrupted";
-    case RunEnd::kStopped:
-      return "stopped";
-    case RunEnd::kFailure:
-      return "the system failed a buyer";
-    case RunEnd::kNone:
-      break;
-  }
-  return "the run ended";
-}
-
 // Tells events in time order, keeping track of who holds which guard, so
 // that a wait names the holder and no guard is ever told as held by more
 // buyers than it lets in.
@@ -287,7 +266,7 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
   if (!ended.empty()) {
     told.push_back({run.ended_ns, ended.front(), nullptr, nullptr,
                     fmt::format("ticketsim ends {}: {}", BuyerWord(ended),
-                                EndWhy(run.ended_by)),
+                                RunEndName(run.ended_by)),
                     true});
   }
   std::stable_sort(told.begin(), told.end(), [](const Told& a, const Told& b) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/checker.h"
@@ -70,6 +71,10 @@ enum class RunEnd {
   kStopped,    // its chooser stopped it (a person pressed q)
   kFailure,    // the system failed a buyer
 };
+
+// "deadlock", "abandoned lock", ...: why the run was ended, in the words
+// the reports use; "" for RunEnd::kNone.
+std::string_view RunEndName(RunEnd end);
 
 struct RunResult {
   Scenario scenario;

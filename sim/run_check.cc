@@ -16,6 +16,26 @@
 
 namespace ticketsim {
 
+std::string_view RunEndName(RunEnd end) {
+  switch (end) {
+    case RunEnd::kNone:
+      return "";
+    case RunEnd::kDeadlock:
+      return "deadlock";
+    case RunEnd::kAbandoned:
+      return "abandoned lock";
+    case RunEnd::kTimeLimit:
+      return "time limit";
+    case RunEnd::kInterrupt:
+      return "interrupted";
+    case RunEnd::kStopped:
+      return "stopped";
+    case RunEnd::kFailure:
+      return "a buyer failed";
+  }
+  return "";
+}
+
 std::vector<bool> KilledBuyers(const RunResult& result) {
   std::vector<int32_t> last_served(result.processes.size(), -1);
   for (size_t i = 0; i < result.served_by.size(); ++i) {

@@ -40,26 +40,6 @@ double TickStep(double span_ms) {
   return 10 * power;
 }
 
-std::string_view EndedWhy(RunEnd end) {
-  switch (end) {
-    case RunEnd::kNone:
-      return "";
-    case RunEnd::kDeadlock:
-      return "deadlock";
-    case RunEnd::kAbandoned:
-      return "abandoned lock";
-    case RunEnd::kTimeLimit:
-      return "time limit";
-    case RunEnd::kInterrupt:
-      return "interrupted";
-    case RunEnd::kStopped:
-      return "stopped";
-    case RunEnd::kFailure:
-      return "a buyer failed";
-  }
-  return "";
-}
-
 class Drawing {
  public:
   Drawing(const RunResult& run, const Verdict& verdict, int id)
@@ -280,11 +260,7 @@ class Drawing {
   std::string Abandoned() {
     std::string out;
     for (const AbandonedLock& a : run_.abandoned) {
-      int64_t died = static_cast<int64_t>(a.time_ns);
-      if (const auto lane = lane_of_.find(a.buyer); lane != lane_of_.end()) {
-        const int64_t killed = guard_history_[lane->second].killed_ns;
-        if (killed >= 0) died = killed;
-      }
+      const int64_t died = DiedAt(a);
       const std::string info = fmt::format(
           "abandoned lock: buyer {} died holding {} at {}; nobody can take "
           "it from then to the run's end at {}",
@@ -296,15 +272,21 @@ class Drawing {
     return out;
   }
 
+  // When an abandoned lock's holder died: killed by its fault, or else
+  // when the run saw it dead.
+  int64_t DiedAt(const AbandonedLock& a) const {
+    if (const auto lane = lane_of_.find(a.buyer); lane != lane_of_.end()) {
+      const int64_t killed = guard_history_[lane->second].killed_ns;
+      if (killed >= 0) return killed;
+    }
+    return static_cast<int64_t>(a.time_ns);
+  }
+
   // The abandoned locks' labels, above the plot (the band may be narrow).
   std::string AbandonedLabels() const {
     std::string out;
     for (const AbandonedLock& a : run_.abandoned) {
-      int64_t died = static_cast<int64_t>(a.time_ns);
-      if (const auto lane = lane_of_.find(a.buyer); lane != lane_of_.end()) {
-        const int64_t killed = guard_history_[lane->second].killed_ns;
-        if (killed >= 0) died = killed;
-      }
+      const int64_t died = DiedAt(a);
       if (died < sample_.from_ns || died > sample_.to_ns) continue;
       const bool right_half = X(died) > kLabelWidth + kPlotWidth / 2;
       out += fmt::format(
@@ -327,7 +309,7 @@ class Drawing {
     }
     const std::string info =
         fmt::format("ticketsim ends the run at {}: {}{}", Ms(at),
-                    EndedWhy(run_.ended_by), found);
+                    RunEndName(run_.ended_by), found);
     return fmt::format(
         "<line class=\"{}\" x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"4\" "
         "y2=\"{:.1f}\" data-at-ns=\"{}\" data-info=\"{}\"><title>{}</title>"
@@ -335,7 +317,7 @@ class Drawing {
         "<text class=\"run-end-label\" x=\"{:.2f}\" y=\"14\" dx=\"-4\" "
         "data-at-ns=\"{}\">ticketsim ends the run: {}</text>\n",
         Use("run-end"), X(at), X(at), PlotBottom(), at, XmlEscape(info),
-        XmlEscape(info), X(at), at, EndedWhy(run_.ended_by));
+        XmlEscape(info), X(at), at, RunEndName(run_.ended_by));
   }
 
   // The time a killed buyer died: its fault, else the run's end.

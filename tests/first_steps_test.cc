@@ -16,6 +16,7 @@ namespace {
 
 using ::ticketsim::testing::LeftoversOfEndedRuns;
 using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -23,11 +24,6 @@ constexpr const char* kLibrary = TICKETSIM_SOURCE_DIR "/scenarios";
 
 std::string Library(const std::string& name) {
   return std::string(kLibrary) + "/" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 bool Has(const std::string& out, const std::string& text) {

@@ -181,8 +181,7 @@ TEST(NarrationTest, KilledHolderToldWhenKilled) {
       << ran.out;
   EXPECT_TRUE(std::regex_match(
       lines.back(),
-      std::regex(
-          R"(ticketsim ends buyers? [\d, and]+: the guard is abandoned)")))
+      std::regex(R"(ticketsim ends buyers? [\d, and]+: abandoned lock)")))
       << ran.out;
   EXPECT_EQ(ran.out.find("is dead"), std::string::npos) << ran.out;
   CheckHolders(lines, 1, "18-killed-holder");

@@ -20,15 +20,9 @@ namespace ticketsim {
 namespace {
 
 using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadJson;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return nlohmann::json::parse(text.str(), nullptr, false);
-}
 
 // The verdict's words in a JSON report, with times and pids blanked.
 std::string Verdict(const nlohmann::json& report) {

@@ -16,18 +16,12 @@ namespace ticketsim {
 namespace {
 
 using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
 const std::string kLibrary = TICKETSIM_SOURCE_DIR "/scenarios/";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;

@@ -22,6 +22,15 @@
 #include "sim/guard.h"
 
 namespace ticketsim::testing {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  return nlohmann::json::parse(ReadFile(path), nullptr, false);
+}
 namespace {
 
 namespace fs = std::filesystem;

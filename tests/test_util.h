@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -21,6 +22,11 @@ namespace ticketsim::testing {
 // to runs of process `pid` (the pid in their tag). A test listener fails
 // every test after which this process has any left.
 std::vector<std::string> LeftoversOf(pid_t pid);
+
+// The whole of a file ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+// A JSON file, parsed; discarded (is_discarded()) if it is not JSON.
+nlohmann::json ReadJson(const std::string& path);
 
 // Named objects and run directories of this uid whose run has ended (its
 // liveness lock is free): what a run that ended (however it ended) must

@@ -17,13 +17,9 @@ namespace ticketsim {
 namespace {
 
 using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadJson;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
 
 const nlohmann::json* FindViolation(const nlohmann::json& report,
                                     const std::string& kind) {
