@@ -33,9 +33,8 @@ const nlohmann::json* FindViolation(const nlohmann::json& report,
 // Two buyers, 8 tickets, 8 attempts each, on shared memory with no guard:
 // each round both read before either writes, so all 8 seats are sold twice.
 std::vector<std::string> EightDuplicates(const std::string& json) {
-  std::string steps;
-  for (int i = 0; i < 8; ++i)
-    steps += (i == 0 ? "" : ",") + std::string("0,0,1,1,0,1");
+  std::string steps = "0,0,1,1,0,1";
+  for (int i = 1; i < 8; ++i) steps.append(",0,0,1,1,0,1");
   return {"run",    "--store",    "shm", "--buyers",   "2", "--tickets",
           "8",      "--attempts", "8",   "--think-ms", "0", "--schedule",
           "seeded", "--steps",    steps, "--json",     json};
