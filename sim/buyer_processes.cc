@@ -147,7 +147,7 @@ int64_t BuyerReaper::ResumeDue(int64_t now) {
   int64_t next = INT64_MAX;
   for (auto it = paused_.begin(); it != paused_.end();) {
     if (it->second <= now) {
-      kill(it->first, SIGCONT);
+      Continue(it->first);
       it = paused_.erase(it);
     } else {
       next = std::min(next, it->second);
@@ -159,7 +159,12 @@ int64_t BuyerReaper::ResumeDue(int64_t now) {
 
 void BuyerReaper::Resume(uint32_t index) {
   const pid_t pid = (*buyers_)[index].pid;
-  if (paused_.erase(pid) != 0) kill(pid, SIGCONT);
+  if (paused_.erase(pid) != 0) Continue(pid);
+}
+
+void BuyerReaper::Continue(pid_t pid) {
+  kill(pid, SIGCONT);
+  continued_.emplace_back(index_of_.at(pid), MonotonicNs());
 }
 
 void BuyerReaper::KillAll() {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sim/buyer.h"
@@ -82,6 +83,11 @@ class BuyerReaper {
   }
   // Continues process `index` now, whenever it was due.
   void Resume(uint32_t index);
+  // Each continue it sent (SIGCONT): the process's index and when
+  // (MonotonicNs), in order.
+  const std::vector<std::pair<uint32_t, int64_t>>& continued() const {
+    return continued_;
+  }
 
   // Kills every buyer still running and reaps them all, blocking.
   void KillAndReapAll();
@@ -104,10 +110,14 @@ class BuyerReaper {
   void Ended(pid_t pid, int status, int64_t pause_ns,
              std::vector<uint32_t>* killed);
 
+  // Sends SIGCONT to paused `pid`, and notes it.
+  void Continue(pid_t pid);
+
   std::vector<BuyerProcess>* buyers_;
   const RunControl* control_;
   std::unordered_map<pid_t, uint32_t> index_of_;
   std::unordered_map<pid_t, int64_t> paused_;  // pid -> when to continue it
+  std::vector<std::pair<uint32_t, int64_t>> continued_;
   uint32_t said_ = 0;  // entries of control_->ended reaped
   size_t running_ = 0;
 };

@@ -45,11 +45,12 @@ std::string BuyerWord(const std::vector<uint32_t>& buyers) {
 // buyers than it lets in.
 class Narrator {
  public:
-  explicit Narrator(const RunResult& run)
+  Narrator(const RunResult& run, const Verdict& verdict)
       : scenario_(run.scenario),
         count_(run.scenario.initial),
         several_(EventCount(run.scenario) > 1),
-        guarded_(run.scenario.guard.kind != GuardKind::kNone) {}
+        guarded_(run.scenario.guard.kind != GuardKind::kNone),
+        tell_truncates_(verdict.CountOf(ViolationKind::kTornRead) > 0) {}
 
   // The sentence for `e` (whose buyer's next event is `next`), or "" for an
   // event not worth a line.
@@ -71,6 +72,25 @@ class Narrator {
   std::string Guard(size_t event) const {
     return several_ ? fmt::format("{}'s guard", EventName(scenario_, event))
                     : "the guard";
+  }
+
+  // A holder that dies keeps a guard nothing releases (named mutex and
+  // semaphore: an abandoned lock); the others are released at its death
+  // (the kernel, the database) or taken over by the next locker
+  // (robust-mutex): from then on no one holds it for it.
+  void Dies(uint32_t buyer) {
+    if (AbandonedIfHolderDies(scenario_.guard.kind)) {
+      dead_.insert(buyer);
+      return;
+    }
+    for (auto& [event, holders] : holders_) holders.erase(buyer);
+  }
+
+  // "buyer 3", "buyers 2 and 5", a dead one said so: "buyer 4 (dead)".
+  std::string HolderWords(const std::vector<uint32_t>& holders) const {
+    std::string out = BuyerWord(holders);
+    if (holders.size() == 1 && dead_.contains(holders[0])) out += " (dead)";
+    return out;
   }
 
   std::vector<uint32_t> HoldersBut(size_t event, uint32_t buyer) const {
@@ -100,7 +120,7 @@ class Narrator {
             static_cast<size_t>(std::max<int64_t>(1, scenario_.guard.permits));
         if (others.size() < permits) return "";
         return fmt::format("buyer {} waits for {}, held by {}", b,
-                           Guard(e.event), BuyerWord(others));
+                           Guard(e.event), HolderWords(others));
       }
       case EventKind::kAcquired: {
         holders_[e.event].insert(b);
@@ -128,7 +148,6 @@ class Narrator {
         }
         return fmt::format("buyer {} reads {}", b, e.value);
       case EventKind::kInvoke:
-      case EventKind::kTruncated:
         return "";
       case EventKind::kWrite:
         if (e.event != 0) return fmt::format("buyer {} writes {}", b, e.value);
@@ -148,8 +167,16 @@ class Narrator {
                    ? fmt::format("buyer {} lets go of {}", b, Guard(e.event))
                    : "";
       case EventKind::kFault:
+        if (static_cast<FaultKind>(e.aux) != FaultKind::kPause) Dies(b);
         return fmt::format("buyer {} {} ({})", b, FaultWhat(e.aux, e.value),
                            FaultName(e.aux));
+      case EventKind::kTruncated:
+        // Told only in a run whose reads found the file empty.
+        return tell_truncates_ ? fmt::format(
+                                     "buyer {} empties the file to "
+                                     "write it (truncate)",
+                                     b)
+                               : "";
       case EventKind::kBackoff: {
         std::vector<std::string> given;
         for (size_t event = 0; event < 32; ++event) {
@@ -162,7 +189,7 @@ class Narrator {
         const std::vector<uint32_t> others = HoldersBut(e.event, b);
         std::string line =
             fmt::format("buyer {} finds {} held", b, Guard(e.event));
-        if (!others.empty()) line += " by " + BuyerWord(others);
+        if (!others.empty()) line += " by " + HolderWords(others);
         if (!given.empty()) {
           line += ", gives back ";
           for (size_t i = 0; i < given.size(); ++i) {
@@ -200,6 +227,8 @@ class Narrator {
   int64_t last_writer_ = -1;
   std::map<int64_t, int64_t> sold_;
   std::map<size_t, std::set<uint32_t>> holders_;  // per event's guard
+  std::set<uint32_t> dead_;  // holders that died holding what none releases
+  const bool tell_truncates_;
 };
 
 // The story's lines: every event of every buyer, and what ticketsim itself
@@ -263,6 +292,29 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
                      a.buyer),
          true});
   }
+  // A paused holder continued: the buyer its process was serving, the one
+  // whose pause came last before.
+  for (const auto& [process, at] : run.continued) {
+    int64_t buyer = -1;
+    uint64_t paused = 0;
+    for (uint32_t b = 0; b < run.served_by.size(); ++b) {
+      if (run.served_by[b] != static_cast<int32_t>(process)) continue;
+      for (const Event& e : run.history->EventsOf(b)) {
+        if (e.kind == EventKind::kFault && e.time_ns <= at &&
+            static_cast<FaultKind>(e.aux) == FaultKind::kPause &&
+            (buyer < 0 || e.time_ns >= paused)) {
+          buyer = b;
+          paused = e.time_ns;
+        }
+      }
+    }
+    if (buyer < 0) continue;
+    told.push_back(
+        {at, static_cast<uint32_t>(buyer), nullptr, nullptr,
+         fmt::format("ticketsim continues buyer {} (SIGCONT), stopped since {}",
+                     buyer, FormatTime(paused)),
+         true});
+  }
   if (!ended.empty()) {
     told.push_back({run.ended_ns, ended.front(), nullptr, nullptr,
                     fmt::format("ticketsim ends {}: {}", BuyerWord(ended),
@@ -285,7 +337,7 @@ void WriteNarration(std::FILE* out, const RunResult& run,
                "  nothing to tell: history = \"summary\" keeps no events\n\n");
     return;
   }
-  Narrator narrator(run);
+  Narrator narrator(run, verdict);
   size_t lines = 0;
   size_t skipped = 0;  // since the last line told
   size_t untold = 0;   // in all

@@ -57,11 +57,6 @@ Status EventNames(const RunNames& run, size_t event, RunNames* out) {
   return CreateRunDirectory(*out);
 }
 
-// A guard that nothing releases when its holder dies.
-bool AbandonedIfHolderDies(GuardKind kind) {
-  return kind == GuardKind::kNamedMutex || kind == GuardKind::kNamedSemaphore;
-}
-
 // Each event's store and guard, named by EventNames and created, each
 // handed to `cleanup` before it is created (so that a half-made one goes
 // too).
@@ -422,8 +417,16 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   }
   result->seconds = static_cast<double>(MonotonicNs() - start) / 1e9;
   result->served_by.resize(buyer_count);
+  const bool pool = scenario.buyers.pool > 0;
   for (uint32_t i = 0; i < buyer_count; ++i) {
     result->served_by[i] = control.get()->slots[i].process.load();
+    // Without a pool buyer i is process i, even one killed before it began.
+    if (!pool && result->served_by[i] < 0) {
+      result->served_by[i] = static_cast<int32_t>(i);
+    }
+  }
+  for (const auto& [process, at] : reaper.continued()) {
+    result->continued.emplace_back(process, static_cast<uint64_t>(at - start));
   }
 
   ReadFinalCounts(stores, control.get(), result);

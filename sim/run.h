@@ -61,6 +61,13 @@ struct DeadlockLink {
   size_t waits_for = 0;
 };
 
+// Whether nothing releases a guard of `kind` when its holder dies (the
+// others see an abandoned lock); the kernel (file-lock), the next locker
+// (robust-mutex) or the database (sqlite) release the others.
+inline bool AbandonedIfHolderDies(GuardKind kind) {
+  return kind == GuardKind::kNamedMutex || kind == GuardKind::kNamedSemaphore;
+}
+
 // Why ticketsim itself ended the buyers still running, if it did.
 enum class RunEnd {
   kNone,       // every buyer ended on its own
@@ -108,6 +115,9 @@ struct RunResult {
   // running; RunEnd::kNone if it did not.
   RunEnd ended_by = RunEnd::kNone;
   uint64_t ended_ns = 0;
+  // Each paused holder ticketsim continued (SIGCONT): the process's index in
+  // `processes`, and when (since the start).
+  std::vector<std::pair<uint32_t, uint64_t>> continued;
   bool undo = false;  // its chooser asked for it one step shorter
 };
 

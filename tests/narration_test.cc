@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <stdio.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -50,8 +51,15 @@ std::vector<std::string> StoryLines(const std::string& out) {
 // Follows who holds which guard through the story; fails the test if one
 // is told held by more buyers than `permits`, or given back by a buyer that
 // was not told to hold it.
+// With `released_at_death`, a holder killed or crashed (told by its fault's
+// line) holds nothing from then on: the kernel, the database or the next
+// locker of a robust mutex takes the guard back.
 void CheckHolders(const std::vector<std::string>& lines, size_t permits,
-                  const std::string& where) {
+                  const std::string& where, bool released_at_death = false) {
+  static const std::regex kDies(
+      R"(^buyer (\d+) (is killed|crashes) .*\((kill_holder|crash_before_write)\)$)");
+  static const std::regex kHeldBy(
+      R"(held by buyers? (\d+(?:(?:, | and )\d+)*))");
   static const std::regex kTakes(
       R"(^buyer (\d+) takes (the guard|\w+'s guard))");
   static const std::regex kLetsGo(
@@ -61,7 +69,16 @@ void CheckHolders(const std::vector<std::string>& lines, size_t permits,
   std::map<std::string, std::set<std::string>> holders;
   for (const std::string& line : lines) {
     std::smatch m;
-    if (std::regex_search(line, m, kTakes)) {
+    if (std::regex_search(line, m, kHeldBy)) {
+      // A wait names at most as many holders as the guard lets in.
+      const std::string list = m[1];
+      const size_t named = 1 + std::count(list.begin(), list.end(), ',') +
+                           (list.find(" and ") != std::string::npos);
+      EXPECT_LE(named, permits) << where << ": " << line;
+    }
+    if (released_at_death && std::regex_match(line, m, kDies)) {
+      for (auto& [guard, holders] : holders) holders.erase(m[1]);
+    } else if (std::regex_search(line, m, kTakes)) {
       std::set<std::string>& h = holders[m[2]];
       EXPECT_FALSE(h.contains(m[1])) << where << ": " << line;
       h.insert(m[1]);
@@ -223,6 +240,60 @@ TEST(NarrationTest, BackoffGivesBackWhatWasToldTaken) {
     EXPECT_NE(j["gave_back"][0], held) << line;
   }
   EXPECT_GT(backoffs, 0);
+}
+
+// A holder killed (19, robust mutex) or crashed (24, file lock) inside
+// holds nothing after its death: nobody waits for a dead buyer, and the
+// next one takes the guard alone.
+TEST(NarrationTest, ADeadHolderOfAReleasedGuardHoldsNothing) {
+  for (const std::string name :
+       {"19-killed-holder-robust-mutex", "24-crash-before-write"}) {
+    TempDir dir;
+    const Ran ran = RunTicketsimArgs(
+        {"run", kLibrary + name + ".toml", "--narrate"}, dir.path());
+    ASSERT_EQ(ran.exit_code, 0) << ran.out;
+    const std::vector<std::string> lines = StoryLines(ran.out);
+    CheckHolders(lines, 1, name, /*released_at_death=*/true);
+    std::set<std::string> dead;
+    static const std::regex kDead(R"(^buyer (\d+) (is killed|crashes) .*)");
+    static const std::regex kHeldBy(R"(held by buyer (\d+))");
+    int deaths = 0;
+    for (const std::string& line : lines) {
+      std::smatch m;
+      if (std::regex_match(line, m, kDead)) {
+        dead.insert(m[1]);
+        ++deaths;
+      } else if (std::regex_search(line, m, kHeldBy)) {
+        EXPECT_FALSE(dead.contains(m[1])) << name << ": " << line;
+      }
+    }
+    EXPECT_GT(deaths, 0) << name << "\n" << ran.out;
+  }
+}
+
+// A stalled holder is continued by ticketsim, told in its words.
+TEST(NarrationTest, AStalledHolderIsContinued) {
+  TempDir dir;
+  const Ran ran = RunTicketsimArgs(
+      {"run", kLibrary + "23-stalled-holder.toml", "--narrate"}, dir.path());
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  const std::vector<std::string> lines = StoryLines(ran.out);
+  static const std::regex kStopped(R"(^buyer (\d+) is stopped \(SIGSTOP\).*)");
+  int stops = 0, continues = 0;
+  std::string stopped;
+  for (const std::string& line : lines) {
+    std::smatch m;
+    if (std::regex_match(line, m, kStopped)) {
+      ++stops;
+      stopped = m[1];
+    } else if (line.starts_with("ticketsim continues buyer " + stopped +
+                                " (SIGCONT)")) {
+      ++continues;
+    }
+  }
+  EXPECT_GT(stops, 0) << ran.out;
+  EXPECT_EQ(continues, stops) << ran.out;
+  CheckHolders(lines, 1, "23-stalled-holder");
 }
 
 // With several trials, the first is told, and the output says so.
