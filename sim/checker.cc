@@ -59,7 +59,8 @@ struct EmptyWindow {
   uint32_t attempt;
   uint16_t event;
   uint64_t from_ns;
-  uint64_t to_ns;  // UINT64_MAX: never written
+  uint64_t to_ns;       // UINT64_MAX: never written
+  int64_t written = 0;  // the count it wrote then
 };
 
 // A read that found no valid count.
@@ -67,6 +68,48 @@ struct TornRead {
   Event event;
   std::string saw;
 };
+
+// Of the instances offered (a buyer at a time, so not in time order), the
+// kMaxWitnesses earliest, and how many others there were: witnesses show
+// how a run went wrong first.
+template <typename T>
+class Earliest {
+ public:
+  void Offer(uint64_t time_ns, T item) {
+    if (kept_.size() < kMaxWitnesses) {
+      kept_.emplace_back(time_ns, std::move(item));
+      return;
+    }
+    ++dropped_;
+    auto latest = std::max_element(
+        kept_.begin(), kept_.end(),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (time_ns < latest->first) *latest = {time_ns, std::move(item)};
+  }
+  // The kept ones, in time order.
+  std::vector<T> Take() {
+    std::stable_sort(
+        kept_.begin(), kept_.end(),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<T> out;
+    for (auto& [time, item] : kept_) out.push_back(std::move(item));
+    return out;
+  }
+  int64_t dropped() const { return dropped_; }
+
+ private:
+  std::vector<std::pair<uint64_t, T>> kept_;
+  int64_t dropped_ = 0;
+};
+
+// A witness of a purchase that failed.
+Witness FailureWitness(const Event& e) {
+  Witness w;
+  w.Add({e.buyer, e.attempt, "failed", std::nullopt, e.time_ns});
+  w.text = fmt::format("buyer {} {} at {}", e.buyer, FailureWhy(e.aux),
+                       FormatTime(e.time_ns));
+  return w;
+}
 
 // Collects violations of one kind, keeping the exact count and the first
 // few witnesses.
@@ -89,6 +132,8 @@ class ViolationBuilder {
     if (pending_ > 0) --pending_;
     violation_.witnesses.push_back(std::move(w));
   }
+  // Instances found that were not given a witness.
+  void Unwitnessed(int64_t n) { violation_.unwitnessed += n; }
   void Summary(std::string text) { violation_.summary = std::move(text); }
   void AddTo(std::vector<Violation>* out) {
     if (violation_.count > 0) out->push_back(std::move(violation_));
@@ -140,7 +185,16 @@ class HistoryScan {
   std::vector<Purchase>& purchases() { return purchases_; }
   std::vector<Event>& sold_outs() { return sold_outs_; }
   void AddViolations(std::vector<Violation>* out) {
-    for (const TornRead& torn : torn_reads_) torn_.Witness(TornWitness(torn));
+    for (const TornRead& torn : torn_reads_.Take()) {
+      torn_.Witness(TornWitness(torn));
+    }
+    torn_.Unwitnessed(torn_reads_.dropped());
+    for (const Event& e : failed_.Take()) failures_.Witness(FailureWitness(e));
+    failures_.Unwitnessed(failed_.dropped());
+    for (const Event& e : store_failed_.Take()) {
+      store_errors_.Witness(FailureWitness(e));
+    }
+    store_errors_.Unwitnessed(store_failed_.dropped());
     torn_.Summary(
         fmt::format("{} reads saw no valid count", verdict_->torn_reads));
     torn_.AddTo(out);
@@ -180,13 +234,14 @@ class HistoryScan {
         case EventKind::kTruncated:
           if (open_window) windows_.back().to_ns = e.time_ns;
           windows_.push_back(
-              {e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX});
+              {e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX, 0});
           open_window = true;
           break;
         case EventKind::kWrite:
         case EventKind::kTook:
           if (open_window && e.kind == EventKind::kWrite) {
             windows_.back().to_ns = e.time_ns;
+            windows_.back().written = e.value;
             open_window = false;
           }
           current.write_ns = e.time_ns;
@@ -247,7 +302,7 @@ class HistoryScan {
     }
     ++summary->torn_reads;
     torn_.Add();
-    if (torn_.Instance()) torn_reads_.push_back({e, std::move(saw)});
+    torn_reads_.Offer(e.time_ns, {e, std::move(saw)});
     return false;
   }
 
@@ -281,7 +336,8 @@ class HistoryScan {
       w.Add({best->buyer, best->attempt, "truncate", std::nullopt,
              best->from_ns});
       if (wrote) {
-        w.Add({best->buyer, best->attempt, "write", std::nullopt, best->to_ns});
+        w.Add(
+            {best->buyer, best->attempt, "write", best->written, best->to_ns});
       }
       const std::string written =
           wrote ? fmt::format("wrote it at {}", FormatTime(best->to_ns))
@@ -305,15 +361,8 @@ class HistoryScan {
     ++summary->failed;
     const bool store_error =
         static_cast<Failure>(e.aux) == Failure::kStoreError;
-    ViolationBuilder& builder = store_error ? store_errors_ : failures_;
-    builder.Add();
-    if (builder.Instance()) {
-      Witness w;
-      w.Add({e.buyer, e.attempt, "failed", std::nullopt, e.time_ns});
-      w.text = fmt::format("buyer {} {} at {}", e.buyer, FailureWhy(e.aux),
-                           FormatTime(e.time_ns));
-      builder.Witness(std::move(w));
-    }
+    (store_error ? store_errors_ : failures_).Add();
+    (store_error ? store_failed_ : failed_).Offer(e.time_ns, e);
   }
 
   const CheckInput& input_;
@@ -321,7 +370,9 @@ class HistoryScan {
   std::vector<Purchase> purchases_;
   std::vector<Event> sold_outs_;
   std::vector<EmptyWindow> windows_;  // in each buyer's time order
-  std::vector<TornRead> torn_reads_;  // the witnessed ones
+  Earliest<TornRead> torn_reads_;     // the witnessed ones
+  Earliest<Event> failed_;            // guard failures
+  Earliest<Event> store_failed_;      // store errors
   ViolationBuilder torn_;
   ViolationBuilder failures_;
   ViolationBuilder store_errors_;
@@ -370,7 +421,10 @@ void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
   lost.AddTo(&verdict->violations);
 }
 
-void CheckOversell(const CheckInput& input, Verdict* verdict) {
+// The sales beyond the tickets there were, by the time they were written:
+// the first of them are its witnesses.
+void CheckOversell(const CheckInput& input, Verdict* verdict,
+                   std::vector<Purchase>* purchases) {
   if (verdict->confirmed <= input.initial) return;
   ViolationBuilder oversell(ViolationKind::kOversell);
   oversell.Add(verdict->confirmed - input.initial);
@@ -378,6 +432,28 @@ void CheckOversell(const CheckInput& input, Verdict* verdict) {
       "{} purchases confirmed, but only {} ticket{} "
       "existed",
       verdict->confirmed, input.initial, input.initial == 1 ? "" : "s"));
+  std::stable_sort(purchases->begin(), purchases->end(),
+                   [](const Purchase& a, const Purchase& b) {
+                     return a.write_ns < b.write_ns;
+                   });
+  const auto first = static_cast<size_t>(std::max<int64_t>(0, input.initial));
+  for (size_t i = first; i < purchases->size(); ++i) {
+    if (i - first == kMaxWitnesses) {
+      oversell.Unwitnessed(static_cast<int64_t>(purchases->size() - i));
+      break;
+    }
+    const Purchase& p = (*purchases)[i];
+    Witness w;
+    w.Add(ReadStep(p));
+    w.Add(WriteStep(p));
+    w.seats = {p.seat};
+    w.text = fmt::format(
+        "buyer {}'s sale of seat {}, confirmed at {}, was sale {} of {} "
+        "ticket{}",
+        p.buyer, p.seat, FormatTime(p.write_ns), i + 1, input.initial,
+        input.initial == 1 ? "" : "s");
+    oversell.Witness(std::move(w));
+  }
   oversell.AddTo(&verdict->violations);
 }
 
@@ -487,18 +563,21 @@ void CheckFalseSoldOut(const CheckInput& input, Verdict* verdict,
                        const std::vector<Event>& sold_outs) {
   if (!input.final_count || *input.final_count <= 0) return;
   ViolationBuilder false_sold_out(ViolationKind::kFalseSoldOut);
+  Earliest<Event> earliest;
   for (const Event& e : sold_outs) {
     false_sold_out.Add();
-    if (false_sold_out.Instance()) {
-      Witness w;
-      w.Add({e.buyer, e.attempt, "sold out", e.value, e.time_ns});
-      w.text = fmt::format(
-          "buyer {} was told sold out at {}, but {} ticket{} remain", e.buyer,
-          FormatTime(e.time_ns), *input.final_count,
-          *input.final_count == 1 ? "" : "s");
-      false_sold_out.Witness(std::move(w));
-    }
+    earliest.Offer(e.time_ns, e);
   }
+  for (const Event& e : earliest.Take()) {
+    Witness w;
+    w.Add({e.buyer, e.attempt, "sold out", e.value, e.time_ns});
+    w.text =
+        fmt::format("buyer {} was told sold out at {}, but {} ticket{} remain",
+                    e.buyer, FormatTime(e.time_ns), *input.final_count,
+                    *input.final_count == 1 ? "" : "s");
+    false_sold_out.Witness(std::move(w));
+  }
+  false_sold_out.Unwitnessed(earliest.dropped());
   false_sold_out.Summary("sold out was reported while tickets were left");
   false_sold_out.AddTo(&verdict->violations);
 }
@@ -583,7 +662,7 @@ Verdict Check(const CheckInput& input) {
   scan.Run();
   std::vector<Purchase>& purchases = scan.purchases();
   CheckLostUpdates(input, &verdict, &purchases);
-  CheckOversell(input, &verdict);
+  CheckOversell(input, &verdict, &purchases);
   CheckDuplicateSeats(input.initial, &verdict, &purchases);
   scan.AddViolations(&verdict.violations);
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
@@ -628,7 +707,7 @@ Verdict CheckTallies(const TallyInput& input) {
   books.final_error = input.final_error;
   std::vector<Purchase> none;
   CheckLostUpdates(books, &verdict, &none);
-  CheckOversell(books, &verdict);
+  CheckOversell(books, &verdict, &none);
   const int64_t duplicates = self_duplicates + tallies.CrossBuyerDuplicates();
   const auto add = [&verdict](ViolationKind kind, int64_t count,
                               std::string summary) {

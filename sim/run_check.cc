@@ -107,6 +107,7 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
         w.Add({a.buyer, 0, "hold", std::nullopt, *held});
       }
       w.Add({a.buyer, 0, "died", std::nullopt, fault ? *fault : a.time_ns});
+      if (fault) w.Add({a.buyer, 0, "seen dead", std::nullopt, a.time_ns});
       v.witnesses.push_back(std::move(w));
     }
     const AbandonedLock& first = result.abandoned.front();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 namespace ticketsim {
@@ -159,6 +160,53 @@ TEST(CheckerTest, AGuardTimeoutIsAGuardFailure) {
   const Verdict v = HistoryBuilder(1).TimedOut(0, 5000).Check(5, 5);
   EXPECT_EQ(v.CountOf(ViolationKind::kGuardFailure), 1);
   EXPECT_EQ(v.failed, 1);
+}
+
+// Witnesses show how a run went wrong first: the earliest torn reads and
+// timeouts, whichever buyer they were, however the history is scanned (a
+// buyer at a time); the rest are counted as more.
+TEST(CheckerTest, WitnessesAreTheEarliest) {
+  HistoryBuilder h(2);
+  for (int i = 0; i < 6; ++i) h.TornQuery(0, 10.0 + i, 0);
+  for (int i = 0; i < 6; ++i) h.TimedOut(0, 20.0 + i);
+  h.TornQuery(1, 1.0, 0).TimedOut(1, 2.0);
+  const Verdict v = h.Check(10, 10);
+  for (const ViolationKind kind :
+       {ViolationKind::kTornRead, ViolationKind::kGuardFailure}) {
+    const auto found =
+        std::find_if(v.violations.begin(), v.violations.end(),
+                     [kind](const Violation& x) { return x.kind == kind; });
+    ASSERT_NE(found, v.violations.end());
+    EXPECT_EQ(found->count, 7);
+    ASSERT_EQ(found->witnesses.size(), kMaxWitnesses);
+    EXPECT_EQ(found->unwitnessed, 2);
+    // Buyer 1's came first, though buyer 0 is scanned first.
+    EXPECT_EQ(found->witnesses[0].buyers, std::vector<uint32_t>{1});
+    for (size_t i = 1; i < found->witnesses.size(); ++i) {
+      EXPECT_LT(found->witnesses[i - 1].from_ns, found->witnesses[i].from_ns);
+    }
+  }
+}
+
+// Oversold: the sales past the tickets there were, by when they were
+// written, are its witnesses.
+TEST(CheckerTest, OversellWitnessesAreTheSalesPastTheTickets) {
+  const Verdict v = HistoryBuilder(3)
+                        .Bought(0, 1, 1.0, 3.0)
+                        .Bought(1, 1, 1.5, 4.0)
+                        .Bought(2, 1, 2.0, 5.0)
+                        .Check(1, 0);
+  const auto oversell = std::find_if(
+      v.violations.begin(), v.violations.end(),
+      [](const Violation& x) { return x.kind == ViolationKind::kOversell; });
+  ASSERT_NE(oversell, v.violations.end());
+  EXPECT_EQ(oversell->count, 2);
+  ASSERT_EQ(oversell->witnesses.size(), 2u);
+  EXPECT_EQ(oversell->witnesses[0].text,
+            "buyer 1's sale of seat 1, confirmed at 4.000 ms, was sale 2 of 1 "
+            "ticket");
+  EXPECT_EQ(oversell->witnesses[1].buyers, std::vector<uint32_t>{2});
+  EXPECT_EQ(oversell->unwitnessed, 0);
 }
 
 }  // namespace

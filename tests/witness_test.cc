@@ -52,7 +52,7 @@ TEST(WitnessTest, CutListsSayHowManyMore) {
   EXPECT_NE(ran.out.find("    - and 3 more\n"), std::string::npos) << ran.out;
   const nlohmann::json report = ReadJson(json);
   ASSERT_FALSE(report.is_discarded());
-  for (const std::string kind : {"duplicate seat", "lost update"}) {
+  for (const std::string kind : {"duplicate seat", "lost update", "oversell"}) {
     const nlohmann::json* v = FindViolation(report, kind);
     ASSERT_NE(v, nullptr) << kind;
     EXPECT_EQ((*v)["witnesses"].size(), 5u) << kind;
@@ -121,6 +121,8 @@ TEST(WitnessTest, TornReadNamesTheWriter) {
   for (const nlohmann::json& step : w["steps"]) what.push_back(step["what"]);
   EXPECT_EQ(what, (std::vector<std::string>{"truncate", "query", "write"}))
       << w.dump();
+  // The writer's write, with the count it wrote.
+  EXPECT_EQ(w["written"], nlohmann::json::array({0})) << w.dump();
   EXPECT_NE(ran.out.find(text), std::string::npos);
 }
 
