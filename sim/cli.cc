@@ -988,6 +988,36 @@ int Command(int argc, char** argv) {
   return status;
 }
 
+// "ticketsim run: unknown option "--gaurd": did you mean "--guard"?" for
+// the first option the command given does not have; "" when all are known.
+std::string UnknownOption(const CLI::App& app,
+                          std::span<const std::string> args) {
+  const CLI::App* command = nullptr;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->parsed()) command = sub;
+  }
+  if (command == nullptr) return "";
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command->get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      names.push_back("--" + name);
+    }
+  }
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if (!args[i].starts_with("--")) continue;
+    const std::string name = args[i].substr(0, args[i].find('='));
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    const std::string near = NearestWord(name, names);
+    return fmt::format(
+        "ticketsim {}: unknown option \"{}\"{}", command->get_name(), name,
+        near.empty()
+            ? fmt::format(" (see ticketsim {} --help)", command->get_name())
+            : fmt::format(": did you mean \"{}\"?", near));
+  }
+  return "";
+}
+
 }  // namespace
 
 int PrepareCommand(std::span<const std::string> args,
@@ -1077,12 +1107,41 @@ int PrepareCommand(std::span<const std::string> args,
   step_options.AddTo(step);
   step_options.AddReplayTo(step);
 
+  // A misspelt command or option is named, with the nearest right one,
+  // rather than left to CLI11's general words.
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands.push_back(sub->get_name());
+  }
+  if (args.size() > 1 && !args[1].starts_with('-') &&
+      std::find(commands.begin(), commands.end(), args[1]) == commands.end()) {
+    const std::string near = NearestWord(args[1], commands);
+    *err +=
+        Visible(
+            near.empty()
+                ? fmt::format("ticketsim: unknown command \"{}\"; the commands "
+                              "are {}",
+                              args[1], fmt::join(commands, ", "))
+                : fmt::format("ticketsim: unknown command \"{}\": did you mean "
+                              "\"{}\"?",
+                              args[1], near)) +
+        "\n";
+    return kExitUsage;
+  }
+
   std::vector<const char*> argv;
   argv.push_back(args.empty() ? "ticketsim" : args[0].c_str());
   for (size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      if (const std::string unknown = UnknownOption(app, args);
+          !unknown.empty()) {
+        *err += Visible(unknown) + "\n";
+        return kExitUsage;
+      }
+    }
     // --help is a ParseError too, with exit code 0. The message may echo
     // what was typed.
     std::ostringstream help;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string_view>
 
+#include "sim/rates.h"
 #include "sim/timeline_svg.h"
 #include "sim/words.h"
 
@@ -124,6 +125,8 @@ constexpr LegendEntry kLegend[] = {
      "stopped by pause_holder, guard in hand"},
     {"killed", "<text class=\"killed\" x=\"14\" y=\"13\">\u2715</text>",
      "killed"},
+    {"crashed", "<text class=\"crashed\" x=\"14\" y=\"13\">\u2715</text>",
+     "crashed: crash_before_write aborted the buyer (SIGABRT)"},
     {"abandoned",
      "<defs><pattern id=\"legend-hatch-{0}\" width=\"8\" height=\"8\" "
      "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
@@ -206,7 +209,7 @@ svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
 .backoff { fill: #17becf; font-size: 11px; text-anchor: middle; }
 .empty-window { fill: #bcbd22; fill-opacity: 0.35; stroke: #bcbd22;
   stroke-width: 1; }
-.killed { fill: #000; font-size: 14px; font-weight: bold; text-anchor: middle; }
+.killed, .crashed { fill: #000; font-size: 14px; font-weight: bold; text-anchor: middle; }
 .pause { fill: #8c564b; opacity: 0.6; }
 .abandoned { stroke: #2f4f4f; stroke-width: 1; }
 .hatch-line { fill: #2f4f4f; fill-opacity: 0.3; }
@@ -440,11 +443,11 @@ std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
   }
   out += fmt::format(
       "<p class=\"setup\">{}; seed {}. Tickets: initial {}, sold {}, "
-      "remaining {}; {} attempts in {:.3f} s.</p>\n",
+      "remaining {}; {} attempts in {}.</p>\n",
       XmlEscape(DescribeSetup(s)), s.buyers.seed, verdict.initial,
       verdict.confirmed,
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable",
-      verdict.attempts, run.seconds);
+      verdict.attempts, XmlEscape(DurationWords(run.seconds)));
   out += VerdictHtml(run, verdict);
   if (!drawing.all_lanes || !drawing.all_time) {
     out += fmt::format(

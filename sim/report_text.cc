@@ -283,6 +283,24 @@ std::string ExpectWords(const Scenario& s) {
   return out;
 }
 
+// "trial 1 (seed 42) got lost update x9" for a scenario without [expect]
+// whose first problem is that a trial showed violations; "" otherwise.
+std::string UnwrittenMiss(const ScenarioResult& result) {
+  if (result.loaded.scenario.expect.violations != Expectation::kUnset ||
+      result.run_failed() || result.interrupted()) {
+    return "";
+  }
+  for (size_t i = 0; i < result.trials.size(); ++i) {
+    const TrialResult& t = result.trials[i];
+    if (t.miss.empty()) continue;
+    const size_t got = t.miss.find(", got ");
+    if (got == std::string::npos) return "";
+    return fmt::format("trial {} (seed {}) got {}", i + 1, t.seed,
+                       t.miss.substr(got + 6));
+  }
+  return "";
+}
+
 std::string Percent(double fraction) {
   return fmt::format("{:.1f}%", 100 * fraction);
 }
@@ -368,6 +386,10 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
   if (result.passed()) {
     fmt::print(out, "  expect    {} -- {}\n\n", expect,
                paint.Green(unset ? "held: no violation" : "met"));
+  } else if (const std::string got = UnwrittenMiss(result); !got.empty()) {
+    // The expect line has already said what was expected.
+    fmt::print(out, "  expect    {} -- {}: {}\n\n", expect,
+               paint.Red("did NOT hold"), Visible(got));
   } else {
     fmt::print(
         out, "  expect    {} -- {}: {}\n\n", expect,

@@ -133,8 +133,30 @@ std::string Shown(const toml::node& value) {
   return ShownInline(value);
 }
 
+// A number written in quotes ("10") in a TOML text: read from a file or
+// from a quoted --set value, which have a place; an unquoted word that
+// --set keeps as a string has none.
+std::string QuotedNumber(const toml::node& value) {
+  const auto* text = value.as_string();
+  if (text == nullptr || !value.source().begin) return "";
+  const std::string& word = text->get();
+  char* end = nullptr;
+  std::strtod(word.c_str(), &end);
+  const bool number =
+      !word.empty() && end == word.c_str() + word.size() &&
+      word.find_first_of("0123456789") != std::string::npos &&
+      word.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  if (!number) return "";
+  return fmt::format("the string \"{}\" (write {}, without quotes)", word,
+                     word);
+}
+
 Status GetInt(const toml::node& value, int64_t lo, int64_t hi, int64_t* out) {
   const auto* v = value.as_integer();
+  if (const std::string quoted = QuotedNumber(value); !quoted.empty()) {
+    return Status::Invalid(
+        fmt::format("expected a whole number, got {}", quoted));
+  }
   if (v == nullptr) {
     // A number too long for 64 bits reaches here as a word (or a float):
     // say that it is out of range, not that it is no number.
@@ -159,6 +181,9 @@ Status GetInt(const toml::node& value, int64_t lo, int64_t hi, int64_t* out) {
 
 Status GetDouble(const toml::node& value, double lo, double hi, double* out) {
   const std::optional<double> v = value.value<double>();
+  if (const std::string quoted = QuotedNumber(value); !quoted.empty()) {
+    return Status::Invalid(fmt::format("expected a number, got {}", quoted));
+  }
   if (!value.is_number() || !v || std::isnan(*v)) {
     return Status::Invalid(
         fmt::format("expected a number, got {}", Shown(value)));
@@ -189,8 +214,12 @@ Status GetWord(const toml::node& value, std::span<const EnumWord<E>> table,
   if (!s.ok()) return s;
   const std::optional<E> found = ValueOf(table, word);
   if (!found) {
-    return Status::Invalid(
-        fmt::format("\"{}\" is not one of {}", word, WordList(table)));
+    std::vector<std::string> words;
+    for (const EnumWord<E>& entry : table) words.emplace_back(entry.word);
+    const std::string near = NearestWord(word, words);
+    return Status::Invalid(fmt::format(
+        "\"{}\" is not one of {}{}", word, WordList(table),
+        near.empty() ? "" : fmt::format("; did you mean \"{}\"?", near)));
   }
   *out = *found;
   return Status::Ok();
@@ -690,25 +719,41 @@ Status SetKey(Scenario* scenario, std::string_view key,
   return entry->set(scenario, value);
 }
 
-std::string NearestKey(std::string_view key) {
-  // Edit distance, with a swap of two neighbours counting as one edit.
-  const auto distance = [](std::string_view a, std::string_view b) {
-    std::vector<std::vector<size_t>> d(a.size() + 1,
-                                       std::vector<size_t>(b.size() + 1));
-    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-      for (size_t j = 1; j <= b.size(); ++j) {
-        const size_t change = a[i - 1] == b[j - 1] ? 0 : 1;
-        d[i][j] = std::min(
-            {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
-        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-        }
+// Edit distance, with a swap of two neighbours counting as one edit.
+static size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t change = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
     }
-    return d[a.size()][b.size()];
-  };
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string NearestWord(std::string_view word,
+                        std::span<const std::string> choices) {
+  std::string_view best;
+  size_t best_distance = SIZE_MAX;
+  for (const std::string& choice : choices) {
+    const size_t d = EditDistance(word, choice);
+    if (d < best_distance) {
+      best = choice;
+      best_distance = d;
+    }
+  }
+  return best_distance <= 2 ? std::string(best) : std::string();
+}
+
+std::string NearestKey(std::string_view key) {
+  const auto distance = EditDistance;
   // The same name in another section ("buyer.count" for "buyers.count", or
   // "count" at the top) is near too.
   const auto leaf = [](std::string_view k) {
@@ -1022,10 +1067,15 @@ std::string DescribeSetup(const Scenario& scenario) {
   } else {
     store += " store";
   }
-  std::string setup = fmt::format(
-      "{}, {}, {}, {} buyer{} x {} attempt{}, think {}-{} ms", store, guard,
-      WordOf(kMethods, b.method), b.count, b.count == 1 ? "" : "s", b.attempts,
-      b.attempts == 1 ? "" : "s", b.think_ms.min, b.think_ms.max);
+  const std::string think =
+      b.think_ms.max == 0 ? "no think time"
+      : b.think_ms.min == b.think_ms.max
+          ? fmt::format("think {} ms", b.think_ms.min)
+          : fmt::format("think {}-{} ms", b.think_ms.min, b.think_ms.max);
+  std::string setup =
+      fmt::format("{}, {}, {}, {} buyer{} x {} attempt{}, {}", store, guard,
+                  WordOf(kMethods, b.method), b.count, b.count == 1 ? "" : "s",
+                  b.attempts, b.attempts == 1 ? "" : "s", think);
   const FaultsSpec& f = scenario.faults;
   if (f.kill_holder > 0)
     setup += fmt::format(", kill_holder {}", f.kill_holder);

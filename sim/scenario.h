@@ -159,6 +159,11 @@ std::vector<ScenarioKeyHelp> ScenarioKeys();
 // for an unknown key, a wrong type or a value out of range.
 Status ApplySetting(Scenario* scenario, std::string_view setting);
 
+// Of `choices`, the one nearest to a misspelt `word` (at most two edits
+// away), or "" when none is near.
+std::string NearestWord(std::string_view word,
+                        std::span<const std::string> choices);
+
 // Checks what no single key can: the guard fits the store, the store has an
 // atomic step when the method needs one, the run fits this machine (its
 // processes, its history). On failure sets *key, if given, to the key most

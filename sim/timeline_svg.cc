@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <set>
@@ -359,8 +360,14 @@ class Drawing {
                             FaultName(guard_history_[i].killed_by), Ms(died))
               : fmt::format("was killed (SIG{}) when the run ended at {}",
                             sigabbrev_np(sig), Ms(died));
-      out += Point("killed", died, mid, fmt::format("buyer {} {}", buyer, why),
-                   "\u2715");
+      // A crash (crash_before_write aborts the buyer) is no kill: the
+      // legend names each for what it is.
+      const bool crashed = guard_history_[i].killed_ns >= 0
+                               ? guard_history_[i].killed_by ==
+                                     static_cast<uint32_t>(FaultKind::kCrash)
+                               : sig == SIGABRT;
+      out += Point(crashed ? "crashed" : "killed", died, mid,
+                   fmt::format("buyer {} {}", buyer, why), "\u2715");
     }
     return out + "</g>\n</g>\n";
   }
