@@ -14,30 +14,15 @@
 namespace ticketsim {
 namespace {
 
-using ::ticketsim::testing::LeftoversOfEndedRuns;
+using ::ticketsim::testing::Has;
+using ::ticketsim::testing::LeavesNothingTest;
+using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
-constexpr const char* kLibrary = TICKETSIM_SOURCE_DIR "/scenarios";
-
-std::string Library(const std::string& name) {
-  return std::string(kLibrary) + "/" + name;
-}
-
-bool Has(const std::string& out, const std::string& text) {
-  return out.find(text) != std::string::npos;
-}
-
-class FirstStepsTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    const auto left = LeftoversOfEndedRuns();
-    EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
-  }
-  TempDir tmp_;
-};
+class FirstStepsTest : public LeavesNothingTest {};
 
 // A duration never reads as nothing: a run too short for seconds is given in
 // milliseconds, and one too short for that says so.
@@ -313,7 +298,7 @@ TEST_F(FirstStepsTest, AFileAfterSetIsTheScenario) {
 // No library scenario sets a key the rest of it ignores, and compare's row
 // without a guard does not count a scope as one.
 TEST_F(FirstStepsTest, TheLibraryTripsNoIgnoredKey) {
-  const Ran check = RunTicketsimArgs({"check", kLibrary}, tmp_.path());
+  const Ran check = RunTicketsimArgs({"check", Library("")}, tmp_.path());
   EXPECT_EQ(check.exit_code, 0) << check.out;
   const Ran compare = RunTicketsimArgs(
       {"compare", Library("05-torn-read-fix-scope.toml"), "--guards",

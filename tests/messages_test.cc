@@ -11,30 +11,15 @@
 namespace ticketsim {
 namespace {
 
-using ::ticketsim::testing::LeftoversOfEndedRuns;
+using ::ticketsim::testing::Has;
+using ::ticketsim::testing::LeavesNothingTest;
+using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
-constexpr const char* kLibrary = TICKETSIM_SOURCE_DIR "/scenarios";
-
-std::string Library(const std::string& name) {
-  return std::string(kLibrary) + "/" + name;
-}
-
-bool Has(const std::string& out, const std::string& text) {
-  return out.find(text) != std::string::npos;
-}
-
-class MessagesTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    const auto left = LeftoversOfEndedRuns();
-    EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
-  }
-  TempDir tmp_;
-};
+class MessagesTest : public LeavesNothingTest {};
 
 // A number in quotes is a string: the message says so, not that the number
 // is out of range.

@@ -31,6 +31,19 @@ std::string ReadFile(const std::string& path) {
 nlohmann::json ReadJson(const std::string& path) {
   return nlohmann::json::parse(ReadFile(path), nullptr, false);
 }
+
+void LeavesNothingTest::TearDown() {
+  const auto left = LeftoversOfEndedRuns();
+  EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string Library(const std::string& file) {
+  return std::string(TICKETSIM_SOURCE_DIR "/scenarios/") + file;
+}
 namespace {
 
 namespace fs = std::filesystem;

@@ -3,6 +3,7 @@
 #ifndef TICKETSIM_TESTS_TEST_UTIL_H_
 #define TICKETSIM_TESTS_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -89,6 +90,20 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Whole runs of the binary that must leave nothing behind: the test fails
+// if any run it made left a named object or a directory. `tmp_` is a
+// directory of its own.
+class LeavesNothingTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+  TempDir tmp_;
+};
+
+// Whether `text` has `part` in it.
+bool Has(const std::string& text, const std::string& part);
+// The path of library scenario file `file` ("01-rush-unguarded.toml").
+std::string Library(const std::string& file);
 
 // `buyers` buyers who all read before any of them writes: they start at the
 // barrier together and think 20-30 ms between read and write, far longer
