@@ -33,6 +33,17 @@ using ::ticketsim::testing::TempDir;
 
 const std::string kLibrary = std::string(TICKETSIM_SOURCE_DIR) + "/scenarios/";
 
+// Runs library scenario `name` with --narrate and `more`, from a directory
+// of its own.
+Ran Narrate(const std::string& name,
+            const std::vector<std::string>& more = {}) {
+  TempDir dir;
+  std::vector<std::string> args = {"run", kLibrary + name + ".toml",
+                                   "--narrate"};
+  args.insert(args.end(), more.begin(), more.end());
+  return RunTicketsimArgs(args, dir.path());
+}
+
 // The story's lines (those with a time), from a ticketsim output.
 std::vector<std::string> StoryLines(const std::string& out) {
   std::vector<std::string> lines;
@@ -102,11 +113,8 @@ void CheckHolders(const std::vector<std::string>& lines, size_t permits,
 // so the order told is the order that happened.
 TEST(NarrationTest, GuardedRushNeverHasTwoHolders) {
   for (int seed = 1; seed <= 50; ++seed) {
-    TempDir dir;
     const Ran ran =
-        RunTicketsimArgs({"run", kLibrary + "02-rush-guarded.toml", "--narrate",
-                          "--seed", std::to_string(seed)},
-                         dir.path());
+        Narrate("02-rush-guarded", {"--seed", std::to_string(seed)});
     ASSERT_EQ(ran.exit_code, 0) << ran.out;
     const std::vector<std::string> lines = StoryLines(ran.out);
     const std::string where = "seed " + std::to_string(seed);
@@ -125,10 +133,7 @@ TEST(NarrationTest, GuardedRushNeverHasTwoHolders) {
 // a waiting buyer is told waiting, with its holder. Under a seeded schedule,
 // so that the buyers ask for the guard in the same order every time.
 TEST(NarrationTest, TitleFirstWaitsNamedAndSoldOutOnce) {
-  TempDir dir;
-  const Ran ran = RunTicketsimArgs({"run", kLibrary + "02-rush-guarded.toml",
-                                    "--narrate", "--schedule", "seeded"},
-                                   dir.path());
+  const Ran ran = Narrate("02-rush-guarded", {"--schedule", "seeded"});
   // Seeded, some queries (unguarded in 02) fall in a write's empty file:
   // torn reads, so 02's [expect] of none is not met.
   ASSERT_EQ(ran.exit_code, 1) << ran.out;
@@ -154,9 +159,7 @@ TEST(NarrationTest, TitleFirstWaitsNamedAndSoldOutOnce) {
 // guard the other holds, named; ticketsim finds it and ends the buyers, in
 // its own words, and no buyer is told "dead".
 TEST(NarrationTest, DeadlockToldInTicketsimsWords) {
-  TempDir dir;
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "15-deadlock.toml", "--narrate"}, dir.path());
+  const Ran ran = Narrate("15-deadlock");
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   const std::vector<std::string> lines = StoryLines(ran.out);
   ASSERT_GE(lines.size(), 4u) << ran.out;
@@ -180,10 +183,7 @@ TEST(NarrationTest, DeadlockToldInTicketsimsWords) {
 // A holder killed inside: the kill is told when it happened, by the fault's
 // own line, then what ticketsim saw and did.
 TEST(NarrationTest, KilledHolderToldWhenKilled) {
-  TempDir dir;
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "18-killed-holder-named-mutex.toml", "--narrate"},
-      dir.path());
+  const Ran ran = Narrate("18-killed-holder-named-mutex");
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   const std::vector<std::string> lines = StoryLines(ran.out);
   ASSERT_GE(lines.size(), 3u);
@@ -211,11 +211,9 @@ TEST(NarrationTest, KilledHolderToldWhenKilled) {
 // every back-off gives back only what was told taken.
 TEST(NarrationTest, BackoffGivesBackWhatWasToldTaken) {
   for (int seed = 1; seed <= 3; ++seed) {
-    TempDir dir;
-    const Ran ran = RunTicketsimArgs(
-        {"run", kLibrary + "17-deadlock-fix-try-backoff.toml", "--narrate",
-         "--schedule", "seeded", "--seed", std::to_string(seed)},
-        dir.path());
+    const Ran ran =
+        Narrate("17-deadlock-fix-try-backoff",
+                {"--schedule", "seeded", "--seed", std::to_string(seed)});
     ASSERT_EQ(ran.exit_code, 0) << ran.out;
     const std::vector<std::string> lines = StoryLines(ran.out);
     int backoffs = 0;
@@ -251,9 +249,7 @@ TEST(NarrationTest, BackoffGivesBackWhatWasToldTaken) {
 TEST(NarrationTest, ADeadHolderOfAReleasedGuardHoldsNothing) {
   for (const std::string name :
        {"19-killed-holder-robust-mutex", "24-crash-before-write"}) {
-    TempDir dir;
-    const Ran ran = RunTicketsimArgs(
-        {"run", kLibrary + name + ".toml", "--narrate"}, dir.path());
+    const Ran ran = Narrate(name);
     ASSERT_EQ(ran.exit_code, 0) << ran.out;
     const std::vector<std::string> lines = StoryLines(ran.out);
     CheckHolders(lines, 1, name, /*released_at_death=*/true);
@@ -276,9 +272,7 @@ TEST(NarrationTest, ADeadHolderOfAReleasedGuardHoldsNothing) {
 
 // A stalled holder is continued by ticketsim, told in its words.
 TEST(NarrationTest, AStalledHolderIsContinued) {
-  TempDir dir;
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "23-stalled-holder.toml", "--narrate"}, dir.path());
+  const Ran ran = Narrate("23-stalled-holder");
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   const std::vector<std::string> lines = StoryLines(ran.out);
   static const std::regex kStopped(R"(^buyer (\d+) is stopped \(SIGSTOP\).*)");
@@ -301,10 +295,7 @@ TEST(NarrationTest, AStalledHolderIsContinued) {
 
 // With several trials, the first is told, and the output says so.
 TEST(NarrationTest, TrialsTellTheFirst) {
-  TempDir dir;
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "02-rush-guarded.toml", "--narrate", "--trials", "3"},
-      dir.path());
+  const Ran ran = Narrate("02-rush-guarded", {"--trials", "3"});
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_TRUE(ran.out.starts_with("trial 1 of 3 (seed 42), told")) << ran.out;
   EXPECT_EQ(ran.out.find("What happened"), ran.out.rfind("What happened"));
