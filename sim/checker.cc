@@ -30,6 +30,11 @@ constexpr EnumWord<ViolationKind> kViolationKindWords[] = {
      "a buyer died holding a guard that nothing releases; the run was ended"},
     {ViolationKind::kDeadlock, "deadlock",
      "buyers each held a guard the next one waited for; the run was ended"},
+    {ViolationKind::kLockOverlap, "lock overlap",
+     "two buyers of a program inside the same lock at once"},
+    {ViolationKind::kProgramCrash, "program crash",
+     "a buyer program exited with an error or died of a signal ticketsim did "
+     "not send"},
 };
 
 // A confirmed purchase: the buyer read `seat` and wrote seat - 1 (or took
@@ -41,6 +46,7 @@ struct Purchase {
   uint64_t write_ns;
   int64_t seat;
   bool atomic;
+  bool seat_known = true;  // false: a program's sale with no seat given
 };
 
 WitnessStep ReadStep(const Purchase& p) {
@@ -228,6 +234,9 @@ class HistoryScan {
           }
           break;
         case EventKind::kInvoke:
+          // A program's purchase that never told its outcome, followed by
+          // another: indeterminate.
+          if (pending) ++verdict_->indeterminate;
           pending = true;
           current = {e.buyer, e.attempt, e.time_ns, 0, 0, true};
           break;
@@ -246,9 +255,11 @@ class HistoryScan {
           }
           current.write_ns = e.time_ns;
           current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
+          current.seat_known = (e.flags & kNoSeat) == 0;
           purchases_.push_back(current);
           ++summary.bought;
-          if (summary.seats.size() < kSeatsPerBuyerShown) {
+          if (current.seat_known &&
+              summary.seats.size() < kSeatsPerBuyerShown) {
             summary.seats.push_back(current.seat);
           }
           pending = false;
@@ -291,7 +302,9 @@ class HistoryScan {
   // Returns true if the read saw a valid count.
   bool CheckRead(const Event& e, BuyerSummary* summary) {
     std::string saw;
-    if (e.flags & kTorn) {
+    if ((e.flags & kTorn) && e.aux == kUnreadable) {
+      saw = "found no count";
+    } else if (e.flags & kTorn) {
       saw = e.aux == 0
                 ? "found the file empty"
                 : fmt::format("found {} bytes that are not a count", e.aux);
@@ -359,6 +372,8 @@ class HistoryScan {
 
   void RecordFailure(const Event& e, BuyerSummary* summary) {
     ++summary->failed;
+    // A program's own failed purchase is its answer, not a fault.
+    if (static_cast<Failure>(e.aux) == Failure::kDeclined) return;
     const bool store_error =
         static_cast<Failure>(e.aux) == Failure::kStoreError;
     (store_error ? store_errors_ : failures_).Add();
@@ -446,11 +461,11 @@ void CheckOversell(const CheckInput& input, Verdict* verdict,
     Witness w;
     w.Add(ReadStep(p));
     w.Add(WriteStep(p));
-    w.seats = {p.seat};
+    if (p.seat_known) w.seats = {p.seat};
     w.text = fmt::format(
-        "buyer {}'s sale of seat {}, confirmed at {}, was sale {} of {} "
-        "ticket{}",
-        p.buyer, p.seat, FormatTime(p.write_ns), i + 1, input.initial,
+        "buyer {}'s sale{}, confirmed at {}, was sale {} of {} ticket{}",
+        p.buyer, p.seat_known ? fmt::format(" of seat {}", p.seat) : "",
+        FormatTime(p.write_ns), i + 1, input.initial,
         input.initial == 1 ? "" : "s");
     oversell.Witness(std::move(w));
   }
@@ -582,6 +597,79 @@ void CheckFalseSoldOut(const CheckInput& input, Verdict* verdict,
   false_sold_out.AddTo(&verdict->violations);
 }
 
+// One buyer's stay inside a lock: from taking it to letting it go (to its
+// last event if it never did: it died holding it, or the run ended).
+struct Hold {
+  uint32_t buyer;
+  uint32_t attempt;
+  uint16_t lock;
+  uint64_t from_ns;
+  uint64_t to_ns;
+  bool released;
+};
+
+// Lock overlap: a program's lock held by two buyers at once. Each hold
+// that begins while another buyer's hold of the same lock has not ended is
+// one instance; its witness names both.
+void CheckLockOverlap(const CheckInput& input, Verdict* verdict) {
+  std::vector<Hold> holds;
+  for (const auto& events : input.events) {
+    std::vector<int64_t> open(kMaxLocksChecked, -1);  // index in holds
+    for (const Event& e : events) {
+      if (e.event >= kMaxLocksChecked) continue;
+      if (e.kind == EventKind::kAcquired && open[e.event] < 0) {
+        open[e.event] = static_cast<int64_t>(holds.size());
+        holds.push_back(
+            {e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX, false});
+      } else if (e.kind == EventKind::kRelease && open[e.event] >= 0) {
+        holds[open[e.event]].to_ns = e.time_ns;
+        holds[open[e.event]].released = true;
+        open[e.event] = -1;
+      }
+    }
+    // Still held at its last event.
+    for (int64_t at : open) {
+      if (at >= 0 && !events.empty()) holds[at].to_ns = events.back().time_ns;
+    }
+  }
+  std::stable_sort(
+      holds.begin(), holds.end(), [](const Hold& a, const Hold& b) {
+        return a.lock != b.lock ? a.lock < b.lock : a.from_ns < b.from_ns;
+      });
+  ViolationBuilder overlap(ViolationKind::kLockOverlap);
+  // Per lock, the hold that ends last among those begun so far.
+  const Hold* longest = nullptr;
+  for (const Hold& h : holds) {
+    if (longest != nullptr && longest->lock != h.lock) longest = nullptr;
+    if (longest != nullptr && h.from_ns < longest->to_ns &&
+        h.buyer != longest->buyer) {
+      overlap.Add();
+      if (overlap.Instance()) {
+        const Hold& a = *longest;
+        Witness w;
+        w.Add({a.buyer, a.attempt, "hold", std::nullopt, a.from_ns});
+        w.Add({h.buyer, h.attempt, "hold", std::nullopt, h.from_ns});
+        if (a.released) {
+          w.Add({a.buyer, a.attempt, "release", std::nullopt, a.to_ns});
+        }
+        w.buyers = {a.buyer, h.buyer};
+        w.text = fmt::format(
+            "buyers {} and {} were inside the lock at once: buyer {} took it "
+            "at {} and {}, but buyer {} took it at {}",
+            a.buyer, h.buyer, a.buyer, FormatTime(a.from_ns),
+            a.released
+                ? fmt::format("let it go only at {}", FormatTime(a.to_ns))
+                : "never let it go",
+            h.buyer, FormatTime(h.from_ns));
+        overlap.Witness(std::move(w));
+      }
+    }
+    if (longest == nullptr || h.to_ns > longest->to_ns) longest = &h;
+  }
+  overlap.Summary("holds of a lock that began while another buyer held it");
+  overlap.AddTo(&verdict->violations);
+}
+
 }  // namespace
 
 const std::span<const EnumWord<ViolationKind>> kViolationKinds =
@@ -661,12 +749,24 @@ Verdict Check(const CheckInput& input) {
   HistoryScan scan(input, &verdict);
   scan.Run();
   std::vector<Purchase>& purchases = scan.purchases();
-  CheckLostUpdates(input, &verdict, &purchases);
+  // A program may report sales without their seats: those count, but name
+  // no seat to replay or to find twice.
+  std::vector<Purchase> seated;
+  const bool all_seated =
+      std::all_of(purchases.begin(), purchases.end(),
+                  [](const Purchase& p) { return p.seat_known; });
+  if (!all_seated) {
+    std::copy_if(purchases.begin(), purchases.end(), std::back_inserter(seated),
+                 [](const Purchase& p) { return p.seat_known; });
+  }
+  std::vector<Purchase>& with_seats = all_seated ? purchases : seated;
+  CheckLostUpdates(input, &verdict, &with_seats);
   CheckOversell(input, &verdict, &purchases);
-  CheckDuplicateSeats(input.initial, &verdict, &purchases);
+  CheckDuplicateSeats(input.initial, &verdict, &with_seats);
   scan.AddViolations(&verdict.violations);
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
   CheckFinalState(input, &verdict);
+  if (input.lock_overlap) CheckLockOverlap(input, &verdict);
   return verdict;
 }
 

@@ -95,7 +95,11 @@ struct CheckInput {
   std::vector<std::span<const Event>> events;
   std::vector<pid_t> pids;
   std::vector<bool> killed;
+  // A program's run: holds of its locks (kAcquired to kRelease, per lock
+  // in `event`) may not overlap between buyers.
+  bool lock_overlap = false;
 };
+inline constexpr uint16_t kMaxLocksChecked = 8;
 
 struct Verdict {
   int64_t initial = 0;

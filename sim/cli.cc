@@ -91,7 +91,34 @@ constexpr KeyFlag kKeyFlags[] = {
      "after the list, seeded)",
      false, true},
     {"--run-timeout-ms", "run.timeout_ms", "each run's time limit", false},
+    {"--program", "program.command",
+     "'CMD ARGS': run your own buyer program (docs/programs.md)", false},
+    {"--program-mode", "program.mode", "buyer | whole | operation", false},
+    {"--sold-pattern", "program.sold_pattern",
+     "REGEX: a line of the program's output that means a sale", false},
 };
+
+// Flags whose value is text as it is (a command, a pattern), never TOML.
+bool IsTextFlag(const KeyFlag& flag) {
+  return std::string_view(flag.key) == "program.command" ||
+         std::string_view(flag.key) == "program.sold_pattern";
+}
+
+// `text` as a TOML basic string.
+std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
 
 // What run, check and compare share: scenario files and the settings that
 // override them.
@@ -137,7 +164,9 @@ struct ScenarioOptions {
       const bool range =
           (flag.range && value.find(',') != std::string::npos) || flag.list;
       out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)
-                           : fmt::format("{}={}", flag.key, value),
+                     : IsTextFlag(flag)
+                         ? fmt::format("{}={}", flag.key, TomlString(value))
+                         : fmt::format("{}={}", flag.key, value),
                      fmt::format("{} {}", flag.flag, value)});
     }
     for (const std::string& setting : settings) {
@@ -395,6 +424,18 @@ Status RefuseIgnoredKeys(const LoadedScenario& loaded, bool compared_guard) {
         "scope",
         *at));
   }
+  if (s.program.set()) {
+    for (const char* key :
+         {"buyers.think_ms", "buyers.query_delay_ms", "guard.scope",
+          "guard.timeout_ms", "store.slow_write_ms"}) {
+      if (const std::string* at = set(key)) {
+        return Status::Invalid(fmt::format(
+            "{}: {} applies to ticketsim's own buyers; a program takes its "
+            "delays and locks from its own code and arguments: drop it",
+            *at, key));
+      }
+    }
+  }
   if (const std::string* at = set("guard.order");
       at != nullptr && EventCount(s) < 2) {
     return Status::Invalid(fmt::format(
@@ -426,6 +467,11 @@ void LoadAll(std::span<const std::string> files,
     }
     DropRushThinkWhenControlled(
         &scenario, stepped || scenario.scenario.schedule.controlled());
+    // The rush's think time is its own buyers'; a program has its own.
+    if (scenario.path.empty() && scenario.scenario.program.set()) {
+      scenario.scenario.buyers.think_ms = {};
+      scenario.scenario.name = "program (command line)";
+    }
     loaded->push_back(std::move(scenario));
   }
 }

@@ -48,12 +48,17 @@ enum class Failure : uint32_t {
   kGuardError,        // the guard itself failed
   kStoreBusy,         // the store refused: locked (SQLITE_BUSY)
   kStoreError,        // the store failed (I/O)
+  kDeclined,          // a program said the purchase failed (not sold out)
 };
 
 // Flags on kQuery and kRead.
 inline constexpr uint8_t kTorn = 1;  // unreadable; aux: bytes seen
 // Flags on kAcquired.
 inline constexpr uint8_t kRecovered = 2;  // the previous holder had died
+// Flags on kTook: a program's sale whose seat is not known.
+inline constexpr uint8_t kNoSeat = 4;
+// aux of a torn kQuery or kRead: a program could not read a count at all.
+inline constexpr uint32_t kUnreadable = UINT32_MAX;
 
 struct Event {
   uint64_t time_ns;  // since the start barrier opened

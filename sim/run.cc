@@ -11,6 +11,7 @@
 #include "sim/buyer_processes.h"
 #include "sim/deadlock_watch.h"
 #include "sim/guard.h"
+#include "sim/program_run.h"
 #include "sim/run_signals.h"
 #include "sim/scheduler.h"
 #include "sim/step_gate.h"
@@ -98,7 +99,7 @@ Status MapArenas(const Scenario& scenario, uint32_t buyer_count,
 
 // Reads each event's final count into `result`, or why it could not be.
 void ReadFinalCounts(const std::vector<std::unique_ptr<TicketStore>>& stores,
-                     RunControl* control, RunResult* result) {
+                     std::string* failure, RunResult* result) {
   for (const std::unique_ptr<TicketStore>& owned : stores) {
     TicketStore* store = owned.get();
     Status s = store->Attach();
@@ -110,7 +111,8 @@ void ReadFinalCounts(const std::vector<std::unique_ptr<TicketStore>>& stores,
     result->final_errors.push_back(s.ok() ? "" : s.message());
     // A count the system would not let us read is not a corrupt one.
     if (s.code() == Status::Code::kEnvironment) {
-      control->failure.Set("reading the final count: " + s.message());
+      if (failure->empty())
+        *failure = "reading the final count: " + s.message();
     }
   }
   result->final_count = result->final_counts[0];
@@ -265,6 +267,15 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   s = CreateEventObjects(scenario, names, event_count, &cleanup, &stores,
                          &guards);
   if (!s.ok()) return s;
+  if (scenario.program.set()) {
+    s = RunProgram(scenario, names, *stores[0], signals, progress, result);
+    std::string failure;
+    if (s.ok() || s.code() == Status::Code::kCorrupt) {
+      ReadFinalCounts(stores, &failure, result);
+    }
+    if (s.ok() && !failure.empty()) return Status::Environment(failure);
+    return s;
+  }
   std::vector<TicketStore*> store_ptrs;
   std::vector<Guard*> guard_ptrs;
   for (size_t e = 0; e < event_count; ++e) {
@@ -429,7 +440,9 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     result->continued.emplace_back(process, static_cast<uint64_t>(at - start));
   }
 
-  ReadFinalCounts(stores, control.get(), result);
+  std::string final_failure;
+  ReadFinalCounts(stores, &final_failure, result);
+  if (!final_failure.empty()) control.get()->failure.Set(final_failure);
   // An interrupt that came after the last buyer ended still counts.
   for (int sig; (sig = signals.Wait(0)) != 0;) interrupted(sig);
   result->first_store_error = control.get()->first_store_error.Get();

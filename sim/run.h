@@ -83,6 +83,34 @@ enum class RunEnd {
 // the reports use; "" for RunEnd::kNone.
 std::string_view RunEndName(RunEnd end);
 
+// What became of one lane of a program run (a copy of the program, the
+// runs of one buyer's purchases, or the one run of a whole program).
+struct ProgramLane {
+  // How its (last) process ended, in words ("exited with status 1",
+  // "killed by SIGSEGV"), when that was a crash: not a clean exit, and not
+  // a signal ticketsim sent. Empty otherwise.
+  std::string crash;
+  int exit_code = -1;  // of its (last) process
+  int signal = 0;
+  // The last lines of its stderr (at most kStderrLinesKept, each cut short).
+  std::vector<std::string> stderr_tail;
+  int64_t event_lines = 0;    // lines read on fd 3
+  int64_t sold_lines = 0;     // stdout lines that matched sold_pattern
+  int64_t indeterminate = 0;  // operation mode: runs with no clear outcome
+  std::string last_odd_exit;  // operation mode: the last of those, in words
+  bool late_start = false;    // the barrier opened before it reached fd 4
+};
+inline constexpr size_t kStderrLinesKept = 20;
+
+// A program run's own report (docs/programs.md).
+struct ProgramReport {
+  std::vector<std::string> argv;  // as executed
+  std::vector<ProgramLane> lanes;
+  int64_t processes = 0;   // every process it ran, its own children included
+  double start_up_ms = 0;  // from the first spawn to the barrier's opening
+  std::vector<std::string> lock_names;  // named locks, in order of use
+};
+
 struct RunResult {
   Scenario scenario;
   RunNames names;
@@ -119,6 +147,8 @@ struct RunResult {
   // `processes`, and when (since the start).
   std::vector<std::pair<uint32_t, uint64_t>> continued;
   bool undo = false;  // its chooser asked for it one step shorter
+  // A program run's own report; empty for ticketsim's own buyers.
+  std::shared_ptr<const ProgramReport> program;
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made

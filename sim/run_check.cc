@@ -151,6 +151,48 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
   }
 }
 
+// A program's processes that crashed: each lane's exit status, with the
+// last line of its stderr as the witness's words.
+void AddProgramCrashes(const RunResult& result, Verdict* verdict) {
+  if (result.program == nullptr) return;
+  Violation v;
+  v.kind = ViolationKind::kProgramCrash;
+  const bool whole = result.scenario.program.mode == ProgramMode::kWhole;
+  const auto& lanes = result.program->lanes;
+  for (size_t i = 0; i < lanes.size(); ++i) {
+    const ProgramLane& lane = lanes[i];
+    if (lane.crash.empty()) continue;
+    ++v.count;
+    if (v.witnesses.size() == kMaxWitnesses) {
+      ++v.unwitnessed;
+      continue;
+    }
+    const std::string who =
+        whole ? std::string("the program") : fmt::format("buyer {}", i);
+    std::string last;
+    for (auto it = lane.stderr_tail.rbegin(); it != lane.stderr_tail.rend();
+         ++it) {
+      if (it->find_first_not_of(" \t\r") != std::string::npos) {
+        last = *it;
+        break;
+      }
+    }
+    Witness w =
+        WitnessOf(last.empty() ? fmt::format("{} {}, saying nothing on stderr",
+                                             who, lane.crash)
+                               : fmt::format("{} {}; its stderr ended: {}", who,
+                                             lane.crash, last));
+    w.buyers = {static_cast<uint32_t>(i)};
+    v.witnesses.push_back(std::move(w));
+  }
+  if (v.count == 0) return;
+  v.summary = fmt::format(
+      "{} of the program's {} failed: its purchases then may have stopped "
+      "halfway (see its stderr below)",
+      v.count, whole ? "runs" : "copies");
+  verdict->violations.push_back(std::move(v));
+}
+
 // What the first store and guard errors were, which the history's events do
 // not hold: "purchases the store failed; the first: buyer 2: ...".
 void AddFirstErrors(const RunResult& result, Verdict* verdict) {
@@ -210,6 +252,7 @@ Verdict CheckRun(const RunResult& result) {
       input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
       input.killed.push_back(killed[i]);
     }
+    input.lock_overlap = result.program != nullptr;
     Verdict books = Check(input);
     if (event_count > 1) {
       event_books.push_back({EventName(result.scenario, e), books.final_count,
@@ -229,6 +272,7 @@ Verdict CheckRun(const RunResult& result) {
   }
   verdict.events = std::move(event_books);
   AddRunViolations(result, &verdict);
+  AddProgramCrashes(result, &verdict);
   AddFirstErrors(result, &verdict);
   return verdict;
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sim/history.h"
+#include "sim/program_command.h"
 #include "sim/scenario_keys.h"
 #include "sim/tally.h"
 #include "sim/toml_guard.h"
@@ -72,6 +73,15 @@ constexpr EnumWord<HistoryMode> kHistoryModeWords[] = {
      "every event: witnesses, --history, --html and --narrate"},
     {HistoryMode::kSummary, "summary",
      "counts and seats only, in memory that does not grow with the attempts"},
+};
+
+constexpr EnumWord<ProgramMode> kProgramModeWords[] = {
+    {ProgramMode::kBuyer, "buyer",
+     "one copy per buyer, released together by the start barrier (fd 4)"},
+    {ProgramMode::kWhole, "whole",
+     "run once; it starts its own processes (outcome checks only)"},
+    {ProgramMode::kOperation, "operation",
+     "each purchase is one run of the command: exit 0 sold, 3 sold out"},
 };
 
 constexpr EnumWord<Expectation> kExpectationWords[] = {
@@ -305,6 +315,51 @@ Status GetEvents(const toml::node& value, std::vector<std::string>* out) {
   return Status::Ok();
 }
 
+// A command: a list of words, or one string split as a shell would.
+Status GetCommand(const toml::node& value, std::vector<std::string>* out) {
+  std::vector<std::string> words;
+  if (const auto* text = value.as_string()) {
+    if (Status s = SplitCommandLine(text->get(), &words); !s.ok()) return s;
+  } else if (const auto* array = value.as_array()) {
+    for (const toml::node& item : *array) {
+      std::string word;
+      if (Status s = GetString(item, &word); !s.ok()) return s;
+      words.push_back(std::move(word));
+    }
+  } else {
+    return Status::Invalid(fmt::format(
+        "expected a command, e.g. [\"python3\", \"buyer.py\"], got {}",
+        Shown(value)));
+  }
+  if (words.empty() || words[0].empty()) {
+    return Status::Invalid(
+        "the command is empty; e.g. [\"python3\", \"buyer.py\"]");
+  }
+  *out = std::move(words);
+  return Status::Ok();
+}
+
+// A regex std::regex accepts (ECMAScript) with at most one capture group.
+Status GetPattern(const toml::node& value, std::string* out) {
+  std::string text;
+  if (Status s = GetString(value, &text); !s.ok()) return s;
+  if (text.empty()) return Status::Invalid("the pattern is empty");
+  try {
+    const std::regex re(text);
+    if (re.mark_count() > 1) {
+      return Status::Invalid(fmt::format(
+          "{} capture groups; at most one (the seat): use (?:...) for the "
+          "others",
+          re.mark_count()));
+    }
+  } catch (const std::regex_error& e) {
+    return Status::Invalid(
+        fmt::format("\"{}\" is not a regular expression: {}", text, e.what()));
+  }
+  *out = std::move(text);
+  return Status::Ok();
+}
+
 // A list of buyer indices, one per step (run.steps): at most
 // kMaxListedSteps, each a whole number the scheduler can name.
 Status GetSteps(const toml::node& value, std::vector<uint32_t>* out) {
@@ -365,6 +420,22 @@ constexpr KeyEntry kKeys[] = {
      "empty)",
      [](Scenario* s, const toml::node& v) {
        return GetDouble(v, 0, kMaxDelayMs, &s->store.slow_write_ms);
+     }},
+    {"store.file_name",
+     "file store: the file's name in the run directory (a program's current "
+     "directory)",
+     [](Scenario* s, const toml::node& v) {
+       std::string name;
+       Status st = GetString(v, &name);
+       if (!st.ok()) return st;
+       if (name.empty() || name.size() > 100 ||
+           name.find('/') != std::string::npos || name == "." || name == ".." ||
+           name == "live") {
+         return Status::Invalid(fmt::format(
+             "\"{}\" is not a plain file name (no '/', not \"live\")", name));
+       }
+       s->store.file_name = std::move(name);
+       return Status::Ok();
      }},
     {"store.journal", "sqlite store: wal | delete",
      [](Scenario* s, const toml::node& v) {
@@ -474,6 +545,28 @@ constexpr KeyEntry kKeys[] = {
      "violation kinds every trial must show, e.g. [\"torn read\"]",
      [](Scenario* s, const toml::node& v) {
        return GetKinds(v, &s->expect.kinds);
+     }},
+    {"program.command",
+     "your buyer program, e.g. [\"python3\", \"buyer.py\"] (paths relative "
+     "to the scenario file); see docs/programs.md",
+     [](Scenario* s, const toml::node& v) {
+       return GetCommand(v, &s->program.command);
+     }},
+    {"program.mode",
+     "buyer (a copy per buyer) | whole (run once) | operation (a run per "
+     "purchase)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kProgramModes, &s->program.mode);
+     }},
+    {"program.sold_pattern",
+     "a regex over each stdout line: a match is a sale, its capture group "
+     "the seat",
+     [](Scenario* s, const toml::node& v) {
+       return GetPattern(v, &s->program.sold_pattern);
+     }},
+    {"program.timeout_ms", "operation mode: one purchase's time limit",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, int64_t{24} * 3600 * 1000, &s->program.timeout_ms);
      }},
     {"run.trials", "how many times the scenario is run",
      [](Scenario* s, const toml::node& v) {
@@ -683,6 +776,74 @@ std::string FormatBytes(uint64_t bytes) {
                    : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
+// What a scenario with a [program] must be: ticketsim runs the program on
+// its store and checks it, but the locking, the think time and the schedule
+// are the program's own.
+Status ValidateProgram(const Scenario& scenario, std::string* key) {
+  const auto fail = [key](std::string_view at, std::string message) {
+    if (key != nullptr) *key = at;
+    return Status::Invalid(fmt::format("{}: {}", at, message));
+  };
+  const ProgramSpec& program = scenario.program;
+  std::vector<std::string> argv;
+  if (Status s = ResolveProgram(program, &argv); !s.ok()) {
+    return fail("program.command", s.message());
+  }
+  if (scenario.guard.kind != GuardKind::kNone) {
+    return fail("guard.kind",
+                fmt::format("a program brings its own lock; ticketsim's guard "
+                            "\"{}\" cannot be put around it: use guard.kind = "
+                            "\"none\" and lock inside the program",
+                            WordOf(kGuardKinds, scenario.guard.kind)));
+  }
+  if (scenario.buyers.method != Method::kReadModifyWrite) {
+    return fail("buyers.method",
+                "a program buys the way it is written; buyers.method applies "
+                "to ticketsim's own buyers only");
+  }
+  if (EventCount(scenario) > 1) {
+    return fail("events", "a program sells one event (one count)");
+  }
+  if (scenario.buyers.pool > 0) {
+    return fail("buyers.pool", "a program's copies are not pooled");
+  }
+  if (scenario.schedule.kind != ScheduleKind::kOs ||
+      !scenario.schedule.steps.empty()) {
+    return fail("run.schedule",
+                "a program's interleaving is the kernel's (run.schedule = "
+                "\"os\"): ticketsim cannot stop a foreign program at its "
+                "steps");
+  }
+  if (scenario.history != HistoryMode::kFull) {
+    return fail("history", "a program's events are kept in full");
+  }
+  if (scenario.faults.crash_before_write > 0) {
+    return fail("faults.crash_before_write",
+                "ticketsim cannot make a program crash between its read and "
+                "its write; kill_holder and pause_holder work on programs");
+  }
+  if (scenario.buyers.count > kMaxProgramBuyers) {
+    return fail("buyers.count",
+                fmt::format("at most {} copies of a program, not {}",
+                            kMaxProgramBuyers, scenario.buyers.count));
+  }
+  if (program.mode == ProgramMode::kWhole) {
+    if (program.sold_pattern.empty()) {
+      return fail("program.sold_pattern",
+                  "a whole program is checked by its output: set "
+                  "program.sold_pattern to what it prints for a sale, e.g. "
+                  "'bought seat (\\d+)'");
+    }
+    if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
+      return fail(scenario.faults.kill_holder > 0 ? "faults.kill_holder"
+                                                  : "faults.pause_holder",
+                  "a whole program tells ticketsim no purchase as it opens, "
+                  "so none can be hit inside; use program.mode = \"buyer\"");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
@@ -693,6 +854,7 @@ const std::span<const EnumWord<GuardOrder>> kGuardOrders = kGuardOrderWords;
 const std::span<const EnumWord<HistoryMode>> kHistoryModes = kHistoryModeWords;
 const std::span<const EnumWord<GuardAcquire>> kGuardAcquires =
     kGuardAcquireWords;
+const std::span<const EnumWord<ProgramMode>> kProgramModes = kProgramModeWords;
 
 std::vector<ScenarioKeyHelp> ScenarioKeys() {
   std::vector<ScenarioKeyHelp> keys;
@@ -890,9 +1052,30 @@ uint64_t HistoryBytes(const Scenario& scenario) {
     return static_cast<uint64_t>(scenario.buyers.count) *
            ((SeatMapSeats(scenario) + 63) / 64) * 8;
   }
+  if (scenario.program.set()) {
+    return ProgramLanes(scenario) * ProgramEventsPerLane(scenario) *
+           kEventBytes;
+  }
   return static_cast<uint64_t>(scenario.buyers.count) *
          static_cast<uint64_t>(scenario.buyers.attempts) *
          EventsPerAttempt(scenario) * kEventBytes;
+}
+
+uint64_t ProgramLanes(const Scenario& scenario) {
+  return scenario.program.mode == ProgramMode::kWhole
+             ? 1
+             : static_cast<uint64_t>(scenario.buyers.count);
+}
+
+uint64_t ProgramEventsPerLane(const Scenario& scenario) {
+  const auto attempts = static_cast<uint64_t>(scenario.buyers.attempts);
+  if (scenario.program.mode == ProgramMode::kWhole) {
+    // One sale a line, from however many processes.
+    return 64 + 2 * std::max(static_cast<uint64_t>(scenario.initial),
+                             attempts *
+                                 static_cast<uint64_t>(scenario.buyers.count));
+  }
+  return 64 + kProgramEventsPerAttempt * attempts;
 }
 
 Status ValidateScenario(const Scenario& scenario, std::string* key) {
@@ -900,6 +1083,13 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
     if (key != nullptr) *key = at;
     return Status::Invalid(fmt::format("{}: {}", at, message));
   };
+  if (scenario.program.set()) {
+    if (Status s = ValidateProgram(scenario, key); !s.ok()) return s;
+  } else if (!scenario.program.sold_pattern.empty()) {
+    return fail("program.sold_pattern",
+                "a pattern over a program's output needs the program: set "
+                "program.command");
+  }
   const bool sqlite_guard =
       scenario.guard.kind == GuardKind::kSqliteImmediate ||
       scenario.guard.kind == GuardKind::kSqliteDeferred;
@@ -1029,8 +1219,65 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
   return Status::Ok();
 }
 
+namespace {
+
+// "program `python3 buyer.py` (a copy per buyer) on the file store (db.txt),
+// 4 buyers x 3 attempts": what DescribeSetup says of a program.
+std::string DescribeProgramSetup(const Scenario& scenario) {
+  const BuyersSpec& b = scenario.buyers;
+  const ProgramSpec& p = scenario.program;
+  std::string store(WordOf(kStoreKinds, scenario.store.kind));
+  if (scenario.store.kind == StoreKind::kFile) {
+    store += fmt::format(" store ({})", scenario.store.file_name);
+  } else {
+    store += " store";
+  }
+  std::string words;
+  for (const std::string& word : p.command) {
+    words += (words.empty() ? "" : " ") + word;
+  }
+  std::string setup;
+  switch (p.mode) {
+    case ProgramMode::kBuyer:
+      setup = fmt::format(
+          "program `{}` on the {}, a copy per buyer, {} "
+          "buyer{} x {} attempt{}",
+          words, store, b.count, b.count == 1 ? "" : "s", b.attempts,
+          b.attempts == 1 ? "" : "s");
+      break;
+    case ProgramMode::kWhole:
+      setup = fmt::format(
+          "program `{}` on the {}, run once (it starts its own "
+          "processes)",
+          words, store);
+      break;
+    case ProgramMode::kOperation:
+      setup = fmt::format(
+          "program `{}` on the {}, one run per purchase, {} "
+          "buyer{} x {} attempt{}",
+          words, store, b.count, b.count == 1 ? "" : "s", b.attempts,
+          b.attempts == 1 ? "" : "s");
+      break;
+  }
+  if (!p.sold_pattern.empty()) {
+    setup += fmt::format(", sales by /{}/", p.sold_pattern);
+  }
+  const FaultsSpec& f = scenario.faults;
+  if (f.kill_holder > 0)
+    setup += fmt::format(", kill_holder {}", f.kill_holder);
+  if (f.pause_holder > 0) {
+    setup += fmt::format(", pause_holder {} ({} ms)", f.pause_holder,
+                         f.pause_holder_ms);
+  }
+  return setup;
+}
+
+}  // namespace
+
 int64_t RunTimeoutMs(const Scenario& scenario) {
   if (scenario.run_timeout_ms > 0) return scenario.run_timeout_ms;
+  // A program's own pace is unknown: a minute, as for a slow run.
+  if (scenario.program.set()) return 60000;
   const BuyersSpec& b = scenario.buyers;
   // Worst case: every purchase in turn, each as slow as it can be.
   const double per_purchase = b.think_ms.max + b.query_delay_ms.max +
@@ -1044,6 +1291,7 @@ int64_t RunTimeoutMs(const Scenario& scenario) {
 
 std::string DescribeSetup(const Scenario& scenario) {
   const BuyersSpec& b = scenario.buyers;
+  if (scenario.program.set()) return DescribeProgramSetup(scenario);
   std::string store = std::string(WordOf(kStoreKinds, scenario.store.kind));
   if (scenario.store.kind == StoreKind::kFile) {
     store += fmt::format(" ({})", WordOf(kFileWrites, scenario.store.write));

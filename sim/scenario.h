@@ -98,6 +98,30 @@ struct FaultsSpec {
   }
 };
 
+// How a user's program (`[program]`) is run as the buyers.
+enum class ProgramMode {
+  kBuyer,      // one copy per buyer, released together by the start barrier
+  kWhole,      // run once; it starts its own processes
+  kOperation,  // each purchase is one run of the command
+};
+extern const std::span<const EnumWord<ProgramMode>> kProgramModes;
+
+// A buyer program the user brings (docs/programs.md). Empty `command`:
+// ticketsim's own buyers.
+struct ProgramSpec {
+  std::vector<std::string> command;
+  ProgramMode mode = ProgramMode::kBuyer;
+  // A regex over each line of its stdout: a match is a sale, its first
+  // capture group (if any) the seat.
+  std::string sold_pattern;
+  int64_t timeout_ms = 10000;  // operation mode: one purchase's limit
+  // Where the command's relative paths are found: the scenario file's
+  // directory, or the current one for --program.
+  std::string base_dir;
+
+  bool set() const { return !command.empty(); }
+};
+
 // What a run keeps of what its buyers did.
 enum class HistoryMode {
   kFull,     // every event: witnesses, --history, --html, --narrate
@@ -131,6 +155,7 @@ struct Scenario {
   GuardSpec guard;
   BuyersSpec buyers;
   FaultsSpec faults;
+  ProgramSpec program;
   ExpectSpec expect;
   HistoryMode history = HistoryMode::kFull;
   int64_t trials = 1;  // run.trials: how many times the scenario is run
@@ -190,6 +215,14 @@ uint64_t HistoryBytes(const Scenario& scenario);
 // `SeatMapSeats` seats (no purchase can read a count below initial minus
 // the purchases made before it).
 uint64_t SeatMapSeats(const Scenario& scenario);
+// A program's history: its lanes (one per buyer; one for a whole
+// program) and the events each may record: room for a few queries and lock
+// events around each purchase, and for a program that tries a little more
+// often than buyers.attempts says. More is a flood, and stops the run.
+uint64_t ProgramLanes(const Scenario& scenario);
+uint64_t ProgramEventsPerLane(const Scenario& scenario);
+inline constexpr uint64_t kProgramEventsPerAttempt = 16;
+inline constexpr int64_t kMaxProgramBuyers = 1000;
 inline constexpr uint64_t kMaxHistoryBytes = uint64_t{32} << 30;
 // A history this small is accepted on any machine, without asking it.
 inline constexpr uint64_t kHistoryAlwaysFits = uint64_t{64} << 20;

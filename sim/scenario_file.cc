@@ -248,6 +248,10 @@ Status LoadText(const std::string& path, std::string_view text,
         path));
   }
   out->scenario.name = fs::path(path).stem().string();
+  // A program's paths are the scenario file's neighbours.
+  std::error_code ignored;
+  out->scenario.program.base_dir =
+      fs::absolute(fs::path(path), ignored).parent_path().string();
   return FileWalker(path, out).Walk(table, "");
 }
 
@@ -270,6 +274,16 @@ Status ApplyOverridesAndValidate(const std::string& path,
       return Status::Invalid(fmt::format("{}: {}", o.origin, s.message()));
     }
     out->where[KeyOf(o.setting)] = o.origin;
+    // A command given on the command line names paths from here.
+    if (KeyOf(o.setting) == "program.command" ||
+        out->scenario.program.base_dir.empty()) {
+      std::error_code ignored;
+      out->scenario.program.base_dir = fs::current_path(ignored).string();
+    }
+  }
+  if (out->scenario.program.base_dir.empty()) {
+    std::error_code ignored;
+    out->scenario.program.base_dir = fs::current_path(ignored).string();
   }
   std::string key;
   if (Status s = ValidateScenario(out->scenario, &key); !s.ok()) {

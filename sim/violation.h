@@ -22,6 +22,8 @@ enum class ViolationKind {
   kStoreError,     // a purchase the store failed (I/O)
   kAbandonedLock,  // a holder died holding a guard nothing releases
   kDeadlock,       // buyers each waiting for a guard the next one holds
+  kLockOverlap,    // a program's lock held by two buyers at once
+  kProgramCrash,   // a program's process failed (exit status, signal)
 };
 
 extern const std::span<const EnumWord<ViolationKind>> kViolationKinds;

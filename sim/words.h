@@ -39,6 +39,8 @@ inline std::string_view FailureWhy(uint32_t aux) {
       return "was refused by the store (busy: the database was locked)";
     case Failure::kStoreError:
       return "hit a store error";
+    case Failure::kDeclined:
+      return "was told the purchase failed";
   }
   return "failed";
 }
@@ -54,6 +56,8 @@ inline std::string_view FailureName(uint32_t aux) {
       return "store busy";
     case Failure::kStoreError:
       return "store error";
+    case Failure::kDeclined:
+      return "declined";
   }
   return "failed";
 }

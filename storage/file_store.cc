@@ -78,7 +78,7 @@ Status CloseFd(int fd, const std::string& path) {
 FileStore::FileStore(const StoreSpec& spec, const RunNames& names)
     : write_(spec.write),
       slow_write_ms_(spec.slow_write_ms),
-      path_(names.File("db.txt")) {}
+      path_(names.File(spec.file_name)) {}
 
 Status FileStore::Create(int64_t initial) {
   // O_EXCL | O_NOFOLLOW: never write through a file or link someone else made.

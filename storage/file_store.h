@@ -30,6 +30,7 @@ class FileStore : public TicketStore {
   Status Read(Reading* out) override;
   Status Write(int64_t count) override;
 
+  std::string Location() const override { return path_; }
   const std::string& path() const { return path_; }
 
  private:

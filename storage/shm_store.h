@@ -21,6 +21,7 @@ class ShmStore : public TicketStore {
   Status Write(int64_t count) override;
   Status TakeOne(int64_t* seat) override;
   bool HasAtomicStep() const override { return true; }
+  std::string Location() const override { return "/dev/shm/" + name_; }
   std::vector<std::string> ObjectPurposes() const override {
     return {kPurpose};
   }

@@ -44,6 +44,7 @@ class SqliteStore : public TicketStore {
   // Never fails: a transaction SQLite already rolled back is fine.
   void Rollback();
 
+  std::string Location() const override { return path_; }
   const std::string& path() const { return path_; }
 
  private:

@@ -53,6 +53,9 @@ struct StoreSpec {
   StoreKind kind = StoreKind::kFile;
   // file store
   FileWrite write = FileWrite::kTruncate;
+  // file store: the file's name in the run directory (a program finds it
+  // in its current directory).
+  std::string file_name = "db.txt";
   // file store: how long a write takes between its first step (truncating, or
   // creating the temp file) and its last (writing, or renaming): a slow disk.
   // With write = truncate this is how long the file stays empty.
@@ -98,6 +101,9 @@ class TicketStore {
   // to 0 (sold out). Returns Unsupported where the store has no such step.
   virtual Status TakeOne(int64_t* seat);
   virtual bool HasAtomicStep() const { return false; }
+  // Where another program finds the count: the file's path, the database
+  // file's, or the shared memory object's under /dev/shm.
+  virtual std::string Location() const = 0;
 
   // The purposes (RunNames::Object) of the named IPC objects this store
   // created, for removal. Files live in the run directory.

@@ -1,0 +1,959 @@
+#include "sim/program_run.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <random>
+#include <regex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/buyer.h"
+#include "sim/escape.h"
+#include "sim/interrupt.h"
+#include "sim/program_command.h"
+#include "sim/program_events.h"
+
+extern char** environ;
+
+namespace ticketsim {
+namespace {
+
+// The barrier waits this long at most for every copy to reach fd 4: a copy
+// that never reads it (or never says anything) does not hold the others.
+constexpr int64_t kStartWaitNs = int64_t{5} * 1000000000;
+// Beyond these a lane's output is a flood, and stops the run.
+constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
+constexpr size_t kMaxStdoutLine = 64 * 1024;
+constexpr size_t kStderrLineShown = 300;
+// How long the final sweep may take to kill every process left.
+constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
+
+// A file descriptor closed when it goes out of scope.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A pipe: the parent reads `read`, non-blocking; the child gets `write`.
+Status MakePipe(Fd* read_end, Fd* write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  read_end->reset(fds[0]);
+  write_end->reset(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  return Status::Ok();
+}
+
+// What one spawned process gets: its argv, its environment, and the
+// descriptors it is to find at 1, 2, 3 and 4 (-1: /dev/null).
+struct SpawnPlan {
+  std::vector<char*> argv;
+  std::vector<std::string> env;
+  std::string dir;
+  int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
+};
+
+// Forks and executes `plan` in a process group of its own, with every
+// signal as a new process has it. In the child nothing but system calls
+// runs. Returns the pid, or -1 with errno set.
+pid_t Spawn(const SpawnPlan& plan, pid_t parent) {
+  std::vector<char*> envp;
+  envp.reserve(plan.env.size() + 1);
+  for (const std::string& e : plan.env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid != 0) {
+    if (pid > 0) setpgid(pid, pid);  // either side may be first
+    return pid;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  setpgid(0, 0);
+  // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
+  int moved[5];
+  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 5; ++i) {
+    const int from = plan.fds[i] >= 0 ? plan.fds[i] : null_fd;
+    moved[i] = fcntl(from, F_DUPFD_CLOEXEC, 10);
+  }
+  for (int i = 0; i < 5; ++i) {
+    if (moved[i] < 0 || dup2(moved[i], i) < 0) _exit(127);
+  }
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (chdir(plan.dir.c_str()) != 0) _exit(127);
+  execve(plan.argv[0], plan.argv.data(), envp.data());
+  const int err = errno;
+  const char* what = strerror(err);
+  (void)!write(2, "ticketsim: cannot execute ", 26);
+  (void)!write(2, plan.argv[0], strlen(plan.argv[0]));
+  (void)!write(2, ": ", 2);
+  (void)!write(2, what, strlen(what));
+  (void)!write(2, "\n", 1);
+  _exit(127);
+}
+
+// Every child of this process (with the subreaper set: every orphan of the
+// program too), from /proc.
+std::vector<pid_t> Children() {
+  std::vector<pid_t> out;
+  const pid_t self = getpid();
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[512];
+    const ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) continue;
+    buf[got] = '\0';
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const char* close_paren = strrchr(buf, ')');
+    if (close_paren == nullptr) continue;
+    char state = 0;
+    long ppid = 0;
+    if (sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
+        ppid == self) {
+      out.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  closedir(proc);
+  return out;
+}
+
+std::string ExitWords(int status) {
+  if (WIFEXITED(status)) {
+    return fmt::format("exited with status {}", WEXITSTATUS(status));
+  }
+  if (WIFSIGNALED(status)) {
+    return fmt::format("was killed by {}{}", SignalName(WTERMSIG(status)),
+                       WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return "ended";
+}
+
+// Splits what a pipe delivers into lines, keeping a partial one for later.
+// A line longer than `max` is cut there: `long_line` is set for it.
+class LineSplitter {
+ public:
+  explicit LineSplitter(size_t max) : max_(max) {}
+  template <typename Fn>
+  void Feed(const char* data, size_t size, Fn&& on_line) {
+    for (size_t i = 0; i < size; ++i) {
+      if (data[i] == '\n') {
+        on_line(partial_, cut_);
+        partial_.clear();
+        cut_ = false;
+      } else if (partial_.size() < max_) {
+        partial_ += data[i];
+      } else {
+        cut_ = true;
+      }
+    }
+  }
+  template <typename Fn>
+  void Finish(Fn&& on_line) {
+    if (!partial_.empty() || cut_) on_line(partial_, cut_);
+    partial_.clear();
+    cut_ = false;
+  }
+
+ private:
+  size_t max_;
+  std::string partial_;
+  bool cut_ = false;
+};
+
+// One lane: a copy of the program (mode buyer), the runs of one buyer's
+// purchases (operation), or the program (whole).
+struct Lane {
+  uint32_t index = 0;
+  pid_t pid = 0;  // the running process, 0 when none
+  pid_t pgid = 0;
+  bool reaped = true;
+  bool ticketsim_killed = false;  // ticketsim sent it SIGKILL
+  Fd out, err, events;
+  LineSplitter out_lines{kMaxStdoutLine};
+  LineSplitter err_lines{kStderrLineShown};
+  LineSplitter event_lines{kMaxEventLine};
+  size_t out_bytes = 0;
+  std::vector<std::string> stderr_tail;
+  ProgramEvents parsed;      // from fd 3
+  std::vector<Event> sales;  // from sold_pattern
+  int64_t sales_attempt = 0;
+  bool started = false;  // reached the barrier, or began without it
+  bool ready_checked = false;
+  // Paused by pause_holder: when to continue it (0: not paused).
+  int64_t resume_at = 0;
+  // Operation mode.
+  int64_t attempt = 0;  // the next purchase to run
+  bool done = false;    // no more purchases to run
+  int64_t op_started = 0;
+  int64_t op_deadline = 0;
+  int64_t op_fault_at = 0;  // when its fault strikes (0: none)
+  bool op_pause = false;
+  std::string op_stdout;  // the first bytes of this run's stdout
+  std::optional<int64_t> op_seat;
+
+  bool open() const {
+    return out.get() >= 0 || err.get() >= 0 || events.get() >= 0;
+  }
+  bool finished() const { return reaped && !open(); }
+};
+
+class ProgramRunner {
+ public:
+  ProgramRunner(const Scenario& scenario, const RunNames& names,
+                const TicketStore& store, const RunSignals& signals,
+                const ProgressFn& progress, RunResult* result)
+      : scenario_(scenario),
+        program_(scenario.program),
+        names_(names),
+        store_(store),
+        signals_(signals),
+        progress_(progress),
+        result_(result),
+        report_(std::make_shared<ProgramReport>()),
+        capacity_(ProgramEventsPerLane(scenario)),
+        random_(scenario.buyers.seed * 0x9E3779B97F4A7C15ull + 1) {}
+
+  Status Run() {
+    Status s = ResolveProgram(program_, &report_->argv);
+    if (!s.ok()) return s;
+    if (!program_.sold_pattern.empty()) {
+      pattern_.emplace(program_.sold_pattern);
+    }
+    for (const std::string& word : report_->argv) {
+      argv_.push_back(const_cast<char*>(word.c_str()));
+    }
+    argv_.push_back(nullptr);
+    const int was_subreaper = [] {
+      int on = 0;
+      prctl(PR_GET_CHILD_SUBREAPER, &on);
+      return on;
+    }();
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal_fd_.reset(signalfd(-1, &signals_.set(), SFD_NONBLOCK | SFD_CLOEXEC));
+    if (signal_fd_.get() < 0) s = Status::FromErrno("signalfd", errno);
+    if (s.ok()) s = Start();
+    if (s.ok()) s = Loop();
+    if (!s.ok() || stop_) KillEverything();
+    Finish();
+    prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
+    result_->program = report_;
+    return s;
+  }
+
+ private:
+  // The environment every process of the program gets.
+  std::vector<std::string> Environment(int64_t buyer, int64_t attempt,
+                                       bool events) const {
+    std::vector<std::string> env;
+    bool python_unbuffered = false;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (entry.starts_with("TICKETSIM_")) continue;
+      if (entry.starts_with("PYTHONUNBUFFERED=")) python_unbuffered = true;
+      env.emplace_back(entry);
+    }
+    // Its lines reach ticketsim as it prints them, not when it exits.
+    if (!python_unbuffered) env.emplace_back("PYTHONUNBUFFERED=1");
+    const char* kind = scenario_.store.kind == StoreKind::kFile  ? "file"
+                       : scenario_.store.kind == StoreKind::kShm ? "shm"
+                                                                 : "sqlite";
+    env.push_back(fmt::format("TICKETSIM_STORE={}", kind));
+    env.push_back("TICKETSIM_DB=" + store_.Location());
+    if (scenario_.store.kind == StoreKind::kSqlite) {
+      env.emplace_back("TICKETSIM_TABLE=tickets");
+      env.emplace_back("TICKETSIM_EVENT=main");
+    }
+    if (buyer >= 0) env.push_back(fmt::format("TICKETSIM_BUYER={}", buyer));
+    env.push_back(fmt::format("TICKETSIM_BUYERS={}", scenario_.buyers.count));
+    env.push_back(
+        fmt::format("TICKETSIM_ATTEMPTS={}", scenario_.buyers.attempts));
+    if (attempt >= 0) {
+      env.push_back(fmt::format("TICKETSIM_ATTEMPT={}", attempt));
+    }
+    env.push_back(fmt::format("TICKETSIM_SEED={}", scenario_.buyers.seed));
+    if (events) env.emplace_back("TICKETSIM_EVENTS_FD=3");
+    if (program_.mode != ProgramMode::kOperation) {
+      env.emplace_back("TICKETSIM_START_FD=4");
+    }
+    return env;
+  }
+
+  // Spawns a process for `lane`: with the events pipe in mode buyer, the
+  // barrier unless in operation mode.
+  Status SpawnLane(Lane* lane, int64_t buyer, int64_t attempt) {
+    const bool events = program_.mode == ProgramMode::kBuyer;
+    Fd out_w, err_w, events_w;
+    Status s = MakePipe(&lane->out, &out_w);
+    if (s.ok()) s = MakePipe(&lane->err, &err_w);
+    if (s.ok() && events) {
+      s = MakePipe(&lane->events, &events_w);
+      // Room for a burst of events while the parent is busy elsewhere.
+      if (s.ok()) fcntl(lane->events.get(), F_SETPIPE_SZ, 1 << 20);
+    }
+    if (!s.ok()) return s;
+    SpawnPlan plan;
+    plan.argv = argv_;
+    plan.env = Environment(buyer, attempt, events);
+    plan.dir = names_.dir;
+    plan.fds[1] = out_w.get();
+    plan.fds[2] = err_w.get();
+    plan.fds[3] = events ? events_w.get() : -1;
+    plan.fds[4] = barrier_read_.get();
+    const pid_t pid = Spawn(plan, getpid());
+    if (pid < 0) {
+      return Status::Environment(
+          fmt::format("could not start the program for buyer {}: fork: {}",
+                      lane->index, strerror(errno)));
+    }
+    lane->pid = pid;
+    lane->pgid = pid;
+    lane->reaped = false;
+    lane->ticketsim_killed = false;
+    lane_of_[pid] = lane->index;
+    ++report_->processes;
+    ++running_;
+    return Status::Ok();
+  }
+
+  Status Start() {
+    const size_t lanes = ProgramLanes(scenario_);
+    lanes_ = std::vector<Lane>(lanes);
+    report_->lanes.resize(lanes);
+    for (size_t i = 0; i < lanes; ++i) {
+      lanes_[i].index = static_cast<uint32_t>(i);
+      lanes_[i].parsed =
+          ProgramEvents(static_cast<uint32_t>(i), capacity_, &lock_names_);
+    }
+    first_spawn_ns_ = MonotonicNs();
+    if (program_.mode == ProgramMode::kOperation) {
+      start_ns_ = first_spawn_ns_;
+      deadline_ = start_ns_ + RunTimeoutMs(scenario_) * 1000000;
+      for (Lane& lane : lanes_) {
+        if (Status s = NextOperation(&lane, start_ns_); !s.ok()) return s;
+      }
+      return Status::Ok();
+    }
+    Fd barrier_write;
+    if (Status s = MakePipe(&barrier_read_, &barrier_write); !s.ok()) return s;
+    fcntl(barrier_read_.get(), F_SETFL, 0);  // the copies block on it
+    struct stat st;
+    if (fstat(barrier_read_.get(), &st) == 0) {
+      barrier_link_ = fmt::format("pipe:[{}]", st.st_ino);
+    }
+    for (Lane& lane : lanes_) {
+      const bool whole = program_.mode == ProgramMode::kWhole;
+      if (Status s = SpawnLane(&lane, whole ? -1 : lane.index, -1); !s.ok()) {
+        return s;
+      }
+    }
+    barrier_read_.reset();
+    // Wait for every copy to block on fd 4 (or begin without it, or end),
+    // reading what they say meanwhile, then open the barrier.
+    const int64_t give_up = MonotonicNs() + kStartWaitNs;
+    while (!stop_ && MonotonicNs() < give_up && !AllStarted()) {
+      if (Status s = Step(1000000); !s.ok()) return s;
+    }
+    for (Lane& lane : lanes_) {
+      if (!lane.started) report_->lanes[lane.index].late_start = true;
+    }
+    barrier_write.reset();
+    start_ns_ = MonotonicNs();
+    report_->start_up_ms =
+        static_cast<double>(start_ns_ - first_spawn_ns_) / 1e6;
+    deadline_ = start_ns_ + RunTimeoutMs(scenario_) * 1000000;
+    return Status::Ok();
+  }
+
+  // Whether every copy is blocked reading the barrier, has said something,
+  // or has ended. A copy is seen blocked by the system call it sleeps in
+  // (/proc/PID/syscall: read, on a descriptor that is the barrier's pipe).
+  bool AllStarted() {
+    for (Lane& lane : lanes_) {
+      if (lane.started) continue;
+      if (lane.reaped || lane.out_bytes > 0 || lane.parsed.lines() > 0) {
+        lane.started = true;
+        continue;
+      }
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/syscall", lane.pid);
+      const int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        lane.started = true;  // cannot tell: do not wait for it
+        continue;
+      }
+      char buf[256];
+      const ssize_t got = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (got <= 0) {
+        lane.started = true;
+        continue;
+      }
+      buf[got] = '\0';
+      long number = -1;
+      unsigned long arg = 0;
+      if (sscanf(buf, "%ld %lx", &number, &arg) != 2 || number != SYS_read) {
+        return false;
+      }
+      snprintf(path, sizeof path, "/proc/%d/fd/%lu", lane.pid, arg);
+      char link[64];
+      const ssize_t n = readlink(path, link, sizeof link - 1);
+      if (n <= 0) return false;
+      link[n] = '\0';
+      if (barrier_link_ != link) return false;
+      lane.started = true;
+    }
+    return true;
+  }
+
+  // Starts `lane`'s next purchase (operation mode), or marks it done.
+  Status NextOperation(Lane* lane, int64_t now) {
+    if (lane->done || lane->attempt >= scenario_.buyers.attempts) {
+      lane->done = true;
+      return Status::Ok();
+    }
+    const int64_t attempt = lane->attempt++;
+    lane->parsed.Stamp(EventKind::kInvoke, now, 0);
+    lane->op_started = now;
+    lane->op_deadline = now + program_.timeout_ms * 1000000;
+    lane->op_stdout.clear();
+    lane->op_seat.reset();
+    lane->op_fault_at = 0;
+    std::uniform_real_distribution<double> chance(0, 1);
+    const FaultsSpec& f = scenario_.faults;
+    const double u = chance(random_);
+    if (u < f.kill_holder + f.pause_holder) {
+      // Somewhere in its first 10 ms: inside a short purchase.
+      lane->op_fault_at =
+          now + static_cast<int64_t>(chance(random_) * 10000000);
+      lane->op_pause = u >= f.kill_holder;
+    }
+    return SpawnLane(lane, lane->index, attempt);
+  }
+
+  // One round: waits up to `wait_ns` for output, a signal or a deadline,
+  // and handles all of them.
+  Status Step(int64_t wait_ns) {
+    std::vector<pollfd> fds;
+    fds.push_back({signal_fd_.get(), POLLIN, 0});
+    for (const Lane& lane : lanes_) {
+      for (const Fd* fd : {&lane.events, &lane.out, &lane.err}) {
+        if (fd->get() >= 0) fds.push_back({fd->get(), POLLIN, 0});
+      }
+    }
+    const int ms = static_cast<int>(
+        std::clamp<int64_t>((wait_ns + 999999) / 1000000, 0, 1000));
+    const int ready = poll(fds.data(), fds.size(), ms);
+    if (ready < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+    const int64_t now = MonotonicNs();
+    // Every pipe is read each round, not only those poll named: a line
+    // written before another (an unlock before the next lock) is then read
+    // in the same round or an earlier one, never a later one.
+    if (ready > 0) {
+      for (Lane& lane : lanes_) {
+        if (Status s = Drain(&lane, now); !s.ok()) return s;
+      }
+      TakeSignals();
+    }
+    if (!stop_) ReapAll(now);
+    return Status::Ok();
+  }
+
+  // Reads everything `lane`'s pipes hold now.
+  Status Drain(Lane* lane, int64_t now) {
+    char buf[65536];
+    const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
+      while (fd->get() >= 0) {
+        const ssize_t got = read(fd->get(), buf, sizeof buf);
+        if (got > 0) {
+          if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
+          continue;
+        }
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno == EAGAIN) break;
+        fd->reset();  // end of file, or an error: nothing more comes
+        return on_data(0);
+      }
+      return Status::Ok();
+    };
+    Status s = read_all(&lane->events, [&](size_t n) -> Status {
+      Status st;
+      const auto line = [&](const std::string& text, bool cut) {
+        if (st.ok()) st = lane->parsed.Line(text, cut, now, Window());
+      };
+      if (n == 0) {
+        lane->event_lines.Finish(line);
+      } else {
+        lane->event_lines.Feed(buf, n, line);
+      }
+      if (st.ok()) st = AfterEvents(lane, now);
+      return st;
+    });
+    if (!s.ok()) return s;
+    s = read_all(&lane->out, [&](size_t n) -> Status {
+      lane->out_bytes += n;
+      if (lane->out_bytes > kMaxStdoutBytes) {
+        return Status::Corrupt(fmt::format(
+            "buyer {} wrote more than {} MiB to its stdout: stopped as a "
+            "flood",
+            lane->index, kMaxStdoutBytes >> 20));
+      }
+      Status st;
+      const auto line = [&](const std::string& text, bool) {
+        if (st.ok()) st = StdoutLine(lane, text, now);
+      };
+      if (program_.mode == ProgramMode::kOperation &&
+          lane->op_stdout.size() < 4096) {
+        lane->op_stdout.append(buf, std::min<size_t>(n, 4096));
+      }
+      if (n == 0) {
+        lane->out_lines.Finish(line);
+      } else {
+        lane->out_lines.Feed(buf, n, line);
+      }
+      return st;
+    });
+    if (!s.ok()) return s;
+    return read_all(&lane->err, [&](size_t n) -> Status {
+      const auto line = [&](const std::string& text, bool cut) {
+        std::vector<std::string>& tail = lane->stderr_tail;
+        if (tail.size() == kStderrLinesKept) tail.erase(tail.begin());
+        tail.push_back(cut ? text + " ..." : text);
+      };
+      if (n == 0) {
+        lane->err_lines.Finish(line);
+      } else {
+        lane->err_lines.Feed(buf, n, line);
+      }
+      return Status::Ok();
+    });
+  }
+
+  // The times a program's own `t` may take: from the first spawn to the
+  // moment its line is read (later than the round's time).
+  std::pair<int64_t, int64_t> Window() const {
+    return {first_spawn_ns_, MonotonicNs()};
+  }
+
+  // A line of stdout: a sale if it matches sold_pattern.
+  Status StdoutLine(Lane* lane, const std::string& text, int64_t now) {
+    if (!pattern_) return Status::Ok();
+    std::smatch m;
+    if (!std::regex_search(text, m, *pattern_)) return Status::Ok();
+    ++report_->lanes[lane->index].sold_lines;
+    std::optional<int64_t> seat;
+    if (m.size() > 1 && m[1].matched) {
+      const std::string digits = m[1].str();
+      char* end = nullptr;
+      errno = 0;
+      const long long v = strtoll(digits.c_str(), &end, 10);
+      if (errno == 0 && end != digits.c_str() && *end == '\0') seat = v;
+    }
+    if (program_.mode == ProgramMode::kOperation) {
+      if (!lane->op_seat) lane->op_seat = seat;
+      return Status::Ok();
+    }
+    if (lane->sales.size() + 2 > capacity_) {
+      return Status::Corrupt(fmt::format(
+          "{} printed more than {} sales: its share of the history is full "
+          "(raise buyers.attempts if it really sells that many)",
+          program_.mode == ProgramMode::kWhole
+              ? std::string("the program")
+              : fmt::format("buyer {}", lane->index),
+          capacity_ / 2));
+    }
+    const auto attempt = static_cast<uint32_t>(lane->sales_attempt++);
+    const auto t = static_cast<uint64_t>(now);
+    lane->sales.push_back(
+        {t, 0, lane->index, attempt, EventKind::kInvoke, 0, 0, 0});
+    lane->sales.push_back({t, seat.value_or(0), lane->index, attempt,
+                           EventKind::kTook,
+                           static_cast<uint8_t>(seat ? 0 : kNoSeat), 0, 0});
+    return Status::Ok();
+  }
+
+  // After events were read from `lane`: a fault may strike the purchase it
+  // opened.
+  Status AfterEvents(Lane* lane, int64_t now) {
+    lane->started = true;
+    while (lane->parsed.TakeInvoke()) {
+      ++invokes_;
+      const FaultsSpec& f = scenario_.faults;
+      if (f.kill_holder <= 0 && f.pause_holder <= 0) continue;
+      if (lane->reaped || lane->resume_at != 0) continue;
+      std::uniform_real_distribution<double> chance(0, 1);
+      const double u = chance(random_);
+      if (u < f.kill_holder) {
+        Strike(lane, now, /*pause=*/false);
+      } else if (u < f.kill_holder + f.pause_holder) {
+        Strike(lane, now, /*pause=*/true);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // kill_holder or pause_holder, on `lane`'s process group now.
+  void Strike(Lane* lane, int64_t now, bool pause) {
+    if (pause) {
+      kill(-lane->pgid, SIGSTOP);
+      lane->resume_at =
+          now + static_cast<int64_t>(scenario_.faults.pause_holder_ms * 1e6);
+      lane->parsed.Stamp(
+          EventKind::kFault, now, static_cast<uint32_t>(FaultKind::kPause),
+          static_cast<int64_t>(scenario_.faults.pause_holder_ms));
+    } else {
+      lane->ticketsim_killed = true;
+      kill(-lane->pgid, SIGKILL);
+      lane->parsed.Stamp(EventKind::kFault, now,
+                         static_cast<uint32_t>(FaultKind::kKill));
+    }
+  }
+
+  void TakeSignals() {
+    signalfd_siginfo info;
+    while (read(signal_fd_.get(), &info, sizeof info) ==
+           static_cast<ssize_t>(sizeof info)) {
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig != SIGCHLD && IsInterrupt(sig)) {
+        result_->interrupted = true;
+        result_->interrupt_signal = sig;
+        End(RunEnd::kInterrupt);
+      }
+    }
+  }
+
+  // Reaps every child that has ended: the program's own processes and the
+  // orphans of its children.
+  void ReapAll(int64_t now) {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid < 0 && errno == EINTR) continue;
+      if (pid <= 0) {
+        no_children_ = pid < 0 && errno == ECHILD;
+        return;
+      }
+      auto it = lane_of_.find(pid);
+      if (it == lane_of_.end()) {
+        ++report_->processes;  // one the program started itself
+        continue;
+      }
+      Lane& lane = lanes_[it->second];
+      lane_of_.erase(it);
+      --running_;
+      lane.reaped = true;
+      lane.pid = 0;
+      Ended(&lane, status, now);
+    }
+  }
+
+  // Books how `lane`'s process ended.
+  void Ended(Lane* lane, int status, int64_t now) {
+    ProgramLane& out = report_->lanes[lane->index];
+    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    out.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    lane->resume_at = 0;
+    if (program_.mode == ProgramMode::kOperation) {
+      // Its stdout may still hold the seat.
+      if (Status s = Drain(lane, now); !s.ok() && error_.ok()) error_ = s;
+      Outcome(lane, status, now);
+      return;
+    }
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!clean && !lane->ticketsim_killed && !stop_) {
+      out.crash = ExitWords(status);
+    }
+  }
+
+  // Operation mode: what one run of the command said of its purchase.
+  void Outcome(Lane* lane, int status, int64_t now) {
+    ProgramLane& out = report_->lanes[lane->index];
+    const bool exited = WIFEXITED(status);
+    if (exited && WEXITSTATUS(status) == 0 && !lane->ticketsim_killed) {
+      std::optional<int64_t> seat = lane->op_seat;
+      if (!pattern_ && !seat) {
+        static const std::regex kNumber("-?[0-9]+");
+        std::smatch m;
+        if (std::regex_search(lane->op_stdout, m, kNumber)) {
+          seat = strtoll(m.str().c_str(), nullptr, 10);
+        }
+      }
+      lane->parsed.Stamp(EventKind::kTook, now, 0, seat.value_or(0),
+                         seat ? 0 : kNoSeat);
+    } else if (exited && WEXITSTATUS(status) == 3 && !lane->ticketsim_killed) {
+      lane->parsed.Stamp(EventKind::kSoldOut, now, 0);
+      lane->done = true;
+    } else {
+      // No outcome: the purchase stays open, indeterminate.
+      ++out.indeterminate;
+      out.last_odd_exit =
+          lane->ticketsim_killed && now >= lane->op_deadline
+              ? fmt::format("ran past program.timeout_ms ({} ms)",
+                            program_.timeout_ms)
+          : lane->ticketsim_killed ? "was killed by kill_holder"
+                                   : ExitWords(status);
+    }
+  }
+
+  // Kills `lane`'s process group.
+  void KillLane(Lane* lane) {
+    if (lane->reaped) return;
+    lane->ticketsim_killed = true;
+    kill(-lane->pgid, SIGKILL);
+  }
+
+  // Ends the run early: every process is killed.
+  void End(RunEnd why) {
+    if (stop_) return;
+    stop_ = true;
+    result_->ended_by = why;
+    result_->ended_ns =
+        static_cast<uint64_t>(std::max<int64_t>(0, MonotonicNs() - start_ns_));
+  }
+
+  Status Loop() {
+    int64_t next_progress = MonotonicNs() + 100000000;
+    for (;;) {
+      if (!error_.ok()) return error_;
+      if (stop_) return Status::Ok();
+      const int64_t now = MonotonicNs();
+      bool all_finished = true;
+      int64_t wake = std::min(deadline_, next_progress);
+      for (Lane& lane : lanes_) {
+        if (lane.resume_at != 0) {
+          if (lane.resume_at <= now) {
+            lane.resume_at = 0;
+            kill(-lane.pgid, SIGCONT);
+            result_->continued.emplace_back(
+                lane.index, static_cast<uint64_t>(now - start_ns_));
+          } else {
+            wake = std::min(wake, lane.resume_at);
+          }
+        }
+        if (program_.mode == ProgramMode::kOperation) {
+          if (Status s = TendOperation(&lane, now, &wake); !s.ok()) return s;
+        }
+        if (!lane.finished() ||
+            (program_.mode == ProgramMode::kOperation && !lane.done)) {
+          all_finished = false;
+        }
+      }
+      if (all_finished && (no_children_ || running_ == 0)) {
+        ReapAll(now);
+        if (no_children_) return Status::Ok();
+      }
+      if (now >= deadline_) {
+        result_->timed_out = true;
+        End(RunEnd::kTimeLimit);
+        return Status::Ok();
+      }
+      if (progress_ && now >= next_progress) {
+        next_progress = now + 100000000;
+        progress_(invokes_);
+      }
+      if (Status s = Step(wake - now); !s.ok()) return s;
+    }
+  }
+
+  // Operation mode: strikes a fault that is due, kills a run past its
+  // limit, and starts the next purchase of a lane whose run has ended.
+  Status TendOperation(Lane* lane, int64_t now, int64_t* wake) {
+    if (!lane->reaped) {
+      if (lane->op_fault_at != 0) {
+        if (now >= lane->op_fault_at) {
+          lane->op_fault_at = 0;
+          Strike(lane, now, lane->op_pause);
+        } else {
+          *wake = std::min(*wake, lane->op_fault_at);
+        }
+      }
+      if (now >= lane->op_deadline) {
+        KillLane(lane);
+      } else {
+        *wake = std::min(*wake, lane->op_deadline);
+      }
+      return Status::Ok();
+    }
+    if (lane->done || lane->open()) return Status::Ok();
+    return NextOperation(lane, now);
+  }
+
+  // Kills every process the program has, its orphans included, and reaps
+  // them all.
+  void KillEverything() {
+    for (Lane& lane : lanes_) KillLane(&lane);
+    const int64_t give_up = MonotonicNs() + kSweepNs;
+    while (MonotonicNs() < give_up) {
+      for (pid_t child : Children()) kill(child, SIGKILL);
+      int status = 0;
+      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid < 0 && errno == ECHILD) break;
+      if (pid > 0) {
+        auto it = lane_of_.find(pid);
+        if (it != lane_of_.end()) {
+          Lane& lane = lanes_[it->second];
+          lane_of_.erase(it);
+          lane.reaped = true;
+          lane.pid = 0;
+          report_->lanes[lane.index].exit_code =
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+          report_->lanes[lane.index].signal =
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        } else {
+          ++report_->processes;
+        }
+        continue;
+      }
+      usleep(1000);
+    }
+    for (Lane& lane : lanes_) {
+      lane.out.reset();
+      lane.err.reset();
+      lane.events.reset();
+    }
+  }
+
+  // Fills the history and the result from what the lanes did.
+  void Finish() {
+    const int64_t end = MonotonicNs();
+    // The run's time starts when the barrier opened, or earlier if a copy
+    // that did not wait for it said something before.
+    int64_t origin = start_ns_ != 0 ? start_ns_ : end;
+    for (Lane& lane : lanes_) {
+      if (!lane.parsed.events().empty()) {
+        origin = std::min<int64_t>(
+            origin, static_cast<int64_t>(lane.parsed.events().front().time_ns));
+      }
+      if (!lane.sales.empty()) {
+        origin = std::min<int64_t>(
+            origin, static_cast<int64_t>(lane.sales.front().time_ns));
+      }
+    }
+    result_->history = std::make_unique<HistoryArena>();
+    if (Status s = result_->history->Map(lanes_.size(), capacity_); !s.ok()) {
+      if (error_.ok()) error_ = s;
+      return;
+    }
+    result_->processes.clear();
+    result_->served_by.clear();
+    for (Lane& lane : lanes_) {
+      ProgramLane& out = report_->lanes[lane.index];
+      out.event_lines = lane.parsed.lines();
+      out.stderr_tail = std::move(lane.stderr_tail);
+      // Its own account of its purchases, if it gave one; else its output.
+      std::vector<Event> events = lane.parsed.events();
+      if (!lane.parsed.bought_or_tried()) {
+        events.insert(events.end(), lane.sales.begin(), lane.sales.end());
+        std::stable_sort(events.begin(), events.end(),
+                         [](const Event& a, const Event& b) {
+                           return a.time_ns < b.time_ns;
+                         });
+      }
+      EventWriter writer = result_->history->WriterFor(lane.index);
+      for (const Event& e : events) {
+        writer.Record(e.time_ns - static_cast<uint64_t>(origin), e.attempt,
+                      e.kind, e.value, e.flags, e.aux, e.event);
+      }
+      BuyerProcess process;
+      process.pid = lane.pgid;
+      process.exit_code = out.exit_code;
+      // A copy ticketsim killed (a fault, the run's end) is a killed buyer.
+      process.signal = out.signal;
+      result_->processes.push_back(process);
+      result_->served_by.push_back(static_cast<int32_t>(lane.index));
+    }
+    report_->lock_names = lock_names_.names();
+    const int64_t from = start_ns_ != 0 ? start_ns_ : first_spawn_ns_;
+    result_->seconds = static_cast<double>(end - from) / 1e9;
+    if (result_->ended_by != RunEnd::kNone && start_ns_ != 0 &&
+        origin < start_ns_) {
+      result_->ended_ns += static_cast<uint64_t>(start_ns_ - origin);
+    }
+  }
+
+  const Scenario& scenario_;
+  const ProgramSpec& program_;
+  const RunNames& names_;
+  const TicketStore& store_;
+  const RunSignals& signals_;
+  const ProgressFn& progress_;
+  RunResult* result_;
+  std::shared_ptr<ProgramReport> report_;
+  const size_t capacity_;
+  std::mt19937_64 random_;
+  std::optional<std::regex> pattern_;
+  std::vector<char*> argv_;
+  std::vector<Lane> lanes_;
+  std::unordered_map<pid_t, uint32_t> lane_of_;
+  LockNames lock_names_;
+  Fd signal_fd_;
+  Fd barrier_read_;
+  std::string barrier_link_;
+  int64_t first_spawn_ns_ = 0;
+  int64_t start_ns_ = 0;
+  int64_t deadline_ = INT64_MAX;
+  int64_t invokes_ = 0;
+  size_t running_ = 0;
+  bool no_children_ = false;
+  bool stop_ = false;
+  Status error_;
+};
+
+}  // namespace
+
+Status RunProgram(const Scenario& scenario, const RunNames& names,
+                  const TicketStore& store, const RunSignals& signals,
+                  const ProgressFn& progress, RunResult* result) {
+  return ProgramRunner(scenario, names, store, signals, progress, result).Run();
+}
+
+}  // namespace ticketsim
