@@ -236,7 +236,7 @@ class HistoryScan {
         case EventKind::kInvoke:
           // A program's purchase that never told its outcome, followed by
           // another: indeterminate.
-          if (pending) ++verdict_->indeterminate;
+          if (pending && input_.program) ++verdict_->indeterminate;
           pending = true;
           current = {e.buyer, e.attempt, e.time_ns, 0, 0, true};
           break;
@@ -766,7 +766,7 @@ Verdict Check(const CheckInput& input) {
   scan.AddViolations(&verdict.violations);
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
   CheckFinalState(input, &verdict);
-  if (input.lock_overlap) CheckLockOverlap(input, &verdict);
+  if (input.program) CheckLockOverlap(input, &verdict);
   return verdict;
 }
 

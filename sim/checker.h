@@ -96,8 +96,9 @@ struct CheckInput {
   std::vector<pid_t> pids;
   std::vector<bool> killed;
   // A program's run: holds of its locks (kAcquired to kRelease, per lock
-  // in `event`) may not overlap between buyers.
-  bool lock_overlap = false;
+  // in `event`) may not overlap between buyers, and a purchase begun while
+  // another is open leaves that one indeterminate.
+  bool program = false;
 };
 inline constexpr uint16_t kMaxLocksChecked = 8;
 

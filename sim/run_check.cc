@@ -252,7 +252,7 @@ Verdict CheckRun(const RunResult& result) {
       input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
       input.killed.push_back(killed[i]);
     }
-    input.lock_overlap = result.program != nullptr;
+    input.program = result.program != nullptr;
     Verdict books = Check(input);
     if (event_count > 1) {
       event_books.push_back({EventName(result.scenario, e), books.final_count,
