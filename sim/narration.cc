@@ -49,7 +49,9 @@ class Narrator {
       : scenario_(run.scenario),
         count_(run.scenario.initial),
         several_(EventCount(run.scenario) > 1),
-        guarded_(run.scenario.guard.kind != GuardKind::kNone),
+        guarded_(run.scenario.guard.kind != GuardKind::kNone ||
+                 (run.program != nullptr && !run.program->lock_names.empty())),
+        program_(run.program),
         tell_truncates_(verdict.CountOf(ViolationKind::kTornRead) > 0) {}
 
   // The sentence for `e` (whose buyer's next event is `next`), or "" for an
@@ -70,6 +72,12 @@ class Narrator {
  private:
   // "the guard", or with several events "parking's guard".
   std::string Guard(size_t event) const {
+    if (program_ != nullptr) {
+      const auto& names = program_->lock_names;
+      return event < names.size() && !names[event].empty()
+                 ? fmt::format("the lock \"{}\"", names[event])
+                 : "the lock";
+    }
     return several_ ? fmt::format("{}'s guard", EventName(scenario_, event))
                     : "the guard";
   }
@@ -148,12 +156,21 @@ class Narrator {
         }
         return fmt::format("buyer {} reads {}", b, e.value);
       case EventKind::kInvoke:
-        return "";
+        // A program says when its purchase begins; ours are told by steps.
+        return program_ != nullptr
+                   ? fmt::format("buyer {} begins a purchase", b)
+                   : "";
       case EventKind::kWrite:
         if (e.event != 0) return fmt::format("buyer {} writes {}", b, e.value);
         return Sold(b, e.value + 1,
                     fmt::format("buyer {} writes {}", b, e.value), e.value);
       case EventKind::kTook:
+        if (e.flags & kNoSeat) {
+          return fmt::format("buyer {} buys a ticket (no seat given)", b);
+        }
+        if (program_ != nullptr) {
+          return Sold(b, e.value, fmt::format("buyer {} buys", b), e.value - 1);
+        }
         return Sold(b, e.value,
                     fmt::format("buyer {} takes a ticket in one step", b),
                     e.value - 1);
@@ -224,6 +241,7 @@ class Narrator {
   int64_t count_;
   const bool several_;
   const bool guarded_;
+  const std::shared_ptr<const ProgramReport> program_;
   int64_t last_writer_ = -1;
   std::map<int64_t, int64_t> sold_;
   std::map<size_t, std::set<uint32_t>> holders_;  // per event's guard

@@ -89,6 +89,35 @@ nlohmann::json ScenarioJson(const Scenario& s) {
 
 }  // namespace
 
+namespace {
+
+// A program run's own facts: what ran, and how each copy ended.
+nlohmann::json ProgramJson(const RunResult& run) {
+  const ProgramReport& program = *run.program;
+  nlohmann::json lanes = nlohmann::json::array();
+  for (const ProgramLane& lane : program.lanes) {
+    lanes.push_back(
+        {{"exit_code", lane.exit_code},
+         {"signal", lane.signal == 0 ? nlohmann::json(nullptr)
+                                     : nlohmann::json(SignalName(lane.signal))},
+         {"crash", lane.crash},
+         {"stderr_tail", lane.stderr_tail},
+         {"event_lines", lane.event_lines},
+         {"sold_lines", lane.sold_lines},
+         {"indeterminate_runs", lane.indeterminate},
+         {"late_start", lane.late_start}});
+  }
+  return {{"argv", program.argv},
+          {"mode", WordOf(kProgramModes, run.scenario.program.mode)},
+          {"sold_pattern", run.scenario.program.sold_pattern},
+          {"processes", program.processes},
+          {"start_up_ms", program.start_up_ms},
+          {"locks", program.lock_names},
+          {"lanes", lanes}};
+}
+
+}  // namespace
+
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
   nlohmann::json buyers = nlohmann::json::array();
   for (size_t i = 0; i < verdict.buyers.size(); ++i) {
@@ -155,7 +184,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                        {"steps_estimate", run.schedule.pct_steps},
                        {"bound", run.schedule.pct_bound}};
   }
-  return {
+  nlohmann::json report = {
       {"version", kJsonReportVersion},
       {"scenario", ScenarioJson(run.scenario)},
       {"seed", run.scenario.buyers.seed},
@@ -200,6 +229,8 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"abandoned_locks", abandoned},
         {"deadlock", deadlock}}},
   };
+  if (run.program != nullptr) report["program"] = ProgramJson(run);
+  return report;
 }
 
 nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,

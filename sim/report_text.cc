@@ -11,6 +11,7 @@
 #include "sim/escape.h"
 #include "sim/hints.h"
 #include "sim/interrupt.h"
+#include "sim/program_command.h"
 #include "sim/rates.h"
 #include "sim/scheduler.h"
 
@@ -114,6 +115,68 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color) {
   fmt::print(out, "\n");
 }
 
+namespace {
+
+// A program run's own lines: what ran, how it started, and for each copy
+// that failed its exit status and the end of its stderr.
+void WriteProgramLines(std::FILE* out, const RunResult& run,
+                       const Painter& paint) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
+  fmt::print(out, "  program   {}\n", Visible(CommandLine(program.argv)));
+  if (mode == ProgramMode::kOperation) {
+    fmt::print(out, "  processes {} runs of the command\n", program.processes);
+  } else {
+    const auto copies = static_cast<int64_t>(program.lanes.size());
+    fmt::print(out,
+               "  processes {}{}; started in {:.1f} ms (spawn to the "
+               "start barrier)\n",
+               program.processes,
+               mode == ProgramMode::kWhole
+                   ? " (the program and every process it started)"
+               : program.processes > copies
+                   ? fmt::format(" ({} copies and their own children)", copies)
+                   : ", one per buyer",
+               program.start_up_ms);
+  }
+  std::vector<size_t> late;
+  for (size_t i = 0; i < program.lanes.size(); ++i) {
+    const ProgramLane& lane = program.lanes[i];
+    if (lane.late_start) late.push_back(i);
+    const std::string who = mode == ProgramMode::kWhole
+                                ? std::string("the program")
+                                : fmt::format("buyer {}", i);
+    std::string what;
+    if (!lane.crash.empty()) {
+      what = lane.crash;
+    } else if (lane.indeterminate > 0) {
+      what = fmt::format("{} run{} with no outcome; the last {}",
+                         lane.indeterminate, lane.indeterminate == 1 ? "" : "s",
+                         lane.last_odd_exit);
+    } else {
+      continue;
+    }
+    fmt::print(out, "  {}\n", paint.Red(fmt::format("{} {}", who, what)));
+    if (lane.stderr_tail.empty()) continue;
+    fmt::print(out, "    {}\n",
+               paint.Dim(fmt::format(
+                   "the last {} line{} of its stderr:", lane.stderr_tail.size(),
+                   lane.stderr_tail.size() == 1 ? "" : "s")));
+    for (const std::string& line : lane.stderr_tail) {
+      fmt::print(out, "    | {}\n", Visible(line));
+    }
+  }
+  if (!late.empty() && mode == ProgramMode::kBuyer) {
+    fmt::print(out, "  {}\n",
+               paint.Dim(fmt::format(
+                   "{} of {} copies had not reached the start barrier (read "
+                   "fd 4) when it opened; they started on their own",
+                   late.size(), program.lanes.size())));
+  }
+}
+
+}  // namespace
+
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color, bool title) {
   const Painter paint(color);
@@ -193,6 +256,8 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                                           "had died)",
                                           unserved)
                             : "");
+  } else if (run.program != nullptr) {
+    WriteProgramLines(out, run, paint);
   } else {
     fmt::print(out, "  processes {}, one per buyer\n", run.processes.size());
   }

@@ -50,7 +50,8 @@ class Drawing {
         sample_(ChooseSample(run, witnesses_)),
         killed_(KilledBuyers(run)),
         run_end_(RunEndNs(run)),
-        guards_(run.scenario.guard.kind == GuardKind::kNone
+        guards_(run.program != nullptr ? run.program->lock_names.size()
+                : run.scenario.guard.kind == GuardKind::kNone
                     ? 0
                     : EventCount(run.scenario)) {
     scale_ = kPlotWidth / static_cast<double>(std::max<int64_t>(
@@ -150,8 +151,20 @@ class Drawing {
   }
 
   std::string GuardName(size_t event) const {
+    if (run_.program != nullptr) {
+      const std::string name = LockName(event);
+      return name.empty() ? "the lock" : "the lock " + name;
+    }
     if (EventCount(run_.scenario) == 1) return "the guard";
     return fmt::format("the {} guard", EventName(run_.scenario, event));
+  }
+
+  // A program's lock by its name, if it named it ("" when it has one).
+  std::string LockName(size_t lock) const {
+    const auto& names = run_.program->lock_names;
+    return lock < names.size() && !names[lock].empty()
+               ? "\"" + names[lock] + "\""
+               : "";
   }
 
   // A mark wholly outside the time shown is not drawn (the page's script
@@ -341,7 +354,9 @@ class Drawing {
       out += fmt::format(
           "<text class=\"guard-label\" x=\"16\" y=\"{:.1f}\">{}</text>\n",
           GuardMid(i, g) + 3,
-          EventCount(run_.scenario) == 1
+          run_.program != nullptr
+              ? XmlEscape(LockName(g).empty() ? "lock" : "lock " + LockName(g))
+          : EventCount(run_.scenario) == 1
               ? std::string("guard")
               : XmlEscape(EventName(run_.scenario, g)));
     }
