@@ -47,6 +47,7 @@ struct Purchase {
   int64_t seat;
   bool atomic;
   bool seat_known = true;  // false: a program's sale with no seat given
+  bool printed = false;    // counted from a line a program printed
 };
 
 WitnessStep ReadStep(const Purchase& p) {
@@ -256,6 +257,7 @@ class HistoryScan {
           current.write_ns = e.time_ns;
           current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
           current.seat_known = (e.flags & kNoSeat) == 0;
+          current.printed = (e.flags & kPrinted) != 0;
           purchases_.push_back(current);
           ++summary.bought;
           if (current.seat_known &&
@@ -413,7 +415,9 @@ void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
   int64_t count = input.initial;
   const Purchase* previous = nullptr;
   for (const Purchase& p : *by_write) {
-    if (p.seat > count && previous != nullptr && lost.Instance()) {
+    // A printed sale says nothing of what its buyer read: no witness.
+    if (p.seat > count && previous != nullptr && !p.printed &&
+        !previous->printed && lost.Instance()) {
       Witness w;
       w.Add(ReadStep(p));
       w.Add(WriteStep(*previous));
@@ -462,11 +466,13 @@ void CheckOversell(const CheckInput& input, Verdict* verdict,
     w.Add(ReadStep(p));
     w.Add(WriteStep(p));
     if (p.seat_known) w.seats = {p.seat};
-    w.text = fmt::format(
-        "buyer {}'s sale{}, confirmed at {}, was sale {} of {} ticket{}",
-        p.buyer, p.seat_known ? fmt::format(" of seat {}", p.seat) : "",
-        FormatTime(p.write_ns), i + 1, input.initial,
-        input.initial == 1 ? "" : "s");
+    w.text =
+        fmt::format("{}'s sale{}, {} at {}, was sale {} of {} ticket{}",
+                    input.whole_program ? std::string("the program")
+                                        : fmt::format("buyer {}", p.buyer),
+                    p.seat_known ? fmt::format(" of seat {}", p.seat) : "",
+                    p.printed ? "printed" : "confirmed", FormatTime(p.write_ns),
+                    i + 1, input.initial, input.initial == 1 ? "" : "s");
     oversell.Witness(std::move(w));
   }
   oversell.AddTo(&verdict->violations);
@@ -506,7 +512,7 @@ void SortBySeat(int64_t initial, std::vector<Purchase>* purchases) {
   purchases->swap(sorted);
 }
 
-void CheckDuplicateSeats(int64_t initial, Verdict* verdict,
+void CheckDuplicateSeats(int64_t initial, bool whole_program, Verdict* verdict,
                          std::vector<Purchase>* by_seat) {
   SortBySeat(initial, by_seat);
   ViolationBuilder duplicates(ViolationKind::kDuplicateSeat);
@@ -529,7 +535,16 @@ void CheckDuplicateSeats(int64_t initial, Verdict* verdict,
         for (const Purchase& p : group) w.Add(ReadStep(p));
         for (const Purchase& p : group) w.Add(WriteStep(p));
         w.seats = {a.seat};
-        if (group.size() == 2) {
+        if (a.printed) {
+          w.text = fmt::format(
+              "seat {} was sold {}: {} printed a sale of it (the first at {}, "
+              "the last at {})",
+              a.seat, TimesSold(static_cast<int64_t>(group.size())),
+              whole_program ? std::string("the program")
+                            : "buyers " + BuyerList(group, 8),
+              FormatTime(group.front().write_ns),
+              FormatTime(group.back().write_ns));
+        } else if (group.size() == 2) {
           w.text = (fmt::format(
               "seat {} was sold twice: buyers {} and {} both read {} (at {} "
               "and {}) and both wrote {} (at {} and {})",
@@ -762,7 +777,8 @@ Verdict Check(const CheckInput& input) {
   std::vector<Purchase>& with_seats = all_seated ? purchases : seated;
   CheckLostUpdates(input, &verdict, &with_seats);
   CheckOversell(input, &verdict, &purchases);
-  CheckDuplicateSeats(input.initial, &verdict, &with_seats);
+  CheckDuplicateSeats(input.initial, input.whole_program, &verdict,
+                      &with_seats);
   scan.AddViolations(&verdict.violations);
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
   CheckFinalState(input, &verdict);

@@ -99,6 +99,8 @@ struct CheckInput {
   // in `event`) may not overlap between buyers, and a purchase begun while
   // another is open leaves that one indeterminate.
   bool program = false;
+  // A whole program: one lane, the program itself, not a buyer.
+  bool whole_program = false;
 };
 inline constexpr uint16_t kMaxLocksChecked = 8;
 

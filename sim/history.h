@@ -57,6 +57,9 @@ inline constexpr uint8_t kTorn = 1;  // unreadable; aux: bytes seen
 inline constexpr uint8_t kRecovered = 2;  // the previous holder had died
 // Flags on kTook: a program's sale whose seat is not known.
 inline constexpr uint8_t kNoSeat = 4;
+// Flags on kTook: a sale counted from a line a program printed
+// (sold_pattern), not from its own account: no read or write is known.
+inline constexpr uint8_t kPrinted = 8;
 // aux of a torn kQuery or kRead: a program could not read a count at all.
 inline constexpr uint32_t kUnreadable = UINT32_MAX;
 

@@ -37,7 +37,7 @@ namespace {
 
 // The barrier waits this long at most for every copy to reach fd 4: a copy
 // that never reads it (or never says anything) does not hold the others.
-constexpr int64_t kStartWaitNs = int64_t{5} * 1000000000;
+constexpr int64_t kStartWaitNs = int64_t{2} * 1000000000;
 // Beyond these a lane's output is a flood, and stops the run.
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
 constexpr size_t kMaxStdoutLine = 64 * 1024;
@@ -399,12 +399,17 @@ class ProgramRunner {
     barrier_read_.reset();
     // Wait for every copy to block on fd 4 (or begin without it, or end),
     // reading what they say meanwhile, then open the barrier.
-    const int64_t give_up = MonotonicNs() + kStartWaitNs;
+    // A whole program starts its own processes: nothing to wait for.
+    const int64_t give_up =
+        MonotonicNs() +
+        (program_.mode == ProgramMode::kBuyer ? kStartWaitNs : 0);
     while (!stop_ && MonotonicNs() < give_up && !AllStarted()) {
       if (Status s = Step(1000000); !s.ok()) return s;
     }
     for (Lane& lane : lanes_) {
-      if (!lane.started) report_->lanes[lane.index].late_start = true;
+      if (!lane.started && program_.mode == ProgramMode::kBuyer) {
+        report_->lanes[lane.index].late_start = true;
+      }
     }
     barrier_write.reset();
     start_ns_ = MonotonicNs();
@@ -584,11 +589,24 @@ class ProgramRunner {
     return {first_spawn_ns_, MonotonicNs()};
   }
 
-  // A line of stdout: a sale if it matches sold_pattern.
+  // A line of stdout: a sale for each match of sold_pattern in it. (Lines
+  // of several processes sharing one stdout can run together when a
+  // program writes a line and its newline apart, as Python's print does
+  // unbuffered: each match still counts.)
   Status StdoutLine(Lane* lane, const std::string& text, int64_t now) {
     if (!pattern_) return Status::Ok();
-    std::smatch m;
-    if (!std::regex_search(text, m, *pattern_)) return Status::Ok();
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), *pattern_);
+         it != std::sregex_iterator(); ++it) {
+      const std::smatch& m = *it;
+      if (m.length(0) == 0) break;  // a pattern that matches nothing at all
+      if (Status s = Sale(lane, m, now); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // One sale matched on `lane`'s stdout, with its seat if the pattern's
+  // group caught one.
+  Status Sale(Lane* lane, const std::smatch& m, int64_t now) {
     ++report_->lanes[lane->index].sold_lines;
     std::optional<int64_t> seat;
     if (m.size() > 1 && m[1].matched) {
@@ -615,9 +633,9 @@ class ProgramRunner {
     const auto t = static_cast<uint64_t>(now);
     lane->sales.push_back(
         {t, 0, lane->index, attempt, EventKind::kInvoke, 0, 0, 0});
-    lane->sales.push_back({t, seat.value_or(0), lane->index, attempt,
-                           EventKind::kTook,
-                           static_cast<uint8_t>(seat ? 0 : kNoSeat), 0, 0});
+    lane->sales.push_back(
+        {t, seat.value_or(0), lane->index, attempt, EventKind::kTook,
+         static_cast<uint8_t>(kPrinted | (seat ? 0 : kNoSeat)), 0, 0});
     return Status::Ok();
   }
 
@@ -756,8 +774,10 @@ class ProgramRunner {
     if (stop_) return;
     stop_ = true;
     result_->ended_by = why;
-    result_->ended_ns =
-        static_cast<uint64_t>(std::max<int64_t>(0, MonotonicNs() - start_ns_));
+    result_->ended_ns = start_ns_ == 0
+                            ? 0
+                            : static_cast<uint64_t>(std::max<int64_t>(
+                                  0, MonotonicNs() - start_ns_));
   }
 
   Status Loop() {

@@ -253,6 +253,8 @@ Verdict CheckRun(const RunResult& result) {
       input.killed.push_back(killed[i]);
     }
     input.program = result.program != nullptr;
+    input.whole_program =
+        input.program && result.scenario.program.mode == ProgramMode::kWhole;
     Verdict books = Check(input);
     if (event_count > 1) {
       event_books.push_back({EventName(result.scenario, e), books.final_count,
