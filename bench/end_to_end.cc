@@ -367,6 +367,39 @@ Measured MeasureRow(const Row& row, int rounds) {
   return {Median(ticketsim), Median(floor)};
 }
 
+// --- Programs
+// -----------------------------------------------------------------
+
+// Runs the C buyer `path` as a program (2 copies x `attempts` purchases on
+// the shm store), writing its events or not; returns the run's seconds
+// (barrier to the last copy's end) and sets *event_lines to the lines it
+// read on fd 3.
+double ProgramSeconds(const std::string& path, bool events, int64_t attempts,
+                      int64_t* event_lines) {
+  Scenario s;
+  s.initial = 2 * attempts;
+  s.store.kind = StoreKind::kShm;
+  s.buyers.count = 2;
+  s.buyers.attempts = attempts;
+  s.program.command = {fs::absolute(path).string()};
+  if (!events) s.program.command.push_back("--no-events");
+  RunResult result;
+  const Status st = RunScenario(s, &result);
+  const Verdict v = CheckRun(result);
+  if (!st.ok() || !v.ok() || result.final_count != 0) {
+    fmt::print(stderr, "bench program run failed: {} {}\n", st.message(),
+               ListViolations(v.Counts()));
+    std::exit(1);
+  }
+  if (event_lines != nullptr) {
+    *event_lines = 0;
+    for (const ProgramLane& lane : result.program->lanes) {
+      *event_lines += lane.event_lines;
+    }
+  }
+  return result.seconds;
+}
+
 // --- Controlled schedules ---------------------------------------------------
 
 // Two processes passing a turn through a futex word in shared memory: the
@@ -611,7 +644,8 @@ int main(int argc, char** argv) {
   std::string out_path, ticketsim_binary = "ticketsim",
                         seed = "../shared/peers/seed_rush.py";
   int rounds = 5;
-  std::string only;  // --only rows|steps|pct|seed|buyers|checker|memory
+  std::string only;  // --only rows|steps|pct|seed|buyers|checker|memory|program
+  std::string c_buyer;  // --c-buyer PATH: examples/c/buyer.c, built
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--only") only = argv[i + 1];
@@ -619,6 +653,7 @@ int main(int argc, char** argv) {
     if (flag == "--ticketsim") ticketsim_binary = argv[i + 1];
     if (flag == "--seed") seed = argv[i + 1];
     if (flag == "--rounds") rounds = std::atoi(argv[i + 1]);
+    if (flag == "--c-buyer") c_buyer = argv[i + 1];
   }
   std::string md;
   const auto say = [&md](const std::string& line) {
@@ -769,6 +804,48 @@ int main(int argc, char** argv) {
         "machine's file system makes the bulk of the time.");
   } else {
     say(fmt::format("(skipped: the seed's program is not at {})", seed));
+  }
+
+  say("");
+  say("## A program's events (fd 3)");
+  say("");
+  if (!wanted("program")) {
+    say("(not measured in this run)");
+  } else if (c_buyer.empty() || !fs::exists(c_buyer)) {
+    say(fmt::format("(skipped: no C buyer at \"{}\"; --c-buyer PATH)",
+                    c_buyer));
+  } else {
+    constexpr int64_t kProgramAttempts = 20000;
+    std::vector<double> quiet_runs, events_runs;
+    int64_t event_lines = 0;
+    for (int r = 0; r < rounds; ++r) {
+      quiet_runs.push_back(
+          ProgramSeconds(c_buyer, /*events=*/false, kProgramAttempts, nullptr));
+      events_runs.push_back(ProgramSeconds(c_buyer, /*events=*/true,
+                                           kProgramAttempts, &event_lines));
+    }
+    const double quiet = Median(quiet_runs), events = Median(events_runs);
+    const double purchases = 2.0 * kProgramAttempts;
+    say(fmt::format(
+        "examples/c/buyer.c (compare-and-swap on the shm store), 2 copies x "
+        "{} purchases; with events each purchase writes {} lines on fd 3, "
+        "which ticketsim reads, parses and checks.",
+        kProgramAttempts, event_lines / static_cast<int64_t>(purchases)));
+    say("");
+    say("| C buyer | seconds | purchases/s | against the quiet buyer |");
+    say("|---|---:|---:|---:|");
+    say(
+        fmt::format("| writing no events (`--no-events`) | {:.3f} | {:.0f} | "
+                    "1x |",
+                    quiet, purchases / quiet));
+    say(fmt::format("| writing its events | {:.3f} | {:.0f} | **{:.0f}%** |",
+                    events, purchases / events, 100 * quiet / events));
+    say("");
+    say(fmt::format(
+        "Each event costs about **{:.2f} us** more, writing, reading and "
+        "parsing it included (the difference over {} event lines).",
+        1e6 * (events - quiet) / static_cast<double>(event_lines),
+        event_lines));
   }
 
   say("");

@@ -42,6 +42,8 @@ constexpr int64_t kStartWaitNs = int64_t{2} * 1000000000;
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
 constexpr size_t kMaxStdoutLine = 64 * 1024;
 constexpr size_t kStderrLineShown = 300;
+// Reads of one pipe in one round at most (64 KiB each).
+constexpr int kReadsPerRound = 16;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
@@ -516,8 +518,10 @@ class ProgramRunner {
   // Reads everything `lane`'s pipes hold now.
   Status Drain(Lane* lane, int64_t now) {
     char buf[65536];
+    // What a pipe holds now, but at most a few reads of it: a program that
+    // writes without end must not keep the parent from its deadlines.
     const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
-      while (fd->get() >= 0) {
+      for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
         const ssize_t got = read(fd->get(), buf, sizeof buf);
         if (got > 0) {
           if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
