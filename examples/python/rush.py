@@ -13,7 +13,13 @@ started (multiprocessing still waits for them as the interpreter exits).
 import argparse
 import json
 import multiprocessing
+import os
 import time
+
+
+def say(text):
+    """Print a line with one write, so lines of different buyers never mix."""
+    os.write(1, (text + "\n").encode())
 
 
 def get_count():
@@ -23,9 +29,15 @@ def get_count():
 
 
 def set_count(count):
-    """Write the tickets left to db.txt."""
-    with open("db.txt", "w") as f:
+    """Write the tickets left to db.txt.
+
+    The new file is written beside it and renamed over it, so a look at the
+    count never finds a half-written file.
+    """
+    temp = f"db.txt.{os.getpid()}"
+    with open(temp, "w") as f:
         json.dump({"count": count}, f)
+    os.replace(temp, "db.txt")
 
 
 def buy(think_s):
@@ -34,14 +46,14 @@ def buy(think_s):
     time.sleep(think_s)  # deciding: everyone else can read the count now
     if count > 0:
         set_count(count - 1)
-        print(f"bought a ticket (seat {count})", flush=True)
+        say(f"bought a ticket (seat {count})")
     else:
-        print("sold out", flush=True)
+        say("sold out")
 
 
 def buyer(lock, think_s, use_lock):
     """One buyer process: a look at the count, then a purchase."""
-    print(f"tickets left: {get_count()}", flush=True)
+    say(f"tickets left: {get_count()}")
     if use_lock:
         with lock:
             buy(think_s)
