@@ -1,9 +1,10 @@
 /* A C buyer on ticketsim's shared-memory store: TICKETSIM_DB names a file in
  * /dev/shm holding the count, a little-endian int64 at offset 0.
  *
- *   buyer                      take a ticket with compare-and-swap (correct)
- *   buyer --plain --think-ms N load, think N ms, store count - 1 (loses updates)
- *   buyer --no-events          write no events (to time the store alone)
+ *   buyer                       compare-and-swap (correct)
+ *   buyer --plain --think-ms N  load, think N ms, store count - 1 (loses
+ *                               updates)
+ *   buyer --no-events           write no events (to time the store alone)
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -83,8 +83,9 @@ static inline void ts_emit_(const char* type, const char* f,
   char line[4096];
   int length;
   if (ts_events_fd < 0) return;
-  length = snprintf(line, sizeof line, "{\"type\":\"%s\",\"f\":\"%s\"%s,\"t\":%lld}\n",
-                    type, f, fields, ts_now_ns_());
+  length = snprintf(line, sizeof line,
+                    "{\"type\":\"%s\",\"f\":\"%s\"%s,\"t\":%lld}\n", type, f,
+                    fields, ts_now_ns_());
   if (length <= 0 || length >= (int)sizeof line) return;
   while (write(ts_events_fd, line, (size_t)length) < 0 && errno == EINTR) {
   }

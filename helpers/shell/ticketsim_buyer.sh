@@ -33,8 +33,9 @@ ts_sold_out() { ts_emit_ '{"type":"fail","f":"buy","error":"sold out"}'; }
 
 # ts_fail MESSAGE: the purchase failed and did not happen.
 ts_fail() {
-  # JSON-escape backslashes and quotes; control characters become spaces.
-  ts_message_=$(printf '%s' "$1" | tr '\n\r\t' '   ' | sed 's/\\/\\\\/g; s/"/\\"/g')
+  # Control characters become spaces; backslashes and quotes are escaped.
+  ts_message_=$(printf '%s' "$1" | tr '\001-\037' '[ *31]' |
+    sed 's/\\/\\\\/g; s/"/\\"/g')
   ts_emit_ "{\"type\":\"fail\",\"f\":\"buy\",\"error\":\"$ts_message_\"}"
 }
 
