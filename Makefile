@@ -98,7 +98,8 @@ fuzz: deps
 SEED ?= ../shared/peers/seed_rush.py
 bench: build
 	$(BUILD)/purchase_bench --benchmark_min_time=0.2
-	$(BUILD)/ticketsim_bench --ticketsim $(BIN) --seed $(SEED) --out BENCHMARKS.md
+	$(BUILD)/ticketsim_bench --ticketsim $(BIN) --seed $(SEED) \
+	  --c-buyer $(BUILD)/example_c_buyer --out BENCHMARKS.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD)

@@ -386,7 +386,8 @@ double ProgramSeconds(const std::string& path, bool events, int64_t attempts,
   RunResult result;
   const Status st = RunScenario(s, &result);
   const Verdict v = CheckRun(result);
-  if (!st.ok() || !v.ok() || result.final_count != 0) {
+  if (!st.ok() || !v.ok() || result.final_count != 0 ||
+      (events && v.confirmed != s.initial)) {
     fmt::print(stderr, "bench program run failed: {} {}\n", st.message(),
                ListViolations(v.Counts()));
     std::exit(1);

@@ -579,6 +579,7 @@ void CheckFinalState(const CheckInput& input, Verdict* verdict) {
     corrupt.Summary(fmt::format("the final count {} lies outside [0, {}]",
                                 *input.final_count, input.initial));
   } else if (const int64_t fell = input.initial - *input.final_count;
+             !input.sales_unknown &&
              fell > verdict->confirmed + verdict->indeterminate) {
     corrupt.Add(fell - verdict->confirmed - verdict->indeterminate);
     corrupt.Summary(fmt::format(

@@ -101,6 +101,9 @@ struct CheckInput {
   bool program = false;
   // A whole program: one lane, the program itself, not a buyer.
   bool whole_program = false;
+  // A program that told nothing of its sales (no events, no sold_pattern):
+  // only the final count itself can be checked.
+  bool sales_unknown = false;
 };
 inline constexpr uint16_t kMaxLocksChecked = 8;
 

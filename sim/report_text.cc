@@ -139,6 +139,12 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                    : ", one per buyer",
                program.start_up_ms);
   }
+  if (ProgramSalesUnknown(run)) {
+    fmt::print(out, "  {}\n",
+               paint.Red("sales     unknown: the program wrote no events on "
+                         "fd 3 and program.sold_pattern is not set, so only "
+                         "the final count was checked"));
+  }
   std::vector<size_t> late;
   for (size_t i = 0; i < program.lanes.size(); ++i) {
     const ProgramLane& lane = program.lanes[i];

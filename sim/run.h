@@ -170,6 +170,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
 // serves its buyers in increasing order, so only the last of them).
 std::vector<bool> KilledBuyers(const RunResult& result);
 
+// Whether the run was a program's that told nothing of its sales (no
+// events, no sold_pattern): then only the final count was checked.
+bool ProgramSalesUnknown(const RunResult& result);
+
 // The checker's verdict on a finished run.
 Verdict CheckRun(const RunResult& result);
 

@@ -193,6 +193,19 @@ void AddProgramCrashes(const RunResult& result, Verdict* verdict) {
   verdict->violations.push_back(std::move(v));
 }
 
+// Whether a program run told nothing of its sales: no sold_pattern, not
+// run per purchase, and no line on fd 3.
+bool SalesUnknown(const RunResult& result) {
+  const ProgramSpec& spec = result.scenario.program;
+  if (!spec.sold_pattern.empty() || spec.mode == ProgramMode::kOperation) {
+    return false;
+  }
+  for (const ProgramLane& lane : result.program->lanes) {
+    if (lane.event_lines > 0) return false;
+  }
+  return true;
+}
+
 // What the first store and guard errors were, which the history's events do
 // not hold: "purchases the store failed; the first: buyer 2: ...".
 void AddFirstErrors(const RunResult& result, Verdict* verdict) {
@@ -206,6 +219,10 @@ void AddFirstErrors(const RunResult& result, Verdict* verdict) {
 }
 
 }  // namespace
+
+bool ProgramSalesUnknown(const RunResult& result) {
+  return result.program != nullptr && SalesUnknown(result);
+}
 
 Verdict CheckRun(const RunResult& result) {
   const size_t event_count = EventCount(result.scenario);
@@ -255,6 +272,7 @@ Verdict CheckRun(const RunResult& result) {
     input.program = result.program != nullptr;
     input.whole_program =
         input.program && result.scenario.program.mode == ProgramMode::kWhole;
+    input.sales_unknown = input.program && SalesUnknown(result);
     Verdict books = Check(input);
     if (event_count > 1) {
       event_books.push_back({EventName(result.scenario, e), books.final_count,
