@@ -102,6 +102,11 @@ constexpr LegendEntry kLegend[] = {
      "height=\"4\"/>",
      "the deadlock's cycle: each buyer holds the guard the next one waits "
      "for"},
+    {"overlap",
+     "<rect class=\"hold overlap\" x=\"2\" y=\"4\" width=\"24\" "
+     "height=\"8\"/>",
+     "a lock overlap's witness: held while another buyer held the same "
+     "lock"},
     {"backoff", "<text class=\"backoff\" x=\"14\" y=\"12.5\">\u25c6</text>",
      "back-off: found a guard held, gave back the guards it held"},
     {"cs",
@@ -206,6 +211,7 @@ svg.timeline { display: block; width: 100%; height: auto; margin-top: 4px;
 .torn { fill: #d62728; }
 .cycle { stroke: #9467bd; stroke-width: 2.5; }
 .wait.cycle { stroke-width: 1; }
+.overlap { stroke: #e377c2; stroke-width: 2.5; }
 .backoff { fill: #17becf; font-size: 11px; text-anchor: middle; }
 .empty-window { fill: #bcbd22; fill-opacity: 0.35; stroke: #bcbd22;
   stroke-width: 1; }

@@ -20,7 +20,9 @@ Witnesses FindWitnesses(const RunResult& run, const Verdict& verdict) {
       for (const Event& e : run.history->EventsOf(b)) {
         if (e.event != 0) continue;
         if (e.kind == EventKind::kWrite) seats.push_back(e.value + 1);
-        if (e.kind == EventKind::kTook) seats.push_back(e.value);
+        if (e.kind == EventKind::kTook && (e.flags & kNoSeat) == 0) {
+          seats.push_back(e.value);
+        }
       }
     }
     std::sort(seats.begin(), seats.end());
@@ -37,8 +39,20 @@ Witnesses FindWitnesses(const RunResult& run, const Verdict& verdict) {
         if (e.event != 0) continue;
         if ((e.kind == EventKind::kWrite &&
              w.seat_group.contains(e.value + 1)) ||
-            (e.kind == EventKind::kTook && w.seat_group.contains(e.value))) {
+            (e.kind == EventKind::kTook && (e.flags & kNoSeat) == 0 &&
+             w.seat_group.contains(e.value))) {
           note(b, static_cast<int64_t>(e.time_ns));
+        }
+      }
+    }
+  }
+  for (const Violation& v : verdict.violations) {
+    if (v.kind != ViolationKind::kLockOverlap) continue;
+    for (const Witness& witness : v.witnesses) {
+      for (const WitnessStep& step : witness.steps) {
+        if (step.what == "hold") {
+          w.overlap_holds.emplace(step.buyer,
+                                  static_cast<int64_t>(step.time_ns));
         }
       }
     }

@@ -35,6 +35,9 @@ struct Witnesses {
     size_t color;
   };
   std::vector<Link> links;
+  // A program's holds of a lock that overlapped another buyer's: (buyer,
+  // time it took the lock).
+  std::set<std::pair<uint32_t, int64_t>> overlap_holds;
   std::set<uint32_t> buyers;  // first into a sample
   int64_t first_ns = -1;
 };

@@ -444,13 +444,19 @@ class Drawing {
       std::string cls = "hold";
       if (s.recovered) cls += " recovered";
       if (cycle) cls += " cycle";
+      const bool overlap = witnesses_.overlap_holds.contains(
+          {buyer, static_cast<int64_t>(s.from_ns)});
+      if (overlap) cls += " overlap";
       out +=
           Bar(cls, s.from_ns, to, GuardMid(i, s.event) - kHoldHeight / 2,
               kHoldHeight,
               fmt::format("buyer {} holds {} from {} {}{}{}", buyer, guard,
                           Ms(s.from_ns), until,
                           s.recovered ? " (taken over from a dead holder)" : "",
-                          cycle ? " -- the deadlock's cycle" : ""));
+                          cycle     ? " -- the deadlock's cycle"
+                          : overlap ? " -- while another buyer held it too "
+                                      "(a lock overlap)"
+                                    : ""));
     }
     for (const BackoffMark& b : h.backoffs) {
       if (b.time_ns < sample_.from_ns || b.time_ns > sample_.to_ns) continue;

@@ -439,6 +439,34 @@ TEST(TimelinePageTest, ASemaphoresThreeHoldersOverlap) {
   EXPECT_GE(most, 3);
 }
 
+// 27: a Python program's own events, read from fd 3: one lane per copy,
+// a lock row under each, the seat all four copies bought in the first
+// purchase (they are released together and think 30 ms between read and
+// write) highlighted as a witness, and the holds that overlapped marked.
+TEST(TimelinePageTest, AProgramsEventsDrawItsLanesLocksAndWitnesses) {
+  const Page page = RenderScenario("27-program-python-mp-lock");
+  std::set<std::string> lanes;
+  for (const Element& e : page.timeline) {
+    if (e.tag == "g" && e.Has("lane")) lanes.insert(e.attrs.at("data-buyer"));
+  }
+  EXPECT_EQ(lanes, (std::set<std::string>{"0", "1", "2", "3"}));
+  size_t lock_rows = 0;
+  for (const Element& e : page.timeline) {
+    if (e.Has("guard-label")) ++lock_rows;
+  }
+  EXPECT_EQ(lock_rows, 4u);
+  EXPECT_FALSE(page.With({"witness-band"}).empty());
+  EXPECT_FALSE(page.With({"cs", "witness"}).empty());
+  const auto overlaps = page.With({"hold", "overlap"});
+  EXPECT_GE(overlaps.size(), 2u);
+  for (const Element& hold : overlaps) {
+    EXPECT_NE(hold.attrs.at("data-info").find("the lock"), std::string::npos);
+    EXPECT_NE(hold.attrs.at("data-info").find("a lock overlap"),
+              std::string::npos);
+  }
+  EXPECT_NE(page.dom.find("lock overlap"), std::string::npos);
+}
+
 // The page's script zooms: a range in the address's #zoom= relabels the
 // axis and lays the marks out again for it.
 TEST(TimelinePageTest, ZoomingRelabelsTheAxis) {
