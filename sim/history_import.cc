@@ -700,7 +700,7 @@ Status ReadHistory(const std::string& path,
   if (trials == 0) {
     return Status::Invalid(fmt::format(
         "{}:{}: no trial in it (no start and final lines): not a history", name,
-        number));
+        std::max<int64_t>(number, 1)));
   }
   return Status::Ok();
 }
