@@ -355,17 +355,9 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
     const auto& lanes = run.program->lanes;
     for (size_t i = 0; i < lanes.size(); ++i) {
       if (lanes[i].crash.empty()) continue;
-      std::string last;
-      for (auto it = lanes[i].stderr_tail.rbegin();
-           it != lanes[i].stderr_tail.rend(); ++it) {
-        if (it->find_first_not_of(" \t\r") != std::string::npos) {
-          last = *it;
-          break;
-        }
-      }
       w.Line(
           R"({{"type": "info", "f": "crash", "process": "ticketsim", "buyer": {}, "time": {}, "error": {}, "stderr": {})",
-          i, end, JsonText(lanes[i].crash), JsonText(last));
+          i, end, JsonText(lanes[i].crash), JsonText(LastStderrLine(lanes[i])));
     }
   }
   // With several events, the further events' counts at the end.
