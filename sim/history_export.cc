@@ -168,11 +168,28 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
   }
   if (e.event != 0) {
     // A further event's part of a purchase: the first event's lines are
-    // the purchase; this one's write is told beside it.
+    // the purchase; this one's read, write or outcome is told beside it.
+    const std::string_view name = events[e.event];
     if (e.kind == EventKind::kWrite) {
       w->Line(
           R"({{"type": "info", "f": "write", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-          events[e.event], b, t, e.value);
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
+      w->Line(
+          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "torn read", "bytes": {})",
+          name, b, t, TornBytes(e));
+    } else if (e.kind == EventKind::kRead) {
+      w->Line(
+          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kSoldOut) {
+      w->Line(
+          R"({{"type": "info", "f": "sold-out", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kFailed) {
+      w->Line(
+          R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}")",
+          name, b, t, FailureName(e.aux));
     }
     return;
   }

@@ -61,6 +61,9 @@ struct BuyerBuild {
   // The open purchase's read (or take) is in `events` already: a note told
   // it.
   bool stepped = false;
+  // A further event's read in its purchase told by a note (a bit per
+  // event), not yet followed by its write or outcome.
+  uint32_t further_read = 0;
   uint64_t invoke_ns = 0;
   // A program's lock asked for, per lock: when (for the wait's length).
   std::vector<int64_t> asked = std::vector<int64_t>(kMaxLocksChecked, -1);
@@ -139,6 +142,7 @@ class TrialBuild {
     if (f == "buy") return Buy(doc, b, type, t);
     if (f == "read") {
       if (type == "invoke") {
+        Abandon(b);
         if (!buyer.open) NewAttempt(&buyer);
         return std::nullopt;
       }
@@ -216,8 +220,21 @@ class TrialBuild {
                                 uint64_t t) {
     if (f == "read" || f == "take") {
       // The read (or atomic take) inside a purchase invoked earlier.
-      size_t b = 0;
+      size_t b = 0, event = 0;
       if (auto m = Buyer(doc, &b)) return m;
+      if (doc.contains("event")) {
+        if (auto m = EventOf(doc, "event", &event)) return m;
+      }
+      const auto e = static_cast<uint16_t>(event);
+      if (e != 0) {
+        buyers_[b].further_read |= 1u << e;
+        if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
+        std::optional<int64_t> value;
+        if (auto m = Int(doc, "value", &value)) return m;
+        if (!value) return Malformed{"a read note with no \"value\""};
+        Add(b, t, EventKind::kRead, *value, 0, 0, e);
+        return std::nullopt;
+      }
       buyers_[b].stepped = true;
       if (f == "take") {
         Add(b, t, EventKind::kInvoke);
@@ -239,8 +256,30 @@ class TrialBuild {
       if (auto m = Int(doc, "value", &value)) return m;
       if (!value) return Malformed{"a write note with no \"value\""};
       const auto e = static_cast<uint16_t>(event);
-      Add(b, buyers_[b].invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
+      BuyerBuild& buyer = buyers_[b];
+      if ((buyer.further_read & (1u << e)) == 0) {
+        Add(b, buyer.invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
+      }
+      buyer.further_read &= ~(1u << e);
       Add(b, t, EventKind::kWrite, *value, 0, 0, e);
+      return std::nullopt;
+    }
+    if (f == "sold-out" || f == "failed") {
+      // A further event's outcome in a purchase.
+      size_t b = 0, event = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = EventOf(doc, "event", &event)) return m;
+      const auto e = static_cast<uint16_t>(event);
+      buyers_[b].further_read &= ~(1u << e);
+      if (f == "failed") {
+        uint32_t failure = 0;
+        if (auto m = FailureOf(doc, &failure)) return m;
+        Add(b, t, EventKind::kFailed, 0, 0, failure, e);
+        return std::nullopt;
+      }
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      Add(b, t, EventKind::kSoldOut, value.value_or(0), 0, 0, e);
       return std::nullopt;
     }
     if (f == "truncate") {
@@ -454,6 +493,20 @@ class TrialBuild {
     return Malformed{fmt::format("unknown error \"{}\"", Visible(error))};
   }
 
+  // An unguarded purchase of ticketsim's own buyers left open (a further
+  // event's read failed) when `b` begins its next query or purchase: it
+  // read when invoked, and that read stays open.
+  void Abandon(size_t b) {
+    BuyerBuild& buyer = buyers_[b];
+    if (program_ || !buyer.open || buyer.stepped ||
+        guard_ != GuardKind::kNone) {
+      return;
+    }
+    Add(b, buyer.invoke_ns, EventKind::kInvoke);
+    buyer.open = false;
+    buyer.done = true;
+  }
+
   void NewAttempt(BuyerBuild* buyer) {
     if (!buyer->events.empty()) ++buyer->attempt;
     buyer->done = false;
@@ -483,6 +536,7 @@ class TrialBuild {
     BuyerBuild& buyer = buyers_[b];
     const size_t events = counts_.size();
     if (type == "invoke") {
+      Abandon(b);
       // A program's purchase begun while one is open: a new one.
       if (buyer.done || (program_ && buyer.open)) NewAttempt(&buyer);
       buyer.open = true;

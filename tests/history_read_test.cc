@@ -161,6 +161,17 @@ TEST_F(HistoryReadTest, SeveralEventsReadBackWithEachOnesBooks) {
   ExpectLibraryScenario("17-deadlock-fix-try-backoff.toml");
 }
 
+// Without guards, with a file store that empties its file to write it:
+// each event's books (lost updates, torn reads) come back from the further
+// events' notes.
+TEST_F(HistoryReadTest, SeveralUnguardedEventsReadBackWithTheirBooks) {
+  ExpectSameVerdicts({"run", Library("16-deadlock-fix-global-order.toml"),
+                      "--set", "guard.kind=none", "--set", "store.kind=file",
+                      "--set", "store.write=truncate", "--set",
+                      "store.slow_write_ms=0.5", "--set", "tickets.initial=3",
+                      "--buyers", "6", "--think-ms", "0,1", "--trials", "2"});
+}
+
 // A program whose copies all read before any writes (they wait for each
 // other's read in a directory of the test's), with a lock that excludes no
 // one: every round sells one seat to every copy. Buyer 2 gives no seats;
