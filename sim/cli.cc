@@ -22,6 +22,7 @@
 #include "sim/escape.h"
 #include "sim/guard.h"
 #include "sim/history_export.h"
+#include "sim/history_import.h"
 #include "sim/interrupt.h"
 #include "sim/narration.h"
 #include "sim/output_file.h"
@@ -528,6 +529,7 @@ struct PreparedCommand {
   bool clean_all = false;
   // step: the scenario's words for the `ticketsim run` that replays it.
   std::string replay;
+  std::string check_history;  // check --history: the history to check
 };
 
 void PreparedCommandDeleter::operator()(PreparedCommand* command) const {
@@ -779,7 +781,9 @@ int CheckCommand(const PreparedCommand& command) {
                s.path.empty() ? "(command line)" : Visible(s.path),
                Visible(DescribeSetup(s.scenario)));
   }
-  return command.problems.empty() ? kExitOk : kExitUsage;
+  if (!command.problems.empty()) return kExitUsage;
+  if (command.check_history.empty()) return kExitOk;
+  return CheckHistory(command.check_history, stdout, stderr);
 }
 
 // Loads the scenario of `compare` once per guard (every guard valid for its
@@ -1113,11 +1117,13 @@ int PrepareCommand(std::span<const std::string> args,
       "check",
       "validate scenario files without running them (exit 2 if one "
       "is wrong)");
-  check
-      ->add_option("scenario", check_options.paths,
-                   "scenario files or directories")
-      ->required();
+  check->add_option("scenario", check_options.paths,
+                    "scenario files or directories");
   check_options.AddTo(check);
+  std::string check_history;
+  check->add_option("--history", check_history,
+                    "FILE: check the runs of a history `run --history` "
+                    "wrote, a verdict per trial (exit 1 if one is violated)");
 
   ScenarioOptions compare_options;
   std::vector<std::string> guards;
@@ -1277,6 +1283,14 @@ int PrepareCommand(std::span<const std::string> args,
     }
   } else if (check->parsed()) {
     command.kind = PreparedCommand::Kind::kCheck;
+    if (check_options.paths.empty() && check_history.empty()) {
+      return usage("check: give scenario files or --history FILE");
+    }
+    command.check_history = check_history;
+    if (check_options.paths.empty()) {
+      prepared->reset(new PreparedCommand(std::move(command)));
+      return -1;
+    }
     const std::vector<std::string> files =
         ScenarioFiles(check_options, &command.problems);
     LoadAll(files, check_options.Overrides(), &command.scenarios,

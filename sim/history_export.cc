@@ -76,16 +76,72 @@ void Invoke(LineWriter* w, uint32_t buyer, uint64_t time) {
           time);
 }
 
+// The bytes a torn read saw, or null when a program found no count.
+std::string TornBytes(const Event& e) {
+  return e.aux == kUnreadable ? "null" : std::to_string(e.aux);
+}
+
+// What a program's events say beyond the purchases: its locks, and the
+// reads inside a purchase (a note, so that the purchase stays open).
+// Returns false for the events a purchase's lines tell.
+// `locks`: the names of its locks, as JSON strings.
+bool EmitProgramEvent(LineWriter* w, const Event& e,
+                      const std::vector<std::string>& locks) {
+  const uint64_t t = e.time_ns;
+  const uint32_t b = e.buyer;
+  const std::string_view lock =
+      e.event < locks.size() ? std::string_view(locks[e.event]) : "\"\"";
+  switch (e.kind) {
+    case EventKind::kWaiting:
+      w->Line(
+          R"({{"type": "invoke", "f": "lock", "process": {}, "time": {}, "lock": {})",
+          b, t, lock);
+      return true;
+    case EventKind::kAcquired:
+      w->Line(
+          R"({{"type": "ok", "f": "lock", "process": {}, "time": {}, "lock": {})",
+          b, t, lock);
+      return true;
+    case EventKind::kRelease:
+      w->Line(
+          R"({{"type": "ok", "f": "unlock", "process": {}, "time": {}, "lock": {})",
+          b, t, lock);
+      return true;
+    case EventKind::kFailed:
+      if (static_cast<Failure>(e.aux) == Failure::kDeclined) return false;
+      w->Line(
+          R"({{"type": "fail", "f": "lock", "process": {}, "time": {}, "lock": {}, "error": "{}")",
+          b, t, lock, FailureName(e.aux));
+      return true;
+    case EventKind::kRead:
+      if (e.flags & kTorn) {
+        w->Line(
+            R"({{"type": "info", "f": "read", "process": "ticketsim", "buyer": {}, "time": {}, "error": "torn read", "bytes": {})",
+            b, t, TornBytes(e));
+      } else {
+        w->Line(
+            R"({{"type": "info", "f": "read", "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+            b, t, e.value);
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Writes what event `e` of `cursor`'s buyer says.
-// `events`: the events' names, as JSON strings.
+// `events`: the events' names, as JSON strings; `locks`: a program's
+// locks' names, as JSON strings (empty for ticketsim's own buyers).
 void Emit(LineWriter* w, const Event& e, Cursor* c,
-          const std::vector<std::string>& events) {
+          const std::vector<std::string>& events, bool program,
+          const std::vector<std::string>& locks) {
   if (e.attempt != c->attempt) {
     c->attempt = e.attempt;
     c->invoked = false;
   }
   const uint64_t t = LineTime(e);
   const uint32_t b = e.buyer;
+  if (program && EmitProgramEvent(w, e, locks)) return;
   if (e.kind == EventKind::kFault) {
     w->Line(
         R"({{"type": "info", "f": "{}", "process": "nemesis", "buyer": {}, "time": {}, "value": {})",
@@ -102,13 +158,38 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
         b, t, events[e.event], fmt::join(gave_back, ", "));
     return;
   }
+  if (e.kind == EventKind::kTruncated) {
+    // Where a torn read's witness finds the writer that emptied the file.
+    w->Line(
+        R"({{"type": "info", "f": "truncate", "process": "ticketsim", "buyer": {}, "time": {}{})",
+        b, t,
+        e.event == 0 ? "" : fmt::format(", \"event\": {}", events[e.event]));
+    return;
+  }
   if (e.event != 0) {
     // A further event's part of a purchase: the first event's lines are
-    // the purchase; this one's write is told beside it.
+    // the purchase; this one's read, write or outcome is told beside it.
+    const std::string_view name = events[e.event];
     if (e.kind == EventKind::kWrite) {
       w->Line(
           R"({{"type": "info", "f": "write", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-          events[e.event], b, t, e.value);
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
+      w->Line(
+          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "torn read", "bytes": {})",
+          name, b, t, TornBytes(e));
+    } else if (e.kind == EventKind::kRead) {
+      w->Line(
+          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kSoldOut) {
+      w->Line(
+          R"({{"type": "info", "f": "sold-out", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          name, b, t, e.value);
+    } else if (e.kind == EventKind::kFailed) {
+      w->Line(
+          R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}")",
+          name, b, t, FailureName(e.aux));
     }
     return;
   }
@@ -119,7 +200,7 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
       if (e.flags & kTorn) {
         w->Line(
             R"({{"type": "fail", "f": "read", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
-            b, t, e.aux);
+            b, t, TornBytes(e));
       } else {
         w->Line(
             R"({{"type": "ok", "f": "read", "process": {}, "time": {}, "value": {})",
@@ -132,13 +213,27 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
       return;
     case EventKind::kRead:
     case EventKind::kInvoke:
-      if (!c->invoked) Invoke(w, b, t);
+      if (!c->invoked) {
+        Invoke(w, b, t);
+      } else if (!program && !(e.flags & kTorn)) {
+        // Invoked when it began to wait for the guard: when it then read
+        // (or took) is a note, where a witness finds it.
+        if (e.kind == EventKind::kRead) {
+          w->Line(
+              R"({{"type": "info", "f": "read", "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+              b, t, e.value);
+        } else {
+          w->Line(
+              R"({{"type": "info", "f": "take", "process": "ticketsim", "buyer": {}, "time": {})",
+              b, t);
+        }
+      }
       c->invoked = true;
       c->read_value = e.value;
       if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
         w->Line(
             R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
-            b, t, e.aux);
+            b, t, TornBytes(e));
         c->invoked = false;
       }
       return;
@@ -151,7 +246,7 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
     case EventKind::kTook:
       w->Line(
           R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {})",
-          b, t, e.value);
+          b, t, (e.flags & kNoSeat) ? "null" : std::to_string(e.value));
       c->invoked = false;
       return;
     case EventKind::kSoldOut:
@@ -185,13 +280,29 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
   const ScheduleLog& schedule = run.schedule;
   const bool controlled = !schedule.steps.empty();
   LineWriter w(out, trial);
+  std::vector<std::string> event_names;
+  for (size_t e = 0; e < EventCount(s); ++e) {
+    event_names.push_back(JsonText(EventName(s, e)));
+  }
+  // What a reader needs to give the verdict's words again: the guard, the
+  // events, whether a program bought.
+  std::string more =
+      fmt::format(", \"guard\": \"{}\"", WordOf(kGuardKinds, s.guard.kind));
+  if (event_names.size() > 1) {
+    more += fmt::format(", \"events\": [{}]", fmt::join(event_names, ", "));
+  }
+  if (run.program != nullptr) {
+    more += fmt::format(", \"program\": true, \"mode\": \"{}\"",
+                        WordOf(kProgramModes, s.program.mode));
+  }
   w.Line(
-      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {}, "schedule": "{}"{})",
+      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {}, "schedule": "{}"{}{})",
       s.initial, JsonText(s.name), s.buyers.seed, run.served_by.size(),
       WordOf(kScheduleKinds, controlled ? schedule.kind : ScheduleKind::kOs),
       schedule.kind == ScheduleKind::kPct
           ? fmt::format(", \"pct_depth\": {}", schedule.pct_depth)
-          : "");
+          : "",
+      more);
   // Per buyer, the step that recorded each of its events.
   std::vector<std::vector<int64_t>> step_of(run.served_by.size());
   for (size_t n = 0; n < schedule.steps.size(); ++n) {
@@ -208,9 +319,11 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
     return i < step_of[b].size() ? step_of[b][i] : -1;
   };
 
-  std::vector<std::string> event_names;
-  for (size_t e = 0; e < EventCount(s); ++e) {
-    event_names.push_back(JsonText(EventName(s, e)));
+  std::vector<std::string> lock_names;
+  if (run.program != nullptr) {
+    for (const std::string& name : run.program->lock_names) {
+      lock_names.push_back(JsonText(name));
+    }
   }
   std::vector<Cursor> cursors(run.served_by.size());
   // The next event of every buyer, earliest first.
@@ -230,7 +343,7 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
     w.set_step(step_at(b, c.next));
     const Event& e = c.events[c.next++];
     end = std::max(end, e.time_ns);
-    Emit(&w, e, &c, event_names);
+    Emit(&w, e, &c, event_names, run.program != nullptr, lock_names);
     w.set_step(-1);
     if (c.next < c.events.size()) {
       heads.emplace(LineTime(c.events[c.next]), b);
@@ -254,6 +367,23 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
         link.buyer, run.deadlock_ns, link.pid, event_names[link.holds],
         event_names[link.waits_for]);
     end = std::max(end, run.deadlock_ns);
+  }
+  if (run.program != nullptr) {
+    const auto& lanes = run.program->lanes;
+    for (size_t i = 0; i < lanes.size(); ++i) {
+      if (lanes[i].crash.empty()) continue;
+      w.Line(
+          R"({{"type": "info", "f": "crash", "process": "ticketsim", "buyer": {}, "time": {}, "error": {}, "stderr": {})",
+          i, end, JsonText(lanes[i].crash), JsonText(LastStderrLine(lanes[i])));
+    }
+  }
+  // With several events, the further events' counts at the end.
+  for (size_t e = 1; e < event_names.size(); ++e) {
+    const std::optional<int64_t> count =
+        e < run.final_counts.size() ? run.final_counts[e] : std::nullopt;
+    w.Line(
+        R"({{"type": "info", "f": "count", "process": "ticketsim", "event": {}, "time": {}, "value": {})",
+        event_names[e], end, count ? std::to_string(*count) : "null");
   }
   w.Line(
       R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {})",

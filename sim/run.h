@@ -102,6 +102,10 @@ struct ProgramLane {
 };
 inline constexpr size_t kStderrLinesKept = 20;
 
+// The last line of `lane`'s stderr that is not blank ("" if none): what a
+// program crash's witness quotes, and the history keeps.
+std::string LastStderrLine(const ProgramLane& lane);
+
 // A program run's own report (docs/programs.md).
 struct ProgramReport {
   std::vector<std::string> argv;  // as executed

@@ -52,6 +52,14 @@ std::vector<bool> KilledBuyers(const RunResult& result) {
   return killed;
 }
 
+std::string LastStderrLine(const ProgramLane& lane) {
+  for (auto it = lane.stderr_tail.rbegin(); it != lane.stderr_tail.rend();
+       ++it) {
+    if (it->find_first_not_of(" \t\r") != std::string::npos) return *it;
+  }
+  return "";
+}
+
 namespace {
 
 // The run's own findings, which no history shows: an abandoned lock, a
@@ -169,14 +177,7 @@ void AddProgramCrashes(const RunResult& result, Verdict* verdict) {
     }
     const std::string who =
         whole ? std::string("the program") : fmt::format("buyer {}", i);
-    std::string last;
-    for (auto it = lane.stderr_tail.rbegin(); it != lane.stderr_tail.rend();
-         ++it) {
-      if (it->find_first_not_of(" \t\r") != std::string::npos) {
-        last = *it;
-        break;
-      }
-    }
+    const std::string last = LastStderrLine(lane);
     Witness w =
         WitnessOf(last.empty() ? fmt::format("{} {}, saying nothing on stderr",
                                              who, lane.crash)
