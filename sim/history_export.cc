@@ -245,8 +245,9 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
       return;
     case EventKind::kTook:
       w->Line(
-          R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {})",
-          b, t, (e.flags & kNoSeat) ? "null" : std::to_string(e.value));
+          R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {}{})",
+          b, t, (e.flags & kNoSeat) ? "null" : std::to_string(e.value),
+          (e.flags & kPrinted) ? R"(, "printed": true)" : "");
       c->invoked = false;
       return;
     case EventKind::kSoldOut:

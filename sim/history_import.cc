@@ -586,7 +586,12 @@ class TrialBuild {
         Add(b, t, EventKind::kWrite, *wrote);
       } else {
         if (!stepped) Add(b, began, EventKind::kInvoke);
-        Add(b, t, EventKind::kTook, value.value_or(0), value ? 0 : kNoSeat);
+        const auto printed = doc.find("printed");
+        const bool was_printed = printed != doc.end() &&
+                                 printed->is_boolean() && printed->get<bool>();
+        Add(b, t, EventKind::kTook, value.value_or(0),
+            static_cast<uint8_t>((value ? 0 : kNoSeat) |
+                                 (was_printed ? kPrinted : 0)));
       }
     } else if (type == "fail") {
       const std::string error = Text(doc, "error").value_or("");
