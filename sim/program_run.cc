@@ -42,6 +42,10 @@ constexpr int64_t kStartWaitNs = int64_t{5} * 1000000000;
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
 constexpr size_t kMaxStdoutLine = 64 * 1024;
 constexpr size_t kStderrLineShown = 300;
+// What one round reads of a pipe at most (more than the largest pipe holds):
+// a writer as fast as the reader cannot keep the parent from its time
+// limit and its signals.
+constexpr size_t kRoundBytes = size_t{2} << 20;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
@@ -508,13 +512,14 @@ class ProgramRunner {
     return Status::Ok();
   }
 
-  // Reads everything `lane`'s pipes hold now.
+  // Reads everything `lane`'s pipes hold now, up to kRoundBytes of each.
   Status Drain(Lane* lane, int64_t now) {
     char buf[65536];
     const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
-      while (fd->get() >= 0) {
+      for (size_t taken = 0; fd->get() >= 0 && taken < kRoundBytes;) {
         const ssize_t got = read(fd->get(), buf, sizeof buf);
         if (got > 0) {
+          taken += static_cast<size_t>(got);
           if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
           continue;
         }
