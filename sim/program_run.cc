@@ -42,10 +42,8 @@ constexpr int64_t kStartWaitNs = int64_t{5} * 1000000000;
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
 constexpr size_t kMaxStdoutLine = 64 * 1024;
 constexpr size_t kStderrLineShown = 300;
-// What one round reads of a pipe at most (more than the largest pipe holds):
-// a writer as fast as the reader cannot keep the parent from its time
-// limit and its signals.
-constexpr size_t kRoundBytes = size_t{2} << 20;
+// Reads of one pipe in one round at most (64 KiB each).
+constexpr int kReadsPerRound = 16;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
@@ -512,14 +510,15 @@ class ProgramRunner {
     return Status::Ok();
   }
 
-  // Reads everything `lane`'s pipes hold now, up to kRoundBytes of each.
+  // Reads everything `lane`'s pipes hold now.
   Status Drain(Lane* lane, int64_t now) {
     char buf[65536];
+    // What a pipe holds now, but at most a few reads of it: a program that
+    // writes without end must not keep the parent from its deadlines.
     const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
-      for (size_t taken = 0; fd->get() >= 0 && taken < kRoundBytes;) {
+      for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
         const ssize_t got = read(fd->get(), buf, sizeof buf);
         if (got > 0) {
-          taken += static_cast<size_t>(got);
           if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
           continue;
         }
