@@ -132,13 +132,16 @@ Status ProgramEvents::Line(const std::string& text, bool cut, int64_t now,
                                "in nanoseconds",
                                *t, window.first, window.second));
     }
-    if (*t < last_t_) {
+    if (*t < last_line_t_) {
       return Error(text, fmt::format("t = {} goes back before the previous "
                                      "line's {}",
-                                     *t, last_t_));
+                                     *t, last_line_t_));
     }
+    last_line_t_ = *t;
   }
-  const int64_t at = t.value_or(std::max(now, last_t_));
+  // A fault ticketsim stamped when it read an earlier line may be later
+  // than this line's own t: the line is recorded no earlier than it.
+  const int64_t at = std::max(t.value_or(now), last_t_);
   last_t_ = at;
   uint16_t lock = 0;
   if (*f == "lock" || *f == "unlock") {

@@ -77,7 +77,8 @@ class ProgramEvents {
   LockNames* locks_ = nullptr;
   std::vector<Event> events_;
   int64_t lines_ = 0;
-  int64_t last_t_ = 0;
+  int64_t last_t_ = 0;       // of the last event recorded
+  int64_t last_line_t_ = 0;  // the last `t` the program gave
   uint32_t attempt_ = 0;
   bool outcome_ = false;  // the current purchase has its outcome
   bool open_ = false;     // a purchase is begun and has no outcome yet

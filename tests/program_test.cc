@@ -1,0 +1,796 @@
+// Programs users bring, run by the real binary: small shell and Python
+// buyers written here, each run checked for its exit code, the words of its
+// message, and that nothing of it is left: no run directory, no named
+// object, and no process whose command line holds the run's marker.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/program_events.h"
+#include "sim/run.h"
+#include "sim/scenario_file.h"
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using ::ticketsim::testing::Has;
+using ::ticketsim::testing::LeavesNothingTest;
+using ::ticketsim::testing::LeftoversOf;
+using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadFile;
+using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunTicketsimArgs;
+using ::ticketsim::testing::TempDir;
+
+// A word no other process has in its command line: also a number of
+// seconds, so that `sleep "$1"` sleeps "for ever" under it.
+std::string NewMarker() {
+  static int next = 0;
+  return fmt::format("1000.{}{:04}", getpid(), next++);
+}
+
+// The live processes whose command line holds `marker`: pid and command
+// line (its words joined by blanks).
+std::vector<std::pair<pid_t, std::string>> AliveWith(
+    const std::string& marker) {
+  std::vector<std::pair<pid_t, std::string>> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (Has(cmdline, marker)) found.emplace_back(std::stoi(name), cmdline);
+  }
+  return found;
+}
+
+// A shell script `name` in `dir`, executable.
+std::string Script(const TempDir& dir, const std::string& name,
+                   const std::string& body) {
+  const std::string path = dir.Write(name, "#!/bin/sh\n" + body);
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+// A buyer with events, in shell: waits at the barrier (unless `barrier` is
+// false), then buys `TICKETSIM_ATTEMPTS` times under flock on db.lock,
+// each purchase one invoke and its ok (stamped by ticketsim).
+std::string ShellBuyer(bool barrier) {
+  return std::string(barrier ? "read go <&4\n" : "") + R"(exec 9>>db.lock
+i=0
+while [ $i -lt "$TICKETSIM_ATTEMPTS" ]; do
+  echo '{"type":"invoke","f":"buy"}' >&3
+  flock 9
+  n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+  if [ "$n" -le 0 ]; then
+    flock -u 9
+    echo '{"type":"fail","f":"buy","error":"sold out","read":0}' >&3
+    exit 0
+  fi
+  printf '{"count": %d}' $((n - 1)) > db.new && mv db.new "$TICKETSIM_DB"
+  flock -u 9
+  echo "{\"type\":\"ok\",\"f\":\"buy\",\"seat\":$n}" >&3
+  i=$((i + 1))
+done
+)";
+}
+
+// A buyer with events, in Python, run as `python3 buyer.py MARKER MODE
+// HOLD`: MODE "lock" buys under flock on db.lock (and says so on fd 3),
+// "nolock" does not; HOLD seconds pass between its read and its write.
+constexpr char kPythonBuyer[] = R"(import fcntl, json, os, sys, time
+events = int(os.environ["TICKETSIM_EVENTS_FD"])
+def emit(**line):
+    line["t"] = time.monotonic_ns()
+    os.write(events, (json.dumps(line) + "\n").encode())
+while os.read(int(os.environ["TICKETSIM_START_FD"]), 64):
+    pass
+locked = sys.argv[2] == "lock"
+hold = float(sys.argv[3])
+db = os.environ["TICKETSIM_DB"]
+lock = open("db.lock", "a")
+for attempt in range(int(os.environ["TICKETSIM_ATTEMPTS"])):
+    emit(type="invoke", f="buy")
+    if locked:
+        emit(type="invoke", f="lock")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        emit(type="ok", f="lock")
+    with open(db) as f:
+        n = json.load(f)["count"]
+    emit(type="ok", f="read", value=n)
+    if n <= 0:
+        if locked:
+            emit(type="ok", f="unlock")
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        emit(type="fail", f="buy", error="sold out", read=n)
+        break
+    time.sleep(hold)
+    new = "%s.%d" % (db, os.getpid())
+    with open(new, "w") as f:
+        json.dump({"count": n - 1}, f)
+    os.rename(new, db)
+    if locked:
+        emit(type="ok", f="unlock")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    emit(type="ok", f="buy", seat=n, read=n)
+)";
+
+// The violation of `kind` in a run of a JSON report (null if none).
+nlohmann::json ViolationOf(const nlohmann::json& run, const std::string& kind) {
+  for (const auto& v : run["violations"]) {
+    if (v["kind"] == kind) return v;
+  }
+  return nullptr;
+}
+
+class ProgramTest : public LeavesNothingTest {
+ protected:
+  // Runs ticketsim with `args`, its runs under a TMPDIR of their own.
+  Ran Run(const std::vector<std::string>& args) {
+    return RunTicketsimArgs(args, runs_.path());
+  }
+
+  // Nothing of `ran` is left: no run directory, no named object, and no
+  // process with `marker` in its command line.
+  void ExpectNothingLeft(const Ran& ran, const std::string& marker) {
+    EXPECT_TRUE(runs_.Entries().empty()) << runs_.Entries().front();
+    const std::vector<std::string> left = LeftoversOf(ran.pid);
+    EXPECT_TRUE(left.empty()) << left.front();
+    const auto alive = AliveWith(marker);
+    EXPECT_TRUE(alive.empty()) << "still alive: pid " << alive.front().first
+                               << ": " << alive.front().second;
+  }
+
+  // A scenario file `name` in tmp_ with guard none and `body` after it.
+  std::string Scenario(const std::string& name, const std::string& body) {
+    return tmp_.Write(name,
+                      "name = \"program\"\n[guard]\nkind = \"none\"\n" + body);
+  }
+
+  TempDir runs_;
+};
+
+// --- The command ------------------------------------------------------------
+
+TEST_F(ProgramTest, ACommandThatDoesNotExistIsAUsageError) {
+  const std::string marker = NewMarker();
+  const Ran flag = Run({"run", "--program", "no-such-cmd-xyz " + marker});
+  EXPECT_EQ(flag.exit_code, 2) << flag.out;
+  EXPECT_TRUE(Has(flag.out, "--program"));
+  EXPECT_TRUE(Has(flag.out, "\"no-such-cmd-xyz\" was not found on PATH"))
+      << flag.out;
+  ExpectNothingLeft(flag, marker);
+
+  // Line 5, column 11: where the command's value begins.
+  const std::string file =
+      Scenario("missing.toml",
+               "[program]\ncommand = [\"./missing.sh\", \"" + marker + "\"]\n");
+  const Ran ran = Run({"run", file});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, file + ":5:11: program.command: "
+                                  "\"./missing.sh\" cannot be run: No such "
+                                  "file or directory"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+TEST_F(ProgramTest, ACommandThatIsNotExecutableIsAUsageError) {
+  const std::string marker = NewMarker();
+  const std::string script = tmp_.Write("plain.sh", "#!/bin/sh\nexit 0\n");
+  chmod(script.c_str(), 0644);
+  const Ran flag = Run({"run", "--program", script + " " + marker});
+  EXPECT_EQ(flag.exit_code, 2) << flag.out;
+  EXPECT_TRUE(
+      Has(flag.out, "\"" + script + "\" cannot be run: it is not executable"))
+      << flag.out;
+  ExpectNothingLeft(flag, marker);
+
+  const std::string file =
+      Scenario("plain.toml",
+               "[program]\ncommand = [\"./plain.sh\", \"" + marker + "\"]\n");
+  const Ran ran = Run({"run", file});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, file + ":5:11: program.command: \"./plain.sh\" "
+                                  "cannot be run: it is not executable"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Crashes ----------------------------------------------------------------
+
+// Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
+// opened and after 30 lines of stderr: two program crashes, each with its
+// exit status and its stderr's end, and two indeterminate purchases.
+TEST_F(ProgramTest, ACrashingBuyerIsAProgramCrashWithItsStatusAndStderr) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "crash.sh", R"(read go <&4
+echo '{"type":"invoke","f":"buy"}' >&3
+i=1
+while [ $i -le 30 ]; do echo "stderr line $i end" >&2; i=$((i + 1)); done
+if [ "$TICKETSIM_BUYER" = 0 ]; then kill -SEGV $$; fi
+exit 7
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--buyers", "2",
+           "--attempts", "1", "--tickets", "5", "--json", json});
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "VIOLATED: program crash x2")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "buyer 0 was killed by SIGSEGV")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "buyer 1 exited with status 7")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "stderr line 30 end")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "stderr line 10 end")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "2 indeterminate")) << ran.out;
+  ExpectNothingLeft(ran, marker);
+
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  const nlohmann::json crash = ViolationOf(run, "program crash");
+  ASSERT_FALSE(crash.is_null()) << run["violations"].dump();
+  EXPECT_EQ(crash["count"], 2);
+  ASSERT_EQ(crash["witnesses"].size(), 2u);
+  const std::string w0 = crash["witnesses"][0]["text"];
+  const std::string w1 = crash["witnesses"][1]["text"];
+  EXPECT_TRUE(Has(w0, "buyer 0 was killed by SIGSEGV")) << w0;
+  EXPECT_TRUE(Has(w1, "buyer 1 exited with status 7")) << w1;
+  for (const std::string& w : {w0, w1}) {
+    EXPECT_TRUE(Has(w, "stderr line 30 end")) << w;
+    EXPECT_FALSE(Has(w, "stderr line 10 end")) << w;
+  }
+  EXPECT_FALSE(Has(report.dump(), "stderr line 10 end"));
+  EXPECT_EQ(run["buyers"][0]["killed_by_signal"], SIGSEGV);
+  EXPECT_EQ(run["buyers"][1]["exit_code"], 7);
+  EXPECT_EQ(run["purchases"]["indeterminate"], 2);
+  EXPECT_EQ(run["purchases"]["confirmed"], 0);
+}
+
+// What the run keeps of a crashed copy's stderr: its last 20 lines, in
+// order (the reports take their words from these).
+TEST_F(ProgramTest, ACrashKeepsTheLastTwentyLinesOfStderr) {
+  const std::string marker = NewMarker();
+  Script(tmp_, "crash.sh", R"(read go <&4
+i=1
+while [ $i -le 30 ]; do echo "stderr line $i end" >&2; i=$((i + 1)); done
+exit 7
+)");
+  const std::string file =
+      Scenario("crash.toml",
+               "[buyers]\ncount = 1\nattempts = 1\n[program]\ncommand = "
+               "[\"./crash.sh\", \"" +
+                   marker + "\"]\n");
+  LoadedScenario loaded;
+  const Status load = LoadScenario(file, {}, &loaded);
+  ASSERT_TRUE(load.ok()) << load.ToString();
+  RunResult result;
+  const Status s = RunScenario(loaded.scenario, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_NE(result.program, nullptr);
+  ASSERT_EQ(result.program->lanes.size(), 1u);
+  const ProgramLane& lane = result.program->lanes[0];
+  EXPECT_EQ(lane.crash, "exited with status 7");
+  std::vector<std::string> expected;
+  for (int i = 11; i <= 30; ++i) {
+    expected.push_back(fmt::format("stderr line {} end", i));
+  }
+  EXPECT_EQ(lane.stderr_tail, expected);
+  EXPECT_TRUE(AliveWith(marker).empty());
+}
+
+// --- Protocol errors --------------------------------------------------------
+
+struct ProtocolCase {
+  const char* name;
+  // Buyer 1's lines on fd 3, as shell commands (python3 where a real
+  // CLOCK_MONOTONIC time is needed).
+  std::string lines;
+  int line;          // the line blamed
+  const char* why;   // the words that say what is wrong with it
+  const char* text;  // the start of the line as the message shows it
+};
+
+void PrintTo(const ProtocolCase& c, std::ostream* os) { *os << c.name; }
+
+std::string Pad(size_t n) { return std::string(n, 'a'); }
+
+const ProtocolCase kProtocolCases[] = {
+    {"MalformedJson", R"(echo '{"type":"invoke","f":"buy"' >&3)", 1, "not JSON",
+     R"({"type":"invoke","f":"buy")"},
+    {"UnknownType",
+     R"(echo '{"type":"invoke","f":"buy"}' >&3
+echo '{"type":"ok","f":"buy"}' >&3
+echo '{"type":"begin","f":"buy"}' >&3)",
+     3, R"(unknown type "begin")", R"({"type":"begin","f":"buy"})"},
+    {"UnknownF", R"(echo '{"type":"invoke","f":"sell"}' >&3)", 1,
+     R"(unknown f "sell")", R"({"type":"invoke","f":"sell"})"},
+    {"OkWithoutInvoke",
+     R"(echo '{"type":"ok","f":"read","value":3}' >&3
+echo '{"type":"ok","f":"buy","seat":3}' >&3)",
+     2, "an ok of buy with no invoke before it",
+     R"({"type":"ok","f":"buy","seat":3})"},
+    {"TimeGoesBackwards",
+     R"(python3 -c 'import os, time
+t = time.monotonic_ns()
+os.write(3, b"{\"type\":\"invoke\",\"f\":\"buy\",\"t\":%d}\n" % t)
+os.write(3, b"{\"type\":\"ok\",\"f\":\"buy\",\"t\":%d}\n" % (t - 1000))')",
+     2, "goes back before the previous line's",
+     R"({"type":"ok","f":"buy","t":)"},
+    {"TimeOutsideTheRun", R"(echo '{"type":"invoke","f":"buy","t":1}' >&3)", 1,
+     "t = 1 lies outside the run", R"({"type":"invoke","f":"buy","t":1})"},
+    {"LineTooLong",
+     "echo '{\"type\":\"invoke\",\"f\":\"buy\",\"pad\":\"" + Pad(5000) +
+         "\"}' >&3",
+     1, "the line is longer than 4096 bytes",
+     R"({"type":"invoke","f":"buy","pad":"aaaa)"},
+};
+
+class ProgramProtocolTest : public ProgramTest,
+                            public ::testing::WithParamInterface<ProtocolCase> {
+};
+
+// Buyer 1 breaks the protocol while buyer 0 sleeps: exit 3, the message
+// names buyer 1, the line and its text, and both copies are killed.
+TEST_P(ProgramProtocolTest, AProtocolErrorStopsTheRunNamingBuyerLineAndText) {
+  const ProtocolCase& c = GetParam();
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "proto.sh",
+             "read go <&4\nif [ \"$TICKETSIM_BUYER\" = 1 ]; then\n" + c.lines +
+                 "\nfi\nsleep \"$1\"\n");
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "2", "--attempts", "1", "--tickets", "5"});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(
+      Has(ran.out, fmt::format("protocol error: buyer 1, line {} of its "
+                               "events (fd 3): ",
+                               c.line)))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, c.why)) << ran.out;
+  EXPECT_TRUE(Has(ran.out, c.text)) << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryBreach, ProgramProtocolTest, ::testing::ValuesIn(kProtocolCases),
+    [](const ::testing::TestParamInfo<ProtocolCase>& info) {
+      return std::string(info.param.name);
+    });
+
+// --- Hangs and floods -------------------------------------------------------
+
+// A program that hangs after the barrier, with a background child of its
+// own: at run.timeout_ms its whole process group is killed; exit 3.
+TEST_F(ProgramTest, AHangingProgramIsKilledAtTheTimeLimit) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "hang.sh", "read go <&4\nsleep \"$1\" &\nsleep \"$1\"\n");
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "2", "--attempts", "1", "--tickets", "5", "--set",
+                       "run.timeout_ms=1500"});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "the run hit its time limit")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "killed (SIGKILL)")) << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// Events in an endless loop fill the buyer's share of the history: the run
+// stops, naming the buyer and the flood; exit 3.
+TEST_F(ProgramTest, AnEventFloodIsStoppedNamingTheBuyer) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "flood.sh", R"(read go <&4
+while :; do
+  echo '{"type":"invoke","f":"buy"}'
+  echo '{"type":"info","f":"buy","error":"unknown"}'
+done >&3
+)");
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "2", "--attempts", "2", "--tickets", "5"});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "protocol error: buyer ")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "its share of the history is full (a flood"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// Writers that never stop and never fill anything ticketsim bounds (stdout
+// with no sale in it, stderr, empty lines on fd 3) do not keep the run
+// from its time limit: stopped, exit 3, nothing left.
+TEST_F(ProgramTest, AnEndlessWriterIsStoppedAtTheTimeLimit) {
+  for (const std::string writer :
+       {"yes \"no sale $1\"", "yes \"$1\" >&2", "yes '' >&3"}) {
+    SCOPED_TRACE(writer);
+    const std::string marker = NewMarker();
+    const std::string script =
+        Script(tmp_, "endless.sh", "read go <&4\n" + writer + "\n");
+    const Ran ran =
+        Run({"run", "--program", script + " " + marker, "--buyers", "2",
+             "--attempts", "1", "--tickets", "5", "--sold-pattern",
+             "bought seat (\\d+)", "--set", "run.timeout_ms=500"});
+    EXPECT_EQ(ran.exit_code, 3) << ran.out;
+    EXPECT_TRUE(Has(ran.out, "the run hit its time limit") ||
+                Has(ran.out, "stopped as a flood"))
+        << ran.out;
+    ExpectNothingLeft(ran, marker);
+  }
+}
+
+// --- The barrier ------------------------------------------------------------
+
+// Copies that never read fd 4 (they buy at once) do not hold the start:
+// the run goes on and ends with their purchases.
+TEST_F(ProgramTest, ABuyerThatNeverReadsTheBarrierDoesNotHangTheStart) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "eager.sh", ShellBuyer(false));
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--buyers", "3",
+           "--attempts", "2", "--tickets", "20", "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 6);
+  EXPECT_EQ(run["tickets"]["remaining"], 14);
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Whole mode -------------------------------------------------------------
+
+// The program exits at once; its five children sell later: the run waits
+// for every one of them, and counts five sales of seat 1 of 1 ticket.
+TEST_F(ProgramTest, AWholeProgramsRunWaitsForAllItsChildren) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "whole.sh", R"sh(for i in 1 2 3 4 5; do
+  ( sleep 0.3; echo "bought seat 1 ($1)" ) &
+done
+)sh");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", script + " " + marker,
+                       "--program-mode", "whole", "--sold-pattern",
+                       "bought seat (\\d+)", "--tickets", "1", "--json", json});
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "OVERSELL")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "DUPLICATE SEAT")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "seat 1 was sold 5 times")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 5);
+  EXPECT_FALSE(ViolationOf(run, "oversell").is_null());
+  EXPECT_FALSE(ViolationOf(run, "duplicate seat").is_null());
+  ExpectNothingLeft(ran, marker);
+}
+
+// A whole program's child that leaves its session and closes its output
+// (a daemon) is still the run's: killed at the time limit, gone after.
+TEST_F(ProgramTest, AWholeProgramsDaemonIsKilledAtTheTimeLimit) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "daemon.sh", R"(
+setsid sh -c 'exec >/dev/null 2>&1 </dev/null; sleep "$1"; :' daemon "$1" &
+echo "bought seat 1"
+)");
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--program-mode", "whole",
+           "--sold-pattern", "bought seat (\\d+)", "--tickets", "1", "--set",
+           "run.timeout_ms=1000"});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "the run hit its time limit")) << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Operation mode ---------------------------------------------------------
+
+// One run per purchase of a client that locks db.lock: 3 buyers x 4
+// attempts on 8 tickets sell all 8, each buyer stops at its sold-out, and
+// nothing is violated.
+TEST_F(ProgramTest, AnOperationPerPurchaseSellsEveryTicketOnce) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "client.sh", R"(exec 9>>db.lock
+flock 9
+n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+if [ "$n" -le 0 ]; then exit 3; fi
+printf '{"count": %d}' $((n - 1)) > db.new && mv db.new "$TICKETSIM_DB"
+echo "$n"
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", script + " " + marker,
+                       "--program-mode", "operation", "--buyers", "3",
+                       "--attempts", "4", "--tickets", "8", "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 8);
+  EXPECT_EQ(run["tickets"]["remaining"], 0);
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  // A buyer that sold all its four never met the sold-out; at most two can.
+  const int sold_out = run["purchases"]["sold_out"];
+  EXPECT_GE(sold_out, 1);
+  EXPECT_EQ(run["purchases"]["attempts"], 8 + sold_out);
+  // Every seat from 8 down to 1 once.
+  std::vector<int> seats;
+  for (const auto& buyer : run["buyers"]) {
+    for (const auto& seat : buyer["seats"]) seats.push_back(seat);
+  }
+  std::sort(seats.begin(), seats.end());
+  EXPECT_EQ(seats, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+  ExpectNothingLeft(ran, marker);
+}
+
+// An operation that exits 5 neither sold nor found the tickets sold out:
+// each such purchase is indeterminate.
+TEST_F(ProgramTest, AnOperationThatExitsFiveIsIndeterminate) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "odd.sh", "exit 5\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", script + " " + marker,
+                       "--program-mode", "operation", "--buyers", "2",
+                       "--attempts", "2", "--tickets", "8", "--json", json});
+  EXPECT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "4 indeterminate")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["indeterminate"], 4);
+  EXPECT_EQ(run["purchases"]["confirmed"], 0);
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Faults -----------------------------------------------------------------
+
+// kill_holder = 1: every copy is killed at its first purchase, which it
+// holds open (it sleeps inside): each purchase indeterminate, the kills
+// counted, the count untouched, no crash blamed on the program.
+TEST_F(ProgramTest, KillHolderKillsEachCopyInsideItsPurchase) {
+  const std::string marker = NewMarker();
+  tmp_.Write("buyer.py", kPythonBuyer);
+  const std::string file =
+      Scenario("kill.toml",
+               "[tickets]\ninitial = 10\n[buyers]\ncount = 3\nattempts = "
+               "2\n[faults]\nkill_holder = 1.0\n[program]\ncommand = "
+               "[\"python3\", \"buyer.py\", \"" +
+                   marker + "\", \"lock\", \"" + marker + "\"]\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", file, "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "3 indeterminate")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "PROGRAM CRASH")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["faults"]["killed"], 3);
+  EXPECT_EQ(run["purchases"]["indeterminate"], 3);
+  EXPECT_EQ(run["purchases"]["confirmed"], 0);
+  EXPECT_EQ(run["tickets"]["remaining"], 10);
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  ExpectNothingLeft(ran, marker);
+}
+
+// pause_holder = 1: purchases are stopped for 100 ms and continued; the
+// run completes with every purchase made. (The buyer's lines carry its own
+// t, earlier than the stop ticketsim stamps when it reads the invoke.)
+TEST_F(ProgramTest, PauseHolderStopsAndContinuesEachPurchase) {
+  const std::string marker = NewMarker();
+  tmp_.Write("buyer.py", kPythonBuyer);
+  const std::string file = Scenario(
+      "pause.toml",
+      "[tickets]\ninitial = 10\n[buyers]\ncount = 2\nattempts = "
+      "2\n[faults]\npause_holder = 1.0\npause_holder_ms = 100\n[program]\n"
+      "command = [\"python3\", \"buyer.py\", \"" +
+          marker + "\", \"lock\", \"0\"]\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", file, "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  // Each copy's first purchase is stopped for sure; a later one is, unless
+  // ticketsim reads its invoke while the copy is still stopped.
+  EXPECT_GE(run["faults"]["paused"], 2);
+  EXPECT_LE(run["faults"]["paused"], 4);
+  EXPECT_EQ(run["purchases"]["confirmed"], 4);
+  EXPECT_EQ(run["tickets"]["remaining"], 6);
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  ExpectNothingLeft(ran, marker);
+}
+
+// What ticketsim stamps itself (a fault, at the time it read an invoke)
+// does not count as the program's previous line: the lines the copy wrote
+// before it was struck, read after the stamp, are not going back in time;
+// a t that goes back from the program's own previous t still is.
+TEST(ProgramEventsTest, AStampIsNotTheProgramsPreviousLine) {
+  LockNames locks;
+  ProgramEvents events(0, 64, &locks);
+  const std::pair<int64_t, int64_t> window = {1000, 1000000};
+  const auto line = [](const char* type, const char* f, int64_t t) {
+    return fmt::format(R"({{"type":"{}","f":"{}","t":{}}})", type, f, t);
+  };
+  ASSERT_TRUE(
+      events.Line(line("invoke", "buy", 2000), false, 5000, window).ok());
+  events.Stamp(EventKind::kFault, 9000,
+               static_cast<uint32_t>(FaultKind::kPause), 100);
+  const Status after =
+      events.Line(line("invoke", "lock", 2100), false, 9500, window);
+  EXPECT_TRUE(after.ok()) << after.ToString();
+  // Recorded in order: none before the stamp it follows.
+  ASSERT_EQ(events.events().size(), 3u);
+  EXPECT_GE(events.events()[2].time_ns, events.events()[1].time_ns);
+  const Status back =
+      events.Line(line("ok", "lock", 2050), false, 9600, window);
+  EXPECT_FALSE(back.ok());
+  EXPECT_TRUE(Has(back.message(),
+                  "t = 2050 goes back before the previous "
+                  "line's 2100"))
+      << back.ToString();
+}
+
+// --- Interrupts -------------------------------------------------------------
+
+// SIGINT while the program sleeps: exit 130, the report says so, nothing
+// left.
+TEST_F(ProgramTest, AnInterruptEndsAProgramRunCleanly) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "sleepy.sh", "read go <&4\nsleep \"$1\"\n");
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  const std::string program = script + " " + marker;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    setenv("TMPDIR", runs_.path().c_str(), 1);
+    execl(TICKETSIM_BINARY, "ticketsim", "run", "--program", program.c_str(),
+          "--buyers", "2", "--attempts", "1", "--tickets", "5", nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  // Once both copies sleep (past the barrier), the run is on.
+  bool running = false;
+  for (int waited = 0; waited < 30000 && !running; waited += 5) {
+    const auto alive = AliveWith(marker);
+    running = std::count_if(alive.begin(), alive.end(), [](const auto& p) {
+                return p.second.starts_with("sleep ");
+              }) == 2;
+    if (!running) usleep(5000);
+  }
+  EXPECT_TRUE(running) << "the program never ran";
+  kill(pid, running ? SIGINT : SIGKILL);
+  Ran ran;
+  ran.pid = pid;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
+    if (n > 0) ran.out.append(buf, n);
+    if (n < 0 && errno != EINTR) break;
+  }
+  close(out[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ran.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(ran.exit_code, 130) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- The history ------------------------------------------------------------
+
+// What a reader of the history alone concludes.
+struct HistoryVerdict {
+  int64_t initial = -1;
+  int64_t final_count = -1;
+  int64_t confirmed = 0;
+  int64_t indeterminate = 0;
+  int64_t sold_out = 0;
+  int64_t duplicate_sales = 0;
+  int64_t lost_updates = 0;
+  int64_t oversold = 0;
+};
+
+HistoryVerdict ReadHistory(const std::string& path) {
+  HistoryVerdict v;
+  std::map<int64_t, int64_t> sold;
+  std::map<int64_t, std::string> open;  // process -> f of its open invoke
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto op = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(op.is_discarded()) << line;
+    if (op.is_discarded()) continue;
+    const std::string type = op["type"];
+    const std::string f = op["f"];
+    if (op["process"].is_string()) {
+      if (f == "start") v.initial = op["value"];
+      if (f == "final") v.final_count = op["value"];
+      continue;
+    }
+    const int64_t process = op["process"];
+    if (type == "invoke") {
+      EXPECT_FALSE(open.contains(process)) << "two open ops: " << line;
+      open[process] = f;
+      continue;
+    }
+    EXPECT_EQ(open[process], f) << line;
+    open.erase(process);
+    if (f != "buy") continue;
+    if (type == "ok") {
+      ++v.confirmed;
+      ++sold[op["value"].get<int64_t>()];
+    } else if (type == "info") {
+      ++v.indeterminate;
+    } else if (op["error"] == "sold out") {
+      ++v.sold_out;
+    }
+  }
+  for (const auto& [seat, n] : sold) v.duplicate_sales += n - 1;
+  v.lost_updates =
+      std::max<int64_t>(0, v.confirmed - (v.initial - v.final_count));
+  v.oversold = std::max<int64_t>(0, v.confirmed - v.initial);
+  return v;
+}
+
+int64_t CountOf(const nlohmann::json& run, const std::string& kind) {
+  const nlohmann::json v = ViolationOf(run, kind);
+  return v.is_null() ? 0 : v["count"].get<int64_t>();
+}
+
+// --history of a Python buyer's run (unlocked: lost updates and seats sold
+// twice as it happens): the history read back alone gives the checker's
+// verdict.
+TEST_F(ProgramTest, TheHistoryOfAProgramRunReproducesTheVerdict) {
+  tmp_.Write("buyer.py", kPythonBuyer);
+  for (const std::string mode : {"nolock"}) {
+    SCOPED_TRACE(mode);
+    const std::string marker = NewMarker();
+    const std::string file =
+        Scenario(mode + ".toml",
+                 "[tickets]\ninitial = 4\n[buyers]\ncount = 3\nattempts = "
+                 "2\n[program]\ncommand = [\"python3\", \"buyer.py\", \"" +
+                     marker + "\", \"" + mode + "\", \"0.02\"]\n");
+    const std::string history = tmp_.path() + "/" + mode + ".jsonl";
+    const std::string json = tmp_.path() + "/" + mode + ".json";
+    const Ran ran = Run({"run", file, "--history", history, "--json", json});
+    ASSERT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
+    const nlohmann::json report = ReadJson(json);
+    ASSERT_FALSE(report.is_discarded()) << ran.out;
+    const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+    const HistoryVerdict v = ReadHistory(history);
+    EXPECT_EQ(v.initial, 4);
+    EXPECT_EQ(v.initial, run["tickets"]["initial"]);
+    EXPECT_EQ(v.final_count, run["tickets"]["remaining"]);
+    EXPECT_EQ(v.confirmed, run["purchases"]["confirmed"]);
+    EXPECT_EQ(v.indeterminate, run["purchases"]["indeterminate"]);
+    EXPECT_EQ(v.sold_out, run["purchases"]["sold_out"]);
+    EXPECT_EQ(v.lost_updates, CountOf(run, "lost update"));
+    EXPECT_EQ(v.oversold, CountOf(run, "oversell"));
+    EXPECT_EQ(v.duplicate_sales, CountOf(run, "duplicate seat"));
+    EXPECT_GT(v.confirmed, 0);
+    ExpectNothingLeft(ran, marker);
+  }
+}
+
+}  // namespace
+}  // namespace ticketsim
