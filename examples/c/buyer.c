@@ -25,8 +25,8 @@
 static int64_t take_atomic(int64_t* count) {
   int64_t seen = __atomic_load_n(count, __ATOMIC_SEQ_CST);
   while (seen > 0) {
-    if (__atomic_compare_exchange_n(count, &seen, seen - 1, 0,
-                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    if (__atomic_compare_exchange_n(count, &seen, seen - 1, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST)) {
       return seen;
     }
     /* Failed: `seen` now holds the current count; try again with it. */
@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     perror(ts_db);
     return 1;
   }
-  int64_t* count = mmap(NULL, sizeof *count, PROT_READ | PROT_WRITE,
-                        MAP_SHARED, fd, 0);
+  int64_t* count =
+      mmap(NULL, sizeof *count, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (count == MAP_FAILED) {
     perror("mmap");
     return 1;
