@@ -405,9 +405,10 @@ void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
   lost.Add(verdict->confirmed - fell);
   if (verdict->confirmed <= fell) return;
   lost.Summary(fmt::format(
-      "{} purchases confirmed, but the count fell by only {}: {} sales "
-      "were written over",
-      verdict->confirmed, fell, verdict->confirmed - fell));
+      "{} purchases confirmed, but the count fell by only {}: {} {} written "
+      "over",
+      verdict->confirmed, fell, verdict->confirmed - fell,
+      verdict->confirmed - fell == 1 ? "sale was" : "sales were"));
   std::sort(by_write->begin(), by_write->end(),
             [](const Purchase& a, const Purchase& b) {
               return a.write_ns < b.write_ns;

@@ -127,6 +127,8 @@ struct ScenarioOptions {
   std::vector<std::string> paths;
   std::vector<std::string> flag_values =
       std::vector<std::string>(std::size(kKeyFlags));
+  std::vector<CLI::Option*> options =
+      std::vector<CLI::Option*>(std::size(kKeyFlags), nullptr);
   std::vector<std::string> settings;
   std::string replay;        // --replay FILE
   int64_t replay_trial = 0;  // --replay-trial N
@@ -144,7 +146,8 @@ struct ScenarioOptions {
 
   void AddTo(CLI::App* command) {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
-      command->add_option(kKeyFlags[i].flag, flag_values[i], kKeyFlags[i].help);
+      options[i] = command->add_option(kKeyFlags[i].flag, flag_values[i],
+                                       kKeyFlags[i].help);
     }
     // One KEY=VALUE per --set, so that a scenario file after it is not
     // taken for a second setting.
@@ -160,8 +163,12 @@ struct ScenarioOptions {
     std::vector<Override> out;
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       const std::string& value = flag_values[i];
-      if (value.empty()) continue;
       const KeyFlag& flag = kKeyFlags[i];
+      // An empty command or pattern given on purpose ($CMD unset) is an
+      // error, not the scenario without it.
+      const bool given_empty =
+          IsTextFlag(flag) && options[i] != nullptr && options[i]->count() > 0;
+      if (value.empty() && !given_empty) continue;
       const bool range =
           (flag.range && value.find(',') != std::string::npos) || flag.list;
       out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)

@@ -32,6 +32,16 @@ std::string NotExecutable(const std::string& path) {
   return "";
 }
 
+// Whether an argument names a program's source file (buyer.py), which must
+// then exist: a word of the run's own (db.txt) need not.
+bool LooksLikeScript(std::string_view word) {
+  for (std::string_view ext :
+       {".py", ".sh", ".pl", ".rb", ".js", ".lua", ".php", ".tcl", ".jar"}) {
+    if (word.ends_with(ext)) return true;
+  }
+  return false;
+}
+
 // `name` relative to `base` (or as it is, if absolute).
 std::string From(const std::string& base, const std::string& name) {
   if (name.starts_with('/') || base.empty()) return name;
@@ -106,8 +116,14 @@ Status ResolveProgram(const ProgramSpec& program,
     if (out[i].empty() || out[i].starts_with('-')) continue;
     const std::string candidate = From(program.base_dir, out[i]);
     struct stat st;
-    if (candidate != out[i] && stat(candidate.c_str(), &st) == 0) {
+    if (stat(candidate.c_str(), &st) == 0) {
       out[i] = candidate;
+    } else if (LooksLikeScript(out[i])) {
+      // Else the interpreter would fail in every copy, in the run's
+      // directory, and the run would look like a crash.
+      return Status::Invalid(fmt::format(
+          "\"{}\" was not found in {}", Visible(program.command[i]),
+          program.base_dir.empty() ? "." : Visible(program.base_dir)));
     }
   }
   *argv = std::move(out);

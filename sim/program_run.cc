@@ -598,6 +598,7 @@ class ProgramRunner {
   // program writes a line and its newline apart, as Python's print does
   // unbuffered: each match still counts.)
   Status StdoutLine(Lane* lane, const std::string& text, int64_t now) {
+    ++report_->lanes[lane->index].stdout_lines;
     if (!pattern_) return Status::Ok();
     for (auto it = std::sregex_iterator(text.begin(), text.end(), *pattern_);
          it != std::sregex_iterator(); ++it) {

@@ -145,6 +145,25 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                          "fd 3 and program.sold_pattern is not set, so only "
                          "the final count was checked"));
   }
+  int64_t printed = 0, matched = 0, event_lines = 0;
+  for (const ProgramLane& lane : program.lanes) {
+    printed += lane.stdout_lines;
+    matched += lane.sold_lines;
+    event_lines += lane.event_lines;
+  }
+  const std::string& pattern = run.scenario.program.sold_pattern;
+  if (!pattern.empty() && event_lines > 0) {
+    fmt::print(out, "  {}\n",
+               paint.Dim("its events on fd 3 are its account of its sales: "
+                         "program.sold_pattern was not used"));
+  } else if (!pattern.empty() && matched == 0 &&
+             mode != ProgramMode::kOperation) {
+    fmt::print(out, "  {}\n",
+               paint.Red(fmt::format(
+                   "program.sold_pattern /{}/ matched none of the {} lines "
+                   "it printed: no sale was counted",
+                   Visible(pattern), printed)));
+  }
   std::vector<size_t> late;
   for (size_t i = 0; i < program.lanes.size(); ++i) {
     const ProgramLane& lane = program.lanes[i];

@@ -96,6 +96,7 @@ struct ProgramLane {
   std::vector<std::string> stderr_tail;
   int64_t event_lines = 0;    // lines read on fd 3
   int64_t sold_lines = 0;     // stdout lines that matched sold_pattern
+  int64_t stdout_lines = 0;   // every line of its stdout
   int64_t indeterminate = 0;  // operation mode: runs with no clear outcome
   std::string last_odd_exit;  // operation mode: the last of those, in words
   bool late_start = false;    // the barrier opened before it reached fd 4

@@ -1071,11 +1071,12 @@ uint64_t ProgramEventsPerLane(const Scenario& scenario) {
   const auto attempts = static_cast<uint64_t>(scenario.buyers.attempts);
   if (scenario.program.mode == ProgramMode::kWhole) {
     // One sale a line, from however many processes.
-    return 64 + 2 * std::max(static_cast<uint64_t>(scenario.initial),
-                             attempts *
-                                 static_cast<uint64_t>(scenario.buyers.count));
+    return kProgramEventsPerLane +
+           2 * std::max(
+                   static_cast<uint64_t>(scenario.initial),
+                   attempts * static_cast<uint64_t>(scenario.buyers.count));
   }
-  return 64 + kProgramEventsPerAttempt * attempts;
+  return kProgramEventsPerLane + kProgramEventsPerAttempt * attempts;
 }
 
 Status ValidateScenario(const Scenario& scenario, std::string* key) {

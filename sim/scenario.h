@@ -222,6 +222,7 @@ uint64_t SeatMapSeats(const Scenario& scenario);
 uint64_t ProgramLanes(const Scenario& scenario);
 uint64_t ProgramEventsPerLane(const Scenario& scenario);
 inline constexpr uint64_t kProgramEventsPerAttempt = 16;
+inline constexpr uint64_t kProgramEventsPerLane = 4096;  // beyond those
 inline constexpr int64_t kMaxProgramBuyers = 1000;
 inline constexpr uint64_t kMaxHistoryBytes = uint64_t{32} << 30;
 // A history this small is accepted on any machine, without asking it.

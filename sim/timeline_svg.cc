@@ -593,7 +593,11 @@ class Drawing {
               fmt::format(" style=\"fill:{}\"", kWitnessColors[group->second]);
         }
         extra += fmt::format(" data-seat=\"{}\"", a.seat);
-        info = a.atomic
+        info = run_.program != nullptr
+                   ? fmt::format("buyer {}'s purchase from {} to {} -- {}", b,
+                                 Ms(a.read_ns), Ms(a.outcome_ns),
+                                 SeatSold(a.seat, sold_.at(a.seat)))
+               : a.atomic
                    ? fmt::format(
                          "buyer {} takes a ticket in one step at {} -- {}", b,
                          Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)))

@@ -212,6 +212,28 @@ TEST_F(ProgramTest, ACommandThatIsNotExecutableIsAUsageError) {
   ExpectNothingLeft(ran, marker);
 }
 
+// A misspelt script is refused before anything runs, as is an empty
+// command given on purpose (an unset $CMD): neither runs anything else.
+TEST_F(ProgramTest, AMissingScriptOrAnEmptyCommandIsAUsageError) {
+  const std::string marker = NewMarker();
+  const Ran missing =
+      Run({"run", "--program", "python3 no_such_buyer.py " + marker});
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
+  EXPECT_TRUE(Has(missing.out, "\"no_such_buyer.py\" was not found in"))
+      << missing.out;
+  ExpectNothingLeft(missing, marker);
+
+  const std::string file = Scenario(
+      "missing.toml", "[program]\ncommand = [\"python3\", \"../gone.py\"]\n");
+  const Ran check = Run({"check", file});
+  EXPECT_EQ(check.exit_code, 2) << check.out;
+  EXPECT_TRUE(Has(check.out, "\"../gone.py\" was not found in")) << check.out;
+
+  const Ran empty = Run({"run", "--program", ""});
+  EXPECT_EQ(empty.exit_code, 2) << empty.out;
+  EXPECT_TRUE(Has(empty.out, "the command is empty")) << empty.out;
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
