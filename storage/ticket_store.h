@@ -12,6 +12,10 @@
 //   sqlite  a real SQLite database file, one row per event in `tickets`; each
 //           process opens its own connection. Its atomic step is
 //           UPDATE ... SET count = count - 1 WHERE count > 0 RETURNING count.
+//   postgres the count in a table of a PostgreSQL server (pg_store.h), one
+//           table per event, created by Create and dropped by Destroy; each
+//           process opens its own connection. Its atomic step is the same
+//           UPDATE ... RETURNING.
 //
 // Life cycle, and what crosses a fork:
 //   the parent calls Create() once, before any buyer exists; Create leaves
@@ -41,13 +45,21 @@
 
 namespace ticketsim {
 
-enum class StoreKind { kFile, kShm, kSqlite };
+enum class StoreKind { kFile, kShm, kSqlite, kPostgres };
 enum class FileWrite { kTruncate, kReplace, kMapped };
 enum class SqliteJournal { kWal, kDelete };
+// The transaction a read-modify-write purchase on postgres runs in.
+enum class PgIsolation {
+  kAutocommit,  // none: each statement commits on its own
+  kReadCommitted,
+  kRepeatableRead,
+  kSerializable,
+};
 
 extern const std::span<const EnumWord<StoreKind>> kStoreKinds;
 extern const std::span<const EnumWord<FileWrite>> kFileWrites;
 extern const std::span<const EnumWord<SqliteJournal>> kSqliteJournals;
+extern const std::span<const EnumWord<PgIsolation>> kPgIsolations;
 
 struct StoreSpec {
   StoreKind kind = StoreKind::kFile;
@@ -63,6 +75,21 @@ struct StoreSpec {
   // sqlite store
   SqliteJournal journal = SqliteJournal::kWal;
   int busy_timeout_ms = 5000;
+  // postgres store: an existing server's libpq URI or conninfo; empty: the
+  // run starts a throwaway server of its own.
+  std::string url;
+  // throwaway server: the directory of initdb and postgres ("" asks
+  // pg_config --bindir), and a TCP address to listen on too ("": the Unix
+  // socket only).
+  std::string postgres_bin;
+  std::string listen;
+  // postgres store: the transaction of a read-modify-write purchase, and how
+  // often one the server could not serialize (SQLSTATE 40001) runs again.
+  PgIsolation isolation = PgIsolation::kAutocommit;
+  int64_t retries = 0;
+  // What every process connects with: set by the run before Create (url,
+  // or the throwaway server's). It may hold a password: never shown.
+  std::string conninfo;
 };
 
 // What one read saw.
@@ -81,6 +108,10 @@ class TicketStore {
   // Parent only, once, before buyers start: creates the store's objects with
   // mode 0600 (failing if they exist) and sets the count to `initial`.
   virtual Status Create(int64_t initial) = 0;
+  // Parent only, at the end of the run: removes what Create made that the
+  // run's directory and named objects do not hold (a server's table). Best
+  // effort; by default nothing.
+  virtual void Destroy() {}
 
   // Opens this process's own handles. REQUIRES: Create() ran (in the parent).
   virtual Status Attach() = 0;
