@@ -232,6 +232,14 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"deadlock", deadlock}}},
   };
   if (run.program != nullptr) report["program"] = ProgramJson(run);
+  if (run.server_start_up_ms) {
+    // null: an earlier run of the same command started it.
+    report["server"] = {
+        {"throwaway", true},
+        {"start_up_ms", *run.server_start_up_ms < 0
+                            ? nlohmann::json(nullptr)
+                            : nlohmann::json(*run.server_start_up_ms)}};
+  }
   return report;
 }
 

@@ -75,20 +75,20 @@ struct StoreSpec {
   // sqlite store
   SqliteJournal journal = SqliteJournal::kWal;
   int busy_timeout_ms = 5000;
-  // postgres store: an existing server's libpq URI or conninfo; empty: the
-  // run starts a throwaway server of its own.
+  // postgres store: an existing server (a libpq URI or key=value string);
+  // "" for the throwaway server ticketsim starts itself (storage/pg_server.h)
+  // from the binaries in `postgres_bin` ("" = pg_config --bindir), listening
+  // on the TCP address `listen` too if set (for buyers on other hosts).
   std::string url;
-  // throwaway server: the directory of initdb and postgres ("" asks
-  // pg_config --bindir), and a TCP address to listen on too ("": the Unix
-  // socket only).
   std::string postgres_bin;
   std::string listen;
   // postgres store: the transaction of a read-modify-write purchase, and how
   // often one the server could not serialize (SQLSTATE 40001) runs again.
   PgIsolation isolation = PgIsolation::kAutocommit;
   int64_t retries = 0;
-  // What every process connects with: set by the run before Create (url,
-  // or the throwaway server's). It may hold a password: never shown.
+  // Not a key: how every process reaches the server, set by the run before
+  // the store is created (the url, or the throwaway server's, with its
+  // password: never shown).
   std::string conninfo;
 };
 
