@@ -243,9 +243,10 @@ TEST(PgCliTest, BadUrlFailsTheRunWithoutShowingThePassword) {
 // A run leaves no table behind on the server it used.
 TEST_F(PgStoreTest, RunDropsItsTable) {
   TempDir dir;
-  const Ran ran = RunTicketsimArgs(
-      {"run", "--set", "store.kind=postgres", "--set",
-       "store.url=\"" + server_->conninfo() + "\"", "--set", "buyers.count=3"});
+  const Ran ran =
+      RunTicketsimArgs({"run", "--set", "store.kind=postgres", "--set",
+                        "store.url=\"" + server_->conninfo() + "\"", "--set",
+                        "buyers.count=3", "--set", "buyers.method=atomic"});
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   PGconn* db = PQconnectdb(server_->conninfo().c_str());
   PGresult* r = PQexec(
