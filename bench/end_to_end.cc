@@ -17,6 +17,7 @@
 // FILE, as Markdown to FILE.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <linux/futex.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scheduler.h"
+#include "storage/pg_server.h"
 
 namespace ticketsim {
 namespace {
@@ -310,13 +312,89 @@ double SqliteFloor(int64_t n, bool atomic) {
   return s;
 }
 
+// The same statements a postgres purchase makes, on the throwaway server
+// ticketsim's runs use, in a table of the floor's own: the query, then the
+// atomic UPDATE, or a transaction that locks the row, reads and writes it.
+double PostgresFloor(int64_t n, bool atomic) {
+  std::string conninfo;
+  double start_up_ms = 0;
+  if (!UseThrowawayServer({}, &conninfo, &start_up_ms).ok()) {
+    fmt::print(stderr, "bench: no PostgreSQL server\n");
+    std::exit(1);
+  }
+  const auto exec = [](PGconn* conn, const char* sql) {
+    PQclear(PQexec(conn, sql));
+  };
+  {
+    PGconn* conn = PQconnectdb(conninfo.c_str());
+    exec(conn,
+         "DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor (event "
+         "text PRIMARY KEY, count bigint NOT NULL); INSERT INTO bench_floor "
+         "VALUES ('main', 1000000000)");
+    PQfinish(conn);
+  }
+  SharedFloor flags;
+  const double s = RunForked(
+      2,
+      [&](int p) {
+        static PGconn* conn = nullptr;
+        const auto run = [](const char* name, int params,
+                            const char* const* values) {
+          PGresult* r =
+              PQexecPrepared(conn, name, params, values, nullptr, nullptr, 0);
+          const std::string value =
+              PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : std::string();
+          PQclear(r);
+          return value;
+        };
+        if (p < 0) {
+          conn = PQconnectdb(conninfo.c_str());
+          const auto prepare = [](const char* name, const char* sql) {
+            PQclear(PQprepare(conn, name, sql, 0, nullptr));
+          };
+          prepare("select",
+                  "SELECT count FROM bench_floor WHERE event = 'main'");
+          prepare("lock",
+                  "SELECT count FROM bench_floor WHERE event = 'main' FOR "
+                  "UPDATE");
+          prepare("update",
+                  "UPDATE bench_floor SET count = $1 WHERE event = 'main'");
+          prepare("take",
+                  "UPDATE bench_floor SET count = count - 1 WHERE event = "
+                  "'main' AND count > 0 RETURNING count");
+          prepare("begin", "BEGIN");
+          prepare("commit", "COMMIT");
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          run("select", 0, nullptr);  // the query
+          if (atomic) {
+            run("take", 0, nullptr);
+            continue;
+          }
+          run("begin", 0, nullptr);
+          const std::string count = run("lock", 0, nullptr);
+          const std::string next = std::to_string(std::stoll(count) - 1);
+          const char* values[] = {next.c_str()};
+          run("update", 1, values);
+          run("commit", 0, nullptr);
+        }
+        PQfinish(conn);
+      },
+      flags.get());
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  exec(conn, "DROP TABLE bench_floor");
+  PQfinish(conn);
+  return s;
+}
+
 // --- ticketsim's side ------------------------------------------------------
 
 Scenario BenchScenario(const Row& row, int64_t attempts) {
   Scenario s;
   s.name = "bench";
   s.initial = int64_t{1} << 40;
-  if (row.store == "sqlite" || row.store == "file") s.initial = 1000000000;
+  if (row.store != "shm") s.initial = 1000000000;
   Status st = ApplySetting(&s, "store.kind=" + row.store);
   if (st.ok()) st = ApplySetting(&s, "guard.kind=" + row.guard);
   if (st.ok()) st = ApplySetting(&s, "buyers.method=" + row.method);
@@ -688,6 +766,10 @@ int main(int argc, char** argv) {
        [](int64_t n) { return SqliteFloor(n, false); }},
       {"sqlite", "none", "atomic", 15000,
        [](int64_t n) { return SqliteFloor(n, true); }},
+      {"postgres", "none", "atomic", 5000,
+       [](int64_t n) { return PostgresFloor(n, true); }},
+      {"postgres", "pg-row-lock", "read-modify-write", 3000,
+       [](int64_t n) { return PostgresFloor(n, false); }},
   };
   const auto wanted = [&only](const char* section) {
     return only.empty() || only == section;

@@ -3,6 +3,7 @@
 // ticketsim killed outright is stopped and removed by the next cleanup.
 #include "storage/pg_server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "storage/run_names.h"
@@ -200,6 +202,79 @@ TEST(PgServerTest, AServerLeftByAKilledRunIsStoppedByTheNextCleanup) {
   EXPECT_TRUE(listed);
   shmid_ds info{};
   EXPECT_NE(shmctl(segment, IPC_STAT, &info), 0) << "segment " << segment;
+}
+
+}  // namespace
+}  // namespace ticketsim
+
+namespace ticketsim {
+namespace {
+
+// The processes whose working directory is under `dir`: a server's is its
+// data directory.
+std::vector<pid_t> ProcessesIn(const std::string& dir) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code error;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", error);
+    if (!error && cwd.string().rfind(dir, 0) == 0) {
+      const pid_t pid = static_cast<pid_t>(std::stol(name));
+      if (Running(pid)) out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+// ticketsim killed by SIGKILL in the middle of a postgres run: the next run
+// stops the server it left (or finds it gone after its parent-death
+// signal) and removes its directory.
+TEST(PgServerTest, TheRunAfterAKilledPostgresRunRemovesItsServer) {
+  testing::TempDir tmp;
+  // The server's user passes through it (as root: user postgres).
+  chmod(tmp.path().c_str(), 0711);
+  const std::string slow = tmp.Write("slow.toml", R"(
+[store]
+kind = "postgres"
+[buyers]
+count = 2
+think_ms = [60000, 60000]
+)");
+  const pid_t ticketsim = fork();
+  ASSERT_GE(ticketsim, 0);
+  if (ticketsim == 0) {
+    setenv("TMPDIR", tmp.path().c_str(), 1);
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(TICKETSIM_BINARY, TICKETSIM_BINARY, "run", slow.c_str(), nullptr);
+    _exit(127);
+  }
+  // Bounded: until the buyers think inside the run (its server up, the
+  // table made, the buyers' connections open).
+  std::vector<pid_t> server;
+  for (int i = 0; i < 600; ++i) {
+    server = ProcessesIn(tmp.path());
+    if (server.size() >= 2 + 4) break;  // postmaster, 2 backends, helpers
+    usleep(50000);
+  }
+  ASSERT_GE(server.size(), 6u) << "the run's server never came up";
+  kill(ticketsim, SIGKILL);
+  waitpid(ticketsim, nullptr, 0);
+
+  const testing::Ran next = testing::RunTicketsimArgs(
+      {"run",
+       tmp.Write("next.toml",
+                 "[store]\nkind = \"shm\"\n[buyers]\nmethod = \"atomic\"\n")},
+      tmp.path());
+  EXPECT_EQ(next.exit_code, 0) << next.out;
+  EXPECT_TRUE(ProcessesIn(tmp.path()).empty());
+  std::vector<std::string> left;
+  for (const std::string& entry : tmp.Entries()) {
+    if (entry.rfind("ticketsim.", 0) == 0) left.push_back(entry);
+  }
+  EXPECT_TRUE(left.empty()) << left.front();
 }
 
 }  // namespace
