@@ -417,7 +417,7 @@ class HostRunner {
       const int64_t now = MonotonicNs();
       bool all_finished = true;
       for (const Agent& agent : agents_) {
-        if (!agent.reaped || agent.out.get() >= 0 || agent.err.get() >= 0) {
+        if (!agent.reaped || !(agent.done || agent.failed)) {
           all_finished = false;
         }
       }
@@ -576,10 +576,15 @@ class HostRunner {
     TakeSignals();
     for (Agent& agent : agents_) Drain(&agent);
     ReapAgents();
-    // An agent that is gone must have said done first.
+    // An agent that is gone must have said done first: all it wrote is in
+    // its pipe now (which a process it left may still hold open).
     for (Agent& agent : agents_) {
-      if (agent.reaped && agent.out.get() < 0 && agent.err.get() < 0 &&
-          !agent.done && !agent.failed) {
+      if (!agent.reaped || agent.done || agent.failed) continue;
+      for (int rounds = 0; rounds < 64 && agent.out.get() >= 0 && !agent.done;
+           ++rounds) {
+        Drain(&agent);
+      }
+      if (!agent.done && !agent.failed) {
         AgentError(&agent, fmt::format("its agent {} before the run ended",
                                        ExitWords(agent.status)));
       }

@@ -1,0 +1,427 @@
+// Buyers on hosts: the protocol between a run and its `ticketsim buyer`
+// agents, the keys and their validation, runs with simulated hosts (local
+// agents, and agents started through a launcher on this host), and how a
+// failing agent fails the run.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/host_protocol.h"
+#include "sim/host_run.h"
+#include "sim/scenario.h"
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using testing::Has;
+using testing::LeavesNothingTest;
+using testing::LeftoversOfEndedRuns;
+using testing::Ran;
+using testing::ReadJson;
+using testing::RunTicketsimArgs;
+
+Scenario Applied(const std::vector<std::string>& settings) {
+  Scenario scenario;
+  for (const std::string& s : settings) {
+    EXPECT_TRUE(ApplySetting(&scenario, s).ok()) << s;
+  }
+  return scenario;
+}
+
+// --- The protocol's words -------------------------------------------------
+
+// Given a scenario's host settings, a share line carries them to a scenario
+// that buys the same way.
+TEST(HostProtocolTest, ShareRoundTrips) {
+  Scenario scenario =
+      Applied({"buyers.count = 7", "buyers.think_ms = [1.5, 3]",
+               "guard.kind = \"named-mutex\"", "store.kind = \"shm\"",
+               "buyers.seed = 99", "faults.kill_holder = 0.25",
+               "tickets.initial = 40"});
+  HostShare share;
+  share.host = "b";
+  share.buyers = {1, 3, 5};
+  share.settings = HostSettings(scenario);
+  share.store_tag = "ticketsim.0.1.abc";
+  share.store_dir = "/tmp/ticketsim.0.1.abc";
+  share.conninfo = "host=10.0.0.1 password=secret";
+  share.timeout_ms = 1234;
+  HostShare got;
+  Scenario made;
+  ASSERT_TRUE(ParseShareLine(ShareLine(share), &got, &made).ok());
+  EXPECT_EQ(got.host, "b");
+  EXPECT_EQ(got.buyers, share.buyers);
+  EXPECT_EQ(got.conninfo, share.conninfo);
+  EXPECT_EQ(got.store_tag, share.store_tag);
+  EXPECT_EQ(made.buyers.count, 7);
+  EXPECT_EQ(made.buyers.think_ms.min, 1.5);
+  EXPECT_EQ(made.buyers.think_ms.max, 3);
+  EXPECT_EQ(made.guard.kind, GuardKind::kNamedMutex);
+  EXPECT_EQ(made.store.kind, StoreKind::kShm);
+  EXPECT_EQ(made.buyers.seed, 99u);
+  EXPECT_EQ(made.faults.kill_holder, 0.25);
+  EXPECT_EQ(made.initial, 40);
+  EXPECT_EQ(made.run_timeout_ms, 1234);
+}
+
+// Given share lines that are not one, each is refused with what is wrong.
+TEST(HostProtocolTest, BadSharesAreRefusedWithAMessage) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"not json", "not a JSON object"},
+      {"[1,2]", "not a JSON object"},
+      {R"({"host":"a"})", "not a share"},
+      {R"({"share":1,"host":"","buyers":[0],"settings":[],"store_tag":"",)"
+       R"("store_dir":"","conninfo":"","timeout_ms":5})",
+       "no name"},
+      {R"({"share":1,"host":"a","buyers":[0],"settings":["buyers.cuont = 3"],)"
+       R"("store_tag":"","store_dir":"","conninfo":"","timeout_ms":5})",
+       "unknown key"},
+      {R"({"share":1,"host":"a","buyers":[10],"settings":[],"store_tag":"",)"
+       R"("store_dir":"","conninfo":"","timeout_ms":5})",
+       "is not one of the 10 buyers"},
+      {R"({"share":1,"host":"a","buyers":[2,1],"settings":[],"store_tag":"",)"
+       R"("store_dir":"","conninfo":"","timeout_ms":5})",
+       "increasing"},
+      {R"({"share":1,"host":"a","buyers":[0],"settings":[],"store_tag":"",)"
+       R"("store_dir":"","conninfo":"","timeout_ms":-5})",
+       "timeout_ms"},
+      {R"({"share":1,"host":7,"buyers":[0],"settings":[],"store_tag":"",)"
+       R"("store_dir":"","conninfo":"","timeout_ms":5})",
+       "\"host\" is not a string"},
+  };
+  for (const auto& [line, why] : cases) {
+    HostShare share;
+    Scenario scenario;
+    const Status s = ParseShareLine(line, &share, &scenario);
+    EXPECT_FALSE(s.ok()) << line;
+    EXPECT_TRUE(Has(s.message(), why)) << line << " -> " << s.message();
+  }
+}
+
+// Given the agent's lines, each parses to its message; an event keeps every
+// field.
+TEST(HostProtocolTest, AgentLinesParse) {
+  AgentMessage m;
+  Event e{0, -3, 4, 2, EventKind::kWrite, kTorn, 0, 77};
+  ASSERT_TRUE(ParseAgentLine(EventLine(e, 123456789), &m).ok());
+  EXPECT_EQ(m.kind, AgentMessage::Kind::kEvent);
+  EXPECT_EQ(m.event.buyer, 4u);
+  EXPECT_EQ(m.event.attempt, 2u);
+  EXPECT_EQ(m.event.kind, EventKind::kWrite);
+  EXPECT_EQ(m.event.value, -3);
+  EXPECT_EQ(m.event.flags, kTorn);
+  EXPECT_EQ(m.event.aux, 77u);
+  EXPECT_EQ(m.time, 123456789);
+  ASSERT_TRUE(ParseAgentLine(PongLine(3, 42), &m).ok());
+  EXPECT_EQ(m.kind, AgentMessage::Kind::kPong);
+  EXPECT_EQ(m.ping, 3);
+  EXPECT_EQ(m.time, 42);
+  ASSERT_TRUE(ParseAgentLine(ReadyLine({11, 12}), &m).ok());
+  EXPECT_EQ(m.pids, (std::vector<int64_t>{11, 12}));
+  ASSERT_TRUE(ParseAgentLine(EndLine(5, -1, SIGKILL, 1), &m).ok());
+  EXPECT_EQ(m.kind, AgentMessage::Kind::kEnd);
+  EXPECT_EQ(m.signal, SIGKILL);
+  EXPECT_EQ(m.held, 1u);
+  ASSERT_TRUE(ParseAgentLine(ErrorsLine("f", "s", "g"), &m).ok());
+  EXPECT_EQ(m.failure, "f");
+  EXPECT_EQ(m.guard_error, "g");
+  ASSERT_TRUE(ParseAgentLine(DoneLine(), &m).ok());
+  EXPECT_EQ(m.kind, AgentMessage::Kind::kDone);
+  ParentMessage p;
+  ASSERT_TRUE(ParseParentLine(PingLine(9), &p).ok());
+  EXPECT_EQ(p.kind, ParentMessage::Kind::kPing);
+  EXPECT_EQ(p.ping, 9);
+  ASSERT_TRUE(ParseParentLine(GoLine(), &p).ok());
+  EXPECT_EQ(p.kind, ParentMessage::Kind::kGo);
+  ASSERT_TRUE(ParseParentLine(StopLine(), &p).ok());
+  EXPECT_EQ(p.kind, ParentMessage::Kind::kStop);
+}
+
+// Given lines an agent must not send, each is refused, never trusted.
+TEST(HostProtocolTest, BadAgentLinesAreRefused) {
+  for (const std::string line : {
+           "",
+           "{",
+           "garbage",
+           "null",
+           R"({"what":1})",
+           R"({"ev":[1,2,3]})",              // too short
+           R"({"ev":[0,0,99,0,0,0,0,5]})",   // no such kind
+           R"({"ev":[0,0,0,0,0,0,0,5]})",    // kEmpty
+           R"({"ev":[-1,0,4,0,0,0,0,5]})",   // no such buyer
+           R"({"ev":[0,0,4,0,0,0,0,-5]})",   // time before 0
+           R"({"ev":[0,0,4,300,0,0,0,5]})",  // flags too big
+           R"({"ev":[0,0,4,0,0,1.5,0,5]})",  // not whole
+           R"({"ev":[0,0,4,0,0,"1",0,5]})",  // not a number
+           R"({"ev":[0,0,4,0,0,18446744073709551615,0,5]})",
+           R"({"pong":1})",
+           R"({"ready":1,"pids":[0]})",
+           R"({"end":1,"exit":0})",
+           R"({"error":5})",
+       }) {
+    AgentMessage m;
+    EXPECT_FALSE(ParseAgentLine(line, &m).ok()) << line;
+  }
+  ParentMessage p;
+  EXPECT_FALSE(ParseParentLine(R"({"ping":"x"})", &p).ok());
+  EXPECT_FALSE(ParseParentLine(R"({"go":1,"stop":1})", &p).ok());
+  EXPECT_FALSE(ParseParentLine("stop", &p).ok());
+}
+
+// Given bytes in pieces, the buffer gives whole lines in order, keeps a
+// partial one, and cuts one that is too long.
+TEST(HostProtocolTest, LinesAreSplitAcrossReads) {
+  LineBuffer buffer;
+  std::string line;
+  bool too_long = false;
+  buffer.Append("ab", 2);
+  EXPECT_FALSE(buffer.Next(&line, &too_long));
+  buffer.Append("c\nde\nf", 6);
+  ASSERT_TRUE(buffer.Next(&line, &too_long));
+  EXPECT_EQ(line, "abc");
+  ASSERT_TRUE(buffer.Next(&line, &too_long));
+  EXPECT_EQ(line, "de");
+  EXPECT_FALSE(buffer.Next(&line, &too_long));
+  EXPECT_EQ(buffer.partial(), "f");
+  const std::string huge(kMaxHostLine + 10, 'x');
+  buffer.Append(huge.data(), huge.size());
+  ASSERT_TRUE(buffer.Next(&line, &too_long));
+  EXPECT_TRUE(too_long);
+}
+
+// Given a conninfo or a URI, the server's address is found; a Unix socket
+// has none.
+TEST(HostProtocolTest, ServerAddressOfAConninfo) {
+  EXPECT_EQ(ServerAddress("host=10.213.4.1 port=5432 user=ticketsim "
+                          "password=x dbname=postgres"),
+            "10.213.4.1");
+  EXPECT_EQ(ServerAddress("host=/tmp/run port=5432"), "");
+  EXPECT_EQ(ServerAddress("postgresql://u:p@10.1.2.3:5433/db"), "10.1.2.3");
+  EXPECT_EQ(ServerAddress("postgresql://[fd00::1]:5433/db"), "fd00::1");
+  EXPECT_EQ(ServerAddress("postgresql:///db?host=/tmp"), "");
+  EXPECT_EQ(ServerAddress("host=db.example hostaddr=10.9.9.9"), "10.9.9.9");
+}
+
+// Given 7 buyers on 3 hosts, buyer i is on host i % 3.
+TEST(HostProtocolTest, BuyersAreDealtToHosts) {
+  Scenario scenario =
+      Applied({"buyers.count = 7", "buyers.hosts = [\"a\", \"b\", \"c\"]"});
+  const auto shares = BuyersOfHosts(scenario);
+  ASSERT_EQ(shares.size(), 3u);
+  EXPECT_EQ(shares[0], (std::vector<uint32_t>{0, 3, 6}));
+  EXPECT_EQ(shares[1], (std::vector<uint32_t>{1, 4}));
+  EXPECT_EQ(shares[2], (std::vector<uint32_t>{2, 5}));
+}
+
+// --- Keys and validation --------------------------------------------------
+
+TEST(HostKeysTest, BadValuesAreRefusedNamingTheKey) {
+  Scenario s;
+  for (const std::string setting : {
+           "buyers.hosts = []",
+           "buyers.hosts = [\"a b\"]",
+           "buyers.hosts = [\"a\", \"a\"]",
+           "buyers.hosts = \"a\"",
+           "buyers.hosts = [\"a;rm\"]",
+           "buyers.launcher = \"ssh 'x\"",
+           "faults.partition_host = 3",
+           "faults.partition_host = { host = \"b\" }",
+           "faults.partition_host = { host = \"b\", at_ms = 1, for_ms = 0 }",
+           "faults.partition_host = { host = \"b\", at_ms = 1, for_ms = 5, "
+           "x = 1 }",
+       }) {
+    const Status st = ApplySetting(&s, setting);
+    EXPECT_FALSE(st.ok()) << setting;
+    EXPECT_TRUE(Has(st.message(), setting.substr(0, setting.find(' '))))
+        << st.message();
+  }
+  ASSERT_TRUE(ApplySetting(&s,
+                           "faults.partition_host = { host = \"b\", "
+                           "at_ms = 100, for_ms = 500 }")
+                  .ok());
+  EXPECT_EQ(s.faults.partition_host.host, "b");
+  EXPECT_EQ(s.faults.partition_host.at_ms, 100);
+  EXPECT_EQ(s.faults.partition_host.for_ms, 500);
+}
+
+TEST(HostKeysTest, WhatHostsCannotDoIsRefused) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"buyers.hosts = [\"a\", \"b\"]", "store.kind = \"file\""},
+       "store.kind: the hosts cannot all reach a file"},
+      {{"buyers.hosts = [\"a\", \"b\"]", "store.kind = \"shm\""},
+       "store.kind: the hosts cannot all reach"},
+      {{"buyers.hosts = [\"a\", \"b\"]", "store.kind = \"sqlite\""},
+       "store.kind: the hosts cannot all reach"},
+      {{"buyers.launcher = \"ssh {host}\""}, "buyers.launcher:"},
+      {{"faults.partition_host = { host = \"a\", at_ms = 1, for_ms = 5 }"},
+       "faults.partition_host:"},
+      {{"buyers.hosts = [\"a\"]", "run.schedule = \"seeded\""},
+       "run.schedule:"},
+      {{"buyers.hosts = [\"a\"]", "history = \"summary\""}, "history:"},
+      {{"buyers.hosts = [\"a\"]", "buyers.pool = 2"}, "buyers.pool:"},
+      {{"buyers.hosts = [\"a\"]", "buyers.launcher = \"env\"",
+        "faults.partition_host = { host = \"a\", at_ms = 1, for_ms = 5 }"},
+       "faults.partition_host:"},
+      {{"buyers.hosts = [\"a\"]",
+        "faults.partition_host = { host = \"z\", at_ms = 1, for_ms = 5 }"},
+       "not one of buyers.hosts"},
+  };
+  for (const auto& [settings, why] : cases) {
+    Scenario s = Applied(settings);
+    std::string key;
+    const Status st = ValidateScenario(s, &key);
+    EXPECT_FALSE(st.ok()) << settings[0];
+    EXPECT_TRUE(Has(st.message(), why)) << st.message();
+    EXPECT_FALSE(key.empty());
+  }
+  // One host may use any store: it is this machine's.
+  for (const char* store : {"file", "shm", "sqlite"}) {
+    Scenario s = Applied(
+        {"buyers.hosts = [\"a\"]", fmt::format("store.kind = \"{}\"", store)});
+    EXPECT_TRUE(ValidateScenario(s).ok()) << store;
+  }
+}
+
+// --- Runs with simulated hosts ----------------------------------------------
+
+class HostRunTest : public LeavesNothingTest {
+ protected:
+  // A forced race (every buyer reads before any writes) on one host.
+  std::vector<std::string> Race(const std::string& guard,
+                                const std::string& launcher) {
+    return {"run",
+            "--set",
+            "tickets.initial=100",
+            "--set",
+            "store.write=replace",
+            "--set",
+            "guard.kind=" + guard,
+            "--set",
+            "buyers.count=6",
+            "--set",
+            "buyers.attempts=2",
+            "--set",
+            "buyers.think_ms=[20, 30]",
+            "--set",
+            "buyers.hosts=[\"a\"]",
+            "--set",
+            "buyers.launcher=" + launcher,
+            "--json",
+            json_};
+  }
+  nlohmann::json Run0() {
+    const nlohmann::json report = ReadJson(json_);
+    EXPECT_FALSE(report.is_discarded());
+    return report["scenarios"][0]["runs"][0];
+  }
+  std::string json_ = tmp_.path() + "/report.json";
+};
+
+// Given an unguarded forced race on a local agent, the lost updates are
+// found as on one host, with the agent's buyers, pids and clock in the
+// report.
+TEST_F(HostRunTest, LocalAgentLosesUpdatesUnguarded) {
+  const Ran ran = RunTicketsimArgs(Race("none", "\"\""));
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "hosts     a: buyers 0, 1, 2, 3, 4, 5 (clock"))
+      << ran.out;
+  const nlohmann::json run = Run0();
+  ASSERT_EQ(run["hosts"].size(), 1u);
+  EXPECT_EQ(run["hosts"][0]["name"], "a");
+  EXPECT_EQ(run["hosts"][0]["round_trips"], 16);
+  EXPECT_GE(run["hosts"][0]["clock_uncertainty_ms"].get<double>(), 0);
+  EXPECT_EQ(run["tickets"]["sold"], 12) << run.dump();
+}
+
+// Given the same race under file-lock, through a launcher that runs the
+// agent as a command on this host, nothing is violated.
+TEST_F(HostRunTest, LauncherAgentWithFileLockHolds) {
+  const Ran ran = RunTicketsimArgs(Race("file-lock", "env"));
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "no violation")) << ran.out;
+  const nlohmann::json run = Run0();
+  EXPECT_EQ(run["tickets"]["remaining"], 88) << run.dump();
+}
+
+// Given a launcher that cannot be found, the run fails (exit 3) naming the
+// host and quoting the agent's stderr.
+TEST_F(HostRunTest, MissingLauncherFailsTheRun) {
+  const Ran ran = RunTicketsimArgs(Race("none", "no-such-launcher-x {host}"));
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "host a:")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "cannot execute no-such-launcher-x")) << ran.out;
+}
+
+// Given an agent that writes what is not the protocol, the run fails
+// (exit 3) naming the host and quoting the line; nothing crashes.
+TEST_F(HostRunTest, AgentSpeakingNonsenseFailsTheRun) {
+  const Ran ran = RunTicketsimArgs(
+      Race("none",
+           "sh -c 'echo \"{\\\"ev\\\":[0,0,99]}\"; echo oops >&2; "
+           "sleep 30' x"));
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out,
+                  "host a: its agent said something that is not "
+                  "the protocol"))
+      << ran.out;
+}
+
+// Given an agent that dies mid-run, the run fails (exit 3) naming the host.
+TEST_F(HostRunTest, AgentDyingFailsTheRun) {
+  // The agent kills itself (its process group) once its buyers think.
+  std::vector<std::string> args =
+      Race("none", "sh -c '(sleep 0.2; kill -KILL 0) & exec \"$@\"' x");
+  args.push_back("--set");
+  args.push_back("buyers.think_ms=[300, 400]");
+  const Ran ran = RunTicketsimArgs(args);
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "host a: its agent was killed by SIGKILL"))
+      << ran.out;
+  // The run removed its own; the agent killed outright left its run's, as
+  // any run killed so does, for the next one (or `clean`) to remove.
+  EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
+  EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
+  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
+// Given an interrupt during a run on a host, the agent and its buyers are
+// stopped, the run reports what it saw, and nothing is left (the agent's
+// own run objects included).
+TEST_F(HostRunTest, InterruptStopsTheAgents) {
+  std::vector<std::string> args = Race("named-mutex", "\"\"");
+  args.push_back("--set");
+  args.push_back("buyers.think_ms=[200, 300]");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<char*> argv;
+    static std::string binary = TICKETSIM_BINARY;
+    argv.push_back(binary.data());
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  usleep(700000);
+  kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
+}  // namespace
+}  // namespace ticketsim
