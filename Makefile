@@ -14,7 +14,7 @@ BIN        := $(BUILD)/ticketsim
 PACKAGES := cmake make g++ ninja-build pkg-config \
             libboost-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
-            python3 chromium
+            python3 chromium postgresql libpq-dev iproute2
 
 # `make fuzz` also needs clang and libFuzzer (in compiler-rt).
 FUZZ_PACKAGES := clang libclang-rt-dev

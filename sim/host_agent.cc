@@ -175,6 +175,7 @@ class HostAgent {
     } cleanup{names, purposes};
     // The store is the parent's: the agent only attaches to it.
     const RunNames store_names{share_.store_tag, share_.store_dir};
+    scenario_.store.conninfo = share_.conninfo;
     std::unique_ptr<TicketStore> store =
         MakeStore(scenario_.store, store_names);
     std::unique_ptr<Guard> guard =

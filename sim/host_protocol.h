@@ -123,6 +123,11 @@ std::string ErrorLine(std::string_view error);
 // the buyer is the host's is the caller's to check).
 Status ParseAgentLine(std::string_view line, AgentMessage* out);
 
+// The address of the server `conninfo` (a libpq conninfo "host=... port=..."
+// or URI "postgresql://user@host:port/db") names, or "" for a Unix socket
+// or none.
+std::string ServerAddress(std::string_view conninfo);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_HOST_PROTOCOL_H_

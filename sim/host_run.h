@@ -45,11 +45,6 @@ Status RunOnHosts(const Scenario& scenario, const RunNames& store_names,
 // The host of each buyer (buyer i on hosts[i % hosts]).
 std::vector<std::vector<uint32_t>> BuyersOfHosts(const Scenario& scenario);
 
-// The address of the server `conninfo` (a libpq conninfo "host=... port=..."
-// or URI "postgresql://user@host:port/db") names, or "" for a Unix socket
-// or none.
-std::string ServerAddress(std::string_view conninfo);
-
 // " ± 0.052 ms" for a buyer on a host whose clock's uncertainty shows in a
 // time as the reports write it (1 us and more); "" otherwise.
 std::string ClockUncertainty(const RunResult& result, uint32_t buyer);

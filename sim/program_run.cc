@@ -29,6 +29,7 @@
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
+#include "storage/pg_server.h"
 
 extern char** environ;
 
@@ -136,7 +137,7 @@ pid_t Spawn(const SpawnPlan& plan, pid_t parent) {
 }
 
 // Every child of this process (with the subreaper set: every orphan of the
-// program too), from /proc.
+// program too), from /proc; not the throwaway PostgreSQL server.
 std::vector<pid_t> Children() {
   std::vector<pid_t> out;
   const pid_t self = getpid();
@@ -161,7 +162,7 @@ std::vector<pid_t> Children() {
     char state = 0;
     long ppid = 0;
     if (sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
-        ppid == self) {
+        ppid == self && pid != ThrowawayServerPid()) {
       out.push_back(static_cast<pid_t>(pid));
     }
   }

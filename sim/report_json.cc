@@ -247,6 +247,14 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                              {"restored_ms", run.partition->restored_ns / 1e6}};
     }
   }
+  if (run.server_start_up_ms) {
+    // null: an earlier run of the same command started it.
+    report["server"] = {
+        {"throwaway", true},
+        {"start_up_ms", *run.server_start_up_ms < 0
+                            ? nlohmann::json(nullptr)
+                            : nlohmann::json(*run.server_start_up_ms)}};
+  }
   return report;
 }
 

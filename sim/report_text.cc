@@ -109,6 +109,13 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color) {
   }
   fmt::print(out, "  {}\n  seed {}\n", Visible(DescribeSetup(scenario)),
              scenario.buyers.seed);
+  if (run.server_start_up_ms) {
+    fmt::print(
+        out, "  server: PostgreSQL, ticketsim's throwaway server{}\n",
+        *run.server_start_up_ms < 0
+            ? " (started for an earlier run)"
+            : fmt::format(", started in {:.0f} ms", *run.server_start_up_ms));
+  }
   for (const std::string& line : WrapText(DescribeSchedule(run.schedule), 74)) {
     fmt::print(out, "  {}\n", line);
   }

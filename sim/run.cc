@@ -16,6 +16,7 @@
 #include "sim/run_signals.h"
 #include "sim/scheduler.h"
 #include "sim/step_gate.h"
+#include "storage/pg_server.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {
@@ -62,15 +63,16 @@ Status EventNames(const RunNames& run, size_t event, RunNames* out) {
 // Each event's store and guard, named by EventNames and created, each
 // handed to `cleanup` before it is created (so that a half-made one goes
 // too).
-Status CreateEventObjects(const Scenario& scenario, const RunNames& names,
-                          size_t event_count, RunCleanup* cleanup,
+Status CreateEventObjects(const Scenario& scenario, const StoreSpec& store,
+                          const RunNames& names, size_t event_count,
+                          RunCleanup* cleanup,
                           std::vector<std::unique_ptr<TicketStore>>* stores,
                           std::vector<std::unique_ptr<Guard>>* guards) {
   for (size_t e = 0; e < event_count; ++e) {
     RunNames event_names;
     Status s = EventNames(names, e, &event_names);
     if (!s.ok()) return s;
-    stores->push_back(MakeStore(scenario.store, event_names));
+    stores->push_back(MakeStore(store, event_names));
     cleanup->Add(event_names, stores->back()->ObjectPurposes());
     s = stores->back()->Create(scenario.initial);
     if (!s.ok()) return s;
@@ -81,6 +83,29 @@ Status CreateEventObjects(const Scenario& scenario, const RunNames& names,
     if (!s.ok()) return s;
   }
   return Status::Ok();
+}
+
+// A postgres store's server: the scenario's (store.url), or the throwaway
+// server this process starts for it and keeps for the runs that follow.
+// Sets store->conninfo.
+Status ReachServer(const Scenario& scenario, StoreSpec* store,
+                   RunResult* result) {
+  if (store->kind != StoreKind::kPostgres) return Status::Ok();
+  if (!store->url.empty()) {
+    store->conninfo = store->url;
+    return Status::Ok();
+  }
+  PgServerOptions options;
+  options.bin_dir = store->postgres_bin;
+  options.listen = store->listen;
+  // Each buyer process holds a connection per event; the parent one more.
+  options.connections = static_cast<int>(std::max<int64_t>(
+      100, ProcessCount(scenario) * static_cast<int64_t>(EventCount(scenario)) +
+               10));
+  double start_up_ms = 0;
+  Status s = UseThrowawayServer(options, &store->conninfo, &start_up_ms);
+  if (s.ok()) result->server_start_up_ms = start_up_ms;
+  return s;
 }
 
 // Maps the history arena, and with history "summary" the tally arena too.
@@ -265,7 +290,10 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   // One store and one guard per event.
   std::vector<std::unique_ptr<TicketStore>> stores;
   std::vector<std::unique_ptr<Guard>> guards;
-  s = CreateEventObjects(scenario, names, event_count, &cleanup, &stores,
+  StoreSpec store = scenario.store;
+  s = ReachServer(scenario, &store, result);
+  if (!s.ok()) return s;
+  s = CreateEventObjects(scenario, store, names, event_count, &cleanup, &stores,
                          &guards);
   if (!s.ok()) return s;
   if (scenario.program.set()) {
@@ -278,7 +306,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     return s;
   }
   if (!scenario.buyers.hosts.empty()) {
-    s = RunOnHosts(scenario, names, /*conninfo=*/"", signals, progress, result);
+    s = RunOnHosts(scenario, names, store.conninfo, signals, progress, result);
     std::string failure;
     if (s.ok()) ReadFinalCounts(stores, &failure, result);
     if (s.ok() && !failure.empty()) return Status::Environment(failure);

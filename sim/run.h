@@ -171,6 +171,10 @@ struct RunResult {
   // `processes`, and when (since the start).
   std::vector<std::pair<uint32_t, uint64_t>> continued;
   bool undo = false;  // its chooser asked for it one step shorter
+  // A postgres store on ticketsim's throwaway server: how long the server
+  // took to start for this run, or -1 if an earlier run of the same command
+  // started it. Empty for other stores and for store.url.
+  std::optional<double> server_start_up_ms;
   // A program run's own report; empty for ticketsim's own buyers.
   std::shared_ptr<const ProgramReport> program;
   // With buyers.hosts: each host, and the partition if one was made.

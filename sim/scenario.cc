@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sim/history.h"
+#include "sim/host_protocol.h"
 #include "sim/program_command.h"
 #include "sim/scenario_keys.h"
 #include "sim/tally.h"
@@ -1029,6 +1030,14 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
                   "a partition is made on the host itself, through its "
                   "launcher: set buyers.launcher (local agents share this "
                   "host's network)");
+    }
+    if (store != StoreKind::kPostgres ||
+        (scenario.store.listen.empty() &&
+         ServerAddress(scenario.store.url).empty())) {
+      return fail("faults.partition_host",
+                  "a partition cuts a host's link to the store's server: "
+                  "use store.kind = \"postgres\" reached over TCP "
+                  "(store.listen, or a store.url with a host address)");
     }
   }
   return Status::Ok();

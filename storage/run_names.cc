@@ -18,6 +18,8 @@
 #include <mutex>
 #include <set>
 
+#include "storage/pg_server.h"
+
 namespace ticketsim {
 namespace {
 
@@ -330,6 +332,8 @@ void CleanTemp(bool all, std::vector<std::string>* removed) {
     bool gone = false;
     if (state == LockState::kTaken ||
         (all && (state == LockState::kHeld || state == LockState::kAbsent))) {
+      // A throwaway PostgreSQL server the run left running goes first.
+      StopServerLeftIn(dir);
       RemoveContents(dir, kLockName);
       // The lock goes last (still held, if we took it), and only once the
       // rest has: a directory left with files and no lock would look like

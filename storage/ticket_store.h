@@ -41,7 +41,7 @@
 
 namespace ticketsim {
 
-enum class StoreKind { kFile, kShm, kSqlite };
+enum class StoreKind { kFile, kShm, kSqlite, kPostgres };
 enum class FileWrite { kTruncate, kReplace, kMapped };
 enum class SqliteJournal { kWal, kDelete };
 
@@ -63,6 +63,17 @@ struct StoreSpec {
   // sqlite store
   SqliteJournal journal = SqliteJournal::kWal;
   int busy_timeout_ms = 5000;
+  // postgres store: an existing server (a libpq URI or key=value string);
+  // "" for the throwaway server ticketsim starts itself (storage/pg_server.h)
+  // from the binaries in `postgres_bin` ("" = pg_config --bindir), listening
+  // on the TCP address `listen` too if set (for buyers on other hosts).
+  std::string url;
+  std::string postgres_bin;
+  std::string listen;
+  // Not a key: how every process reaches the server, set by the run before
+  // the store is created (the url, or the throwaway server's, with its
+  // password: never shown).
+  std::string conninfo;
 };
 
 // What one read saw.
