@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -421,6 +422,280 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
+// --- Hosts made of network namespaces ----------------------------------------
+//
+// The test makes its own network: a server namespace with a bridge holding
+// an address of a private /24, and three host namespaces, each joined to the
+// bridge by a veth pair with an address in the same /24. ticketsim runs in
+// the server namespace and starts an agent in each host namespace with
+// `ip netns exec {host}`; the buyers reach the server over the bridge.
+// Everything it makes carries this process's pid in its name and is
+// removed in TearDown, and by the fixture's own destructor should TearDown
+// not be reached.
+
+class NetnsHostsTest : public ::testing::Test {
+ protected:
+  // Removes what the fixture made, whatever is left of it, also when the
+  // test has failed: the processes in each namespace, then the namespaces
+  // (their veths and bridge go with them).
+  struct Teardown {
+    NetnsHostsTest* test;
+    ~Teardown() { test->Remove(); }
+  };
+
+  NetnsHostsTest() {
+    const std::string pid = std::to_string(getpid());
+    server_ = "tsrv" + pid;
+    for (const char* h : {"a", "b", "c"}) {
+      hosts_.push_back(fmt::format("t{}{}", h, pid));
+      veths_.push_back(fmt::format("tv{}{}", h, pid));
+      peers_.push_back(fmt::format("tp{}{}", h, pid));
+    }
+    bridge_ = "tbr" + pid;
+    subnet_ = fmt::format("10.213.{}", getpid() % 200 + 20);
+  }
+
+  void SetUp() override {
+    std::string script = "set -e\n";
+    script +=
+        fmt::format("ip netns add {0}\nip -n {0} link set lo up\n", server_);
+    script += fmt::format(
+        "ip -n {0} link add {1} type bridge\n"
+        "ip -n {0} addr add {2}.1/24 dev {1}\n"
+        "ip -n {0} link set {1} up\n",
+        server_, bridge_, subnet_);
+    for (size_t i = 0; i < hosts_.size(); ++i) {
+      script += fmt::format(
+          "ip netns add {0}\nip -n {0} link set lo up\n"
+          "ip -n {1} link add {2} type veth peer name {3} netns {0}\n"
+          "ip -n {1} link set {2} master {4} up\n"
+          "ip -n {0} addr add {5}.{6}/24 dev {3}\n"
+          "ip -n {0} link set {3} up\n",
+          hosts_[i], server_, peers_[i], veths_[i], bridge_, subnet_, 11 + i);
+    }
+    const Ran made = testing::RunProgram({"/bin/sh", "-c", script});
+    ASSERT_EQ(made.exit_code, 0) << made.out;
+    // Each host's route to the server's address is its veth.
+    for (size_t i = 0; i < hosts_.size(); ++i) {
+      const Ran route = testing::RunProgram(
+          {"/usr/sbin/ip", "-n", hosts_[i], "route", "get", subnet_ + ".1"});
+      ASSERT_EQ(route.exit_code, 0) << route.out;
+      ASSERT_TRUE(Has(route.out, "dev " + veths_[i])) << route.out;
+    }
+  }
+
+  void TearDown() override {
+    Remove();
+    const Ran netns = testing::RunProgram({"/usr/sbin/ip", "netns", "list"});
+    for (const std::string& ns : Namespaces()) {
+      EXPECT_FALSE(Has(netns.out, ns)) << netns.out;
+    }
+    const Ran links = testing::RunProgram({"/usr/sbin/ip", "-o", "link"});
+    for (const std::string& link : veths_) {
+      EXPECT_FALSE(Has(links.out, link)) << links.out;
+    }
+    for (const std::string& link : peers_) {
+      EXPECT_FALSE(Has(links.out, link)) << links.out;
+    }
+    EXPECT_FALSE(Has(links.out, bridge_)) << links.out;
+  }
+
+  std::vector<std::string> Namespaces() const {
+    std::vector<std::string> all = hosts_;
+    all.push_back(server_);
+    return all;
+  }
+
+  // Idempotent, bounded: kills every process in each namespace (a few
+  // rounds, for those that fork meanwhile), then deletes the namespace.
+  void Remove() {
+    for (const std::string& ns : Namespaces()) {
+      const std::string script = fmt::format(
+          "for round in 1 2 3 4 5; do\n"
+          "  pids=$(ip netns pids {0} 2>/dev/null) || break\n"
+          "  [ -z \"$pids\" ] && break\n"
+          "  kill -KILL $pids 2>/dev/null\n"
+          "  sleep 0.1\n"
+          "done\n"
+          "ip netns del {0} 2>/dev/null\n"
+          "exit 0\n",
+          ns);
+      testing::RunProgram({"/bin/sh", "-c", script});
+    }
+  }
+
+  // Runs ticketsim in the server namespace with buyers on the three hosts;
+  // the report is read from `json_`. At most `limit_s` seconds in all.
+  Ran RunOnHosts(const std::vector<std::string>& settings, int limit_s = 180) {
+    std::vector<std::string> argv = {
+        "/usr/bin/timeout", "-s",    "KILL",   std::to_string(limit_s),
+        "/usr/sbin/ip",     "netns", "exec",   server_,
+        TICKETSIM_BINARY,   "run",   "--json", json_};
+    std::vector<std::string> all = {
+        fmt::format("buyers.hosts=[\"{}\", \"{}\", \"{}\"]", hosts_[0],
+                    hosts_[1], hosts_[2]),
+        "buyers.launcher=ip netns exec {host}"};
+    all.insert(all.end(), settings.begin(), settings.end());
+    for (const std::string& s : all) {
+      argv.push_back("--set");
+      argv.push_back(s);
+    }
+    return testing::RunProgram(argv);
+  }
+
+  // The first run of the report, or an empty object if there is none.
+  nlohmann::json Run0() {
+    const nlohmann::json report = ReadJson(json_);
+    const nlohmann::json none = nlohmann::json::object();
+    if (report.is_discarded() || !report.contains("scenarios")) return none;
+    const nlohmann::json& scenarios = report["scenarios"];
+    if (!scenarios.is_array() || scenarios.empty()) return none;
+    const nlohmann::json& runs = scenarios[0].value("runs", none);
+    if (!runs.is_array() || runs.empty()) return none;
+    return runs[0];
+  }
+
+  static std::vector<std::string> Kinds(const nlohmann::json& run) {
+    std::vector<std::string> kinds;
+    if (!run.contains("violations")) return kinds;
+    for (const auto& v : run["violations"]) {
+      kinds.push_back(v["kind"].get<std::string>());
+    }
+    return kinds;
+  }
+
+  std::string server_, bridge_, subnet_;
+  std::vector<std::string> hosts_, veths_, peers_;
+  testing::TempDir tmp_;
+  std::string json_ = tmp_.path() + "/report.json";
+  Teardown teardown_{this};
+};
+
+// Given one host in a namespace of its own and the file store (this
+// machine's, which the namespace shares), the agent started with `ip netns
+// exec` runs the forced race as one host does: lost updates unguarded,
+// none under file-lock.
+TEST_F(NetnsHostsTest, OneHostThroughIpNetnsExec) {
+  const std::vector<std::string> race = {
+      "tickets.initial=100",
+      "store.write=replace",
+      "buyers.count=6",
+      "buyers.attempts=2",
+      "buyers.think_ms=[20, 30]",
+      fmt::format("buyers.hosts=[\"{}\"]", hosts_[0])};
+  std::vector<std::string> unguarded = race;
+  unguarded.push_back("guard.kind=none");
+  Ran ran = RunOnHosts(unguarded);
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  nlohmann::json run = Run0();
+  EXPECT_EQ(Kinds(run),
+            (std::vector<std::string>{"lost update", "duplicate seat"}))
+      << ran.out;
+  ASSERT_TRUE(run.contains("hosts")) << ran.out;
+  ASSERT_EQ(run["hosts"].size(), 1u) << ran.out;
+  EXPECT_EQ(run["hosts"][0]["name"], hosts_[0]);
+  fmt::print("clock of {}: offset {} ms, uncertainty {} ms\n", hosts_[0],
+             run["hosts"][0]["clock_offset_ms"].get<double>(),
+             run["hosts"][0]["clock_uncertainty_ms"].get<double>());
+  std::vector<std::string> locked = race;
+  locked.push_back("guard.kind=file-lock");
+  ran = RunOnHosts(locked);
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Kinds(Run0()).empty()) << ran.out;
+}
+
+// The postgres store's throwaway server listens on the bridge; the buyers
+// are dealt to the three hosts.
+std::vector<std::string> OnServer(const std::string& subnet,
+                                  std::vector<std::string> more) {
+  std::vector<std::string> settings = {
+      "store.kind=postgres", fmt::format("store.listen={}.1", subnet),
+      "tickets.initial=100", "buyers.count=6",
+      "buyers.attempts=2",   "guard.timeout_ms=20000",
+      "run.timeout_ms=90000"};
+  settings.insert(settings.end(), more.begin(), more.end());
+  return settings;
+}
+
+// Given a forced race with buyers on three hosts, the verdicts are those
+// of one host: pg-row-lock and the atomic step hold; no guard loses
+// updates; and a named-mutex, which each host has its own of, excludes
+// only that host's buyers: updates are lost across hosts.
+TEST_F(NetnsHostsTest, VerdictsMatchOneHost) {
+  struct Case {
+    std::vector<std::string> settings;
+    int exit_code;
+    bool lost;
+  };
+  const std::vector<Case> cases = {
+      {{"guard.kind=pg-row-lock", "buyers.think_ms=[20, 30]"}, 0, false},
+      {{"guard.kind=none", "buyers.method=atomic"}, 0, false},
+      {{"guard.kind=none", "buyers.think_ms=[20, 30]"}, 1, true},
+      {{"guard.kind=named-mutex", "buyers.think_ms=[20, 30]"}, 1, true},
+  };
+  for (const Case& c : cases) {
+    const Ran ran = RunOnHosts(OnServer(subnet_, c.settings));
+    EXPECT_EQ(ran.exit_code, c.exit_code) << c.settings[0] << "\n" << ran.out;
+    const nlohmann::json run = Run0();
+    const std::vector<std::string> kinds = Kinds(run);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "lost update") > 0, c.lost)
+        << c.settings[0] << "\n"
+        << ran.out;
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "oversell"), 0);
+    ASSERT_TRUE(run.contains("hosts")) << ran.out;
+    ASSERT_EQ(run["hosts"].size(), 3u) << ran.out;
+    for (const auto& host : run["hosts"]) {
+      EXPECT_EQ(host["buyers"].size(), 2u);
+      fmt::print("clock of {}: offset {} ms, uncertainty {} ms\n",
+                 host["name"].get<std::string>(),
+                 host["clock_offset_ms"].get<double>(),
+                 host["clock_uncertainty_ms"].get<double>());
+    }
+  }
+}
+
+// Given one host cut off from the server mid-run, its buyers' changes in
+// flight become indeterminate, the others go on, the invariant holds, the
+// link comes back, and the run ends within its limit.
+TEST_F(NetnsHostsTest, PartitionOfOneHostKeepsTheInvariant) {
+  const Ran ran = RunOnHosts(
+      OnServer(
+          subnet_,
+          {"guard.kind=none", "buyers.method=atomic", "tickets.initial=100000",
+           "buyers.attempts=400", "buyers.query_delay_ms=[1, 2]",
+           fmt::format("faults.partition_host={{ host = \"{}\", at_ms = "
+                       "150, for_ms = 4000 }}",
+                       hosts_[1])}),
+      /*limit_s=*/150);
+  ASSERT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
+  const nlohmann::json run = Run0();
+  ASSERT_TRUE(run.contains("partition")) << ran.out;
+  EXPECT_EQ(run["partition"]["host"], hosts_[1]);
+  EXPECT_EQ(run["partition"]["device"], veths_[1]);
+  EXPECT_GT(run["partition"]["restored_ms"].get<double>(),
+            run["partition"]["cut_ms"].get<double>());
+  const int64_t initial = run["tickets"]["initial"];
+  const int64_t remaining = run["tickets"]["remaining"];
+  const int64_t confirmed = run["purchases"]["confirmed"];
+  const int64_t indeterminate = run["purchases"]["indeterminate"];
+  EXPECT_LE(confirmed, initial - remaining) << ran.out;
+  EXPECT_LE(initial - remaining, confirmed + indeterminate) << ran.out;
+  for (const std::string& kind : Kinds(run)) {
+    EXPECT_NE(kind, "lost update") << ran.out;
+    EXPECT_NE(kind, "oversell") << ran.out;
+    EXPECT_NE(kind, "duplicate seat") << ran.out;
+  }
+  // The cut host's buyers saw it: purchases failed or were left open.
+  int64_t failed_on_b = 0;
+  for (const auto& buyer : run["buyers"]) {
+    const int64_t b = buyer["buyer"];
+    if (b % 3 == 1) failed_on_b += buyer["failed"].get<int64_t>();
+  }
+  EXPECT_GT(failed_on_b + indeterminate, 0) << ran.out;
+  fmt::print("partition: {} confirmed, {} indeterminate, {} failed on {}\n",
+             confirmed, indeterminate, failed_on_b, hosts_[1]);
 }
 
 }  // namespace
