@@ -78,10 +78,11 @@ std::string ExitWords(int status) {
 }
 
 // Forks and executes `argv` (looked up on PATH) in a process group of its
-// own, dying with this process, with every signal as a new process has it;
-// its stdin, stdout and stderr are the given descriptors. Returns the pid,
-// or -1 with errno set.
-pid_t Spawn(const std::vector<std::string>& words, int in, int out, int err) {
+// own, sent `death_signal` when this process dies, with every signal as a
+// new process has it; its stdin, stdout and stderr are the given
+// descriptors. Returns the pid, or -1 with errno set.
+pid_t Spawn(const std::vector<std::string>& words, int in, int out, int err,
+            int death_signal) {
   std::vector<char*> argv;
   for (const std::string& w : words)
     argv.push_back(const_cast<char*>(w.c_str()));
@@ -92,7 +93,7 @@ pid_t Spawn(const std::vector<std::string>& words, int in, int out, int err) {
     if (pid > 0) setpgid(pid, pid);
     return pid;
   }
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, death_signal);
   if (getppid() != parent) _exit(127);
   setpgid(0, 0);
   const int fds[3] = {in, out, err};
@@ -176,7 +177,8 @@ Status RunCommand(const std::vector<std::string>& command, std::string* out) {
   Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]),
       err_w(err_pipe[1]);
   Fd null_in(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  const pid_t pid = Spawn(command, null_in.get(), out_w.get(), err_w.get());
+  const pid_t pid =
+      Spawn(command, null_in.get(), out_w.get(), err_w.get(), SIGKILL);
   if (pid < 0) return Status::FromErrno("fork", errno);
   out_w.reset();
   err_w.reset();
@@ -341,7 +343,11 @@ class HostRunner {
       fcntl(agent.out.get(), F_SETFL, O_NONBLOCK);
       fcntl(agent.err.get(), F_SETFL, O_NONBLOCK);
       fcntl(agent.out.get(), F_SETPIPE_SZ, 1 << 20);
-      agent.pid = Spawn(agent.argv, in_r.get(), out_w.get(), err_w.get());
+      // SIGTERM, not SIGKILL: an agent (or a launcher whose far end sees
+      // its stdin close) left alone still kills its buyers and removes its
+      // objects.
+      agent.pid =
+          Spawn(agent.argv, in_r.get(), out_w.get(), err_w.get(), SIGTERM);
       if (agent.pid < 0) {
         return Status::Environment(
             fmt::format("host {}: could not start its agent: fork: {}",

@@ -424,6 +424,48 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
   EXPECT_TRUE(LeftoversOfEndedRuns().empty());
 }
 
+// Given a run's parent killed outright mid-run, each agent sees its stdin
+// close (or its SIGTERM), kills its buyers and removes its own objects: all
+// that is left is the parent's run, for the next run (or `clean`).
+TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
+  std::vector<std::string> args = Race("named-mutex", "\"\"");
+  args.push_back("--set");
+  args.push_back("buyers.think_ms=[300, 400]");
+  args.push_back("--set");
+  args.push_back("buyers.attempts=5");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<char*> argv;
+    static std::string binary = TICKETSIM_BINARY;
+    argv.push_back(binary.data());
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  usleep(700000);
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const std::string parent = fmt::format(".{}.", child);
+  std::vector<std::string> others;
+  for (int tries = 0; tries < 100; ++tries) {
+    others.clear();
+    for (const std::string& left : LeftoversOfEndedRuns()) {
+      if (!Has(left, parent)) others.push_back(left);
+    }
+    if (others.empty()) break;
+    usleep(50000);
+  }
+  EXPECT_TRUE(others.empty()) << others.front();
+  EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
+  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
 // --- Hosts made of network namespaces ----------------------------------------
 //
 // The test makes its own network: a server namespace with a bridge holding
