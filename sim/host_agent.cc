@@ -72,14 +72,13 @@ class HostAgent {
         error_ = "the share's line is too long";
         return false;
       }
+      if (parent_gone_) return false;
       const int64_t left_ms = (give_up - MonotonicNs()) / 1000000;
       if (left_ms <= 0) {
         error_ = "no share came";
         return false;
       }
-      if (!ReadInput(static_cast<int>(std::min<int64_t>(left_ms, 1000)))) {
-        return false;
-      }
+      ReadInput(static_cast<int>(std::min<int64_t>(left_ms, 1000)));
       if (interrupted_) {
         error_ = "interrupted";
         return false;
@@ -87,14 +86,14 @@ class HostAgent {
     }
   }
 
-  // Waits up to `ms` for stdin or a signal and takes what came. False when
+  // Waits up to `ms` for stdin or a signal and takes what came; notes when
   // stdin has closed (the parent is gone).
-  bool ReadInput(int ms) {
+  void ReadInput(int ms) {
     pollfd fds[2] = {{in_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
     const int ready = poll(fds, 2, ms);
     if (ready < 0 && errno != EINTR) {
       parent_gone_ = true;
-      return false;
+      return;
     }
     TakeSignals();
     char buf[65536];
@@ -107,9 +106,8 @@ class HostAgent {
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && errno == EAGAIN) break;
       parent_gone_ = true;  // end of file, or an error
-      return false;
+      return;
     }
-    return true;
   }
 
   void TakeSignals() {
@@ -133,7 +131,7 @@ class HostAgent {
   // Writes what is pending; false once the parent cannot be written to.
   bool Flush() {
     size_t at = 0;
-    while (at < pending_.size() && !parent_gone_) {
+    while (at < pending_.size() && !out_broken_) {
       const ssize_t put =
           write(out_, pending_.data() + at, pending_.size() - at);
       if (put > 0) {
@@ -141,17 +139,16 @@ class HostAgent {
       } else if (put < 0 && errno == EINTR) {
         continue;
       } else {
-        parent_gone_ = true;
+        out_broken_ = true;
       }
     }
     pending_.clear();
-    return !parent_gone_;
+    return !out_broken_;
   }
 
+  // Tells the parent why the share cannot run (it names the host).
   int Fail(int status) {
-    Say(ErrorLine(fmt::format(
-        "host {}: {}", share_.host.empty() ? std::string("?") : share_.host,
-        error_)));
+    Say(ErrorLine(error_));
     Flush();
     return status;
   }
@@ -277,10 +274,8 @@ class HostAgent {
         Status s = too_long ? Status::Invalid("a line too long")
                             : ParseParentLine(line, &m);
         if (!s.ok()) {
-          Say(
-              ErrorLine(fmt::format("host {}: a line from the run is not "
-                                    "the protocol: {}",
-                                    share_.host, s.message())));
+          Say(ErrorLine(fmt::format(
+              "a line from the run is not the protocol: {}", s.message())));
           Flush();
           return 2;
         }
@@ -346,12 +341,9 @@ class HostAgent {
           return 0;
         }
       }
-      if (!Flush()) return 1;
-      const int wait_ms = started ? kSendEveryMs : 50;
-      if (!ReadInput(wait_ms)) {
-        // The parent is gone: nobody is there to tell.
-        return 1;
-      }
+      // The parent is gone: nobody is there to tell.
+      if (!Flush() || parent_gone_) return 1;
+      ReadInput(started ? kSendEveryMs : 50);
     }
   }
 
@@ -396,7 +388,8 @@ class HostAgent {
   LineBuffer input_;
   std::string pending_;
   std::string error_;
-  bool parent_gone_ = false;
+  bool parent_gone_ = false;  // its stdin closed
+  bool out_broken_ = false;   // its stdout cannot be written
   bool interrupted_ = false;
   bool child_ended_ = true;
   bool stop_done_ = false;

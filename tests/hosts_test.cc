@@ -466,6 +466,65 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
   EXPECT_TRUE(LeftoversOfEndedRuns().empty());
 }
 
+// Runs `ticketsim buyer` with `line` on its stdin, which stays open (as a
+// parent's would) until the agent has closed its stdout.
+Ran RunAgent(const std::string& line) {
+  int in[2], out[2];
+  Ran ran;
+  if (pipe(in) != 0 || pipe(out) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    close(in[1]);
+    close(out[0]);
+    execl(TICKETSIM_BINARY, TICKETSIM_BINARY, "buyer", nullptr);
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  const std::string text = line + "\n";
+  (void)!write(in[1], text.data(), text.size());
+  char buf[4096];
+  for (ssize_t got; (got = read(out[0], buf, sizeof buf)) > 0;) {
+    ran.out.append(buf, static_cast<size_t>(got));
+  }
+  close(out[0]);
+  close(in[1]);
+  int status = 0;
+  waitpid(ran.pid, &status, 0);
+  ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return ran;
+}
+
+// Given a share that is not one on its stdin, the agent says why on its
+// stdout, as the protocol's error line, and exits 2; given a share whose
+// store it cannot open, it says that and exits 3.
+TEST(HostAgentTest, RefusesWhatItCannotRun) {
+  const Ran bad = testing::RunProgram(
+      {"/bin/sh", "-c", "echo '{\"share\":1,\"host\":3}' | \"$0\" buyer",
+       TICKETSIM_BINARY});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  AgentMessage m;
+  ASSERT_TRUE(ParseAgentLine(bad.out.substr(0, bad.out.find('\n')), &m).ok())
+      << bad.out;
+  EXPECT_EQ(m.kind, AgentMessage::Kind::kError);
+  EXPECT_TRUE(Has(m.error, "\"host\" is not a string")) << m.error;
+  HostShare share;
+  share.host = "a";
+  share.buyers = {0};
+  share.settings = HostSettings(Scenario{});
+  share.store_tag = "ticketsim.0.0.none";
+  share.store_dir = "/nonexistent-ticketsim-dir";
+  share.timeout_ms = 1000;
+  const Ran unreachable = RunAgent(ShareLine(share));
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.out;
+  EXPECT_TRUE(Has(unreachable.out, "could not open the store"))
+      << unreachable.out;
+  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
 // --- Hosts made of network namespaces ----------------------------------------
 //
 // The test makes its own network: a server namespace with a bridge holding
@@ -698,9 +757,10 @@ TEST_F(NetnsHostsTest, VerdictsMatchOneHost) {
   }
 }
 
-// Given one host cut off from the server mid-run, its buyers' changes in
-// flight become indeterminate, the others go on, the invariant holds, the
-// link comes back, and the run ends within its limit.
+// Given one host cut off from the server mid-run, for longer than libpq's
+// tcp_user_timeout (5 s), its buyers' changes in flight become
+// indeterminate, the others go on, the invariant holds, the link comes
+// back, and the run ends within its limit.
 TEST_F(NetnsHostsTest, PartitionOfOneHostKeepsTheInvariant) {
   const Ran ran = RunOnHosts(
       OnServer(
@@ -708,7 +768,7 @@ TEST_F(NetnsHostsTest, PartitionOfOneHostKeepsTheInvariant) {
           {"guard.kind=none", "buyers.method=atomic", "tickets.initial=100000",
            "buyers.attempts=400", "buyers.query_delay_ms=[1, 2]",
            fmt::format("faults.partition_host={{ host = \"{}\", at_ms = "
-                       "150, for_ms = 4000 }}",
+                       "150, for_ms = 7000 }}",
                        hosts_[1])}),
       /*limit_s=*/150);
   ASSERT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
