@@ -1155,12 +1155,6 @@ int PrepareCommand(std::span<const std::string> args,
   clean->add_flag("--all", command.clean_all,
                   "also those of runs whose process is still alive");
 
-  CLI::App* buyer = app.add_subcommand(
-      "buyer",
-      "run one host's share of a run with buyers.hosts: started by that run "
-      "through buyers.launcher, it reads its share on stdin and streams its "
-      "buyers' events to stdout (docs/hosts.md)");
-
   ScenarioOptions step_options;
   CLI::App* step = app.add_subcommand(
       "step",
@@ -1172,6 +1166,12 @@ int PrepareCommand(std::span<const std::string> args,
                    "a scenario file (none: the flags make one)");
   step_options.AddTo(step);
   step_options.AddReplayTo(step);
+
+  CLI::App* buyer = app.add_subcommand(
+      "buyer",
+      "run one host's share of a run with buyers.hosts: started by that run "
+      "through buyers.launcher, it reads its share on stdin and streams its "
+      "buyers' events to stdout (docs/hosts.md)");
 
   // A misspelt command or option is named, with the nearest right one,
   // rather than left to CLI11's general words.
