@@ -353,6 +353,41 @@ TEST_F(HostRunTest, LauncherAgentWithFileLockHolds) {
   EXPECT_EQ(run["tickets"]["remaining"], 88) << run.dump();
 }
 
+// Given the library's scenarios that a host can run (not those of pools,
+// several events or programs), run on one simulated host, each meets its
+// [expect] as it does on this one: the forced races, the locks, the killed,
+// stalled and crashed holders, the stress runs.
+TEST_F(HostRunTest, LibraryVerdictsOnASimulatedHost) {
+  for (const char* file : {"01-rush-unguarded.toml",
+                           "02-rush-guarded.toml",
+                           "03-torn-read.toml",
+                           "04-torn-read-fix-rename.toml",
+                           "05-torn-read-fix-scope.toml",
+                           "06-shm-counter-unguarded.toml",
+                           "07-shm-counter-locked.toml",
+                           "08-sqlite-autocommit.toml",
+                           "09-sqlite-deferred.toml",
+                           "10-sqlite-immediate.toml",
+                           "11-atomic-cas.toml",
+                           "12-sqlite-atomic.toml",
+                           "13-semaphore-3-permits.toml",
+                           "18-killed-holder-named-mutex.toml",
+                           "19-killed-holder-robust-mutex.toml",
+                           "20-ci-stress-shm.toml",
+                           "21-ci-stress-file.toml",
+                           "22-ci-stress-sqlite.toml",
+                           "23-stalled-holder.toml",
+                           "24-crash-before-write.toml"}) {
+    const Ran ran =
+        RunTicketsimArgs({"run", "--quiet", testing::Library(file), "--trials",
+                          "2", "--set", "buyers.hosts=[\"a\"]"});
+    EXPECT_EQ(ran.exit_code, 0) << file << "\n" << ran.out;
+    EXPECT_TRUE(Has(ran.out, "hosts") || Has(ran.out, "held") ||
+                Has(ran.out, "met"))
+        << ran.out;
+  }
+}
+
 // Given a launcher that cannot be found, the run fails (exit 3) naming the
 // host and quoting the agent's stderr.
 TEST_F(HostRunTest, MissingLauncherFailsTheRun) {
