@@ -381,7 +381,7 @@ TEST_F(HostRunTest, LibraryVerdictsOnASimulatedHost) {
     const Ran ran = RunTicketsimArgs({"run", testing::Library(file), "--trials",
                                       "2", "--set", "buyers.hosts=[\"a\"]"});
     EXPECT_EQ(ran.exit_code, 0) << file << "\n" << ran.out;
-    EXPECT_TRUE(Has(ran.out, "hosts     a: buyers 0,")) << file << ran.out;
+    EXPECT_TRUE(Has(ran.out, "on host a (local agents)")) << file << ran.out;
   }
 }
 
