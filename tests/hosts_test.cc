@@ -385,6 +385,39 @@ TEST_F(HostRunTest, LibraryVerdictsOnASimulatedHost) {
   }
 }
 
+// Given three simulated hosts sharing the count in PostgreSQL, the forced
+// race's verdicts are those of one host, but for a local lock: each host's
+// named-mutex excludes only its own buyers, and updates are lost across
+// hosts.
+TEST_F(HostRunTest, SeveralLocalAgentsOnPostgres) {
+  struct Case {
+    std::string guard, method;
+    int exit_code;
+    bool lost;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"pg-row-lock", "read-modify-write", 0, false},
+           {"none", "atomic", 0, false},
+           {"none", "read-modify-write", 1, true},
+           {"named-mutex", "read-modify-write", 1, true},
+       }) {
+    std::vector<std::string> args = Race(c.guard, "\"\"");
+    for (const std::string& more :
+         {std::string("store.kind=postgres"), "buyers.method=" + c.method,
+          std::string("buyers.hosts=[\"a\", \"b\", \"c\"]")}) {
+      args.push_back("--set");
+      args.push_back(more);
+    }
+    const Ran ran = RunTicketsimArgs(args);
+    EXPECT_EQ(ran.exit_code, c.exit_code) << c.guard << "\n" << ran.out;
+    EXPECT_EQ(Has(ran.out, "LOST UPDATE"), c.lost) << ran.out;
+    EXPECT_FALSE(Has(ran.out, "OVERSELL")) << ran.out;
+    const nlohmann::json run = Run0();
+    ASSERT_TRUE(run.contains("hosts")) << ran.out;
+    EXPECT_EQ(run["hosts"].size(), 3u);
+  }
+}
+
 // Given a launcher that cannot be found, the run fails (exit 3) naming the
 // host and quoting the agent's stderr.
 TEST_F(HostRunTest, MissingLauncherFailsTheRun) {
