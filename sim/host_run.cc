@@ -24,6 +24,7 @@
 #include "sim/host_protocol.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
+#include "storage/pg_server.h"
 
 namespace ticketsim {
 namespace {
@@ -117,7 +118,7 @@ pid_t Spawn(const std::vector<std::string>& words, int in, int out, int err,
 }
 
 // Every child of this process (as subreaper: every orphan of the
-// launchers too), from /proc.
+// launchers too), from /proc; not the throwaway PostgreSQL server.
 std::vector<pid_t> Children() {
   std::vector<pid_t> out;
   const pid_t self = getpid();
@@ -141,7 +142,7 @@ std::vector<pid_t> Children() {
     char state = 0;
     long ppid = 0;
     if (sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
-        ppid == self) {
+        ppid == self && pid != ThrowawayServerPid()) {
       out.push_back(static_cast<pid_t>(pid));
     }
   }
@@ -610,14 +611,17 @@ class HostRunner {
     }
   }
 
+  // Reaps the agents that have ended, each by its pid: any child may be
+  // the throwaway server, which is not ours to reap.
   void ReapAgents() {
-    for (;;) {
+    for (Agent& agent : agents_) {
+      if (agent.reaped || agent.pid <= 0) continue;
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == EINTR) continue;
-      if (pid <= 0) return;
-      for (Agent& agent : agents_) {
-        if (agent.pid != pid) continue;
+      pid_t got;
+      while ((got = waitpid(agent.pid, &status, WNOHANG)) < 0 &&
+             errno == EINTR) {
+      }
+      if (got == agent.pid || (got < 0 && errno == ECHILD)) {
         agent.reaped = true;
         agent.status = status;
       }
@@ -800,11 +804,13 @@ class HostRunner {
     }
     const int64_t give_up = MonotonicNs() + kSweepNs;
     while (MonotonicNs() < give_up) {
-      for (pid_t child : Children()) kill(child, SIGKILL);
-      int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == ECHILD) break;
-      if (pid > 0) continue;
+      ReapAgents();
+      const std::vector<pid_t> children = Children();
+      if (children.empty()) break;
+      for (pid_t child : children) {
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, WNOHANG);
+      }
       usleep(1000);
     }
     for (Agent& agent : agents_) {
