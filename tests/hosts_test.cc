@@ -653,7 +653,12 @@ class NetnsHostsTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // Every run ended, and its agents' runs with it: nothing of them is
+    // left (a run killed by the test's time limit would leave its own).
+    const std::vector<std::string> left = LeftoversOfEndedRuns();
+    EXPECT_TRUE(left.empty()) << left.front();
     Remove();
+    if (!left.empty()) RunTicketsimArgs({"clean"});
     const Ran netns = testing::RunProgram({"/usr/sbin/ip", "netns", "list"});
     for (const std::string& ns : Namespaces()) {
       EXPECT_FALSE(Has(netns.out, ns)) << netns.out;
