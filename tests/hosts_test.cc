@@ -401,9 +401,12 @@ TEST_F(HostRunTest, SeveralLocalAgentsOnPostgres) {
            {"none", "read-modify-write", 1, true},
            {"named-mutex", "read-modify-write", 1, true},
        }) {
-    std::vector<std::string> args = Race(c.guard, "\"\"");
+    std::vector<std::string> args = {"run", "--json", json_};
     for (const std::string& more :
-         {std::string("store.kind=postgres"), "buyers.method=" + c.method,
+         {std::string("store.kind=postgres"), "guard.kind=" + c.guard,
+          "buyers.method=" + c.method, std::string("tickets.initial=100"),
+          std::string("buyers.count=6"), std::string("buyers.attempts=2"),
+          std::string("buyers.think_ms=[20, 30]"),
           std::string("buyers.hosts=[\"a\", \"b\", \"c\"]")}) {
       args.push_back("--set");
       args.push_back(more);
