@@ -878,74 +878,6 @@ std::string FormatBytes(uint64_t bytes) {
                    : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
-// What a scenario with a [program] must be: ticketsim runs the program on
-// its store and checks it, but the locking, the think time and the schedule
-// are the program's own.
-Status ValidateProgram(const Scenario& scenario, std::string* key) {
-  const auto fail = [key](std::string_view at, std::string message) {
-    if (key != nullptr) *key = at;
-    return Status::Invalid(fmt::format("{}: {}", at, message));
-  };
-  const ProgramSpec& program = scenario.program;
-  std::vector<std::string> argv;
-  if (Status s = ResolveProgram(program, &argv); !s.ok()) {
-    return fail("program.command", s.message());
-  }
-  if (scenario.guard.kind != GuardKind::kNone) {
-    return fail("guard.kind",
-                fmt::format("a program brings its own lock; ticketsim's guard "
-                            "\"{}\" cannot be put around it: use guard.kind = "
-                            "\"none\" and lock inside the program",
-                            WordOf(kGuardKinds, scenario.guard.kind)));
-  }
-  if (scenario.buyers.method != Method::kReadModifyWrite) {
-    return fail("buyers.method",
-                "a program buys the way it is written; buyers.method applies "
-                "to ticketsim's own buyers only");
-  }
-  if (EventCount(scenario) > 1) {
-    return fail("events", "a program sells one event (one count)");
-  }
-  if (scenario.buyers.pool > 0) {
-    return fail("buyers.pool", "a program's copies are not pooled");
-  }
-  if (scenario.schedule.kind != ScheduleKind::kOs ||
-      !scenario.schedule.steps.empty()) {
-    return fail("run.schedule",
-                "a program's interleaving is the kernel's (run.schedule = "
-                "\"os\"): ticketsim cannot stop a foreign program at its "
-                "steps");
-  }
-  if (scenario.history != HistoryMode::kFull) {
-    return fail("history", "a program's events are kept in full");
-  }
-  if (scenario.faults.crash_before_write > 0) {
-    return fail("faults.crash_before_write",
-                "ticketsim cannot make a program crash between its read and "
-                "its write; kill_holder and pause_holder work on programs");
-  }
-  if (scenario.buyers.count > kMaxProgramBuyers) {
-    return fail("buyers.count",
-                fmt::format("at most {} copies of a program, not {}",
-                            kMaxProgramBuyers, scenario.buyers.count));
-  }
-  if (program.mode == ProgramMode::kWhole) {
-    if (program.sold_pattern.empty()) {
-      return fail("program.sold_pattern",
-                  "a whole program is checked by its output: set "
-                  "program.sold_pattern to what it prints for a sale, e.g. "
-                  "'bought seat (\\d+)'");
-    }
-    if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
-      return fail(scenario.faults.kill_holder > 0 ? "faults.kill_holder"
-                                                  : "faults.pause_holder",
-                  "a whole program tells ticketsim no purchase as it opens, "
-                  "so none can be hit inside; use program.mode = \"buyer\"");
-    }
-  }
-  return Status::Ok();
-}
-
 // What a scenario with buyers on several hosts must be: each host runs its
 // buyers through its own agent, which is told its share and streams back
 // what they did; the store is the one thing they all reach.
@@ -1038,6 +970,74 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
                   "a partition cuts a host's link to the store's server: "
                   "use store.kind = \"postgres\" reached over TCP "
                   "(store.listen, or a store.url with a host address)");
+    }
+  }
+  return Status::Ok();
+}
+
+// What a scenario with a [program] must be: ticketsim runs the program on
+// its store and checks it, but the locking, the think time and the schedule
+// are the program's own.
+Status ValidateProgram(const Scenario& scenario, std::string* key) {
+  const auto fail = [key](std::string_view at, std::string message) {
+    if (key != nullptr) *key = at;
+    return Status::Invalid(fmt::format("{}: {}", at, message));
+  };
+  const ProgramSpec& program = scenario.program;
+  std::vector<std::string> argv;
+  if (Status s = ResolveProgram(program, &argv); !s.ok()) {
+    return fail("program.command", s.message());
+  }
+  if (scenario.guard.kind != GuardKind::kNone) {
+    return fail("guard.kind",
+                fmt::format("a program brings its own lock; ticketsim's guard "
+                            "\"{}\" cannot be put around it: use guard.kind = "
+                            "\"none\" and lock inside the program",
+                            WordOf(kGuardKinds, scenario.guard.kind)));
+  }
+  if (scenario.buyers.method != Method::kReadModifyWrite) {
+    return fail("buyers.method",
+                "a program buys the way it is written; buyers.method applies "
+                "to ticketsim's own buyers only");
+  }
+  if (EventCount(scenario) > 1) {
+    return fail("events", "a program sells one event (one count)");
+  }
+  if (scenario.buyers.pool > 0) {
+    return fail("buyers.pool", "a program's copies are not pooled");
+  }
+  if (scenario.schedule.kind != ScheduleKind::kOs ||
+      !scenario.schedule.steps.empty()) {
+    return fail("run.schedule",
+                "a program's interleaving is the kernel's (run.schedule = "
+                "\"os\"): ticketsim cannot stop a foreign program at its "
+                "steps");
+  }
+  if (scenario.history != HistoryMode::kFull) {
+    return fail("history", "a program's events are kept in full");
+  }
+  if (scenario.faults.crash_before_write > 0) {
+    return fail("faults.crash_before_write",
+                "ticketsim cannot make a program crash between its read and "
+                "its write; kill_holder and pause_holder work on programs");
+  }
+  if (scenario.buyers.count > kMaxProgramBuyers) {
+    return fail("buyers.count",
+                fmt::format("at most {} copies of a program, not {}",
+                            kMaxProgramBuyers, scenario.buyers.count));
+  }
+  if (program.mode == ProgramMode::kWhole) {
+    if (program.sold_pattern.empty()) {
+      return fail("program.sold_pattern",
+                  "a whole program is checked by its output: set "
+                  "program.sold_pattern to what it prints for a sale, e.g. "
+                  "'bought seat (\\d+)'");
+    }
+    if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
+      return fail(scenario.faults.kill_holder > 0 ? "faults.kill_holder"
+                                                  : "faults.pause_holder",
+                  "a whole program tells ticketsim no purchase as it opens, "
+                  "so none can be hit inside; use program.mode = \"buyer\"");
     }
   }
   return Status::Ok();
