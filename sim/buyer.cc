@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <utility>
 
 namespace ticketsim {
 namespace {
@@ -43,6 +44,10 @@ Failure FailureOf(const Status& s) {
       return Failure::kGuardTimeout;
     case Status::Code::kBusy:
       return Failure::kStoreBusy;
+    case Status::Code::kConflict:
+      return Failure::kSerialization;
+    case Status::Code::kLost:
+      return Failure::kOutcomeUnknown;
     default:
       return Failure::kStoreError;
   }
@@ -64,7 +69,10 @@ class BuyerLoop {
         events_(events),
         gate_(control->steps, index, process),
         think_step_(gate_.on() && scenario.buyers.think_ms.max > 0),
-        guarded_(scenario.guard.kind != GuardKind::kNone),
+        // A purchase under store.isolation is a transaction, begun and
+        // committed as a guard is taken and given back.
+        guarded_(scenario.guard.kind != GuardKind::kNone ||
+                 guards[0]->Transactional()),
         transactional_(guards[0]->Transactional()),
         random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))),
         counts_(stores.size()) {
@@ -147,9 +155,17 @@ class BuyerLoop {
   // The time of the last event recorded: a buyer's events stay in time
   // order.
   uint64_t LastTime() const { return last_ns_; }
+  // A transaction the server refused (SQLSTATE 40001) with store.retries
+  // left is not a failure: it is rolled back, and Attempt runs it again.
   void RecordFailure(const Status& s, size_t event) {
+    if (s.code() == Status::Code::kConflict &&
+        retries_ < scenario_.store.retries && stores_.size() == 1) {
+      retry_ = true;
+      return;
+    }
     const Failure failure = FailureOf(s);
     Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
+    refused_ = failure == Failure::kSerialization;
     KeepCause(s, failure);
   }
 
@@ -159,7 +175,10 @@ class BuyerLoop {
   // fails with this cause. A timeout or SQLITE_BUSY says all there is.
   void KeepCause(const Status& s, Failure failure) {
     const Status::Code code = s.code();
-    if (code == Status::Code::kTimeout || code == Status::Code::kBusy) return;
+    if (code == Status::Code::kTimeout || code == Status::Code::kBusy ||
+        code == Status::Code::kConflict || code == Status::Code::kLost) {
+      return;
+    }
     const std::string why = fmt::format("buyer {}: {}", index_, s.message());
     if (code != Status::Code::kEnvironment) {
       (failure == Failure::kGuardError ? control_->first_guard_error
@@ -257,6 +276,12 @@ class BuyerLoop {
     }
     if (!s.ok()) {
       if (try_only && s.code() == Status::Code::kTimeout) return Took::kBusy;
+      // A transaction's lock refused by the server (repeatable read: the
+      // row changed since the snapshot) is the store's refusal.
+      if (s.code() == Status::Code::kConflict) {
+        RecordFailure(s, event);
+        return Took::kFailed;
+      }
       const Failure failure = s.code() == Status::Code::kTimeout
                                   ? Failure::kGuardTimeout
                                   : Failure::kGuardError;
@@ -387,12 +412,23 @@ class BuyerLoop {
     Step(StepKind::kQuery);
     ReadCount(0, EventKind::kQuery, &seen);
     Sleep(Draw(scenario_.buyers.query_delay_ms));
-    if (!guard_query && !Acquire(0)) return false;
-    const bool failed = scenario_.buyers.method == Method::kAtomic
-                            ? !TakeAtomically()
-                            : !ReadModifyWrite();
-    Release(0, failed);
-    return true;
+    // Each round is one transaction; a round the server refused runs
+    // again while store.retries last (RecordFailure sets retry_).
+    for (retries_ = 0;; ++retries_) {
+      if ((retries_ > 0 || !guard_query) && !Acquire(0)) {
+        // A guard that failed stops the buyer; a refused transaction is
+        // one failed purchase.
+        if (!retry_ && !std::exchange(refused_, false)) return false;
+      } else {
+        const bool failed = scenario_.buyers.method == Method::kAtomic
+                                ? !TakeAtomically()
+                                : !ReadModifyWrite();
+        Release(0, failed);
+      }
+      if (!retry_) return true;
+      retry_ = false;
+      Record(EventKind::kRetry, retries_ + 1);
+    }
   }
 
   // A purchase written: confirmed now, or under a transaction once it is
@@ -588,6 +624,9 @@ class BuyerLoop {
   PerEvent<size_t> order_;    // the events, in the order it takes them
   PerEvent<int64_t> counts_;  // per event, the count read
   int64_t attempt_ = 0;
+  int64_t retries_ = 0;   // of this attempt's transaction, so far
+  bool retry_ = false;    // the server refused it; run it again
+  bool refused_ = false;  // the server refused it, no retry left
   uint64_t last_ns_ = 0;
   bool failed_ = false;  // the system failed a purchase: stop
 };

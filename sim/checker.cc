@@ -273,6 +273,10 @@ class HistoryScan {
           break;
         case EventKind::kFailed:
           RecordFailure(e, &summary);
+          // A change whose connection broke in flight may have happened.
+          if (static_cast<Failure>(e.aux) == Failure::kOutcomeUnknown) {
+            ++verdict_->indeterminate;
+          }
           pending = false;
           break;
         case EventKind::kAcquired:
@@ -288,6 +292,11 @@ class HistoryScan {
           break;
         case EventKind::kBackoff:
           ++summary.backoffs;
+          break;
+        case EventKind::kRetry:
+          // Rolled back: the read before it bought nothing.
+          ++verdict_->retries;
+          pending = false;
           break;
         case EventKind::kRelease:
         case EventKind::kWaiting:
@@ -376,6 +385,13 @@ class HistoryScan {
     ++summary->failed;
     // A program's own failed purchase is its answer, not a fault.
     if (static_cast<Failure>(e.aux) == Failure::kDeclined) return;
+    // The server's refusal, and a change lost with its connection, are
+    // outcomes a correct program meets: counted, not violations.
+    if (static_cast<Failure>(e.aux) == Failure::kSerialization) {
+      ++verdict_->serialization_failures;
+      return;
+    }
+    if (static_cast<Failure>(e.aux) == Failure::kOutcomeUnknown) return;
     const bool store_error =
         static_cast<Failure>(e.aux) == Failure::kStoreError;
     (store_error ? store_errors_ : failures_).Add();
@@ -802,7 +818,8 @@ Verdict CheckTallies(const TallyInput& input) {
     summary.killed = b < input.killed.size() && input.killed[b];
     summary.bought = t.bought;
     summary.sold_out = t.sold_out;
-    summary.failed = t.guard_failures + t.store_errors;
+    summary.failed = t.guard_failures + t.store_errors +
+                     t.serialization_failures + t.outcome_unknown;
     summary.torn_reads = t.torn_reads;
     summary.recovered = t.recovered;
     summary.paused = t.paused;
@@ -811,7 +828,9 @@ Verdict CheckTallies(const TallyInput& input) {
     summary.seats.assign(t.seats, t.seats + t.seats_shown);
     verdict.attempts += t.attempts;
     // Pending at the end: it died between its read and its outcome.
-    verdict.indeterminate += t.pending;
+    verdict.indeterminate += t.pending + t.outcome_unknown;
+    verdict.retries += t.retries;
+    verdict.serialization_failures += t.serialization_failures;
     guard_failures += t.guard_failures;
     store_errors += t.store_errors;
     self_duplicates += t.self_duplicates;

@@ -119,6 +119,11 @@ struct Verdict {
   int64_t recovered = 0;
   int64_t paused = 0;
   int64_t backoffs = 0;
+  // Transactions the server refused (SQLSTATE 40001): run again while
+  // store.retries lasted (retries), or failed (serialization_failures).
+  // Neither is a violation.
+  int64_t retries = 0;
+  int64_t serialization_failures = 0;
   int64_t fault_kills = 0;    // buyers killed by kill_holder
   int64_t fault_crashes = 0;  // buyers crashed by crash_before_write
   int64_t killed_buyers = 0;  // by any signal, the run's end's included

@@ -8,6 +8,12 @@ std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
                                  TicketStore* store) {
   switch (spec.kind) {
     case GuardKind::kNone:
+      // Isolation without a guard: each purchase is one transaction, which
+      // the buyer begins and commits as it would take and give a guard.
+      if (auto* pg = dynamic_cast<PgStore*>(store);
+          pg != nullptr && pg->isolation() != PgIsolation::kAutocommit) {
+        return MakePgRowLockGuard(pg, pg->isolation(), /*lock_row=*/false);
+      }
       return MakeNoGuard();
     case GuardKind::kNamedMutex:
       return MakeNamedMutexGuard(names);
@@ -21,17 +27,35 @@ std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
     case GuardKind::kSqliteDeferred:
       return MakeSqliteGuard(dynamic_cast<SqliteStore*>(store),
                              spec.kind == GuardKind::kSqliteImmediate);
+    case GuardKind::kPgRowLock: {
+      auto* pg = dynamic_cast<PgStore*>(store);
+      return MakePgRowLockGuard(pg, pg->isolation(), /*lock_row=*/true);
+    }
+    case GuardKind::kPgAdvisory:
+      return MakePgAdvisoryGuard(dynamic_cast<PgStore*>(store));
   }
   return nullptr;
+}
+
+std::optional<StoreKind> StoreOfGuard(GuardKind kind) {
+  switch (kind) {
+    case GuardKind::kSqliteImmediate:
+    case GuardKind::kSqliteDeferred:
+      return StoreKind::kSqlite;
+    case GuardKind::kPgRowLock:
+    case GuardKind::kPgAdvisory:
+      return StoreKind::kPostgres;
+    default:
+      return std::nullopt;
+  }
 }
 
 std::vector<GuardKind> GuardsFor(StoreKind store) {
   std::vector<GuardKind> kinds;
   for (const auto& entry : kGuardKinds) {
-    const bool sqlite_only = entry.value == GuardKind::kSqliteImmediate ||
-                             entry.value == GuardKind::kSqliteDeferred;
-    if (!sqlite_only || store == StoreKind::kSqlite)
+    if (StoreOfGuard(entry.value).value_or(store) == store) {
       kinds.push_back(entry.value);
+    }
   }
   return kinds;
 }

@@ -21,6 +21,14 @@
 //   sqlite-deferred   guard_sqlite.cc: BEGIN DEFERRED ... COMMIT: excludes
 //                     nothing until the write, where the second writer gets
 //                     SQLITE_BUSY (the lesson).
+//   pg-row-lock       guard_pg_row_lock.cc: BEGIN (store.isolation), SELECT
+//                     ... FOR UPDATE ... COMMIT on the buyer's connection.
+//                     The server rolls back a dead holder's transaction.
+//                     Without a row lock, the same class is the transaction
+//                     of a purchase under store.isolation with guard none.
+//   pg-advisory       guard_pg_advisory.cc: pg_advisory_lock on the buyer's
+//                     session. Held until the server notices the holder's
+//                     death and ends its session; then freed.
 //
 // Life cycle, as for stores: the parent calls Create() before forking; each
 // buyer calls Attach() after fork and opens its own handles; the run removes
@@ -29,6 +37,7 @@
 #define TICKETSIM_SIM_GUARD_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +87,10 @@ class Guard {
 // REQUIRES: ValidateScenario passed (sqlite guards get an sqlite store).
 std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
                                  TicketStore* store);
+
+// The one store a guard kind works with (sqlite's and postgres's own), or
+// nullopt for a guard that works with every store.
+std::optional<StoreKind> StoreOfGuard(GuardKind kind);
 
 // The guard kinds valid for a store, in table order.
 std::vector<GuardKind> GuardsFor(StoreKind store);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "sim/guard.h"
+#include "storage/pg_store.h"
 #include "storage/sqlite_store.h"
 
 namespace ticketsim {
@@ -16,6 +17,12 @@ std::unique_ptr<Guard> MakeNamedSemaphoreGuard(const RunNames& names,
 std::unique_ptr<Guard> MakeFileLockGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeRobustMutexGuard(const RunNames& names);
 std::unique_ptr<Guard> MakeSqliteGuard(SqliteStore* store, bool immediate);
+// pg-row-lock; with `lock_row` false, the transaction alone (BEGIN at the
+// isolation, no row lock): a read-modify-write purchase under
+// store.isolation with guard none.
+std::unique_ptr<Guard> MakePgRowLockGuard(PgStore* store, PgIsolation isolation,
+                                          bool lock_row);
+std::unique_ptr<Guard> MakePgAdvisoryGuard(PgStore* store);
 
 // A holder's critical section is often shorter than a sleep and a wake:
 // the mutex guards try this many times, a pause apart, before they wait in

@@ -34,6 +34,9 @@ enum class EventKind : uint8_t {
                // guards in the bit mask aux were given back
   kWaiting,    // asks for `event`'s guard (a wait that may be short)
   kTruncated,  // the file store emptied the file; its write ends at kWrite
+  kRetry,      // the server refused the purchase's transaction (SQLSTATE
+               // 40001); it was rolled back and runs again from its read.
+               // value: the how-manieth retry
 };
 
 // The faults a buyer can be made to suffer (FaultsSpec).
@@ -49,6 +52,12 @@ enum class Failure : uint32_t {
   kStoreBusy,         // the store refused: locked (SQLITE_BUSY)
   kStoreError,        // the store failed (I/O)
   kDeclined,          // a program said the purchase failed (not sold out)
+  // The server refused the transaction (SQLSTATE 40001) and no retry was
+  // left: rolled back, nothing written. Not a violation.
+  kSerialization,
+  // The connection broke with the change in flight: it may or may not have
+  // happened. The checker counts the purchase indeterminate.
+  kOutcomeUnknown,
 };
 
 // Flags on kQuery and kRead.
@@ -80,6 +89,9 @@ inline constexpr size_t kEventBytes = sizeof(Event);
 // invoke, a pause, truncated, write or took or sold out or failed, a kill
 // after the write, release.
 inline constexpr size_t kEventsPerAttempt = 9;
+// And per retry of a refused transaction (store.retries): retry, waiting,
+// acquired, read, a pause, release.
+inline constexpr size_t kEventsPerRetry = 6;
 // With several events: per event waiting, acquired, read, truncated,
 // outcome, release; per attempt a query, two faults and the first
 // kBackoffsRecorded back-offs, each with the waiting and acquired of each

@@ -158,6 +158,13 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
         b, t, events[e.event], fmt::join(gave_back, ", "));
     return;
   }
+  if (e.kind == EventKind::kRetry) {
+    // The purchase stays invoked: its transaction runs again.
+    w->Line(
+        R"({{"type": "info", "f": "retry", "process": "ticketsim", "buyer": {}, "time": {}, "value": {}, "error": "serialization failure")",
+        b, t, e.value);
+    return;
+  }
   if (e.kind == EventKind::kTruncated) {
     // Where a torn read's witness finds the writer that emptied the file.
     w->Line(
@@ -269,6 +276,7 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
     case EventKind::kBackoff:
     case EventKind::kWaiting:
     case EventKind::kTruncated:
+    case EventKind::kRetry:
       return;
   }
 }

@@ -292,6 +292,15 @@ class TrialBuild {
       Add(b, t, EventKind::kTruncated, 0, 0, 0, static_cast<uint16_t>(event));
       return std::nullopt;
     }
+    if (f == "retry") {
+      // A refused transaction, rolled back and run again.
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      Add(b, t, EventKind::kRetry, value.value_or(1), 0, 0, 0);
+      return std::nullopt;
+    }
     if (f == "backoff") {
       size_t b = 0, held = 0;
       if (auto m = Buyer(doc, &b)) return m;
@@ -484,7 +493,8 @@ class TrialBuild {
     const std::string error = Text(doc, "error").value_or("");
     for (Failure f :
          {Failure::kGuardTimeout, Failure::kGuardError, Failure::kStoreBusy,
-          Failure::kStoreError, Failure::kDeclined}) {
+          Failure::kStoreError, Failure::kDeclined, Failure::kSerialization,
+          Failure::kOutcomeUnknown}) {
       if (FailureName(static_cast<uint32_t>(f)) == error) {
         *failure = static_cast<uint32_t>(f);
         return std::nullopt;

@@ -187,6 +187,12 @@ class Narrator {
         if (static_cast<FaultKind>(e.aux) != FaultKind::kPause) Dies(b);
         return fmt::format("buyer {} {} ({})", b, FaultWhat(e.aux, e.value),
                            FaultName(e.aux));
+      case EventKind::kRetry:
+        holders_[e.event].erase(b);
+        return fmt::format(
+            "buyer {}'s transaction was refused by the server (SQLSTATE "
+            "40001) and rolled back; it runs again from its read (retry {})",
+            b, e.value);
       case EventKind::kTruncated:
         // Told only in a run whose reads found the file empty.
         return tell_truncates_ ? fmt::format(

@@ -268,6 +268,17 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   if (verdict.backoffs > 0) {
     also += fmt::format(", {} back-offs", verdict.backoffs);
   }
+  if (verdict.retries > 0) {
+    also += fmt::format(", {} transaction{} run again (SQLSTATE 40001)",
+                        verdict.retries, verdict.retries == 1 ? "" : "s");
+  }
+  if (verdict.serialization_failures > 0) {
+    also += fmt::format(
+        ", {} serialization failure{} (refused by the server, rolled back; "
+        "not violations)",
+        verdict.serialization_failures,
+        verdict.serialization_failures == 1 ? "" : "s");
+  }
   fmt::print(out, "  attempts  {} ({} sold out, {} failed{})\n",
              verdict.attempts, verdict.sold_out, verdict.failed, also);
   if (scenario.faults.any()) {

@@ -30,6 +30,9 @@ class RunCleanup {
   // The events' own names first, then the run's (its directory holds
   // theirs).
   ~RunCleanup() {
+    // What a store made outside the run's names (a server's table), each
+    // through a store of its own: the run's may be gone by now.
+    for (const auto& [spec, names] : stores_) MakeStore(spec, names)->Destroy();
     for (const auto& [names, purposes] : events_) {
       RemoveRunObjects(names, purposes);
     }
@@ -42,9 +45,13 @@ class RunCleanup {
       events_.emplace_back(names, purposes);
     }
   }
+  void AddStore(const StoreSpec& spec, const RunNames& names) {
+    stores_.emplace_back(spec, names);
+  }
 
  private:
   const RunNames& names_;
+  std::vector<std::pair<StoreSpec, RunNames>> stores_;
   std::vector<std::string> purposes_;
   std::vector<std::pair<RunNames, std::vector<std::string>>> events_;
 };
@@ -74,6 +81,7 @@ Status CreateEventObjects(const Scenario& scenario, const StoreSpec& store,
     if (!s.ok()) return s;
     stores->push_back(MakeStore(store, event_names));
     cleanup->Add(event_names, stores->back()->ObjectPurposes());
+    cleanup->AddStore(store, event_names);
     s = stores->back()->Create(scenario.initial);
     if (!s.ok()) return s;
     guards->push_back(

@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sim/guard.h"
 #include "sim/history.h"
 #include "sim/host_protocol.h"
 #include "sim/program_command.h"
@@ -44,6 +45,12 @@ constexpr EnumWord<GuardKind> kGuardKindWords[] = {
     {GuardKind::kSqliteDeferred, "sqlite-deferred",
      "BEGIN DEFERRED ... COMMIT: SQLITE_BUSY when two readers both upgrade "
      "(sqlite store only)"},
+    {GuardKind::kPgRowLock, "pg-row-lock",
+     "SELECT ... FOR UPDATE inside a transaction of store.isolation "
+     "(postgres store only)"},
+    {GuardKind::kPgAdvisory, "pg-advisory",
+     "pg_advisory_lock on the buyer's session; the server frees it when "
+     "it notices its holder died (postgres store only)"},
 };
 constexpr EnumWord<Scope> kScopeWords[] = {
     {Scope::kBuy, "buy", "the guard covers the purchase only (the seed)"},
@@ -491,7 +498,7 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxTickets, &s->initial);
      }},
-    {"store.kind", "where the count lives: file | shm | sqlite",
+    {"store.kind", "where the count lives: file | shm | sqlite | postgres",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kStoreKinds, &s->store.kind);
      }},
@@ -526,17 +533,47 @@ constexpr KeyEntry kKeys[] = {
        return GetWord(v, kSqliteJournals, &s->store.journal);
      }},
     {"store.busy_timeout_ms",
-     "sqlite store: how long a locked database is "
-     "waited for",
+     "sqlite store: how long a locked database is waited for; postgres: a "
+     "locked row (lock_timeout)",
      [](Scenario* s, const toml::node& v) {
        int64_t ms = 0;
        Status st = GetInt(v, 0, 3600000, &ms);
        s->store.busy_timeout_ms = static_cast<int>(ms);
        return st;
      }},
+    {"store.url",
+     "postgres store: an existing server's libpq URI or conninfo; unset, "
+     "the run starts a throwaway server",
+     [](Scenario* s, const toml::node& v) {
+       return GetString(v, &s->store.url);
+     }},
+    {"store.postgres_bin",
+     "postgres store: the directory of initdb and postgres for the "
+     "throwaway server (unset: pg_config --bindir)",
+     [](Scenario* s, const toml::node& v) {
+       return GetString(v, &s->store.postgres_bin);
+     }},
+    {"store.listen",
+     "postgres store: the throwaway server listens on this TCP address too",
+     [](Scenario* s, const toml::node& v) {
+       return GetString(v, &s->store.listen);
+     }},
+    {"store.isolation",
+     "postgres store: a read-modify-write purchase's transaction: "
+     "autocommit | read-committed | repeatable-read | serializable",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kPgIsolations, &s->store.isolation);
+     }},
+    {"store.retries",
+     "postgres store: how often a transaction the server could not "
+     "serialize (SQLSTATE 40001) runs again",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 0, kMaxRetries, &s->store.retries);
+     }},
     {"guard.kind",
      "the exclusion: none | named-mutex | named-semaphore | file-lock | "
-     "robust-mutex | sqlite-immediate | sqlite-deferred",
+     "robust-mutex | sqlite-immediate | sqlite-deferred | pg-row-lock | "
+     "pg-advisory",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kGuardKinds, &s->guard.kind);
      }},
@@ -1043,6 +1080,74 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
   return Status::Ok();
 }
 
+// The postgres store's keys: set only with it, and in combinations that
+// mean something.
+Status ValidatePostgres(const Scenario& scenario, std::string* key) {
+  const auto fail = [key](std::string_view at, std::string message) {
+    if (key != nullptr) *key = at;
+    return Status::Invalid(fmt::format("{}: {}", at, message));
+  };
+  const StoreSpec& store = scenario.store;
+  if (store.kind != StoreKind::kPostgres) {
+    const std::string_view set =
+        !store.url.empty()                            ? "store.url"
+        : !store.postgres_bin.empty()                 ? "store.postgres_bin"
+        : !store.listen.empty()                       ? "store.listen"
+        : store.isolation != PgIsolation::kAutocommit ? "store.isolation"
+        : store.retries != 0                          ? "store.retries"
+                                                      : "";
+    if (set.empty()) return Status::Ok();
+    return fail(set, fmt::format("applies to store.kind = \"postgres\" only, "
+                                 "not \"{}\"",
+                                 WordOf(kStoreKinds, store.kind)));
+  }
+  if (!store.url.empty() &&
+      (!store.postgres_bin.empty() || !store.listen.empty())) {
+    return fail(!store.listen.empty() ? "store.listen" : "store.postgres_bin",
+                "is for the throwaway server, but store.url names a server "
+                "of its own");
+  }
+  const bool isolated = store.isolation != PgIsolation::kAutocommit;
+  if (store.retries > 0 && !isolated) {
+    return fail("store.retries",
+                "only a transaction the server refuses is run again: set "
+                "store.isolation to read-committed, repeatable-read or "
+                "serializable");
+  }
+  if (!isolated) return Status::Ok();
+  const std::string isolation(WordOf(kPgIsolations, store.isolation));
+  if (scenario.guard.kind != GuardKind::kNone &&
+      scenario.guard.kind != GuardKind::kPgRowLock) {
+    return fail(
+        "store.isolation",
+        fmt::format("\"{}\" is the isolation of a purchase's "
+                    "transaction, with guard \"none\" or "
+                    "\"pg-row-lock\"; guard \"{}\" begins none",
+                    isolation, WordOf(kGuardKinds, scenario.guard.kind)));
+  }
+  if (scenario.buyers.method == Method::kAtomic) {
+    return fail("store.isolation",
+                "the atomic method is one statement, which needs no "
+                "transaction; isolation applies to \"read-modify-write\"");
+  }
+  if (EventCount(scenario) > 1) {
+    return fail("store.isolation",
+                "a purchase of several events is not one transaction (each "
+                "event has a table and a connection of its own)");
+  }
+  if (scenario.guard.kind == GuardKind::kNone &&
+      (scenario.schedule.controlled() || !scenario.schedule.steps.empty())) {
+    return fail("run.schedule",
+                fmt::format("a controlled schedule moves one buyer at a time, "
+                            "but under store.isolation = \"{}\" a buyer's "
+                            "UPDATE waits for another's COMMIT inside the "
+                            "server; use run.schedule = \"os\" (or guard "
+                            "pg-row-lock, whose lock can be tried)",
+                            isolation));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
@@ -1231,7 +1336,10 @@ std::string EventName(const Scenario& scenario, size_t event) {
 
 size_t EventsPerAttempt(const Scenario& scenario) {
   const size_t events = EventCount(scenario);
-  if (events == 1) return kEventsPerAttempt;
+  if (events == 1) {
+    return kEventsPerAttempt +
+           kEventsPerRetry * static_cast<size_t>(scenario.store.retries);
+  }
   // Only try-backoff gives guards back and starts again.
   const size_t rounds = scenario.guard.acquire == GuardAcquire::kTryBackoff
                             ? kBackoffsRecorded
@@ -1294,13 +1402,16 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
   const bool sqlite_guard =
       scenario.guard.kind == GuardKind::kSqliteImmediate ||
       scenario.guard.kind == GuardKind::kSqliteDeferred;
-  if (sqlite_guard && scenario.store.kind != StoreKind::kSqlite) {
+  if (const std::optional<StoreKind> own = StoreOfGuard(scenario.guard.kind);
+      own && *own != scenario.store.kind) {
     return fail("guard.kind",
-                fmt::format("\"{}\" works only with store.kind = \"sqlite\", "
+                fmt::format("\"{}\" works only with store.kind = \"{}\", "
                             "not \"{}\"",
                             WordOf(kGuardKinds, scenario.guard.kind),
+                            WordOf(kStoreKinds, *own),
                             WordOf(kStoreKinds, scenario.store.kind)));
   }
+  if (Status s = ValidatePostgres(scenario, key); !s.ok()) return s;
   if (scenario.buyers.method == Method::kAtomic &&
       scenario.store.kind == StoreKind::kFile) {
     return fail("buyers.method",
@@ -1499,6 +1610,14 @@ std::string DescribeSetup(const Scenario& scenario) {
   } else if (scenario.store.kind == StoreKind::kSqlite) {
     store +=
         fmt::format(" ({})", WordOf(kSqliteJournals, scenario.store.journal));
+  } else if (scenario.store.kind == StoreKind::kPostgres) {
+    store +=
+        fmt::format(" ({}", WordOf(kPgIsolations, scenario.store.isolation));
+    if (scenario.store.retries > 0) {
+      store += fmt::format(", {} retr{}", scenario.store.retries,
+                           scenario.store.retries == 1 ? "y" : "ies");
+    }
+    store += ")";
   }
   std::string guard =
       fmt::format("guard {} on {}", WordOf(kGuardKinds, scenario.guard.kind),

@@ -29,6 +29,8 @@ enum class GuardKind {
   kRobustMutex,
   kSqliteImmediate,
   kSqliteDeferred,
+  kPgRowLock,
+  kPgAdvisory,
 };
 enum class Scope { kBuy, kQueryAndBuy };
 enum class Method { kReadModifyWrite, kAtomic };
@@ -187,6 +189,7 @@ inline constexpr int64_t kMaxBuyers = 100000;
 inline constexpr int64_t kMaxAttempts = 1000000000;
 inline constexpr int64_t kMaxTickets = int64_t{1} << 50;
 inline constexpr double kMaxDelayMs = 600000;
+inline constexpr int64_t kMaxRetries = 1000;  // store.retries
 
 // One settable key, as a scenario file or --set names it.
 struct ScenarioKeyHelp {

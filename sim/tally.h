@@ -36,9 +36,12 @@ struct alignas(64) BuyerTally {
   int64_t recovered = 0;
   int64_t paused = 0;
   int64_t backoffs = 0;
-  int64_t self_duplicates = 0;  // seats this buyer sold more than once
-  int64_t pending = 0;          // 1 between a read and its outcome
-  uint32_t fault = 0;           // the FaultKind that ended it, or 0
+  int64_t retries = 0;                 // refused transactions run again
+  int64_t serialization_failures = 0;  // refused, no retry left
+  int64_t outcome_unknown = 0;         // the connection broke in flight
+  int64_t self_duplicates = 0;         // seats this buyer sold more than once
+  int64_t pending = 0;                 // 1 between a read and its outcome
+  uint32_t fault = 0;                  // the FaultKind that ended it, or 0
   uint32_t seats_shown = 0;
   int64_t seats[kSeatsListed] = {};  // its first seats
 };
@@ -136,6 +139,10 @@ inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
     case EventKind::kFailed:
       if (static_cast<Failure>(aux) == Failure::kStoreError) {
         ++t.store_errors;
+      } else if (static_cast<Failure>(aux) == Failure::kSerialization) {
+        ++t.serialization_failures;
+      } else if (static_cast<Failure>(aux) == Failure::kOutcomeUnknown) {
+        ++t.outcome_unknown;
       } else {
         ++t.guard_failures;
       }
@@ -153,6 +160,10 @@ inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
       break;
     case EventKind::kBackoff:
       ++t.backoffs;
+      break;
+    case EventKind::kRetry:
+      ++t.retries;
+      t.pending = 0;
       break;
     case EventKind::kRelease:
     case EventKind::kWaiting:

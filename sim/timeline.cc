@@ -71,6 +71,12 @@ std::vector<Attempt> AttemptsOf(std::span<const Event> events) {
       case EventKind::kBackoff:
         ++a.backoffs;
         break;
+      case EventKind::kRetry:
+        // Rolled back: its read counts no more; the next one is the
+        // purchase's.
+        ++a.retries;
+        a.release_ns = -1;
+        break;
       case EventKind::kWaiting:
       case EventKind::kTruncated:
       case EventKind::kEmpty:

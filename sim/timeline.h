@@ -44,6 +44,7 @@ struct Attempt {
   int64_t fault_ns = -1;
   int64_t fault_value = 0;  // pause: the milliseconds
   int64_t backoffs = 0;     // try-backoff rounds given back
+  int64_t retries = 0;      // refused transactions run again
 };
 
 // The attempts of one buyer's events, in order. With several events, the

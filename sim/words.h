@@ -41,6 +41,12 @@ inline std::string_view FailureWhy(uint32_t aux) {
       return "hit a store error";
     case Failure::kDeclined:
       return "was told the purchase failed";
+    case Failure::kSerialization:
+      return "was refused by the server: it could not serialize the "
+             "transaction (SQLSTATE 40001), rolled back";
+    case Failure::kOutcomeUnknown:
+      return "lost its connection with the change in flight: the outcome is "
+             "unknown";
   }
   return "failed";
 }
@@ -58,6 +64,10 @@ inline std::string_view FailureName(uint32_t aux) {
       return "store error";
     case Failure::kDeclined:
       return "declined";
+    case Failure::kSerialization:
+      return "serialization failure";
+    case Failure::kOutcomeUnknown:
+      return "outcome unknown";
   }
   return "failed";
 }

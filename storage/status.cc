@@ -47,6 +47,10 @@ std::string Status::ToString() const {
       return "unsupported: " + message_;
     case Code::kEnvironment:
       return "environment: " + message_;
+    case Code::kConflict:
+      return "conflict: " + message_;
+    case Code::kLost:
+      return "lost: " + message_;
   }
   return message_;
 }

@@ -23,6 +23,13 @@ class Status {
     // The system failed the run, not the program under test: out of disk,
     // memory, descriptors or locks, or the device's I/O failed.
     kEnvironment,
+    // The database server refused a transaction it could not serialize
+    // with the others (PostgreSQL's SQLSTATE 40001, or 40P01: a deadlock);
+    // run again, it may pass.
+    kConflict,
+    // The connection broke while a change was in flight: it may or may not
+    // have happened.
+    kLost,
   };
 
   Status() = default;
@@ -39,6 +46,8 @@ class Status {
   static Status Environment(std::string msg) {
     return {Code::kEnvironment, msg};
   }
+  static Status Conflict(std::string msg) { return {Code::kConflict, msg}; }
+  static Status Lost(std::string msg) { return {Code::kLost, msg}; }
   // From errno, as "context: strerror(err)": Environment for an errno that
   // says the system ran out of something (IsEnvironmentErrno), else IOError.
   static Status FromErrno(std::string_view context, int err);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "storage/file_store.h"
+#include "storage/pg_store.h"
 #include "storage/shm_store.h"
 #include "storage/sqlite_store.h"
 
@@ -16,6 +17,8 @@ constexpr EnumWord<StoreKind> kStoreKindWords[] = {
     {StoreKind::kFile, "file", "a JSON file like the seed's db.txt"},
     {StoreKind::kShm, "shm", "a Boost.Interprocess shared memory object"},
     {StoreKind::kSqlite, "sqlite", "an SQLite database file"},
+    {StoreKind::kPostgres, "postgres",
+     "a table in a PostgreSQL server (a throwaway one, or store.url)"},
 };
 constexpr EnumWord<FileWrite> kFileWriteWords[] = {
     {FileWrite::kTruncate, "truncate",
@@ -32,8 +35,23 @@ constexpr EnumWord<SqliteJournal> kSqliteJournalWords[] = {
      "exclude each other"},
 };
 
+constexpr EnumWord<PgIsolation> kPgIsolationWords[] = {
+    {PgIsolation::kAutocommit, "autocommit",
+     "no transaction: the read and the write commit each on its own"},
+    {PgIsolation::kReadCommitted, "read-committed",
+     "one transaction per purchase; each statement sees what is committed "
+     "when it starts (updates are lost)"},
+    {PgIsolation::kRepeatableRead, "repeatable-read",
+     "one transaction per purchase on a snapshot; a write over a newer "
+     "commit fails (SQLSTATE 40001)"},
+    {PgIsolation::kSerializable, "serializable",
+     "one transaction per purchase, as if they ran one at a time; the "
+     "server refuses what it cannot order (SQLSTATE 40001)"},
+};
+
 }  // namespace
 
+const std::span<const EnumWord<PgIsolation>> kPgIsolations = kPgIsolationWords;
 const std::span<const EnumWord<StoreKind>> kStoreKinds = kStoreKindWords;
 const std::span<const EnumWord<FileWrite>> kFileWrites = kFileWriteWords;
 const std::span<const EnumWord<SqliteJournal>> kSqliteJournals =
@@ -53,7 +71,7 @@ std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
     case StoreKind::kSqlite:
       return std::make_unique<SqliteStore>(spec, names);
     case StoreKind::kPostgres:
-      break;  // not selectable yet: no word names it
+      return std::make_unique<PgStore>(spec, names);
   }
   return nullptr;
 }

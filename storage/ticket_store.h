@@ -12,6 +12,10 @@
 //   sqlite  a real SQLite database file, one row per event in `tickets`; each
 //           process opens its own connection. Its atomic step is
 //           UPDATE ... SET count = count - 1 WHERE count > 0 RETURNING count.
+//   postgres the count in a table of a PostgreSQL server (pg_store.h), one
+//           table per event, created by Create and dropped by Destroy; each
+//           process opens its own connection. Its atomic step is the same
+//           UPDATE ... RETURNING.
 //
 // Life cycle, and what crosses a fork:
 //   the parent calls Create() once, before any buyer exists; Create leaves
@@ -44,10 +48,18 @@ namespace ticketsim {
 enum class StoreKind { kFile, kShm, kSqlite, kPostgres };
 enum class FileWrite { kTruncate, kReplace, kMapped };
 enum class SqliteJournal { kWal, kDelete };
+// The transaction a read-modify-write purchase on postgres runs in.
+enum class PgIsolation {
+  kAutocommit,  // none: each statement commits on its own
+  kReadCommitted,
+  kRepeatableRead,
+  kSerializable,
+};
 
 extern const std::span<const EnumWord<StoreKind>> kStoreKinds;
 extern const std::span<const EnumWord<FileWrite>> kFileWrites;
 extern const std::span<const EnumWord<SqliteJournal>> kSqliteJournals;
+extern const std::span<const EnumWord<PgIsolation>> kPgIsolations;
 
 struct StoreSpec {
   StoreKind kind = StoreKind::kFile;
@@ -70,6 +82,10 @@ struct StoreSpec {
   std::string url;
   std::string postgres_bin;
   std::string listen;
+  // postgres store: the transaction of a read-modify-write purchase, and how
+  // often one the server could not serialize (SQLSTATE 40001) runs again.
+  PgIsolation isolation = PgIsolation::kAutocommit;
+  int64_t retries = 0;
   // Not a key: how every process reaches the server, set by the run before
   // the store is created (the url, or the throwaway server's, with its
   // password: never shown).
@@ -92,6 +108,10 @@ class TicketStore {
   // Parent only, once, before buyers start: creates the store's objects with
   // mode 0600 (failing if they exist) and sets the count to `initial`.
   virtual Status Create(int64_t initial) = 0;
+  // Parent only, at the end of the run: removes what Create made that the
+  // run's directory and named objects do not hold (a server's table). Best
+  // effort; by default nothing.
+  virtual void Destroy() {}
 
   // Opens this process's own handles. REQUIRES: Create() ran (in the parent).
   virtual Status Attach() = 0;
