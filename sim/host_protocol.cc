@@ -128,6 +128,8 @@ std::vector<std::string> HostSettings(const Scenario& scenario) {
       fmt::format("store.file_name = {}", TomlString(store.file_name)),
       fmt::format("store.journal = {}", Word(kSqliteJournals, store.journal)),
       fmt::format("store.busy_timeout_ms = {}", store.busy_timeout_ms),
+      fmt::format("store.isolation = {}", Word(kPgIsolations, store.isolation)),
+      fmt::format("store.retries = {}", store.retries),
       fmt::format("guard.kind = {}", Word(kGuardKinds, guard.kind)),
       fmt::format("guard.scope = {}", Word(kScopes, guard.scope)),
       fmt::format("guard.timeout_ms = {}", guard.timeout_ms),
@@ -291,7 +293,7 @@ Status ParseAgentLine(std::string_view line, AgentMessage* out) {
     if (!GetInRange(a[0], 0, kMaxBuyers - 1, &buyer) ||
         !GetInRange(a[1], 0, UINT32_MAX, &attempt) ||
         !GetInRange(a[2], static_cast<int64_t>(EventKind::kQuery),
-                    static_cast<int64_t>(EventKind::kTruncated), &kind) ||
+                    static_cast<int64_t>(EventKind::kRetry), &kind) ||
         !GetInRange(a[3], 0, UINT8_MAX, &flags) ||
         !GetInRange(a[4], 0, UINT16_MAX, &event) || !GetInt64(a[5], &value) ||
         !GetInRange(a[6], 0, UINT32_MAX, &aux) ||
