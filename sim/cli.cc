@@ -23,6 +23,7 @@
 #include "sim/guard.h"
 #include "sim/history_export.h"
 #include "sim/history_import.h"
+#include "sim/host_agent.h"
 #include "sim/interrupt.h"
 #include "sim/narration.h"
 #include "sim/output_file.h"
@@ -521,7 +522,7 @@ std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
 
 // What a command line asks for, checked; RunPreparedCommand runs it.
 struct PreparedCommand {
-  enum class Kind { kRun, kCheck, kCompare, kList, kClean, kStep };
+  enum class Kind { kRun, kCheck, kCompare, kList, kClean, kStep, kBuyer };
   Kind kind = Kind::kList;
   std::vector<LoadedScenario> scenarios;  // compare: one per guard
   std::vector<ScenarioProblem> problems;  // the scenarios that did not load
@@ -1166,6 +1167,12 @@ int PrepareCommand(std::span<const std::string> args,
   step_options.AddTo(step);
   step_options.AddReplayTo(step);
 
+  CLI::App* buyer = app.add_subcommand(
+      "buyer",
+      "run one host's share of a run with buyers.hosts: started by that run "
+      "through buyers.launcher, it reads its share on stdin and streams its "
+      "buyers' events to stdout (docs/hosts.md)");
+
   // A misspelt command or option is named, with the nearest right one,
   // rather than left to CLI11's general words.
   std::vector<std::string> commands;
@@ -1340,6 +1347,8 @@ int PrepareCommand(std::span<const std::string> args,
     command.replay = ReplayWords(step_options);
   } else if (clean->parsed()) {
     command.kind = PreparedCommand::Kind::kClean;
+  } else if (buyer->parsed()) {
+    command.kind = PreparedCommand::Kind::kBuyer;
   } else if (list->parsed()) {
     command.kind = PreparedCommand::Kind::kList;
   }
@@ -1361,6 +1370,8 @@ int RunPreparedCommand(PreparedCommand* command) {
       return ListCommand();
     case PreparedCommand::Kind::kStep:
       return StepCommand(command->scenarios[0], command->replay);
+    case PreparedCommand::Kind::kBuyer:
+      return RunHostAgent(STDIN_FILENO, STDOUT_FILENO);
   }
   return kExitUsage;
 }

@@ -232,6 +232,23 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"deadlock", deadlock}}},
   };
   if (run.program != nullptr) report["program"] = ProgramJson(run);
+  if (!run.hosts.empty()) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const HostRecord& host : run.hosts) {
+      hosts.push_back({{"name", host.name},
+                       {"buyers", host.buyers},
+                       {"clock_offset_ms", host.offset_ns / 1e6},
+                       {"clock_uncertainty_ms", host.uncertainty_ns / 1e6},
+                       {"round_trips", host.round_trips}});
+    }
+    report["hosts"] = hosts;
+    if (run.partition) {
+      report["partition"] = {{"host", run.partition->host},
+                             {"device", run.partition->device},
+                             {"cut_ms", run.partition->cut_ns / 1e6},
+                             {"restored_ms", run.partition->restored_ns / 1e6}};
+    }
+  }
   if (run.server_start_up_ms) {
     // null: an earlier run of the same command started it.
     report["server"] = {

@@ -304,6 +304,33 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   } else {
     fmt::print(out, "  processes {}, one per buyer\n", run.processes.size());
   }
+  // Buyers on hosts: whose they are, and each host's clock against ours.
+  for (size_t h = 0; h < run.hosts.size(); ++h) {
+    const HostRecord& host = run.hosts[h];
+    std::string buyers;
+    for (size_t i = 0; i < host.buyers.size() && i < 8; ++i) {
+      buyers += fmt::format("{}{}", i == 0 ? "" : ", ", host.buyers[i]);
+    }
+    if (host.buyers.size() > 8) {
+      buyers += fmt::format(", ... ({} buyers)", host.buyers.size());
+    }
+    fmt::print(
+        out, "  {:<9} {}: {}\n", h == 0 ? "hosts" : "", host.name,
+        host.buyers.empty()
+            ? std::string("no buyers")
+            : fmt::format("buyers {} (clock {:+.3f} ms \u00b1 {:.3f} ms, "
+                          "best of {} round trips)",
+                          buyers, host.offset_ns / 1e6,
+                          host.uncertainty_ns / 1e6, host.round_trips));
+  }
+  if (run.partition) {
+    const PartitionRecord& p = *run.partition;
+    fmt::print(out, "  partition host {}'s link {} cut at {}, {}\n", p.host,
+               p.device, FormatTime(p.cut_ns),
+               p.restored_ns > 0
+                   ? fmt::format("restored at {}", FormatTime(p.restored_ns))
+                   : std::string("restored at the end"));
+  }
 
   if (run.timed_out) {
     fmt::print(out, "  {}\n",

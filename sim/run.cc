@@ -11,6 +11,7 @@
 #include "sim/buyer_processes.h"
 #include "sim/deadlock_watch.h"
 #include "sim/guard.h"
+#include "sim/host_run.h"
 #include "sim/program_run.h"
 #include "sim/run_signals.h"
 #include "sim/scheduler.h"
@@ -309,6 +310,13 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     if (s.ok() || s.code() == Status::Code::kCorrupt) {
       ReadFinalCounts(stores, &failure, result);
     }
+    if (s.ok() && !failure.empty()) return Status::Environment(failure);
+    return s;
+  }
+  if (!scenario.buyers.hosts.empty()) {
+    s = RunOnHosts(scenario, names, store.conninfo, signals, progress, result);
+    std::string failure;
+    if (s.ok()) ReadFinalCounts(stores, &failure, result);
     if (s.ok() && !failure.empty()) return Status::Environment(failure);
     return s;
   }

@@ -116,6 +116,25 @@ struct ProgramReport {
   std::vector<std::string> lock_names;  // named locks, in order of use
 };
 
+// A host of a run with buyers.hosts (sim/host_run.h): its buyers, and its
+// clock against the parent's, measured by round trips over its pipes.
+struct HostRecord {
+  std::string name;
+  std::vector<uint32_t> buyers;
+  int64_t offset_ns = 0;       // its CLOCK_MONOTONIC minus the parent's
+  int64_t uncertainty_ns = 0;  // half the best round trip
+  int64_t round_trips = 0;     // pings answered
+};
+
+// faults.partition_host as it happened: the link cut and when (since the
+// start; 0 if it never was).
+struct PartitionRecord {
+  std::string host;
+  std::string device;  // the host's link towards the store's server
+  uint64_t cut_ns = 0;
+  uint64_t restored_ns = 0;
+};
+
 struct RunResult {
   Scenario scenario;
   RunNames names;
@@ -158,6 +177,9 @@ struct RunResult {
   std::optional<double> server_start_up_ms;
   // A program run's own report; empty for ticketsim's own buyers.
   std::shared_ptr<const ProgramReport> program;
+  // With buyers.hosts: each host, and the partition if one was made.
+  std::vector<HostRecord> hosts;
+  std::optional<PartitionRecord> partition;
 };
 
 // Runs `scenario` once. Returns not-ok only when the run could not be made

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/checker.h"
+#include "sim/host_run.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/tally.h"
@@ -295,6 +296,7 @@ Verdict CheckRun(const RunResult& result) {
   AddRunViolations(result, &verdict);
   AddProgramCrashes(result, &verdict);
   AddFirstErrors(result, &verdict);
+  AddClockUncertainty(result, &verdict);
   return verdict;
 }
 

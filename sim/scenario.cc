@@ -20,6 +20,7 @@
 
 #include "sim/guard.h"
 #include "sim/history.h"
+#include "sim/host_protocol.h"
 #include "sim/program_command.h"
 #include "sim/scenario_keys.h"
 #include "sim/tally.h"
@@ -393,6 +394,89 @@ Status GetSteps(const toml::node& value, std::vector<uint32_t>* out) {
   return Status::Ok();
 }
 
+// A list of 1 to kMaxHosts distinct host names, each of letters, digits,
+// '.', '_' and '-' (safe to put into a launcher's command line).
+Status GetHosts(const toml::node& value, std::vector<std::string>* out) {
+  const auto* array = value.as_array();
+  if (array == nullptr) {
+    return Status::Invalid(fmt::format(
+        "expected a list of host names, e.g. [\"a\", \"b\"], got {}",
+        Shown(value)));
+  }
+  if (array->empty() || array->size() > kMaxHosts) {
+    return Status::Invalid(fmt::format("expected 1 to {} hosts, got {}",
+                                       kMaxHosts, array->size()));
+  }
+  std::vector<std::string> hosts;
+  for (const toml::node& item : *array) {
+    std::string name;
+    if (Status s = GetString(item, &name); !s.ok()) return s;
+    const bool plain = !name.empty() && name.size() <= 253 &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) ||
+                                c == '.' || c == '_' || c == '-';
+                       });
+    if (!plain) {
+      return Status::Invalid(fmt::format(
+          "\"{}\" is not a host name (letters, digits, '.', '_', '-')", name));
+    }
+    if (std::find(hosts.begin(), hosts.end(), name) != hosts.end()) {
+      return Status::Invalid(fmt::format("\"{}\" is named twice", name));
+    }
+    hosts.push_back(std::move(name));
+  }
+  *out = std::move(hosts);
+  return Status::Ok();
+}
+
+// A command prefix, split as a shell would; "" is allowed (local agents).
+Status GetLauncher(const toml::node& value, std::string* out) {
+  std::string text;
+  if (Status s = GetString(value, &text); !s.ok()) return s;
+  std::vector<std::string> words;
+  if (Status s = SplitCommandLine(text, &words); !s.ok()) return s;
+  *out = std::move(text);
+  return Status::Ok();
+}
+
+// { host = "b", at_ms = N, for_ms = M }.
+Status GetPartition(const toml::node& value, PartitionSpec* out) {
+  const auto* table = value.as_table();
+  if (table == nullptr) {
+    return Status::Invalid(fmt::format(
+        "expected {{ host = \"b\", at_ms = 100, for_ms = 500 }}, got {}",
+        Shown(value)));
+  }
+  PartitionSpec spec;
+  bool host = false, at = false, length = false;
+  for (const auto& [key, item] : *table) {
+    const std::string_view name = key.str();
+    Status s;
+    if (name == "host") {
+      s = GetString(item, &spec.host);
+      host = true;
+    } else if (name == "at_ms") {
+      s = GetDouble(item, 0, kMaxDelayMs, &spec.at_ms);
+      at = true;
+    } else if (name == "for_ms") {
+      s = GetDouble(item, 1, kMaxDelayMs, &spec.for_ms);
+      length = true;
+    } else {
+      return Status::Invalid(
+          fmt::format("unknown field \"{}\" (host, at_ms, for_ms)", name));
+    }
+    if (!s.ok())
+      return Status::Invalid(fmt::format("{}: {}", name, s.message()));
+  }
+  if (!host || !at || !length || spec.host.empty()) {
+    return Status::Invalid(
+        "needs host, at_ms and for_ms, e.g. { host = \"b\", at_ms = 100, "
+        "for_ms = 500 }");
+  }
+  *out = std::move(spec);
+  return Status::Ok();
+}
+
 constexpr KeyEntry kKeys[] = {
     {"name", "a short title",
      [](Scenario* s, const toml::node& v) { return GetString(v, &s->name); }},
@@ -554,6 +638,18 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxBuyers, &s->buyers.pool);
      }},
+    {"buyers.hosts",
+     "the hosts the buyers run on, e.g. [\"a\", \"b\"] (buyer i on host i "
+     "% hosts); see docs/hosts.md",
+     [](Scenario* s, const toml::node& v) {
+       return GetHosts(v, &s->buyers.hosts);
+     }},
+    {"buyers.launcher",
+     "how `ticketsim buyer` is started on a host, {host} replaced, e.g. "
+     "\"ssh {host}\" (\"\": a local agent per host)",
+     [](Scenario* s, const toml::node& v) {
+       return GetLauncher(v, &s->buyers.launcher);
+     }},
     {"faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section",
      [](Scenario* s, const toml::node& v) {
@@ -573,6 +669,12 @@ constexpr KeyEntry kKeys[] = {
      "chance a buyer crashes (SIGABRT) between its read and its write",
      [](Scenario* s, const toml::node& v) {
        return GetDouble(v, 0, 1, &s->faults.crash_before_write);
+     }},
+    {"faults.partition_host",
+     "{ host = \"b\", at_ms = N, for_ms = M }: cut that host's link to the "
+     "store's server at N ms for M ms",
+     [](Scenario* s, const toml::node& v) {
+       return GetPartition(v, &s->faults.partition_host);
      }},
     {"expect.violations", "what CI should see: none | some (in every trial)",
      [](Scenario* s, const toml::node& v) {
@@ -811,6 +913,103 @@ std::string FormatBytes(uint64_t bytes) {
   }
   return unit == 0 ? fmt::format("{} bytes", bytes)
                    : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+// What a scenario with buyers on several hosts must be: each host runs its
+// buyers through its own agent, which is told its share and streams back
+// what they did; the store is the one thing they all reach.
+Status ValidateHosts(const Scenario& scenario, std::string* key) {
+  const auto fail = [key](std::string_view at, std::string message) {
+    if (key != nullptr) *key = at;
+    return Status::Invalid(fmt::format("{}: {}", at, message));
+  };
+  const std::vector<std::string>& hosts = scenario.buyers.hosts;
+  const PartitionSpec& partition = scenario.faults.partition_host;
+  if (hosts.empty()) {
+    if (!scenario.buyers.launcher.empty()) {
+      return fail("buyers.launcher",
+                  "a launcher starts buyers on hosts: set buyers.hosts too");
+    }
+    if (partition.set()) {
+      return fail("faults.partition_host",
+                  "a partition cuts one of buyers.hosts off: set "
+                  "buyers.hosts");
+    }
+    return Status::Ok();
+  }
+  if (scenario.program.set()) {
+    return fail("buyers.hosts",
+                "a program runs on this host only; buyers.hosts is for "
+                "ticketsim's own buyers");
+  }
+  if (scenario.schedule.kind != ScheduleKind::kOs ||
+      !scenario.schedule.steps.empty()) {
+    return fail("run.schedule",
+                "buyers on hosts are interleaved by their kernels and the "
+                "network (run.schedule = \"os\"): a controlled schedule "
+                "needs every buyer on this host");
+  }
+  if (scenario.history != HistoryMode::kFull) {
+    return fail("history",
+                "buyers on hosts send their events back as they happen: "
+                "history = \"full\"");
+  }
+  if (scenario.buyers.pool > 0) {
+    return fail("buyers.pool",
+                "buyers on hosts are not pooled: each host runs one process "
+                "per buyer");
+  }
+  if (EventCount(scenario) > 1) {
+    return fail("events", "buyers on hosts sell one event (one count)");
+  }
+  const StoreKind store = scenario.store.kind;
+  const bool local_store = store == StoreKind::kFile ||
+                           store == StoreKind::kShm ||
+                           store == StoreKind::kSqlite;
+  if (hosts.size() > 1 && local_store) {
+    return fail(
+        "store.kind",
+        fmt::format("the hosts cannot all reach a {} on one machine's "
+                    "{}; use store.kind = \"postgres\" (a server every host "
+                    "connects to)",
+                    store == StoreKind::kShm    ? "shared memory object"
+                    : store == StoreKind::kFile ? "file"
+                                                : "SQLite database file",
+                    store == StoreKind::kShm ? "/dev/shm" : "disk"));
+  }
+  if (hosts.size() > 1 && (scenario.guard.kind == GuardKind::kSqliteImmediate ||
+                           scenario.guard.kind == GuardKind::kSqliteDeferred)) {
+    return fail("guard.kind",
+                "an sqlite transaction needs the database file, which the "
+                "hosts cannot all reach");
+  }
+  if (partition.set()) {
+    if (std::find(hosts.begin(), hosts.end(), partition.host) == hosts.end()) {
+      return fail(
+          "faults.partition_host",
+          fmt::format("\"{}\" is not one of buyers.hosts", partition.host));
+    }
+    if (hosts.size() < 2) {
+      return fail("faults.partition_host",
+                  "a partition cuts one host off from the others: name "
+                  "several in buyers.hosts");
+    }
+    if (scenario.buyers.launcher.empty()) {
+      return fail("faults.partition_host",
+                  "a partition is made on the host itself, through its "
+                  "launcher: set buyers.launcher (local agents share this "
+                  "host's network)");
+    }
+    if (store != StoreKind::kPostgres ||
+        (scenario.store.listen.empty() &&
+         ServerAddress(scenario.store.url).empty())) {
+      return fail("faults.partition_host",
+                  "a partition cuts a host's link to the store's server: "
+                  "use store.kind = \"postgres\" reached over TCP "
+                  "(store.listen, or a store.url with a host address)");
+    }
+  }
+  return Status::Ok();
 }
 
 // What a scenario with a [program] must be: ticketsim runs the program on
@@ -1199,6 +1398,7 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                 "a pattern over a program's output needs the program: set "
                 "program.command");
   }
+  if (Status s = ValidateHosts(scenario, key); !s.ok()) return s;
   const bool sqlite_guard =
       scenario.guard.kind == GuardKind::kSqliteImmediate ||
       scenario.guard.kind == GuardKind::kSqliteDeferred;
@@ -1453,6 +1653,21 @@ std::string DescribeSetup(const Scenario& scenario) {
   }
   if (f.crash_before_write > 0) {
     setup += fmt::format(", crash_before_write {}", f.crash_before_write);
+  }
+  if (!b.hosts.empty()) {
+    std::string hosts;
+    for (const std::string& host : b.hosts) {
+      hosts += (hosts.empty() ? "" : ", ") + host;
+    }
+    setup += fmt::format(
+        ", on host{} {} ({})", b.hosts.size() == 1 ? "" : "s", hosts,
+        b.launcher.empty() ? std::string("local agents")
+                           : fmt::format("launcher `{}`", b.launcher));
+    if (f.partition_host.set()) {
+      setup += fmt::format(", partition of {} at {} ms for {} ms",
+                           f.partition_host.host, f.partition_host.at_ms,
+                           f.partition_host.for_ms);
+    }
   }
   return setup;
 }

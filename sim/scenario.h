@@ -80,6 +80,21 @@ struct BuyersSpec {
   // 0: one process per buyer. k > 0: k worker processes serve the buyers,
   // each taking the next buyer not yet served (the seed's Pool(k)).
   int64_t pool = 0;
+  // The hosts the buyers run on (buyer i on hosts[i % size]); empty: this
+  // one, as child processes. `launcher` starts `ticketsim buyer` on a host
+  // ("ssh {host}", "ip netns exec {host}"); "" starts it here, a simulated
+  // host with its own agent and its own guard objects (docs/hosts.md).
+  std::vector<std::string> hosts;
+  std::string launcher;
+};
+inline constexpr size_t kMaxHosts = 64;
+
+// A host's link to the store's server cut during the run, then restored.
+struct PartitionSpec {
+  std::string host;  // empty: none
+  double at_ms = 0;  // after the start
+  double for_ms = 0;
+  bool set() const { return !host.empty(); }
 };
 
 // Faults injected into buyers, each a chance per purchase. None of them is
@@ -94,6 +109,8 @@ struct FaultsSpec {
   double pause_holder_ms = 1000;
   // A buyer crashes (SIGABRT) after reading the count, before writing it.
   double crash_before_write = 0;
+  // faults.partition_host: a host cut off from the store's server.
+  PartitionSpec partition_host;
 
   bool any() const {
     return kill_holder > 0 || pause_holder > 0 || crash_before_write > 0;

@@ -82,7 +82,7 @@ TEST_F(MessagesTest, AnUnknownCommandSaysWhichItMeant) {
   EXPECT_EQ(ran.exit_code, 2) << ran.out;
   EXPECT_TRUE(Has(ran.out,
                   "unknown command \"frobnicate\"; the commands are run, "
-                  "check, compare, list, clean, step"))
+                  "check, compare, list, clean, step, buyer"))
       << ran.out;
 }
 

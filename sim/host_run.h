@@ -1,0 +1,58 @@
+// Host runs: a run whose buyers are on several hosts (buyers.hosts), as
+// the parent conducts it (docs/hosts.md; the words are sim/host_protocol.h,
+// the other side sim/host_agent.h).
+//
+// The parent starts one `ticketsim buyer` agent per host through the
+// launcher, each in a process group of its own and dying with the parent,
+// writes each its share, measures each host's clock against its own (the
+// best of several round trips over the pipes), and once every agent's
+// buyers wait at their barriers, sends go to all. Each event an agent
+// streams back is put, on the parent's clock, into the parent's history in
+// its buyer's slice, so every report reads it as a run on one host. The run
+// ends when every agent has said done; at its time limit, on an interrupt,
+// or when a holder dies with a guard nothing releases, the parent tells
+// every agent to stop; an agent that fails fails the run. It is the
+// subreaper of everything the launchers start, and kills and reaps all of
+// it at the end. faults.partition_host cuts a host's link to the store's
+// server through that host's launcher, and always restores it.
+#ifndef TICKETSIM_SIM_HOST_RUN_H_
+#define TICKETSIM_SIM_HOST_RUN_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/run.h"
+#include "sim/run_signals.h"
+#include "sim/scenario.h"
+#include "storage/run_names.h"
+#include "storage/status.h"
+
+namespace ticketsim {
+
+// Runs `scenario`'s buyers on its hosts against the store the parent
+// created (named `store_names`, reached with `conninfo`), and fills
+// `result`'s history, processes and hosts. Returns Environment, naming
+// the host and quoting its agent's last stderr lines, when an agent could
+// not be started or failed, or the partition could not be made; the caller
+// reads the final count and removes the run's objects.
+// REQUIRES: scenario.buyers.hosts is not empty, ValidateScenario is ok.
+Status RunOnHosts(const Scenario& scenario, const RunNames& store_names,
+                  const std::string& conninfo, const RunSignals& signals,
+                  const ProgressFn& progress, RunResult* result);
+
+// The host of each buyer (buyer i on hosts[i % hosts]).
+std::vector<std::vector<uint32_t>> BuyersOfHosts(const Scenario& scenario);
+
+// " ± 0.052 ms" for a buyer on a host whose clock's uncertainty shows in a
+// time as the reports write it (1 us and more); "" otherwise.
+std::string ClockUncertainty(const RunResult& result, uint32_t buyer);
+
+// Adds each host's clock uncertainty to the times its buyers' steps have in
+// the witnesses' sentences ("at 1.204 ms ± 0.050 ms").
+void AddClockUncertainty(const RunResult& result, Verdict* verdict);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_HOST_RUN_H_
