@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "sim/buyer.h"
+#include "sim/children.h"
 #include "sim/escape.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
-#include "storage/pg_server.h"
 
 extern char** environ;
 
@@ -126,48 +126,7 @@ pid_t Spawn(const SpawnPlan& plan, pid_t parent) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (chdir(plan.dir.c_str()) != 0) _exit(127);
   execve(plan.argv[0], plan.argv.data(), envp.data());
-  const int err = errno;
-  const char* what = strerror(err);
-  (void)!write(2, "ticketsim: cannot execute ", 26);
-  (void)!write(2, plan.argv[0], strlen(plan.argv[0]));
-  (void)!write(2, ": ", 2);
-  (void)!write(2, what, strlen(what));
-  (void)!write(2, "\n", 1);
-  _exit(127);
-}
-
-// Every child of this process (with the subreaper set: every orphan of the
-// program too), from /proc; not the throwaway PostgreSQL server.
-std::vector<pid_t> Children() {
-  std::vector<pid_t> out;
-  const pid_t self = getpid();
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* entry = readdir(proc)) {
-    char* end = nullptr;
-    const long pid = strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[512];
-    const ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0) continue;
-    buf[got] = '\0';
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    const char* close_paren = strrchr(buf, ')');
-    if (close_paren == nullptr) continue;
-    char state = 0;
-    long ppid = 0;
-    if (sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
-        ppid == self && pid != ThrowawayServerPid()) {
-      out.push_back(static_cast<pid_t>(pid));
-    }
-  }
-  closedir(proc);
-  return out;
+  ExitExecFailed(plan.argv[0], errno);
 }
 
 std::string ExitWords(int status) {
