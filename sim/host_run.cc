@@ -22,6 +22,7 @@
 
 #include "sim/buyer.h"
 #include "sim/children.h"
+#include "sim/fd.h"
 #include "sim/host_protocol.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
@@ -41,32 +42,6 @@ constexpr int64_t kCommandLimitNs = int64_t{10} * 1000000000;
 constexpr size_t kStderrKept = 5;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
-
-// A pipe end closed when it goes out of scope.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 std::string ExitWords(int status) {
   if (WIFEXITED(status)) {

@@ -27,6 +27,7 @@
 #include "sim/buyer.h"
 #include "sim/children.h"
 #include "sim/escape.h"
+#include "sim/fd.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
@@ -47,32 +48,6 @@ constexpr size_t kStderrLineShown = 300;
 constexpr int kReadsPerRound = 16;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
-
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // A pipe: the parent reads `read`, non-blocking; the child gets `write`.
 Status MakePipe(Fd* read_end, Fd* write_end) {
