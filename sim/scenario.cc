@@ -1040,6 +1040,12 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
   if (EventCount(scenario) > 1) {
     return fail("events", "a program sells one event (one count)");
   }
+  if (scenario.store.kind == StoreKind::kPostgres) {
+    return fail("store.kind",
+                "a program is handed a file, shared memory or an SQLite "
+                "database, not a PostgreSQL server: use store.kind = "
+                "\"file\", \"shm\" or \"sqlite\"");
+  }
   if (scenario.buyers.pool > 0) {
     return fail("buyers.pool", "a program's copies are not pooled");
   }

@@ -234,6 +234,21 @@ TEST_F(ProgramTest, AMissingScriptOrAnEmptyCommandIsAUsageError) {
   EXPECT_TRUE(Has(empty.out, "the command is empty")) << empty.out;
 }
 
+// A program is handed a file, shared memory or SQLite; a PostgreSQL store
+// is refused before anything runs.
+TEST_F(ProgramTest, APostgresStoreIsRefusedForAProgram) {
+  const std::string file =
+      Scenario("pg.toml",
+               "[store]\nkind = \"postgres\"\n[program]\ncommand = "
+               "[\"true\"]\n");
+  const Ran ran = Run({"run", file});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out,
+                  "store.kind: a program is handed a file, shared "
+                  "memory or an SQLite database"))
+      << ran.out;
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
