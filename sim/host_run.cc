@@ -535,15 +535,10 @@ class HostRunner {
   }
 
   void TakeSignals() {
-    signalfd_siginfo info;
-    while (read(signal_fd_.get(), &info, sizeof info) ==
-           static_cast<ssize_t>(sizeof info)) {
-      const int sig = static_cast<int>(info.ssi_signo);
-      if (sig != SIGCHLD && IsInterrupt(sig)) {
-        result_->interrupted = true;
-        result_->interrupt_signal = sig;
-        Stop(RunEnd::kInterrupt);
-      }
+    if (const int sig = TakeInterrupt(signal_fd_.get()); sig != 0) {
+      result_->interrupted = true;
+      result_->interrupt_signal = sig;
+      Stop(RunEnd::kInterrupt);
     }
   }
 

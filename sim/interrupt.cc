@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,6 +70,16 @@ void EndNow(int sig) {
 const sigset_t& InterruptSignals() {
   static const sigset_t set = Compute();
   return set;
+}
+
+int TakeInterrupt(int fd) {
+  int interrupt = 0;
+  signalfd_siginfo info;
+  while (read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig != SIGCHLD && IsInterrupt(sig)) interrupt = sig;
+  }
+  return interrupt;
 }
 
 bool IsInterrupt(int sig) {

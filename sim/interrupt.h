@@ -43,6 +43,10 @@ namespace ticketsim {
 const sigset_t& InterruptSignals();
 bool IsInterrupt(int sig);
 
+// Reads every signal waiting on the signalfd `fd` (non-blocking); returns
+// the last interrupt among them, or 0 if none was one.
+int TakeInterrupt(int fd);
+
 // "SIGHUP", "SIGRTMIN+3", "signal 99".
 std::string SignalName(int sig);
 
