@@ -531,6 +531,62 @@ TEST(StepCommandTest, MoreThanTenBuyersOrABadListIsRefused) {
       << ran.out;
 }
 
+// What `run` refuses under a controlled schedule (a program, buyers on
+// hosts, a transaction that waits inside the server) `step` refuses too,
+// for the same reason, before anything runs.
+TEST(StepCommandTest, AScenarioRunCannotStepIsRefusedAsRunRefusesIt) {
+  const testing::TempDir dir;
+  const std::string buyer = dir.Write("buyer.sh", "echo bought seat 1\n");
+  const std::vector<std::vector<std::string>> scenarios = {
+      {"--program", "sh " + buyer, "--buyers", "2", "--sold-pattern",
+       "seat (\\d+)"},
+      {testing::Library("34-pg-read-committed.toml")},
+      {testing::Library("41-hosts-local-lock.toml")},
+  };
+  for (const std::vector<std::string>& scenario : scenarios) {
+    std::vector<std::string> run = {"run", "--schedule", "step"};
+    run.insert(run.end(), scenario.begin(), scenario.end());
+    const testing::Ran refused = RunWithInput(run, "0 0 q");
+    ASSERT_EQ(refused.exit_code, 2) << refused.out;
+    const size_t why = refused.out.find("run.schedule: ");
+    ASSERT_NE(why, std::string::npos) << refused.out;
+
+    std::vector<std::string> step = {"step"};
+    step.insert(step.end(), scenario.begin(), scenario.end());
+    const testing::Ran ran = RunWithInput(step, "0 0 q");
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_NE(ran.out.find("step: " + refused.out.substr(why)),
+              std::string::npos)
+        << ran.out;
+    EXPECT_EQ(ran.out.find("steps:"), std::string::npos) << ran.out;
+    EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+  }
+}
+
+// The replay line a stepped run prints is a `run` that takes the same steps
+// to the same verdict.
+TEST(StepCommandTest, TheReplayLineRunsTheSameSteps) {
+  const testing::Ran ran =
+      RunWithInput({"step", testing::Library("01-rush-unguarded.toml"),
+                    "--buyers", "2", "--attempts", "1"},
+                   "0 0 1 1 0 0 0 1 1 1");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;  // the lost update it expects
+  const size_t at = ran.out.find("\nreplay: ticketsim run ");
+  ASSERT_NE(at, std::string::npos) << ran.out;
+  std::istringstream line(
+      ran.out.substr(at + 23, ran.out.find('\n', at + 1) - at - 23));
+  std::vector<std::string> words;
+  for (std::string word; line >> word;) words.push_back(word);
+  EXPECT_EQ(words.back(), "0,0,1,1,0,0,0,1,1,1") << ran.out;
+  words.insert(words.begin(), "run");
+  const testing::Ran again = RunWithInput(words, "");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("LOST UPDATE"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("steps: --steps 0,0,1,1,0,0,0,1,1,1\n"),
+            std::string::npos)
+      << again.out;
+}
+
 // ticketsim on a pseudo-terminal, driven key by key.
 class Terminal {
  public:
