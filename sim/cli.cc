@@ -925,13 +925,16 @@ int CompareCommand(const PreparedCommand& command) {
       break;
     }
     double sold = 0, remaining = 0, attempts = 0;
-    std::string kinds;
     for (const TrialResult& t : r.trials) {
       sold += static_cast<double>(t.sold);
       remaining += static_cast<double>(t.remaining.value_or(0));
       attempts += static_cast<double>(t.attempts);
-      if (kinds.empty()) kinds = ListViolations(t.violations);
     }
+    // One trial: how many of each kind. Several, beside their means: every
+    // kind any of them showed, and in how many.
+    std::string kinds = r.trials.size() == 1
+                            ? ListViolations(r.trials[0].violations)
+                            : ListKindsInTrials(r);
     const double n = std::max<size_t>(1, r.trials.size());
     if (r.run_failed()) kinds = "the run failed: " + Visible(r.FirstProblem());
     if (kinds.empty()) kinds = "none";

@@ -485,25 +485,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                violated, trials,
                Percent(static_cast<double>(violated) / trials), Percent(ci.low),
                Percent(ci.high));
-    // How many trials showed each kind.
-    std::vector<ViolationCount> kinds;  // kind, trials that showed it
-    for (const TrialResult& t : result.trials) {
-      for (const auto& [kind, count] : t.violations) {
-        auto it =
-            std::find_if(kinds.begin(), kinds.end(),
-                         [k = kind](const auto& e) { return e.first == k; });
-        if (it == kinds.end()) {
-          kinds.emplace_back(kind, 1);
-        } else {
-          ++it->second;
-        }
-      }
-    }
-    std::string shown;
-    for (const auto& [kind, n] : kinds) {
-      shown += fmt::format("{}{} in {}", shown.empty() ? "" : ", ",
-                           ViolationName(kind), n);
-    }
+    const std::string shown = ListKindsInTrials(result);
     if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
     int64_t attempts = 0;
     int64_t sales = 0;
