@@ -223,10 +223,13 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
     if (b.killed) {
       const int32_t process = run.served_by[b.buyer];
       const int sig = process < 0 ? 0 : run.processes[process].signal;
+      // A person's q ends the buyers still waiting for their turn.
       note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
                   ? "  killed (kill_holder)"
               : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
                   ? "  crashed (crash_before_write)"
+              : run.ended_by == RunEnd::kStopped && sig == SIGKILL
+                  ? "  stopped by q"
                   : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
     }
     if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);

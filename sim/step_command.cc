@@ -106,11 +106,8 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
   const bool color =
       isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   fmt::print("\n");
-  if (run.stopped) {
-    const size_t steps = run.schedule.steps.size();
-    fmt::print("stopped {}: the verdict is that of the steps taken\n\n",
-               steps == 0 ? std::string("before the first step")
-                          : fmt::format("after step {}", steps));
+  if (const std::string quit = screen.QuitText(run.schedule); !quit.empty()) {
+    fmt::print("{}: the verdict is that of the steps taken\n\n", quit);
   }
   WriteTextReport(stdout, run, *verdict, color);
   ScenarioResult result;
