@@ -245,15 +245,14 @@ Status ApplyReplay(const ScenarioOptions& options,
   return Status::Ok();
 }
 
-// The scenario as `options` make it, in words for `ticketsim run` that
-// replays a stepped run: its files and flags, but not its schedule, steps
-// or trials, which the replay sets.
-std::string ReplayWords(const ScenarioOptions& options) {
+// The flags and settings of `options` that the replay of a stepped run
+// repeats, a word each for a flag and its value: all but the schedule, the
+// steps and the trials, which the replay sets.
+std::vector<std::string> ReplayedOverrides(const ScenarioOptions& options) {
   const auto replayed = [](std::string_view key) {
     return key != "run.schedule" && key != "run.steps" && key != "run.trials";
   };
   std::vector<std::string> words;
-  for (const std::string& path : options.paths) words.push_back(path);
   for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
     if (options.flag_values[i].empty() || !replayed(kKeyFlags[i].key)) {
       continue;
@@ -269,10 +268,24 @@ std::string ReplayWords(const ScenarioOptions& options) {
     words.push_back("--set");
     words.push_back(setting);
   }
-  std::string out;
-  for (const std::string& word : words) {
-    out += (out.empty() ? "" : " ") + ShellWord(word);
+  return words;
+}
+
+// The `ticketsim run` that replays a stepped run of `scenario` (as
+// `options` made it), but for its --steps: the same files and flags, one
+// trial, and after the list the scenario's own schedule (seeded if that is
+// a person's).
+std::string ReplayCommand(const ScenarioOptions& options,
+                          const Scenario& scenario) {
+  std::string out = "ticketsim run";
+  for (const std::string& path : options.paths) out += " " + ShellWord(path);
+  for (const std::string& word : ReplayedOverrides(options)) {
+    out += " " + ShellWord(word);
   }
+  if (scenario.schedule.kind == ScheduleKind::kStep) {
+    out += " --set run.schedule=seeded";
+  }
+  if (scenario.trials != 1) out += " --trials 1";
   return out;
 }
 
@@ -535,7 +548,7 @@ struct PreparedCommand {
   bool narrate = false;
   bool quiet = false;  // run: the verdicts and the summary only
   bool clean_all = false;
-  // step: the scenario's words for the `ticketsim run` that replays it.
+  // step: the `ticketsim run` that replays it, but for its --steps.
   std::string replay;
   std::string check_history;  // check --history: the history to check
 };
@@ -618,6 +631,26 @@ Status OpenOutputs(const RunOutputPaths& paths, const CLI::App& run,
     if (Status s = OutputFile::Open(w.flag, w.path, w.file); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+// A scenario a person steps (`step`, or `run` under run.schedule =
+// "step"), as `options` loaded it: the command that replays it and its name
+// are taken from what the user wrote; then its schedule becomes a person's,
+// in one trial, checked as every controlled schedule is.
+Status PrepareStepped(const ScenarioOptions& options,
+                      PreparedCommand* command) {
+  LoadedScenario& loaded = command->scenarios[0];
+  command->replay = ReplayCommand(options, loaded.scenario);
+  // A file's name describes the file: "Ten buyers, ..." run with three.
+  if (const std::vector<std::string> changed = ReplayedOverrides(options);
+      !loaded.path.empty() && !changed.empty()) {
+    loaded.scenario.name +=
+        fmt::format(" (changed: {})", fmt::join(changed, " "));
+  }
+  const Override stepped[] = {{"run.schedule=step", "step"},
+                              {"run.trials=1", "step"}};
+  if (Status s = ApplyOverrides(stepped, &loaded); !s.ok()) return s;
+  return CheckSteppable(loaded.scenario);
 }
 
 // A run that could not start because some scenarios are invalid: the JUnit
@@ -892,13 +925,16 @@ int CompareCommand(const PreparedCommand& command) {
       break;
     }
     double sold = 0, remaining = 0, attempts = 0;
-    std::string kinds;
     for (const TrialResult& t : r.trials) {
       sold += static_cast<double>(t.sold);
       remaining += static_cast<double>(t.remaining.value_or(0));
       attempts += static_cast<double>(t.attempts);
-      if (kinds.empty()) kinds = ListViolations(t.violations);
     }
+    // One trial: how many of each kind. Several, beside their means: every
+    // kind any of them showed, and in how many.
+    std::string kinds = r.trials.size() == 1
+                            ? ListViolations(r.trials[0].violations)
+                            : ListKindsInTrials(r);
     const double n = std::max<size_t>(1, r.trials.size());
     if (r.run_failed()) kinds = "the run failed: " + Visible(r.FirstProblem());
     if (kinds.empty()) kinds = "none";
@@ -1275,11 +1311,10 @@ int PrepareCommand(std::span<const std::string> args,
               flag));
         }
       }
-      if (Status s = CheckSteppable(command.scenarios[0].scenario); !s.ok()) {
+      if (Status s = PrepareStepped(run_options, &command); !s.ok()) {
         return usage(s.message());
       }
       command.kind = PreparedCommand::Kind::kStep;
-      command.replay = ReplayWords(run_options);
     }
     for (const LoadedScenario& l : command.scenarios) {
       if (l.scenario.history != HistoryMode::kSummary) continue;
@@ -1340,11 +1375,9 @@ int PrepareCommand(std::span<const std::string> args,
         !s.ok()) {
       return usage(s.message());
     }
-    Scenario& scenario = command.scenarios[0].scenario;
-    if (Status s = CheckSteppable(scenario); !s.ok()) {
+    if (Status s = PrepareStepped(step_options, &command); !s.ok()) {
       return usage(s.message());
     }
-    command.replay = ReplayWords(step_options);
   } else if (clean->parsed()) {
     command.kind = PreparedCommand::Kind::kClean;
   } else if (buyer->parsed()) {

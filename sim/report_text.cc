@@ -223,10 +223,13 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
     if (b.killed) {
       const int32_t process = run.served_by[b.buyer];
       const int sig = process < 0 ? 0 : run.processes[process].signal;
+      // A person's q ends the buyers still waiting for their turn.
       note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
                   ? "  killed (kill_holder)"
               : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
                   ? "  crashed (crash_before_write)"
+              : run.ended_by == RunEnd::kStopped && sig == SIGKILL
+                  ? "  stopped by q"
                   : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
     }
     if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
@@ -485,25 +488,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                violated, trials,
                Percent(static_cast<double>(violated) / trials), Percent(ci.low),
                Percent(ci.high));
-    // How many trials showed each kind.
-    std::vector<ViolationCount> kinds;  // kind, trials that showed it
-    for (const TrialResult& t : result.trials) {
-      for (const auto& [kind, count] : t.violations) {
-        auto it =
-            std::find_if(kinds.begin(), kinds.end(),
-                         [k = kind](const auto& e) { return e.first == k; });
-        if (it == kinds.end()) {
-          kinds.emplace_back(kind, 1);
-        } else {
-          ++it->second;
-        }
-      }
-    }
-    std::string shown;
-    for (const auto& [kind, n] : kinds) {
-      shown += fmt::format("{}{} in {}", shown.empty() ? "" : ", ",
-                           ViolationName(kind), n);
-    }
+    const std::string shown = ListKindsInTrials(result);
     if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
     int64_t attempts = 0;
     int64_t sales = 0;

@@ -200,8 +200,8 @@ void RunControlled(
   hooks.ended = [&](uint32_t p) { return reaper->Ended(p); };
   hooks.paused = [&](uint32_t p) { return reaper->Paused(p); };
   hooks.resume = [&](uint32_t p) { reaper->Resume(p); };
-  hooks.recorded = [&](uint32_t buyer) -> size_t {
-    return result->history->EventsOf(buyer).size();
+  hooks.events = [&](uint32_t buyer) {
+    return result->history->EventsOf(buyer);
   };
   hooks.count = [&](size_t e) -> std::optional<int64_t> {
     if (e >= stores.size()) return std::nullopt;

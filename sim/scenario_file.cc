@@ -320,6 +320,11 @@ Status LoadScenarioText(const std::string& path, std::string_view text,
   return ApplyOverridesAndValidate(path, overrides, out);
 }
 
+Status ApplyOverrides(std::span<const Override> overrides,
+                      LoadedScenario* loaded) {
+  return ApplyOverridesAndValidate(loaded->path, overrides, loaded);
+}
+
 Status ExpandScenarioPaths(std::span<const std::string> paths,
                            std::vector<std::string>* files) {
   for (const std::string& path : paths) {

@@ -50,6 +50,13 @@ Status LoadScenarioText(const std::string& path, std::string_view text,
                         std::span<const Override> overrides,
                         LoadedScenario* out);
 
+// Applies `overrides` to `loaded` (as LoadScenario left it) and validates
+// the result again, blaming the key that fails as LoadScenario does: for a
+// command that puts settings of its own over the user's (`step` makes the
+// schedule a person's).
+Status ApplyOverrides(std::span<const Override> overrides,
+                      LoadedScenario* loaded);
+
 // The scenario files that `paths` name: each file as it is, each directory's
 // *.toml files in name order (those that cannot be looked at, such as a
 // symlink loop, too: loading one says why). Fails (Invalid) on a path that

@@ -312,6 +312,7 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
   board.scenario = &scenario;
   board.count = hooks.count;
   board.signal_fd = waiter.signal_fd();
+  board.events = hooks.events;
   board.buyers.resize(buyers);
   const auto process_of = [&](size_t b) {
     return control->slots[b].process.load(std::memory_order_acquire);
@@ -361,6 +362,7 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
       }
     }
     board.step = log->steps.size();
+    board.taken = log->steps;
     if (board.runnable.empty()) {
       if (paused_process >= 0) {
         // The stalled holder goes on once nobody else can.
@@ -410,12 +412,12 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
       case Waited::kDied:
         step.outcome = StepOutcome::kDied;
         step.events =
-            static_cast<uint32_t>(hooks.recorded(b) - step.first_event);
+            static_cast<uint32_t>(hooks.events(b).size() - step.first_event);
         break;
       case Waited::kPaused:
         step.outcome = StepOutcome::kPaused;
         step.events =
-            static_cast<uint32_t>(hooks.recorded(b) - step.first_event);
+            static_cast<uint32_t>(hooks.events(b).size() - step.first_event);
         break;
       default: {
         // Its process has stopped: before this buyer's next step, or a

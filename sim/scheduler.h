@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "sim/buyer.h"
+#include "sim/history.h"
 #include "sim/scenario.h"
 #include "sim/schedule.h"
 #include "sim/step_gate.h"
@@ -70,6 +71,10 @@ struct StepBoard {
   // Readable when a signal is pending for the run (an interrupt, or a
   // buyer that ended): a chooser that waits (for a person) stops waiting.
   int signal_fd = -1;
+  // The steps taken so far, and the events a buyer has recorded so far:
+  // what each step did is its buyer's [first_event, first_event + events).
+  std::span<const ScheduledStep> taken;
+  std::function<std::span<const Event>(uint32_t buyer)> events;
 };
 
 // The chooser's answer.
@@ -124,7 +129,7 @@ struct ScheduleHooks {
   // Continues a process that stopped itself.
   std::function<void(uint32_t process)> resume;
   // The events a buyer's history holds now.
-  std::function<size_t(uint32_t buyer)> recorded;
+  std::function<std::span<const Event>(uint32_t buyer)> events;
   // Whether the buyers blocked now wait for each other in a cycle.
   std::function<bool()> cycle;
   // The count in an event's store (for the chooser's board).

@@ -58,10 +58,8 @@ std::string ShellWord(std::string_view word) {
   return out + "'";
 }
 
-int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
+int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
   Scenario scenario = loaded.scenario;
-  scenario.schedule.kind = ScheduleKind::kStep;
-  scenario.trials = 1;
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
   // While the terminal takes keys one at a time, an interrupt between two
@@ -108,11 +106,8 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
   const bool color =
       isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   fmt::print("\n");
-  if (run.stopped) {
-    const size_t steps = run.schedule.steps.size();
-    fmt::print("stopped {}: the verdict is that of the steps taken\n\n",
-               steps == 0 ? std::string("before the first step")
-                          : fmt::format("after step {}", steps));
+  if (const std::string quit = screen.QuitText(run.schedule); !quit.empty()) {
+    fmt::print("{}: the verdict is that of the steps taken\n\n", quit);
   }
   WriteTextReport(stdout, run, *verdict, color);
   ScenarioResult result;
@@ -139,15 +134,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
   const std::string list = run.schedule.StepsList();
   fmt::print("\nsteps: {}\n", list.empty() ? "none" : list);
   if (!list.empty()) {
-    // The same scenario, its schedule the list (then seeded, should the
-    // list not reach the end), one trial.
-    std::string words = "ticketsim run";
-    if (!replay_words.empty()) words += " " + replay_words;
-    if (loaded.scenario.schedule.kind == ScheduleKind::kStep) {
-      words += " --set run.schedule=seeded";
-    }
-    if (loaded.scenario.trials != 1) words += " --trials 1";
-    fmt::print("replay: {} --steps {}\n", Visible(words), list);
+    fmt::print("replay: {} --steps {}\n", Visible(replay), list);
   }
   std::fflush(stdout);
 

@@ -25,9 +25,11 @@ std::string ShellWord(std::string_view word);
 // Runs `loaded` under a schedule of a person's choosing: keys from stdin,
 // the board (at a terminal) or a line per step on stdout. An undo runs the
 // scenario again, its steps but the last replayed without asking. Then the
-// text report, the steps and `ticketsim run <replay_words> --steps ...`.
-// Returns the exit status, as `run` does.
-int StepCommand(const LoadedScenario& loaded, const std::string& replay_words);
+// text report, the steps and `<replay> --steps ...`, `replay` being the
+// `ticketsim run` command line of the scenario. Returns the exit status, as
+// `run` does. REQUIRES: `loaded` validated under run.schedule = "step"
+// (CheckSteppable too).
+int StepCommand(const LoadedScenario& loaded, const std::string& replay);
 
 }  // namespace ticketsim
 

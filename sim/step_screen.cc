@@ -1,6 +1,7 @@
 #include "sim/step_screen.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "sim/escape.h"
+#include "sim/words.h"
 
 namespace ticketsim {
 namespace {
@@ -122,6 +124,76 @@ std::vector<std::string> StateLines(const StepBoard& board, uint32_t buyer) {
       "attempt {}/{}, read {}", std::min(v.attempt + 1, attempts), attempts,
       v.read ? fmt::format("{}", *v.read) : std::string("-")));
   return lines;
+}
+
+// The events `step` recorded, out of all its buyer's.
+std::span<const Event> EventsOfStep(std::span<const Event> all,
+                                    const ScheduledStep& step) {
+  if (step.first_event >= all.size()) return {};
+  return all.subspan(
+      step.first_event,
+      std::min<size_t>(step.events, all.size() - step.first_event));
+}
+
+// What a step's events say it did, for its line of the trace.
+struct Effect {
+  std::vector<std::string> parts;  // "1", "wrote 0: seat 1 sold", ...
+  std::optional<int64_t> written;
+  std::optional<int64_t> seat;
+  bool torn = false;
+};
+
+Effect EffectOf(std::span<const Event> events) {
+  Effect out;
+  for (const Event& e : events) {
+    switch (e.kind) {
+      case EventKind::kQuery:
+      case EventKind::kRead:
+        if ((e.flags & kTorn) != 0) {
+          out.torn = true;
+          out.parts.push_back("no count (torn read)");
+        } else {
+          out.parts.push_back(fmt::format("{}", e.value));
+        }
+        break;
+      case EventKind::kSoldOut:
+        out.parts.push_back("sold out");
+        break;
+      case EventKind::kTruncated:
+        out.parts.push_back("the file is empty");
+        break;
+      case EventKind::kWrite:
+        out.written = e.value;
+        out.seat = e.value + 1;
+        out.parts.push_back(
+            fmt::format("wrote {}: seat {} sold", e.value, e.value + 1));
+        break;
+      case EventKind::kTook:
+        if ((e.flags & kNoSeat) == 0) out.seat = e.value;
+        out.parts.push_back(out.seat ? fmt::format("seat {} sold", e.value)
+                                     : std::string("sold"));
+        break;
+      case EventKind::kFailed:
+        out.parts.push_back(fmt::format("failed: {}", FailureName(e.aux)));
+        break;
+      case EventKind::kRetry:
+        out.parts.push_back("refused by the server: again from the read");
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+// Whether `v` is inside a purchase: alive, past the first step of one
+// (`first`, the first line of its code) and not finished.
+bool InPurchase(const BuyerView& v, const CodeLine& first) {
+  if (!v.alive || v.state == StepState::kStarting ||
+      v.state == StepState::kFinished) {
+    return false;
+  }
+  return v.next != first.kind || v.event != first.event;
 }
 
 class Forward : public StepChooser {
@@ -358,11 +430,19 @@ void StepScreen::See(const StepBoard& board) {
   if (board.count) {
     for (size_t e = 0; e < counts_.size(); ++e) counts_[e] = board.count(e);
   }
-  Settle(&board, nullptr);
+  const ScheduledStep* done =
+      pending_ && board.taken.size() == taken_.size() && !board.taken.empty()
+          ? &board.taken.back()
+          : nullptr;
+  std::span<const Event> events;
+  if (done != nullptr && board.events) {
+    events = EventsOfStep(board.events(done->buyer), *done);
+  }
+  Settle(&board, done, events);
 }
 
 void StepScreen::Took(uint64_t step, uint32_t buyer, StepKind kind) {
-  Settle(nullptr, nullptr);
+  Settle(nullptr, nullptr, {});
   if (step < said_ && step < taken_.size() && taken_[step].buyer == buyer &&
       taken_[step].kind == kind) {
     // A replayed step: it did what it did before.
@@ -373,72 +453,116 @@ void StepScreen::Took(uint64_t step, uint32_t buyer, StepKind kind) {
   Taken t;
   t.buyer = buyer;
   t.kind = kind;
-  if (buyer < seen_.size()) {
-    t.event = seen_[buyer].event;
-    t.read_before = seen_[buyer].read;
-  }
-  if (t.event < counts_.size()) t.count_before = counts_[t.event];
+  if (buyer < seen_.size()) t.event = seen_[buyer].event;
   taken_.push_back(std::move(t));
   pending_ = true;
 }
 
-void StepScreen::Settle(const StepBoard* board, const ScheduledStep* outcome) {
+void StepScreen::Settle(const StepBoard* board, const ScheduledStep* done,
+                        std::span<const Event> events) {
   if (!pending_ || taken_.empty()) return;
   pending_ = false;
   Taken& t = taken_.back();
-  if (outcome != nullptr) {
-    switch (outcome->outcome) {
-      case StepOutcome::kDied:
-        t.result = " -> died";
-        break;
-      case StepOutcome::kPaused:
-        t.result = " -> paused";
-        break;
-      case StepOutcome::kBlocked:
-        t.result = " -> blocked";
-        break;
-      case StepOutcome::kMoved:
-        break;
-    }
-  } else if (board != nullptr && t.buyer < board->buyers.size()) {
-    const BuyerView& v = board->buyers[t.buyer];
-    if (v.served && !v.alive && v.state != StepState::kFinished) {
-      t.result = " -> died";
-    } else if (v.paused) {
-      t.result = " -> paused";
-    } else if (t.kind == StepKind::kAcquire && v.state == StepState::kBlocked) {
-      const std::vector<uint32_t> holders = Holders(*board, t.event);
-      t.result = holders.empty() ? " -> blocked"
-                                 : fmt::format(" -> blocked: {} holds it",
-                                               BuyerList(holders));
-    } else if (t.kind == StepKind::kAcquire && v.next == StepKind::kBackoff) {
-      t.result = " -> taken by another";
-    } else if ((t.kind == StepKind::kQuery || t.kind == StepKind::kRead) &&
-               v.read) {
-      // A read that found no count (a torn file) publishes none: the value
-      // then is the last one, and the store could not be read either.
-      if (v.read == t.read_before && !t.count_before && board->count) {
-        t.result = " -> no count (torn read)";
-      } else {
-        t.result = fmt::format(" -> {}", *v.read);
+  Effect effect = EffectOf(events);
+  t.written = effect.written;
+  t.seat = effect.seat;
+  t.torn = effect.torn;
+  if (std::string ending = Ending(board, done, t); !ending.empty()) {
+    effect.parts.push_back(std::move(ending));
+  }
+  if (!effect.parts.empty()) {
+    t.result = fmt::format(" -> {}", fmt::join(effect.parts, ", "));
+  }
+  t.violation = ViolationIn(t);
+  if (!terminal_) SayUpTo(taken_.size());
+}
+
+std::string StepScreen::Ending(const StepBoard* board,
+                               const ScheduledStep* done,
+                               const Taken& t) const {
+  const StepOutcome outcome =
+      done != nullptr ? done->outcome : StepOutcome::kMoved;
+  if (outcome == StepOutcome::kDied) return "died";
+  if (outcome == StepOutcome::kPaused) return "paused";
+  if (board == nullptr || t.buyer >= board->buyers.size()) {
+    return outcome == StepOutcome::kBlocked ? "blocked" : "";
+  }
+  const BuyerView& v = board->buyers[t.buyer];
+  if (v.served && !v.alive && v.state != StepState::kFinished) return "died";
+  if (v.paused) return "paused";
+  if (t.kind == StepKind::kAcquire &&
+      (outcome == StepOutcome::kBlocked || v.state == StepState::kBlocked)) {
+    const std::vector<uint32_t> holders = Holders(*board, t.event);
+    return holders.empty()
+               ? "blocked"
+               : fmt::format("blocked: {} holds it", BuyerList(holders));
+  }
+  if (t.kind == StepKind::kAcquire && v.next == StepKind::kBackoff) {
+    return "taken by another";
+  }
+  return "";
+}
+
+std::string StepScreen::ViolationIn(const Taken& t) const {
+  if (t.torn) {
+    // A buyer between the two halves of its write has the file empty.
+    for (size_t b = 0; b < seen_.size(); ++b) {
+      const BuyerView& v = seen_[b];
+      if (b != t.buyer && v.alive && v.next == StepKind::kWriteEnd &&
+          v.event == t.event) {
+        return fmt::format(
+            "torn read: buyer {} read the count while buyer {} "
+            "was rewriting it",
+            t.buyer, b);
       }
-    } else if (t.kind == StepKind::kQuery || t.kind == StepKind::kRead) {
-      t.result = " -> no count (torn read)";
+    }
+    return fmt::format("torn read: buyer {} found no count", t.buyer);
+  }
+  if (!t.seat) return "";
+  int64_t times = 1;
+  const Taken* before = nullptr;
+  for (size_t i = 0; i + 1 < taken_.size(); ++i) {
+    if (taken_[i].seat == t.seat && taken_[i].event == t.event) {
+      ++times;
+      before = &taken_[i];
     }
   }
-  if (!terminal_) SayUpTo(taken_.size());
+  if (before == nullptr) return "";
+  const std::string seat =
+      EventCount(scenario_) > 1
+          ? fmt::format("{} seat {}", Visible(EventName(scenario_, t.event)),
+                        *t.seat)
+          : fmt::format("seat {}", *t.seat);
+  if (t.written) {
+    return fmt::format("{} sold {}: buyer {} wrote {} over buyer {}'s sale",
+                       seat, TimesSold(times), t.buyer, *t.written,
+                       before->buyer);
+  }
+  return fmt::format("{} sold {}: buyer {} took it after buyer {}", seat,
+                     TimesSold(times), t.buyer, before->buyer);
 }
 
 void StepScreen::SayUpTo(uint64_t steps) {
   for (; said_ < steps && said_ < taken_.size(); ++said_) {
     Say(fmt::format("step {}: {}", said_ + 1, StepText(said_)));
+    if (!taken_[said_].violation.empty()) {
+      Say("  violation: " + Visible(taken_[said_].violation));
+    }
   }
 }
 
 void StepScreen::Finish(const RunResult& result) {
   const std::vector<ScheduledStep>& log = result.schedule.steps;
-  Settle(nullptr,
-         log.size() == taken_.size() && !log.empty() ? &log.back() : nullptr);
+  const auto events = [&result](const ScheduledStep& step) {
+    return result.history
+               ? EventsOfStep(result.history->EventsOf(step.buyer), step)
+               : std::span<const Event>();
+  };
+  if (log.size() == taken_.size() && !log.empty()) {
+    Settle(nullptr, &log.back(), events(log.back()));
+  } else {
+    Settle(nullptr, nullptr, {});
+  }
   // A step during which the run ended (a buyer's death that left a lock
   // abandoned, an interrupt) is in the log only.
   for (size_t i = taken_.size(); i < log.size(); ++i) {
@@ -446,11 +570,31 @@ void StepScreen::Finish(const RunResult& result) {
     t.buyer = log[i].buyer;
     t.kind = log[i].kind;
     t.event = log[i].event;
-    t.result =
-        log[i].outcome == StepOutcome::kDied ? " -> died" : " -> the run ended";
+    Effect effect = EffectOf(events(log[i]));
+    effect.parts.push_back(
+        log[i].outcome == StepOutcome::kDied ? "died" : "the run ended");
+    t.result = fmt::format(" -> {}", fmt::join(effect.parts, ", "));
     taken_.push_back(std::move(t));
   }
   SayUpTo(std::min<uint64_t>(taken_.size(), log.size()));
+}
+
+std::string StepScreen::QuitText(const ScheduleLog& log) const {
+  if (!quit_at_) return "";
+  const uint64_t quit = *quit_at_;
+  std::string out = quit == 0 ? std::string("stopped before the first step")
+                              : fmt::format("stopped after step {}", quit);
+  const uint64_t steps = log.steps.size();
+  if (steps <= quit) return out;
+  std::vector<uint32_t> buyers;
+  for (uint64_t s = quit; s < steps; ++s) buyers.push_back(log.steps[s].buyer);
+  std::sort(buyers.begin(), buyers.end());
+  buyers.erase(std::unique(buyers.begin(), buyers.end()), buyers.end());
+  return out + fmt::format("; {}: {} finishing the purchase{} in flight",
+                           steps == quit + 1
+                               ? fmt::format("step {}", steps)
+                               : fmt::format("steps {} to {}", quit + 1, steps),
+                           BuyerList(buyers), buyers.size() == 1 ? "" : "s");
 }
 
 std::string StepScreen::CodeText(uint32_t buyer, StepKind kind,
@@ -494,8 +638,35 @@ StepScreen::Key StepScreen::ReadKey(int signal_fd, char* c) {
   }
 }
 
+Choice StepScreen::Finishing(const StepBoard& board) {
+  const auto inside = [&](uint32_t b) {
+    return Runnable(board, b) && b < code_.size() && !code_[b].empty() &&
+           InPurchase(board.buyers[b], code_[b][0]);
+  };
+  // One buyer at a time finishes its purchase, so that q adds no
+  // interleaving of its own; one that blocks, or backs off, passes the turn
+  // on (the holder it waits for is inside a purchase too).
+  const bool backed_off = !taken_.empty() &&
+                          taken_.back().buyer == finishing_ &&
+                          taken_.back().kind == StepKind::kBackoff;
+  const uint32_t n = static_cast<uint32_t>(board.buyers.size());
+  Choice choice;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t b = (finishing_ + i + (backed_off ? 1 : 0)) % n;
+    if (inside(b)) {
+      finishing_ = b;
+      choice.buyer = b;
+      return choice;
+    }
+  }
+  choice.what = Choice::What::kStop;
+  return choice;
+}
+
 Choice StepScreen::Choose(const StepBoard& board) {
   See(board);
+  // After q the steps are ticketsim's: Finish says them.
+  if (quit_at_) return Finishing(board);
   if (terminal_) said_ = taken_.size();  // the board shows them
   Choice choice;
   const auto reject = [this](std::string why) {
@@ -521,8 +692,8 @@ Choice StepScreen::Choose(const StepBoard& board) {
     }
     // End of input, q, or Ctrl-D.
     if (key == Key::kEnd || c == 'q' || c == 'Q' || c == 4) {
-      choice.what = Choice::What::kStop;
-      return choice;
+      quit_at_ = board.step;
+      return Finishing(board);
     }
     if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
       draw = false;
@@ -554,6 +725,23 @@ Choice StepScreen::Choose(const StepBoard& board) {
     reject(fmt::format("the key {} does nothing: 0-9 a buyer, r, u or q",
                        Visible(std::string(1, c))));
   }
+}
+
+std::vector<std::string> StepScreen::ViolationLines(uint64_t steps) const {
+  std::vector<uint64_t> flagged;
+  for (uint64_t s = 0; s < steps && s < taken_.size(); ++s) {
+    if (!taken_[s].violation.empty()) flagged.push_back(s);
+  }
+  if (flagged.empty()) return {};
+  std::vector<std::string> lines = {
+      fmt::format("violations so far: {}", flagged.size())};
+  constexpr size_t kShown = 3;  // the last ones
+  for (size_t i = flagged.size() > kShown ? flagged.size() - kShown : 0;
+       i < flagged.size(); ++i) {
+    lines.push_back(fmt::format("  step {}: {}", flagged[i] + 1,
+                                Visible(taken_[flagged[i]].violation)));
+  }
+  return lines;
 }
 
 std::string StepScreen::Draw(const StepBoard& board) const {
@@ -649,9 +837,11 @@ std::string StepScreen::Draw(const StepBoard& board) const {
     line(guards);
   }
 
+  const uint64_t taken = std::min<uint64_t>(board.step, taken_.size());
+  for (const std::string& l : ViolationLines(taken)) line(l);
+
   // The last steps of this run.
   constexpr uint64_t kStepsShown = 5;
-  const uint64_t taken = std::min<uint64_t>(board.step, taken_.size());
   if (taken > 0) {
     line("last steps:");
     for (uint64_t s = taken > kStepsShown ? taken - kStepsShown : 0; s < taken;

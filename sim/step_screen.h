@@ -13,7 +13,16 @@
 //
 // Keys: 0-9 that buyer takes its next step, r a buyer drawn from the
 // scenario's seed, u undo the last step (the run is made again one step
-// shorter), q stop with the verdict so far.
+// shorter), q stop. A stop never cuts a purchase in the middle (a buyer
+// killed between truncate and write would leave the damage to ticketsim,
+// not to the race): after q the buyers inside a purchase finish it, one
+// after another (one that blocks passes the turn on), and the verdict is
+// that of whole purchases.
+//
+// Each step says what it did (the count read, the count written and the
+// seat sold, a sold-out read's count), and a step that sells a seat sold
+// before, or reads a file another buyer is rewriting, is flagged as the
+// violation it is the moment it happens.
 #ifndef TICKETSIM_SIM_STEP_SCREEN_H_
 #define TICKETSIM_SIM_STEP_SCREEN_H_
 
@@ -28,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/history.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/schedule.h"
@@ -85,6 +95,10 @@ class StepScreen : public StepChooser {
   Choice Choose(const StepBoard& board) override;
   void Took(uint64_t step, uint32_t buyer, StepKind kind) override;
 
+  // After q, where it stopped `log`'s run: "stopped after step 3; steps 4
+  // to 6: buyers 0 and 1 finishing the purchases in flight". "" before q.
+  std::string QuitText(const ScheduleLog& log) const;
+
   // "buyer 1 count = read() -> 1": what step `step` (from 0) did.
   std::string StepText(uint64_t step) const;
 
@@ -96,10 +110,11 @@ class StepScreen : public StepChooser {
     uint32_t buyer = 0;
     StepKind kind = StepKind::kNone;
     size_t event = 0;
-    std::string result;  // " -> 1", " -> blocked", "" until known
-    // Before it: the count the buyer had read, and the store's.
-    std::optional<int64_t> read_before;
-    std::optional<int64_t> count_before;
+    std::string result;              // " -> 1", " -> blocked", "" until known
+    std::optional<int64_t> written;  // the count it wrote
+    std::optional<int64_t> seat;     // the seat it sold
+    bool torn = false;               // a read that found no count
+    std::string violation;           // "seat 1 sold twice: ..."
   };
   enum class Key { kChar, kSignal, kEnd };
 
@@ -108,9 +123,21 @@ class StepScreen : public StepChooser {
   // Through a pipe, or at the end: says the steps not said yet, up to
   // `steps`.
   void SayUpTo(uint64_t steps);
-  // Completes the last step's line from `board` (or `outcome`), and says
-  // it through a pipe.
-  void Settle(const StepBoard* board, const ScheduledStep* outcome);
+  // Completes the last step's line from what it recorded (`events`), how
+  // it ended (`done`, from the log) and `board` after it, and says it
+  // through a pipe.
+  void Settle(const StepBoard* board, const ScheduledStep* done,
+              std::span<const Event> events);
+  // How step `t` ended, when not simply moved on: "died", "blocked: ...".
+  std::string Ending(const StepBoard* board, const ScheduledStep* done,
+                     const Taken& t) const;
+  // The violation the last step made, if any.
+  std::string ViolationIn(const Taken& t) const;
+  // For the board: "violations so far: N", then the last few flagged in
+  // the first `steps` steps, a line each.
+  std::vector<std::string> ViolationLines(uint64_t steps) const;
+  // After q: a buyer inside a purchase, or stop.
+  Choice Finishing(const StepBoard& board);
   std::string CodeText(uint32_t buyer, StepKind kind, size_t event) const;
 
   const Scenario& scenario_;
@@ -126,6 +153,8 @@ class StepScreen : public StepChooser {
   bool pending_ = false;  // taken_.back() not settled yet
   uint64_t said_ = 0;     // steps said so far (through a pipe)
   std::string message_;   // why the last key did nothing
+  std::optional<uint64_t> quit_at_;
+  uint32_t finishing_ = 0;  // after q: the buyer finishing its purchase
   std::optional<termios> saved_;
 };
 

@@ -57,6 +57,32 @@ int64_t ScenarioResult::with_violations() const {
                        [](const TrialResult& t) { return t.violated(); });
 }
 
+std::vector<ViolationCount> ScenarioResult::kinds_in_trials() const {
+  std::vector<ViolationCount> kinds;
+  for (const TrialResult& t : trials) {
+    for (const auto& [kind, count] : t.violations) {
+      auto it =
+          std::find_if(kinds.begin(), kinds.end(),
+                       [k = kind](const auto& e) { return e.first == k; });
+      if (it == kinds.end()) {
+        kinds.emplace_back(kind, 1);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  return kinds;
+}
+
+std::string ListKindsInTrials(const ScenarioResult& result) {
+  std::string out;
+  for (const auto& [kind, trials] : result.kinds_in_trials()) {
+    out += fmt::format("{}{} in {}", out.empty() ? "" : ", ",
+                       ViolationName(kind), trials);
+  }
+  return out;
+}
+
 bool ScenarioResult::run_failed() const {
   return std::any_of(trials.begin(), trials.end(),
                      [](const TrialResult& t) { return t.failed(); });

@@ -73,6 +73,9 @@ struct ScenarioResult {
   int stopped_by_signal = 0;
 
   int64_t with_violations() const;
+  // Every kind of violation any trial showed, in the order first seen, each
+  // with the number of trials that showed it.
+  std::vector<ViolationCount> kinds_in_trials() const;
   bool run_failed() const;
   // A trial's run could not follow its input (TrialResult::bad_input).
   bool bad_input() const;
@@ -85,6 +88,10 @@ struct ScenarioResult {
   std::string FirstProblem() const;
   double seconds() const;
 };
+
+// "lost update in 5, torn read in 2": kinds_in_trials() as the reports
+// list it; "" when no trial showed a violation.
+std::string ListKindsInTrials(const ScenarioResult& result);
 
 struct SuiteHooks {
   bool keep_json = false;  // fill TrialResult::report

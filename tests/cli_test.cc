@@ -304,6 +304,33 @@ TEST_F(CliTest, CompareShowsOneRowPerGuard) {
       << ran.out;
 }
 
+// compare over several trials: beside the means, every kind any trial
+// showed and in how many trials, not the first violated trial's counts.
+// (Seeded, each trial's interleaving is that of its seed.)
+TEST_F(CliTest, CompareOverTrialsListsEveryKindWithTheTrialsThatShowedIt) {
+  const Ran ran = RunTicketsimArgs(
+      {"compare", "--store", "file", "--write", "truncate", "--buyers", "2",
+       "--tickets", "2", "--attempts", "2", "--schedule", "seeded", "--trials",
+       "8", "--guards", "none,file-lock"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("  none                   8/8  torn read in 7, lost "
+                         "update in 5, oversell in 5, duplicate seat in 5 "),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("  file-lock              0/8  none "),
+            std::string::npos)
+      << ran.out;
+  // The run of the same trials says the same.
+  const Ran run =
+      RunTicketsimArgs({"run", "--store", "file", "--write", "truncate",
+                        "--buyers", "2", "--tickets", "2", "--attempts", "2",
+                        "--schedule", "seeded", "--trials", "8"});
+  EXPECT_NE(run.out.find("  kinds     torn read in 7, lost update in 5, "
+                         "oversell in 5, duplicate seat in 5\n"),
+            std::string::npos)
+      << run.out;
+}
+
 TEST_F(CliTest, CompareRefusesAGuardTheStoreCannotHave) {
   const Ran ran = RunTicketsimArgs(
       {"compare", "--store", "file", "--guards", "none,sqlite-immediate"});

@@ -265,9 +265,20 @@ TEST(StepScreenBoardTest, KeysFromAPipeChooseRejectUndoAndStop) {
   EXPECT_EQ(c.buyer, 0u);
   c = screen.Choose(board);
   EXPECT_EQ(c.what, Choice::What::kUndo);
+  // q: buyer 0 is inside its purchase (before its write), which it
+  // finishes before the run stops.
   c = screen.Choose(board);
-  EXPECT_EQ(c.what, Choice::What::kStop);
-  c = screen.Choose(board);  // the end of the keys is q too
+  EXPECT_EQ(c.what, Choice::What::kBuyer);
+  EXPECT_EQ(c.buyer, 0u);
+  StepBoard between = board;  // both before their next purchase
+  for (BuyerView& v : between.buyers) {
+    v.state = StepState::kReady;
+    v.next = StepKind::kQuery;
+    v.held = 0;
+    v.waits_for = -1;
+  }
+  between.runnable = {0, 1};
+  c = screen.Choose(between);
   EXPECT_EQ(c.what, Choice::What::kStop);
   std::fclose(out);
   const std::string text(said, said_size);
@@ -473,10 +484,14 @@ TEST(StepCommandTest, KeysThroughAPipeMakeTheLostUpdate) {
        {"step 1: buyer 0 n = read() -> 1\n",
         "step 2: buyer 0 count = read() -> 1\n",
         "step 3: buyer 1 n = read() -> 1\n",
-        "step 4: buyer 1 count = read() -> 1\n", "step 5: buyer 0 truncate()\n",
-        "step 6: buyer 0 write(count - 1)\n", "step 7: buyer 1 truncate()\n",
-        "step 8: buyer 1 write(count - 1)\n", "LOST UPDATE",
-        "\nsteps: 0,0,1,1,0,0,1,1\n",
+        "step 4: buyer 1 count = read() -> 1\n",
+        "step 5: buyer 0 truncate() -> the file is empty\n",
+        "step 6: buyer 0 write(count - 1) -> wrote 0: seat 1 sold\n",
+        "step 7: buyer 1 truncate() -> the file is empty\n",
+        "step 8: buyer 1 write(count - 1) -> wrote 0: seat 1 sold\n"
+        "  violation: seat 1 sold twice: buyer 1 wrote 0 over buyer 0's "
+        "sale\n",
+        "LOST UPDATE", "\nsteps: 0,0,1,1,0,0,1,1\n",
         "\nreplay: ticketsim run --store file --write truncate --guard none "
         "--buyers 2 --tickets 1 --steps 0,0,1,1,0,0,1,1\n"}) {
     EXPECT_NE(ran.out.find(line), std::string::npos) << line << "\n" << ran.out;
@@ -496,24 +511,83 @@ TEST(StepCommandTest, KeysThroughAPipeMakeTheLostUpdate) {
 
 TEST(StepCommandTest, UndoReplaysTheStepsBeforeItSilently) {
   const testing::Ran ran = RunWithInput(kRushArgs, "0 0 u 1 q");
-  EXPECT_EQ(ran.exit_code, 0) << ran.out;  // nobody wrote: no violation
+  // Both queried before q; each then buys in turn: no violation.
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_NE(ran.out.find("step 2: buyer 0 count = read() -> 1\nundo: step 2\n"
                          "step 2: buyer 1 n = read() -> 1\n"),
             std::string::npos)
       << ran.out;
   // Step 1 was said once: the replay does not say it again.
   EXPECT_EQ(ran.out.find("step 1:"), ran.out.rfind("step 1:")) << ran.out;
-  EXPECT_NE(ran.out.find("stopped after step 2"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("\nsteps: 0,1\n"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("stopped after step 2; steps 3 to 6: buyers 0, 1 "
+                         "finishing the purchases in flight"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("\nsteps: 0,1,0,0,0,1\n"), std::string::npos)
+      << ran.out;
   EXPECT_TRUE(LeftoversOf(ran.pid).empty());
 }
 
 TEST(StepCommandTest, TheEndOfTheKeysStopsWithTheVerdictSoFar) {
   const testing::Ran ran = RunWithInput(kRushArgs, "0");
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
-  EXPECT_NE(ran.out.find("stopped after step 1"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("\nsteps: 0\n"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("stopped after step 1; steps 2 to 4: buyer 0 "
+                         "finishing the purchase in flight"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("\nsteps: 0,0,0,0\n"), std::string::npos) << ran.out;
   EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
+// q between a buyer's truncate and its write stops nothing in the middle:
+// the purchase in flight ends first, and the verdict is that of whole
+// purchases (no buyer killed inside one, no file left empty).
+TEST(StepCommandTest, QuitInTheMiddleOfAWriteFinishesThePurchaseFirst) {
+  std::vector<std::string> args = kRushArgs;
+  args[8] = "3";
+  const testing::Ran ran = RunWithInput(args, "0 0 0 q");
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  for (const char* line :
+       {"step 3: buyer 0 truncate() -> the file is empty\n",
+        "step 4: buyer 0 write(count - 1) -> wrote 0: seat 1 sold\n",
+        "stopped after step 3; step 4: buyer 0 finishing the purchase in "
+        "flight",
+        "  tickets   initial 1, sold 1, remaining 0\n",
+        "  verdict   no violation\n", "      1 ", "  stopped by q\n",
+        "\nsteps: 0,0,0,0\n"}) {
+    EXPECT_NE(ran.out.find(line), std::string::npos) << line << "\n" << ran.out;
+  }
+  for (const char* absent : {"CORRUPT", "killed", "NOT"}) {
+    EXPECT_EQ(ran.out.find(absent), std::string::npos) << absent << "\n"
+                                                       << ran.out;
+  }
+  EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
+// The trace says what each step read and wrote, what a sold-out read got,
+// and flags a torn read as it happens, naming the buyer rewriting the file.
+TEST(StepCommandTest, TheTraceShowsValuesWrittenSoldOutReadsAndTornReads) {
+  testing::Ran ran =
+      RunWithInput({"step", "--store", "file", "--write", "replace", "--buyers",
+                    "2", "--tickets", "1"},
+                   "0 0 0 0 1 1");
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("step 4: buyer 0 rename() -> wrote 0: seat 1 sold\n"
+                         "step 5: buyer 1 n = read() -> 0\n"
+                         "step 6: buyer 1 count = read() -> 0, sold out\n"),
+            std::string::npos)
+      << ran.out;
+
+  ran = RunWithInput(
+      {"step", testing::Library("03-torn-read.toml"), "--buyers", "2"},
+      "0 0 0 0 1 q");
+  EXPECT_NE(ran.out.find("step 5: buyer 1 n = read() -> no count (torn read)\n"
+                         "  violation: torn read: buyer 1 read the count "
+                         "while buyer 0 was rewriting it\n"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("VIOLATED: torn read x1"), std::string::npos)
+      << ran.out;
 }
 
 TEST(StepCommandTest, MoreThanTenBuyersOrABadListIsRefused) {
@@ -529,6 +603,62 @@ TEST(StepCommandTest, MoreThanTenBuyersOrABadListIsRefused) {
   EXPECT_NE(ran.out.find("--steps 0,2: run.steps: step 2 names buyer 2"),
             std::string::npos)
       << ran.out;
+}
+
+// What `run` refuses under a controlled schedule (a program, buyers on
+// hosts, a transaction that waits inside the server) `step` refuses too,
+// for the same reason, before anything runs.
+TEST(StepCommandTest, AScenarioRunCannotStepIsRefusedAsRunRefusesIt) {
+  const testing::TempDir dir;
+  const std::string buyer = dir.Write("buyer.sh", "echo bought seat 1\n");
+  const std::vector<std::vector<std::string>> scenarios = {
+      {"--program", "sh " + buyer, "--buyers", "2", "--sold-pattern",
+       "seat (\\d+)"},
+      {testing::Library("34-pg-read-committed.toml")},
+      {testing::Library("41-hosts-local-lock.toml")},
+  };
+  for (const std::vector<std::string>& scenario : scenarios) {
+    std::vector<std::string> run = {"run", "--schedule", "step"};
+    run.insert(run.end(), scenario.begin(), scenario.end());
+    const testing::Ran refused = RunWithInput(run, "0 0 q");
+    ASSERT_EQ(refused.exit_code, 2) << refused.out;
+    const size_t why = refused.out.find("run.schedule: ");
+    ASSERT_NE(why, std::string::npos) << refused.out;
+
+    std::vector<std::string> step = {"step"};
+    step.insert(step.end(), scenario.begin(), scenario.end());
+    const testing::Ran ran = RunWithInput(step, "0 0 q");
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_NE(ran.out.find("step: " + refused.out.substr(why)),
+              std::string::npos)
+        << ran.out;
+    EXPECT_EQ(ran.out.find("steps:"), std::string::npos) << ran.out;
+    EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+  }
+}
+
+// The replay line a stepped run prints is a `run` that takes the same steps
+// to the same verdict.
+TEST(StepCommandTest, TheReplayLineRunsTheSameSteps) {
+  const testing::Ran ran =
+      RunWithInput({"step", testing::Library("01-rush-unguarded.toml"),
+                    "--buyers", "2", "--attempts", "1"},
+                   "0 0 1 1 0 0 0 1 1 1");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;  // the lost update it expects
+  const size_t at = ran.out.find("\nreplay: ticketsim run ");
+  ASSERT_NE(at, std::string::npos) << ran.out;
+  std::istringstream line(
+      ran.out.substr(at + 23, ran.out.find('\n', at + 1) - at - 23));
+  std::vector<std::string> words;
+  for (std::string word; line >> word;) words.push_back(word);
+  EXPECT_EQ(words.back(), "0,0,1,1,0,0,0,1,1,1") << ran.out;
+  words.insert(words.begin(), "run");
+  const testing::Ran again = RunWithInput(words, "");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("LOST UPDATE"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("steps: --steps 0,0,1,1,0,0,0,1,1,1\n"),
+            std::string::npos)
+      << again.out;
 }
 
 // ticketsim on a pseudo-terminal, driven key by key.
@@ -639,13 +769,14 @@ TEST(StepCommandTest, AtATerminalKeysMoveTheMarkersUndoAndQuit) {
            Has(s, "\n> n = read\\(\\) +  n = read\\(\\)\n");
   })) << terminal.Screen();
 
+  // Buyer 1 has queried: it finishes its purchase before the run stops.
   terminal.Press('q');
   ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
-    return Has(s, "\nreplay: ticketsim run .* --steps 1\n");
+    return Has(s, "\nreplay: ticketsim run .* --steps 1,1,1,1\n");
   })) << terminal.Screen();
   const std::string end = terminal.Screen();
-  EXPECT_TRUE(Has(end, "stopped after step 1")) << end;
-  EXPECT_TRUE(Has(end, "\nsteps: 1\n")) << end;
+  EXPECT_TRUE(Has(end, "stopped after step 1; steps 2 to 4: buyer 1")) << end;
+  EXPECT_TRUE(Has(end, "\nsteps: 1,1,1,1\n")) << end;
   EXPECT_TRUE(Has(end, "verdict")) << end;
   EXPECT_EQ(terminal.Wait(), 0) << end;
   // The terminal is as it was.
@@ -672,6 +803,45 @@ TEST(StepCommandTest, CtrlCAtATerminalEndsTheRunAndPutsTheTerminalBack) {
   ASSERT_EQ(tcgetattr(terminal.master(), &mode), 0);
   EXPECT_EQ(mode.c_lflag & (ICANON | ECHO),
             static_cast<tcflag_t>(ICANON | ECHO));
+  EXPECT_TRUE(LeftoversOf(terminal.pid()).empty());
+}
+
+// At a terminal: the title names the flags that changed the scenario's
+// file, and the board flags a seat sold twice the moment the second sale
+// is written, with the values each step read and wrote.
+TEST(StepCommandTest, AtATerminalTheBoardFlagsAViolationAsItHappens) {
+  Terminal terminal({"step", testing::Library("01-rush-unguarded.toml"),
+                     "--buyers", "2", "--attempts", "2"});
+  ASSERT_TRUE(terminal.ok());
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "keys: 0-1");
+  })) << terminal.all();
+  EXPECT_TRUE(Has(terminal.Screen(),
+                  "ticketsim step: The rush: ten buyers, one ticket, no lock "
+                  "\\(changed: --buyers 2 --attempts 2\\), step 1\n"))
+      << terminal.Screen();
+  // Both read 1; buyer 0 thinks and writes, then buyer 1.
+  for (char key : std::string("0011000111")) terminal.Press(key);
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "step 11\n") && Has(s, "keys: 0-1");
+  })) << terminal.Screen();
+  const std::string board = terminal.Screen();
+  EXPECT_TRUE(Has(board,
+                  "\nviolations so far: 1\n  step 10: seat 1 sold twice: "
+                  "buyer 1 wrote 0 over buyer 0's sale\n"))
+      << board;
+  EXPECT_TRUE(Has(board,
+                  "step 7: buyer 0 write\\(count - 1\\) -> wrote 0: "
+                  "seat 1 sold\n"))
+      << board;
+  // Both stand before their second purchase: q stops at once.
+  terminal.Press('q');
+  ASSERT_TRUE(terminal.WaitFor([](const std::string& s) {
+    return Has(s, "\nsteps: 0,0,1,1,0,0,0,1,1,1\n");
+  })) << terminal.Screen();
+  EXPECT_TRUE(Has(terminal.Screen(), "stopped after step 10:"))
+      << terminal.Screen();
+  EXPECT_EQ(terminal.Wait(), 0) << terminal.all();  // the lost update expected
   EXPECT_TRUE(LeftoversOf(terminal.pid()).empty());
 }
 
