@@ -97,7 +97,9 @@ constexpr KeyFlag kKeyFlags[] = {
      "'CMD ARGS': run your own buyer program (docs/programs.md)", false},
     {"--program-mode", "program.mode", "buyer | whole | operation", false},
     {"--sold-pattern", "program.sold_pattern",
-     "REGEX: a line of the program's output that means a sale", false},
+     "REGEX (RE2's syntax): a line of the program's output that means a "
+     "sale",
+     false},
 };
 
 // Flags whose value is text as it is (a command, a pattern), never TOML.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <re2/re2.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -19,7 +20,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <regex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +31,7 @@
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
+#include "sim/sold_pattern.h"
 
 extern char** environ;
 
@@ -40,12 +41,21 @@ namespace {
 // The barrier waits this long at most for every copy to reach fd 4: a copy
 // that never reads it (or never says anything) does not hold the others.
 constexpr int64_t kStartWaitNs = int64_t{2} * 1000000000;
-// Beyond these a lane's output is a flood, and stops the run.
+// Beyond this a lane's output is a flood, and stops the run.
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
-constexpr size_t kMaxStdoutLine = 64 * 1024;
+// Of each stdout line, this much is kept and matched with sold_pattern: a
+// sale is a short line, and a line costs at worst its length times the
+// pattern's size to match (sim/sold_pattern.h).
+constexpr size_t kMatchedLine = 4096;
 constexpr size_t kStderrLineShown = 300;
-// Reads of one pipe in one round at most (64 KiB each).
+// Reads of one pipe in one round at most (64 KiB each; stdout's are
+// kStdoutRead bytes).
 constexpr int kReadsPerRound = 16;
+// Stdout is read this much at a time, and no more of it in a round once
+// the round has taken kMatchBudgetNs: a flood of lines under a heavy
+// pattern does not keep the loop from its deadlines and interrupts.
+constexpr size_t kStdoutRead = 4096;
+constexpr int64_t kMatchBudgetNs = 50000000;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
@@ -156,7 +166,7 @@ struct Lane {
   bool reaped = true;
   bool ticketsim_killed = false;  // ticketsim sent it SIGKILL
   Fd out, err, events;
-  LineSplitter out_lines{kMaxStdoutLine};
+  LineSplitter out_lines{kMatchedLine};
   LineSplitter err_lines{kStderrLineShown};
   LineSplitter event_lines{kMaxEventLine};
   size_t out_bytes = 0;
@@ -440,10 +450,16 @@ class ProgramRunner {
     // Every pipe is read each round, not only those poll named: a line
     // written before another (an unlock before the next lock) is then read
     // in the same round or an earlier one, never a later one.
+    // Stdout is read within a budget, from a lane further on each round,
+    // so that every lane's turn comes.
     if (ready > 0) {
-      for (Lane& lane : lanes_) {
-        if (Status s = Drain(&lane, now); !s.ok()) return s;
+      read_stdout_until_ = now + kMatchBudgetNs;
+      const size_t first = rounds_++ % lanes_.size();
+      for (size_t i = 0; i < lanes_.size(); ++i) {
+        Lane* lane = &lanes_[(first + i) % lanes_.size()];
+        if (Status s = Drain(lane, now); !s.ok()) return s;
       }
+      read_stdout_until_ = INT64_MAX;
       TakeSignals();
     }
     if (!stop_) ReapAll(now);
@@ -456,8 +472,11 @@ class ProgramRunner {
     // What a pipe holds now, but at most a few reads of it: a program that
     // writes without end must not keep the parent from its deadlines.
     const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
+      const bool out = fd == &lane->out;
       for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
-        const ssize_t got = read(fd->get(), buf, sizeof buf);
+        if (out && MonotonicNs() >= read_stdout_until_) break;
+        const ssize_t got =
+            read(fd->get(), buf, out ? kStdoutRead : sizeof buf);
         if (got > 0) {
           if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
           continue;
@@ -535,27 +554,15 @@ class ProgramRunner {
   Status StdoutLine(Lane* lane, const std::string& text, int64_t now) {
     ++report_->lanes[lane->index].stdout_lines;
     if (!pattern_) return Status::Ok();
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), *pattern_);
-         it != std::sregex_iterator(); ++it) {
-      const std::smatch& m = *it;
-      if (m.length(0) == 0) break;  // a pattern that matches nothing at all
-      if (Status s = Sale(lane, m, now); !s.ok()) return s;
-    }
-    return Status::Ok();
+    return pattern_->ForEachSale(text, [&](std::optional<int64_t> seat) {
+      return Sale(lane, seat, now);
+    });
   }
 
   // One sale matched on `lane`'s stdout, with its seat if the pattern's
   // group caught one.
-  Status Sale(Lane* lane, const std::smatch& m, int64_t now) {
+  Status Sale(Lane* lane, std::optional<int64_t> seat, int64_t now) {
     ++report_->lanes[lane->index].sold_lines;
-    std::optional<int64_t> seat;
-    if (m.size() > 1 && m[1].matched) {
-      const std::string digits = m[1].str();
-      char* end = nullptr;
-      errno = 0;
-      const long long v = strtoll(digits.c_str(), &end, 10);
-      if (errno == 0 && end != digits.c_str() && *end == '\0') seat = v;
-    }
     if (program_.mode == ProgramMode::kOperation) {
       if (!lane->op_seat) lane->op_seat = seat;
       return Status::Ok();
@@ -674,10 +681,10 @@ class ProgramRunner {
     if (exited && WEXITSTATUS(status) == 0 && !lane->ticketsim_killed) {
       std::optional<int64_t> seat = lane->op_seat;
       if (!pattern_ && !seat) {
-        static const std::regex kNumber("-?[0-9]+");
-        std::smatch m;
-        if (std::regex_search(lane->op_stdout, m, kNumber)) {
-          seat = strtoll(m.str().c_str(), nullptr, 10);
+        static const re2::RE2 kNumber("(-?[0-9]+)", re2::RE2::Latin1);
+        std::string number;
+        if (re2::RE2::PartialMatch(lane->op_stdout, kNumber, &number)) {
+          seat = strtoll(number.c_str(), nullptr, 10);
         }
       }
       lane->parsed.Stamp(EventKind::kTook, now, 0, seat.value_or(0),
@@ -885,7 +892,7 @@ class ProgramRunner {
   std::shared_ptr<ProgramReport> report_;
   const size_t capacity_;
   std::mt19937_64 random_;
-  std::optional<std::regex> pattern_;
+  std::unique_ptr<SoldPattern> pattern_;
   std::vector<char*> argv_;
   std::vector<Lane> lanes_;
   std::unordered_map<pid_t, uint32_t> lane_of_;
@@ -897,6 +904,8 @@ class ProgramRunner {
   int64_t start_ns_ = 0;
   int64_t deadline_ = INT64_MAX;
   int64_t invokes_ = 0;
+  int64_t read_stdout_until_ = INT64_MAX;  // the round's budget for stdout
+  size_t rounds_ = 0;
   size_t running_ = 0;
   bool no_children_ = false;
   bool stop_ = false;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,8 +13,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -137,6 +140,59 @@ nlohmann::json ViolationOf(const nlohmann::json& run, const std::string& kind) {
     if (v["kind"] == kind) return v;
   }
   return nullptr;
+}
+
+// Runs ticketsim with `args` as RunTicketsimArgs does, sending it SIGINT
+// once `interrupt_when` holds (if given), and giving up on it after 60 s: a
+// bound, not a timing. One it gave up on is killed, and its exit code is -1.
+Ran RunBounded(const std::vector<std::string>& args, const std::string& tmpdir,
+               const std::function<bool()>& interrupt_when = nullptr) {
+  Ran ran;
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    setenv("TMPDIR", tmpdir.c_str(), 1);
+    std::vector<char*> argv = {const_cast<char*>(TICKETSIM_BINARY)};
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TICKETSIM_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool interrupted = false, gave_up = false;
+  for (;;) {
+    if (!interrupted && interrupt_when && interrupt_when()) {
+      interrupted = kill(ran.pid, SIGINT) == 0;
+    }
+    if (!gave_up && std::chrono::steady_clock::now() > give_up) {
+      gave_up = true;
+      kill(ran.pid, SIGKILL);
+    }
+    pollfd ready = {out[0], POLLIN, 0};
+    if (poll(&ready, 1, 20) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+    if (n > 0) ran.out.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(ran.pid, &status, 0);
+  ran.exit_code = gave_up             ? -1
+                  : WIFEXITED(status) ? WEXITSTATUS(status)
+                                      : 128 + WTERMSIG(status);
+  if (gave_up) ran.out += "\n(still running after 60 s: killed)";
+  return ran;
 }
 
 class ProgramTest : public LeavesNothingTest {
@@ -467,6 +523,105 @@ TEST_F(ProgramTest, AnEndlessWriterIsStoppedAtTheTimeLimit) {
   }
 }
 
+// --- The pattern ------------------------------------------------------------
+
+// Lines of 1 MiB and of 30,000 bytes before the sale, each a line a
+// backtracking matcher recursed over to its end: the run ends with its
+// verdict. Only the first 4096 bytes of a line are matched, so the sale at
+// the end of the 1 MiB line is not counted, and the one after is.
+TEST_F(ProgramTest, ALongStdoutLineIsMatchedNotACrash) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "long.sh", R"(read go <&4
+head -c 1048576 /dev/zero | tr '\0' x; echo ' bought seat 7'
+head -c 30000 /dev/zero | tr '\0' x; echo
+printf '{"count": 1}' > "$TICKETSIM_DB"
+echo 'bought seat 2'
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "1", "--tickets", "2", "--sold-pattern", ".*seat (\\d+)",
+                       "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 1);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({2}));
+  ExpectNothingLeft(ran, marker);
+}
+
+// Patterns that backtrack without end over a line of words or of x's:
+// matched in linear time, the run ends at its time limit (exit 3), or at
+// once at SIGINT (exit 130), leaving nothing.
+TEST_F(ProgramTest, ABacktrackingPatternEndsAtTheTimeLimitAndAtAnInterrupt) {
+  const std::string words =
+      "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+      "xi omicron pi rho sigma tau";
+  const std::pair<std::string, std::string> cases[] = {
+      {"(?:\\w+\\s?)+ seat (\\d+)", words}, {"(x+x+)+y", std::string(40, 'x')}};
+  for (const auto& [pattern, line] : cases) {
+    for (const bool interrupt : {false, true}) {
+      SCOPED_TRACE(pattern + (interrupt ? ", SIGINT" : ", time limit"));
+      const std::string marker = NewMarker();
+      const std::string script =
+          Script(tmp_, "words.sh",
+                 "read go <&4\necho '" + line + "'\necho '" + line +
+                     "'\nsleep \"$1\"\n");
+      const auto sleeping = [&] {
+        const auto alive = AliveWith(marker);
+        return std::any_of(alive.begin(), alive.end(), [](const auto& p) {
+          return p.second.starts_with("sleep ");
+        });
+      };
+      const Ran ran = RunBounded(
+          {"run", "--program", script + " " + marker, "--buyers", "2",
+           "--tickets", "5", "--sold-pattern", pattern, "--run-timeout-ms",
+           interrupt ? "60000" : "2000"},
+          runs_.path(), interrupt ? std::function<bool()>(sleeping) : nullptr);
+      if (interrupt) {
+        EXPECT_EQ(ran.exit_code, 130) << ran.out;
+        EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
+      } else {
+        EXPECT_EQ(ran.exit_code, 3) << ran.out;
+        EXPECT_TRUE(Has(ran.out, "the run hit its time limit")) << ran.out;
+      }
+      ExpectNothingLeft(ran, marker);
+    }
+  }
+}
+
+// What RE2 cannot match in linear time (a backreference, a lookaround) and
+// a pattern too large are refused before anything runs, naming the flag or
+// the file, line and column, and saying why.
+TEST_F(ProgramTest, APatternRE2CannotReadIsAUsageError) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "seller.sh", "echo bought seat 1\n");
+  const std::pair<std::string, std::string> cases[] = {
+      {"(seat) \\1", "a backreference such as \\1 is not part of RE2's syntax"},
+      {"seat (?=\\d)", "lookahead and lookbehind"},
+      {"(?<=seat )(\\d+)", "lookahead and lookbehind"},
+      {"(?:ab|cd){600}", "is too large: it compiles to"}};
+  for (const auto& [pattern, why] : cases) {
+    SCOPED_TRACE(pattern);
+    const Ran flag = Run(
+        {"run", "--program", script + " " + marker, "--sold-pattern", pattern});
+    EXPECT_EQ(flag.exit_code, 2) << flag.out;
+    EXPECT_TRUE(Has(flag.out, "--sold-pattern ")) << flag.out;
+    EXPECT_TRUE(Has(flag.out, why)) << flag.out;
+    ExpectNothingLeft(flag, marker);
+  }
+  const std::string file = Scenario(
+      "lookbehind.toml", "[program]\ncommand = [\"./seller.sh\", \"" + marker +
+                             "\"]\nsold_pattern = '(?<=seat )(\\d+)'\n");
+  const Ran ran = Run({"run", file});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, file + ":6:16: program.sold_pattern: "
+                                  "\"(?<=seat )(\\d+)\" is not a pattern "
+                                  "(RE2's syntax): invalid perl operator: (?<"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
 // --- The barrier ------------------------------------------------------------
 
 // Copies that never read fd 4 (they buy at once) do not hold the start:
@@ -688,47 +843,17 @@ TEST_F(ProgramTest, AnInterruptEndsAProgramRunCleanly) {
   const std::string marker = NewMarker();
   const std::string script =
       Script(tmp_, "sleepy.sh", "read go <&4\nsleep \"$1\"\n");
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  const std::string program = script + " " + marker;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    setenv("TMPDIR", runs_.path().c_str(), 1);
-    execl(TICKETSIM_BINARY, "ticketsim", "run", "--program", program.c_str(),
-          "--buyers", "2", "--attempts", "1", "--tickets", "5", nullptr);
-    _exit(127);
-  }
-  close(out[1]);
   // Once both copies sleep (past the barrier), the run is on.
-  bool running = false;
-  for (int waited = 0; waited < 30000 && !running; waited += 5) {
+  const auto running = [&] {
     const auto alive = AliveWith(marker);
-    running = std::count_if(alive.begin(), alive.end(), [](const auto& p) {
-                return p.second.starts_with("sleep ");
-              }) == 2;
-    if (!running) usleep(5000);
-  }
-  EXPECT_TRUE(running) << "the program never ran";
-  kill(pid, running ? SIGINT : SIGKILL);
-  Ran ran;
-  ran.pid = pid;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
-    if (n > 0) ran.out.append(buf, n);
-    if (n < 0 && errno != EINTR) break;
-  }
-  close(out[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ran.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  EXPECT_TRUE(WIFEXITED(status));
+    return std::count_if(alive.begin(), alive.end(), [](const auto& p) {
+             return p.second.starts_with("sleep ");
+           }) == 2;
+  };
+  const Ran ran =
+      RunBounded({"run", "--program", script + " " + marker, "--buyers", "2",
+                  "--attempts", "1", "--tickets", "5"},
+                 runs_.path(), running);
   EXPECT_EQ(ran.exit_code, 130) << ran.out;
   EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
   ExpectNothingLeft(ran, marker);
