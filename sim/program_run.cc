@@ -211,10 +211,15 @@ class ProgramRunner {
         random_(scenario.buyers.seed * 0x9E3779B97F4A7C15ull + 1) {}
 
   Status Run() {
-    Status s = ResolveProgram(program_, &report_->argv);
+    ResolvedCommand command;
+    Status s = ResolveProgram(program_, scenario_.store.file_name, &command);
     if (!s.ok()) return s;
+    report_->argv = std::move(command.argv);
+    report_->from_folder = std::move(command.from_folder);
+    report_->as_written = std::move(command.as_written);
     if (!program_.sold_pattern.empty()) {
-      pattern_.emplace(program_.sold_pattern);
+      s = SoldPattern::Compile(program_.sold_pattern, &pattern_);
+      if (!s.ok()) return s;
     }
     for (const std::string& word : report_->argv) {
       argv_.push_back(const_cast<char*>(word.c_str()));

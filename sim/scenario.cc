@@ -1011,8 +1011,9 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
     return Status::Invalid(fmt::format("{}: {}", at, message));
   };
   const ProgramSpec& program = scenario.program;
-  std::vector<std::string> argv;
-  if (Status s = ResolveProgram(program, &argv); !s.ok()) {
+  ResolvedCommand command;
+  if (Status s = ResolveProgram(program, scenario.store.file_name, &command);
+      !s.ok()) {
     return fail("program.command", s.message());
   }
   if (scenario.guard.kind != GuardKind::kNone) {

@@ -305,6 +305,43 @@ TEST_F(ProgramTest, APostgresStoreIsRefusedForAProgram) {
       << ran.out;
 }
 
+// `python3 buyer.py db.txt` next to a db.txt of the user's: buyer.py is
+// taken from the folder, db.txt is passed as written, so the copies buy
+// from the run's own store and the user's file is left as it was. The
+// report says which word was which.
+TEST_F(ProgramTest, ADataFileInTheCommandIsTheRunsOwnNeverTheUsers) {
+  const std::string marker = NewMarker();
+  const std::string users = tmp_.Write("db.txt", "{\"count\": 100}");
+  tmp_.Write("buyer.py", R"(import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    n = json.load(f)["count"]
+with open(path, "w") as f:
+    json.dump({"count": n - 1}, f)
+print("bought seat %d" % n)
+)");
+  const std::string file = Scenario(
+      "data.toml",
+      "[tickets]\ninitial = 5\n[buyers]\ncount = 1\nattempts = 1\n"
+      "[program]\ncommand = [\"python3\", \"buyer.py\", \"db.txt\", \"" +
+          marker + "\"]\nsold_pattern = 'bought seat (\\d+)'\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", file, "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ReadFile(users), "{\"count\": 100}");
+  EXPECT_TRUE(Has(ran.out, "words     buyer.py from " + tmp_.path() +
+                               "; db.txt passed as written"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["tickets"]["remaining"], 4);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5}));
+  EXPECT_EQ(run["program"]["from_folder"], nlohmann::json::array({"buyer.py"}));
+  EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
+  ExpectNothingLeft(ran, marker);
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
