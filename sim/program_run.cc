@@ -78,40 +78,62 @@ struct SpawnPlan {
   int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
 };
 
-// Forks and executes `plan` in a process group of its own, with every
-// signal as a new process has it. In the child nothing but system calls
-// runs. Returns the pid, or -1 with errno set.
-pid_t Spawn(const SpawnPlan& plan, pid_t parent) {
-  std::vector<char*> envp;
-  envp.reserve(plan.env.size() + 1);
-  for (const std::string& e : plan.env)
-    envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid != 0) {
-    if (pid > 0) setpgid(pid, pid);  // either side may be first
-    return pid;
-  }
+// In the forked child: puts `plan`'s descriptors in place and executes it,
+// or says on `report` which step failed. Nothing but system calls runs.
+[[noreturn]] void StartChild(const SpawnPlan& plan, char* const* envp,
+                             pid_t parent, const StartReport& report) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   setpgid(0, 0);
   // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
   int moved[5];
-  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int null_fd = -1;
   for (int i = 0; i < 5; ++i) {
-    const int from = plan.fds[i] >= 0 ? plan.fds[i] : null_fd;
-    moved[i] = fcntl(from, F_DUPFD_CLOEXEC, 10);
+    if (plan.fds[i] < 0 && null_fd < 0) {
+      null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null_fd < 0) report.Fail(StartStep::kDescriptors, errno);
+    }
+    moved[i] =
+        fcntl(plan.fds[i] >= 0 ? plan.fds[i] : null_fd, F_DUPFD_CLOEXEC, 10);
+    if (moved[i] < 0) report.Fail(StartStep::kDescriptors, errno);
   }
   for (int i = 0; i < 5; ++i) {
-    if (moved[i] < 0 || dup2(moved[i], i) < 0) _exit(127);
+    if (dup2(moved[i], i) < 0) report.Fail(StartStep::kDescriptors, errno);
   }
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (chdir(plan.dir.c_str()) != 0) _exit(127);
-  execve(plan.argv[0], plan.argv.data(), envp.data());
-  ExitExecFailed(plan.argv[0], errno);
+  if (chdir(plan.dir.c_str()) != 0) report.Fail(StartStep::kDirectory, errno);
+  execve(plan.argv[0], plan.argv.data(), envp);
+  report.Fail(StartStep::kExec, errno);
+}
+
+// Forks and executes `plan` in a process group of its own, with every
+// signal as a new process has it, and sets *pid. Environment, saying why,
+// when it could not be started (the fork, or the child's setting up or
+// exec, failed: a copy that never ran is not the program's failure); the
+// child is then reaped.
+Status Spawn(const SpawnPlan& plan, pid_t* pid) {
+  std::vector<char*> envp;
+  envp.reserve(plan.env.size() + 1);
+  for (const std::string& e : plan.env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  StartReport report;
+  if (Status s = report.Open(); !s.ok()) return s;
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child < 0) return Status::FromErrno("fork", errno);
+  if (child == 0) StartChild(plan, envp.data(), parent, report);
+  setpgid(child, child);  // either side may be first
+  if (Status s = report.Wait(plan.argv[0]); !s.ok()) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return s;
+  }
+  *pid = child;
+  return Status::Ok();
 }
 
 std::string ExitWords(int status) {
@@ -301,11 +323,11 @@ class ProgramRunner {
     plan.fds[2] = err_w.get();
     plan.fds[3] = events ? events_w.get() : -1;
     plan.fds[4] = barrier_read_.get();
-    const pid_t pid = Spawn(plan, getpid());
-    if (pid < 0) {
+    pid_t pid = 0;
+    if (Status s = Spawn(plan, &pid); !s.ok()) {
       return Status::Environment(
-          fmt::format("could not start the program for buyer {}: fork: {}",
-                      lane->index, strerror(errno)));
+          fmt::format("could not start the program for buyer {}: {}",
+                      lane->index, s.message()));
     }
     lane->pid = pid;
     lane->pgid = pid;

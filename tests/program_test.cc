@@ -35,9 +35,11 @@ namespace {
 using ::ticketsim::testing::Has;
 using ::ticketsim::testing::LeavesNothingTest;
 using ::ticketsim::testing::LeftoversOf;
+using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -389,6 +391,37 @@ exit 7
   EXPECT_EQ(run["buyers"][1]["exit_code"], 7);
   EXPECT_EQ(run["purchases"]["indeterminate"], 2);
   EXPECT_EQ(run["purchases"]["confirmed"], 0);
+}
+
+// Given too few descriptors to set up every copy of the library's Python
+// buyer, the run fails naming the cause (exit 3), and never blames the
+// program. Swept over limits, since the descriptors a process starts with
+// vary: at every limit the run passes or fails with the cause, and at some
+// limit a copy, and only it, could not be set up.
+TEST_F(ProgramTest, ACopyThatCannotBeStartedIsARunFailureNamingTheCause) {
+  bool copy_refused = false;
+  for (int limit = 16; limit <= 34; limit += 2) {
+    const Ran ran =
+        RunProgram({"/bin/bash", "-c",
+                    fmt::format("ulimit -n {}; exec '{}' run '{}'", limit,
+                                TICKETSIM_BINARY,
+                                Library("26-program-python-flock.toml"))},
+                   runs_.path());
+    SCOPED_TRACE(fmt::format("ulimit -n {}: {}", limit, ran.out));
+    EXPECT_FALSE(Has(ran.out, "PROGRAM CRASH"));
+    EXPECT_TRUE(ran.exit_code == 0 || ran.exit_code == 3);
+    if (ran.exit_code == 3) {
+      EXPECT_TRUE(Has(ran.out, "Too many open files"));
+    }
+    if (Has(ran.out, "could not start the program for buyer ") &&
+        Has(ran.out,
+            "setting up its descriptors: Too many open files "
+            "(EMFILE; ulimit -n is ")) {
+      copy_refused = true;
+    }
+    EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+  }
+  EXPECT_TRUE(copy_refused);
 }
 
 // What the run keeps of a crashed copy's stderr: its last 20 lines, in
