@@ -950,6 +950,27 @@ std::string ViolationWords(const nlohmann::json& run) {
 // --history of a Python buyer's run, unlocked and with a lock of its own
 // that it reports: `ticketsim check --history` reads the history back and
 // gives the run's verdict, lock overlaps included.
+// A run that fails (a protocol error) has no history to write: no file is
+// left at the path (an empty one would be refused by check --history), and
+// ticketsim says so.
+TEST_F(ProgramTest, AFailedRunWritesNoHistoryAndSaysSo) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "broken.sh", R"(read go <&4
+echo 'not json' >&3
+sleep "$1"
+)");
+  const std::string history = tmp_.path() + "/failed.jsonl";
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "1", "--tickets", "5", "--history", history});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "protocol error: buyer 0")) << ran.out;
+  EXPECT_FALSE(std::filesystem::exists(history));
+  EXPECT_TRUE(Has(ran.out, "--history " + history +
+                               ": not written: no run ended with a history"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
 TEST_F(ProgramTest, TheHistoryOfAProgramRunReproducesTheVerdict) {
   tmp_.Write("buyer.py", kPythonBuyer);
   for (const std::string mode : {"nolock", "lock"}) {
