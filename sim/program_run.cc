@@ -812,8 +812,33 @@ class ProgramRunner {
       }
       return Status::Ok();
     }
-    if (lane->done || lane->open()) return Status::Ok();
+    if (lane->open()) {
+      // The command has ended but left a process holding its output: the
+      // purchase's limit counts from its start all the same.
+      if (now < lane->op_deadline) {
+        *wake = std::min(*wake, lane->op_deadline);
+        return Status::Ok();
+      }
+      LetGoOfLeftovers(lane);
+    }
+    if (lane->done) return Status::Ok();
     return NextOperation(lane, now);
+  }
+
+  // Operation mode, past a purchase's limit: what its command left behind
+  // in its process group is killed (only while a child of ticketsim is in
+  // the group, so that its id cannot have been reused), and its pipes are
+  // let go of, whoever else holds them.
+  void LetGoOfLeftovers(Lane* lane) {
+    const std::vector<pid_t> children = Children();
+    if (std::any_of(children.begin(), children.end(), [&](pid_t child) {
+          return getpgid(child) == lane->pgid;
+        })) {
+      kill(-lane->pgid, SIGKILL);
+    }
+    lane->out.reset();
+    lane->err.reset();
+    lane->events.reset();
   }
 
   // Kills every process the program has, its orphans included, and reaps

@@ -821,6 +821,31 @@ TEST_F(ProgramTest, AnOperationThatExitsFiveIsIndeterminate) {
   ExpectNothingLeft(ran, marker);
 }
 
+// A purchase whose command exits but leaves a child holding its stdout
+// ends at program.timeout_ms all the same: the child is killed and the
+// buyer goes on with its next purchase, well before the run's limit.
+TEST_F(ProgramTest, AnOperationsLimitCountsFromItsStartWhateverHoldsItsOutput) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "leaves.sh", R"(sleep "$1" &
+n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+printf '{"count": %d}' $((n - 1)) > "$TICKETSIM_DB"
+echo "$n"
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run(
+      {"run", "--program", script + " " + marker, "--program-mode", "operation",
+       "--buyers", "1", "--attempts", "3", "--tickets", "5", "--set",
+       "program.timeout_ms=300", "--run-timeout-ms", "20000", "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 3);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4, 3}));
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  ExpectNothingLeft(ran, marker);
+}
+
 // --- Faults -----------------------------------------------------------------
 
 // kill_holder = 1: every copy is killed at its first purchase, which it
