@@ -1,6 +1,7 @@
-// The children of this process, and what a forked child says when its exec
-// fails: shared by everything that starts other programs (a user's program,
-// the hosts' agents).
+// The children of this process, and what a forked child says when it could
+// not start (on stderr, or to its parent through a StartReport): shared by
+// everything that starts other programs (a user's program, the hosts'
+// agents).
 #ifndef TICKETSIM_SIM_CHILDREN_H_
 #define TICKETSIM_SIM_CHILDREN_H_
 
