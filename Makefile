@@ -13,7 +13,7 @@ BIN        := $(BUILD)/ticketsim
 # Everything the build and the tests need, as Debian names it.
 PACKAGES := cmake make g++ ninja-build pkg-config \
             libboost-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev \
-            libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
+            libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libre2-dev \
             python3 chromium postgresql libpq-dev iproute2
 
 # `make fuzz` also needs clang and libFuzzer (in compiler-rt).

@@ -2,11 +2,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "storage/pg_server.h"
 
@@ -53,6 +58,81 @@ void ExitExecFailed(const char* program, int err) {
   (void)!write(2, what, strlen(what));
   (void)!write(2, "\n", 1);
   _exit(127);
+}
+
+namespace {
+
+// What a child sends when it could not start.
+struct StartFailure {
+  int32_t step;
+  int32_t err;
+};
+
+std::string StepWords(StartStep step, const char* program) {
+  switch (step) {
+    case StartStep::kDescriptors:
+      return "setting up its descriptors";
+    case StartStep::kDirectory:
+      return "changing to the run directory";
+    case StartStep::kExec:
+      return fmt::format("executing {}", program);
+  }
+  return "starting";
+}
+
+// "Too many open files (EMFILE; ulimit -n is 24)".
+std::string ErrorWords(int err, StartStep step) {
+  const char* name = strerrorname_np(err);
+  std::string words =
+      fmt::format("{} ({}", strerror(err), name != nullptr ? name : "?");
+  struct rlimit limit;
+  if (err == EMFILE && getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    words += fmt::format("; ulimit -n is {}", limit.rlim_cur);
+  }
+  if (err == ENOENT && step == StartStep::kExec) {
+    words += "; the interpreter its #! line names may be missing";
+  }
+  return words + ")";
+}
+
+}  // namespace
+
+Status StartReport::Open() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  read_.reset(fds[0]);
+  write_.reset(fds[1]);
+  if (fds[1] <= 4) {
+    const int high = fcntl(fds[1], F_DUPFD_CLOEXEC, 5);
+    if (high < 0) return Status::FromErrno("fcntl", errno);
+    write_.reset(high);
+  }
+  return Status::Ok();
+}
+
+void StartReport::Fail(StartStep step, int err) const {
+  const StartFailure failure{static_cast<int32_t>(step), err};
+  (void)!write(write_.get(), &failure, sizeof failure);
+  _exit(127);
+}
+
+Status StartReport::Wait(const char* program) {
+  write_.reset();
+  StartFailure failure{};
+  ssize_t got;
+  do {
+    got = read(read_.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  read_.reset();
+  if (got == 0) return Status::Ok();  // executed: the pipe closed with it
+  if (got != static_cast<ssize_t>(sizeof failure)) {
+    return Status::Environment(
+        fmt::format("it ended before it could say why it did not start ({})",
+                    got < 0 ? strerror(errno) : "a short message"));
+  }
+  const auto step = static_cast<StartStep>(failure.step);
+  return Status::Environment(fmt::format("{}: {}", StepWords(step, program),
+                                         ErrorWords(failure.err, step)));
 }
 
 }  // namespace ticketsim

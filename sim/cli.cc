@@ -97,7 +97,9 @@ constexpr KeyFlag kKeyFlags[] = {
      "'CMD ARGS': run your own buyer program (docs/programs.md)", false},
     {"--program-mode", "program.mode", "buyer | whole | operation", false},
     {"--sold-pattern", "program.sold_pattern",
-     "REGEX: a line of the program's output that means a sale", false},
+     "REGEX (RE2's syntax): a line of the program's output that means a "
+     "sale",
+     false},
 };
 
 // Flags whose value is text as it is (a command, a pattern), never TOML.
@@ -675,6 +677,7 @@ int RunCommand(PreparedCommand* command) {
   const bool color = ColorWanted(text.get());
   OutputFile* const history = command->history.get();
   Status history_status;
+  int64_t history_runs = 0;  // trials written to it
   // Per scenario: the page section of its first trial, or of the first
   // trial that missed the expectation.
   std::vector<std::string> html_sections;
@@ -698,6 +701,7 @@ int RunCommand(PreparedCommand* command) {
     if (history != nullptr && history_status.ok()) {
       history_status = WriteHistoryJsonl(history->stream(), run,
                                          static_cast<int64_t>(number), verdict);
+      ++history_runs;
     }
     if (command->html != nullptr) {
       const bool new_scenario = number == 1;
@@ -786,8 +790,28 @@ int RunCommand(PreparedCommand* command) {
       }
       failed(fmt::format("--history {}: {}", history->path(),
                          history_status.message()));
+    } else if (history_runs == 0) {
+      // Every run failed before it had a history: an empty file is none,
+      // and `check --history` would refuse it.
+      history->Fail(ECANCELED);
+      (void)history->Commit();
+      Complain(
+          fmt::format("--history {}: not written: no run ended with a "
+                      "history to write",
+                      history->path()));
     } else {
       commit(history);
+      const bool one_failed = std::any_of(
+          results.begin(), results.end(), [](const ScenarioResult& r) {
+            return std::any_of(r.trials.begin(), r.trials.end(),
+                               [](const TrialResult& t) { return !t.ran; });
+          });
+      if (one_failed) {
+        Complain(
+            fmt::format("--history {}: holds the runs that ended; the "
+                        "one that failed is not in it",
+                        history->path()));
+      }
     }
   }
   if (command->html != nullptr) {

@@ -17,14 +17,29 @@ struct ProgramSpec;
 // character. Invalid for an unclosed quote.
 Status SplitCommandLine(std::string_view line, std::vector<std::string>* out);
 
+// A program's command as it will be executed, and how its words were read.
+struct ResolvedCommand {
+  std::vector<std::string> argv;
+  // The words, as written, taken from the scenario file's folder: the
+  // program (a relative path with a '/') and the scripts it is given.
+  std::vector<std::string> from_folder;
+  // Later words naming something in that folder that were passed as
+  // written all the same (data such as the store's own db.txt): the
+  // program finds them, if at all, in the run directory it runs in.
+  std::vector<std::string> as_written;
+};
+
 // The command of `program` as it will be executed: command[0] looked up on
 // PATH (or, when it has a '/', taken from base_dir), and each later argument
-// that names an existing file or directory relative to base_dir made
-// absolute (so "buyer.py" next to the scenario is found from the run
-// directory the program runs in). Invalid, naming it, when command[0] is
-// not an executable file.
-Status ResolveProgram(const ProgramSpec& program,
-                      std::vector<std::string>* argv);
+// that names a script relative to base_dir (a regular file named like one,
+// executable, or starting with "#!") made absolute, so "buyer.py" next to
+// the scenario is found from the run directory the program runs in. Any
+// other word is passed as written, and so is one whose file name is
+// `store_file` (the file store's file), always. Invalid, naming it, when
+// command[0] is not an executable file or a word named like a script does
+// not exist.
+Status ResolveProgram(const ProgramSpec& program, std::string_view store_file,
+                      ResolvedCommand* resolved);
 
 // The command as a shell line, for reports: "python3 buyer.py".
 std::string CommandLine(const std::vector<std::string>& argv);

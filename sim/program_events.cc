@@ -90,6 +90,10 @@ Status ProgramEvents::Line(const std::string& text, bool cut, int64_t now,
     return Error(
         text, fmt::format("the line is longer than {} bytes", kMaxEventLine));
   }
+  // The JSON parser would end the line at a NUL and never see the rest.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    return Error(text, fmt::format("a NUL byte at byte {}", nul + 1));
+  }
   if (text.find_first_not_of(" \t\r") == std::string::npos) {
     return Status::Ok();  // an empty line says nothing
   }

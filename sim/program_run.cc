@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <re2/re2.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -19,7 +20,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <regex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +31,7 @@
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
+#include "sim/sold_pattern.h"
 
 extern char** environ;
 
@@ -40,12 +41,21 @@ namespace {
 // The barrier waits this long at most for every copy to reach fd 4: a copy
 // that never reads it (or never says anything) does not hold the others.
 constexpr int64_t kStartWaitNs = int64_t{2} * 1000000000;
-// Beyond these a lane's output is a flood, and stops the run.
+// Beyond this a lane's output is a flood, and stops the run.
 constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
-constexpr size_t kMaxStdoutLine = 64 * 1024;
+// Of each stdout line, this much is kept and matched with sold_pattern: a
+// sale is a short line, and a line costs at worst its length times the
+// pattern's size to match (sim/sold_pattern.h).
+constexpr size_t kMatchedLine = 4096;
 constexpr size_t kStderrLineShown = 300;
-// Reads of one pipe in one round at most (64 KiB each).
+// Reads of one pipe in one round at most (64 KiB each; stdout's are
+// kStdoutRead bytes).
 constexpr int kReadsPerRound = 16;
+// Stdout is read this much at a time, and no more of it in a round once
+// the round has taken kMatchBudgetNs: a flood of lines under a heavy
+// pattern does not keep the loop from its deadlines and interrupts.
+constexpr size_t kStdoutRead = 4096;
+constexpr int64_t kMatchBudgetNs = 50000000;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
@@ -68,40 +78,62 @@ struct SpawnPlan {
   int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
 };
 
-// Forks and executes `plan` in a process group of its own, with every
-// signal as a new process has it. In the child nothing but system calls
-// runs. Returns the pid, or -1 with errno set.
-pid_t Spawn(const SpawnPlan& plan, pid_t parent) {
-  std::vector<char*> envp;
-  envp.reserve(plan.env.size() + 1);
-  for (const std::string& e : plan.env)
-    envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid != 0) {
-    if (pid > 0) setpgid(pid, pid);  // either side may be first
-    return pid;
-  }
+// In the forked child: puts `plan`'s descriptors in place and executes it,
+// or says on `report` which step failed. Nothing but system calls runs.
+[[noreturn]] void StartChild(const SpawnPlan& plan, char* const* envp,
+                             pid_t parent, const StartReport& report) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   setpgid(0, 0);
   // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
   int moved[5];
-  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int null_fd = -1;
   for (int i = 0; i < 5; ++i) {
-    const int from = plan.fds[i] >= 0 ? plan.fds[i] : null_fd;
-    moved[i] = fcntl(from, F_DUPFD_CLOEXEC, 10);
+    if (plan.fds[i] < 0 && null_fd < 0) {
+      null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null_fd < 0) report.Fail(StartStep::kDescriptors, errno);
+    }
+    moved[i] =
+        fcntl(plan.fds[i] >= 0 ? plan.fds[i] : null_fd, F_DUPFD_CLOEXEC, 10);
+    if (moved[i] < 0) report.Fail(StartStep::kDescriptors, errno);
   }
   for (int i = 0; i < 5; ++i) {
-    if (moved[i] < 0 || dup2(moved[i], i) < 0) _exit(127);
+    if (dup2(moved[i], i) < 0) report.Fail(StartStep::kDescriptors, errno);
   }
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (chdir(plan.dir.c_str()) != 0) _exit(127);
-  execve(plan.argv[0], plan.argv.data(), envp.data());
-  ExitExecFailed(plan.argv[0], errno);
+  if (chdir(plan.dir.c_str()) != 0) report.Fail(StartStep::kDirectory, errno);
+  execve(plan.argv[0], plan.argv.data(), envp);
+  report.Fail(StartStep::kExec, errno);
+}
+
+// Forks and executes `plan` in a process group of its own, with every
+// signal as a new process has it, and sets *pid. Environment, saying why,
+// when it could not be started (the fork, or the child's setting up or
+// exec, failed: a copy that never ran is not the program's failure); the
+// child is then reaped.
+Status Spawn(const SpawnPlan& plan, pid_t* pid) {
+  std::vector<char*> envp;
+  envp.reserve(plan.env.size() + 1);
+  for (const std::string& e : plan.env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  StartReport report;
+  if (Status s = report.Open(); !s.ok()) return s;
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child < 0) return Status::FromErrno("fork", errno);
+  if (child == 0) StartChild(plan, envp.data(), parent, report);
+  setpgid(child, child);  // either side may be first
+  if (Status s = report.Wait(plan.argv[0]); !s.ok()) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return s;
+  }
+  *pid = child;
+  return Status::Ok();
 }
 
 std::string ExitWords(int status) {
@@ -156,7 +188,7 @@ struct Lane {
   bool reaped = true;
   bool ticketsim_killed = false;  // ticketsim sent it SIGKILL
   Fd out, err, events;
-  LineSplitter out_lines{kMaxStdoutLine};
+  LineSplitter out_lines{kMatchedLine};
   LineSplitter err_lines{kStderrLineShown};
   LineSplitter event_lines{kMaxEventLine};
   size_t out_bytes = 0;
@@ -201,10 +233,15 @@ class ProgramRunner {
         random_(scenario.buyers.seed * 0x9E3779B97F4A7C15ull + 1) {}
 
   Status Run() {
-    Status s = ResolveProgram(program_, &report_->argv);
+    ResolvedCommand command;
+    Status s = ResolveProgram(program_, scenario_.store.file_name, &command);
     if (!s.ok()) return s;
+    report_->argv = std::move(command.argv);
+    report_->from_folder = std::move(command.from_folder);
+    report_->as_written = std::move(command.as_written);
     if (!program_.sold_pattern.empty()) {
-      pattern_.emplace(program_.sold_pattern);
+      s = SoldPattern::Compile(program_.sold_pattern, &pattern_);
+      if (!s.ok()) return s;
     }
     for (const std::string& word : report_->argv) {
       argv_.push_back(const_cast<char*>(word.c_str()));
@@ -286,11 +323,11 @@ class ProgramRunner {
     plan.fds[2] = err_w.get();
     plan.fds[3] = events ? events_w.get() : -1;
     plan.fds[4] = barrier_read_.get();
-    const pid_t pid = Spawn(plan, getpid());
-    if (pid < 0) {
+    pid_t pid = 0;
+    if (Status s = Spawn(plan, &pid); !s.ok()) {
       return Status::Environment(
-          fmt::format("could not start the program for buyer {}: fork: {}",
-                      lane->index, strerror(errno)));
+          fmt::format("could not start the program for buyer {}: {}",
+                      lane->index, s.message()));
     }
     lane->pid = pid;
     lane->pgid = pid;
@@ -440,10 +477,16 @@ class ProgramRunner {
     // Every pipe is read each round, not only those poll named: a line
     // written before another (an unlock before the next lock) is then read
     // in the same round or an earlier one, never a later one.
+    // Stdout is read within a budget, from a lane further on each round,
+    // so that every lane's turn comes.
     if (ready > 0) {
-      for (Lane& lane : lanes_) {
-        if (Status s = Drain(&lane, now); !s.ok()) return s;
+      read_stdout_until_ = now + kMatchBudgetNs;
+      const size_t first = rounds_++ % lanes_.size();
+      for (size_t i = 0; i < lanes_.size(); ++i) {
+        Lane* lane = &lanes_[(first + i) % lanes_.size()];
+        if (Status s = Drain(lane, now); !s.ok()) return s;
       }
+      read_stdout_until_ = INT64_MAX;
       TakeSignals();
     }
     if (!stop_) ReapAll(now);
@@ -456,8 +499,11 @@ class ProgramRunner {
     // What a pipe holds now, but at most a few reads of it: a program that
     // writes without end must not keep the parent from its deadlines.
     const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
+      const bool out = fd == &lane->out;
       for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
-        const ssize_t got = read(fd->get(), buf, sizeof buf);
+        if (out && MonotonicNs() >= read_stdout_until_) break;
+        const ssize_t got =
+            read(fd->get(), buf, out ? kStdoutRead : sizeof buf);
         if (got > 0) {
           if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
           continue;
@@ -535,27 +581,15 @@ class ProgramRunner {
   Status StdoutLine(Lane* lane, const std::string& text, int64_t now) {
     ++report_->lanes[lane->index].stdout_lines;
     if (!pattern_) return Status::Ok();
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), *pattern_);
-         it != std::sregex_iterator(); ++it) {
-      const std::smatch& m = *it;
-      if (m.length(0) == 0) break;  // a pattern that matches nothing at all
-      if (Status s = Sale(lane, m, now); !s.ok()) return s;
-    }
-    return Status::Ok();
+    return pattern_->ForEachSale(text, [&](std::optional<int64_t> seat) {
+      return Sale(lane, seat, now);
+    });
   }
 
   // One sale matched on `lane`'s stdout, with its seat if the pattern's
   // group caught one.
-  Status Sale(Lane* lane, const std::smatch& m, int64_t now) {
+  Status Sale(Lane* lane, std::optional<int64_t> seat, int64_t now) {
     ++report_->lanes[lane->index].sold_lines;
-    std::optional<int64_t> seat;
-    if (m.size() > 1 && m[1].matched) {
-      const std::string digits = m[1].str();
-      char* end = nullptr;
-      errno = 0;
-      const long long v = strtoll(digits.c_str(), &end, 10);
-      if (errno == 0 && end != digits.c_str() && *end == '\0') seat = v;
-    }
     if (program_.mode == ProgramMode::kOperation) {
       if (!lane->op_seat) lane->op_seat = seat;
       return Status::Ok();
@@ -674,10 +708,10 @@ class ProgramRunner {
     if (exited && WEXITSTATUS(status) == 0 && !lane->ticketsim_killed) {
       std::optional<int64_t> seat = lane->op_seat;
       if (!pattern_ && !seat) {
-        static const std::regex kNumber("-?[0-9]+");
-        std::smatch m;
-        if (std::regex_search(lane->op_stdout, m, kNumber)) {
-          seat = strtoll(m.str().c_str(), nullptr, 10);
+        static const re2::RE2 kNumber("(-?[0-9]+)", re2::RE2::Latin1);
+        std::string number;
+        if (re2::RE2::PartialMatch(lane->op_stdout, kNumber, &number)) {
+          seat = strtoll(number.c_str(), nullptr, 10);
         }
       }
       lane->parsed.Stamp(EventKind::kTook, now, 0, seat.value_or(0),
@@ -778,8 +812,33 @@ class ProgramRunner {
       }
       return Status::Ok();
     }
-    if (lane->done || lane->open()) return Status::Ok();
+    if (lane->open()) {
+      // The command has ended but left a process holding its output: the
+      // purchase's limit counts from its start all the same.
+      if (now < lane->op_deadline) {
+        *wake = std::min(*wake, lane->op_deadline);
+        return Status::Ok();
+      }
+      LetGoOfLeftovers(lane);
+    }
+    if (lane->done) return Status::Ok();
     return NextOperation(lane, now);
+  }
+
+  // Operation mode, past a purchase's limit: what its command left behind
+  // in its process group is killed (only while a child of ticketsim is in
+  // the group, so that its id cannot have been reused), and its pipes are
+  // let go of, whoever else holds them.
+  void LetGoOfLeftovers(Lane* lane) {
+    const std::vector<pid_t> children = Children();
+    if (std::any_of(children.begin(), children.end(), [&](pid_t child) {
+          return getpgid(child) == lane->pgid;
+        })) {
+      kill(-lane->pgid, SIGKILL);
+    }
+    lane->out.reset();
+    lane->err.reset();
+    lane->events.reset();
   }
 
   // Kills every process the program has, its orphans included, and reaps
@@ -885,7 +944,7 @@ class ProgramRunner {
   std::shared_ptr<ProgramReport> report_;
   const size_t capacity_;
   std::mt19937_64 random_;
-  std::optional<std::regex> pattern_;
+  std::unique_ptr<SoldPattern> pattern_;
   std::vector<char*> argv_;
   std::vector<Lane> lanes_;
   std::unordered_map<pid_t, uint32_t> lane_of_;
@@ -897,6 +956,8 @@ class ProgramRunner {
   int64_t start_ns_ = 0;
   int64_t deadline_ = INT64_MAX;
   int64_t invokes_ = 0;
+  int64_t read_stdout_until_ = INT64_MAX;  // the round's budget for stdout
+  size_t rounds_ = 0;
   size_t running_ = 0;
   bool no_children_ = false;
   bool stop_ = false;

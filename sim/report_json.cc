@@ -108,6 +108,8 @@ nlohmann::json ProgramJson(const RunResult& run) {
          {"late_start", lane.late_start}});
   }
   return {{"argv", program.argv},
+          {"from_folder", program.from_folder},
+          {"as_written", program.as_written},
           {"mode", WordOf(kProgramModes, run.scenario.program.mode)},
           {"sold_pattern", run.scenario.program.sold_pattern},
           {"processes", program.processes},

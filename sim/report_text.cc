@@ -131,6 +131,24 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
   const ProgramReport& program = *run.program;
   const ProgramMode mode = run.scenario.program.mode;
   fmt::print(out, "  program   {}\n", Visible(CommandLine(program.argv)));
+  // Which words came from the user's folder: a data file named there is
+  // not the one the program gets.
+  std::vector<std::string> words;
+  if (!program.from_folder.empty()) {
+    words.push_back(fmt::format("{} from {}", CommandLine(program.from_folder),
+                                run.scenario.program.base_dir));
+  }
+  if (!program.as_written.empty()) {
+    words.push_back(
+        fmt::format("{} passed as written (the run directory's, "
+                    "if there)",
+                    CommandLine(program.as_written)));
+  }
+  if (!words.empty()) {
+    fmt::print(
+        out, "  words     {}\n",
+        Visible(words.size() == 1 ? words[0] : words[0] + "; " + words[1]));
+  }
   if (mode == ProgramMode::kOperation) {
     fmt::print(out, "  processes {} runs of the command\n", program.processes);
   } else {

@@ -110,6 +110,11 @@ std::string LastStderrLine(const ProgramLane& lane);
 // A program run's own report (docs/programs.md).
 struct ProgramReport {
   std::vector<std::string> argv;  // as executed
+  // The command's words (as written) taken from the scenario's folder, and
+  // those naming something there that were passed as written all the same
+  // (ResolvedCommand, sim/program_command.h).
+  std::vector<std::string> from_folder;
+  std::vector<std::string> as_written;
   std::vector<ProgramLane> lanes;
   int64_t processes = 0;   // every process it ran, its own children included
   double start_up_ms = 0;  // from the first spawn to the barrier's opening

@@ -1,6 +1,7 @@
 #include "sim/scenario.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <sys/resource.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <tuple>
 #include <vector>
@@ -23,6 +23,7 @@
 #include "sim/host_protocol.h"
 #include "sim/program_command.h"
 #include "sim/scenario_keys.h"
+#include "sim/sold_pattern.h"
 #include "sim/tally.h"
 #include "sim/toml_guard.h"
 
@@ -347,23 +348,12 @@ Status GetCommand(const toml::node& value, std::vector<std::string>* out) {
   return Status::Ok();
 }
 
-// A regex std::regex accepts (ECMAScript) with at most one capture group.
+// A pattern RE2 accepts with at most one capture group (sim/sold_pattern.h).
 Status GetPattern(const toml::node& value, std::string* out) {
   std::string text;
   if (Status s = GetString(value, &text); !s.ok()) return s;
-  if (text.empty()) return Status::Invalid("the pattern is empty");
-  try {
-    const std::regex re(text);
-    if (re.mark_count() > 1) {
-      return Status::Invalid(fmt::format(
-          "{} capture groups; at most one (the seat): use (?:...) for the "
-          "others",
-          re.mark_count()));
-    }
-  } catch (const std::regex_error& e) {
-    return Status::Invalid(
-        fmt::format("\"{}\" is not a regular expression: {}", text, e.what()));
-  }
+  std::unique_ptr<SoldPattern> pattern;
+  if (Status s = SoldPattern::Compile(text, &pattern); !s.ok()) return s;
   *out = std::move(text);
   return Status::Ok();
 }
@@ -698,8 +688,8 @@ constexpr KeyEntry kKeys[] = {
        return GetWord(v, kProgramModes, &s->program.mode);
      }},
     {"program.sold_pattern",
-     "a regex over each stdout line: a match is a sale, its capture group "
-     "the seat",
+     "a pattern (RE2's syntax) over each stdout line: a match is a sale, "
+     "its capture group the seat",
      [](Scenario* s, const toml::node& v) {
        return GetPattern(v, &s->program.sold_pattern);
      }},
@@ -1021,8 +1011,9 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
     return Status::Invalid(fmt::format("{}: {}", at, message));
   };
   const ProgramSpec& program = scenario.program;
-  std::vector<std::string> argv;
-  if (Status s = ResolveProgram(program, &argv); !s.ok()) {
+  ResolvedCommand command;
+  if (Status s = ResolveProgram(program, scenario.store.file_name, &command);
+      !s.ok()) {
     return fail("program.command", s.message());
   }
   if (scenario.guard.kind != GuardKind::kNone) {
@@ -1290,11 +1281,15 @@ Status ApplySetting(Scenario* scenario, std::string_view setting) {
 }
 
 std::string RangeWrittenAsArray(std::string_view text) {
-  static const std::regex kRange(
-      R"(\s*"?\s*(\d+(?:\.\d+)?)\s*[-,]\s*(\d+(?:\.\d+)?)\s*"?\s*)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(text.begin(), text.end(), m, kRange)) return "";
-  return fmt::format("[{}, {}]", m[1].str(), m[2].str());
+  static const re2::RE2 kRange(
+      R"(\s*"?\s*(\d+(?:\.\d+)?)\s*[-,]\s*(\d+(?:\.\d+)?)\s*"?\s*)",
+      re2::RE2::Latin1);
+  std::string low, high;
+  if (!re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), kRange,
+                           &low, &high)) {
+    return "";
+  }
+  return fmt::format("[{}, {}]", low, high);
 }
 
 std::optional<uint64_t> MemoryAvailable() {

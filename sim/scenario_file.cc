@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 #include "sim/scenario_keys.h"
@@ -145,11 +145,11 @@ std::string_view LineOf(std::string_view text, size_t line) {
 std::string ExplainParseError(std::string_view text,
                               const toml::parse_error& e) {
   const std::string_view line = LineOf(text, e.source().begin.line);
-  static const std::regex kKeyValue(R"(\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (std::regex_match(line.begin(), line.end(), m, kKeyValue)) {
-    const std::string key = m[1].str();
-    const std::string value = m[2].str();
+  static const re2::RE2 kKeyValue(R"(\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*)",
+                                  re2::RE2::Latin1);
+  std::string key, value;
+  if (re2::RE2::FullMatch(re2::StringPiece(line.data(), line.size()), kKeyValue,
+                          &key, &value)) {
     if (const std::string array = RangeWrittenAsArray(value); !array.empty()) {
       return fmt::format(
           "{} = {} is not a number or a range: a range is written {} ({} = "

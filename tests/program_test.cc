@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,8 +13,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -32,9 +35,11 @@ namespace {
 using ::ticketsim::testing::Has;
 using ::ticketsim::testing::LeavesNothingTest;
 using ::ticketsim::testing::LeftoversOf;
+using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -137,6 +142,59 @@ nlohmann::json ViolationOf(const nlohmann::json& run, const std::string& kind) {
     if (v["kind"] == kind) return v;
   }
   return nullptr;
+}
+
+// Runs ticketsim with `args` as RunTicketsimArgs does, sending it SIGINT
+// once `interrupt_when` holds (if given), and giving up on it after 60 s: a
+// bound, not a timing. One it gave up on is killed, and its exit code is -1.
+Ran RunBounded(const std::vector<std::string>& args, const std::string& tmpdir,
+               const std::function<bool()>& interrupt_when = nullptr) {
+  Ran ran;
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return ran;
+  ran.pid = fork();
+  if (ran.pid == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    setenv("TMPDIR", tmpdir.c_str(), 1);
+    std::vector<char*> argv = {const_cast<char*>(TICKETSIM_BINARY)};
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TICKETSIM_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool interrupted = false, gave_up = false;
+  for (;;) {
+    if (!interrupted && interrupt_when && interrupt_when()) {
+      interrupted = kill(ran.pid, SIGINT) == 0;
+    }
+    if (!gave_up && std::chrono::steady_clock::now() > give_up) {
+      gave_up = true;
+      kill(ran.pid, SIGKILL);
+    }
+    pollfd ready = {out[0], POLLIN, 0};
+    if (poll(&ready, 1, 20) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+    if (n > 0) ran.out.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(ran.pid, &status, 0);
+  ran.exit_code = gave_up             ? -1
+                  : WIFEXITED(status) ? WEXITSTATUS(status)
+                                      : 128 + WTERMSIG(status);
+  if (gave_up) ran.out += "\n(still running after 60 s: killed)";
+  return ran;
 }
 
 class ProgramTest : public LeavesNothingTest {
@@ -249,6 +307,43 @@ TEST_F(ProgramTest, APostgresStoreIsRefusedForAProgram) {
       << ran.out;
 }
 
+// `python3 buyer.py db.txt` next to a db.txt of the user's: buyer.py is
+// taken from the folder, db.txt is passed as written, so the copies buy
+// from the run's own store and the user's file is left as it was. The
+// report says which word was which.
+TEST_F(ProgramTest, ADataFileInTheCommandIsTheRunsOwnNeverTheUsers) {
+  const std::string marker = NewMarker();
+  const std::string users = tmp_.Write("db.txt", "{\"count\": 100}");
+  tmp_.Write("buyer.py", R"(import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    n = json.load(f)["count"]
+with open(path, "w") as f:
+    json.dump({"count": n - 1}, f)
+print("bought seat %d" % n)
+)");
+  const std::string file = Scenario(
+      "data.toml",
+      "[tickets]\ninitial = 5\n[buyers]\ncount = 1\nattempts = 1\n"
+      "[program]\ncommand = [\"python3\", \"buyer.py\", \"db.txt\", \"" +
+          marker + "\"]\nsold_pattern = 'bought seat (\\d+)'\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", file, "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ReadFile(users), "{\"count\": 100}");
+  EXPECT_TRUE(Has(ran.out, "words     buyer.py from " + tmp_.path() +
+                               "; db.txt passed as written"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["tickets"]["remaining"], 4);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5}));
+  EXPECT_EQ(run["program"]["from_folder"], nlohmann::json::array({"buyer.py"}));
+  EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
+  ExpectNothingLeft(ran, marker);
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
@@ -296,6 +391,37 @@ exit 7
   EXPECT_EQ(run["buyers"][1]["exit_code"], 7);
   EXPECT_EQ(run["purchases"]["indeterminate"], 2);
   EXPECT_EQ(run["purchases"]["confirmed"], 0);
+}
+
+// Given too few descriptors to set up every copy of the library's Python
+// buyer, the run fails naming the cause (exit 3), and never blames the
+// program. Swept over limits, since the descriptors a process starts with
+// vary: at every limit the run passes or fails with the cause, and at some
+// limit a copy, and only it, could not be set up.
+TEST_F(ProgramTest, ACopyThatCannotBeStartedIsARunFailureNamingTheCause) {
+  bool copy_refused = false;
+  for (int limit = 16; limit <= 34; limit += 2) {
+    const Ran ran =
+        RunProgram({"/bin/bash", "-c",
+                    fmt::format("ulimit -n {}; exec '{}' run '{}'", limit,
+                                TICKETSIM_BINARY,
+                                Library("26-program-python-flock.toml"))},
+                   runs_.path());
+    SCOPED_TRACE(fmt::format("ulimit -n {}: {}", limit, ran.out));
+    EXPECT_FALSE(Has(ran.out, "PROGRAM CRASH"));
+    EXPECT_TRUE(ran.exit_code == 0 || ran.exit_code == 3);
+    if (ran.exit_code == 3) {
+      EXPECT_TRUE(Has(ran.out, "Too many open files"));
+    }
+    if (Has(ran.out, "could not start the program for buyer ") &&
+        Has(ran.out,
+            "setting up its descriptors: Too many open files "
+            "(EMFILE; ulimit -n is ")) {
+      copy_refused = true;
+    }
+    EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+  }
+  EXPECT_TRUE(copy_refused);
 }
 
 // What the run keeps of a crashed copy's stderr: its last 20 lines, in
@@ -370,6 +496,10 @@ os.write(3, b"{\"type\":\"ok\",\"f\":\"buy\",\"t\":%d}\n" % (t - 1000))')",
      R"({"type":"ok","f":"buy","t":)"},
     {"TimeOutsideTheRun", R"(echo '{"type":"invoke","f":"buy","t":1}' >&3)", 1,
      "t = 1 lies outside the run", R"({"type":"invoke","f":"buy","t":1})"},
+    {"NulByte",
+     R"(printf '{"type":"invoke","f":"buy"}\000{"type":"ok","f":"buy"}\n' >&3)",
+     1, "a NUL byte at byte 28",
+     R"({"type":"invoke","f":"buy"}\x00{"type":"ok","f":"buy"})"},
     {"LineTooLong",
      "echo '{\"type\":\"invoke\",\"f\":\"buy\",\"pad\":\"" + Pad(5000) +
          "\"}' >&3",
@@ -465,6 +595,105 @@ TEST_F(ProgramTest, AnEndlessWriterIsStoppedAtTheTimeLimit) {
         << ran.out;
     ExpectNothingLeft(ran, marker);
   }
+}
+
+// --- The pattern ------------------------------------------------------------
+
+// Lines of 1 MiB and of 30,000 bytes before the sale, each a line a
+// backtracking matcher recursed over to its end: the run ends with its
+// verdict. Only the first 4096 bytes of a line are matched, so the sale at
+// the end of the 1 MiB line is not counted, and the one after is.
+TEST_F(ProgramTest, ALongStdoutLineIsMatchedNotACrash) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "long.sh", R"(read go <&4
+head -c 1048576 /dev/zero | tr '\0' x; echo ' bought seat 7'
+head -c 30000 /dev/zero | tr '\0' x; echo
+printf '{"count": 1}' > "$TICKETSIM_DB"
+echo 'bought seat 2'
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "1", "--tickets", "2", "--sold-pattern", ".*seat (\\d+)",
+                       "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 1);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({2}));
+  ExpectNothingLeft(ran, marker);
+}
+
+// Patterns that backtrack without end over a line of words or of x's:
+// matched in linear time, the run ends at its time limit (exit 3), or at
+// once at SIGINT (exit 130), leaving nothing.
+TEST_F(ProgramTest, ABacktrackingPatternEndsAtTheTimeLimitAndAtAnInterrupt) {
+  const std::string words =
+      "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+      "xi omicron pi rho sigma tau";
+  const std::pair<std::string, std::string> cases[] = {
+      {"(?:\\w+\\s?)+ seat (\\d+)", words}, {"(x+x+)+y", std::string(40, 'x')}};
+  for (const auto& [pattern, line] : cases) {
+    for (const bool interrupt : {false, true}) {
+      SCOPED_TRACE(pattern + (interrupt ? ", SIGINT" : ", time limit"));
+      const std::string marker = NewMarker();
+      const std::string script =
+          Script(tmp_, "words.sh",
+                 "read go <&4\necho '" + line + "'\necho '" + line +
+                     "'\nsleep \"$1\"\n");
+      const auto sleeping = [&] {
+        const auto alive = AliveWith(marker);
+        return std::any_of(alive.begin(), alive.end(), [](const auto& p) {
+          return p.second.starts_with("sleep ");
+        });
+      };
+      const Ran ran = RunBounded(
+          {"run", "--program", script + " " + marker, "--buyers", "2",
+           "--tickets", "5", "--sold-pattern", pattern, "--run-timeout-ms",
+           interrupt ? "60000" : "2000"},
+          runs_.path(), interrupt ? std::function<bool()>(sleeping) : nullptr);
+      if (interrupt) {
+        EXPECT_EQ(ran.exit_code, 130) << ran.out;
+        EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
+      } else {
+        EXPECT_EQ(ran.exit_code, 3) << ran.out;
+        EXPECT_TRUE(Has(ran.out, "the run hit its time limit")) << ran.out;
+      }
+      ExpectNothingLeft(ran, marker);
+    }
+  }
+}
+
+// What RE2 cannot match in linear time (a backreference, a lookaround) and
+// a pattern too large are refused before anything runs, naming the flag or
+// the file, line and column, and saying why.
+TEST_F(ProgramTest, APatternRE2CannotReadIsAUsageError) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "seller.sh", "echo bought seat 1\n");
+  const std::pair<std::string, std::string> cases[] = {
+      {"(seat) \\1", "a backreference such as \\1 is not part of RE2's syntax"},
+      {"seat (?=\\d)", "lookahead and lookbehind"},
+      {"(?<=seat )(\\d+)", "lookahead and lookbehind"},
+      {"(?:ab|cd){600}", "is too large: it compiles to"}};
+  for (const auto& [pattern, why] : cases) {
+    SCOPED_TRACE(pattern);
+    const Ran flag = Run(
+        {"run", "--program", script + " " + marker, "--sold-pattern", pattern});
+    EXPECT_EQ(flag.exit_code, 2) << flag.out;
+    EXPECT_TRUE(Has(flag.out, "--sold-pattern ")) << flag.out;
+    EXPECT_TRUE(Has(flag.out, why)) << flag.out;
+    ExpectNothingLeft(flag, marker);
+  }
+  const std::string file = Scenario(
+      "lookbehind.toml", "[program]\ncommand = [\"./seller.sh\", \"" + marker +
+                             "\"]\nsold_pattern = '(?<=seat )(\\d+)'\n");
+  const Ran ran = Run({"run", file});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, file + ":6:16: program.sold_pattern: "
+                                  "\"(?<=seat )(\\d+)\" is not a pattern "
+                                  "(RE2's syntax): invalid perl operator: (?<"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
 }
 
 // --- The barrier ------------------------------------------------------------
@@ -592,6 +821,31 @@ TEST_F(ProgramTest, AnOperationThatExitsFiveIsIndeterminate) {
   ExpectNothingLeft(ran, marker);
 }
 
+// A purchase whose command exits but leaves a child holding its stdout
+// ends at program.timeout_ms all the same: the child is killed and the
+// buyer goes on with its next purchase, well before the run's limit.
+TEST_F(ProgramTest, AnOperationsLimitCountsFromItsStartWhateverHoldsItsOutput) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "leaves.sh", R"(sleep "$1" &
+n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+printf '{"count": %d}' $((n - 1)) > "$TICKETSIM_DB"
+echo "$n"
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run(
+      {"run", "--program", script + " " + marker, "--program-mode", "operation",
+       "--buyers", "1", "--attempts", "3", "--tickets", "5", "--set",
+       "program.timeout_ms=300", "--run-timeout-ms", "20000", "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["purchases"]["confirmed"], 3);
+  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4, 3}));
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  ExpectNothingLeft(ran, marker);
+}
+
 // --- Faults -----------------------------------------------------------------
 
 // kill_holder = 1: every copy is killed at its first purchase, which it
@@ -688,47 +942,17 @@ TEST_F(ProgramTest, AnInterruptEndsAProgramRunCleanly) {
   const std::string marker = NewMarker();
   const std::string script =
       Script(tmp_, "sleepy.sh", "read go <&4\nsleep \"$1\"\n");
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  const std::string program = script + " " + marker;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    setenv("TMPDIR", runs_.path().c_str(), 1);
-    execl(TICKETSIM_BINARY, "ticketsim", "run", "--program", program.c_str(),
-          "--buyers", "2", "--attempts", "1", "--tickets", "5", nullptr);
-    _exit(127);
-  }
-  close(out[1]);
   // Once both copies sleep (past the barrier), the run is on.
-  bool running = false;
-  for (int waited = 0; waited < 30000 && !running; waited += 5) {
+  const auto running = [&] {
     const auto alive = AliveWith(marker);
-    running = std::count_if(alive.begin(), alive.end(), [](const auto& p) {
-                return p.second.starts_with("sleep ");
-              }) == 2;
-    if (!running) usleep(5000);
-  }
-  EXPECT_TRUE(running) << "the program never ran";
-  kill(pid, running ? SIGINT : SIGKILL);
-  Ran ran;
-  ran.pid = pid;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
-    if (n > 0) ran.out.append(buf, n);
-    if (n < 0 && errno != EINTR) break;
-  }
-  close(out[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ran.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  EXPECT_TRUE(WIFEXITED(status));
+    return std::count_if(alive.begin(), alive.end(), [](const auto& p) {
+             return p.second.starts_with("sleep ");
+           }) == 2;
+  };
+  const Ran ran =
+      RunBounded({"run", "--program", script + " " + marker, "--buyers", "2",
+                  "--attempts", "1", "--tickets", "5"},
+                 runs_.path(), running);
   EXPECT_EQ(ran.exit_code, 130) << ran.out;
   EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
   ExpectNothingLeft(ran, marker);
@@ -751,6 +975,27 @@ std::string ViolationWords(const nlohmann::json& run) {
 // --history of a Python buyer's run, unlocked and with a lock of its own
 // that it reports: `ticketsim check --history` reads the history back and
 // gives the run's verdict, lock overlaps included.
+// A run that fails (a protocol error) has no history to write: no file is
+// left at the path (an empty one would be refused by check --history), and
+// ticketsim says so.
+TEST_F(ProgramTest, AFailedRunWritesNoHistoryAndSaysSo) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "broken.sh", R"(read go <&4
+echo 'not json' >&3
+sleep "$1"
+)");
+  const std::string history = tmp_.path() + "/failed.jsonl";
+  const Ran ran = Run({"run", "--program", script + " " + marker, "--buyers",
+                       "1", "--tickets", "5", "--history", history});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "protocol error: buyer 0")) << ran.out;
+  EXPECT_FALSE(std::filesystem::exists(history));
+  EXPECT_TRUE(Has(ran.out, "--history " + history +
+                               ": not written: no run ended with a history"))
+      << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
 TEST_F(ProgramTest, TheHistoryOfAProgramRunReproducesTheVerdict) {
   tmp_.Write("buyer.py", kPythonBuyer);
   for (const std::string mode : {"nolock", "lock"}) {

@@ -25,7 +25,13 @@ namespace ticketsim::testing {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  // A read can fail half-way (ESRCH from /proc/PID/cmdline of a process
+  // that has just ended), and libstdc++ then throws whatever the mask says.
+  try {
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::ios_base::failure&) {
+    return "";
+  }
 }
 
 nlohmann::json ReadJson(const std::string& path) {
