@@ -1,15 +1,17 @@
 #include "sim/replay.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
+#include <stdio.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "sim/escape.h"
+#include "sim/input_file.h"
 #include "sim/schedule.h"
 
 namespace ticketsim {
@@ -73,14 +75,12 @@ constexpr size_t kMaxLineBytes = kMaxListedSteps * 12 + 4096;
 enum class Got { kLine, kEnd, kTooLong };
 
 // Reads one line (without its newline) of at most kMaxLineBytes.
-Got ReadLine(std::istream& in, std::string* line) {
+Got ReadLine(std::FILE* in, std::string* line) {
   line->clear();
-  std::streambuf* buf = in.rdbuf();
   for (;;) {
-    const int c = buf->sbumpc();
-    if (c == std::char_traits<char>::eof()) {
-      return line->empty() ? Got::kEnd : Got::kLine;
-    }
+    // The stream is this reader's alone: no lock per character.
+    const int c = getc_unlocked(in);
+    if (c == EOF) return line->empty() ? Got::kEnd : Got::kLine;
     if (c == '\n') return Got::kLine;
     if (line->size() == kMaxLineBytes) return Got::kTooLong;
     line->push_back(static_cast<char>(c));
@@ -91,30 +91,34 @@ Got ReadLine(std::istream& in, std::string* line) {
 
 Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
   const std::string name = Visible(path);
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return Status::Invalid(
-        fmt::format("--replay {}: it is a directory, not a history", name));
+  // A regular file only: a FIFO or a device (/dev/zero) would never end.
+  int err = 0;
+  mode_t mode = 0;
+  Fd fd = OpenRegularFile(path, &err, &mode);
+  if (fd.get() < 0 && err == 0) {
+    return Status::Invalid(fmt::format("--replay {}: it is {}, not a history",
+                                       name, FileKindOf(mode)));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::Invalid(
-        fmt::format("--replay {}: cannot open it: {}", name,
-                    std::strerror(errno != 0 ? errno : ENOENT)));
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(
+      fd.get() < 0 ? nullptr : fdopen(fd.get(), "rb"), &std::fclose);
+  if (in != nullptr) fd.release();
+  if (in == nullptr) {
+    return Status::Invalid(fmt::format("--replay {}: cannot open it: {}", name,
+                                       std::strerror(err != 0 ? err : errno)));
   }
   std::optional<Replay> first;
   std::optional<Replay> violated;
   int64_t trials = 0;
   std::string line;
   for (int64_t number = 1;; ++number) {
-    Got got = Got::kEnd;
-    try {
-      got = ReadLine(in, &line);
-    } catch (const std::exception& e) {
-      return Status::Invalid(fmt::format("--replay {}:{}: cannot read it: {}",
-                                         name, number, e.what()));
+    const Got got = ReadLine(in.get(), &line);
+    if (got == Got::kEnd) {
+      if (std::ferror(in.get())) {
+        return Status::Invalid(fmt::format("--replay {}:{}: cannot read it: {}",
+                                           name, number, std::strerror(errno)));
+      }
+      break;
     }
-    if (got == Got::kEnd) break;
     if (got == Got::kTooLong) {
       return Status::Invalid(fmt::format(
           "--replay {}:{}: a line of more than {} bytes is no history's", name,

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <fstream>
@@ -21,6 +22,7 @@ namespace {
 
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -189,6 +191,26 @@ TEST(ReplayFileTest, BadFilesAreUsageErrors) {
   EXPECT_NE(lone.out.find("--replay-trial needs --replay FILE"),
             std::string::npos)
       << lone.out;
+}
+
+// A FIFO or a device given as the history is refused before it is opened:
+// opening a FIFO would wait for a writer, and /dev/zero never ends. (The
+// command runs under a time limit, so that waiting fails the test.)
+TEST(ReplayFileTest, AFifoOrADeviceIsRefusedNotWaitedOn) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/h.jsonl";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] :
+       {std::pair{fifo, "a FIFO"},
+        std::pair{std::string("/dev/zero"), "a character device"}}) {
+    const Ran ran = RunProgram({"/usr/bin/timeout", "-s", "KILL", "30",
+                                TICKETSIM_BINARY, "run", "--replay", path});
+    EXPECT_EQ(ran.exit_code, 2) << path << ": " << ran.out;
+    EXPECT_NE(ran.out.find(fmt::format("--replay {}: it is {}, not a history",
+                                       path, kind)),
+              std::string::npos)
+        << ran.out;
+  }
 }
 
 // A replay whose steps do not fit the scenario it is given.
