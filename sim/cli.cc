@@ -165,11 +165,15 @@ struct ScenarioOptions {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       const std::string& value = flag_values[i];
       const KeyFlag& flag = kKeyFlags[i];
-      // An empty command or pattern given on purpose ($CMD unset) is an
-      // error, not the scenario without it.
-      const bool given_empty =
-          IsTextFlag(flag) && options[i] != nullptr && options[i]->count() > 0;
-      if (value.empty() && !given_empty) continue;
+      // A flag given empty on purpose (--steps "$STEPS", unset) is an
+      // error, naming the flag, not the scenario without it.
+      const bool given = options[i] != nullptr && options[i]->count() > 0;
+      if (value.empty() && !given) continue;
+      if (value.empty() && !IsTextFlag(flag)) {
+        out.push_back(
+            {fmt::format("{}=", flag.key), fmt::format("{} ''", flag.flag)});
+        continue;
+      }
       const bool range =
           (flag.range && value.find(',') != std::string::npos) || flag.list;
       out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)
