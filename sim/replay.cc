@@ -12,6 +12,7 @@
 
 #include "sim/escape.h"
 #include "sim/input_file.h"
+#include "sim/scenario_settings.h"
 #include "sim/schedule.h"
 
 namespace ticketsim {
@@ -87,6 +88,96 @@ Got ReadLine(std::FILE* in, std::string* line) {
   }
 }
 
+// The lines of a history that a replay reads: each start line (the scenario
+// of the trials after it) and each schedule line, with the trial it picks.
+class ReplayScan {
+ public:
+  ReplayScan(std::string name, int64_t trial)
+      : name_(std::move(name)), trial_(trial) {}
+
+  // Reads line `number`; Invalid if it is a start or schedule line that is
+  // no history's. Sets *done once the trial wanted is found.
+  Status Line(const std::string& line, int64_t number, bool* done) {
+    if (line.find("\"start\"") != std::string::npos) {
+      return StartLine(line, number);
+    }
+    // Only schedule lines are parsed: the others are the run's events.
+    if (line.find("\"schedule\"") == std::string::npos ||
+        line.find("\"steps\"") == std::string::npos) {
+      return Status::Ok();
+    }
+    std::string why;
+    std::optional<Replay> r = ParseScheduleLine(line, &why);
+    if (!r) {
+      if (why.empty()) return Status::Ok();
+      return Status::Invalid(
+          fmt::format("--replay {}:{}: {}", name_, number, why));
+    }
+    r->recorded = start_.recorded;
+    r->name = start_.name;
+    r->settings = start_.settings;
+    ++trials_;
+    if (trial_ > 0 && r->trial == trial_) {
+      first_ = std::move(r);
+      *done = true;
+      return Status::Ok();
+    }
+    if (!violated_ && !r->violations.empty()) violated_ = *r;
+    if (!first_) first_ = std::move(r);
+    *done = trial_ == 0 && violated_.has_value();
+    return Status::Ok();
+  }
+
+  // The trial picked, or Invalid saying why there is none.
+  Status Result(bool found, Replay* out) {
+    if (trials_ == 0) {
+      return Status::Invalid(fmt::format(
+          "--replay {}: it holds no schedule: write one with `ticketsim run "
+          "--history FILE` under a controlled schedule (--schedule seeded, "
+          "pct or step)",
+          name_));
+    }
+    if (trial_ > 0 && !found) {
+      return Status::Invalid(fmt::format(
+          "--replay {}: it holds no trial {} ({} trial{} with a schedule)",
+          name_, trial_, trials_, trials_ == 1 ? "" : "s"));
+    }
+    *out =
+        violated_ && trial_ == 0 ? std::move(*violated_) : std::move(*first_);
+    return Status::Ok();
+  }
+
+ private:
+  // A start line: its scenario (name and settings), if it records one.
+  Status StartLine(const std::string& line, int64_t number) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status::Ok();
+    const auto f = j.find("f");
+    if (f == j.end() || !f->is_string() || *f != "start") return Status::Ok();
+    start_ = Replay();
+    const auto settings = j.find("settings");
+    if (settings == j.end()) return Status::Ok();
+    const std::string origin = fmt::format("--replay {}:{}", name_, number);
+    if (Status s = SettingsAsOverrides(*settings, origin, &start_.settings);
+        !s.ok()) {
+      return Status::Invalid(fmt::format("{}: {}", origin, s.message()));
+    }
+    start_.recorded = true;
+    const auto scenario = j.find("scenario");
+    if (scenario != j.end() && scenario->is_string()) {
+      start_.name = scenario->get<std::string>();
+    }
+    return Status::Ok();
+  }
+
+  const std::string name_;
+  const int64_t trial_;
+  Replay start_;  // the scenario of the last start line
+  std::optional<Replay> first_;
+  std::optional<Replay> violated_;
+  int64_t trials_ = 0;
+};
+
 }  // namespace
 
 Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
@@ -106,11 +197,10 @@ Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
     return Status::Invalid(fmt::format("--replay {}: cannot open it: {}", name,
                                        std::strerror(err != 0 ? err : errno)));
   }
-  std::optional<Replay> first;
-  std::optional<Replay> violated;
-  int64_t trials = 0;
+  ReplayScan scan(name, trial);
   std::string line;
-  for (int64_t number = 1;; ++number) {
+  bool found = false;
+  for (int64_t number = 1; !found; ++number) {
     const Got got = ReadLine(in.get(), &line);
     if (got == Got::kEnd) {
       if (std::ferror(in.get())) {
@@ -124,41 +214,9 @@ Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
           "--replay {}:{}: a line of more than {} bytes is no history's", name,
           number, kMaxLineBytes));
     }
-    // Only schedule lines are parsed: the others are the run's events.
-    if (line.find("\"schedule\"") == std::string::npos ||
-        line.find("\"steps\"") == std::string::npos) {
-      continue;
-    }
-    std::string why;
-    std::optional<Replay> r = ParseScheduleLine(line, &why);
-    if (!r) {
-      if (why.empty()) continue;
-      return Status::Invalid(
-          fmt::format("--replay {}:{}: {}", name, number, why));
-    }
-    ++trials;
-    if (trial > 0 && r->trial == trial) {
-      *out = std::move(*r);
-      return Status::Ok();
-    }
-    if (!violated && !r->violations.empty()) violated = *r;
-    if (!first) first = std::move(r);
-    if (trial == 0 && violated) break;
+    if (Status s = scan.Line(line, number, &found); !s.ok()) return s;
   }
-  if (trials == 0) {
-    return Status::Invalid(fmt::format(
-        "--replay {}: it holds no schedule: write one with `ticketsim run "
-        "--history FILE` under a controlled schedule (--schedule seeded, pct "
-        "or step)",
-        name));
-  }
-  if (trial > 0) {
-    return Status::Invalid(fmt::format(
-        "--replay {}: it holds no trial {} ({} trial{} with a schedule)", name,
-        trial, trials, trials == 1 ? "" : "s"));
-  }
-  *out = violated ? std::move(*violated) : std::move(*first);
-  return Status::Ok();
+  return scan.Result(found && trial > 0, out);
 }
 
 }  // namespace ticketsim
