@@ -158,14 +158,18 @@ bool SameFile(const struct stat& a, const struct stat& b) {
 // Makes the directory `name` in the open directory `parent` (mode 0700, the
 // umask notwithstanding), opens it into *fd and records its identity in
 // *names. Returns 0 or an errno: EEXIST if the name is taken (by anything),
-// EAGAIN if what the name led to right after was not a directory of ours.
+// EAGAIN if what the name led to right after was not a directory of ours,
+// or nothing (a cleaner removes an empty run directory without its lock).
 int MakePrivateDirectory(int parent, const std::string& name, RunNames* names,
                          int* fd) {
   *fd = -1;
   if (mkdirat(parent, name.c_str(), 0700) != 0) return errno;
   const int dir = openat(parent, name.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dir < 0) return errno == ELOOP || errno == ENOTDIR ? EAGAIN : errno;
+  if (dir < 0) {
+    return errno == ELOOP || errno == ENOTDIR || errno == ENOENT ? EAGAIN
+                                                                 : errno;
+  }
   struct stat st;
   if (fstat(dir, &st) != 0 || st.st_uid != geteuid() ||
       fchmod(dir, 0700) != 0) {
