@@ -238,6 +238,24 @@ int CreateLocked(int dir, const char* name, int* out) {
   return 0;
 }
 
+// One try of StartRun at its directory: made in `root` under names->tag,
+// with its liveness lock taken into *lock. Returns 0, EAGAIN if the name is
+// lost (taken, or its still empty directory removed by a cleaner: what is
+// left of it goes, and the caller draws a new one), or another errno, with
+// *failed saying what failed.
+int MakeLockedRunDirectory(int root, RunNames* names, int* lock,
+                           std::string* failed) {
+  *failed = fmt::format("mkdir {}", names->dir);
+  int dir = -1;
+  int err = MakePrivateDirectory(root, names->tag, names, &dir);
+  if (err != 0) return err == EEXIST ? EAGAIN : err;
+  *failed = fmt::format("create {}", names->File(kLockName));
+  err = CreateLocked(dir, kLockName, lock);
+  close(dir);
+  if (err != 0) unlinkat(root, names->tag.c_str(), AT_REMOVEDIR);
+  return err == EEXIST || err == ENOENT ? EAGAIN : err;
+}
+
 enum class LockState {
   kHeld,     // a live run holds it
   kTaken,    // free: now held by us
@@ -574,19 +592,9 @@ Status StartRun(RunNames* names, RunLease* lease) {
           fmt::format("create {}/{}", kShmDir, shm_lock_name), err);
       break;
     }
-    int dir = -1;
     int dir_lock = -1;
-    std::string failed = fmt::format("mkdir {}", names->dir);
-    err = MakePrivateDirectory(root, names->tag, names, &dir);
-    const bool made = err == 0;  // an ENOENT after this is a cleaner's doing
-    if (made) {
-      failed = fmt::format("create {}", names->File(kLockName));
-      err = CreateLocked(dir, kLockName, &dir_lock);
-      close(dir);
-      // Lost to a cleaner (ENOENT: it removed the still empty directory):
-      // whatever is left of this try goes, and a new name is drawn.
-      if (err != 0) unlinkat(root, names->tag.c_str(), AT_REMOVEDIR);
-    }
+    std::string failed;
+    err = MakeLockedRunDirectory(root, names, &dir_lock, &failed);
     if (err != 0) {
       if (shm_lock >= 0) {
         if (Names(shm, shm_lock_name.c_str(), shm_lock)) {
@@ -594,7 +602,7 @@ Status StartRun(RunNames* names, RunLease* lease) {
         }
         close(shm_lock);
       }
-      if (err == EEXIST || err == EAGAIN || (err == ENOENT && made)) continue;
+      if (err == EAGAIN) continue;
       status = Status::FromErrno(failed, err);
       break;
     }
