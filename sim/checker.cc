@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
+#include <vector>
 
 #include "sim/words.h"
 
@@ -495,15 +497,32 @@ void CheckOversell(const CheckInput& input, Verdict* verdict,
   oversell.AddTo(&verdict->violations);
 }
 
-std::string BuyerList(const std::vector<Purchase>& group, size_t limit) {
+// "0, 3 and 5": the buyers of `buyers` (distinct, in order), at most `limit`
+// of them named ("0, 3 and 2 more").
+std::string BuyerList(const std::vector<uint32_t>& buyers, size_t limit) {
   std::string out;
-  for (size_t i = 0; i < group.size() && i < limit; ++i) {
-    if (i > 0) out += i + 1 == group.size() ? " and " : ", ";
-    out += std::to_string(group[i].buyer);
+  for (size_t i = 0; i < buyers.size() && i < limit; ++i) {
+    if (i > 0) out += i + 1 == buyers.size() ? " and " : ", ";
+    out += std::to_string(buyers[i]);
   }
-  if (group.size() > limit)
-    out += fmt::format(" and {} more", group.size() - limit);
+  if (buyers.size() > limit) {
+    out += fmt::format(" and {} more", buyers.size() - limit);
+  }
   return out;
+}
+
+// The witness steps of purchases that sold one seat: every read and write,
+// gathered and put in time order once (a seat sold a million times makes a
+// witness of two million steps).
+Witness SeatWitness(const std::vector<Purchase>& group) {
+  std::vector<WitnessStep> steps;
+  steps.reserve(2 * group.size());
+  for (const Purchase& p : group) steps.push_back(ReadStep(p));
+  for (const Purchase& p : group) steps.push_back(WriteStep(p));
+  Witness w;
+  w.AddAll(std::move(steps));
+  w.seats = {group[0].seat};
+  return w;
 }
 
 // Orders purchases by seat, keeping their order within a seat: a counting
@@ -548,17 +567,14 @@ void CheckDuplicateSeats(int64_t initial, bool whole_program, Verdict* verdict,
                   });
         const Purchase& a = group[0];
         const Purchase& b = group[1];
-        Witness w;
-        for (const Purchase& p : group) w.Add(ReadStep(p));
-        for (const Purchase& p : group) w.Add(WriteStep(p));
-        w.seats = {a.seat};
+        Witness w = SeatWitness(group);
         if (a.printed) {
           w.text = fmt::format(
               "seat {} was sold {}: {} printed a sale of it (the first at {}, "
               "the last at {})",
               a.seat, TimesSold(static_cast<int64_t>(group.size())),
               whole_program ? std::string("the program")
-                            : "buyers " + BuyerList(group, 8),
+                            : "buyers " + BuyerList(w.buyers, 8),
               FormatTime(group.front().write_ns),
               FormatTime(group.back().write_ns));
         } else if (group.size() == 2) {
@@ -573,7 +589,7 @@ void CheckDuplicateSeats(int64_t initial, bool whole_program, Verdict* verdict,
               "seat {} was sold {}: buyers {} all read {} (the first at "
               "{}, the last at {}) and all wrote {}",
               a.seat, TimesSold(static_cast<int64_t>(group.size())),
-              BuyerList(group, 8), a.seat, FormatTime(group.front().read_ns),
+              BuyerList(w.buyers, 8), a.seat, FormatTime(group.front().read_ns),
               FormatTime(group.back().read_ns), a.seat - 1));
         }
         duplicates.Witness(std::move(w));
@@ -749,6 +765,22 @@ void Witness::Add(WitnessStep step) {
       steps.begin(), steps.end(), step.time_ns,
       [](uint64_t t, const WitnessStep& s) { return t < s.time_ns; });
   steps.insert(at, step);
+}
+
+void Witness::AddAll(std::vector<WitnessStep> more) {
+  std::unordered_set<uint32_t> named(buyers.begin(), buyers.end());
+  for (const WitnessStep& step : more) {
+    if (named.insert(step.buyer).second) buyers.push_back(step.buyer);
+  }
+  steps.insert(steps.end(), more.begin(), more.end());
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const WitnessStep& a, const WitnessStep& b) {
+                     return a.time_ns < b.time_ns;
+                   });
+  if (!steps.empty()) {
+    from_ns = steps.front().time_ns;
+    to_ns = steps.back().time_ns;
+  }
 }
 
 Witness WitnessOf(std::string text) {

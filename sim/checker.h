@@ -57,6 +57,9 @@ struct Witness {
 
   // Adds a step, its buyer (once) and widens the span.
   void Add(WitnessStep step);
+  // Adds many steps at once, as Add would one by one (the buyers in the
+  // order of `more`), in time n log n rather than Add's n squared.
+  void AddAll(std::vector<WitnessStep> more);
 };
 
 struct Violation {

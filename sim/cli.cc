@@ -37,6 +37,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scenario_file.h"
+#include "sim/scenario_settings.h"
 #include "sim/step_command.h"
 #include "sim/suite.h"
 #include "storage/run_names.h"
@@ -108,22 +109,6 @@ bool IsTextFlag(const KeyFlag& flag) {
          std::string_view(flag.key) == "program.sold_pattern";
 }
 
-// `text` as a TOML basic string.
-std::string TomlString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 // What run, check and compare share: scenario files and the settings that
 // override them.
 struct ScenarioOptions {
@@ -167,11 +152,15 @@ struct ScenarioOptions {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       const std::string& value = flag_values[i];
       const KeyFlag& flag = kKeyFlags[i];
-      // An empty command or pattern given on purpose ($CMD unset) is an
-      // error, not the scenario without it.
-      const bool given_empty =
-          IsTextFlag(flag) && options[i] != nullptr && options[i]->count() > 0;
-      if (value.empty() && !given_empty) continue;
+      // A flag given empty on purpose (--steps "$STEPS", unset) is an
+      // error, naming the flag, not the scenario without it.
+      const bool given = options[i] != nullptr && options[i]->count() > 0;
+      if (value.empty() && !given) continue;
+      if (value.empty() && !IsTextFlag(flag)) {
+        out.push_back(
+            {fmt::format("{}=", flag.key), fmt::format("{} ''", flag.flag)});
+        continue;
+      }
       const bool range =
           (flag.range && value.find(',') != std::string::npos) || flag.list;
       out.push_back({range ? fmt::format("{}=[{}]", flag.key, value)
@@ -200,9 +189,64 @@ void DropRushThinkWhenControlled(LoadedScenario* loaded, bool controlled) {
   loaded->scenario.buyers.think_ms = {};
 }
 
+// What a setting is in a scenario's settings, for a message: its value as
+// a scenario file writes it, or "unset".
+std::string SettingWords(const nlohmann::ordered_json& settings,
+                         const std::string& key) {
+  const auto it = settings.find(key);
+  return it == settings.end() ? "unset" : it->dump();
+}
+
+// The scenario a replay runs: the one the history recorded for the trial,
+// which the scenario file and flags given may repeat but never change
+// (the steps, the seed and the trials are the replay's own). Replaces
+// *loaded with it. Invalid, naming the first key they change and where.
+Status RestoreRecordedScenario(const ScenarioOptions& options,
+                               const Replay& replay, LoadedScenario* loaded) {
+  const std::string source = "--replay " + Visible(options.replay);
+  LoadedScenario recorded;
+  recorded.scenario = Scenario();
+  if (!replay.name.empty()) recorded.scenario.name = replay.name;
+  LoadedScenario given = recorded;
+  if (Status s = LoadScenario("", replay.settings, &recorded); !s.ok()) {
+    return Status::Invalid(fmt::format(
+        "{}: its scenario is none ticketsim can run: {}", source, s.message()));
+  }
+  if (loaded->path.empty()) {
+    // No file: the recorded scenario, with the flags given over it.
+    std::vector<Override> settings = replay.settings;
+    for (const Override& o : options.Overrides()) settings.push_back(o);
+    if (Status s = LoadScenario("", settings, &given); !s.ok()) return s;
+  } else {
+    given = *loaded;
+  }
+  const nlohmann::ordered_json ran = ScenarioSettings(recorded.scenario);
+  const nlohmann::ordered_json asked = ScenarioSettings(given.scenario);
+  if (const std::optional<std::string> key =
+          FirstDifferentKey(ran, asked, {"buyers.seed", "run.trials"})) {
+    const auto at = given.where.find(*key);
+    const std::string by = at != given.where.end()
+                               ? at->second
+                               : fmt::format(
+                                     "{}, which leaves it at its "
+                                     "default,",
+                                     loaded->path);
+    return Status::Invalid(fmt::format(
+        "{}: {}: the trial ran with {} = {}, but {} makes it {}: a replay "
+        "runs the scenario its history recorded; drop that setting or give "
+        "the value it recorded",
+        source, *key, *key, SettingWords(ran, *key), by,
+        SettingWords(asked, *key)));
+  }
+  if (loaded->path.empty()) *loaded = std::move(given);
+  return Status::Ok();
+}
+
 // --replay FILE: every scenario takes the steps and the seed of the trial
-// the file recorded, and runs once. Adds a line saying which to `note`.
-// Returns Invalid when the file does not say, or its steps do not fit.
+// the file recorded, and runs once, in the scenario the trial ran (when
+// the file records it). Adds a line saying which to `note`. Returns
+// Invalid when the file does not say, or its steps do not fit, or a
+// scenario given changes the one recorded.
 Status ApplyReplay(const ScenarioOptions& options,
                    std::vector<LoadedScenario>* scenarios, std::string* note) {
   if (options.replay.empty()) {
@@ -222,6 +266,11 @@ Status ApplyReplay(const ScenarioOptions& options,
   }
   const std::string source = "--replay " + options.replay;
   for (LoadedScenario& l : *scenarios) {
+    if (replay.recorded) {
+      if (Status s = RestoreRecordedScenario(options, replay, &l); !s.ok()) {
+        return s;
+      }
+    }
     Scenario& s = l.scenario;
     s.schedule.steps = replay.steps;
     s.buyers.seed = replay.seed;
@@ -244,6 +293,12 @@ Status ApplyReplay(const ScenarioOptions& options,
           ? ""
           : fmt::format(", which showed {}",
                         fmt::join(replay.violations, ", ")));
+  if (!replay.recorded) {
+    *note += fmt::format(
+        "ticketsim: {} does not record the scenario of its trials (an older "
+        "ticketsim wrote it): the trial runs in the scenario given here\n",
+        Visible(options.replay));
+  }
   return Status::Ok();
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 namespace ticketsim {
@@ -139,6 +141,58 @@ std::string XmlEscape(std::string_view text) {
     }
   }
   return out;
+}
+
+namespace {
+
+// `word` in $'...': backslash escapes for what Visible would change, each
+// other character as it is.
+std::string DollarQuoted(std::string_view word) {
+  std::string out = "$'";
+  for (size_t i = 0; i < word.size();) {
+    const auto c = static_cast<unsigned char>(word[i]);
+    uint32_t code_point = 0;
+    size_t length = c >= 0x80 ? Utf8Sequence(word.substr(i), &code_point) : 1;
+    if (length == 0) length = 1;
+    const std::string_view piece = word.substr(i, length);
+    i += length;
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (Visible(piece) != piece) {
+      for (const char b : piece) {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(b));
+      }
+    } else {
+      out += piece;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string ShellWord(std::string_view word) {
+  const bool plain =
+      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("_./,=:+@%-").find(c) != std::string_view::npos;
+      });
+  if (plain) return std::string(word);
+  if (Visible(word) != word) return DollarQuoted(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
 }
 
 }  // namespace ticketsim

@@ -41,6 +41,13 @@ std::string XmlEscape(std::string_view text);
 // means (a message of several lines).
 std::string VisibleLines(std::string_view text);
 
+// `word` as a shell reads it back, for a command line to copy: as is when it
+// is plain, else in single quotes; a word that Visible would change (a
+// newline, a control, an invalid byte) in $'...', with each such character
+// an escape the shell turns back into it ($'a\nb.toml'), so that the line
+// printed through Visible still names the same file.
+std::string ShellWord(std::string_view word);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_ESCAPE_H_

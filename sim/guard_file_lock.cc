@@ -23,6 +23,9 @@
 namespace ticketsim {
 namespace {
 
+// The lock file in the run directory: never the data file (see guard.h).
+constexpr const char* kLockFile = "guard.lock";
+
 constexpr long kTickUs =
     10000;  // how often a blocked flock checks its deadline
 
@@ -43,21 +46,22 @@ void SetTicking(bool on) {
 class FileLockGuard : public Guard {
  public:
   explicit FileLockGuard(const RunNames& names)
-      : path_(names.File("guard.lock")) {}
+      : names_(names), path_(names.File(kLockFile)) {}
   ~FileLockGuard() override { Detach(); }
 
   Status Create() override {
-    const int fd =
-        open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-             0600);
-    if (fd < 0) return Status::FromErrno("create " + path_, errno);
-    close(fd);
-    return Status::Ok();
+    int fd = -1;
+    Status s =
+        OpenInRunDirectory(names_, kLockFile, O_RDWR | O_CREAT | O_EXCL, &fd);
+    if (fd >= 0) close(fd);
+    return s;
   }
 
   Status Attach() override {
-    fd_ = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd_ < 0) return Status::FromErrno("open " + path_, errno);
+    if (Status s = OpenInRunDirectory(names_, kLockFile, O_RDWR, &fd_);
+        !s.ok()) {
+      return s;
+    }
     struct sigaction action {};
     action.sa_handler = OnAlarm;  // no SA_RESTART: flock returns EINTR
     sigemptyset(&action.sa_mask);
@@ -105,6 +109,7 @@ class FileLockGuard : public Guard {
   }
 
  private:
+  const RunNames names_;
   const std::string path_;
   int fd_ = -1;
 };

@@ -10,6 +10,7 @@
 
 #include "sim/checker.h"
 #include "sim/report_json.h"
+#include "sim/scenario_settings.h"
 #include "sim/words.h"
 
 namespace ticketsim {
@@ -304,6 +305,11 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
     more += fmt::format(", \"program\": true, \"mode\": \"{}\"",
                         WordOf(kProgramModes, s.program.mode));
   }
+  // The whole scenario, from which --replay restores it.
+  more += fmt::format(
+      ", \"settings\": {}",
+      ScenarioSettings(s).dump(-1, ' ', /*ensure_ascii=*/true,
+                               nlohmann::json::error_handler_t::replace));
   w.Line(
       R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": {}, "seed": {}, "buyers": {}, "schedule": "{}"{}{})",
       s.initial, JsonText(s.name), s.buyers.seed, run.served_by.size(),

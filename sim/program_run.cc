@@ -74,7 +74,7 @@ Status MakePipe(Fd* read_end, Fd* write_end) {
 struct SpawnPlan {
   std::vector<char*> argv;
   std::vector<std::string> env;
-  std::string dir;
+  int dir = -1;  // the run directory's descriptor: the current directory
   int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
 };
 
@@ -85,6 +85,8 @@ struct SpawnPlan {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   setpgid(0, 0);
+  // Before 0..4 are moved into place, which may close the directory's.
+  if (fchdir(plan.dir) != 0) report.Fail(StartStep::kDirectory, errno);
   // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
   int moved[5];
   int null_fd = -1;
@@ -104,7 +106,6 @@ struct SpawnPlan {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (chdir(plan.dir.c_str()) != 0) report.Fail(StartStep::kDirectory, errno);
   execve(plan.argv[0], plan.argv.data(), envp);
   report.Fail(StartStep::kExec, errno);
 }
@@ -318,7 +319,7 @@ class ProgramRunner {
     SpawnPlan plan;
     plan.argv = argv_;
     plan.env = Environment(buyer, attempt, events);
-    plan.dir = names_.dir;
+    plan.dir = run_dir_.get();
     plan.fds[1] = out_w.get();
     plan.fds[2] = err_w.get();
     plan.fds[3] = events ? events_w.get() : -1;
@@ -340,6 +341,11 @@ class ProgramRunner {
   }
 
   Status Start() {
+    // The copies start in the run directory the run made, whatever its
+    // path leads to by then.
+    int dir = -1;
+    if (Status s = OpenRunDirectory(names_, &dir); !s.ok()) return s;
+    run_dir_.reset(dir);
     const size_t lanes = ProgramLanes(scenario_);
     lanes_ = std::vector<Lane>(lanes);
     report_->lanes.resize(lanes);
@@ -951,6 +957,7 @@ class ProgramRunner {
   LockNames lock_names_;
   Fd signal_fd_;
   Fd barrier_read_;
+  Fd run_dir_;  // the run directory, every copy's current directory
   std::string barrier_link_;
   int64_t first_spawn_ns_ = 0;
   int64_t start_ns_ = 0;

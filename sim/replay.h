@@ -3,10 +3,10 @@
 //
 // A controlled run's history ends each trial with a `schedule` line: the
 // buyer of every step, the trial's seed, and the kinds of violation it
-// showed. Replaying that list with that seed repeats the trial step for
-// step. The file may be large (every event of every trial) and may be
-// anything at all: it is read a line at a time, and only the schedule lines
-// are parsed.
+// showed; its `start` line records the scenario it ran. Replaying that
+// list with that seed, in that scenario, repeats the trial step for step. The
+// file may be large (every event of every trial) and may be anything at all: it
+// is read a line at a time, and only the schedule lines are parsed.
 #ifndef TICKETSIM_SIM_REPLAY_H_
 #define TICKETSIM_SIM_REPLAY_H_
 
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/scenario_file.h"
 #include "storage/status.h"
 
 namespace ticketsim {
@@ -24,12 +25,20 @@ struct Replay {
   int64_t trial = 0;     // from 1
   std::string schedule;  // the schedule that chose the steps ("pct", ...)
   std::vector<std::string> violations;  // the kinds it showed
+  // The scenario the trial ran, from the `start` line before its schedule
+  // line (sim/scenario_settings.h): its name and its settings, as
+  // overrides; `recorded` false for a history that does not say (written
+  // before start lines held them).
+  bool recorded = false;
+  std::string name;
+  std::vector<Override> settings;
 };
 
 // Reads trial `trial`'s schedule from `path`; with `trial` 0, the first
 // trial in the file that showed a violation, or else the first. Returns
-// Invalid, naming the file (and line), when it cannot be read, holds no
-// schedule, or not that trial's.
+// Invalid, naming the file (and line), when it cannot be read (or is not a
+// regular file), holds no schedule, or not that trial's, or when the
+// trial's start line records settings that are no scenario's.
 Status LoadReplay(const std::string& path, int64_t trial, Replay* out);
 
 }  // namespace ticketsim

@@ -63,8 +63,7 @@ Status EventNames(const RunNames& run, size_t event, RunNames* out) {
   *out = run;
   if (event == 0) return Status::Ok();
   out->tag = fmt::format("{}.e{}", run.tag, event);
-  out->dir = fmt::format("{}/e{}", run.dir, event);
-  return CreateRunDirectory(*out);
+  return CreateRunDirectory(run, fmt::format("e{}", event), out);
 }
 
 // Each event's store and guard, named by EventNames and created, each

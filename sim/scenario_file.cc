@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "sim/input_file.h"
 #include "sim/scenario_keys.h"
 #include "sim/toml_guard.h"
 
@@ -46,54 +47,29 @@ std::string Reason(int err) {
   return std::strerror(err);
 }
 
-// "a FIFO": what a path is, for a file that is not a regular one.
-std::string_view KindOf(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 Status NotRegular(const std::string& path, mode_t mode) {
   if (S_ISDIR(mode)) return Status::Invalid(path + ": is a directory");
   return Status::Invalid(fmt::format(
       "{}: is {}, not a scenario file (a scenario is a regular TOML file)",
-      path, KindOf(mode)));
+      path, FileKindOf(mode)));
 }
 
-// Reads a regular file whole, never waiting on what is not one: a FIFO or
-// a device is refused before it is opened (opening a FIFO waits for a
-// writer, opening a device may act on it), and it is opened non-blocking
-// and checked again, should the path have changed in between. A symlink to
-// a regular file is followed.
+// Reads a regular file whole, never waiting on what is not one (a FIFO, a
+// device: see OpenRegularFile). A symlink to a regular file is followed.
 Status ReadScenarioFile(const std::string& path, std::string* text) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return Status::Invalid(
-        fmt::format("{}: cannot read: {}", path, Reason(errno)));
+  int err = 0;
+  mode_t mode = 0;
+  const Fd fd = OpenRegularFile(path, &err, &mode);
+  if (fd.get() < 0) {
+    return err != 0 ? Status::Invalid(
+                          fmt::format("{}: cannot read: {}", path, Reason(err)))
+                    : NotRegular(path, mode);
   }
-  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
-  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::Invalid(
-        fmt::format("{}: cannot read: {}", path, Reason(errno)));
-  }
-  struct Closer {
-    int fd;
-    ~Closer() { close(fd); }
-  } closer{fd};
-  if (fstat(fd, &st) != 0) {
-    return Status::Invalid(
-        fmt::format("{}: cannot read: {}", path, Reason(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
   // One byte past the limit tells a file that is too long.
   text->assign(kMaxScenarioBytes + 1, '\0');
   size_t got = 0;
   while (got < text->size()) {
-    const ssize_t n = read(fd, text->data() + got, text->size() - got);
+    const ssize_t n = read(fd.get(), text->data() + got, text->size() - got);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -40,24 +40,6 @@ Status CheckSteppable(const Scenario& scenario) {
   return Status::Ok();
 }
 
-std::string ShellWord(std::string_view word) {
-  const bool plain =
-      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) ||
-               std::string_view("_./,=:+@%-").find(c) != std::string_view::npos;
-      });
-  if (plain) return std::string(word);
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
   Scenario scenario = loaded.scenario;
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

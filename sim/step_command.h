@@ -18,10 +18,6 @@ namespace ticketsim {
 // What `step` needs of a scenario beyond ValidateScenario: a key per buyer.
 Status CheckSteppable(const Scenario& scenario);
 
-// `word` as a POSIX shell reads it back: as is when it is plain, else in
-// single quotes.
-std::string ShellWord(std::string_view word);
-
 // Runs `loaded` under a schedule of a person's choosing: keys from stdin,
 // the board (at a terminal) or a line per step on stdout. An undo runs the
 // scenario again, its steps but the last replayed without asking. Then the

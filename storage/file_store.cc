@@ -73,19 +73,52 @@ Status CloseFd(int fd, const std::string& path) {
   return Status::Ok();
 }
 
+// The run directory's descriptor for one operation: the store's own once
+// attached, else one opened (and checked) for the operation alone.
+class RunDir {
+ public:
+  RunDir(int attached, const RunNames& names) : fd_(attached) {
+    if (fd_ < 0) {
+      status_ = OpenRunDirectory(names, &owned_);
+      fd_ = owned_;
+    }
+  }
+  ~RunDir() {
+    if (owned_ >= 0) close(owned_);
+  }
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+
+  const Status& status() const { return status_; }
+  // Opens `name` in it (O_NOFOLLOW | O_CLOEXEC added; mode 0600 if made).
+  int Open(const std::string& name, int flags) const {
+    return openat(fd_, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  Status status_;
+  int fd_;
+  int owned_ = -1;
+};
+
 }  // namespace
 
 FileStore::FileStore(const StoreSpec& spec, const RunNames& names)
     : write_(spec.write),
       slow_write_ms_(spec.slow_write_ms),
+      names_(names),
+      file_name_(spec.file_name),
       path_(names.File(spec.file_name)) {}
 
 Status FileStore::Create(int64_t initial) {
   // O_EXCL | O_NOFOLLOW: never write through a file or link someone else made.
-  const int fd =
-      open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-           0600);
-  if (fd < 0) return Status::FromErrno("create " + path_, errno);
+  int fd = -1;
+  if (Status s = OpenInRunDirectory(names_, file_name_,
+                                    O_WRONLY | O_CREAT | O_EXCL, &fd);
+      !s.ok()) {
+    return s;
+  }
   Status s = WriteAll(fd,
                       write_ == FileWrite::kMapped ? PaddedCountJson(initial)
                                                    : CountJson(initial),
@@ -95,10 +128,13 @@ Status FileStore::Create(int64_t initial) {
 }
 
 Status FileStore::Attach() {
+  if (dir_ < 0) {
+    if (Status s = OpenRunDirectory(names_, &dir_); !s.ok()) return s;
+  }
   if (write_ == FileWrite::kReplace || fd_ >= 0 || mapped_ != nullptr) {
     return Status::Ok();
   }
-  fd_ = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  fd_ = openat(dir_, file_name_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd_ < 0) return Status::FromErrno("open " + path_, errno);
   if (write_ == FileWrite::kMapped) {
     void* at =
@@ -115,6 +151,8 @@ Status FileStore::Attach() {
 void FileStore::Detach() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  if (dir_ >= 0) close(dir_);
+  dir_ = -1;
   if (mapped_ != nullptr) munmap(mapped_, kMappedBytes);
   mapped_ = nullptr;
 }
@@ -135,7 +173,9 @@ Status FileStore::Read(Reading* out) {
     if (n < 0) return Status::FromErrno("read " + path_, errno);
     got = static_cast<size_t>(n);
   } else {
-    const int fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    const RunDir dir(dir_, names_);
+    if (!dir.status().ok()) return dir.status();
+    const int fd = dir.Open(file_name_, O_RDONLY);
     if (fd < 0) return Status::FromErrno("open " + path_, errno);
     while (got < sizeof buf) {
       const ssize_t n = read(fd, buf + got, sizeof buf - got);
@@ -194,8 +234,9 @@ Status FileStore::WriteTruncating(const std::string& text) {
     }
     return Status::Ok();
   }
-  const int fd =
-      open(path_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  const RunDir dir(dir_, names_);
+  if (!dir.status().ok()) return dir.status();
+  const int fd = dir.Open(file_name_, O_WRONLY | O_TRUNC);
   if (fd < 0) return Status::FromErrno("open " + path_, errno);
   // From here until WriteAll the file is empty: the seed's torn-read window.
   MidWrite();
@@ -207,22 +248,24 @@ Status FileStore::WriteTruncating(const std::string& text) {
 
 Status FileStore::WriteReplacing(const std::string& text) {
   // One temp file per writer, in the run's private directory.
-  const std::string temp = fmt::format("{}.{}.tmp", path_, getpid());
-  const int fd =
-      open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-           0600);
+  const RunDir dir(dir_, names_);
+  if (!dir.status().ok()) return dir.status();
+  const std::string temp_name = fmt::format("{}.{}.tmp", file_name_, getpid());
+  const std::string temp = names_.File(temp_name);
+  const int fd = dir.Open(temp_name, O_WRONLY | O_CREAT | O_TRUNC);
   if (fd < 0) return Status::FromErrno("create " + temp, errno);
   Status s = WriteAll(fd, text, temp);
   Status c = CloseFd(fd, temp);
   if (!s.ok() || !c.ok()) {
-    unlink(temp.c_str());
+    unlinkat(dir.fd(), temp_name.c_str(), 0);
     return s.ok() ? c : s;
   }
   MidWrite();
   SleepMs(slow_write_ms_);
-  if (rename(temp.c_str(), path_.c_str()) != 0) {
+  if (renameat(dir.fd(), temp_name.c_str(), dir.fd(), file_name_.c_str()) !=
+      0) {
     const int err = errno;
-    unlink(temp.c_str());
+    unlinkat(dir.fd(), temp_name.c_str(), 0);
     return Status::FromErrno("rename " + temp, err);
   }
   return Status::Ok();

@@ -25,6 +25,9 @@ class FileStore : public TicketStore {
   // write = mmap: Attach maps the file, kept kMappedBytes long (the JSON
   // padded with spaces); Read and Write copy bytes to and from the page
   // cache, with no system call at all.
+  // Every file is opened through the run directory's descriptor, checked to
+  // be the directory the run made: Attach's, or (not attached) one opened
+  // for the call.
   Status Attach() override;
   void Detach() override;
   Status Read(Reading* out) override;
@@ -39,7 +42,10 @@ class FileStore : public TicketStore {
 
   const FileWrite write_;
   const double slow_write_ms_;
+  const RunNames names_;
+  const std::string file_name_;
   const std::string path_;
+  int dir_ = -1;            // the run directory, once attached
   int fd_ = -1;             // write = truncate, once attached
   char* mapped_ = nullptr;  // write = mmap, once attached
 };

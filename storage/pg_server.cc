@@ -379,6 +379,28 @@ void RemoveSegment(const std::vector<std::string>& lines) {
   }
 }
 
+// Makes the server's directory `name` in the run directory, through the
+// run directory's checked descriptor (never by a path that another user
+// could have pointed elsewhere): mode 0700, handed to the server's user
+// when it is another, who may then pass through the run directory (0711)
+// but not list it.
+Status MakeServerDirectory(const RunNames& names, const char* name,
+                           const ServerUser& user) {
+  const std::string path = names.File(name);
+  int run_dir = -1;
+  if (Status s = OpenRunDirectory(names, &run_dir); !s.ok()) return s;
+  Status s;
+  if (mkdirat(run_dir, name, 0700) != 0) {
+    s = Status::FromErrno(fmt::format("create {}", path), errno);
+  } else if (user.switch_user && (fchmod(run_dir, 0711) != 0 ||
+                                  fchownat(run_dir, name, user.uid, user.gid,
+                                           AT_SYMLINK_NOFOLLOW) != 0)) {
+    s = Status::FromErrno(fmt::format("hand {} to user postgres", path), errno);
+  }
+  close(run_dir);
+  return s;
+}
+
 }  // namespace
 
 std::string ConninfoValue(const std::string& value) {
@@ -421,18 +443,8 @@ Status PgServer::StartIn(const std::string& bin_dir) {
         "socket: set TMPDIR to a shorter directory",
         pg_dir));
   }
-  if (mkdir(pg_dir.c_str(), 0700) != 0) {
-    return Status::FromErrno(fmt::format("create {}", pg_dir), errno);
-  }
-  if (user.switch_user) {
-    // The server's user may pass through the run directory, not list it;
-    // its own directory is its alone.
-    if (chmod(names_.dir.c_str(), 0711) != 0 ||
-        chown(pg_dir.c_str(), user.uid, user.gid) != 0) {
-      return Status::FromErrno(fmt::format("hand {} to user postgres", pg_dir),
-                               errno);
-    }
-  }
+  s = MakeServerDirectory(names_, "pg", user);
+  if (!s.ok()) return s;
   int port = kSocketPort;
   if (!options_.listen.empty()) {
     s = FreePort(options_.listen, &port);
@@ -457,6 +469,12 @@ Status PgServer::StartIn(const std::string& bin_dir) {
       initdb_out,
       /*own_group=*/true,
       /*die_with_parent=*/false};
+  // initdb takes paths: they must still lead into the run's directory.
+  s = CheckRunDirectory(names_);
+  if (!s.ok()) {
+    close(initdb_out);
+    return s;
+  }
   pid_t pid = Spawn(initdb, user);
   const int spawn_err = errno;
   close(initdb_out);
@@ -554,9 +572,8 @@ void PgServer::Stop() {
     int status = 0;
     if (!WaitUntil(pid_, NowNs() + kStopLimitNs, &status)) {
       // WaitUntil killed it; its System V segment may be left.
-      const int dir = open(names_.dir.c_str(),
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dir >= 0) {
+      int dir = -1;
+      if (OpenRunDirectory(names_, &dir).ok()) {
         RemoveSegment(PidFileLines(dir, "pg/data/postmaster.pid"));
         close(dir);
       }

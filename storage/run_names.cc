@@ -47,6 +47,33 @@ std::string TempRoot() {
   return (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
 }
 
+// TMPDIR as a message names it.
+std::string TempRootWords() {
+  const char* tmp = std::getenv("TMPDIR");
+  return (tmp != nullptr && *tmp != '\0')
+             ? fmt::format("TMPDIR {}", tmp)
+             : "the temp directory /tmp (TMPDIR is not set)";
+}
+
+// How a user other than root and us could rename or replace the entries of
+// the directory `st` describes, or "" if none can: by owning it, or by
+// writing it when it has no sticky bit (the sticky bit lets only an entry's
+// owner rename it). A group that is our own effective group counts as ours.
+std::string SwappableBecause(const struct stat& st) {
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    return fmt::format("is owned by another user (uid {})", st.st_uid);
+  }
+  if ((st.st_mode & S_ISVTX) != 0) return "";
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return "can be written by every user and has no sticky bit";
+  }
+  if ((st.st_mode & S_IWGRP) != 0 && st.st_gid != getegid()) {
+    return fmt::format("can be written by group {} and has no sticky bit",
+                       st.st_gid);
+  }
+  return "";
+}
+
 // The owner of what we create is the effective uid: that is the uid named
 // in our tags and the one cleanup compares entries' owners with.
 std::string UidPrefix() { return fmt::format("ticketsim.{}.", geteuid()); }
@@ -128,6 +155,33 @@ bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// Makes the directory `name` in the open directory `parent` (mode 0700, the
+// umask notwithstanding), opens it into *fd and records its identity in
+// *names. Returns 0 or an errno: EEXIST if the name is taken (by anything),
+// EAGAIN if what the name led to right after was not a directory of ours,
+// or nothing (a cleaner removes an empty run directory without its lock).
+int MakePrivateDirectory(int parent, const std::string& name, RunNames* names,
+                         int* fd) {
+  *fd = -1;
+  if (mkdirat(parent, name.c_str(), 0700) != 0) return errno;
+  const int dir = openat(parent, name.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    return errno == ELOOP || errno == ENOTDIR || errno == ENOENT ? EAGAIN
+                                                                 : errno;
+  }
+  struct stat st;
+  if (fstat(dir, &st) != 0 || st.st_uid != geteuid() ||
+      fchmod(dir, 0700) != 0) {
+    close(dir);
+    return EAGAIN;
+  }
+  names->dir_dev = static_cast<uint64_t>(st.st_dev);
+  names->dir_ino = static_cast<uint64_t>(st.st_ino);
+  *fd = dir;
+  return 0;
+}
+
 // Whether `name` in `dir` is, right now, the file open as `fd`.
 bool Names(int dir, const char* name, int fd) {
   struct stat opened, named;
@@ -182,6 +236,24 @@ int CreateLocked(int dir, const char* name, int* out) {
   }
   *out = fd;
   return 0;
+}
+
+// One try of StartRun at its directory: made in `root` under names->tag,
+// with its liveness lock taken into *lock. Returns 0, EAGAIN if the name is
+// lost (taken, or its still empty directory removed by a cleaner: what is
+// left of it goes, and the caller draws a new one), or another errno, with
+// *failed saying what failed.
+int MakeLockedRunDirectory(int root, RunNames* names, int* lock,
+                           std::string* failed) {
+  *failed = fmt::format("mkdir {}", names->dir);
+  int dir = -1;
+  int err = MakePrivateDirectory(root, names->tag, names, &dir);
+  if (err != 0) return err == EEXIST ? EAGAIN : err;
+  *failed = fmt::format("create {}", names->File(kLockName));
+  err = CreateLocked(dir, kLockName, lock);
+  close(dir);
+  if (err != 0) unlinkat(root, names->tag.c_str(), AT_REMOVEDIR);
+  return err == EEXIST || err == ENOENT ? EAGAIN : err;
 }
 
 enum class LockState {
@@ -366,16 +438,108 @@ std::string RunNames::File(std::string_view name) const {
   return fmt::format("{}/{}", dir, name);
 }
 
-RunNames NewRunNames() {
+namespace {
+
+RunNames NewRunNamesIn(const std::string& root) {
   RunNames names;
   names.tag = fmt::format("{}{}.{}", UidPrefix(), getpid(), RandomPart());
-  names.dir = fmt::format("{}/{}", TempRoot(), names.tag);
+  names.dir = fmt::format("{}/{}", root, names.tag);
   return names;
 }
 
-Status CreateRunDirectory(const RunNames& names) {
-  if (mkdir(names.dir.c_str(), 0700) != 0) {
-    return Status::FromErrno(fmt::format("mkdir {}", names.dir), errno);
+}  // namespace
+
+RunNames NewRunNames() { return NewRunNamesIn(TempRoot()); }
+
+Status SafeTempRoot(std::string* root) {
+  const std::string given = TempRoot();
+  char* resolved = realpath(given.c_str(), nullptr);
+  if (resolved == nullptr) return Status::FromErrno(TempRootWords(), errno);
+  *root = resolved;
+  free(resolved);
+  // The directory itself, and every one above it: renaming any of them
+  // would move what is made inside as well.
+  for (std::string path = *root;;) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+      return Status::FromErrno(fmt::format("{}: {}", TempRootWords(), path),
+                               errno);
+    }
+    if (const std::string why = SwappableBecause(st); !why.empty()) {
+      return Status::IOError(fmt::format(
+          "{}: {}{} {}: another user could swap a run's directory there for "
+          "a link to one of their choosing; give a TMPDIR that only you can "
+          "write, or one with the sticky bit (as /tmp)",
+          TempRootWords(), path, path == *root ? "" : ", above it,", why));
+    }
+    if (path == "/") break;
+    const size_t slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return Status::Ok();
+}
+
+Status OpenRunDirectory(const RunNames& names, int* fd) {
+  *fd =
+      open(names.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  // A symlink or a file in its place is someone else's doing, as is
+  // another directory.
+  const bool replaced = *fd < 0 && (errno == ELOOP || errno == ENOTDIR);
+  if (*fd < 0 && !replaced) {
+    return Status::FromErrno(fmt::format("open {}", names.dir), errno);
+  }
+  struct stat st;
+  const bool known = names.dir_dev != 0 || names.dir_ino != 0;
+  const bool same =
+      !replaced && fstat(*fd, &st) == 0 && st.st_uid == geteuid() &&
+      (!known || (static_cast<uint64_t>(st.st_dev) == names.dir_dev &&
+                  static_cast<uint64_t>(st.st_ino) == names.dir_ino));
+  if (!same) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+    return Status::IOError(fmt::format(
+        "{} is no longer the run's directory: something replaced it",
+        names.dir));
+  }
+  return Status::Ok();
+}
+
+Status CheckRunDirectory(const RunNames& names) {
+  int fd = -1;
+  Status s = OpenRunDirectory(names, &fd);
+  if (fd >= 0) close(fd);
+  return s;
+}
+
+Status OpenInRunDirectory(const RunNames& names, std::string_view name,
+                          int flags, int* fd) {
+  *fd = -1;
+  int dir = -1;
+  if (Status s = OpenRunDirectory(names, &dir); !s.ok()) return s;
+  const std::string file(name);
+  *fd = openat(dir, file.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int err = errno;
+  close(dir);
+  if (*fd < 0) {
+    return Status::FromErrno(
+        fmt::format("{} {}", (flags & O_CREAT) != 0 ? "create" : "open",
+                    names.File(name)),
+        err);
+  }
+  return Status::Ok();
+}
+
+Status CreateRunDirectory(const RunNames& run, std::string_view name,
+                          RunNames* out) {
+  int parent = -1;
+  if (Status s = OpenRunDirectory(run, &parent); !s.ok()) return s;
+  out->dir = run.File(name);
+  int dir = -1;
+  const int err = MakePrivateDirectory(parent, std::string(name), out, &dir);
+  if (dir >= 0) close(dir);
+  close(parent);
+  if (err != 0) {
+    return Status::FromErrno(fmt::format("mkdir {}", out->dir), err);
   }
   return Status::Ok();
 }
@@ -398,18 +562,26 @@ void RunLease::Release() {
 
 Status StartRun(RunNames* names, RunLease* lease) {
   lease->Release();
+  std::string root_path;
+  if (Status s = SafeTempRoot(&root_path); !s.ok()) return s;
+  const int root = open(root_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return Status::FromErrno(fmt::format("open {}", root_path), errno);
+  }
   // Without /dev/shm there is nothing to lock there (and no shared memory
   // for a run to make either). Any other failure to open it is the run's:
   // going on without the lock would let any cleaner take its objects.
   const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (shm < 0 && errno != ENOENT) {
-    return Status::FromErrno(fmt::format("open {}", kShmDir), errno);
+    const int err = errno;
+    close(root);
+    return Status::FromErrno(fmt::format("open {}", kShmDir), err);
   }
   Status status = Status::IOError(
       fmt::format("every run name drawn in {} and {} was taken ({} tries)",
-                  TempRoot(), kShmDir, kStartTries));
+                  root_path, kShmDir, kStartTries));
   for (int tries = 0; tries < kStartTries; ++tries) {
-    *names = NewRunNames();
+    *names = NewRunNamesIn(root_path);
     const std::string shm_lock_name =
         fmt::format("{}.{}", names->tag, kLockName);
     int shm_lock = -1;
@@ -420,23 +592,9 @@ Status StartRun(RunNames* names, RunLease* lease) {
           fmt::format("create {}/{}", kShmDir, shm_lock_name), err);
       break;
     }
-    int dir = -1;
     int dir_lock = -1;
-    std::string failed = fmt::format("mkdir {}", names->dir);
-    bool made = false;  // an ENOENT after mkdir is a cleaner's doing
-    if (mkdir(names->dir.c_str(), 0700) != 0) {
-      err = errno;
-    } else {
-      made = true;
-      failed = fmt::format("create {}", names->File(kLockName));
-      dir = open(names->dir.c_str(),
-                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      err = dir < 0 ? errno : CreateLocked(dir, kLockName, &dir_lock);
-      if (dir >= 0) close(dir);
-      // Lost to a cleaner (ENOENT: it removed the still empty directory):
-      // whatever is left of this try goes, and a new name is drawn.
-      if (err != 0) rmdir(names->dir.c_str());
-    }
+    std::string failed;
+    err = MakeLockedRunDirectory(root, names, &dir_lock, &failed);
     if (err != 0) {
       if (shm_lock >= 0) {
         if (Names(shm, shm_lock_name.c_str(), shm_lock)) {
@@ -444,7 +602,7 @@ Status StartRun(RunNames* names, RunLease* lease) {
         }
         close(shm_lock);
       }
-      if (err == EEXIST || err == EAGAIN || (err == ENOENT && made)) continue;
+      if (err == EAGAIN) continue;
       status = Status::FromErrno(failed, err);
       break;
     }
@@ -461,6 +619,7 @@ Status StartRun(RunNames* names, RunLease* lease) {
     break;
   }
   if (shm >= 0) close(shm);
+  close(root);
   return status;
 }
 
@@ -471,9 +630,10 @@ void RemoveRunObjects(const RunNames& names,
     shm_unlink(name.c_str());
     sem_unlink(name.c_str());
   }
-  const int dir =
-      open(names.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dir < 0) return;
+  // Only the directory the run made: whatever else may have taken its
+  // name is left alone.
+  int dir = -1;
+  if (!OpenRunDirectory(names, &dir).ok()) return;
   // The lock last: killed midway, the run leaves its lock with the rest, and
   // the next clean takes it and removes them.
   RemoveContents(dir, kLockName);

@@ -14,6 +14,16 @@
 // Files live in one private directory per run (mode 0700), so nobody else
 // can plant or swap anything in it, and removing it removes them all.
 //
+// The temp directory that holds the run directories must be one where no
+// other user can rename them: one a user other than root and us could write
+// without the sticky bit, or that such a user owns (it, or a directory above
+// it), would let them swap a run's directory for a link to another, where
+// the run would then create its files. A run refuses such a temp directory.
+// Once made, the run directory is reached through a descriptor checked to
+// be the one made (its device and inode), and what a run creates in it is
+// created through that descriptor; a library that wants a path (SQLite,
+// initdb) is given one only after the path is checked to lead there still.
+//
 // Whether a run is alive is decided by locks the kernel drops when the run's
 // last process dies, whatever killed it and in whatever PID namespace: for
 // its whole life a run holds an flock on the file `live` in its directory,
@@ -25,6 +35,7 @@
 #ifndef TICKETSIM_STORAGE_RUN_NAMES_H_
 #define TICKETSIM_STORAGE_RUN_NAMES_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +47,11 @@ namespace ticketsim {
 struct RunNames {
   std::string tag;  // ticketsim.<uid>.<pid>.<random>
   std::string dir;  // <tmp>/<tag>: the run's private directory
+  // The directory's identity once it is made (st_dev, st_ino); 0 for names
+  // of a directory made elsewhere (an agent attaching to its parent's
+  // store), which is then checked by its owner only.
+  uint64_t dir_dev = 0;
+  uint64_t dir_ino = 0;
 
   // The name of a named IPC object of this run, e.g. Object("store").
   std::string Object(std::string_view purpose) const;
@@ -47,10 +63,33 @@ struct RunNames {
 // directory is under $TMPDIR, or /tmp.
 RunNames NewRunNames();
 
-// Creates the directory `names.dir` with mode 0700. Fails if the name exists
-// already, whatever it is (a directory, a file, a symlink): for a directory
-// inside a started run (an event's). A run itself starts with StartRun.
-Status CreateRunDirectory(const RunNames& names);
+// The temp directory runs are made in ($TMPDIR, or /tmp), with symlinks
+// resolved, into *root, if no other user can swap what is made in it (see
+// above); else IOError, naming TMPDIR and why.
+Status SafeTempRoot(std::string* root);
+
+// Creates the directory `name` (mode 0700) inside the started run `run`'s,
+// through the run directory's descriptor, and sets out->dir and its
+// identity (out->tag is the caller's). Fails if the name exists already,
+// whatever it is (a directory, a file, a symlink): for a directory inside a
+// started run (an event's).
+Status CreateRunDirectory(const RunNames& run, std::string_view name,
+                          RunNames* out);
+
+// Opens the run's directory into *fd (close-on-exec; never through a
+// symlink) and checks that it is the one the run made. IOError, naming the
+// path, if it is gone or another.
+Status OpenRunDirectory(const RunNames& names, int* fd);
+
+// Creates (O_CREAT | O_EXCL, mode 0600) or opens the file `name` in the
+// run's directory through its checked descriptor, never following a
+// symlink; `flags` as open's (O_NOFOLLOW and O_CLOEXEC are added). Sets *fd.
+Status OpenInRunDirectory(const RunNames& names, std::string_view name,
+                          int flags, int* fd);
+
+// Checks that the path `names.dir` still leads to the directory the run
+// made: just before a library that takes a path is given one inside it.
+Status CheckRunDirectory(const RunNames& names);
 
 // A started run's hold on its names: the two liveness locks. Released (the
 // lock files unlinked while still held, then closed) by Release or the

@@ -1,6 +1,8 @@
 #include "storage/sqlite_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <iterator>
@@ -85,10 +87,13 @@ bool EnvironmentCode(int rc) {
   return false;
 }
 
+// The database's file in the run directory.
+constexpr const char* kDatabaseName = "tickets.db";
+
 }  // namespace
 
 SqliteStore::SqliteStore(const StoreSpec& spec, const RunNames& names)
-    : spec_(spec), path_(names.File("tickets.db")) {}
+    : spec_(spec), names_(names), path_(names.File(kDatabaseName)) {}
 
 Status SqliteStore::Error(const std::string& context, int rc) const {
   std::string msg =
@@ -110,9 +115,15 @@ Status SqliteStore::Error(const std::string& context, int rc) const {
 }
 
 Status SqliteStore::Create(int64_t initial) {
-  // The run directory is fresh and private (0700); the database must not
-  // exist yet, so a stale or planted file is never opened.
-  Status s = Attach();
+  // The database file is made (empty: SQLite makes it a database) through
+  // the run directory's descriptor, and must not exist yet, so that a stale
+  // or planted file is never opened.
+  int fd = -1;
+  Status s =
+      OpenInRunDirectory(names_, kDatabaseName, O_RDWR | O_CREAT | O_EXCL, &fd);
+  if (!s.ok()) return s;
+  close(fd);
+  s = Attach();
   if (!s.ok()) return s;
   const std::string sql = fmt::format(
       "PRAGMA journal_mode = {};"
@@ -129,6 +140,8 @@ Status SqliteStore::Create(int64_t initial) {
 
 Status SqliteStore::Attach() {
   if (db_ != nullptr) return Status::Ok();
+  // SQLite takes a path: it must still lead into the run's directory.
+  if (Status s = CheckRunDirectory(names_); !s.ok()) return s;
   int rc = sqlite3_open_v2(
       path_.c_str(), &db_,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,

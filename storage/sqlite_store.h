@@ -65,6 +65,7 @@ class SqliteStore : public TicketStore {
   Status Error(const std::string& context, int rc) const;
 
   StoreSpec spec_;  // busy_timeout_ms 0 once NeverWait is called
+  const RunNames names_;
   const std::string path_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* statements_[kNumStatements] = {};

@@ -1,4 +1,5 @@
 // The ticketsim binary end to end, as a teacher or a CI pipeline runs it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 namespace ticketsim {
 namespace {
 
+using ::ticketsim::testing::Has;
 using ::ticketsim::testing::LeftoversOfEndedRuns;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::RunProgram;
@@ -134,6 +136,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run --set guard.order=sideways",
                  "\"sideways\" is not one of global | opposite"},
         BadInput{"run --set buyers.count", "expected key=value"},
+        BadInput{"run --steps ''",
+                 "--steps '': run.steps: expected a list of buyer indices"},
+        BadInput{"run --buyers ''",
+                 "--buyers '': buyers.count: expected a whole number"},
         BadInput{"run --frobnicate", "frobnicate"}, BadInput{"", "subcommand"}),
     [](const ::testing::TestParamInfo<BadInput>& info) {
       std::string name = info.param.args[0] ? info.param.args : "nothing";
@@ -141,6 +147,33 @@ INSTANTIATE_TEST_SUITE_P(
         c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return name;
     });
+
+// A scenario file whose name holds a newline: the replay line `step` prints
+// names that file, quoted as a shell reads it back ($'...\n...'), and not
+// the file whose name holds a backslash and an n in its place.
+TEST_F(CliTest, TheReplayLineNamesAScenarioWithANewlineInItsName) {
+  TempDir dir;
+  constexpr const char* kScenario =
+      "name = \"{}\"\n[tickets]\ninitial = 1\n[buyers]\ncount = 2\n";
+  const std::string real =
+      dir.Write("rush\nsecond.toml", fmt::format(kScenario, "the real one"));
+  dir.Write("rush\\nsecond.toml", fmt::format(kScenario, "a decoy"));
+  const Ran stepped =
+      RunProgram({"/bin/sh", "-c", "echo '0 0 1 1 q' | \"$0\" step \"$1\"",
+                  TICKETSIM_BINARY, real});
+  const std::string prefix = "\nreplay: ticketsim ";
+  const size_t at = stepped.out.find(prefix);
+  ASSERT_NE(at, std::string::npos) << stepped.out;
+  const size_t from = at + prefix.size();
+  const std::string line =
+      stepped.out.substr(from, stepped.out.find('\n', from) - from);
+  // The line as a user pastes it into a shell.
+  const Ran replayed =
+      RunProgram({"/bin/bash", "-c", "\"$0\" " + line, TICKETSIM_BINARY});
+  EXPECT_TRUE(Has(replayed.out, "the real one")) << line << "\n"
+                                                 << replayed.out;
+  EXPECT_FALSE(Has(replayed.out, "a decoy")) << line;
+}
 
 // Ctrl-C in the middle of a run: the buyers are stopped, a partial report is
 // printed, everything of the run is removed, and the exit code is 130.

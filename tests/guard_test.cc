@@ -230,19 +230,16 @@ TEST(PrivacyTest, NamedObjectsAndTheRunDirectoryAreTheOwnersAlone) {
   EXPECT_EQ(dir.st_mode & 0777, 0700u);
 }
 
-// A run's directory name planted beforehand, as a directory or as a symlink
-// to somewhere else, in a shared temp directory: the run refuses it rather
-// than write there.
+// A directory name inside a run planted beforehand, as a directory or as a
+// symlink to somewhere else: the run refuses it rather than write there.
 TEST(PrivacyTest, ARunRefusesADirectoryNameSomeoneElseMade) {
-  const RunNames planted_dir = NewRunNames();
-  ASSERT_EQ(mkdir(planted_dir.dir.c_str(), 0777), 0);
-  EXPECT_FALSE(CreateRunDirectory(planted_dir).ok());
-  rmdir(planted_dir.dir.c_str());
+  ScopedRun run;
+  RunNames event;
+  ASSERT_EQ(mkdir(run.names().File("e1").c_str(), 0777), 0);
+  EXPECT_FALSE(CreateRunDirectory(run.names(), "e1", &event).ok());
 
-  const RunNames planted_link = NewRunNames();
-  ASSERT_EQ(symlink("/tmp", planted_link.dir.c_str()), 0);
-  EXPECT_FALSE(CreateRunDirectory(planted_link).ok());
-  unlink(planted_link.dir.c_str());
+  ASSERT_EQ(symlink("/tmp", run.names().File("e2").c_str()), 0);
+  EXPECT_FALSE(CreateRunDirectory(run.names(), "e2", &event).ok());
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // counts and witnesses as the run's JSON report), for ticketsim's own
 // buyers and for a program's; a file that is no history is refused (exit 2)
 // with its file and line.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,6 +22,7 @@ using ::ticketsim::testing::LeavesNothingTest;
 using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -301,6 +304,59 @@ TEST_F(HistoryReadTest, AMalformedHistoryIsRefusedWithItsLine) {
                 start + R"({"type": "ok", "f": "read", "process": 0})"
                         "\n",
                 "2", "no \"time\"");
+}
+
+// Ten buyers who each sold the same seat 20,000 times: the one witness
+// names each buyer once, and the check (the witness sorted once, not step by
+// step) reads the 200,000 sales as fast as any other history.
+TEST_F(HistoryReadTest, ASeatSoldTwoHundredThousandTimesNamesEachBuyerOnce) {
+  constexpr int64_t kSales = 200000;
+  std::string text = fmt::format(
+      R"({{"type": "info", "f": "start", "process": "ticketsim", "time": 0, "value": {}, "scenario": "one seat", "seed": 1, "buyers": 10, "schedule": "os", "guard": "none", "trial": 1}})"
+      "\n",
+      kSales);
+  int64_t time = 1000;
+  for (int64_t i = 0; i < kSales; ++i, time += 20) {
+    text += fmt::format(
+        R"({{"type": "invoke", "f": "buy", "process": {}, "time": {}, "trial": 1}})"
+        "\n"
+        R"({{"type": "ok", "f": "buy", "process": {}, "time": {}, "value": {}, "read": {}, "wrote": {}, "trial": 1}})"
+        "\n",
+        i % 10, time, i % 10, time + 10, kSales, kSales, kSales - 1);
+  }
+  text += fmt::format(
+      R"({{"type": "info", "f": "final", "process": "ticketsim", "time": {}, "value": {}, "trial": 1}})"
+      "\n",
+      time, kSales - 1);
+  const std::string path = tmp_.Write("one-seat.jsonl", text);
+  const Ran check = RunTicketsimArgs({"check", "--history", path});
+  EXPECT_EQ(check.exit_code, 1) << check.out;
+  EXPECT_TRUE(Has(check.out,
+                  "duplicate seat x199999: 1 seat sold more than "
+                  "once\n"
+                  "    - seat 200000 was sold 200000 times: buyers "
+                  "0, 1, 2, 3, 4, 5, 6, 7 and 2 more all read "
+                  "200000 (the first at 0.001 ms, the last at "
+                  "4.001 ms) and all wrote 199999\n"))
+      << check.out.substr(0, 4000);
+}
+
+// A FIFO or a device is no history: refused before it is opened (a FIFO
+// would wait for a writer, /dev/zero would be read forever). The command
+// runs under a time limit, so that reading on fails the test.
+TEST_F(HistoryReadTest, AFifoOrADeviceIsRefusedNotReadForever) {
+  const std::string fifo = tmp_.path() + "/h.jsonl";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] :
+       {std::pair{fifo, "a FIFO"},
+        std::pair{std::string("/dev/zero"), "a character device"}}) {
+    const Ran check =
+        RunProgram({"/usr/bin/timeout", "-s", "KILL", "30", TICKETSIM_BINARY,
+                    "check", "--history", path});
+    EXPECT_EQ(check.exit_code, 2) << path << ": " << check.out;
+    EXPECT_TRUE(Has(check.out, path + ": it is " + kind + ", not a history"))
+        << check.out;
+  }
 }
 
 TEST_F(HistoryReadTest, AMissingHistoryOrNoneGivenIsAUsageError) {

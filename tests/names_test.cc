@@ -6,8 +6,11 @@
 // (unshare -fp) and the attacker as uid 65534.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,8 +19,12 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "sim/guard.h"
 #include "storage/run_names.h"
+#include "storage/ticket_store.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -75,7 +82,7 @@ TEST(RunNamesTest, AMissingTmpdirIsNamed) {
       {"run", "--store", "shm", "--guard", "robust-mutex", "--buyers", "2"},
       "/nonexistent-ticketsim-tmpdir");
   EXPECT_EQ(ran.exit_code, 3) << ran.out;
-  EXPECT_NE(ran.out.find("mkdir /nonexistent-ticketsim-tmpdir/ticketsim."),
+  EXPECT_NE(ran.out.find("TMPDIR /nonexistent-ticketsim-tmpdir: "),
             std::string::npos)
       << ran.out;
   EXPECT_NE(ran.out.find("No such file or directory"), std::string::npos)
@@ -408,6 +415,162 @@ echo "left: $( (ls -A /dev/shm; ls -A /tmp | grep -v '^last\.') | tr '\n' ' ')."
   EXPECT_EQ(Count(ran.out, "rc=0\n"), 30u) << ran.out;
   EXPECT_EQ(Count(ran.out, "rc="), 30u) << ran.out;
   EXPECT_NE(ran.out.find("left: ."), std::string::npos) << ran.out;
+}
+
+constexpr uid_t kNobody = 65534;
+
+// Another user's attack on the temp directory `tmpdir`: as uid 65534, in
+// the background until the shell that runs the script ends, it renames
+// every run directory ticketsim makes there away the moment it appears
+// (inotify) and puts a symlink to `victim` in its place. Returns false if it
+// could not start.
+bool StartSwapper(const char* tmpdir, const char* victim) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid > 0;
+  // Ends with its parent, which becomes the script's shell.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const int null_fd = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) dup2(null_fd, fd);
+  if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
+      setresuid(kNobody, kNobody, kNobody) != 0) {
+    _exit(1);
+  }
+  const int watch = inotify_init1(IN_CLOEXEC);
+  const int dir = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (watch < 0 || dir < 0 || inotify_add_watch(watch, tmpdir, IN_CREATE) < 0) {
+    _exit(1);
+  }
+  alignas(inotify_event) char buffer[4096];
+  for (int swapped = 0;;) {
+    const ssize_t got = read(watch, buffer, sizeof buffer);
+    if (got <= 0) _exit(1);
+    for (const char* at = buffer; at < buffer + got;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(at);
+      at += sizeof(inotify_event) + event->len;
+      if (event->len == 0 || (event->mask & IN_ISDIR) == 0 ||
+          !std::string_view(event->name).starts_with("ticketsim.")) {
+        continue;
+      }
+      const std::string away = fmt::format("swapped.{}", swapped++);
+      if (renameat(dir, event->name, dir, away.c_str()) == 0) {
+        symlinkat(victim, dir, event->name);
+      }
+    }
+  }
+}
+
+// Given a TMPDIR that every user may write and that has no sticky bit, and
+// another user (uid 65534) who swaps each run directory made there for a
+// symlink to a victim's folder the moment it appears: a run refuses that
+// TMPDIR before it makes anything (exit 3, naming TMPDIR and why), so the
+// victim's folder is untouched. In /tmp (sticky) the same attacker cannot
+// rename a run's directory, and the run goes through.
+TEST(TmpdirTest, AnotherUserCannotSwapARunsDirectoryForALink) {
+  PrivateMounts mounts;
+  mounts.as_root = [] {
+    return mkdir("/tmp/open", 0777) == 0 && chmod("/tmp/open", 0777) == 0 &&
+           mkdir("/tmp/victim", 0755) == 0 && chmod("/tmp/victim", 0755) == 0 &&
+           StartSwapper("/tmp/open", "/tmp/victim") &&
+           StartSwapper("/tmp", "/tmp/victim");
+  };
+  const Ran ran = RunInPrivateMounts(R"sh(
+TMPDIR=/tmp/open "$TICKETSIM" run --store sqlite --buyers 2 --tickets 1
+echo "open: rc=$?"
+"$TICKETSIM" run --store sqlite --buyers 2 --tickets 1 >/dev/null 2>&1
+echo "sticky: rc=$?"
+echo "victim: $(stat -c %a /tmp/victim) $(ls -A /tmp/victim | tr '\n' ' ')."
+echo "in /tmp/open: $(ls -A /tmp/open | tr '\n' ' ')."
+)sh",
+                                     mounts);
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("TMPDIR /tmp/open: /tmp/open can be written by "
+                         "every user and has no sticky bit: another user "
+                         "could swap a run's directory there"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("open: rc=3\n"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("sticky: rc=1\n"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("victim: 755 .\n"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("in /tmp/open: .\n"), std::string::npos) << ran.out;
+}
+
+// Given a TMPDIR that another user owns, one below a directory every user
+// may write without the sticky bit, or one that a group other than the
+// run's may write: each is refused, named with the directory and why
+// (exit 3), and nothing is made there. A sticky one that everyone writes,
+// as /tmp, is fine.
+TEST(TmpdirTest, ATmpdirAnotherUserCouldRenameIsRefused) {
+  PrivateMounts mounts;
+  mounts.as_root = [] {
+    return mkdir("/tmp/theirs", 0755) == 0 &&
+           chown("/tmp/theirs", kNobody, kNobody) == 0 &&
+           mkdir("/tmp/open", 0777) == 0 && chmod("/tmp/open", 0777) == 0 &&
+           mkdir("/tmp/open/mine", 0700) == 0 &&
+           mkdir("/tmp/group", 0770) == 0 && chmod("/tmp/group", 0770) == 0 &&
+           chown("/tmp/group", 0, kNobody) == 0 &&
+           mkdir("/tmp/shared", 0777) == 0 && chmod("/tmp/shared", 01777) == 0;
+  };
+  const Ran ran = RunInPrivateMounts(R"sh(
+for d in /tmp/theirs /tmp/open/mine /tmp/group /tmp/shared; do
+  out=$(TMPDIR=$d "$TICKETSIM" run --store shm --buyers 2 --tickets 1 2>&1)
+  echo "$d: rc=$? $(echo "$out" | grep '^ticketsim:') left: $(ls -A $d | tr '\n' ' ')."
+done
+)sh",
+                                     mounts);
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  for (const char* line :
+       {"/tmp/theirs: rc=3 ticketsim: the run failed: TMPDIR /tmp/theirs: "
+        "/tmp/theirs is owned by another user (uid 65534): ",
+        "/tmp/open/mine: rc=3 ticketsim: the run failed: TMPDIR "
+        "/tmp/open/mine: /tmp/open, above it, can be written by every user "
+        "and has no sticky bit: ",
+        "/tmp/group: rc=3 ticketsim: the run failed: TMPDIR /tmp/group: "
+        "/tmp/group can be written by group 65534 and has no sticky bit: ",
+        "/tmp/shared: rc=1  left: .\n"}) {
+    EXPECT_NE(ran.out.find(line), std::string::npos) << line << "\n" << ran.out;
+  }
+  EXPECT_EQ(Count(ran.out, "left: .\n"), 4u) << ran.out;
+}
+
+// Given a run whose directory was renamed away, and a symlink to another
+// folder or a new directory put in its place: nothing the run makes
+// afterwards (the file store's file, the SQLite database, the file lock,
+// an event's directory) lands there; each names the directory as no longer
+// the run's, and removing the run leaves the impostor alone.
+TEST(RunNamesTest, NothingIsMadeInARunDirectorySwappedForAnother) {
+  for (const bool link : {true, false}) {
+    SCOPED_TRACE(link ? "a symlink" : "a directory");
+    testing::ScopedRun run;
+    testing::TempDir victim;
+    const std::string dir = run.names().dir;
+    const std::string away = dir + ".away";
+    ASSERT_EQ(rename(dir.c_str(), away.c_str()), 0);
+    ASSERT_EQ(link ? symlink(victim.path().c_str(), dir.c_str())
+                   : mkdir(dir.c_str(), 0700),
+              0);
+    std::vector<Status> made;
+    StoreSpec spec;
+    made.push_back(MakeStore(spec, run.names())->Create(5));
+    spec.kind = StoreKind::kSqlite;
+    made.push_back(MakeStore(spec, run.names())->Create(5));
+    GuardSpec lock;
+    lock.kind = GuardKind::kFileLock;
+    made.push_back(MakeGuard(lock, run.names(), nullptr)->Create());
+    RunNames event;
+    made.push_back(CreateRunDirectory(run.names(), "e1", &event));
+    for (const Status& s : made) {
+      EXPECT_NE(s.message().find(dir + " is no longer the run's directory"),
+                std::string::npos)
+          << s.ToString();
+    }
+    RemoveRunObjects(run.names(), {});
+    EXPECT_TRUE(victim.Entries().empty());
+    struct stat st;
+    EXPECT_EQ(lstat(dir.c_str(), &st), 0) << "the impostor was removed";
+    // The run's own directory back, for its removal.
+    ASSERT_EQ(link ? unlink(dir.c_str()) : rmdir(dir.c_str()), 0);
+    ASSERT_EQ(rename(away.c_str(), dir.c_str()), 0);
+  }
 }
 
 // Given a full /dev/shm (a 256 KiB tmpfs, filled up), a run whose shm store

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <fstream>
@@ -14,6 +15,8 @@
 #include <sstream>
 
 #include "sim/guard.h"
+#include "sim/scenario_file.h"
+#include "sim/scenario_settings.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -21,6 +24,7 @@ namespace {
 
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
 
@@ -189,6 +193,153 @@ TEST(ReplayFileTest, BadFilesAreUsageErrors) {
   EXPECT_NE(lone.out.find("--replay-trial needs --replay FILE"),
             std::string::npos)
       << lone.out;
+}
+
+// A FIFO or a device given as the history is refused before it is opened:
+// opening a FIFO would wait for a writer, and /dev/zero never ends. (The
+// command runs under a time limit, so that waiting fails the test.)
+TEST(ReplayFileTest, AFifoOrADeviceIsRefusedNotWaitedOn) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/h.jsonl";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] :
+       {std::pair{fifo, "a FIFO"},
+        std::pair{std::string("/dev/zero"), "a character device"}}) {
+    const Ran ran = RunProgram({"/usr/bin/timeout", "-s", "KILL", "30",
+                                TICKETSIM_BINARY, "run", "--replay", path});
+    EXPECT_EQ(ran.exit_code, 2) << path << ": " << ran.out;
+    EXPECT_NE(ran.out.find(fmt::format("--replay {}: it is {}, not a history",
+                                       path, kind)),
+              std::string::npos)
+        << ran.out;
+  }
+}
+
+// A history recorded with flags replays with none: the replay runs the
+// scenario the trial's start line recorded (shared memory, two buyers), not
+// the command line's default, and takes the same steps to the same verdict.
+// Flags that repeat the scenario are fine; one, or a scenario file, that
+// changes it is refused (exit 2), naming the first key it changes.
+TEST(ReplayFileTest, AReplayWithoutFlagsRunsTheScenarioTheHistoryRecorded) {
+  TempDir dir;
+  const std::string history = dir.path() + "/h.jsonl";
+  const Ran ran =
+      RunTicketsimArgs({"run", "--buyers", "2", "--store", "shm", "--schedule",
+                        "pct", "--trials", "200", "--history", history,
+                        "--json", dir.path() + "/a.json"});
+  ASSERT_TRUE(ran.exit_code == 0 || ran.exit_code == 1) << ran.out;
+  const nlohmann::json a = ReadJson(dir.path() + "/a.json");
+  ASSERT_FALSE(a.is_discarded()) << ran.out;
+  // The trial a replay picks: the first that showed a violation.
+  nlohmann::json one = a;
+  for (const nlohmann::json& trial : a["scenarios"][0]["runs"]) {
+    if (!trial["violations"].empty()) {
+      one["scenarios"][0]["runs"] = nlohmann::json::array({trial});
+      break;
+    }
+  }
+  ASSERT_FALSE(one["scenarios"][0]["runs"][0]["violations"].empty());
+
+  const Ran replayed = RunTicketsimArgs(
+      {"run", "--replay", history, "--json", dir.path() + "/b.json"});
+  ASSERT_EQ(replayed.exit_code, 1) << replayed.out;
+  const nlohmann::json b = ReadJson(dir.path() + "/b.json");
+  ASSERT_FALSE(b.is_discarded()) << replayed.out;
+  const nlohmann::json& setup = b["scenarios"][0]["runs"][0]["scenario"];
+  EXPECT_EQ(setup["store"]["kind"], "shm") << setup;
+  EXPECT_EQ(setup["buyers"]["count"], 2) << setup;
+  EXPECT_EQ(b["scenarios"][0]["name"], a["scenarios"][0]["name"]);
+  EXPECT_EQ(Steps(b), Steps(one));
+  EXPECT_EQ(Verdict(b), Verdict(one));
+  EXPECT_EQ(b["scenarios"][0]["runs"][0]["seed"],
+            one["scenarios"][0]["runs"][0]["seed"]);
+
+  const Ran same = RunTicketsimArgs(
+      {"run", "--replay", history, "--buyers", "2", "--store", "shm"});
+  EXPECT_EQ(same.exit_code, 1) << same.out;
+  const Ran more =
+      RunTicketsimArgs({"run", "--replay", history, "--buyers", "3"});
+  EXPECT_EQ(more.exit_code, 2) << more.out;
+  EXPECT_NE(more.out.find("--replay " + history +
+                          ": buyers.count: the trial ran with buyers.count = "
+                          "2, but --buyers 3 makes it 3"),
+            std::string::npos)
+      << more.out;
+  const std::string file = dir.Write("file.toml", "[store]\nkind = \"file\"\n");
+  const Ran other = RunTicketsimArgs({"run", file, "--replay", history});
+  EXPECT_EQ(other.exit_code, 2) << other.out;
+  EXPECT_NE(other.out.find(": store.kind: the trial ran with store.kind = "
+                           "\"shm\", but " +
+                           file + ":2:8 makes it \"file\""),
+            std::string::npos)
+      << other.out;
+}
+
+// Every key a scenario can set is recorded, but those that name it apart
+// (name, description), the steps (the schedule line lists them) and
+// store.url (it may hold a password); and the settings read back load the
+// same scenario.
+TEST(ScenarioSettingsTest, EveryKeyIsRecordedAndReadsBackTheSame) {
+  Scenario full;
+  full.events = {"concert", "parking"};
+  full.buyers.hosts = {"a"};
+  full.faults.partition_host = {"a", 1, 2};
+  full.expect.violations = Expectation::kSome;
+  full.expect.kinds = {ViolationKind::kTornRead};
+  full.program.command = {"python3", "buyer.py"};
+  full.program.sold_pattern = "seat (\\d+)";
+  const nlohmann::ordered_json recorded = ScenarioSettings(full);
+  for (const ScenarioKeyHelp& key : ScenarioKeys()) {
+    const bool left_out = key.key == "name" || key.key == "description" ||
+                          key.key == "run.steps" || key.key == "store.url";
+    EXPECT_EQ(recorded.contains(std::string(key.key)), !left_out) << key.key;
+  }
+
+  LoadedScenario given;
+  const Status loaded = LoadScenarioText("rich.toml", R"(
+events = ["concert", "parking"]
+[tickets]
+initial = 7
+[store]
+kind = "file"
+write = "replace"
+slow_write_ms = 0.25
+[guard]
+kind = "file-lock"
+timeout_ms = 1234
+order = "opposite"
+acquire = "try-backoff"
+backoff_ms = [0.5, 2]
+[buyers]
+count = 3
+attempts = 4
+think_ms = [0.1, 0.3]
+seed = 9
+[faults]
+kill_holder = 0.125
+[expect]
+violations = "some"
+kinds = ["deadlock"]
+[run]
+schedule = "pct"
+pct_depth = 3
+)",
+                                         {}, &given);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  const nlohmann::ordered_json settings = ScenarioSettings(given.scenario);
+  std::vector<Override> overrides;
+  ASSERT_TRUE(SettingsAsOverrides(nlohmann::json::parse(settings.dump()),
+                                  "--replay h.jsonl:1", &overrides)
+                  .ok());
+  LoadedScenario back;
+  const Status read_back = LoadScenario("", overrides, &back);
+  ASSERT_TRUE(read_back.ok()) << read_back.message();
+  EXPECT_EQ(ScenarioSettings(back.scenario), settings);
+  EXPECT_EQ(FirstDifferentKey(settings, ScenarioSettings(back.scenario), {}),
+            std::nullopt);
+  back.scenario.buyers.count = 4;
+  EXPECT_EQ(FirstDifferentKey(settings, ScenarioSettings(back.scenario), {}),
+            "buyers.count");
 }
 
 // A replay whose steps do not fit the scenario it is given.

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/escape.h"
 #include "sim/run.h"
 #include "sim/scheduler.h"
 #include "sim/step_command.h"
