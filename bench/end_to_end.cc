@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -512,7 +513,9 @@ void SeedSection(Bench* bench) {
     int status = 0;
     const double seconds = RunProgram(
         CommandLineOf(bench->ticketsim, SeedWorkload(write)), &status);
-    if (status != 0) {
+    // 1: the unguarded queries found the file half written (torn reads),
+    // the seed's lesson.
+    if (status != 0 && status != 1) {
       fmt::print(stderr, "bench: ticketsim exited {}\n", status);
       std::exit(1);
     }
@@ -644,10 +647,12 @@ void BuyersSection(Bench* bench) {
   w.attempts = 1;
   w.tickets = 10000;
   const Scenario s = ScenarioOf(w);
+  // Each round forks 30,000 processes: on a busy machine, minutes.
+  const int rounds = std::min(bench->rounds, 3);
   std::vector<double> fork_runs, barrier_runs, buyers_runs;
-  for (int r = 0; r < bench->rounds; ++r) {
+  for (int r = 0; r < rounds; ++r) {
     bench->Progress(
-        fmt::format("10,000 buyers, round {} of {}", r + 1, bench->rounds));
+        fmt::format("10,000 buyers, round {} of {}", r + 1, rounds));
     fork_runs.push_back(ForkReapSeconds(10000));
     barrier_runs.push_back(ForkBarrierReapSeconds(10000));
     malloc_trim(0);
@@ -658,6 +663,8 @@ void BuyersSection(Bench* bench) {
   const double fork = Median(fork_runs), barrier = Median(barrier_runs),
                buyers = Median(buyers_runs);
   bench->Say("## 10,000 buyer processes");
+  bench->Say("");
+  bench->Say(fmt::format("The median of {} interleaved rounds.", rounds));
   bench->Say("");
   bench->Say("| what | seconds | ticketsim against it |");
   bench->Say("|---|---:|---:|");
