@@ -52,11 +52,15 @@ class SharedBytes {
   void* const at_;
 };
 
-// The start barrier, and the count of the shm floor on a line of its own.
+// The start barrier.
 struct alignas(64) Barrier {
   std::atomic<uint32_t> ready{0};
   std::atomic<uint32_t> go{0};
-  alignas(64) std::atomic<int64_t> count{0};
+};
+
+// The shm floor's count, on a cache line of its own.
+struct alignas(64) SharedCount {
+  std::atomic<int64_t> count{0};
 };
 
 long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
@@ -98,7 +102,8 @@ class SeatMaps {
   SharedBytes bytes_;
 };
 
-// A run's names and the guard made under them, removed at the end.
+// A run's directory and names, and the guard made under them (the guard
+// a buyer takes, made as a run makes it); all removed at the end.
 class FloorGuard {
  public:
   explicit FloorGuard(GuardKind kind) {
@@ -167,8 +172,8 @@ void ShmPurchases(std::atomic<int64_t>* count, Guard* guard, int64_t n,
 Round ShmFloor(const FloorSpec& spec, int processes, int64_t n,
                SeatMaps* seats) {
   FloorGuard guard(spec.guard);
-  SharedBytes shared(sizeof(Barrier));
-  std::atomic<int64_t>* count = &(new (shared.As<void>()) Barrier)->count;
+  SharedBytes shared(sizeof(SharedCount));
+  std::atomic<int64_t>* count = &(new (shared.As<void>()) SharedCount)->count;
   count->store(spec.initial);
   const Together t = RunTogether(
       processes, [&](int) { Attach(guard.get()); },
@@ -277,8 +282,8 @@ struct SqliteFloorConnection {
 
 Round SqliteFloor(const FloorSpec& spec, int processes, int64_t n,
                   SeatMaps* seats) {
-  FloorGuard names(GuardKind::kNone);
-  const std::string path = names.names().File("tickets.db");
+  FloorGuard run(GuardKind::kNone);  // for its directory
+  const std::string path = run.names().File("tickets.db");
   {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
@@ -304,7 +309,9 @@ Round SqliteFloor(const FloorSpec& spec, int processes, int64_t n,
 
 // The same statements a postgres purchase makes, on the throwaway server
 // ticketsim's runs use, in a table of the floor's own: the query, then the
-// atomic UPDATE, or a transaction that locks the row, reads and writes it.
+// atomic UPDATE, or a transaction that locks the row as pg-row-lock does
+// (its timed acquire: the lock timeout set for the lock, then set back),
+// reads and writes it.
 struct PgFloorConnection {
   PGconn* conn = nullptr;
 
@@ -330,6 +337,7 @@ struct PgFloorConnection {
             "AND count > 0 RETURNING count");
     prepare("begin", "BEGIN");
     prepare("commit", "COMMIT");
+    prepare("timeout", "SELECT set_config('lock_timeout', $1, true)");
   }
   int64_t Buy(bool atomic) {
     Run("select");  // the query
@@ -338,7 +346,12 @@ struct PgFloorConnection {
       return after.empty() ? 0 : std::stoll(after) + 1;
     }
     Run("begin");
-    const int64_t c = std::stoll(Run("lock"));
+    const char* wait[] = {"30000"};
+    Run("timeout", 1, wait);
+    Run("lock");
+    const char* back[] = {"5000"};
+    Run("timeout", 1, back);
+    const int64_t c = std::stoll(Run("select"));
     if (c > 0) {
       const std::string next = std::to_string(c - 1);
       const char* values[] = {next.c_str()};
