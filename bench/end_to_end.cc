@@ -860,10 +860,12 @@ int main(int argc, char** argv) {
   }
   bench.Say("# ticketsim benchmarks");
   bench.Say("");
+  double load[1] = {0};
+  getloadavg(load, 1);
   bench.Say(fmt::format(
-      "Measured by `make bench` on {}: every pair side by side in one run, "
-      "{} interleaved rounds.",
-      Machine(), bench.rounds));
+      "Measured by `make bench` on {}, load average {:.1f} at the start: "
+      "every pair side by side in one run, {} interleaved rounds.",
+      Machine(), load[0], bench.rounds));
   for (const Section& section : kSections) {
     bench.Say("");
     if (!only.empty() &&
@@ -876,6 +878,10 @@ int main(int argc, char** argv) {
     bench.Progress(fmt::format("section \"{}\"", section.name), true);
     section.run(&bench);
   }
+  getloadavg(load, 1);
+  bench.Say("");
+  bench.Say(fmt::format("Load average {:.1f} at the end, after {:.0f} s.",
+                        load[0], Now() - bench.start));
   bench.Progress("done", true);
   if (!out_path.empty()) {
     std::ofstream(out_path) << bench.md;
