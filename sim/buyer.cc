@@ -15,6 +15,8 @@
 #include <random>
 #include <utility>
 
+#include "storage/shm_store.h"
+
 namespace ticketsim {
 namespace {
 
@@ -102,25 +104,121 @@ class BuyerLoop {
 
   // Runs every attempt; returns false when the buyer must stop.
   bool Run() {
-    const bool bundle = stores_.size() > 1;
-    bool finished = true;
-    for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
-      if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
-      if (!(bundle ? BundleAttempt() : Attempt())) {
-        finished = false;
-        break;
-      }
-      slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
-      if (failed_) {
-        finished = false;
-        break;
-      }
-    }
+    ShmStore* const fast = FastPathStore();
+    const bool finished = fast == nullptr ? RunEach()
+                          : scenario_.buyers.method == Method::kAtomic
+                              ? RunFast</*kAtomic=*/true>(fast)
+                              : RunFast</*kAtomic=*/false>(fast);
     gate_.Finished(events_.used());
     return finished;
   }
 
  private:
+  bool RunEach() {
+    const bool bundle = stores_.size() > 1;
+    for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
+      if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
+      if (!(bundle ? BundleAttempt() : Attempt())) return false;
+      slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
+      if (failed_) return false;
+    }
+    return true;
+  }
+
+  // --- The summary's fast path ---------------------------------------------
+  //
+  // A long summary run on shared memory spends its time in the purchase
+  // loop itself: Attempt asks at every step whether a step is controlled,
+  // a clock is read, a delay drawn, a fault due, and calls the store through
+  // its interface. Where every one of those questions has one answer for
+  // the whole run, RunFast makes the same purchases with the answers taken
+  // once: the same steps, the same tally counts and slot words in the same
+  // order, the shm store's steps called directly (inline, no status left to
+  // build), the guard's as Attempt calls them, and on a failure the very
+  // functions Attempt uses. That is when (FastPathStore):
+  //   - history "summary" (no clock is read, no event written);
+  //   - schedule os (no step waits for a turn);
+  //   - one event, on the shm store, whose steps never fail;
+  //   - scope buy (the query is not guarded);
+  //   - no think time and no query delay (nothing drawn, nothing slept);
+  //   - no faults (no chance drawn);
+  //   - a guard that is not a transaction (the shm store's guards: none,
+  //     the named mutex and semaphore, the file lock, the robust mutex,
+  //     none of which refuses a transaction to retry).
+
+  // A range that Draw returns as 0 without drawing, and Sleep skips.
+  static bool Instant(const MsRange& range) {
+    return range.max <= range.min && range.min <= 0;
+  }
+
+  // The shm store, when the fast path makes exactly Attempt's purchases;
+  // nullptr when it does not apply.
+  ShmStore* FastPathStore() const {
+    const BuyersSpec& b = scenario_.buyers;
+    if (tallies_ == nullptr || gate_.on() || stores_.size() != 1 ||
+        scenario_.guard.scope != Scope::kBuy || transactional_ ||
+        !Instant(b.think_ms) || !Instant(b.query_delay_ms) ||
+        scenario_.faults.any()) {
+      return nullptr;
+    }
+    return dynamic_cast<ShmStore*>(stores_[0]);
+  }
+
+  template <bool kAtomic>
+  bool RunFast(ShmStore* store) {
+    BuyerTally* const tally = tallies_->TallyOf(index_);
+    Guard* const guard = guarded_ ? guards_[0] : nullptr;
+    const auto count = [this](EventKind kind, int64_t value, uint8_t flags) {
+      tallies_->Count(index_, kind, value, flags, 0);
+    };
+    Reading reading;
+    for (attempt_ = 0; attempt_ < scenario_.buyers.attempts; ++attempt_) {
+      ++tally->attempts;
+      store->Read(&reading);  // the query
+      count(EventKind::kQuery, reading.count, 0);
+      bool recovered = false;
+      if (guard != nullptr) {
+        MarkWaiting(0);
+        Status s = guard->Acquire(scenario_.guard.timeout_ms, &recovered);
+        slot_->waiting.store(0, std::memory_order_release);
+        if (!s.ok()) {
+          GuardRefused(s, 0);
+          return false;
+        }
+        MarkHeld(0, true);
+        count(EventKind::kAcquired, 0, recovered ? kRecovered : 0);
+      }
+      if constexpr (kAtomic) {
+        count(EventKind::kInvoke, 0, 0);
+        int64_t seat = 0;
+        store->TakeOne(&seat);
+        if (seat == 0) {
+          count(EventKind::kSoldOut, 0, 0);
+        } else {
+          count(EventKind::kTook, seat, 0);
+        }
+      } else {
+        store->Read(&reading);
+        count(EventKind::kRead, reading.count, 0);
+        if (reading.count <= 0) {
+          count(EventKind::kSoldOut, reading.count, 0);
+        } else {
+          store->Write(reading.count - 1);
+          count(EventKind::kWrite, reading.count - 1, 0);
+        }
+      }
+      if (guard != nullptr) {
+        MarkHeld(0, false);
+        if (Status s = guard->Release(); !s.ok()) RecordFailure(s, 0);
+      }
+      slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
+      if (failed_) return false;
+    }
+    return true;
+  }
+
+  // --- Attempt and the steps it is made of ----------------------------------
+
   // Under a controlled schedule: stops before step `kind` of `event` until
   // the scheduler lets this buyer take it.
   void Step(StepKind kind, size_t event = 0, bool blocked = false) {
@@ -249,6 +347,37 @@ class BuyerLoop {
 
   enum class Took { kYes, kBusy, kFailed };
 
+  // Says in the buyer's slot that it waits for event `event`'s guard. Only
+  // this process writes its slot: plain stores, no locked instructions on
+  // the purchase's path.
+  void MarkWaiting(size_t event) {
+    slot_->waits.store(slot_->waits.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    slot_->waiting.store(static_cast<uint32_t>(event) + 1,
+                         std::memory_order_release);
+  }
+  // Says in the buyer's slot that it holds event `event`'s guard, or not.
+  void MarkHeld(size_t event, bool held) {
+    const uint32_t was = slot_->held.load(std::memory_order_relaxed);
+    slot_->held.store(held ? was | (1u << event) : was & ~(1u << event),
+                      std::memory_order_release);
+  }
+
+  // Records that event `event`'s guard was not taken, as status `s` says.
+  void GuardRefused(const Status& s, size_t event) {
+    // A transaction's lock refused by the server (repeatable read: the row
+    // changed since the snapshot) is the store's refusal.
+    if (s.code() == Status::Code::kConflict) {
+      RecordFailure(s, event);
+      return;
+    }
+    const Failure failure = s.code() == Status::Code::kTimeout
+                                ? Failure::kGuardTimeout
+                                : Failure::kGuardError;
+    Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
+    KeepCause(s, failure);
+  }
+
   // Takes event `event`'s guard: a timed wait, or with `try_only` one try
   // (kBusy if someone holds it). Records a failure, but not the taking:
   // *at and *waited_us say when and how long, for the caller to record.
@@ -265,33 +394,16 @@ class BuyerLoop {
     if (try_only) {
       s = guards_[event]->TryAcquire(recovered);
     } else {
-      // Only this process writes its slot: plain stores, no locked
-      // instructions on the purchase's path.
-      slot_->waits.store(slot_->waits.load(std::memory_order_relaxed) + 1,
-                         std::memory_order_relaxed);
-      slot_->waiting.store(static_cast<uint32_t>(event) + 1,
-                           std::memory_order_release);
+      MarkWaiting(event);
       s = guards_[event]->Acquire(scenario_.guard.timeout_ms, recovered);
       slot_->waiting.store(0, std::memory_order_release);
     }
     if (!s.ok()) {
       if (try_only && s.code() == Status::Code::kTimeout) return Took::kBusy;
-      // A transaction's lock refused by the server (repeatable read: the
-      // row changed since the snapshot) is the store's refusal.
-      if (s.code() == Status::Code::kConflict) {
-        RecordFailure(s, event);
-        return Took::kFailed;
-      }
-      const Failure failure = s.code() == Status::Code::kTimeout
-                                  ? Failure::kGuardTimeout
-                                  : Failure::kGuardError;
-      Record(EventKind::kFailed, 0, 0, static_cast<uint32_t>(failure), event);
-      KeepCause(s, failure);
+      GuardRefused(s, event);
       return Took::kFailed;
     }
-    slot_->held.store(
-        slot_->held.load(std::memory_order_relaxed) | (1u << event),
-        std::memory_order_release);
+    MarkHeld(event, true);
     if (timed) {
       const int64_t now = MonotonicNs();
       *at = static_cast<uint64_t>(now - control_->start_ns.load());
@@ -322,12 +434,7 @@ class BuyerLoop {
     Took took = Took::kBusy;
     for (bool blocked = false; took == Took::kBusy && !try_only;
          blocked = true) {
-      if (blocked) {
-        slot_->waits.store(slot_->waits.load(std::memory_order_relaxed) + 1,
-                           std::memory_order_relaxed);
-        slot_->waiting.store(static_cast<uint32_t>(event) + 1,
-                             std::memory_order_release);
-      }
+      if (blocked) MarkWaiting(event);
       Step(StepKind::kAcquire, event, blocked);
       took = TakeGuard(event, /*try_only=*/true, at, waited_us, recovered);
     }
@@ -383,9 +490,7 @@ class BuyerLoop {
     const uint64_t let_go = record && tallies_ == nullptr ? Now() : 0;
     // Cleared first: better an abandoned lock missed (its waiters then time
     // out) than one reported that was in fact given back.
-    slot_->held.store(
-        slot_->held.load(std::memory_order_relaxed) & ~(1u << event),
-        std::memory_order_release);
+    MarkHeld(event, false);
     if (!transactional_ && record) {
       RecordAt(let_go, EventKind::kRelease, 0, 0, 0, event);
     }

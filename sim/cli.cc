@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "sim/escape.h"
@@ -741,11 +742,18 @@ int RunCommand(PreparedCommand* command) {
   TextStream progress_out(stderr);
   SuiteHooks hooks;
   hooks.keep_json = command->json != nullptr;
+  bool told = false;  // this trial's least time, where it is long
   hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
-    progress_out([&] { progress.Update(ProgressText(r, trial, done)); });
+    progress_out([&] {
+      if (!std::exchange(told, true)) {
+        progress.Expect(LeastTimeOf(r.loaded.scenario));
+      }
+      progress.Update(ProgressText(r, trial, done));
+    });
   };
   hooks.on_trial = [&](const ScenarioResult& r, const RunResult& run,
                        const Verdict& verdict) {
+    told = false;
     const TrialResult& trial = r.trials.back();
     const size_t number = r.trials.size();
     const bool first_miss =
@@ -953,13 +961,19 @@ int CompareCommand(const PreparedCommand& command) {
   ProgressLine progress(stderr);
   TextStream progress_out(stderr);
   SuiteHooks hooks;
+  bool told = false;  // this trial's least time, where it is long
   hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
     progress_out([&] {
+      if (!std::exchange(told, true)) {
+        progress.Expect(LeastTimeOf(r.loaded.scenario));
+      }
       progress.Update(fmt::format(
           "{}: {}", WordOf(kGuardKinds, r.loaded.scenario.guard.kind),
           ProgressText(r, trial, done)));
     });
   };
+  hooks.on_trial = [&](const ScenarioResult&, const RunResult&,
+                       const Verdict&) { told = false; };
   const bool color = ColorWanted(stdout);
   const Scenario& s = loaded[0].scenario;
   text([&] {

@@ -70,4 +70,40 @@ int64_t TallyArena::CrossBuyerDuplicates() const {
   return duplicates;
 }
 
+int64_t TallyArena::SellerChanges() const {
+  std::vector<const uint64_t*> maps;
+  // Every buyer's seats in a map of its own, as with more attempts.
+  std::vector<std::vector<uint64_t>> listed;
+  const size_t words = static_cast<size_t>((seats_ + 63) / 64);
+  for (size_t b = 0; b < buyers_; ++b) {
+    if (!listed_) {
+      maps.push_back(seat_words_ + b * words_per_buyer_);
+      continue;
+    }
+    std::vector<uint64_t>& map = listed.emplace_back(words);
+    const BuyerTally& t = tallies_[b];
+    for (uint32_t i = 0; i < t.seats_shown; ++i) {
+      const uint64_t bit = static_cast<uint64_t>(initial_ - t.seats[i]);
+      if (t.seats[i] >= 1 && bit < seats_) map[bit / 64] |= 1ull << bit % 64;
+    }
+  }
+  for (const std::vector<uint64_t>& map : listed) maps.push_back(map.data());
+  return ticketsim::SellerChanges(maps, seats_);
+}
+
+int64_t SellerChanges(std::span<const uint64_t* const> maps, uint64_t seats) {
+  int64_t changes = 0;
+  size_t last = maps.size();  // none yet
+  for (uint64_t bit = 0; bit < seats; ++bit) {
+    const uint64_t mask = uint64_t{1} << (bit % 64);
+    for (size_t b = 0; b < maps.size(); ++b) {
+      if ((maps[b][bit / 64] & mask) == 0) continue;
+      if (last != maps.size() && last != b) ++changes;
+      last = b;
+      break;
+    }
+  }
+  return changes;
+}
+
 }  // namespace ticketsim

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <span>
 
 #include "sim/history.h"
 #include "storage/status.h"
@@ -74,6 +75,10 @@ class TallyArena {
   // first: the sum over the seats of (buyers holding a seat - 1).
   int64_t CrossBuyerDuplicates() const;
 
+  // How often the seller changed from one counted seat sold to the next
+  // (SellerChanges).
+  int64_t SellerChanges() const;
+
  private:
   void SoldSeat(uint32_t buyer, int64_t seat);
 
@@ -86,6 +91,13 @@ class TallyArena {
   size_t words_per_buyer_ = 0;
   size_t bytes_ = 0;
 };
+
+// Over `seats` seats, each buyer's map of the seats it sold (bit i: the
+// seat i below the top one): how often the seller changed from one seat
+// sold to the next, in seat order. For purchases made one at a time (under
+// a lock, or by a compare-and-swap), how often the count passed from one
+// buyer to another. A seat sold twice counts once, by its first buyer.
+int64_t SellerChanges(std::span<const uint64_t* const> maps, uint64_t seats);
 
 // Inline: called once per step of every purchase, with the kind known at
 // the call, so that the compiler keeps only the case that applies.

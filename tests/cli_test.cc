@@ -1,6 +1,8 @@
 // The ticketsim binary end to end, as a teacher or a CI pipeline runs it.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -392,6 +394,43 @@ TEST_F(CliTest, ProgressOnlyOnATerminal) {
             std::string::npos)
       << terminal.out;
   EXPECT_NE(terminal.out.find("/800 purchases"), std::string::npos);
+}
+
+// Where the output is not a terminal (a log, a CI job), a run that will take
+// long says so at its start, with how long at least and why, so that nobody
+// takes it for a hang; a short one says nothing there (above).
+TEST_F(CliTest, ALongRunWithoutATerminalSaysHowLongItWillTake) {
+  int err[2];
+  ASSERT_EQ(pipe(err), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(err[1], STDERR_FILENO);
+    close(err[0]);
+    execl(TICKETSIM_BINARY, "ticketsim", "run", "--store", "file", "--guard",
+          "named-mutex", "--buyers", "4", "--attempts", "5000", "--tickets",
+          "100000", "--think-ms", "20,50", nullptr);
+    _exit(127);
+  }
+  close(err[1]);
+  std::string first;
+  pollfd readable = {err[0], POLLIN, 0};
+  char c = 0;
+  while (first.find('\n') == std::string::npos &&
+         poll(&readable, 1, 30000) == 1 && read(err[0], &c, 1) == 1) {
+    first += c;
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(err[0]);
+  EXPECT_EQ(first,
+            "ticketsim: this run will take at least 11 min 40 s (20000 sales "
+            "x 20-50 ms of think time, one holder of the guard at a time); it "
+            "says how far it is every 10 s\n");
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
 }
 
 }  // namespace

@@ -12,8 +12,12 @@
 namespace ticketsim {
 namespace {
 
+using ::ticketsim::testing::LeavesNothingTest;
 using ::ticketsim::testing::RaceScenario;
+using ::ticketsim::testing::Ran;
+using ::ticketsim::testing::ReadJson;
 using ::ticketsim::testing::RunChecked;
+using ::ticketsim::testing::RunTicketsimArgs;
 
 // Random purchases of every outcome, by `buyers` buyers, fed both to a full
 // history and to the tallies: the two verdicts must count alike.
@@ -153,6 +157,91 @@ TEST(TallyTest, ASummaryRunKeepsTheBooksOfKilledHolders) {
   EXPECT_LE(v.confirmed, fell);
   EXPECT_LE(fell, v.confirmed + v.indeterminate);
   EXPECT_TRUE(v.ok()) << ListViolations(v.Counts());
+}
+
+// The seats sold, in seat order, by buyers 0 0 1 0 1 1 (and one seat
+// unsold, skipped): the seller changed three times, with seat maps and with
+// lists of seats alike.
+TEST(TallyTest, SellerChangesCountEachSeatSoldByAnotherBuyerThanTheLast) {
+  const std::vector<uint32_t> sellers = {0, 0, 1, 0, 1, 1};
+  for (int64_t attempts : {int64_t{4}, kSeatsListed + 1}) {
+    SCOPED_TRACE(::testing::Message() << attempts << " attempts");
+    constexpr int64_t kInitial = 20;
+    TallyArena tallies;
+    ASSERT_TRUE(tallies.Map(2, kInitial, 8, attempts).ok());
+    int64_t seat = kInitial;
+    for (uint32_t buyer : sellers) {
+      if (seat == kInitial - 3) --seat;  // nobody sold this one
+      tallies.Count(buyer, EventKind::kWrite, --seat, 0, 0);
+    }
+    EXPECT_EQ(tallies.SellerChanges(), 3);
+  }
+}
+
+class SummaryRunTest : public LeavesNothingTest {
+ protected:
+  // What `ticketsim run` with `flags` and history `history` reports of its
+  // purchases: the verdict's counts, the tickets, the violations, and each
+  // buyer's books (not its pid or its waits, which are times).
+  nlohmann::json Books(const std::vector<std::string>& flags,
+                       const std::string& history) {
+    const std::string json = tmp_.path() + "/" + history + ".json";
+    std::vector<std::string> args = {"run", "--set", "history=" + history,
+                                     "--json", json};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const Ran ran = RunTicketsimArgs(args);
+    EXPECT_EQ(ran.exit_code, 0) << ran.out;
+    const nlohmann::json report = ReadJson(json);
+    if (report.is_discarded()) return nullptr;
+    const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+    nlohmann::json books = {{"purchases", run["purchases"]},
+                            {"tickets", run["tickets"]},
+                            {"violations", run["violations"]}};
+    for (const nlohmann::json& buyer : run["buyers"]) {
+      nlohmann::json kept = buyer;
+      for (const char* time : {"pid", "max_wait_us"}) kept.erase(time);
+      books["buyers"].push_back(kept);
+    }
+    return books;
+  }
+};
+
+// A summary run on shared memory with no delay and no fault makes its
+// purchases in a loop of its own, with its checks made once: it must keep
+// the books a run recording every event keeps, for every guard of the shm
+// store and both methods. One buyer, so that the books are the same every
+// time: 5 tickets, 8 attempts, 3 of them sold out.
+TEST_F(SummaryRunTest, ASummaryRunOnSharedMemoryKeepsTheBooksOfAFullOne) {
+  for (const char* guard : {"none", "named-mutex", "named-semaphore",
+                            "file-lock", "robust-mutex"}) {
+    for (const char* method : {"read-modify-write", "atomic"}) {
+      SCOPED_TRACE(::testing::Message() << guard << ", " << method);
+      const std::vector<std::string> flags = {
+          "--store",   "shm",      "--guard",    guard,        "--method",
+          method,      "--buyers", "1",          "--attempts", "8",
+          "--tickets", "5",        "--think-ms", "0,0"};
+      const nlohmann::json summary = Books(flags, "summary");
+      EXPECT_EQ(summary["purchases"]["confirmed"], 5);
+      EXPECT_EQ(summary["purchases"]["sold_out"], 3);
+      EXPECT_EQ(summary, Books(flags, "full"));
+    }
+  }
+}
+
+// Buyers contending for a lock in that loop: every ticket sold once, the
+// rest sold out, as a full run counts them.
+TEST_F(SummaryRunTest, ContendingSummaryBuyersSellEveryTicketOnce) {
+  for (const char* guard : {"named-mutex", "robust-mutex"}) {
+    SCOPED_TRACE(guard);
+    const nlohmann::json books =
+        Books({"--store", "shm", "--guard", guard, "--buyers", "3",
+               "--attempts", "4000", "--tickets", "10000", "--think-ms", "0,0"},
+              "summary");
+    EXPECT_EQ(books["purchases"]["confirmed"], 10000);
+    EXPECT_EQ(books["purchases"]["sold_out"], 2000);
+    EXPECT_EQ(books["tickets"]["remaining"], 0);
+    EXPECT_TRUE(books["violations"].empty()) << books["violations"];
+  }
 }
 
 }  // namespace
