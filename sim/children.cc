@@ -45,14 +45,26 @@ std::vector<pid_t> Children() {
   return out;
 }
 
-void ExitExecFailed(const char* program, int err) {
+namespace {
+
+// "ticketsim: cannot DOING OBJECT: REASON" on stderr, with write(2) alone.
+[[noreturn]] void ExitCannot(const char* doing, const char* object, int err) {
   const char* what = strerror(err);
-  (void)!write(2, "ticketsim: cannot execute ", 26);
-  (void)!write(2, program, strlen(program));
+  (void)!write(2, "ticketsim: cannot ", 18);
+  (void)!write(2, doing, strlen(doing));
+  (void)!write(2, object, strlen(object));
   (void)!write(2, ": ", 2);
   (void)!write(2, what, strlen(what));
   (void)!write(2, "\n", 1);
   _exit(127);
 }
+
+}  // namespace
+
+void ExitExecFailed(const char* program, int err) {
+  ExitCannot("execute ", program, err);
+}
+
+void ExitChildFailed(const char* doing, int err) { ExitCannot(doing, "", err); }
 
 }  // namespace ticketsim

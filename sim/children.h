@@ -20,6 +20,10 @@ std::vector<pid_t> Children();
 // async-signal-safe calls only, and exits with 127, as a shell does.
 [[noreturn]] void ExitExecFailed(const char* program, int err);
 
+// The same for a child that failed `doing` something before its exec
+// ("ticketsim: cannot DOING: REASON").
+[[noreturn]] void ExitChildFailed(const char* doing, int err);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_CHILDREN_H_

@@ -105,7 +105,16 @@ nlohmann::json ProgramJson(const RunResult& run) {
          {"event_lines", lane.event_lines},
          {"sold_lines", lane.sold_lines},
          {"indeterminate_runs", lane.indeterminate},
-         {"late_start", lane.late_start}});
+         {"late_start", lane.late_start},
+         {"own_processes", lane.own_processes},
+         {"most_at_once", lane.most_at_once}});
+  }
+  nlohmann::json failed = nlohmann::json::array();
+  for (const ProgramProcessEnd& p : program.failed_processes) {
+    failed.push_back({{"pid", p.pid},
+                      {"buyer", p.lane < 0 ? nlohmann::json(nullptr)
+                                           : nlohmann::json(p.lane)},
+                      {"crash", p.crash}});
   }
   return {{"argv", program.argv},
           {"mode", WordOf(kProgramModes, run.scenario.program.mode)},
@@ -113,7 +122,12 @@ nlohmann::json ProgramJson(const RunResult& run) {
           {"processes", program.processes},
           {"start_up_ms", program.start_up_ms},
           {"locks", program.lock_names},
-          {"lanes", lanes}};
+          {"lanes", lanes},
+          {"failed_processes", failed},
+          {"fence", program.fence},
+          {"followed_all", program.followed_all},
+          {"lost_track", program.lost_track},
+          {"hint", ProgramHint(run)}};
 }
 
 }  // namespace

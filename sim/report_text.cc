@@ -178,25 +178,55 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
     const std::string who = mode == ProgramMode::kWhole
                                 ? std::string("the program")
                                 : fmt::format("buyer {}", i);
-    std::string what;
+    std::vector<std::string> what;
     if (!lane.crash.empty()) {
-      what = lane.crash;
+      what.push_back(fmt::format("{} {}", who, lane.crash));
     } else if (lane.indeterminate > 0) {
-      what = fmt::format("{} run{} with no outcome; the last {}",
-                         lane.indeterminate, lane.indeterminate == 1 ? "" : "s",
-                         lane.last_odd_exit);
-    } else {
-      continue;
+      what.push_back(fmt::format(
+          "{} {} run{} with no outcome; the last {}", who, lane.indeterminate,
+          lane.indeterminate == 1 ? "" : "s", lane.last_odd_exit));
     }
-    fmt::print(out, "  {}\n", paint.Red(fmt::format("{} {}", who, what)));
+    for (const ProgramProcessEnd& p : program.failed_processes) {
+      if (p.lane != static_cast<int32_t>(i)) continue;
+      what.push_back(
+          fmt::format("process {} (started by {}) {}", p.pid, who, p.crash));
+    }
+    if (what.empty()) continue;
+    for (const std::string& line : what) {
+      fmt::print(out, "  {}\n", paint.Red(line));
+    }
     if (lane.stderr_tail.empty()) continue;
-    fmt::print(out, "    {}\n",
-               paint.Dim(fmt::format(
-                   "the last {} line{} of its stderr:", lane.stderr_tail.size(),
-                   lane.stderr_tail.size() == 1 ? "" : "s")));
+    fmt::print(
+        out, "    {}\n",
+        paint.Dim(fmt::format(
+            "the last {} line{} of {}'s stderr:", lane.stderr_tail.size(),
+            lane.stderr_tail.size() == 1 ? "" : "s", who)));
     for (const std::string& line : lane.stderr_tail) {
       fmt::print(out, "    | {}\n", Visible(line));
     }
+  }
+  for (const ProgramProcessEnd& p : program.failed_processes) {
+    if (p.lane >= 0) continue;
+    fmt::print(
+        out, "  {}\n",
+        paint.Red(fmt::format("process {} of the program {}", p.pid, p.crash)));
+  }
+  if (const std::string hint = ProgramHint(run); !hint.empty()) {
+    for (const std::string& line : WrapText("hint: " + hint, 74)) {
+      fmt::print(out, "  {}\n", paint.Dim(line));
+    }
+  }
+  if (program.fence == "none") {
+    fmt::print(out, "  {}\n",
+               paint.Dim(fmt::format(
+                   "fence     none ({}): should ticketsim be killed "
+                   "outright, processes the program started may live on",
+                   Visible(program.fence_why_not))));
+  }
+  if (program.lost_track) {
+    fmt::print(out, "  {}\n",
+               paint.Dim("the kernel dropped some process events: a process "
+                         "the program started may have failed unseen"));
   }
   if (!late.empty() && mode == ProgramMode::kBuyer) {
     fmt::print(out, "  {}\n",
