@@ -395,6 +395,17 @@ void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
   const std::string cut = run.timed_out     ? "the run hit its time limit"
                           : run.interrupted ? "the run was interrupted"
                                             : "";
+  if (verdict.ok() && ProgramSalesUnknown(run)) {
+    // Not a pass: only the final count was seen.
+    const std::string words =
+        "UNCHECKED: the program told nothing of its sales (no events, no "
+        "program.sold_pattern); no violation in what could be checked";
+    fmt::print(out, "  verdict   {}\n",
+               scenario.expect.violations == Expectation::kUnchecked
+                   ? paint.Dim(words)
+                   : paint.Red(words));
+    return;
+  }
   if (verdict.ok()) {
     fmt::print(out, "  verdict   {}\n",
                cut.empty() ? paint.Green("no violation")
@@ -439,7 +450,9 @@ std::string ExpectWords(const Scenario& s) {
   if (s.expect.violations == Expectation::kUnset) {
     return "no violation expected (no [expect] given)";
   }
-  if (s.expect.violations != Expectation::kSome) return "none";
+  if (s.expect.violations != Expectation::kSome) {
+    return std::string(WordOf(kExpectations, s.expect.violations));
+  }
   std::string out = "some";
   for (size_t i = 0; i < s.expect.kinds.size(); ++i) {
     out += fmt::format("{}{}", i == 0 ? ": " : ", ",
@@ -559,6 +572,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
     fmt::print(
         out, "  expect    {} -- {}: {}\n\n", expect,
         paint.Red(result.run_failed() || result.interrupted() ? "not known"
+                  : result.unchecked()                        ? "NOT CHECKED"
                   : unset                                     ? "did NOT hold"
                                                               : "NOT MET"),
         Visible(result.FirstProblem()));
@@ -589,18 +603,19 @@ void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
     std::string name = label(r);
     if (name.size() > width) name = name.substr(0, width - 3) + "...";
     const std::string result =
-        r.passed()
-            ? paint.Green("pass")
-            : paint.Red(r.run_failed() || r.interrupted() ? "ERROR" : "FAIL");
+        r.passed() ? paint.Green("pass")
+                   : paint.Red(r.run_failed() || r.interrupted() ? "ERROR"
+                               : r.unchecked()                   ? "UNCHECKED"
+                                                                 : "FAIL");
     passed += r.passed() ? 1 : 0;
-    fmt::print(
-        out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width, trials,
-        r.with_violations(),
-        fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
-        r.loaded.scenario.expect.violations == Expectation::kSome   ? "some"
-        : r.loaded.scenario.expect.violations == Expectation::kNone ? "none"
-                                                                    : "unset",
-        result);
+    fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
+               trials, r.with_violations(),
+               fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
+               r.loaded.scenario.expect.violations == Expectation::kUnset
+                   ? std::string("unset")
+                   : std::string(WordOf(kExpectations,
+                                        r.loaded.scenario.expect.violations)),
+               result);
   }
   fmt::print(out, "\n{} of {} scenarios met their expectation\n", passed,
              results.size());

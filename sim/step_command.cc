@@ -153,6 +153,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay_words) {
 
   if (result.interrupted()) return ExitStatusFor(result.interrupt_signal());
   if (result.run_failed()) return kExitRunFailed;
+  if (result.unchecked()) return kExitUnchecked;
   return result.passed() ? kExitOk : kExitViolations;
 }
 

@@ -767,6 +767,50 @@ if __name__ == "__main__":
   ExpectNothingLeft(ran, marker);
 }
 
+// --- Sales unknown ----------------------------------------------------------
+
+// A program that writes no events and is given no sold_pattern: only the
+// final count can be checked, which shows nothing. That is no pass: the
+// verdict is "unchecked", exit 4, in the text, the JSON and the JUnit
+// report; a scenario that says violations = "unchecked" accepts it (0).
+TEST_F(ProgramTest, AProgramWhoseSalesAreUnknownIsUnchecked) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "quiet.sh", "read go <&4\necho 'I did my best'\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const std::string junit = tmp_.path() + "/report.xml";
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--buyers", "2",
+           "--tickets", "5", "--json", json, "--junit", junit});
+  EXPECT_EQ(ran.exit_code, 4) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   UNCHECKED")) << ran.out;
+  EXPECT_FALSE(Has(ran.out,
+                   "no violation expected (no [expect] given) -- "
+                   "held"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "NOT CHECKED")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  EXPECT_EQ(report["exit_code"], 4);
+  EXPECT_EQ(report["passed"], false);
+  EXPECT_EQ(report["scenarios"][0]["unchecked"], true);
+  EXPECT_EQ(report["scenarios"][0]["runs"][0]["unchecked"], true);
+  EXPECT_TRUE(Has(ReadFile(junit), "<failure type=\"unchecked\""))
+      << ReadFile(junit);
+
+  const std::string accepted =
+      Scenario("accepted.toml",
+               fmt::format("[program]\ncommand = [\"{}\", \"{}\"]\n"
+                           "[buyers]\ncount = 2\n[tickets]\ninitial = 5\n"
+                           "[expect]\nviolations = \"unchecked\"\n",
+                           script, marker));
+  const Ran ok = Run({"run", accepted});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(Has(ok.out, "verdict   UNCHECKED")) << ok.out;
+  EXPECT_TRUE(Has(ok.out, "expect    unchecked -- met")) << ok.out;
+  ExpectNothingLeft(ok, marker);
+}
+
 // --- Operation mode ---------------------------------------------------------
 
 // One run per purchase of a client that locks db.lock: 3 buyers x 4
