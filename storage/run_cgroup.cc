@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +28,8 @@ constexpr int kMaxDepth = 32;
 // How long a killed cgroup may take to empty before it is left for the
 // next cleanup.
 constexpr int kEmptyWaitMs = 10000;
+// How long the watch may take to go once told.
+constexpr int kWatchEndMs = 2000;
 
 // A field of /proc/self/mountinfo with its octal escapes ("\040" for a
 // blank) undone.
@@ -135,16 +138,16 @@ bool WaitEmpty(int dir, int ms) {
   return empty;
 }
 
-// The watch, in a forked child: waits for its pipe to close; EOF without a
+// The watch, in a forked child: waits on its socket; end-of-file without a
 // byte means the run's process died without removing the cgroup, so it
 // kills it, waits for it to empty and removes it. In a session of its own,
 // deaf to every signal it can be, with nothing of the run open but these.
-[[noreturn]] void Watch(int pipe_read, int parent, int dir, const char* name) {
+[[noreturn]] void Watch(int link, int parent, int dir, const char* name) {
   setsid();
   prctl(PR_SET_NAME, "ticketsim watch");
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_IGN);
-  const int keep[3] = {fcntl(pipe_read, F_DUPFD, 10),
-                       fcntl(parent, F_DUPFD, 10), fcntl(dir, F_DUPFD, 10)};
+  const int keep[3] = {fcntl(link, F_DUPFD, 10), fcntl(parent, F_DUPFD, 10),
+                       fcntl(dir, F_DUPFD, 10)};
   const int null_fd = open("/dev/null", O_RDWR);
   for (int i = 0; i < 3; ++i) dup2(null_fd, i);
   for (int i = 0; i < 3; ++i) dup2(keep[i], 3 + i);
@@ -239,8 +242,12 @@ Status RunCgroup::Create(const RunNames& names) {
   procs_ = openat(dir_, "cgroup.procs", O_WRONLY | O_CLOEXEC);
   if (procs_ < 0) return fail("cgroup.procs", errno);
   if (const int err = CheckJoin(procs_); err != 0) return fail("join it", err);
+  // A socket, not a pipe: the watch's end closes when it exits, which
+  // Remove waits for, so that no watch outlives the run.
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return fail("pipe", errno);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return fail("socketpair", errno);
+  }
   const pid_t middle = fork();
   if (middle == 0) {
     // Its parent exits at once: the watch is nobody's child here.
@@ -269,8 +276,14 @@ void RunCgroup::Remove() {
     unlinkat(parent_, name_.c_str(), AT_REMOVEDIR);
   }
   if (watch_ >= 0) {
-    // Removed (or left to the next cleanup): the watch has nothing to do.
-    (void)!write(watch_, "q", 1);
+    // Removed (or left to the next cleanup): the watch has nothing to do,
+    // and is gone once its end closes.
+    if (write(watch_, "q", 1) == 1) {
+      pollfd p{watch_, POLLIN, 0};
+      char byte;
+      while (poll(&p, 1, kWatchEndMs) > 0 && read(watch_, &byte, 1) > 0) {
+      }
+    }
     close(watch_);
   }
   for (int* fd : {&procs_, &dir_, &parent_}) {

@@ -11,8 +11,9 @@
 // /proc/self/cgroup.
 //
 // A watch process started with the cgroup kills it should this process die
-// without removing it (a SIGKILL): it waits on a pipe whose only writer is
-// this process, in a session of its own, holding nothing else of the run.
+// without removing it (a SIGKILL): it waits, in a session of its own and
+// holding nothing else of the run, on a socket whose other end only this
+// process holds.
 // What neither ends (the watch killed too) the next cleanup does
 // (CleanLeftovers): it kills the cgroup of every run that has ended, judged
 // by the run's liveness lock, never by a pid.
@@ -59,7 +60,7 @@ class RunCgroup {
   int parent_ = -1;  // the directory the cgroup is made in
   int dir_ = -1;
   int procs_ = -1;
-  int watch_ = -1;  // the watch's pipe: a byte says "removed", EOF "died"
+  int watch_ = -1;  // the watch's socket: a byte says "removed", EOF "died"
   std::string name_;
   std::string path_;
 };
