@@ -759,7 +759,8 @@ if __name__ == "__main__":
   const nlohmann::json report = ReadJson(json);
   ASSERT_FALSE(report.is_discarded()) << ran.out;
   const nlohmann::json& program = report["scenarios"][0]["runs"][0]["program"];
-  EXPECT_TRUE(Has(program["hint"], "--program-mode whole")) << program.dump();
+  EXPECT_TRUE(Has(program.value("hint", std::string()), "--program-mode whole"))
+      << program.dump();
   for (const auto& lane : program["lanes"]) {
     EXPECT_EQ(lane["own_processes"], 3) << program.dump();
     EXPECT_EQ(lane["most_at_once"], 3) << program.dump();
