@@ -722,18 +722,18 @@ echo "bought seat 1"
 // --- Copies with processes of their own -------------------------------------
 
 // Each of three copies starts three multiprocessing children that buy side
-// by side, reading and thinking before they write: lost updates, and the
-// report says that the copies ran buyers of their own and how to run such
-// a program.
+// by side, all three reading before any of them writes: lost updates, and
+// the report says that the copies ran buyers of their own and how to run
+// such a program.
 TEST_F(ProgramTest, CopiesThatRunBuyersOfTheirOwnGetAHint) {
   const std::string marker = NewMarker();
   const std::string buyer =
-      tmp_.Write("mp_copy.py", R"(import json, multiprocessing, os, sys, time
+      tmp_.Write("mp_copy.py", R"(import json, multiprocessing, os
 def buy(ready):
     ready.wait()
     with open("db.txt") as f:
         n = json.load(f)["count"]
-    time.sleep(0.2)
+    ready.wait()
     temp = "db.txt.%d" % os.getpid()
     with open(temp, "w") as f:
         json.dump({"count": n - 1}, f)
