@@ -74,6 +74,8 @@ std::string StepWords(StartStep step, const char* program) {
       return "setting up its descriptors";
     case StartStep::kDirectory:
       return "changing to the run directory";
+    case StartStep::kCgroup:
+      return "joining the run's cgroup";
     case StartStep::kExec:
       return fmt::format("executing {}", program);
   }

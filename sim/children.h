@@ -28,6 +28,7 @@ std::vector<pid_t> Children();
 enum class StartStep {
   kDescriptors,  // setting up its descriptors
   kDirectory,    // changing to its directory
+  kCgroup,       // joining the run's cgroup
   kExec,         // executing the program
 };
 

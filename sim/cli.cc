@@ -557,7 +557,8 @@ void LoadAll(std::span<const std::string> files,
 }
 
 // The exit status of scenarios that ran: interrupted, then a failed run,
-// then an expectation not met, wins.
+// then a run left unchecked, then an expectation not met, wins (a scenario
+// with no verdict outranks one with a verdict).
 int ExitFor(std::span<const ScenarioResult> results) {
   int status = kExitOk;
   for (const ScenarioResult& r : results) {
@@ -565,6 +566,8 @@ int ExitFor(std::span<const ScenarioResult> results) {
     if (r.bad_input()) return kExitUsage;
     if (r.run_failed()) {
       status = kExitRunFailed;
+    } else if (r.unchecked() && status != kExitRunFailed) {
+      status = kExitUnchecked;
     } else if (!r.passed() && status == kExitOk) {
       status = kExitViolations;
     }
@@ -1110,10 +1113,9 @@ int ListCommand() {
       continue;
     }
     fmt::print("      {}  [expect {}]\n", Visible(s.scenario.name),
-               s.scenario.expect.violations == Expectation::kSome ? "some"
-               : s.scenario.expect.violations == Expectation::kNone
-                   ? "none"
-                   : "not given: no violation");
+               s.scenario.expect.violations == Expectation::kUnset
+                   ? "not given: no violation"
+                   : WordOf(kExpectations, s.scenario.expect.violations));
     for (const std::string& line : WrapText(s.scenario.description, 70)) {
       fmt::print("      {}\n", Visible(line));
     }
@@ -1223,8 +1225,9 @@ int PrepareCommand(std::span<const std::string> args,
       "run",
       "run scenario files (or directories of them; none: the flags make "
       "one) and report the verdict. Exit 0: expectations met, 1: not met, "
-      "2: usage or scenario error, 3: a run failed, 128 + the signal: "
-      "interrupted (130 for SIGINT, 143 for SIGTERM)");
+      "2: usage or scenario error, 3: a run failed, 4: unchecked (a "
+      "program told nothing of its sales), 128 + the signal: interrupted "
+      "(130 for SIGINT, 143 for SIGTERM)");
   run->add_option("scenario", run_options.paths,
                   "scenario files or directories, or names of the library's "
                   "scenarios as `ticketsim list` shows them "

@@ -391,6 +391,14 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
           R"({{"type": "info", "f": "crash", "process": "ticketsim", "buyer": {}, "time": {}, "error": {}, "stderr": {})",
           i, end, JsonText(lanes[i].crash), JsonText(LastStderrLine(lanes[i])));
     }
+    // A process the program started itself: its pid, and its lane if known.
+    for (const ProgramProcessEnd& p : run.program->failed_processes) {
+      w.Line(
+          R"({{"type": "info", "f": "crash", "process": "ticketsim", {}"pid": {}, "time": {}, "error": {}, "stderr": {})",
+          p.lane < 0 ? std::string() : fmt::format(R"("buyer": {}, )", p.lane),
+          p.pid, end, JsonText(p.crash),
+          JsonText(p.lane < 0 ? std::string() : LastStderrLine(lanes[p.lane])));
+    }
   }
   // With several events, the further events' counts at the end.
   for (size_t e = 1; e < event_names.size(); ++e) {

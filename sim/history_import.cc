@@ -357,6 +357,7 @@ class TrialBuild {
       out_.run.deadlock_ns = t;
       return std::nullopt;
     }
+    if (f == "crash" && doc.contains("pid")) return ProcessCrash(doc);
     if (f == "crash") {
       size_t b = 0;
       if (auto m = Buyer(doc, &b)) return m;
@@ -446,6 +447,28 @@ class TrialBuild {
     }
     return Malformed{
         fmt::format("\"{}\" is {}, not a whole number", key, it->dump())};
+  }
+
+  // A crash of a process the program started itself: its pid, and the
+  // lane it descends from if the line names one.
+  std::optional<Malformed> ProcessCrash(const json& doc) {
+    if (!program_) return Malformed{"a crash line in a run of no program"};
+    ProgramProcessEnd p;
+    if (auto m = Pid(doc, &p.pid)) return m;
+    if (doc.contains("buyer")) {
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      p.lane = static_cast<int32_t>(b);
+    }
+    p.crash = Text(doc, "error").value_or("crashed");
+    auto report = std::const_pointer_cast<ProgramReport>(out_.run.program);
+    if (p.lane >= 0 && report->lanes[p.lane].stderr_tail.empty()) {
+      if (auto last = Text(doc, "stderr"); last && !last->empty()) {
+        report->lanes[p.lane].stderr_tail.push_back(*last);
+      }
+    }
+    report->failed_processes.push_back(std::move(p));
+    return std::nullopt;
   }
 
   std::optional<Malformed> Buyer(const json& doc, size_t* b) const {

@@ -26,11 +26,13 @@
 
 #include "sim/buyer.h"
 #include "sim/children.h"
+#include "sim/descendant_watch.h"
 #include "sim/escape.h"
 #include "sim/fd.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/program_events.h"
+#include "sim/program_fence.h"
 #include "sim/sold_pattern.h"
 
 extern char** environ;
@@ -76,6 +78,7 @@ struct SpawnPlan {
   std::vector<std::string> env;
   int dir = -1;  // the run directory's descriptor: the current directory
   int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
+  int join_cgroup = -1;               // a cgroup.procs to write "0" to, or -1
 };
 
 // In the forked child: puts `plan`'s descriptors in place and executes it,
@@ -83,10 +86,15 @@ struct SpawnPlan {
 [[noreturn]] void StartChild(const SpawnPlan& plan, char* const* envp,
                              pid_t parent, const StartReport& report) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
+  // Its parent died before that? (In a PID namespace of its own the parent,
+  // outside, is 0 to it while alive.)
+  if (const pid_t now = getppid(); now != parent && now != 0) _exit(127);
   setpgid(0, 0);
   // Before 0..4 are moved into place, which may close the directory's.
   if (fchdir(plan.dir) != 0) report.Fail(StartStep::kDirectory, errno);
+  if (plan.join_cgroup >= 0 && write(plan.join_cgroup, "0", 1) != 1) {
+    report.Fail(StartStep::kCgroup, errno);
+  }
   // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
   int moved[5];
   int null_fd = -1;
@@ -146,6 +154,25 @@ std::string ExitWords(int status) {
                        WCOREDUMP(status) ? " (core dumped)" : "");
   }
   return "ended";
+}
+
+// Whether a process the program started itself failed, by its wait status:
+// a non-zero exit of one running the program's own code (a `grep` that
+// found nothing is its caller's business), or a signal other than those
+// sent to stop a process on purpose (a pool's terminate(), a closed pipe).
+bool ProcessFailed(int status, bool own_code) {
+  if (WIFEXITED(status)) return own_code && WEXITSTATUS(status) != 0;
+  if (!WIFSIGNALED(status)) return false;
+  switch (WTERMSIG(status)) {
+    case SIGTERM:
+    case SIGKILL:
+    case SIGINT:
+    case SIGHUP:
+    case SIGPIPE:
+      return false;
+    default:
+      return true;
+  }
 }
 
 // Splits what a pipe delivers into lines, keeping a partial one for later.
@@ -253,13 +280,23 @@ class ProgramRunner {
       prctl(PR_GET_CHILD_SUBREAPER, &on);
       return on;
     }();
+    // The fence's helpers are made before this process adopts orphans.
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    fence_.Raise(names_);
+    report_->fence = FenceName(fence_.kind());
+    report_->fence_why_not = fence_.why_not();
+    report_->followed_all = descendants_.Open();
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     signal_fd_.reset(signalfd(-1, &signals_.set(), SFD_NONBLOCK | SFD_CLOEXEC));
     if (signal_fd_.get() < 0) s = Status::FromErrno("signalfd", errno);
     if (s.ok()) s = Start();
     if (s.ok()) s = Loop();
     if (!s.ok() || stop_) KillEverything();
+    TakeDescendants();
+    BookDescendants();
+    report_->lost_track = descendants_.lost();
     Finish();
+    fence_.Lower();
     prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
     result_->program = report_;
     return s;
@@ -324,12 +361,15 @@ class ProgramRunner {
     plan.fds[2] = err_w.get();
     plan.fds[3] = events ? events_w.get() : -1;
     plan.fds[4] = barrier_read_.get();
+    plan.join_cgroup = fence_.join_fd();
+    const int64_t since = MonotonicNs();
     pid_t pid = 0;
     if (Status s = Spawn(plan, &pid); !s.ok()) {
       return Status::Environment(
           fmt::format("could not start the program for buyer {}: {}",
                       lane->index, s.message()));
     }
+    descendants_.AddLane(pid, lane->index, since);
     lane->pid = pid;
     lane->pgid = pid;
     lane->reaped = false;
@@ -470,6 +510,9 @@ class ProgramRunner {
   Status Step(int64_t wait_ns) {
     std::vector<pollfd> fds;
     fds.push_back({signal_fd_.get(), POLLIN, 0});
+    for (const int fd : {descendants_.fd(), fence_.reports_fd()}) {
+      if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+    }
     for (const Lane& lane : lanes_) {
       for (const Fd* fd : {&lane.events, &lane.out, &lane.err}) {
         if (fd->get() >= 0) fds.push_back({fd->get(), POLLIN, 0});
@@ -496,6 +539,7 @@ class ProgramRunner {
       TakeSignals();
     }
     if (!stop_) ReapAll(now);
+    TakeDescendants();
     return Status::Ok();
   }
 
@@ -675,9 +719,10 @@ class ProgramRunner {
         no_children_ = pid < 0 && errno == ECHILD;
         return;
       }
+      if (fence_.TakeIfInit(pid)) continue;
       auto it = lane_of_.find(pid);
       if (it == lane_of_.end()) {
-        ++report_->processes;  // one the program started itself
+        Orphan(pid, status);
         continue;
       }
       Lane& lane = lanes_[it->second];
@@ -686,6 +731,53 @@ class ProgramRunner {
       lane.reaped = true;
       lane.pid = 0;
       Ended(&lane, status, now);
+    }
+  }
+
+  // An orphan of the program, reaped by this process or by its namespace's
+  // init: kept here only when the kernel's process events do not follow
+  // every process (its lane is then known only in whole mode, and what it
+  // ran not at all).
+  void Orphan(pid_t pid, int status) {
+    if (descendants_.open()) return;
+    const bool whole = program_.mode == ProgramMode::kWhole;
+    ends_.push_back({{pid, 0, status, {}}, whole ? 0 : -1, false, Ending()});
+  }
+
+  // Reads how the program's own processes ended: the kernel's events, and
+  // the orphans the namespace's init reaped.
+  void TakeDescendants() {
+    std::vector<DescendantEnd> ended;
+    descendants_.Read(&ended);
+    for (const DescendantEnd& end : ended) {
+      ends_.push_back({end, static_cast<int32_t>(end.lane), true, Ending()});
+    }
+    std::vector<ProgramFence::Reaped> reaped;
+    namespace_empty_ = fence_.ReadReports(&reaped);
+    for (const ProgramFence::Reaped& r : reaped) Orphan(r.pid, r.status);
+  }
+
+  // Whether ticketsim is ending the program: what ends now was killed.
+  bool Ending() const { return stop_ || killing_; }
+
+  // Books the processes the program started itself, once the run is over
+  // (only then is it known which program each lane ran): each is counted,
+  // and a failure while the run was not being ended is a crash.
+  void BookDescendants() {
+    for (const PendingEnd& e : ends_) {
+      ++report_->processes;
+      // Without the kernel's events what it ran is unknown: it counts.
+      const bool own = !e.followed || descendants_.RunsLaneProgram(e.end);
+      if (e.lane >= 0 && e.followed && own) {
+        ++report_->lanes[e.lane].own_processes;
+      }
+      if (e.ending || !ProcessFailed(e.end.status, own)) continue;
+      report_->failed_processes.push_back(
+          {e.end.pid, e.lane, ExitWords(e.end.status)});
+    }
+    for (Lane& lane : lanes_) {
+      report_->lanes[lane.index].most_at_once =
+          descendants_.MostAtOnce(lane.index);
     }
   }
 
@@ -785,6 +877,10 @@ class ProgramRunner {
       if (all_finished && (no_children_ || running_ == 0)) {
         ReapAll(now);
         if (no_children_) return Status::Ok();
+        // In a namespace the orphans are its init's: it says when the
+        // last has gone.
+        fence_.AskEmpty();
+        if (namespace_empty_) return Status::Ok();
       }
       if (now >= deadline_) {
         result_->timed_out = true;
@@ -850,6 +946,8 @@ class ProgramRunner {
   // Kills every process the program has, its orphans included, and reaps
   // them all.
   void KillEverything() {
+    killing_ = true;
+    fence_.KillAll();
     for (Lane& lane : lanes_) KillLane(&lane);
     const int64_t give_up = MonotonicNs() + kSweepNs;
     while (MonotonicNs() < give_up) {
@@ -858,6 +956,7 @@ class ProgramRunner {
       const pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid < 0 && errno == ECHILD) break;
       if (pid > 0) {
+        if (fence_.TakeIfInit(pid)) continue;
         auto it = lane_of_.find(pid);
         if (it != lane_of_.end()) {
           Lane& lane = lanes_[it->second];
@@ -869,7 +968,7 @@ class ProgramRunner {
           report_->lanes[lane.index].signal =
               WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         } else {
-          ++report_->processes;
+          Orphan(pid, status);
         }
         continue;
       }
@@ -954,6 +1053,19 @@ class ProgramRunner {
   std::vector<char*> argv_;
   std::vector<Lane> lanes_;
   std::unordered_map<pid_t, uint32_t> lane_of_;
+  ProgramFence fence_;
+  DescendantWatch descendants_;
+  // A process the program started itself that ended, and whether the
+  // kernel's events followed it and the run was being ended then.
+  struct PendingEnd {
+    DescendantEnd end;
+    int32_t lane = -1;  // -1: not known
+    bool followed = false;
+    bool ending = false;
+  };
+  std::vector<PendingEnd> ends_;
+  bool namespace_empty_ = false;
+  bool killing_ = false;  // KillEverything has begun
   LockNames lock_names_;
   Fd signal_fd_;
   Fd barrier_read_;

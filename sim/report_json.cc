@@ -105,7 +105,16 @@ nlohmann::json ProgramJson(const RunResult& run) {
          {"event_lines", lane.event_lines},
          {"sold_lines", lane.sold_lines},
          {"indeterminate_runs", lane.indeterminate},
-         {"late_start", lane.late_start}});
+         {"late_start", lane.late_start},
+         {"own_processes", lane.own_processes},
+         {"most_at_once", lane.most_at_once}});
+  }
+  nlohmann::json failed = nlohmann::json::array();
+  for (const ProgramProcessEnd& p : program.failed_processes) {
+    failed.push_back({{"pid", p.pid},
+                      {"buyer", p.lane < 0 ? nlohmann::json(nullptr)
+                                           : nlohmann::json(p.lane)},
+                      {"crash", p.crash}});
   }
   return {{"argv", program.argv},
           {"from_folder", program.from_folder},
@@ -115,7 +124,12 @@ nlohmann::json ProgramJson(const RunResult& run) {
           {"processes", program.processes},
           {"start_up_ms", program.start_up_ms},
           {"locks", program.lock_names},
-          {"lanes", lanes}};
+          {"lanes", lanes},
+          {"failed_processes", failed},
+          {"fence", program.fence},
+          {"followed_all", program.followed_all},
+          {"lost_track", program.lost_track},
+          {"hint", ProgramHint(run)}};
 }
 
 }  // namespace
@@ -192,6 +206,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
       {"seed", run.scenario.buyers.seed},
       {"schedule", schedule},
       {"ok", verdict.ok()},
+      {"unchecked", verdict.ok() && ProgramSalesUnknown(run)},
       {"complete", !run.timed_out && !run.interrupted},
       {"tickets",
        {{"initial", verdict.initial},
@@ -289,6 +304,7 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
         {"trials_with_violations", r.with_violations()},
         {"violation_rate_95", {{"low", interval.low}, {"high", interval.high}}},
         {"passed", r.passed()},
+        {"unchecked", r.unchecked()},
         {"problem", r.FirstProblem()},
         {"runs", runs},
     });

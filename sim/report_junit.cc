@@ -110,6 +110,12 @@ std::string JunitReport(std::span<const ScenarioResult> results) {
       cases += fmt::format(
           "      <error type=\"run failed\" message=\"{}\">{}</error>\n",
           XmlEscape(r.FirstProblem()), XmlEscape(Details(r)));
+    } else if (r.unchecked()) {
+      // A failure, not a skip: CI must not count it as passed.
+      ++failures;
+      cases += fmt::format(
+          "      <failure type=\"unchecked\" message=\"{}\">{}</failure>\n",
+          XmlEscape(r.FirstProblem()), XmlEscape(Details(r)));
     } else if (!r.passed()) {
       ++failures;
       cases += fmt::format(

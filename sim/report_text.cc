@@ -196,25 +196,55 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
     const std::string who = mode == ProgramMode::kWhole
                                 ? std::string("the program")
                                 : fmt::format("buyer {}", i);
-    std::string what;
+    std::vector<std::string> what;
     if (!lane.crash.empty()) {
-      what = lane.crash;
+      what.push_back(fmt::format("{} {}", who, lane.crash));
     } else if (lane.indeterminate > 0) {
-      what = fmt::format("{} run{} with no outcome; the last {}",
-                         lane.indeterminate, lane.indeterminate == 1 ? "" : "s",
-                         lane.last_odd_exit);
-    } else {
-      continue;
+      what.push_back(fmt::format(
+          "{} {} run{} with no outcome; the last {}", who, lane.indeterminate,
+          lane.indeterminate == 1 ? "" : "s", lane.last_odd_exit));
     }
-    fmt::print(out, "  {}\n", paint.Red(fmt::format("{} {}", who, what)));
+    for (const ProgramProcessEnd& p : program.failed_processes) {
+      if (p.lane != static_cast<int32_t>(i)) continue;
+      what.push_back(
+          fmt::format("process {} (started by {}) {}", p.pid, who, p.crash));
+    }
+    if (what.empty()) continue;
+    for (const std::string& line : what) {
+      fmt::print(out, "  {}\n", paint.Red(line));
+    }
     if (lane.stderr_tail.empty()) continue;
-    fmt::print(out, "    {}\n",
-               paint.Dim(fmt::format(
-                   "the last {} line{} of its stderr:", lane.stderr_tail.size(),
-                   lane.stderr_tail.size() == 1 ? "" : "s")));
+    fmt::print(
+        out, "    {}\n",
+        paint.Dim(fmt::format(
+            "the last {} line{} of {}'s stderr:", lane.stderr_tail.size(),
+            lane.stderr_tail.size() == 1 ? "" : "s", who)));
     for (const std::string& line : lane.stderr_tail) {
       fmt::print(out, "    | {}\n", Visible(line));
     }
+  }
+  for (const ProgramProcessEnd& p : program.failed_processes) {
+    if (p.lane >= 0) continue;
+    fmt::print(
+        out, "  {}\n",
+        paint.Red(fmt::format("process {} of the program {}", p.pid, p.crash)));
+  }
+  if (const std::string hint = ProgramHint(run); !hint.empty()) {
+    for (const std::string& line : WrapText("hint: " + hint, 74)) {
+      fmt::print(out, "  {}\n", paint.Dim(line));
+    }
+  }
+  if (program.fence == "none") {
+    fmt::print(out, "  {}\n",
+               paint.Dim(fmt::format(
+                   "fence     none ({}): should ticketsim be killed "
+                   "outright, processes the program started may live on",
+                   Visible(program.fence_why_not))));
+  }
+  if (program.lost_track) {
+    fmt::print(out, "  {}\n",
+               paint.Dim("the kernel dropped some process events: a process "
+                         "the program started may have failed unseen"));
   }
   if (!late.empty() && mode == ProgramMode::kBuyer) {
     fmt::print(out, "  {}\n",
@@ -386,6 +416,17 @@ void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
   const std::string cut = run.timed_out     ? "the run hit its time limit"
                           : run.interrupted ? "the run was interrupted"
                                             : "";
+  if (verdict.ok() && ProgramSalesUnknown(run)) {
+    // Not a pass: only the final count was seen.
+    const std::string words =
+        "UNCHECKED: the program told nothing of its sales (no events, no "
+        "program.sold_pattern); no violation in what could be checked";
+    fmt::print(out, "  verdict   {}\n",
+               scenario.expect.violations == Expectation::kUnchecked
+                   ? paint.Dim(words)
+                   : paint.Red(words));
+    return;
+  }
   if (verdict.ok()) {
     fmt::print(out, "  verdict   {}\n",
                cut.empty() ? paint.Green("no violation")
@@ -430,7 +471,9 @@ std::string ExpectWords(const Scenario& s) {
   if (s.expect.violations == Expectation::kUnset) {
     return "no violation expected (no [expect] given)";
   }
-  if (s.expect.violations != Expectation::kSome) return "none";
+  if (s.expect.violations != Expectation::kSome) {
+    return std::string(WordOf(kExpectations, s.expect.violations));
+  }
   std::string out = "some";
   for (size_t i = 0; i < s.expect.kinds.size(); ++i) {
     out += fmt::format("{}{}", i == 0 ? ": " : ", ",
@@ -532,6 +575,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
     fmt::print(
         out, "  expect    {} -- {}: {}\n\n", expect,
         paint.Red(result.run_failed() || result.interrupted() ? "not known"
+                  : result.unchecked()                        ? "NOT CHECKED"
                   : unset                                     ? "did NOT hold"
                                                               : "NOT MET"),
         Visible(result.FirstProblem()));
@@ -562,18 +606,19 @@ void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
     std::string name = label(r);
     if (name.size() > width) name = name.substr(0, width - 3) + "...";
     const std::string result =
-        r.passed()
-            ? paint.Green("pass")
-            : paint.Red(r.run_failed() || r.interrupted() ? "ERROR" : "FAIL");
+        r.passed() ? paint.Green("pass")
+                   : paint.Red(r.run_failed() || r.interrupted() ? "ERROR"
+                               : r.unchecked()                   ? "UNCHECKED"
+                                                                 : "FAIL");
     passed += r.passed() ? 1 : 0;
-    fmt::print(
-        out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width, trials,
-        r.with_violations(),
-        fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
-        r.loaded.scenario.expect.violations == Expectation::kSome   ? "some"
-        : r.loaded.scenario.expect.violations == Expectation::kNone ? "none"
-                                                                    : "unset",
-        result);
+    fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
+               trials, r.with_violations(),
+               fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
+               r.loaded.scenario.expect.violations == Expectation::kUnset
+                   ? std::string("unset")
+                   : std::string(WordOf(kExpectations,
+                                        r.loaded.scenario.expect.violations)),
+               result);
   }
   fmt::print(out, "\n{} of {} scenarios met their expectation\n", passed,
              results.size());

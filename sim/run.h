@@ -100,8 +100,24 @@ struct ProgramLane {
   int64_t indeterminate = 0;  // operation mode: runs with no clear outcome
   std::string last_odd_exit;  // operation mode: the last of those, in words
   bool late_start = false;    // the barrier opened before it reached fd 4
+  // Processes it started that ran its own code (forks of it, or it started
+  // again; not other commands), as far as ticketsim could follow them.
+  int64_t own_processes = 0;
+  // The most of those that lived at once: copies of a program running
+  // buyers side by side.
+  int64_t most_at_once = 0;
 };
 inline constexpr size_t kStderrLinesKept = 20;
+
+// A process a program started itself (not one ticketsim spawned) that
+// failed: a non-zero exit of one running the program's own code, or a
+// signal other than those that stop a process on purpose (SIGTERM,
+// SIGKILL, SIGINT, SIGHUP, SIGPIPE).
+struct ProgramProcessEnd {
+  pid_t pid = 0;      // as ticketsim saw it
+  int32_t lane = -1;  // the lane it descends from; -1 if not known
+  std::string crash;  // "exited with status 1", "was killed by SIGSEGV"
+};
 
 // The last line of `lane`'s stderr that is not blank ("" if none): what a
 // program crash's witness quotes, and the history keeps.
@@ -119,6 +135,16 @@ struct ProgramReport {
   int64_t processes = 0;   // every process it ran, its own children included
   double start_up_ms = 0;  // from the first spawn to the barrier's opening
   std::vector<std::string> lock_names;  // named locks, in order of use
+  std::vector<ProgramProcessEnd> failed_processes;
+  // What kept its processes from outliving ticketsim: "cgroup",
+  // "pid namespace" or "none" (sim/program_fence.h), and why not a cgroup.
+  std::string fence = "none";
+  std::string fence_why_not;
+  // Whether the end of every process it started was seen (the kernel's
+  // process events, root only), not only of those ticketsim reaped itself;
+  // and whether the kernel dropped some of those events.
+  bool followed_all = false;
+  bool lost_track = false;
 };
 
 // A host of a run with buyers.hosts (sim/host_run.h): its buyers, and its

@@ -160,38 +160,65 @@ void AddRunViolations(const RunResult& result, Verdict* verdict) {
   }
 }
 
-// A program's processes that crashed: each lane's exit status, with the
-// last line of its stderr as the witness's words.
+// Who a failed process of a program was, in a witness's words, and the
+// last line of the stderr it wrote to (its lane's: shared by all of the
+// lane's processes).
+std::string ProcessWho(const RunResult& result, const ProgramProcessEnd& p) {
+  if (p.lane < 0) return fmt::format("process {} of the program", p.pid);
+  if (result.scenario.program.mode == ProgramMode::kWhole) {
+    return fmt::format("process {}, started by the program,", p.pid);
+  }
+  return fmt::format("process {}, started by buyer {},", p.pid, p.lane);
+}
+
+// A program's processes that crashed: each lane's exit status, and each
+// process the program started itself that failed, with the last line of
+// the stderr they wrote to as the witness's words.
 void AddProgramCrashes(const RunResult& result, Verdict* verdict) {
   if (result.program == nullptr) return;
   Violation v;
   v.kind = ViolationKind::kProgramCrash;
   const bool whole = result.scenario.program.mode == ProgramMode::kWhole;
   const auto& lanes = result.program->lanes;
-  for (size_t i = 0; i < lanes.size(); ++i) {
-    const ProgramLane& lane = lanes[i];
-    if (lane.crash.empty()) continue;
+  const auto add = [&](const std::string& who, const std::string& crash,
+                       int32_t lane) {
     ++v.count;
     if (v.witnesses.size() == kMaxWitnesses) {
       ++v.unwitnessed;
-      continue;
+      return;
     }
-    const std::string who =
-        whole ? std::string("the program") : fmt::format("buyer {}", i);
-    const std::string last = LastStderrLine(lane);
-    Witness w =
-        WitnessOf(last.empty() ? fmt::format("{} {}, saying nothing on stderr",
-                                             who, lane.crash)
-                               : fmt::format("{} {}; its stderr ended: {}", who,
-                                             lane.crash, last));
-    w.buyers = {static_cast<uint32_t>(i)};
+    const std::string last =
+        lane < 0 ? std::string() : LastStderrLine(lanes[lane]);
+    Witness w = WitnessOf(
+        last.empty()
+            ? fmt::format("{} {}, saying nothing on stderr", who, crash)
+            : fmt::format("{} {}; its stderr ended: {}", who, crash, last));
+    if (lane >= 0) w.buyers = {static_cast<uint32_t>(lane)};
     v.witnesses.push_back(std::move(w));
+  };
+  int64_t copies = 0;
+  for (size_t i = 0; i < lanes.size(); ++i) {
+    if (lanes[i].crash.empty()) continue;
+    ++copies;
+    add(whole ? std::string("the program") : fmt::format("buyer {}", i),
+        lanes[i].crash, static_cast<int32_t>(i));
+  }
+  for (const ProgramProcessEnd& p : result.program->failed_processes) {
+    add(ProcessWho(result, p), p.crash, p.lane);
   }
   if (v.count == 0) return;
+  const int64_t started = v.count - copies;
   v.summary = fmt::format(
-      "{} of the program's {} failed: its purchases then may have stopped "
-      "halfway (see its stderr below)",
-      v.count, whole ? "runs" : "copies");
+      "{}: its purchases then may have stopped halfway (see its stderr "
+      "below)",
+      started == 0 ? fmt::format("{} of the program's {} failed", copies,
+                                 whole ? "runs" : "copies")
+      : copies == 0
+          ? fmt::format("{} of the processes the program started failed",
+                        started)
+          : fmt::format("{} of the program's {} and {} of the processes it "
+                        "started failed",
+                        copies, whole ? "runs" : "copies", started));
   verdict->violations.push_back(std::move(v));
 }
 

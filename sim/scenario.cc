@@ -96,6 +96,9 @@ constexpr EnumWord<ProgramMode> kProgramModeWords[] = {
 constexpr EnumWord<Expectation> kExpectationWords[] = {
     {Expectation::kNone, "none", "no trial may show a violation"},
     {Expectation::kSome, "some", "every trial must show a violation"},
+    {Expectation::kUnchecked, "unchecked",
+     "no violation, and a program that tells nothing of its sales may pass "
+     "unchecked"},
 };
 
 using Setter = Status (*)(Scenario*, const toml::node&);
@@ -666,7 +669,9 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetPartition(v, &s->faults.partition_host);
      }},
-    {"expect.violations", "what CI should see: none | some (in every trial)",
+    {"expect.violations",
+     "what CI should see: none | some (in every trial) | unchecked (none, "
+     "and a program that tells nothing of its sales may pass)",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kExpectations, &s->expect.violations);
      }},

@@ -153,6 +153,9 @@ enum class Expectation {
   kUnset,  // no [expect]: expect no violation
   kNone,   // no trial may show a violation
   kSome,   // every trial must show one (a forced race shows up every time)
+  // No trial may show a violation, and a program's trial that could not be
+  // checked (it told nothing of its sales) is accepted: said on purpose.
+  kUnchecked,
 };
 extern const std::span<const EnumWord<Expectation>> kExpectations;
 

@@ -122,6 +122,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
 
   if (result.interrupted()) return ExitStatusFor(result.interrupt_signal());
   if (result.run_failed()) return kExitRunFailed;
+  if (result.unchecked()) return kExitUnchecked;
   return result.passed() ? kExitOk : kExitViolations;
 }
 

@@ -31,7 +31,13 @@ Interval WilsonInterval(int64_t successes, int64_t trials) {
   return {std::max(0.0, center - half), std::min(1.0, center + half)};
 }
 
-std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict) {
+std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict,
+                            bool unchecked) {
+  if (unchecked && scenario.expect.violations != Expectation::kUnchecked) {
+    return "nothing was checked: the program wrote no events on fd 3 and "
+           "program.sold_pattern is not set, so its sales are unknown "
+           "(expect.violations = \"unchecked\" accepts that)";
+  }
   if (scenario.expect.violations != Expectation::kSome) {
     if (verdict.ok()) return "";
     return fmt::format("expected no violation{}, got {}",
@@ -81,6 +87,14 @@ std::string ListKindsInTrials(const ScenarioResult& result) {
                        ViolationName(kind), trials);
   }
   return out;
+}
+
+bool ScenarioResult::unchecked() const {
+  if (loaded.scenario.expect.violations == Expectation::kUnchecked) {
+    return false;
+  }
+  return std::any_of(trials.begin(), trials.end(),
+                     [](const TrialResult& t) { return t.unchecked; });
 }
 
 bool ScenarioResult::run_failed() const {
@@ -193,7 +207,8 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     trial.sold = verdict.confirmed;
     trial.remaining = verdict.final_count;
     trial.violations = verdict.Counts();
-    trial.miss = ExpectationMiss(scenario, verdict);
+    trial.unchecked = verdict.ok() && ProgramSalesUnknown(run);
+    trial.miss = ExpectationMiss(scenario, verdict, trial.unchecked);
     if (hooks.keep_json) {
       trial.report = JsonReport(run, verdict);
       trial.report["trial"] = t + 1;

@@ -31,8 +31,11 @@ struct Interval {
 Interval WilsonInterval(int64_t successes, int64_t trials);
 
 // "" if `verdict` meets the scenario's expectation; otherwise why not
-// ("expected no violation, got lost update x9").
-std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict);
+// ("expected no violation, got lost update x9"). `unchecked`: the run was a
+// program's that told nothing of its sales, and nothing else was found, so
+// nothing was checked; only expect.violations = "unchecked" accepts that.
+std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict,
+                            bool unchecked = false);
 
 // The largest seed `--seed` takes; trial seeds wrap past it to 0.
 inline constexpr uint64_t kMaxSeed = INT64_MAX;
@@ -58,6 +61,9 @@ struct TrialResult {
   int64_t sold = 0;
   std::optional<int64_t> remaining;
   std::vector<ViolationCount> violations;
+  // A program's run that told nothing of its sales, with no violation
+  // found otherwise: nothing was checked (ProgramSalesUnknown).
+  bool unchecked = false;
   std::string miss;       // ExpectationMiss, "" when met
   nlohmann::json report;  // the run's JSON report, when asked for
 
@@ -80,6 +86,8 @@ struct ScenarioResult {
   // A trial's run could not follow its input (TrialResult::bad_input).
   bool bad_input() const;
   bool interrupted() const;
+  // A trial was unchecked, and the scenario does not accept that.
+  bool unchecked() const;
   // The interrupt that stopped it, or 0.
   int interrupt_signal() const;
   // Every trial ran and met the expectation.

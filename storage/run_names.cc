@@ -19,6 +19,7 @@
 #include <set>
 
 #include "storage/pg_server.h"
+#include "storage/run_cgroup.h"
 
 namespace ticketsim {
 namespace {
@@ -342,6 +343,31 @@ bool RemoveOwnFile(int dir, const std::string& name) {
          unlinkat(dir, name.c_str(), 0) == 0;
 }
 
+// Whether the run tagged `tag` has ended, by its lock in /dev/shm: free, or
+// gone (a run takes it before it makes anything, and lets it go last).
+// Without /dev/shm, by its directory's lock in the temp directory, where a
+// directory gone says nothing (its run may use another TMPDIR).
+bool TagHasEnded(const std::string& tag) {
+  int lock = -1;
+  LockState state = LockState::kStrange;
+  const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (shm >= 0) {
+    state = TryLock(shm, fmt::format("{}.{}", tag, kLockName).c_str(), &lock);
+    close(shm);
+    if (state == LockState::kAbsent) return true;
+  } else {
+    const std::string dir_path = fmt::format("{}/{}", TempRoot(), tag);
+    const int dir =
+        open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir >= 0) {
+      state = TryLock(dir, kLockName, &lock);
+      close(dir);
+    }
+  }
+  if (lock >= 0) close(lock);
+  return state == LockState::kTaken;
+}
+
 // /dev/shm: the objects of each run whose lock object is free or gone. A
 // run creates its lock object before any other and removes it after all
 // the others, so objects without one are what a run left when it died
@@ -644,6 +670,14 @@ void RemoveRunObjects(const RunNames& names,
 
 std::vector<std::string> CleanLeftovers(bool all) {
   std::vector<std::string> removed;
+  // A run's processes first, while its liveness locks still say whether it
+  // has ended: nothing it started writes into what is removed next.
+  CleanRunCgroups(
+      [all](std::string_view name) {
+        const std::string tag(TagOf(name));
+        return tag == name && !HeldHere(tag) && (all || TagHasEnded(tag));
+      },
+      &removed);
   CleanShm(all, &removed);
   CleanTemp(all, &removed);
   return removed;

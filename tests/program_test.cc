@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -195,6 +197,92 @@ Ran RunBounded(const std::vector<std::string>& args, const std::string& tmpdir,
                                       : 128 + WTERMSIG(status);
   if (gave_up) ran.out += "\n(still running after 60 s: killed)";
   return ran;
+}
+// Waits (polling, 30 s at most) for `done`; returns whether it came.
+bool WaitFor(const std::function<bool()>& done) {
+  for (int waited = 0; waited < 30000; waited += 5) {
+    if (done()) return true;
+    usleep(5000);
+  }
+  return done();
+}
+
+// How many of the live processes with `marker` in their command line run
+// `command` (their command line starts with it).
+size_t CountAlive(const std::string& marker, const std::string& command) {
+  const auto alive = AliveWith(marker);
+  return std::count_if(alive.begin(), alive.end(), [&](const auto& p) {
+    return p.second.starts_with(command);
+  });
+}
+
+// ticketsim started in the background with `args`, its runs under TMPDIR
+// `tmpdir`; its stdout and stderr go to `out`.
+struct Started {
+  pid_t pid = -1;
+  int out = -1;
+};
+Started StartTicketsim(const std::vector<std::string>& args,
+                       const std::string& tmpdir) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {};
+  std::vector<char*> argv = {const_cast<char*>(TICKETSIM_BINARY)};
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    setenv("TMPDIR", tmpdir.c_str(), 1);
+    execv(TICKETSIM_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  return {pid, out[0]};
+}
+
+// Reads all that `started` writes and waits for it to end.
+Ran Finish(const Started& started) {
+  Ran ran;
+  ran.pid = started.pid;
+  char buf[4096];
+  for (ssize_t n; (n = read(started.out, buf, sizeof buf)) != 0;) {
+    if (n > 0) ran.out.append(buf, n);
+    if (n < 0 && errno != EINTR) break;
+  }
+  close(started.out);
+  int status = 0;
+  while (waitpid(started.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ran.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ran;
+}
+
+// The cgroups (v2) whose name holds `tag`, anywhere in the hierarchy.
+std::vector<std::string> CgroupsNamed(const std::string& tag) {
+  std::vector<std::string> found;
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    if (!Has(line, " - cgroup2 ")) continue;
+    std::istringstream words(line);
+    std::string point;
+    for (int i = 0; i < 5; ++i) words >> point;
+    std::error_code error;
+    for (auto it = std::filesystem::recursive_directory_iterator(point, error);
+         it != std::filesystem::recursive_directory_iterator();
+         it.increment(error)) {
+      if (it->is_directory() && Has(it->path().filename(), tag)) {
+        found.push_back(it->path());
+      }
+    }
+  }
+  return found;
 }
 
 class ProgramTest : public LeavesNothingTest {
@@ -762,6 +850,195 @@ echo "bought seat 1"
   ExpectNothingLeft(ran, marker);
 }
 
+// A student's rush: one buyer takes the lock and writes db.txt slowly,
+// truncating it first; four others look at the count without the lock
+// (search()) while it is empty, which they are made to do: the writer waits
+// for their four reads before it writes. Each of the four dies of a
+// json.decoder.JSONDecodeError, and the parent, which joins them, exits 0.
+constexpr char kRushTorn[] = R"(import json, multiprocessing, sys
+
+LOOKERS = 4
+
+def search():
+    with open("db.txt") as f:
+        text = f.read()
+    return text
+
+def get(lock, truncated, looked):
+    with lock:
+        count = json.loads(search())["count"]
+        with open("db.txt", "w") as f:
+            truncated.set()
+            for _ in range(LOOKERS):
+                looked.acquire()
+            json.dump({"count": count - 1}, f)
+        print("bought a ticket", sys.argv[1], flush=True)
+
+def look(truncated, looked):
+    truncated.wait()
+    text = search()
+    looked.release()
+    print("tickets left:", json.loads(text)["count"], flush=True)
+
+if __name__ == "__main__":
+    lock = multiprocessing.Lock()
+    truncated = multiprocessing.Event()
+    looked = multiprocessing.Semaphore(0)
+    buyers = [multiprocessing.Process(target=get, args=(lock, truncated, looked))]
+    buyers += [multiprocessing.Process(target=look, args=(truncated, looked))
+               for _ in range(LOOKERS)]
+    for b in buyers:
+        b.start()
+    for b in buyers:
+        b.join()
+)";
+
+// The rush run whole: the four children that died of the torn read are
+// four program crashes, each with its exit status and the traceback's last
+// line, although the program itself exited 0.
+TEST_F(ProgramTest, AWholeProgramWhoseChildrenCrashIsAProgramCrash) {
+  const std::string marker = NewMarker();
+  const std::string rush = tmp_.Write("rush_torn.py", kRushTorn);
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", "python3 " + rush + " " + marker,
+                       "--program-mode", "whole", "--sold-pattern",
+                       "bought a ticket", "--tickets", "100", "--json", json});
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "VIOLATED: program crash x4")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "sold 1, remaining 99")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "json.decoder.JSONDecodeError")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["program"]["lanes"][0]["crash"], "");
+  EXPECT_EQ(run["program"]["failed_processes"].size(), 4u);
+  const nlohmann::json crash = ViolationOf(run, "program crash");
+  ASSERT_FALSE(crash.is_null()) << run["violations"].dump();
+  EXPECT_EQ(crash["count"], 4);
+  for (const auto& w : crash["witnesses"]) {
+    const std::string text = w["text"];
+    EXPECT_TRUE(Has(text, "started by the program, exited with status 1"))
+        << text;
+    EXPECT_TRUE(Has(text, "JSONDecodeError")) << text;
+  }
+  ExpectNothingLeft(ran, marker);
+}
+
+// What a whole program's processes do on purpose is no crash: a command
+// that exits non-zero (grep finding nothing, false) and a child the program
+// stops with SIGTERM, as a pool's terminate() does.
+TEST_F(ProgramTest, AWholeProgramsCommandsMayFailOnPurpose) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "calm.sh", R"(
+grep -q nothing-like-this db.txt
+false
+printf '{"count": 4}' > db.txt
+sleep "$1" &
+kill -TERM $!
+wait
+echo "bought seat 1"
+)");
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--program-mode", "whole",
+           "--sold-pattern", "bought seat (\\d+)", "--tickets", "5"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Copies with processes of their own -------------------------------------
+
+// Each of three copies starts three multiprocessing children that buy side
+// by side, all three reading before any of them writes: lost updates, and
+// the report says that the copies ran buyers of their own and how to run
+// such a program.
+TEST_F(ProgramTest, CopiesThatRunBuyersOfTheirOwnGetAHint) {
+  const std::string marker = NewMarker();
+  const std::string buyer =
+      tmp_.Write("mp_copy.py", R"(import json, multiprocessing, os
+def buy(ready):
+    ready.wait()
+    with open("db.txt") as f:
+        n = json.load(f)["count"]
+    ready.wait()
+    temp = "db.txt.%d" % os.getpid()
+    with open(temp, "w") as f:
+        json.dump({"count": n - 1}, f)
+    os.replace(temp, "db.txt")
+    os.write(1, b"bought seat %d\n" % n)
+if __name__ == "__main__":
+    ready = multiprocessing.Barrier(3)
+    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(3)]
+    for c in children:
+        c.start()
+    for c in children:
+        c.join()
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  const Ran ran = Run({"run", "--program", "python3 " + buyer + " " + marker,
+                       "--buyers", "3", "--sold-pattern", "bought seat (\\d+)",
+                       "--tickets", "20", "--json", json});
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "3 of the 3 copies ran processes of their own"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "--program-mode whole")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& program = report["scenarios"][0]["runs"][0]["program"];
+  EXPECT_TRUE(Has(program.value("hint", std::string()), "--program-mode whole"))
+      << program.dump();
+  for (const auto& lane : program["lanes"]) {
+    EXPECT_EQ(lane["own_processes"], 3) << program.dump();
+    EXPECT_EQ(lane["most_at_once"], 3) << program.dump();
+  }
+  ExpectNothingLeft(ran, marker);
+}
+
+// --- Sales unknown ----------------------------------------------------------
+
+// A program that writes no events and is given no sold_pattern: only the
+// final count can be checked, which shows nothing. That is no pass: the
+// verdict is "unchecked", exit 4, in the text, the JSON and the JUnit
+// report; a scenario that says violations = "unchecked" accepts it (0).
+TEST_F(ProgramTest, AProgramWhoseSalesAreUnknownIsUnchecked) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "quiet.sh", "read go <&4\necho 'I did my best'\n");
+  const std::string json = tmp_.path() + "/report.json";
+  const std::string junit = tmp_.path() + "/report.xml";
+  const Ran ran =
+      Run({"run", "--program", script + " " + marker, "--buyers", "2",
+           "--tickets", "5", "--json", json, "--junit", junit});
+  EXPECT_EQ(ran.exit_code, 4) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   UNCHECKED")) << ran.out;
+  EXPECT_FALSE(Has(ran.out,
+                   "no violation expected (no [expect] given) -- "
+                   "held"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "NOT CHECKED")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  EXPECT_EQ(report["exit_code"], 4);
+  EXPECT_EQ(report["passed"], false);
+  EXPECT_EQ(report["scenarios"][0]["unchecked"], true);
+  EXPECT_EQ(report["scenarios"][0]["runs"][0]["unchecked"], true);
+  EXPECT_TRUE(Has(ReadFile(junit), "<failure type=\"unchecked\""))
+      << ReadFile(junit);
+
+  const std::string accepted =
+      Scenario("accepted.toml",
+               fmt::format("[program]\ncommand = [\"{}\", \"{}\"]\n"
+                           "[buyers]\ncount = 2\n[tickets]\ninitial = 5\n"
+                           "[expect]\nviolations = \"unchecked\"\n",
+                           script, marker));
+  const Ran ok = Run({"run", accepted});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(Has(ok.out, "verdict   UNCHECKED")) << ok.out;
+  EXPECT_TRUE(Has(ok.out, "expect    unchecked -- met")) << ok.out;
+  ExpectNothingLeft(ok, marker);
+}
+
 // --- Operation mode ---------------------------------------------------------
 
 // One run per purchase of a client that locks db.lock: 3 buyers x 4
@@ -956,6 +1233,151 @@ TEST_F(ProgramTest, AnInterruptEndsAProgramRunCleanly) {
   EXPECT_EQ(ran.exit_code, 130) << ran.out;
   EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
   ExpectNothingLeft(ran, marker);
+}
+
+// --- A ticketsim killed outright --------------------------------------------
+
+// Each copy sleeps, after starting a child in a session of its own that
+// appends to a file in the run directory. ticketsim is SIGKILLed mid-run:
+// none of the program's processes lives on, nothing writes to the run
+// directory any more, and `ticketsim clean` removes what is left.
+TEST_F(ProgramTest, AProgramDiesWithATicketsimKilledOutright) {
+  const std::string marker = NewMarker();
+  const std::string script = Script(tmp_, "stay.sh", R"(read go <&4
+setsid sh -c 'while :; do echo x >> trail; sleep 0.05; done' writer "$1" &
+sleep "$1"
+echo bought seat 1
+)");
+  const Started started = StartTicketsim(
+      {"run", "--program", script + " " + marker, "--buyers", "3"},
+      runs_.path());
+  ASSERT_GT(started.pid, 0);
+  const bool running = WaitFor([&] {
+    return CountAlive(marker, "sleep ") == 3 &&
+           CountAlive(marker, "sh -c while") == 3;
+  });
+  kill(started.pid, SIGKILL);
+  const Ran ran = Finish(started);
+  ASSERT_TRUE(running) << "the program never ran: " << ran.out;
+  EXPECT_EQ(ran.exit_code, 128 + SIGKILL);
+  EXPECT_TRUE(WaitFor([&] { return AliveWith(marker).empty(); }))
+      << "still alive: " << AliveWith(marker).front().second;
+  const std::vector<std::string> runs = runs_.Entries();
+  ASSERT_EQ(runs.size(), 1u);
+  const std::string trail = runs_.path() + "/" + runs[0] + "/trail";
+  std::error_code error;
+  const auto size = std::filesystem::file_size(trail, error);
+  usleep(300000);
+  EXPECT_EQ(std::filesystem::file_size(trail, error), size)
+      << "something still writes to " << trail;
+
+  const Ran clean = Run({"clean"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  ExpectNothingLeft(ran, marker);
+  EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << CgroupsNamed(runs[0]).front();
+}
+
+// The same with the run's watch killed too (`kill -9` of every ticketsim
+// process): the copies die with ticketsim, the processes they started live
+// on in the run's cgroup, and the next cleanup ends them by it.
+TEST_F(ProgramTest, TheNextCleanupEndsWhatAKilledRunLeft) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "stay.sh", "read go <&4\nsleep \"$1\"\necho bought\n");
+  const Started started = StartTicketsim(
+      {"run", "--program", script + " " + marker, "--buyers", "2"},
+      runs_.path());
+  ASSERT_GT(started.pid, 0);
+  pid_t watch = 0;
+  const bool running = WaitFor([&] {
+    for (const auto& [pid, cmdline] : AliveWith(marker)) {
+      if (ReadFile(fmt::format("/proc/{}/comm", pid)) == "ticketsim watch\n") {
+        watch = pid;
+      }
+    }
+    return watch != 0 && CountAlive(marker, "sleep ") == 2;
+  });
+  if (watch != 0) kill(watch, SIGKILL);
+  kill(started.pid, SIGKILL);
+  const Ran ran = Finish(started);
+  ASSERT_TRUE(running) << "no watch, or the program never ran: " << ran.out;
+  const std::vector<std::string> runs = runs_.Entries();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(CgroupsNamed(runs[0]).size(), 1u);
+  // The copies died with ticketsim; their sleeps did not.
+  EXPECT_TRUE(WaitFor([&] { return CountAlive(marker, "sh ") == 0; }));
+  EXPECT_EQ(CountAlive(marker, "sleep "), 2u);
+
+  const Ran clean = Run({"clean"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_TRUE(Has(clean.out, "removed /")) << clean.out;
+  EXPECT_EQ(CountAlive(marker, "sleep "), 0u) << clean.out;
+  EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << clean.out;
+  ExpectNothingLeft(ran, marker);
+}
+
+// Where no cgroup can be made (here: the cgroup hierarchy is read-only),
+// the program runs in a PID namespace of its own, whose init dies with
+// ticketsim: SIGKILLed mid-run, it takes every sleep with it. A whole
+// program's orphans (children of that init) are still waited for, and
+// their sales counted.
+TEST(ProgramFenceTest, WithoutACgroupAPidNamespaceTakesTheProgramAlong) {
+  const std::string marker = NewMarker();
+  testing::PrivateMounts mounts;
+  mounts.as_root = [] {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+      if (!Has(line, " - cgroup2 ")) continue;
+      std::istringstream words(line);
+      std::string point;
+      for (int i = 0; i < 5; ++i) words >> point;
+      if (mount(nullptr, point.c_str(), nullptr,
+                MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const std::string script = fmt::format(R"sh(
+cat > /tmp/stay.sh <<'EOF'
+read go <&4
+sleep "$1"
+EOF
+"$TICKETSIM" run --program "sh /tmp/stay.sh {0}" --buyers 2 >/tmp/out 2>&1 &
+t=$!
+i=0
+while [ "$(pgrep -c -f '^sleep {0}')" != 2 ] && [ $i -lt 300 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+s=$(pgrep -f '^sleep {0}' | head -n 1)
+[ -n "$s" ] &&
+  [ "$(readlink /proc/$s/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] &&
+  echo "sleeps in a namespace of their own"
+kill -KILL $t
+wait $t
+i=0
+while pgrep -f '^sleep {0}' >/dev/null && [ $i -lt 300 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+pgrep -f '^sleep {0}' >/dev/null || echo "no sleep left"
+"$TICKETSIM" clean >/dev/null
+cat > /tmp/whole.sh <<'EOF'
+for i in 1 2 3; do (sleep 0.3; echo "bought seat $i") & done
+EOF
+"$TICKETSIM" run --program "sh /tmp/whole.sh" --program-mode whole \
+  --sold-pattern 'bought seat (\d+)' --tickets 5 --json /tmp/r.json
+echo "whole: exit $?"
+grep -q '"fence": "pid namespace"' /tmp/r.json && echo "fence: pid namespace"
+)sh",
+                                         marker);
+  const Ran ran = testing::RunInPrivateMounts(script, mounts);
+  EXPECT_TRUE(Has(ran.out, "sleeps in a namespace of their own")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "no sleep left")) << ran.out;
+  // (They print sales and write nothing: lost updates.)
+  EXPECT_TRUE(Has(ran.out, "sold 3, remaining 5")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "whole: exit 1")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "fence: pid namespace")) << ran.out;
+  EXPECT_TRUE(AliveWith(marker).empty());
 }
 
 // --- The history ------------------------------------------------------------

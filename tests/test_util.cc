@@ -24,14 +24,19 @@
 namespace ticketsim::testing {
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  // A read can fail half-way (ESRCH from /proc/PID/cmdline of a process
-  // that has just ended), and libstdc++ then throws whatever the mask says.
-  try {
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  } catch (const std::ios_base::failure&) {
-    return "";
+  // read(2), not a stream: a stream throws when a read fails, as reading
+  // /proc/PID/cmdline does once the process has gone.
+  std::string out;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf, static_cast<size_t>(n));
   }
+  close(fd);
+  return out;
 }
 
 nlohmann::json ReadJson(const std::string& path) {
