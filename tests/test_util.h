@@ -71,6 +71,16 @@ struct PrivateMounts {
 Ran RunInPrivateMounts(const std::string& script,
                        const PrivateMounts& mounts = {});
 
+// Runs `body` in a forked child in a mount namespace of its own whose
+// /dev/shm is a fresh, empty tmpfs, with TMPDIR a fresh directory: the runs
+// it makes, and what a killed one leaves until the next clean, are seen by
+// no other test (whose check for leftovers of ended runs would take them
+// for its own), and it sees none of theirs. /tmp itself stays as it is: an
+// agent that a run starts by the binary's path must find it there. The
+// body's failures are printed by the child as they happen, and fail the
+// test. Needs root, as the tests run.
+void InPrivateShm(const std::function<void()>& body);
+
 // Runs ticketsim with its stdout and stderr on a pseudo-terminal, as a
 // person at a terminal would; returns what the terminal received.
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args);
