@@ -207,8 +207,10 @@ TEST_F(FirstStepsTest, RunTakesALibraryScenarioByName) {
 
 // --quiet prints the verdict and the summary: no description, no buyers.
 TEST_F(FirstStepsTest, QuietPrintsOnlyTheVerdictAndSummary) {
-  const Ran ran = RunTicketsimArgs(
-      {"run", Library("01-rush-unguarded.toml"), "--quiet"}, tmp_.path());
+  const Ran ran =
+      RunTicketsimArgs({"run", Library("01-rush-unguarded.toml"), "--quiet",
+                        "--steps", testing::EveryBuyerReadsFirst(10)},
+                       tmp_.path());
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_TRUE(Has(ran.out, "  verdict   VIOLATED: lost update x9")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "  LOST UPDATE x9: ")) << ran.out;

@@ -45,6 +45,13 @@ std::string Library(const std::string& file) {
   return std::string(TICKETSIM_SOURCE_DIR "/scenarios/") + file;
 }
 
+std::string EveryBuyerReadsFirst(int buyers) {
+  std::string steps;
+  for (int b = 0; b < buyers; ++b) {
+    steps += fmt::format("{}{},{}", b == 0 ? "" : ",", b, b);
+  }
+  return steps;
+}
 namespace {
 
 namespace fs = std::filesystem;

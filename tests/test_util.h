@@ -115,6 +115,14 @@ bool Has(const std::string& text, const std::string& part);
 // The path of library scenario file `file` ("01-rush-unguarded.toml").
 std::string Library(const std::string& file);
 
+// A --steps list in which buyers 0 to `buyers` - 1 take, in turn, the first
+// two steps of their purchase (query and read, with no guard): every one of
+// them reads before any writes. The think time of the classroom rush makes
+// that likely under the os schedule; a loaded machine can keep a buyer off
+// the CPU for longer, and a test of what the race prints must not depend
+// on it.
+std::string EveryBuyerReadsFirst(int buyers);
+
 // `buyers` buyers who all read before any of them writes: they start at the
 // barrier together and think 20-30 ms between read and write, far longer
 // than it takes them all to read. Unguarded, every round of purchases sells
