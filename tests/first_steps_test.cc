@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -81,17 +82,21 @@ TEST_F(FirstStepsTest, CompareLabelsRatesAndMeans) {
 }
 
 // Without a scenario file the command line is the classroom rush: the same
-// verdict every time, unguarded and guarded, with no torn read.
+// verdict every time, unguarded and guarded, with no torn read. Unguarded,
+// its think time makes every buyer read before any writes as long as each
+// gets the CPU within 20 ms of the first: a loaded machine may keep some
+// off it longer (they read after a write), so the verdict's kinds are the
+// same every time, and how many buyers the ticket was sold to is not.
 TEST_F(FirstStepsTest, TheBareRushGivesTheSameVerdictEveryTime) {
+  const std::regex rush(
+      R"(  verdict   VIOLATED: lost update x(\d), oversell x\1, )"
+      R"(duplicate seat x\1(, torn read x\d+)?\n)");
   for (int i = 0; i < 20; ++i) {
     SCOPED_TRACE(i);
     const Ran bare = RunTicketsimArgs(
         {"run", "--buyers", "10", "--tickets", "1"}, tmp_.path());
     EXPECT_EQ(bare.exit_code, 1) << bare.out;
-    EXPECT_TRUE(Has(bare.out,
-                    "  verdict   VIOLATED: lost update x9, oversell x9, "
-                    "duplicate seat x9\n"))
-        << bare.out;
+    EXPECT_TRUE(std::regex_search(bare.out, rush)) << bare.out;
     EXPECT_TRUE(Has(bare.out, "think 20-50 ms")) << bare.out;
 
     const Ran guarded = RunTicketsimArgs(
@@ -207,8 +212,10 @@ TEST_F(FirstStepsTest, RunTakesALibraryScenarioByName) {
 
 // --quiet prints the verdict and the summary: no description, no buyers.
 TEST_F(FirstStepsTest, QuietPrintsOnlyTheVerdictAndSummary) {
-  const Ran ran = RunTicketsimArgs(
-      {"run", Library("01-rush-unguarded.toml"), "--quiet"}, tmp_.path());
+  const Ran ran =
+      RunTicketsimArgs({"run", Library("01-rush-unguarded.toml"), "--quiet",
+                        "--steps", testing::EveryBuyerReadsFirst(10)},
+                       tmp_.path());
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_TRUE(Has(ran.out, "  verdict   VIOLATED: lost update x9")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "  LOST UPDATE x9: ")) << ran.out;

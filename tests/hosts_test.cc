@@ -445,21 +445,25 @@ TEST_F(HostRunTest, AgentSpeakingNonsenseFailsTheRun) {
 }
 
 // Given an agent that dies mid-run, the run fails (exit 3) naming the host.
+// In a /dev/shm of its own: the killed agent's leftovers are no other
+// test's to find.
 TEST_F(HostRunTest, AgentDyingFailsTheRun) {
-  // The agent kills itself (its process group) once its buyers think.
-  std::vector<std::string> args =
-      Race("none", "sh -c '(sleep 0.2; kill -KILL 0) & exec \"$@\"' x");
-  args.push_back("--set");
-  args.push_back("buyers.think_ms=[300, 400]");
-  const Ran ran = RunTicketsimArgs(args);
-  EXPECT_EQ(ran.exit_code, 3) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "host a: its agent was killed by SIGKILL"))
-      << ran.out;
-  // The run removed its own; the agent killed outright left its run's, as
-  // any run killed so does, for the next one (or `clean`) to remove.
-  EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
-  EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  testing::InPrivateShm([&] {
+    // The agent kills itself (its process group) once its buyers think.
+    std::vector<std::string> args =
+        Race("none", "sh -c '(sleep 0.2; kill -KILL 0) & exec \"$@\"' x");
+    args.push_back("--set");
+    args.push_back("buyers.think_ms=[300, 400]");
+    const Ran ran = RunTicketsimArgs(args);
+    EXPECT_EQ(ran.exit_code, 3) << ran.out;
+    EXPECT_TRUE(Has(ran.out, "host a: its agent was killed by SIGKILL"))
+        << ran.out;
+    // The run removed its own; the agent killed outright left its run's, as
+    // any run killed so does, for the next one (or `clean`) to remove.
+    EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
+    EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
+    EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  });
 }
 
 // Given an interrupt during a run on a host, the agent and its buyers are
@@ -494,44 +498,48 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
 
 // Given a run's parent killed outright mid-run, each agent sees its stdin
 // close (or its SIGTERM), kills its buyers and removes its own objects: all
-// that is left is the parent's run, for the next run (or `clean`).
+// that is left is the parent's run, for the next run (or `clean`). In a
+// /dev/shm of its own: the killed parent's leftovers are no other test's to
+// find.
 TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
-  std::vector<std::string> args = Race("named-mutex", "\"\"");
-  args.push_back("--set");
-  args.push_back("buyers.think_ms=[300, 400]");
-  args.push_back("--set");
-  args.push_back("buyers.attempts=5");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    std::vector<char*> argv;
-    static std::string binary = TICKETSIM_BINARY;
-    argv.push_back(binary.data());
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int null_fd = open("/dev/null", O_WRONLY);
-    dup2(null_fd, 1);
-    dup2(null_fd, 2);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  usleep(700000);
-  kill(child, SIGKILL);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  const std::string parent = fmt::format(".{}.", child);
-  std::vector<std::string> others;
-  for (int tries = 0; tries < 100; ++tries) {
-    others.clear();
-    for (const std::string& left : LeftoversOfEndedRuns()) {
-      if (!Has(left, parent)) others.push_back(left);
+  testing::InPrivateShm([&] {
+    std::vector<std::string> args = Race("named-mutex", "\"\"");
+    args.push_back("--set");
+    args.push_back("buyers.think_ms=[300, 400]");
+    args.push_back("--set");
+    args.push_back("buyers.attempts=5");
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      std::vector<char*> argv;
+      static std::string binary = TICKETSIM_BINARY;
+      argv.push_back(binary.data());
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      const int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, 1);
+      dup2(null_fd, 2);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
     }
-    if (others.empty()) break;
-    usleep(50000);
-  }
-  EXPECT_TRUE(others.empty()) << others.front();
-  EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+    usleep(700000);
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    const std::string parent = fmt::format(".{}.", child);
+    std::vector<std::string> others;
+    for (int tries = 0; tries < 100; ++tries) {
+      others.clear();
+      for (const std::string& left : LeftoversOfEndedRuns()) {
+        if (!Has(left, parent)) others.push_back(left);
+      }
+      if (others.empty()) break;
+      usleep(50000);
+    }
+    EXPECT_TRUE(others.empty()) << others.front();
+    EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
+    EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  });
 }
 
 // Runs `ticketsim buyer` with `line` on its stdin, which stays open (as a

@@ -155,8 +155,9 @@ TEST(HistoryExportTest, KilledHoldersLeaveIndeterminateBuys) {
 // The narration tells the interleaving in time order, in the words of the
 // issue: reads, writes, and the seat sold twice.
 TEST(NarrationTest, TellsTheRushInTimeOrder) {
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "01-rush-unguarded.toml", "--narrate"});
+  const Ran ran =
+      RunTicketsimArgs({"run", kLibrary + "01-rush-unguarded.toml", "--narrate",
+                        "--steps", testing::EveryBuyerReadsFirst(10)});
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_EQ(CountOf(ran.out, " reads 1\n"), 10u) << ran.out;
   EXPECT_EQ(CountOf(ran.out, " writes 0 -- seat 1"), 10u) << ran.out;
@@ -212,8 +213,9 @@ TEST(HtmlTest, ChromiumRendersTheForcedRace) {
   const std::string page = std::string(TICKETSIM_BUILD_DIR) + "/rush.html";
   const std::string png = std::string(TICKETSIM_BUILD_DIR) + "/rush.png";
   std::remove(png.c_str());
-  const Ran ran = RunTicketsimArgs(
-      {"run", kLibrary + "01-rush-unguarded.toml", "--html", page});
+  const Ran ran =
+      RunTicketsimArgs({"run", kLibrary + "01-rush-unguarded.toml", "--html",
+                        page, "--steps", testing::EveryBuyerReadsFirst(10)});
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
 
   TempDir profile;

@@ -56,6 +56,14 @@ bool Has(const std::string& text, const std::string& part) {
 std::string Library(const std::string& file) {
   return std::string(TICKETSIM_SOURCE_DIR "/scenarios/") + file;
 }
+
+std::string EveryBuyerReadsFirst(int buyers) {
+  std::string steps;
+  for (int b = 0; b < buyers; ++b) {
+    steps += fmt::format("{}{},{}", b == 0 ? "" : ",", b, b);
+  }
+  return steps;
+}
 namespace {
 
 namespace fs = std::filesystem;
@@ -290,6 +298,28 @@ namespace {
 
 Ran RunInPrivateMounts(const std::string& script, const PrivateMounts& mounts) {
   return RunWithOutput([&] { EnterPrivateMounts(script, mounts); });
+}
+
+void InPrivateShm(const std::function<void()>& body) {
+  const TempDir tmp;
+  const int status = RunInChild([&] {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") != 0) {
+      fmt::print(stderr, "private /dev/shm: {}\n", strerror(errno));
+      return 125;
+    }
+    setenv("TMPDIR", tmp.path().c_str(), 1);
+    body();
+    // The child ends with _exit: what it printed must be out first.
+    fflush(stdout);
+    fflush(stderr);
+    return ::testing::Test::HasFailure() ? 1 : 0;
+  });
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    ADD_FAILURE() << "in a private /dev/shm, the test failed (above), status "
+                  << status;
+  }
 }
 
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args) {

@@ -71,6 +71,16 @@ struct PrivateMounts {
 Ran RunInPrivateMounts(const std::string& script,
                        const PrivateMounts& mounts = {});
 
+// Runs `body` in a forked child in a mount namespace of its own whose
+// /dev/shm is a fresh, empty tmpfs, with TMPDIR a fresh directory: the runs
+// it makes, and what a killed one leaves until the next clean, are seen by
+// no other test (whose check for leftovers of ended runs would take them
+// for its own), and it sees none of theirs. /tmp itself stays as it is: an
+// agent that a run starts by the binary's path must find it there. The
+// body's failures are printed by the child as they happen, and fail the
+// test. Needs root, as the tests run.
+void InPrivateShm(const std::function<void()>& body);
+
 // Runs ticketsim with its stdout and stderr on a pseudo-terminal, as a
 // person at a terminal would; returns what the terminal received.
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args);
@@ -104,6 +114,14 @@ class LeavesNothingTest : public ::testing::Test {
 bool Has(const std::string& text, const std::string& part);
 // The path of library scenario file `file` ("01-rush-unguarded.toml").
 std::string Library(const std::string& file);
+
+// A --steps list in which buyers 0 to `buyers` - 1 take, in turn, the first
+// two steps of their purchase (query and read, with no guard): every one of
+// them reads before any writes. The think time of the classroom rush makes
+// that likely under the os schedule; a loaded machine can keep a buyer off
+// the CPU for longer, and a test of what the race prints must not depend
+// on it.
+std::string EveryBuyerReadsFirst(int buyers);
 
 // `buyers` buyers who all read before any of them writes: they start at the
 // barrier together and think 20-30 ms between read and write, far longer
