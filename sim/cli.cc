@@ -37,6 +37,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scenario_file.h"
+#include "sim/scenario_library.h"
 #include "sim/step_command.h"
 #include "sim/suite.h"
 #include "storage/run_names.h"
@@ -995,18 +996,8 @@ int CompareCommand(const PreparedCommand& command) {
   return status;
 }
 
-// Where `list` finds the scenario library: $TICKETSIM_SCENARIOS, else
-// ./scenarios, else the one next to the sources this was built from.
-std::string ScenarioLibrary() {
-  if (const char* env = std::getenv("TICKETSIM_SCENARIOS")) return env;
-  // One that is there but cannot be used (a symlink loop, no permission)
-  // is still the one meant: `list` says what is wrong with it.
-  struct stat st {};
-  if (stat("scenarios", &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOENT) {
-    return "scenarios";
-  }
-  return TICKETSIM_SOURCE_DIR "/scenarios";
-}
+// Where `list` finds the scenario library (see scenario_library.h).
+std::string ScenarioLibrary() { return FindScenarioLibrary().path; }
 
 int ListCommand() {
   fmt::print("stores:\n");
@@ -1024,14 +1015,19 @@ int ListCommand() {
   for (const auto& k : ScenarioKeys())
     fmt::print("  {:<22} {}\n", k.key, k.help);
 
-  const std::string library = ScenarioLibrary();
+  const ScenarioLibraryPlace library = FindScenarioLibrary();
+  if (!library.helpers.empty()) {
+    fmt::print("helpers for a program's events (docs/programs.md): {}\n",
+               Visible(library.helpers));
+  }
   std::vector<std::string> files;
-  const std::string paths[] = {library};
+  const std::string paths[] = {library.path};
   if (Status s = ExpandScenarioPaths(paths, &files); !s.ok()) {
-    fmt::print("scenarios: none found: {}\n", Visible(s.message()));
+    fmt::print("scenarios: none found: {} ({})\n", Visible(s.message()),
+               library.origin);
     return kExitOk;
   }
-  fmt::print("scenarios ({}):\n", Visible(library));
+  fmt::print("scenarios ({}, {}):\n", Visible(library.path), library.origin);
   for (const std::string& file : files) {
     LoadedScenario s;
     const Status status = LoadScenario(file, {}, &s);
