@@ -19,6 +19,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sim/doc_commands.h"
 #include "sim/escape.h"
 #include "sim/guard.h"
 #include "sim/history_export.h"
@@ -102,6 +103,13 @@ constexpr KeyFlag kKeyFlags[] = {
      "sale",
      false},
 };
+
+// The scenario key each flag sets, for the manual page and completions.
+std::vector<FlagKey> FlagKeys() {
+  std::vector<FlagKey> keys = {{"--guards", "guard.kind"}};
+  for (const KeyFlag& flag : kKeyFlags) keys.push_back({flag.flag, flag.key});
+  return keys;
+}
 
 // Flags whose value is text as it is (a command, a pattern), never TOML.
 bool IsTextFlag(const KeyFlag& flag) {
@@ -1228,6 +1236,7 @@ int PrepareCommand(std::span<const std::string> args,
       "run one host's share of a run with buyers.hosts: started by that run "
       "through buyers.launcher, it reads its share on stdin and streams its "
       "buyers' events to stdout (docs/hosts.md)");
+  const DocCommands docs(&app);
 
   // A misspelt command or option is named, with the nearest right one,
   // rather than left to CLI11's general words.
@@ -1272,6 +1281,9 @@ int PrepareCommand(std::span<const std::string> args,
     *out += VisibleLines(help.str());
     *err += VisibleLines(error.str());
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (int status = kExitOk; docs.Run(app, FlagKeys(), out, err, &status)) {
+    return status;
   }
   const auto usage = [err](const std::string& message) {
     *err += fmt::format("ticketsim: {}\n", Visible(message));
