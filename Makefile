@@ -10,11 +10,17 @@ GENERATOR  := -G Ninja
 JOBS       ?= $(shell nproc)
 BIN        := $(BUILD)/ticketsim
 
-# Everything the build and the tests need, as Debian names it.
-PACKAGES := cmake make g++ ninja-build pkg-config \
+# What building ticketsim needs (`make install`, `make package`), as Debian
+# names it; dpkg-dev finds the package's dependencies (dpkg-shlibdeps).
+BUILD_PACKAGES := cmake make g++ ninja-build pkg-config \
             libboost-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libre2-dev \
-            python3 chromium postgresql libpq-dev iproute2
+            libpq-dev dpkg-dev
+# Everything the build and the tests need: the manual page is read with
+# man-db, the completions tried in zsh and fish, the CI examples parsed with
+# python3-yaml.
+PACKAGES := $(BUILD_PACKAGES) python3 chromium postgresql iproute2 \
+            man-db python3-yaml zsh fish
 
 # `make fuzz` also needs clang and libFuzzer (in compiler-rt).
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -38,20 +44,44 @@ endef
 # the exit code is 0 only if the race showed unguarded and not guarded.
 DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
 
-.PHONY: all deps build run test asan release bench fuzz clean
+# Where `make install` puts ticketsim (DESTDIR=... stages it under a root).
+PREFIX ?= /usr/local
+
+.PHONY: all deps build-deps build run test asan release bench fuzz clean install package
 
 all: build
 
 deps:
 	$(call install,$(PACKAGES))
 
+build-deps:
+	$(call install,$(BUILD_PACKAGES))
+
 # Warnings are errors here (TICKETSIM_WERROR), though not by default in
 # CMake, where a packager's newer compiler must not break the build.
-build: deps
-	@grep -qs '^TICKETSIM_WERROR:BOOL=ON' $(BUILD)/CMakeCache.txt || \
+define configure
+@grep -qs '^TICKETSIM_WERROR:BOOL=ON' $(BUILD)/CMakeCache.txt || \
 	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DTICKETSIM_WERROR=ON
+endef
+
+build: deps
+	$(configure)
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The program, its scenario library, helpers, examples, docs, manual page and
+# shell completions, under $(PREFIX) (packaging/install.cmake lists where).
+install: build-deps
+	$(configure)
+	cmake --build $(BUILD) -j $(JOBS) --target ticketsim ticketsim_docs
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --strip
+
+# The same as a Debian package: $(BUILD)/ticketsim_<version>_<arch>.deb,
+# depending on the runtime packages of the libraries it links.
+package: build-deps
+	$(configure)
+	cmake --build $(BUILD) -j $(JOBS) --target ticketsim ticketsim_docs
+	cd $(BUILD) && cpack -G DEB
 
 run: build
 	@echo

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/doc_commands.h"
 #include "sim/escape.h"
 #include "sim/guard.h"
 #include "sim/history_export.h"
@@ -38,6 +39,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/scenario_file.h"
+#include "sim/scenario_library.h"
 #include "sim/scenario_settings.h"
 #include "sim/step_command.h"
 #include "sim/suite.h"
@@ -103,6 +105,13 @@ constexpr KeyFlag kKeyFlags[] = {
      "sale",
      false},
 };
+
+// The scenario key each flag sets, for the manual page and completions.
+std::vector<FlagKey> FlagKeys() {
+  std::vector<FlagKey> keys = {{"--guards", "guard.kind"}};
+  for (const KeyFlag& flag : kKeyFlags) keys.push_back({flag.flag, flag.key});
+  return keys;
+}
 
 // Flags whose value is text as it is (a command, a pattern), never TOML.
 bool IsTextFlag(const KeyFlag& flag) {
@@ -1067,18 +1076,8 @@ int CompareCommand(const PreparedCommand& command) {
   return status;
 }
 
-// Where `list` finds the scenario library: $TICKETSIM_SCENARIOS, else
-// ./scenarios, else the one next to the sources this was built from.
-std::string ScenarioLibrary() {
-  if (const char* env = std::getenv("TICKETSIM_SCENARIOS")) return env;
-  // One that is there but cannot be used (a symlink loop, no permission)
-  // is still the one meant: `list` says what is wrong with it.
-  struct stat st {};
-  if (stat("scenarios", &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOENT) {
-    return "scenarios";
-  }
-  return TICKETSIM_SOURCE_DIR "/scenarios";
-}
+// Where `list` finds the scenario library (see scenario_library.h).
+std::string ScenarioLibrary() { return FindScenarioLibrary().path; }
 
 int ListCommand() {
   fmt::print("stores:\n");
@@ -1096,14 +1095,19 @@ int ListCommand() {
   for (const auto& k : ScenarioKeys())
     fmt::print("  {:<22} {}\n", k.key, k.help);
 
-  const std::string library = ScenarioLibrary();
+  const ScenarioLibraryPlace library = FindScenarioLibrary();
+  if (!library.helpers.empty()) {
+    fmt::print("helpers for a program's events (docs/programs.md): {}\n",
+               Visible(library.helpers));
+  }
   std::vector<std::string> files;
-  const std::string paths[] = {library};
+  const std::string paths[] = {library.path};
   if (Status s = ExpandScenarioPaths(paths, &files); !s.ok()) {
-    fmt::print("scenarios: none found: {}\n", Visible(s.message()));
+    fmt::print("scenarios: none found: {} ({})\n", Visible(s.message()),
+               library.origin);
     return kExitOk;
   }
-  fmt::print("scenarios ({}):\n", Visible(library));
+  fmt::print("scenarios ({}, {}):\n", Visible(library.path), library.origin);
   for (const std::string& file : files) {
     LoadedScenario s;
     const Status status = LoadScenario(file, {}, &s);
@@ -1304,6 +1308,7 @@ int PrepareCommand(std::span<const std::string> args,
       "run one host's share of a run with buyers.hosts: started by that run "
       "through buyers.launcher, it reads its share on stdin and streams its "
       "buyers' events to stdout (docs/hosts.md)");
+  const DocCommands docs(&app);
 
   // A misspelt command or option is named, with the nearest right one,
   // rather than left to CLI11's general words.
@@ -1348,6 +1353,9 @@ int PrepareCommand(std::span<const std::string> args,
     *out += VisibleLines(help.str());
     *err += VisibleLines(error.str());
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (int status = kExitOk; docs.Run(app, FlagKeys(), out, err, &status)) {
+    return status;
   }
   const auto usage = [err](const std::string& message) {
     *err += fmt::format("ticketsim: {}\n", Visible(message));

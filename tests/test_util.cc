@@ -248,6 +248,10 @@ Ran RunTicketsimArgs(const std::vector<std::string>& args,
   return RunProgram(TicketsimArgv(args), tmpdir);
 }
 
+Ran RunShell(const std::string& script) {
+  return RunProgram({"/bin/sh", "-c", script});
+}
+
 namespace {
 
 // The inside of RunInPrivateMounts, in its child; returns only by exec.

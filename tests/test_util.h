@@ -54,6 +54,9 @@ Ran RunTicketsimArgs(const std::vector<std::string>& args,
 Ran RunProgram(const std::vector<std::string>& argv,
                const std::string& tmpdir = "");
 
+// Runs `script` with /bin/sh -c, as RunProgram runs a program.
+Ran RunShell(const std::string& script);
+
 // Runs `script` with /bin/sh in a mount namespace of its own whose /tmp and
 // /dev/shm are fresh, empty tmpfs mounts (mode 1777, /dev/shm with
 // `shm_options` too, e.g. "size=256k"): nothing it makes reaches the real
