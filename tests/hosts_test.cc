@@ -253,6 +253,26 @@ TEST(HostKeysTest, BadValuesAreRefusedNamingTheKey) {
   EXPECT_EQ(s.faults.partition_host.for_ms, 500);
 }
 
+// Given a host name beginning with '-', which a launcher would take for an
+// option ("ssh -G"), the scenario is refused (exit 2) naming the key and
+// where it is, in a file as on the command line; nothing runs.
+TEST(HostKeysTest, AHostNameBeginningWithADashIsRefused) {
+  testing::TempDir tmp;
+  const std::string file = tmp.Write(
+      "dash.toml", "[buyers]\nhosts = [\"-G\"]\nlauncher = \"ssh {host}\"\n");
+  const Ran checked = RunTicketsimArgs({"check", file});
+  EXPECT_EQ(checked.exit_code, 2) << checked.out;
+  EXPECT_TRUE(Has(checked.out, file + ":2:")) << checked.out;
+  EXPECT_TRUE(Has(checked.out, "buyers.hosts")) << checked.out;
+  EXPECT_TRUE(Has(checked.out, "\"-G\" is not a host name: it begins with '-'"))
+      << checked.out;
+  const Ran ran = RunTicketsimArgs({"run", "--set", "buyers.hosts=[\"-G\"]",
+                                    "--set", "buyers.launcher=ssh {host}"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "buyers.hosts")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "begins with '-'")) << ran.out;
+}
+
 TEST(HostKeysTest, WhatHostsCannotDoIsRefused) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"buyers.hosts = [\"a\", \"b\"]", "store.kind = \"file\""},
