@@ -336,7 +336,7 @@ class HostAgent {
           Say(ErrorsLine(Failure(), "", ""));
           Say(DoneLine());
           Flush();
-          return interrupt_ != 0 ? 1 : 0;
+          return lost_.empty() ? 0 : 1;
         }
       }
       if (started) {
@@ -346,7 +346,7 @@ class HostAgent {
                          control_->first_guard_error.Get()));
           Say(DoneLine());
           Flush();
-          return interrupt_ != 0 ? 1 : 0;
+          return lost_.empty() ? 0 : 1;
         }
       }
       // The parent is gone: nobody is there to tell.
