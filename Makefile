@@ -104,23 +104,30 @@ release: deps
 	  -DTICKETSIM_WERROR=ON
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
-# The scenario loader, `--set` and the command line (every flag and output
-# path, prepared but never run) under libFuzzer, for $(FUZZ_RUNS) inputs.
-# It starts from fuzz/corpus and keeps what it finds in $(FUZZ_BUILD)/corpus,
-# so the committed corpus only grows by hand. A crash is saved as
-# $(FUZZ_BUILD)/crash-*; add it to fuzz/corpus once the loader is fixed.
+# Three fuzzers under libFuzzer, for $(FUZZ_RUNS) inputs each: the scenario
+# loader, `--set` and the command line (every flag and output path,
+# prepared but never run); a program's fd-3 event lines; an agent's lines as
+# the parent takes them, with every report of what it took. Each starts from
+# fuzz/corpus/NAME with fuzz/NAME.dict and keeps what it finds in
+# $(FUZZ_BUILD)/corpus/NAME, so the committed corpus only grows by hand. A
+# crash is saved as $(FUZZ_BUILD)/NAME-crash-*; add it to fuzz/corpus/NAME
+# once the code is fixed.
+FUZZERS := scenario program_events agent_lines
 fuzz: deps
 	$(call install,$(FUZZ_PACKAGES))
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTICKETSIM_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target scenario_fuzzer
-	mkdir -p $(FUZZ_BUILD)/corpus
-	@echo "fuzzing $(FUZZ_RUNS) inputs; libFuzzer's output: $(FUZZ_BUILD)/fuzz.log"
-	@$(FUZZ_BUILD)/scenario_fuzzer $(FUZZ_BUILD)/corpus fuzz/corpus \
-	  -dict=fuzz/scenario.dict -runs=$(FUZZ_RUNS) -max_len=4096 \
-	  -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 \
-	  > $(FUZZ_BUILD)/fuzz.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/fuzz.log; exit 1; }
-	@grep -E '^Done|number_of_executed_units|average_exec_per_sec' $(FUZZ_BUILD)/fuzz.log
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS:%=%_fuzzer)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
+	  case $$f in program_events) len=8192;; *) len=4096;; esac; \
+	  echo "fuzzing $$f: $(FUZZ_RUNS) inputs; libFuzzer's output: $(FUZZ_BUILD)/$$f.log"; \
+	  $(FUZZ_BUILD)/$${f}_fuzzer $(FUZZ_BUILD)/corpus/$$f fuzz/corpus/$$f \
+	    -dict=fuzz/$$f.dict -runs=$(FUZZ_RUNS) -max_len=$$len \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$f- -print_final_stats=1 \
+	    > $(FUZZ_BUILD)/$$f.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/$$f.log; exit 1; }; \
+	  grep -E '^Done|number_of_executed_units|average_exec_per_sec' $(FUZZ_BUILD)/$$f.log; \
+	done
 
 # Benchmarks: one purchase step per store x guard (Google Benchmark), then
 # the end-to-end comparisons, written to BENCHMARKS.md. The seed's program

@@ -79,8 +79,8 @@ class HostAgent {
         return false;
       }
       ReadInput(static_cast<int>(std::min<int64_t>(left_ms, 1000)));
-      if (interrupted_) {
-        error_ = "interrupted";
+      if (interrupt_ != 0) {
+        error_ = "interrupted by " + SignalName(interrupt_);
         return false;
       }
     }
@@ -117,8 +117,8 @@ class HostAgent {
       const int sig = static_cast<int>(info.ssi_signo);
       if (sig == SIGCHLD) {
         child_ended_ = true;
-      } else if (IsInterrupt(sig)) {
-        interrupted_ = true;
+      } else if (IsInterrupt(sig) && interrupt_ == 0) {
+        interrupt_ = sig;
       }
     }
   }
@@ -315,7 +315,16 @@ class HostAgent {
           ready_said = true;
         }
       }
-      if (interrupted_ || MonotonicNs() > own_limit ||
+      // Interrupted here, not told to stop: its buyers are cut short, and
+      // the run must hear that it is not whole.
+      if (interrupt_ != 0 && !stopping && lost_.empty() &&
+          reaper_->running() > 0) {
+        lost_ = fmt::format(
+            "its agent was interrupted by {}; its buyers "
+            "were stopped before the run ended",
+            SignalName(interrupt_));
+      }
+      if (interrupt_ != 0 || MonotonicNs() > own_limit ||
           !control_->failure.empty()) {
         stopping = true;
       }
@@ -324,27 +333,32 @@ class HostAgent {
         reaper_->KillAndReapAll();
         if (!started) {
           // Nothing ran: there is nothing to tell but that.
-          Say(ErrorsLine(control_->failure.Get(), "", ""));
+          Say(ErrorsLine(Failure(), "", ""));
           Say(DoneLine());
           Flush();
-          return interrupted_ ? 1 : 0;
+          return lost_.empty() ? 0 : 1;
         }
       }
       if (started) {
         SendEvents(/*ended_only=*/false);
         if (Ended() == mine) {
-          Say(ErrorsLine(control_->failure.Get(),
-                         control_->first_store_error.Get(),
+          Say(ErrorsLine(Failure(), control_->first_store_error.Get(),
                          control_->first_guard_error.Get()));
           Say(DoneLine());
           Flush();
-          return 0;
+          return lost_.empty() ? 0 : 1;
         }
       }
       // The parent is gone: nobody is there to tell.
       if (!Flush() || parent_gone_) return 1;
       ReadInput(started ? kSendEveryMs : 50);
     }
+  }
+
+  // The run's failure on this host: its buyers' first, or its own loss.
+  std::string Failure() const {
+    const std::string buyers = control_->failure.Get();
+    return buyers.empty() ? lost_ : buyers;
   }
 
   // Sends every event recorded since the last call, and the end of each
@@ -388,9 +402,10 @@ class HostAgent {
   LineBuffer input_;
   std::string pending_;
   std::string error_;
+  std::string lost_;          // why its buyers did not run to their end, if not
   bool parent_gone_ = false;  // its stdin closed
   bool out_broken_ = false;   // its stdout cannot be written
-  bool interrupted_ = false;
+  int interrupt_ = 0;         // the first interrupt that came, if one did
   bool child_ended_ = true;
   bool stop_done_ = false;
   HostShare share_;

@@ -20,7 +20,8 @@ namespace ticketsim {
 // Runs the agent on `in` (the parent's lines) and `out` (the agent's
 // lines). Returns the exit status: 0 when the share ran to its end (or was
 // stopped), 2 for a share that is not one, 3 when the run could not be made
-// here, 1 when the parent went away first.
+// here, 1 when the parent went away first or an interrupt cut its buyers
+// short (the parent is told, if it is there).
 int RunHostAgent(int in, int out);
 
 }  // namespace ticketsim

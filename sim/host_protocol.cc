@@ -363,6 +363,115 @@ Status ParseAgentLine(std::string_view line, AgentMessage* out) {
   return Status::Ok();
 }
 
+namespace {
+
+// What a buyer's event of each kind holds besides its buyer, attempt and
+// event (sim/buyer.cc records them): the flags it may carry, what its aux
+// is, and its least and greatest value. A write's count and a seat are
+// stepped by one in the reports, so neither is at the edge of int64_t.
+enum class Aux { kZero, kAny, kFailure, kFault, kGuards };
+struct KindRule {
+  uint8_t flags;
+  Aux aux;
+  int64_t min_value;
+  int64_t max_value;
+};
+constexpr int64_t kAnyLow = INT64_MIN;
+constexpr int64_t kAnyHigh = INT64_MAX;
+constexpr KindRule kKindRules[] = {
+    {0, Aux::kZero, 0, 0},                    // kEmpty: never sent
+    {kTorn, Aux::kAny, kAnyLow, kAnyHigh},    // kQuery: the count seen
+    {kRecovered, Aux::kAny, 0, 0},            // kAcquired: us waited
+    {kTorn, Aux::kAny, kAnyLow, kAnyHigh},    // kRead: the count read
+    {0, Aux::kZero, 0, kAnyHigh - 1},         // kWrite: a count left
+    {0, Aux::kZero, 0, 0},                    // kInvoke
+    {0, Aux::kZero, 1, kAnyHigh},             // kTook: the seat
+    {0, Aux::kZero, kAnyLow, kAnyHigh},       // kSoldOut: the count
+    {0, Aux::kFailure, 0, 0},                 // kFailed: a Failure
+    {0, Aux::kZero, 0, 0},                    // kRelease
+    {0, Aux::kFault, 0, kAnyHigh},            // kFault: ms paused
+    {0, Aux::kGuards, 1, kBackoffsRecorded},  // kBackoff: how many
+    {0, Aux::kZero, 0, 0},                    // kWaiting
+    {0, Aux::kZero, 0, 0},                    // kTruncated
+    {0, Aux::kZero, 1, kAnyHigh},             // kRetry: how many
+};
+static_assert(std::size(kKindRules) ==
+              static_cast<size_t>(EventKind::kRetry) + 1);
+
+// Whether `aux` is one its rule allows, with `events` guards in the run.
+bool AuxFits(Aux rule, uint32_t aux, size_t events) {
+  switch (rule) {
+    case Aux::kZero:
+      return aux == 0;
+    case Aux::kAny:
+      return true;
+    case Aux::kFailure:
+      return aux >= static_cast<uint32_t>(Failure::kGuardTimeout) &&
+             aux <= static_cast<uint32_t>(Failure::kOutcomeUnknown);
+    case Aux::kFault:
+      return aux >= static_cast<uint32_t>(FaultKind::kKill) &&
+             aux <= static_cast<uint32_t>(FaultKind::kCrash);
+    case Aux::kGuards:
+      return events >= 32 || aux < (uint32_t{1} << events);
+  }
+  return false;
+}
+
+Status NotTheHosts(uint32_t buyer, std::span<const uint32_t> buyers) {
+  if (std::binary_search(buyers.begin(), buyers.end(), buyer)) {
+    return Status::Ok();
+  }
+  return Bad(fmt::format("buyer {} is not this host's", buyer));
+}
+
+}  // namespace
+
+Status CheckAgentEvent(const Event& e, const Scenario& scenario,
+                       std::span<const uint32_t> buyers) {
+  if (Status s = NotTheHosts(e.buyer, buyers); !s.ok()) return s;
+  const auto kind = static_cast<size_t>(e.kind);
+  if (e.kind == EventKind::kEmpty || kind >= std::size(kKindRules)) {
+    return Bad(fmt::format("an event of kind {}, which is none", kind));
+  }
+  if (e.attempt >= scenario.buyers.attempts) {
+    return Bad(fmt::format("attempt {} of a buyer who makes {}", e.attempt,
+                           scenario.buyers.attempts));
+  }
+  const size_t events = EventCount(scenario);
+  if (e.event >= events) {
+    return Bad(fmt::format("event {} of a run of {}", e.event, events));
+  }
+  const KindRule& rule = kKindRules[kind];
+  if ((e.flags & ~rule.flags) != 0 || !AuxFits(rule.aux, e.aux, events) ||
+      e.value < rule.min_value || e.value > rule.max_value) {
+    return Bad(fmt::format(
+        "an event of kind {} with flags {}, aux {} and value {}, which a "
+        "buyer never records",
+        kind, e.flags, e.aux, e.value));
+  }
+  return Status::Ok();
+}
+
+Status CheckAgentEnd(const AgentMessage& end, const Scenario& scenario,
+                     std::span<const uint32_t> buyers) {
+  if (Status s = NotTheHosts(end.buyer, buyers); !s.ok()) return s;
+  // Exited with a status, or killed by a signal that has a name (what the
+  // reports call it by).
+  const bool exited = end.exit_code >= 0 && end.signal == 0;
+  const bool killed = end.exit_code == -1 && end.signal > 0 &&
+                      sigabbrev_np(end.signal) != nullptr;
+  if (!exited && !killed) {
+    return Bad(fmt::format("buyer {} ended with exit {} and signal {}",
+                           end.buyer, end.exit_code, end.signal));
+  }
+  const size_t events = EventCount(scenario);
+  if (events < 32 && end.held >= (uint32_t{1} << events)) {
+    return Bad(fmt::format("buyer {} held guards {:#x} of a run of {}",
+                           end.buyer, end.held, events));
+  }
+  return Status::Ok();
+}
+
 std::string ServerAddress(std::string_view conninfo) {
   std::string host;
   if (conninfo.starts_with("postgresql://") ||

@@ -27,6 +27,7 @@
 #define TICKETSIM_SIM_HOST_PROTOCOL_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,8 +121,21 @@ std::string DoneLine();
 std::string ErrorLine(std::string_view error);
 // Invalid, saying what is wrong, for a line that is not one of the above
 // (an event's kind, buyer and numbers are checked for range here; whether
-// the buyer is the host's is the caller's to check).
+// they fit the run is CheckAgentEvent's and CheckAgentEnd's to say).
 Status ParseAgentLine(std::string_view line, AgentMessage* out);
+
+// Invalid, saying what is wrong, for an event that no buyer of `scenario`
+// among `buyers` (the host's share, increasing) records: another host's
+// buyer, an attempt past buyers.attempts, an event past the scenario's
+// events, or flags, aux or a value that its kind never holds (as
+// sim/buyer.cc records them). What a report indexes a table by, or counts
+// with, is then in range.
+Status CheckAgentEvent(const Event& event, const Scenario& scenario,
+                       std::span<const uint32_t> buyers);
+// The same for a buyer's end (kEnd): the host's buyer, either an exit
+// status or a signal with a name, and only the scenario's guards held.
+Status CheckAgentEnd(const AgentMessage& end, const Scenario& scenario,
+                     std::span<const uint32_t> buyers);
 
 // The address of the server `conninfo` (a libpq conninfo "host=... port=..."
 // or URI "postgresql://user@host:port/db") names, or "" for a Unix socket

@@ -23,6 +23,7 @@
 #include "sim/buyer.h"
 #include "sim/children.h"
 #include "sim/fd.h"
+#include "sim/host_events.h"
 #include "sim/host_protocol.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
@@ -32,10 +33,14 @@ namespace {
 
 // Round trips per host; the one with the smallest time is kept.
 constexpr int kPings = 16;
-// From the launch until every agent's buyers wait at their barriers.
+// From the launch until every agent's buyers wait at their barriers, at
+// most (and at most the run's time limit).
 constexpr int64_t kStartLimitNs = int64_t{60} * 1000000000;
-// After stop, how long the agents have to send the rest and say done.
-constexpr int64_t kStopGraceNs = int64_t{10} * 1000000000;
+// After stop, how long the agents have to send the rest, say done and exit;
+// then they are sent SIGTERM (a launcher such as ssh then ends, and the
+// agent at its far end sees its stdin close), and as long again later
+// SIGKILL: an interrupt or the time limit ends the run within a second.
+constexpr int64_t kStopGraceNs = 500000000;
 // A command run on a host for a partition.
 constexpr int64_t kCommandLimitNs = int64_t{10} * 1000000000;
 // Lines of an agent's stderr kept, for the message when it fails.
@@ -177,6 +182,9 @@ struct Agent {
   bool done = false;
   bool failed = false;
   bool stop_sent = false;
+  // After stop: 1 once sent SIGTERM, 2 once SIGKILL, when it was late.
+  int late = 0;
+  bool exit_seen = false;
   // Clock offset.
   int pings = 0;
   bool ping_out = false;
@@ -217,7 +225,9 @@ class HostRunner {
     Finish();
     prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
     sigaction(SIGPIPE, &old_pipe, nullptr);
-    return failure_;
+    // Interrupted, the run is reported as such, whatever failed meanwhile
+    // (an agent killed at the end of its grace among it).
+    return result_->interrupted ? Status::Ok() : failure_;
   }
 
  private:
@@ -230,26 +240,10 @@ class HostRunner {
         !s.ok()) {
       return Status::Environment("buyers.launcher: " + s.message());
     }
-    const uint32_t buyer_count = static_cast<uint32_t>(scenario_.buyers.count);
-    per_buyer_ = static_cast<size_t>(scenario_.buyers.attempts) *
-                 EventsPerAttempt(scenario_);
-    result_->history = std::make_unique<HistoryArena>();
-    if (Status s = result_->history->Map(buyer_count, per_buyer_); !s.ok()) {
-      return s;
-    }
-    for (uint32_t b = 0; b < buyer_count; ++b) {
-      writers_.push_back(result_->history->WriterFor(b));
-    }
-    result_->processes.assign(buyer_count, BuyerProcess{});
-    result_->served_by.resize(buyer_count);
-    for (uint32_t b = 0; b < buyer_count; ++b) {
-      result_->served_by[b] = static_cast<int32_t>(b);
-    }
-    host_of_.assign(buyer_count, 0);
+    if (Status s = events_.Map(scenario_, result_); !s.ok()) return s;
     const auto shares = BuyersOfHosts(scenario_);
     for (size_t h = 0; h < shares.size(); ++h) {
       result_->hosts.push_back({scenario_.buyers.hosts[h], shares[h], 0, 0, 0});
-      for (uint32_t b : shares[h]) host_of_[b] = h;
     }
     return Status::Ok();
   }
@@ -258,6 +252,8 @@ class HostRunner {
   Status Launch() {
     const std::vector<std::string> settings = HostSettings(scenario_);
     first_launch_ = MonotonicNs();
+    start_limit_ =
+        std::min(kStartLimitNs, RunTimeoutMs(scenario_) * int64_t{1000000});
     for (size_t h = 0; h < result_->hosts.size(); ++h) {
       const HostRecord& record = result_->hosts[h];
       if (record.buyers.empty()) continue;  // fewer buyers than hosts
@@ -367,12 +363,12 @@ class HostRunner {
       if (all_finished) return Status::Ok();
       int64_t wake = now + 100000000;
       if (!started_ && !stopping_) {
-        if (now - first_launch_ > kStartLimitNs) {
-          Failed(Status::Environment(
-              fmt::format("the hosts' agents were not ready within {} s",
-                          kStartLimitNs / 1000000000)));
+        if (now - first_launch_ > start_limit_) {
+          NotReady();
         } else if (AllReady()) {
           Go();
+        } else {
+          wake = std::min(wake, first_launch_ + start_limit_ + 1);
         }
       }
       if (started_ && !stopping_) {
@@ -384,17 +380,52 @@ class HostRunner {
         }
         if (Status s = Partition(now, &wake); !s.ok()) Failed(s);
       }
-      if (stopping_ && now - stop_at_ > kStopGraceNs) {
-        for (Agent& agent : agents_) {
-          if (!agent.reaped) kill(-agent.pid, SIGKILL);
-        }
-      }
+      if (stopping_) EndLateAgents(now, &wake);
       if (progress_ && started_ && now >= next_progress) {
         next_progress = now + 100000000;
-        progress_(attempts_done_);
+        progress_(events_.attempts_done());
       }
       Round(std::max<int64_t>(0, wake - MonotonicNs()));
     }
+  }
+
+  // The start limit passed: the first agent not ready fails the run.
+  void NotReady() {
+    for (Agent& agent : agents_) {
+      if (agent.ready && agent.pings == kPings) continue;
+      Failed(Status::Environment(AgentFailure(
+          agent, fmt::format("its agent was not ready within {:.1f} s",
+                             static_cast<double>(start_limit_) / 1e9))));
+      return;
+    }
+  }
+
+  // After stop, an agent that has not exited within the grace is sent
+  // SIGTERM, and SIGKILL a grace later; one killed before it said done
+  // fails the run (unless an interrupt ended it: nothing more is owed).
+  void EndLateAgents(int64_t now, int64_t* wake) {
+    const int stage =
+        static_cast<int>(std::min<int64_t>(2, (now - stop_at_) / kStopGraceNs));
+    if (stage < 2)
+      *wake = std::min(*wake, stop_at_ + (stage + 1) * kStopGraceNs);
+    for (Agent& agent : agents_) {
+      if (agent.reaped || agent.pid <= 0 || agent.late >= stage) continue;
+      agent.late = stage;
+      if (stage == 1) {
+        kill(-agent.pid, SIGTERM);
+      } else if (!agent.done && !agent.failed) {
+        AgentError(&agent, LateWords());  // which kills it
+      } else {
+        kill(-agent.pid, SIGKILL);
+      }
+    }
+  }
+
+  static std::string LateWords() {
+    return fmt::format(
+        "its agent did not finish within {:.1f} s of being "
+        "told to stop",
+        2 * static_cast<double>(kStopGraceNs) / 1e9);
   }
 
   bool AllReady() const {
@@ -519,18 +550,29 @@ class HostRunner {
     TakeSignals();
     for (Agent& agent : agents_) Drain(&agent);
     ReapAgents();
-    // An agent that is gone must have said done first: all it wrote is in
-    // its pipe now (which a process it left may still hold open).
     for (Agent& agent : agents_) {
-      if (!agent.reaped || agent.done || agent.failed) continue;
-      for (int rounds = 0; rounds < 64 && agent.out.get() >= 0 && !agent.done;
-           ++rounds) {
-        Drain(&agent);
-      }
-      if (!agent.done && !agent.failed) {
-        AgentError(&agent, fmt::format("its agent {} before the run ended",
-                                       ExitWords(agent.status)));
-      }
+      if (agent.reaped && !agent.failed && !agent.exit_seen) Gone(&agent);
+    }
+  }
+
+  // An agent that is gone must have said done first (all it wrote is in
+  // its pipe now, which a process it left may still hold open), and then
+  // exited 0.
+  void Gone(Agent* agent) {
+    agent->exit_seen = true;
+    for (int rounds = 0; rounds < 64 && agent->out.get() >= 0 && !agent->done;
+         ++rounds) {
+      Drain(agent);
+    }
+    if (agent->failed) return;
+    if (agent->late != 0) {
+      if (!agent->done) AgentError(agent, LateWords());
+    } else if (!agent->done) {
+      AgentError(agent, fmt::format("its agent {} before the run ended",
+                                    ExitWords(agent->status)));
+    } else if (!WIFEXITED(agent->status) || WEXITSTATUS(agent->status) != 0) {
+      AgentError(agent, fmt::format("its agent {} after its last line",
+                                    ExitWords(agent->status)));
     }
   }
 
@@ -665,59 +707,58 @@ class HostRunner {
         }
         Ping(agent);
         return Status::Ok();
-      case AgentMessage::Kind::kEvent: {
-        if (!started_) return Status::Invalid("an event before go");
-        const uint32_t b = m.event.buyer;
-        if (b >= host_of_.size() || host_of_[b] != agent->index) {
-          return Status::Invalid(fmt::format("buyer {} is not this host's", b));
-        }
-        const int64_t t = m.time - agent->offset - start_;
-        const Event& e = m.event;
-        writers_[b].Record(static_cast<uint64_t>(std::max<int64_t>(0, t)),
-                           e.attempt, e.kind, e.value, e.flags, e.aux, e.event);
-        if (e.kind == EventKind::kWrite || e.kind == EventKind::kTook ||
-            e.kind == EventKind::kSoldOut || e.kind == EventKind::kFailed) {
-          ++attempts_done_;
-        }
-        return Status::Ok();
-      }
-      case AgentMessage::Kind::kEnd: {
-        const uint32_t b = m.buyer;
-        if (b >= host_of_.size() || host_of_[b] != agent->index) {
-          return Status::Invalid(fmt::format("buyer {} is not this host's", b));
-        }
-        BuyerProcess& p = result_->processes[b];
-        p.exit_code = m.exit_code;
-        p.signal = m.signal;
-        // A holder that died with a guard nothing releases: the run ends.
-        if (m.signal != 0 && m.held != 0 && started_ &&
-            AbandonedIfHolderDies(scenario_.guard.kind)) {
-          result_->abandoned.push_back(
-              {b, p.pid, m.signal, 0,
-               static_cast<uint64_t>(MonotonicNs() - start_)});
-          Stop(RunEnd::kAbandoned);
-        }
-        return Status::Ok();
-      }
+      case AgentMessage::Kind::kEvent:
+        return TakeEvent(*agent, m);
+      case AgentMessage::Kind::kEnd:
+        return TakeEnd(*agent, m);
       case AgentMessage::Kind::kErrors:
         if (!m.failure.empty() && failure_.ok()) {
           Failed(Status::Environment(
-              fmt::format("host {}: {}", agent->host, m.failure)));
+              fmt::format("host {}: {}", agent->host, Shown(m.failure))));
         }
         if (result_->first_store_error.empty()) {
-          result_->first_store_error = m.store_error;
+          result_->first_store_error = Shown(m.store_error);
         }
         if (result_->first_guard_error.empty()) {
-          result_->first_guard_error = m.guard_error;
+          result_->first_guard_error = Shown(m.guard_error);
         }
         return Status::Ok();
       case AgentMessage::Kind::kDone:
+        // Before go only when told to stop; after it, once every buyer of
+        // the host has ended.
+        if (!started_ ? !stopping_
+                      : events_.Ended(agent->buyers) < agent->buyers.size()) {
+          return Status::Invalid("done before its buyers ended");
+        }
         agent->done = true;
         return Status::Ok();
       case AgentMessage::Kind::kError:
         AgentError(agent, Shown(m.error));
         return Status::Ok();
     }
+    return Status::Ok();
+  }
+
+  // An event of one of `agent`'s buyers, on the agent's clock.
+  Status TakeEvent(const Agent& agent, const AgentMessage& m) {
+    if (!started_) return Status::Invalid("an event before go");
+    int64_t t = 0;
+    if (!OnRunClock(m.time, agent.offset, start_, &t)) {
+      return Status::Invalid("an event at a time outside the run");
+    }
+    return events_.TakeEvent(m.event, t, MonotonicNs() - start_, agent.buyers);
+  }
+
+  // The end of one of `agent`'s buyers' processes, after all its events.
+  Status TakeEnd(const Agent& agent, const AgentMessage& m) {
+    if (!started_) return Status::Invalid("an end before go");
+    const size_t abandoned = result_->abandoned.size();
+    if (Status s = events_.TakeEnd(m, MonotonicNs() - start_, agent.buyers);
+        !s.ok()) {
+      return s;
+    }
+    // A holder that died with a guard nothing releases: the run ends.
+    if (result_->abandoned.size() > abandoned) Stop(RunEnd::kAbandoned);
     return Status::Ok();
   }
 
@@ -763,19 +804,17 @@ class HostRunner {
   RunResult* result_;
   std::string exe_;
   std::vector<std::string> launcher_;
-  size_t per_buyer_ = 0;
-  std::vector<EventWriter> writers_;
-  std::vector<size_t> host_of_;
+  HostEvents events_;
   std::vector<Agent> agents_;
   Fd signal_fd_;
   Status failure_;
   int64_t first_launch_ = 0;
+  int64_t start_limit_ = kStartLimitNs;
   bool started_ = false;
   int64_t start_ = 0;
   int64_t deadline_ = INT64_MAX;
   bool stopping_ = false;
   int64_t stop_at_ = 0;
-  int64_t attempts_done_ = 0;
   bool cut_ = false;
   bool restored_ = false;
   int64_t cut_ns_ = 0;

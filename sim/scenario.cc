@@ -388,7 +388,8 @@ Status GetSteps(const toml::node& value, std::vector<uint32_t>* out) {
 }
 
 // A list of 1 to kMaxHosts distinct host names, each of letters, digits,
-// '.', '_' and '-' (safe to put into a launcher's command line).
+// '.', '_' and '-', not beginning with '-' (safe to put into a launcher's
+// command line).
 Status GetHosts(const toml::node& value, std::vector<std::string>* out) {
   const auto* array = value.as_array();
   if (array == nullptr) {
@@ -412,6 +413,11 @@ Status GetHosts(const toml::node& value, std::vector<std::string>* out) {
     if (!plain) {
       return Status::Invalid(fmt::format(
           "\"{}\" is not a host name (letters, digits, '.', '_', '-')", name));
+    }
+    // A launcher would take it for one of its options ("ssh -G").
+    if (name.front() == '-') {
+      return Status::Invalid(
+          fmt::format("\"{}\" is not a host name: it begins with '-'", name));
     }
     if (std::find(hosts.begin(), hosts.end(), name) != hosts.end()) {
       return Status::Invalid(fmt::format("\"{}\" is named twice", name));

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -253,6 +255,26 @@ TEST(HostKeysTest, BadValuesAreRefusedNamingTheKey) {
   EXPECT_EQ(s.faults.partition_host.for_ms, 500);
 }
 
+// Given a host name beginning with '-', which a launcher would take for an
+// option ("ssh -G"), the scenario is refused (exit 2) naming the key and
+// where it is, in a file as on the command line; nothing runs.
+TEST(HostKeysTest, AHostNameBeginningWithADashIsRefused) {
+  testing::TempDir tmp;
+  const std::string file = tmp.Write(
+      "dash.toml", "[buyers]\nhosts = [\"-G\"]\nlauncher = \"ssh {host}\"\n");
+  const Ran checked = RunTicketsimArgs({"check", file});
+  EXPECT_EQ(checked.exit_code, 2) << checked.out;
+  EXPECT_TRUE(Has(checked.out, file + ":2:")) << checked.out;
+  EXPECT_TRUE(Has(checked.out, "buyers.hosts")) << checked.out;
+  EXPECT_TRUE(Has(checked.out, "\"-G\" is not a host name: it begins with '-'"))
+      << checked.out;
+  const Ran ran = RunTicketsimArgs({"run", "--set", "buyers.hosts=[\"-G\"]",
+                                    "--set", "buyers.launcher=ssh {host}"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "buyers.hosts")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "begins with '-'")) << ran.out;
+}
+
 TEST(HostKeysTest, WhatHostsCannotDoIsRefused) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"buyers.hosts = [\"a\", \"b\"]", "store.kind = \"file\""},
@@ -466,6 +488,33 @@ TEST_F(HostRunTest, AgentDyingFailsTheRun) {
   });
 }
 
+// ticketsim started with `args` (its stdout and stderr into the file `out`,
+// "" for /dev/null), not waited for.
+pid_t StartTicketsim(const std::vector<std::string>& args,
+                     const std::string& out = "") {
+  const pid_t child = fork();
+  if (child != 0) return child;
+  std::vector<std::string> words = args;
+  static std::string binary = TICKETSIM_BINARY;
+  std::vector<char*> argv = {binary.data()};
+  for (std::string& a : words) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int fd = out.empty() ? open("/dev/null", O_WRONLY)
+                             : open(out.c_str(), O_WRONLY | O_CREAT, 0600);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
+// Waits for `pid`; its exit code, or 128 + the signal that killed it.
+int WaitFor(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // Given an interrupt during a run on a host, the agent and its buyers are
 // stopped, the run reports what it saw, and nothing is left (the agent's
 // own run objects included).
@@ -473,26 +522,11 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
   std::vector<std::string> args = Race("named-mutex", "\"\"");
   args.push_back("--set");
   args.push_back("buyers.think_ms=[200, 300]");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    std::vector<char*> argv;
-    static std::string binary = TICKETSIM_BINARY;
-    argv.push_back(binary.data());
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int null_fd = open("/dev/null", O_WRONLY);
-    dup2(null_fd, 1);
-    dup2(null_fd, 2);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
+  const pid_t child = StartTicketsim(args);
+  ASSERT_GT(child, 0);
   usleep(700000);
   kill(child, SIGINT);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(WaitFor(child), 130);
   EXPECT_TRUE(LeftoversOfEndedRuns().empty());
 }
 
@@ -508,24 +542,11 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
     args.push_back("buyers.think_ms=[300, 400]");
     args.push_back("--set");
     args.push_back("buyers.attempts=5");
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      std::vector<char*> argv;
-      static std::string binary = TICKETSIM_BINARY;
-      argv.push_back(binary.data());
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      const int null_fd = open("/dev/null", O_WRONLY);
-      dup2(null_fd, 1);
-      dup2(null_fd, 2);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
+    const pid_t child = StartTicketsim(args);
+    ASSERT_GT(child, 0);
     usleep(700000);
     kill(child, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
+    WaitFor(child);
     const std::string parent = fmt::format(".{}.", child);
     std::vector<std::string> others;
     for (int tries = 0; tries < 100; ++tries) {
@@ -599,6 +620,217 @@ TEST(HostAgentTest, RefusesWhatItCannotRun) {
   EXPECT_TRUE(Has(unreachable.out, "could not open the store"))
       << unreachable.out;
   EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+}
+
+// --- Agents that lie or do not answer ----------------------------------------
+
+// An agent in Python that speaks the protocol as far as its plan (a JSON
+// file, its first argument) says, then lies or stops answering:
+//   "ready": false   never says ready (it reads the share and sleeps);
+//   "lines": [...]   after go, says these lines, with {B} the share's first
+//                    buyer and {T} its clock now (ns);
+//   "deaf": true     then answers nothing more, and ignores SIGTERM;
+//   "marker": PATH   creates PATH once go has come.
+// Otherwise it ends each buyer (exit 0) and says done.
+constexpr char kFakeAgent[] = R"(import json, os, signal, sys, time
+plan = json.load(open(sys.argv[1]))
+if plan.get("deaf"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+share = json.loads(sys.stdin.readline())
+buyers = share["buyers"]
+def say(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+if not plan.get("ready", True):
+    time.sleep(3600)
+say(json.dumps({"ready": 1, "pids": [os.getpid()] * len(buyers)}))
+for line in sys.stdin:
+    message = json.loads(line)
+    if "ping" in message:
+        say(json.dumps({"pong": message["ping"], "t": time.monotonic_ns()}))
+    elif "go" in message:
+        break
+if "marker" in plan:
+    open(plan["marker"], "w").close()
+for line in plan.get("lines", []):
+    say(line.replace("{B}", str(buyers[0]))
+            .replace("{T}", str(time.monotonic_ns())))
+if plan.get("deaf"):
+    time.sleep(3600)
+for b in buyers:
+    say(json.dumps({"end": b, "exit": 0, "signal": 0, "held": 0}))
+say(json.dumps({"errors": {}}))
+say(json.dumps({"done": 1}))
+)";
+
+// The children of process `pid` (of its main thread), from /proc.
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::istringstream in(
+      testing::ReadFile(fmt::format("/proc/{0}/task/{0}/children", pid)));
+  for (pid_t child = 0; in >> child;) out.push_back(child);
+  return out;
+}
+
+class LyingAgentTest : public HostRunTest {
+ protected:
+  // The launcher that starts the fake agent with `plan`.
+  std::string Launcher(const nlohmann::json& plan) {
+    const std::string agent = tmp_.Write("agent.py", kFakeAgent);
+    const std::string plan_file = tmp_.Write("plan.json", plan.dump());
+    return "python3 " + agent + " " + plan_file;
+  }
+  // Two buyers of two attempts on host a, started by `launcher`.
+  std::vector<std::string> Args(const std::string& launcher) {
+    std::vector<std::string> args = Race("named-mutex", launcher);
+    for (const char* more : {"buyers.count=2", "buyers.think_ms=[0, 1]"}) {
+      args.push_back("--set");
+      args.push_back(more);
+    }
+    return args;
+  }
+};
+
+// Given an agent that answers the protocol, then sends an event that no
+// buyer of the run records (an event index past the run's one, an attempt
+// past its two, a failure, fault or flag that does not exist, another
+// host's buyer, a time outside the run), or an end that cannot be (a signal
+// without a name, a guard the run does not have, twice, an event after it,
+// done before it), the run fails (exit 3) naming the host and quoting the
+// line, with --history as without it: nothing crashes, and no file is left
+// half written.
+TEST_F(LyingAgentTest, AnEventNoBuyerRecordsFailsTheRunNamingTheHost) {
+  const std::vector<std::vector<std::string>> lies = {
+      {R"({"ev":[{B},0,13,0,65535,0,0,{T}]})"},
+      {R"({"ev":[{B},0,4,0,65535,99,0,{T}]})"},
+      {R"({"ev":[{B},0,11,0,65535,1,0,{T}]})"},
+      {R"({"ev":[{B},7,3,0,0,5,0,{T}]})"},
+      {R"({"ev":[{B},0,8,0,0,0,99,{T}]})"},
+      {R"({"ev":[{B},0,10,0,0,0,7,{T}]})"},
+      {R"({"ev":[{B},0,6,8,0,5,0,{T}]})"},
+      {R"({"ev":[{B},0,4,0,0,9223372036854775807,0,{T}]})"},
+      {R"({"ev":[2,0,3,0,0,5,0,{T}]})"},
+      {R"({"ev":[{B},0,3,0,0,5,0,9223372036854775807]})"},
+      {R"({"ev":[{B},0,3,0,0,5,0,0]})"},
+      {R"({"end":{B},"exit":-1,"signal":100,"held":1})"},
+      {R"({"end":{B},"exit":0,"signal":0,"held":2})"},
+      {R"({"end":{B},"exit":0,"signal":0,"held":0})",
+       R"({"ev":[{B},0,3,0,0,5,0,{T}]})"},
+      {R"({"errors":{}})", R"({"done":1})"},
+  };
+  for (const std::vector<std::string>& lines : lies) {
+    for (const bool history : {true, false}) {
+      std::vector<std::string> args = Args(Launcher({{"lines", lines}}));
+      if (history) {
+        args.push_back("--history");
+        args.push_back(tmp_.path() + "/history.jsonl");
+      }
+      const Ran ran = RunTicketsimArgs(args);
+      EXPECT_EQ(ran.exit_code, 3) << lines[0] << "\n" << ran.out;
+      EXPECT_TRUE(Has(ran.out,
+                      "host a: its agent said something that is not the "
+                      "protocol"))
+          << lines[0] << "\n"
+          << ran.out;
+      for (const std::string& entry : tmp_.Entries()) {
+        EXPECT_TRUE(entry == "agent.py" || entry == "plan.json" ||
+                    entry == "report.json" || entry == "history.jsonl")
+            << entry << " left by " << lines[0];
+      }
+    }
+  }
+}
+
+// Given an agent that says what a buyer says, the same run holds: the
+// checks refuse lies, not the truth.
+TEST_F(LyingAgentTest, AnAgentTellingTheTruthIsBelieved) {
+  const Ran ran = RunTicketsimArgs(Args(Launcher(
+      {{"lines",
+        {R"({"ev":[{B},0,12,0,0,0,0,{T}]})", R"({"ev":[{B},0,2,0,0,0,3,{T}]})",
+         R"({"ev":[{B},0,3,0,0,100,0,{T}]})",
+         R"({"ev":[{B},0,4,0,0,99,0,{T}]})", R"({"ev":[{B},0,9,0,0,0,0,{T}]})",
+         R"({"ev":[{B},1,8,0,0,0,1,{T}]})"}}})));
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;  // 100 - 1 sold, the count is 100
+  EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
+}
+
+// Given two hosts on PostgreSQL under pg-row-lock, an agent interrupted
+// mid-run (SIGTERM, as a person or a host's shutdown sends it) stops its
+// buyers short: the run is not whole, whatever the count says, and fails
+// (exit 3) naming the host.
+TEST_F(HostRunTest, AnAgentInterruptedMidRunFailsTheRun) {
+  const std::string out = tmp_.path() + "/out.txt";
+  // Each agent's lines are copied to {host}.lines on their way: once host
+  // a's first event is there, its buyers run.
+  const pid_t run = StartTicketsim(
+      {"run", testing::Library("37-pg-row-lock.toml"), "--set",
+       "buyers.attempts=100", "--set", "buyers.hosts=[\"a\", \"b\"]", "--set",
+       "buyers.launcher=sh -c '\"$@\" | tee " + tmp_.path() +
+           "/{host}.lines' sh"},
+      out);
+  ASSERT_GT(run, 0);
+  const std::string lines = tmp_.path() + "/a.lines";
+  for (int tries = 0;
+       tries < 1200 && !Has(testing::ReadFile(lines), "{\"ev\":"); ++tries) {
+    usleep(50000);
+  }
+  ASSERT_TRUE(Has(testing::ReadFile(lines), "{\"ev\":"))
+      << testing::ReadFile(out);
+  // Host a's agent: the `ticketsim buyer` under its launcher.
+  pid_t agent = 0;
+  for (pid_t launcher : ChildrenOf(run)) {
+    if (!Has(testing::ReadFile(fmt::format("/proc/{}/cmdline", launcher)),
+             "/a.lines")) {
+      continue;
+    }
+    for (pid_t child : ChildrenOf(launcher)) {
+      if (Has(testing::ReadFile(fmt::format("/proc/{}/cmdline", child)),
+              std::string("buyer\0", 6))) {
+        agent = child;
+      }
+    }
+  }
+  ASSERT_NE(agent, 0);
+  kill(agent, SIGTERM);
+  EXPECT_EQ(WaitFor(run), 3) << testing::ReadFile(out);
+  EXPECT_TRUE(Has(testing::ReadFile(out),
+                  "host a: its agent was interrupted by SIGTERM; its buyers "
+                  "were stopped before the run ended"))
+      << testing::ReadFile(out);
+}
+
+// Given an agent that answers nothing once the run has begun (nor SIGTERM),
+// an interrupt still ends the run at once: exit 130.
+TEST_F(LyingAgentTest, AnInterruptEndsTheRunDespiteADeafAgent) {
+  const std::string marker = tmp_.path() + "/going";
+  const pid_t run =
+      StartTicketsim(Args(Launcher({{"deaf", true}, {"marker", marker}})));
+  ASSERT_GT(run, 0);
+  for (int tries = 0; tries < 600 && access(marker.c_str(), F_OK) != 0;
+       ++tries) {
+    usleep(50000);
+  }
+  ASSERT_EQ(access(marker.c_str(), F_OK), 0);
+  const auto start = std::chrono::steady_clock::now();
+  kill(run, SIGINT);
+  EXPECT_EQ(WaitFor(run), 130);
+  // A bound, not a timing: the agent was waited for 10 s before.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// Given an agent that never says ready, the run fails (exit 3) naming the
+// host at run.timeout_ms, not a minute later.
+TEST_F(LyingAgentTest, AnAgentNeverReadyFailsTheRunAtItsTimeLimit) {
+  std::vector<std::string> args = Args(Launcher({{"ready", false}}));
+  args.push_back("--set");
+  args.push_back("run.timeout_ms=1500");
+  const auto start = std::chrono::steady_clock::now();
+  const Ran ran = RunTicketsimArgs(args);
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "host a: its agent was not ready within 1.5 s"))
+      << ran.out;
+  // A bound, not a timing: it waited a minute before.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
 // --- Hosts made of network namespaces ----------------------------------------
