@@ -28,6 +28,7 @@ using testing::LeftoversOfEndedRuns;
 using testing::Ran;
 using testing::ReadJson;
 using testing::RunTicketsimArgs;
+using testing::Whose;
 
 Scenario Applied(const std::vector<std::string>& settings) {
   Scenario scenario;
@@ -459,7 +460,7 @@ TEST_F(HostRunTest, AgentDyingFailsTheRun) {
   // any run killed so does, for the next one (or `clean`) to remove.
   EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
   EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // Given an interrupt during a run on a host, the agent and its buyers are
@@ -489,7 +490,7 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // Given a run's parent killed outright mid-run, each agent sees its stdin
@@ -523,7 +524,7 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
   std::vector<std::string> others;
   for (int tries = 0; tries < 100; ++tries) {
     others.clear();
-    for (const std::string& left : LeftoversOfEndedRuns()) {
+    for (const std::string& left : LeftoversOfEndedRuns(Whose::kEveryones)) {
       if (!Has(left, parent)) others.push_back(left);
     }
     if (others.empty()) break;
@@ -531,7 +532,7 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
   }
   EXPECT_TRUE(others.empty()) << others.front();
   EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // Runs `ticketsim buyer` with `line` on its stdin, which stays open (as a
@@ -590,7 +591,7 @@ TEST(HostAgentTest, RefusesWhatItCannotRun) {
   EXPECT_EQ(unreachable.exit_code, 3) << unreachable.out;
   EXPECT_TRUE(Has(unreachable.out, "could not open the store"))
       << unreachable.out;
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // --- Hosts made of network namespaces ----------------------------------------
@@ -658,7 +659,8 @@ class NetnsHostsTest : public ::testing::Test {
   void TearDown() override {
     // Every run ended, and its agents' runs with it: nothing of them is
     // left (a run killed by the test's time limit would leave its own).
-    const std::vector<std::string> left = LeftoversOfEndedRuns();
+    const std::vector<std::string> left =
+        LeftoversOfEndedRuns(Whose::kEveryones);
     EXPECT_TRUE(left.empty()) << left.front();
     Remove();
     if (!left.empty()) RunTicketsimArgs({"clean"});
