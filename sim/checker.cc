@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sim/starvation.h"
 #include "sim/words.h"
 
 namespace ticketsim {
@@ -37,6 +38,9 @@ constexpr EnumWord<ViolationKind> kViolationKindWords[] = {
     {ViolationKind::kProgramCrash, "program crash",
      "a buyer program exited with an error or died of a signal ticketsim did "
      "not send"},
+    {ViolationKind::kStarvation, "starvation",
+     "a buyer gave up waiting for a guard the others kept taking: a finding, "
+     "not a violation"},
 };
 
 // A confirmed purchase: the buyer read `seat` and wrote seat - 1 (or took
@@ -175,8 +179,10 @@ void AddBuyer(BuyerSummary summary, Verdict* verdict) {
 // Walks every buyer's events once, turning them into purchases and counts.
 class HistoryScan {
  public:
-  explicit HistoryScan(const CheckInput& input, Verdict* verdict)
+  HistoryScan(const CheckInput& input, const StarvationJudge& starvation,
+              Verdict* verdict)
       : input_(input),
+        starvation_(starvation),
         verdict_(verdict),
         torn_(ViolationKind::kTornRead),
         failures_(ViolationKind::kGuardFailure),
@@ -394,6 +400,9 @@ class HistoryScan {
       return;
     }
     if (static_cast<Failure>(e.aux) == Failure::kOutcomeUnknown) return;
+    // A wait that ran out while the others kept taking the guard: the
+    // guard did not fail, it was not fair (a finding of its own).
+    if (starvation_.Starved(e)) return;
     const bool store_error =
         static_cast<Failure>(e.aux) == Failure::kStoreError;
     (store_error ? store_errors_ : failures_).Add();
@@ -401,6 +410,7 @@ class HistoryScan {
   }
 
   const CheckInput& input_;
+  const StarvationJudge& starvation_;
   Verdict* verdict_;
   std::vector<Purchase> purchases_;
   std::vector<Event> sold_outs_;
@@ -744,10 +754,18 @@ std::vector<ViolationCount> Verdict::Counts() const {
 }
 
 int64_t Verdict::CountOf(ViolationKind kind) const {
-  for (const Violation& v : violations) {
-    if (v.kind == kind) return v.count;
+  for (const auto* list : {&violations, &findings}) {
+    for (const Violation& v : *list) {
+      if (v.kind == kind) return v.count;
+    }
   }
   return 0;
+}
+
+std::vector<ViolationCount> Verdict::FindingCounts() const {
+  std::vector<ViolationCount> counts;
+  for (const Violation& v : findings) counts.emplace_back(v.kind, v.count);
+  return counts;
 }
 
 std::string FormatTime(uint64_t ns) {
@@ -790,7 +808,11 @@ Witness WitnessOf(std::string text) {
 }
 
 void MergeViolation(Violation more, Verdict* verdict) {
-  for (Violation& v : verdict->violations) {
+  MergeViolation(std::move(more), &verdict->violations);
+}
+
+void MergeViolation(Violation more, std::vector<Violation>* list) {
+  for (Violation& v : *list) {
     if (v.kind != more.kind) continue;
     v.count += more.count;
     v.summary += "; " + more.summary;
@@ -804,14 +826,15 @@ void MergeViolation(Violation more, Verdict* verdict) {
     }
     return;
   }
-  verdict->violations.push_back(std::move(more));
+  list->push_back(std::move(more));
 }
 
 Verdict Check(const CheckInput& input) {
   Verdict verdict;
   verdict.initial = input.initial;
   verdict.final_count = input.final_count;
-  HistoryScan scan(input, &verdict);
+  const StarvationJudge starvation(input);
+  HistoryScan scan(input, starvation, &verdict);
   scan.Run();
   std::vector<Purchase>& purchases = scan.purchases();
   // A program may report sales without their seats: those count, but name
@@ -833,6 +856,7 @@ Verdict Check(const CheckInput& input) {
   CheckFalseSoldOut(input, &verdict, scan.sold_outs());
   CheckFinalState(input, &verdict);
   if (input.program) CheckLockOverlap(input, &verdict);
+  starvation.AddTo(&verdict.findings);
   return verdict;
 }
 

@@ -139,13 +139,19 @@ struct Verdict {
   };
   std::vector<EventBooks> events;
   std::vector<Violation> violations;
+  // What is found that is not a violation (starvation: the guard excluded
+  // but was not fair), with its witnesses as a violation has them. It does
+  // not make the verdict red; `[expect] kinds` may ask for it.
+  std::vector<Violation> findings;
   std::vector<BuyerSummary> buyers;
 
   bool ok() const { return violations.empty(); }
-  // The count of one kind of violation (0 if none).
+  // The count of one kind of violation or finding (0 if none).
   int64_t CountOf(ViolationKind kind) const;
-  // Each kind found, with its count, in report order.
+  // Each kind of violation found, with its count, in report order.
   std::vector<ViolationCount> Counts() const;
+  // The same for the findings.
+  std::vector<ViolationCount> FindingCounts() const;
 };
 
 Verdict Check(const CheckInput& input);
@@ -169,6 +175,8 @@ Witness WitnessOf(std::string text);
 // Adds `more` to `verdict`'s violations: its count to a kind already there
 // (with witnesses up to the limit), or as a new kind.
 void MergeViolation(Violation more, Verdict* verdict);
+// The same into `list` (a verdict's findings).
+void MergeViolation(Violation more, std::vector<Violation>* list);
 
 // "1.204 ms": a history time as the reports write it.
 std::string FormatTime(uint64_t ns);

@@ -1,13 +1,14 @@
 // named-mutex: boost::interprocess::named_mutex. On Linux it is a POSIX named
 // semaphore (/dev/shm/sem.<name>), so nothing releases it when its holder
-// dies: the next buyer's timed wait runs out, and the run reports it.
-#include <boost/date_time/posix_time/posix_time_types.hpp>
+// dies: the next buyer's timed wait runs out, and the run reports it. The
+// wait is on the semaphore itself, against CLOCK_MONOTONIC.
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/sync/named_mutex.hpp>
 #include <optional>
 
 #include "sim/guard_kinds.h"
+#include "sim/guard_semaphore_wait.h"
 
 namespace ticketsim {
 namespace {
@@ -34,12 +35,16 @@ class NamedMutexGuard : public Guard {
   Status Attach() override {
     try {
       mutex_.emplace(bip::open_only, name_.c_str());
-      return Status::Ok();
     } catch (const bip::interprocess_exception& e) {
       return Status::IOError("open named mutex " + name_ + ": " + e.what());
     }
+    // The same semaphore again, for waits against CLOCK_MONOTONIC.
+    return wait_.Open(name_);
   }
-  void Detach() override { mutex_.reset(); }
+  void Detach() override {
+    wait_.Close();
+    mutex_.reset();
+  }
 
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
     *recovered = false;
@@ -47,10 +52,7 @@ class NamedMutexGuard : public Guard {
       if (mutex_->try_lock()) return Status::Ok();
       CpuRelax();
     }
-    const auto deadline = boost::posix_time::microsec_clock::universal_time() +
-                          boost::posix_time::milliseconds(timeout_ms);
-    if (mutex_->timed_lock(deadline)) return Status::Ok();
-    return Status::Timeout("named mutex " + name_);
+    return wait_.Wait(timeout_ms, "named mutex " + name_);
   }
 
   Status Release() override {
@@ -66,6 +68,7 @@ class NamedMutexGuard : public Guard {
   static constexpr const char* kPurpose = "mutex";
   const std::string name_;
   std::optional<bip::named_mutex> mutex_;
+  SemaphoreWait wait_;
 };
 
 }  // namespace

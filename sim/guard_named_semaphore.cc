@@ -5,13 +5,13 @@
 // and buyers at different windows still race for the same count. Like the
 // named mutex it is a POSIX named semaphore that nothing gives back when its
 // holder dies.
-#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/sync/named_semaphore.hpp>
 #include <optional>
 
 #include "sim/guard_kinds.h"
+#include "sim/guard_semaphore_wait.h"
 
 namespace ticketsim {
 namespace {
@@ -40,20 +40,21 @@ class NamedSemaphoreGuard : public Guard {
   Status Attach() override {
     try {
       semaphore_.emplace(bip::open_only, name_.c_str());
-      return Status::Ok();
     } catch (const bip::interprocess_exception& e) {
       return Status::IOError("open named semaphore " + name_ + ": " + e.what());
     }
+    // The same semaphore again, for waits against CLOCK_MONOTONIC.
+    return wait_.Open(name_);
   }
-  void Detach() override { semaphore_.reset(); }
+  void Detach() override {
+    wait_.Close();
+    semaphore_.reset();
+  }
 
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
     *recovered = false;
     if (semaphore_->try_wait()) return Status::Ok();
-    const auto deadline = boost::posix_time::microsec_clock::universal_time() +
-                          boost::posix_time::milliseconds(timeout_ms);
-    if (semaphore_->timed_wait(deadline)) return Status::Ok();
-    return Status::Timeout("named semaphore " + name_);
+    return wait_.Wait(timeout_ms, "named semaphore " + name_);
   }
 
   Status Release() override {
@@ -70,6 +71,7 @@ class NamedSemaphoreGuard : public Guard {
   const std::string name_;
   const int64_t permits_;
   std::optional<bip::named_semaphore> semaphore_;
+  SemaphoreWait wait_;
 };
 
 }  // namespace

@@ -69,6 +69,10 @@ inline constexpr uint8_t kNoSeat = 4;
 // Flags on kTook: a sale counted from a line a program printed
 // (sold_pattern), not from its own account: no read or write is known.
 inline constexpr uint8_t kPrinted = 8;
+// Flags on kFailed (a guard timeout): the run judged it starvation
+// (sim/starvation.h). A history read back keeps the judgment, not the holds
+// it rests on.
+inline constexpr uint8_t kStarved = 16;
 // aux of a torn kQuery or kRead: a program could not read a count at all.
 inline constexpr uint32_t kUnreadable = UINT32_MAX;
 

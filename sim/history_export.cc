@@ -10,7 +10,9 @@
 
 #include "sim/checker.h"
 #include "sim/report_json.h"
+#include "sim/run.h"
 #include "sim/scenario_settings.h"
+#include "sim/starvation.h"
 #include "sim/words.h"
 
 namespace ticketsim {
@@ -23,7 +25,15 @@ struct Cursor {
   bool invoked = false;  // the current attempt's buy has been invoked
   uint32_t attempt = UINT32_MAX;
   int64_t read_value = 0;
+  // The event being written is a timeout the run judged starvation: its
+  // line says so, for a reader has not the holds to judge it again.
+  bool starved = false;
 };
+
+// What a failed line adds when its timeout starved.
+std::string_view StarvedField(bool starved) {
+  return starved ? R"(, "starvation": true)" : "";
+}
 
 // When the line for `e` belongs: a buy invoked by waiting for the guard
 // began when the wait did.
@@ -87,7 +97,7 @@ std::string TornBytes(const Event& e) {
 // Returns false for the events a purchase's lines tell.
 // `locks`: the names of its locks, as JSON strings.
 bool EmitProgramEvent(LineWriter* w, const Event& e,
-                      const std::vector<std::string>& locks) {
+                      const std::vector<std::string>& locks, bool starved) {
   const uint64_t t = e.time_ns;
   const uint32_t b = e.buyer;
   const std::string_view lock =
@@ -111,8 +121,8 @@ bool EmitProgramEvent(LineWriter* w, const Event& e,
     case EventKind::kFailed:
       if (static_cast<Failure>(e.aux) == Failure::kDeclined) return false;
       w->Line(
-          R"({{"type": "fail", "f": "lock", "process": {}, "time": {}, "lock": {}, "error": "{}")",
-          b, t, lock, FailureName(e.aux));
+          R"({{"type": "fail", "f": "lock", "process": {}, "time": {}, "lock": {}, "error": "{}"{})",
+          b, t, lock, FailureName(e.aux), StarvedField(starved));
       return true;
     case EventKind::kRead:
       if (e.flags & kTorn) {
@@ -142,7 +152,7 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
   }
   const uint64_t t = LineTime(e);
   const uint32_t b = e.buyer;
-  if (program && EmitProgramEvent(w, e, locks)) return;
+  if (program && EmitProgramEvent(w, e, locks, c->starved)) return;
   if (e.kind == EventKind::kFault) {
     w->Line(
         R"({{"type": "info", "f": "{}", "process": "nemesis", "buyer": {}, "time": {}, "value": {})",
@@ -196,8 +206,8 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
           name, b, t, e.value);
     } else if (e.kind == EventKind::kFailed) {
       w->Line(
-          R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}")",
-          name, b, t, FailureName(e.aux));
+          R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}"{})",
+          name, b, t, FailureName(e.aux), StarvedField(c->starved));
     }
     return;
   }
@@ -267,8 +277,8 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
     case EventKind::kFailed:
       if (!c->invoked) Invoke(w, b, t);
       w->Line(
-          R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "{}")",
-          b, t, FailureName(e.aux));
+          R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "{}"{})",
+          b, t, FailureName(e.aux), StarvedField(c->starved));
       c->invoked = false;
       return;
     case EventKind::kRelease:
@@ -340,6 +350,14 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
       lock_names.push_back(JsonText(name));
     }
   }
+  // Which timeouts starved, judged as the checker judges them.
+  CheckInput input;
+  input.program = run.program != nullptr;
+  input.killed = KilledBuyers(run);
+  for (uint32_t b = 0; b < run.served_by.size(); ++b) {
+    input.events.push_back(run.history->EventsOf(b));
+  }
+  const StarvationJudge starvation(input);
   std::vector<Cursor> cursors(run.served_by.size());
   // The next event of every buyer, earliest first.
   using Head = std::pair<uint64_t, uint32_t>;
@@ -358,6 +376,7 @@ Status WriteHistoryJsonl(std::FILE* out, const RunResult& run, int64_t trial,
     w.set_step(step_at(b, c.next));
     const Event& e = c.events[c.next++];
     end = std::max(end, e.time_ns);
+    c.starved = e.kind == EventKind::kFailed && starvation.Starved(e);
     Emit(&w, e, &c, event_names, run.program != nullptr, lock_names);
     w.set_step(-1);
     if (c.next < c.events.size()) {

@@ -188,8 +188,9 @@ class TrialBuild {
       } else if (type == "fail") {
         buyer.asked[lock] = -1;
         uint32_t failure = 0;
-        if (auto m = FailureOf(doc, &failure)) return m;
-        Add(b, t, EventKind::kFailed, 0, 0, failure, lock);
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure, lock);
       }
       return std::nullopt;
     }
@@ -276,8 +277,9 @@ class TrialBuild {
       buyers_[b].further_read &= ~(1u << e);
       if (f == "failed") {
         uint32_t failure = 0;
-        if (auto m = FailureOf(doc, &failure)) return m;
-        Add(b, t, EventKind::kFailed, 0, 0, failure, e);
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure, e);
         return std::nullopt;
       }
       std::optional<int64_t> value;
@@ -514,8 +516,15 @@ class TrialBuild {
     return std::nullopt;
   }
 
-  static std::optional<Malformed> FailureOf(const json& doc,
-                                            uint32_t* failure) {
+  // The Failure of a failed purchase or wait, and its flags: kStarved for a
+  // timeout the run judged starvation ("starvation": true).
+  static std::optional<Malformed> FailureOf(const json& doc, uint32_t* failure,
+                                            uint8_t* flags) {
+    const auto starved = doc.find("starvation");
+    *flags =
+        starved != doc.end() && starved->is_boolean() && starved->get<bool>()
+            ? kStarved
+            : 0;
     const std::string error = Text(doc, "error").value_or("");
     for (Failure f :
          {Failure::kGuardTimeout, Failure::kGuardError, Failure::kStoreBusy,
@@ -638,8 +647,9 @@ class TrialBuild {
         if (auto m = Torn(doc, b, t, EventKind::kRead, 0)) return m;
       } else {
         uint32_t failure = 0;
-        if (auto m = FailureOf(doc, &failure)) return m;
-        Add(b, t, EventKind::kFailed, 0, 0, failure);
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure);
       }
     } else {
       return Malformed{fmt::format("unknown type \"{}\"", Visible(type))};
@@ -827,21 +837,29 @@ int CheckHistory(const std::string& path, std::FILE* out, std::FILE* err) {
     fmt::print(out, "{}, trial {}\n", Visible(t.run.scenario.name), t.trial);
     fmt::print(out, "  purchases: {} confirmed, {} indeterminate\n",
                verdict.confirmed, verdict.indeterminate);
+    const auto list = [out](const std::vector<Violation>& kinds) {
+      for (const Violation& v : kinds) {
+        fmt::print(out, "  {} x{}: {}\n", ViolationName(v.kind), v.count,
+                   Visible(v.summary));
+        for (const Witness& w : v.witnesses) {
+          fmt::print(out, "    - {}\n", Visible(w.text));
+        }
+        if (v.unwitnessed > 0) {
+          fmt::print(out, "    - and {} more\n", v.unwitnessed);
+        }
+      }
+    };
     if (verdict.ok()) {
       fmt::print(out, "  verdict: ok\n");
-      return Status::Ok();
+    } else {
+      violated = true;
+      fmt::print(out, "  VIOLATED: {}\n", ListViolations(verdict.Counts()));
+      list(verdict.violations);
     }
-    violated = true;
-    fmt::print(out, "  VIOLATED: {}\n", ListViolations(verdict.Counts()));
-    for (const Violation& v : verdict.violations) {
-      fmt::print(out, "  {} x{}: {}\n", ViolationName(v.kind), v.count,
-                 Visible(v.summary));
-      for (const Witness& w : v.witnesses) {
-        fmt::print(out, "    - {}\n", Visible(w.text));
-      }
-      if (v.unwitnessed > 0) {
-        fmt::print(out, "    - and {} more\n", v.unwitnessed);
-      }
+    if (!verdict.findings.empty()) {
+      fmt::print(out, "  found (not violations): {}\n",
+                 ListViolations(verdict.FindingCounts()));
+      list(verdict.findings);
     }
     return Status::Ok();
   });

@@ -260,10 +260,12 @@ class Narrator {
 std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
   // The events a witness rests on are told even in a cut story.
   std::set<std::pair<uint32_t, uint64_t>> witnessed;
-  for (const Violation& v : verdict.violations) {
-    for (const Witness& w : v.witnesses) {
-      for (const WitnessStep& step : w.steps) {
-        witnessed.emplace(step.buyer, step.time_ns);
+  for (const auto* list : {&verdict.violations, &verdict.findings}) {
+    for (const Violation& v : *list) {
+      for (const Witness& w : v.witnesses) {
+        for (const WitnessStep& step : w.steps) {
+          witnessed.emplace(step.buyer, step.time_ns);
+        }
       }
     }
   }
@@ -295,6 +297,14 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
     told.push_back(
         {static_cast<uint64_t>(run.seconds * 1e9), b, nullptr, nullptr,
          fmt::format("buyer {} is dead ({})", b, SignalName(signal)), true});
+  }
+  // After a starved buyer's give-up, what it waited through.
+  for (const Violation& v : verdict.findings) {
+    for (const Witness& w : v.witnesses) {
+      told.push_back(
+          {w.to_ns, w.buyers.empty() ? 0 : w.buyers.front(), nullptr, nullptr,
+           fmt::format("{}: {}", ViolationName(v.kind), w.text), true});
+    }
   }
   if (!run.deadlock.empty()) {
     std::string cycle;

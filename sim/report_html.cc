@@ -24,27 +24,10 @@ std::string TimeAttributes(const Witness& w) {
       Ms(static_cast<int64_t>(w.to_ns)));
 }
 
-std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
-  // A run cut short checked only the purchases that finished.
-  const std::string cut = run.timed_out     ? "the run hit its time limit"
-                          : run.interrupted ? "the run was interrupted"
-                                            : "";
-  if (verdict.ok()) {
-    if (!cut.empty()) {
-      return fmt::format(
-          "<div class=\"verdict bad\">Verdict incomplete ({}): no violation "
-          "among the purchases that finished</div>\n",
-          cut);
-    }
-    return "<div class=\"verdict ok\">No violation</div>\n";
-  }
-  const std::string kinds = ListViolations(verdict.Counts());
-  std::string out = fmt::format(
-      "<div class=\"verdict bad\">VIOLATED: {}{}</div>\n<ul "
-      "class=\"violations\">\n",
-      XmlEscape(kinds),
-      cut.empty() ? "" : fmt::format(" (verdict incomplete: {})", cut));
-  for (const Violation& v : verdict.violations) {
+// Each kind of `list` with its summary and witnesses, as list items.
+std::string KindsHtml(const std::vector<Violation>& list) {
+  std::string out;
+  for (const Violation& v : list) {
     out +=
         fmt::format("<li><b>{} x{}</b>: {}", XmlEscape(ViolationName(v.kind)),
                     v.count, XmlEscape(v.summary));
@@ -61,7 +44,38 @@ std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
     }
     out += "</li>\n";
   }
-  return out + "</ul>\n";
+  return out;
+}
+
+std::string VerdictHtml(const RunResult& run, const Verdict& verdict) {
+  // A run cut short checked only the purchases that finished.
+  const std::string cut = run.timed_out     ? "the run hit its time limit"
+                          : run.interrupted ? "the run was interrupted"
+                                            : "";
+  std::string out;
+  if (!verdict.ok()) {
+    out = fmt::format(
+        "<div class=\"verdict bad\">VIOLATED: {}{}</div>\n<ul "
+        "class=\"violations\">\n{}</ul>\n",
+        XmlEscape(ListViolations(verdict.Counts())),
+        cut.empty() ? "" : fmt::format(" (verdict incomplete: {})", cut),
+        KindsHtml(verdict.violations));
+  } else if (!cut.empty()) {
+    out = fmt::format(
+        "<div class=\"verdict bad\">Verdict incomplete ({}): no violation "
+        "among the purchases that finished</div>\n",
+        cut);
+  } else {
+    out = "<div class=\"verdict ok\">No violation</div>\n";
+  }
+  if (!verdict.findings.empty()) {
+    out += fmt::format(
+        "<div class=\"verdict found\">Found (not a violation): {}</div>\n<ul "
+        "class=\"violations\">\n{}</ul>\n",
+        XmlEscape(ListViolations(verdict.FindingCounts())),
+        KindsHtml(verdict.findings));
+  }
+  return out;
 }
 
 // What each class of mark means, and a swatch drawn with that very class.
@@ -183,6 +197,7 @@ h2 { font-size: 18px; margin: 28px 0 4px; }
   border-radius: 4px; display: inline-block; }
 .verdict.ok { background: #e3f4e3; color: #1a7f1a; }
 .verdict.bad { background: #fde8e8; color: #b00020; }
+.verdict.found { background: #fff4d6; color: #7a5200; }
 .violations { margin-top: 0; }
 .witness-item { cursor: zoom-in; text-decoration: underline dotted; }
 #info { position: sticky; top: 0; background: #ffffe8; border: 1px solid #ddd;

@@ -182,16 +182,21 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
          {"holds", EventName(run.scenario, link.holds)},
          {"waits_for", EventName(run.scenario, link.waits_for)}});
   }
-  nlohmann::json violations = nlohmann::json::array();
-  for (const Violation& v : verdict.violations) {
-    nlohmann::json witnesses = nlohmann::json::array();
-    for (const Witness& w : v.witnesses) witnesses.push_back(WitnessJson(v, w));
-    violations.push_back({{"kind", ViolationName(v.kind)},
-                          {"count", v.count},
-                          {"summary", v.summary},
-                          {"witnesses", std::move(witnesses)},
-                          {"more", v.unwitnessed}});
-  }
+  const auto kinds = [](const std::vector<Violation>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Violation& v : list) {
+      nlohmann::json witnesses = nlohmann::json::array();
+      for (const Witness& w : v.witnesses) {
+        witnesses.push_back(WitnessJson(v, w));
+      }
+      out.push_back({{"kind", ViolationName(v.kind)},
+                     {"count", v.count},
+                     {"summary", v.summary},
+                     {"witnesses", std::move(witnesses)},
+                     {"more", v.unwitnessed}});
+    }
+    return out;
+  };
   nlohmann::json schedule = {
       {"kind", WordOf(kScheduleKinds, run.schedule.kind)},
       {"steps", run.schedule.Buyers()}};
@@ -230,7 +235,8 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
        {{"killed", verdict.fault_kills},
         {"crashed", verdict.fault_crashes},
         {"paused", verdict.paused}}},
-      {"violations", violations},
+      {"violations", kinds(verdict.violations)},
+      {"findings", kinds(verdict.findings)},
       {"hint", TornReadHint(run.scenario, verdict)},
       {"buyers", buyers},
       {"run",

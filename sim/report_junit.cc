@@ -36,13 +36,15 @@ std::string Details(const ScenarioResult& r) {
   for (size_t i = 0; i < r.trials.size(); ++i) {
     const TrialResult& t = r.trials[i];
     const std::string kinds = ListViolations(t.violations);
+    const std::string found = ListViolations(t.findings);
     // A run cut short checked only the purchases that finished.
     const std::string cut =
         t.timed_out     ? "verdict incomplete (the run hit its time limit): "
         : t.interrupted ? "verdict incomplete (the run was interrupted): "
                         : "";
-    out += fmt::format("trial {} seed {}: sold {}, {}{}{}\n", i + 1, t.seed,
+    out += fmt::format("trial {} seed {}: sold {}, {}{}{}{}\n", i + 1, t.seed,
                        t.sold, cut, kinds.empty() ? "no violation" : kinds,
+                       found.empty() ? "" : "; found " + found,
                        t.miss.empty() ? "" : " -- " + t.miss);
   }
   return out;

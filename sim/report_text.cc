@@ -434,24 +434,36 @@ void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
                                  "incomplete ({}): no violation among the "
                                  "purchases that finished",
                                  cut)));
-    return;
+  } else {
+    // One line naming each kind: their counts overlap (nine extra sales of
+    // one seat are nine lost updates, nine oversold and nine duplicates
+    // alike).
+    fmt::print(out, "  verdict   {}{}\n",
+               paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
+               cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
   }
-  // One line naming each kind: their counts overlap (nine extra sales of one
-  // seat are nine lost updates, nine oversold and nine duplicates alike).
-  fmt::print(out, "  verdict   {}{}\n",
-             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
-             cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
-  for (const Violation& v : verdict.violations) {
-    fmt::print(out, "{}  {} x{}: {}\n", witnesses ? "\n" : "",
-               paint.Red(Upper(ViolationName(v.kind))), v.count,
-               Visible(v.summary));
-    if (!witnesses) continue;
-    for (const Witness& w : v.witnesses) {
-      fmt::print(out, "    - {}\n", Visible(w.text));
+  // Each kind with its summary and, if asked for, its witnesses.
+  const auto kinds = [&](const std::vector<Violation>& list, bool red) {
+    for (const Violation& v : list) {
+      const std::string name = Upper(ViolationName(v.kind));
+      fmt::print(out, "{}  {} x{}: {}\n", witnesses ? "\n" : "",
+                 red ? paint.Red(name) : paint.Bold(name), v.count,
+                 Visible(v.summary));
+      if (!witnesses) continue;
+      for (const Witness& w : v.witnesses) {
+        fmt::print(out, "    - {}\n", Visible(w.text));
+      }
+      if (v.unwitnessed > 0) {
+        fmt::print(out, "    - and {} more\n", v.unwitnessed);
+      }
     }
-    if (v.unwitnessed > 0) {
-      fmt::print(out, "    - and {} more\n", v.unwitnessed);
-    }
+  };
+  kinds(verdict.violations, /*red=*/true);
+  if (!verdict.findings.empty()) {
+    fmt::print(out, "{}  found     {} (a finding, not a violation)\n",
+               witnesses ? "\n" : "",
+               paint.Bold(ListViolations(verdict.FindingCounts())));
+    kinds(verdict.findings, /*red=*/false);
   }
   if (const std::string hint = TornReadHint(scenario, verdict); !hint.empty()) {
     fmt::print(out, "\n");

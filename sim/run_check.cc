@@ -290,8 +290,12 @@ Verdict CheckRun(const RunResult& result) {
       if (event_count == 1) {
         input.events.push_back(events);
       } else {
+        // A fault strikes whatever the buyer holds: every event's books
+        // see it (the starvation judge looks for stalls in holds).
         for (const Event& event : events) {
-          if (event.event == e) own[e][i].push_back(event);
+          if (event.event == e || event.kind == EventKind::kFault) {
+            own[e][i].push_back(event);
+          }
         }
         input.events.emplace_back(own[e][i]);
       }
@@ -306,9 +310,11 @@ Verdict CheckRun(const RunResult& result) {
     if (event_count > 1) {
       event_books.push_back({EventName(result.scenario, e), books.final_count,
                              books.confirmed, books.indeterminate});
-      for (Violation& v : books.violations) {
-        v.summary =
-            fmt::format("{}: {}", EventName(result.scenario, e), v.summary);
+      for (auto* list : {&books.violations, &books.findings}) {
+        for (Violation& v : *list) {
+          v.summary =
+              fmt::format("{}: {}", EventName(result.scenario, e), v.summary);
+        }
       }
     }
     if (e == 0) {
@@ -316,6 +322,9 @@ Verdict CheckRun(const RunResult& result) {
     } else {
       for (Violation& v : books.violations) {
         MergeViolation(std::move(v), &verdict);
+      }
+      for (Violation& v : books.findings) {
+        MergeViolation(std::move(v), &verdict.findings);
       }
     }
   }

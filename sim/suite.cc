@@ -13,8 +13,12 @@
 namespace ticketsim {
 namespace {
 
+// "lost update x9"; with findings "lost update x9 (found: starvation x1)".
 std::string KindsOf(const Verdict& verdict) {
-  return ListViolations(verdict.Counts());
+  const std::string found = ListViolations(verdict.FindingCounts());
+  const std::string kinds =
+      verdict.ok() ? std::string("none") : ListViolations(verdict.Counts());
+  return found.empty() ? kinds : fmt::format("{} (found: {})", kinds, found);
 }
 
 }  // namespace
@@ -46,7 +50,11 @@ std::string ExpectationMiss(const Scenario& scenario, const Verdict& verdict,
                            : "",
                        KindsOf(verdict));
   }
-  if (verdict.ok()) return "expected a violation, got none";
+  // Kinds named may be findings (starvation), which are no violation: then
+  // the kinds alone are expected.
+  if (verdict.ok() && scenario.expect.kinds.empty()) {
+    return "expected a violation, got " + KindsOf(verdict);
+  }
   std::string missing;
   for (ViolationKind kind : scenario.expect.kinds) {
     if (verdict.CountOf(kind) == 0) {
@@ -66,7 +74,9 @@ int64_t ScenarioResult::with_violations() const {
 std::vector<ViolationCount> ScenarioResult::kinds_in_trials() const {
   std::vector<ViolationCount> kinds;
   for (const TrialResult& t : trials) {
-    for (const auto& [kind, count] : t.violations) {
+    std::vector<ViolationCount> found = t.violations;
+    found.insert(found.end(), t.findings.begin(), t.findings.end());
+    for (const auto& [kind, count] : found) {
       auto it =
           std::find_if(kinds.begin(), kinds.end(),
                        [k = kind](const auto& e) { return e.first == k; });
@@ -208,6 +218,7 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     trial.remaining = verdict.final_count;
     trial.violations = verdict.Counts();
     trial.unchecked = verdict.ok() && ProgramSalesUnknown(run);
+    trial.findings = verdict.FindingCounts();
     trial.miss = ExpectationMiss(scenario, verdict, trial.unchecked);
     if (hooks.keep_json) {
       trial.report = JsonReport(run, verdict);

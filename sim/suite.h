@@ -64,7 +64,8 @@ struct TrialResult {
   // A program's run that told nothing of its sales, with no violation
   // found otherwise: nothing was checked (ProgramSalesUnknown).
   bool unchecked = false;
-  std::string miss;       // ExpectationMiss, "" when met
+  std::vector<ViolationCount> findings;  // not violations: starvation
+  std::string miss;                      // ExpectationMiss, "" when met
   nlohmann::json report;  // the run's JSON report, when asked for
 
   bool violated() const { return !violations.empty(); }
@@ -79,8 +80,8 @@ struct ScenarioResult {
   int stopped_by_signal = 0;
 
   int64_t with_violations() const;
-  // Every kind of violation any trial showed, in the order first seen, each
-  // with the number of trials that showed it.
+  // Every kind of violation or finding any trial showed, in the order first
+  // seen, each with the number of trials that showed it.
   std::vector<ViolationCount> kinds_in_trials() const;
   bool run_failed() const;
   // A trial's run could not follow its input (TrialResult::bad_input).

@@ -24,6 +24,9 @@ enum class ViolationKind {
   kDeadlock,       // buyers each waiting for a guard the next one holds
   kLockOverlap,    // a program's lock held by two buyers at once
   kProgramCrash,   // a program's process failed (exit status, signal)
+  // Not a violation but a finding: a buyer gave up waiting for a guard the
+  // others kept taking (sim/starvation.h). It excluded; it was not fair.
+  kStarvation,
 };
 
 extern const std::span<const EnumWord<ViolationKind>> kViolationKinds;

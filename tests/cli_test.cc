@@ -185,7 +185,7 @@ TEST_F(CliTest, TheReplayLineNamesAScenarioWithANewlineInItsName) {
 TEST_F(CliTest, AnInterruptedRunCleansUpAndExits130) {
   int out[2];
   ASSERT_EQ(pipe(out), 0);
-  const pid_t pid = fork();
+  const pid_t pid = testing::ForkNoted();
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);

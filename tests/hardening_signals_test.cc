@@ -52,7 +52,7 @@ struct Ended {
 };
 
 pid_t Start(const Launch& launch, int out_fd) {
-  const pid_t pid = fork();
+  const pid_t pid = testing::ForkNoted();
   if (pid != 0) return pid;
   // The test runner's own signal state must not leak into ticketsim's.
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);

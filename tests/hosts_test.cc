@@ -30,6 +30,7 @@ using testing::LeftoversOfEndedRuns;
 using testing::Ran;
 using testing::ReadJson;
 using testing::RunTicketsimArgs;
+using testing::Whose;
 
 Scenario Applied(const std::vector<std::string>& settings) {
   Scenario scenario;
@@ -484,7 +485,7 @@ TEST_F(HostRunTest, AgentDyingFailsTheRun) {
     // any run killed so does, for the next one (or `clean`) to remove.
     EXPECT_TRUE(testing::LeftoversOf(ran.pid).empty());
     EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-    EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+    EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
   });
 }
 
@@ -527,7 +528,7 @@ TEST_F(HostRunTest, InterruptStopsTheAgents) {
   usleep(700000);
   kill(child, SIGINT);
   EXPECT_EQ(WaitFor(child), 130);
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // Given a run's parent killed outright mid-run, each agent sees its stdin
@@ -551,7 +552,7 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
     std::vector<std::string> others;
     for (int tries = 0; tries < 100; ++tries) {
       others.clear();
-      for (const std::string& left : LeftoversOfEndedRuns()) {
+      for (const std::string& left : LeftoversOfEndedRuns(Whose::kEveryones)) {
         if (!Has(left, parent)) others.push_back(left);
       }
       if (others.empty()) break;
@@ -559,7 +560,7 @@ TEST_F(HostRunTest, AgentsCleanUpWhenTheParentDies) {
     }
     EXPECT_TRUE(others.empty()) << others.front();
     EXPECT_EQ(RunTicketsimArgs({"clean"}).exit_code, 0);
-    EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+    EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
   });
 }
 
@@ -619,7 +620,7 @@ TEST(HostAgentTest, RefusesWhatItCannotRun) {
   EXPECT_EQ(unreachable.exit_code, 3) << unreachable.out;
   EXPECT_TRUE(Has(unreachable.out, "could not open the store"))
       << unreachable.out;
-  EXPECT_TRUE(LeftoversOfEndedRuns().empty());
+  EXPECT_TRUE(LeftoversOfEndedRuns(Whose::kEveryones).empty());
 }
 
 // --- Agents that lie or do not answer ----------------------------------------
@@ -898,7 +899,8 @@ class NetnsHostsTest : public ::testing::Test {
   void TearDown() override {
     // Every run ended, and its agents' runs with it: nothing of them is
     // left (a run killed by the test's time limit would leave its own).
-    const std::vector<std::string> left = LeftoversOfEndedRuns();
+    const std::vector<std::string> left =
+        LeftoversOfEndedRuns(Whose::kEveryones);
     EXPECT_TRUE(left.empty()) << left.front();
     Remove();
     if (!left.empty()) RunTicketsimArgs({"clean"});

@@ -154,7 +154,7 @@ Ran RunBounded(const std::vector<std::string>& args, const std::string& tmpdir,
   Ran ran;
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return ran;
-  ran.pid = fork();
+  ran.pid = testing::ForkNoted();
   if (ran.pid == 0) {
     for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
     sigset_t none;

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include "sim/guard.h"
 
@@ -73,6 +77,82 @@ std::string TempRoot() {
   return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
 }
 
+// The processes this one started (StartNoted), each with when it began and,
+// once reaped here, when it had ended, on the clock file times are stamped
+// with. A run's names carry the pid of the process that made it; a pid
+// alone proves nothing (another process of this uid had it before or after,
+// maybe in another suite), but a name made while one of ours had that pid
+// is our process's.
+struct Life {
+  timespec began;
+  timespec ended;
+};
+std::mutex started_mutex;
+std::map<pid_t, Life>& Started() {
+  static std::map<pid_t, Life> started;
+  return started;
+}
+
+timespec CoarseNow() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return now;
+}
+
+constexpr timespec kNotYet = {INT64_MAX, 0};
+
+// When this process began (before any test: at its start).
+const timespec kProcessStart = CoarseNow();
+
+// When process `pid` lived, if it is this one or one it started.
+std::optional<Life> LifeOf(pid_t pid) {
+  if (pid == getpid()) return Life{kProcessStart, kNotYet};
+  std::lock_guard<std::mutex> lock(started_mutex);
+  const auto it = Started().find(pid);
+  if (it == Started().end()) return std::nullopt;
+  return it->second;
+}
+
+// Notes that a process started here has ended (it was just reaped).
+void NoteEnded(pid_t pid) {
+  std::lock_guard<std::mutex> lock(started_mutex);
+  const auto it = Started().find(pid);
+  if (it != Started().end()) it->second.ended = CoarseNow();
+}
+
+bool NotBefore(const timespec& a, const timespec& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec >= b.tv_nsec;
+}
+
+// The pid in the tag a name of /dev/shm or the temp directory begins with
+// ("ticketsim.<uid>.<pid>.", after "sem." for a semaphore).
+std::optional<pid_t> PidOfName(std::string_view name) {
+  if (name.starts_with("sem.")) name.remove_prefix(4);
+  const std::string prefix = fmt::format("ticketsim.{}.", geteuid());
+  if (!name.starts_with(prefix)) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string_view::npos) return std::nullopt;
+  pid_t pid = 0;
+  for (char c : name.substr(0, dot)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid;
+}
+
+// Whether `path` was made while the process its name names lived, if that
+// process is known here; `unknown` otherwise.
+bool MadeInItsLife(const std::string& path, bool unknown) {
+  const std::optional<pid_t> pid = PidOfName(fs::path(path).filename().c_str());
+  const std::optional<Life> life = pid ? LifeOf(*pid) : std::optional<Life>();
+  if (!life) return unknown;
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return false;
+  return NotBefore(st.st_ctim, life->began) &&
+         NotBefore(life->ended, st.st_ctim);
+}
+
 // Adds the entries of `dir` whose name contains `needle` and pass `keep`.
 void Scan(const std::string& dir, const std::string& needle,
           std::vector<std::string>* found,
@@ -112,6 +192,9 @@ std::vector<std::string> LeftoversOf(pid_t pid) {
   std::vector<std::string> found;
   Scan("/dev/shm", needle, &found);
   Scan(TempRoot(), needle, &found);
+  std::erase_if(found, [](const std::string& path) {
+    return !MadeInItsLife(path, /*unknown=*/true);
+  });
   return found;
 }
 
@@ -136,13 +219,31 @@ const std::vector<std::string>& LeftoversBeforeTheseTests() {
 
 }  // namespace
 
-std::vector<std::string> LeftoversOfEndedRuns() {
+pid_t StartNoted(const std::function<pid_t()>& start) {
+  // Taken before the start: what the process makes is stamped after it.
+  const timespec before = CoarseNow();
+  const pid_t pid = start();
+  if (pid > 0) {
+    std::lock_guard<std::mutex> lock(started_mutex);
+    Started()[pid] = {before, kNotYet};
+  }
+  return pid;
+}
+
+pid_t ForkNoted() {
+  return StartNoted([] { return fork(); });
+}
+
+std::vector<std::string> LeftoversOfEndedRuns(Whose whose) {
   const std::string needle = fmt::format("ticketsim.{}.", geteuid());
   // Ended: the run's liveness lock there is free, as `ticketsim clean`
-  // judges it; never by the pid in the name.
-  const auto ended = [](const std::string& dir) {
-    return [dir](const std::string& name) {
-      return RunHasEnded(fmt::format("{}/{}", dir, name));
+  // judges it. Ours: made by a process this one started, after it began.
+  const auto ended = [whose](const std::string& dir) {
+    return [dir, whose](const std::string& name) {
+      const std::string path = fmt::format("{}/{}", dir, name);
+      return (whose == Whose::kEveryones ||
+              MadeInItsLife(path, /*unknown=*/false)) &&
+             RunHasEnded(path);
     };
   };
   std::vector<std::string> found;
@@ -157,19 +258,6 @@ std::vector<std::string> LeftoversOfEndedRuns() {
                LeftoversBeforeTheseTests().end();
   });
   return found;
-}
-
-int RunTicketsim(const std::string& args, std::string* out, bool merge_stderr) {
-  const std::string command = fmt::format("{} {}{}", TICKETSIM_BINARY, args,
-                                          merge_stderr ? " 2>&1" : "");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  out->clear();
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out->append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 namespace {
@@ -198,6 +286,7 @@ std::string ReadAll(int fd) {
 int Wait(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
+  NoteEnded(pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -212,15 +301,17 @@ std::vector<std::string> TicketsimArgv(const std::vector<std::string>& args) {
 namespace {
 
 // Runs `child` (which must not return: it execs or exits) in a forked
-// process whose stdout and stderr go, together, into the result's `out`.
-Ran RunWithOutput(const std::function<void()>& child) {
+// process whose stdout and (with `merge_stderr`) stderr go, together, into
+// the result's `out`.
+Ran RunWithOutput(const std::function<void()>& child,
+                  bool merge_stderr = true) {
   Ran ran;
   int out[2];
   if (pipe(out) != 0) return ran;
-  ran.pid = fork();
+  ran.pid = ForkNoted();
   if (ran.pid == 0) {
     dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
+    if (merge_stderr) dup2(out[1], STDERR_FILENO);
     close(out[0]);
     close(out[1]);
     child();
@@ -234,6 +325,16 @@ Ran RunWithOutput(const std::function<void()>& child) {
 }
 
 }  // namespace
+
+int RunTicketsim(const std::string& args, std::string* out, bool merge_stderr) {
+  // The shell execs ticketsim, which so keeps the pid noted for it.
+  const std::string command = fmt::format("exec {} {}", TICKETSIM_BINARY, args);
+  const Ran ran = RunWithOutput(
+      [&] { execl("/bin/sh", "sh", "-c", command.c_str(), nullptr); },
+      merge_stderr);
+  *out = ran.out;
+  return ran.exit_code;
+}
 
 Ran RunProgram(const std::vector<std::string>& argv,
                const std::string& tmpdir) {
@@ -329,7 +430,8 @@ void InPrivateShm(const std::function<void()>& body) {
 Ran RunTicketsimOnTerminal(const std::vector<std::string>& args) {
   Ran ran;
   int terminal = -1;
-  ran.pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  ran.pid =
+      StartNoted([&] { return forkpty(&terminal, nullptr, nullptr, nullptr); });
   if (ran.pid == 0) Exec(TicketsimArgv(args));
   if (ran.pid < 0) return ran;
   ran.out = ReadAll(terminal);
@@ -437,10 +539,11 @@ void ScopedRun::AddPurposes(const std::vector<std::string>& purposes) {
 }
 
 int RunInChild(const std::function<int()>& child) {
-  const pid_t pid = fork();
+  const pid_t pid = ForkNoted();
   if (pid == 0) _exit(child());
   int status = 0;
   waitpid(pid, &status, 0);
+  NoteEnded(pid);
   return status;
 }
 

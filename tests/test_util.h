@@ -19,9 +19,18 @@
 
 namespace ticketsim::testing {
 
+// Starts a process as `start` does (fork or forkpty: 0 in the child) and, in
+// the parent, notes it as one this process started, so that the runs it
+// makes are known as this test's (LeftoversOf, LeftoversOfEndedRuns). The
+// helpers below start theirs so; a test that forks on its own uses it.
+pid_t StartNoted(const std::function<pid_t()>& start);
+pid_t ForkNoted();
+
 // Named objects (/dev/shm) and run directories ($TMPDIR or /tmp) that belong
-// to runs of process `pid` (the pid in their tag). A test listener fails
-// every test after which this process has any left.
+// to runs of process `pid` (the pid in their tag). For a process started
+// with StartNoted (or this one), names made before it began are not its:
+// another process had the pid then. A test listener fails every test after
+// which this process has any left.
 std::vector<std::string> LeftoversOf(pid_t pid);
 
 // The whole of a file ("" if it cannot be read).
@@ -29,10 +38,20 @@ std::string ReadFile(const std::string& path);
 // A JSON file, parsed; discarded (is_discarded()) if it is not JSON.
 nlohmann::json ReadJson(const std::string& path);
 
-// Named objects and run directories of this uid whose run has ended (its
-// liveness lock is free): what a run that ended (however it ended) must
-// never leave.
-std::vector<std::string> LeftoversOfEndedRuns();
+// Whose runs a check of leftovers judges. Other processes of this uid (a
+// test beside this one, another suite) have runs too, and one they killed
+// leaves its names until the next run anywhere cleans them up: a check that
+// judged those would fail by their doing.
+enum class Whose {
+  kOurs,  // made by this process or one it started (StartNoted)
+  // Every run of this uid: for a test whose runs are made by processes it
+  // cannot name (agents a launcher starts); others' killed runs count too.
+  kEveryones,
+};
+
+// Named objects and run directories whose run has ended (its liveness lock
+// is free): what a run that ended (however it ended) must never leave.
+std::vector<std::string> LeftoversOfEndedRuns(Whose whose = Whose::kOurs);
 
 // Runs the ticketsim binary with `args` (a shell word list); returns its exit
 // code and fills *out with its stdout (and stderr, with `merge_stderr`).

@@ -22,17 +22,19 @@ while [ "$i" -lt "$attempts" ]; do
   # db.txt is {"count": N}: keep the digits.
   count=$(tr -cd '0-9' < "$db")
   ts_read "$count"
+  # Each outcome is told inside the lock, right after the write: where it
+  # happened. Told after `flock -u`, it would lie after the hold.
   if [ "$count" -le 0 ]; then
+    ts_sold_out
     ts_unlock
     flock -u 9
-    ts_sold_out
     echo "sold out"
     continue
   fi
   [ "$think_ms" = 0 ] || sleep "$think"
   printf '{"count": %d}\n' $((count - 1)) > "$db"
+  ts_ok_buy "$count"
   ts_unlock
   flock -u 9
-  ts_ok_buy "$count"
   echo "bought seat $count"
 done

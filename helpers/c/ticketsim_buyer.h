@@ -70,11 +70,31 @@ static inline void ts_wait_for_start(void) {
   ts_start_fd = -1;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds. <time.h> declares clock_gettime only if
+ * the first system header a file includes already saw POSIX asked for; a
+ * file compiled with -std=c99 that included one before this header did not,
+ * and no later #define can ask again. There the call is declared here,
+ * under a name of its own bound to the C library's clock_gettime, with
+ * Linux's CLOCK_MONOTONIC (1) and the layout of its struct timespec. */
+#ifdef CLOCK_MONOTONIC
 static inline long long ts_now_ns_(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
+#else
+struct ts_timespec_ {
+  time_t tv_sec;
+  long tv_nsec;
+};
+extern int ts_clock_gettime_(int clock, struct ts_timespec_* now) __asm__(
+    "clock_gettime");
+static inline long long ts_now_ns_(void) {
+  struct ts_timespec_ now;
+  ts_clock_gettime_(1 /* CLOCK_MONOTONIC */, &now);
+  return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+#endif
 
 /* Writes `{"type":TYPE,"f":F<fields>,"t":now}` with one write(2); `fields`
  * is either empty or starts with a comma. */
@@ -91,23 +111,50 @@ static inline void ts_emit_(const char* type, const char* f,
   }
 }
 
+/* The length of the well-formed UTF-8 character at `s` (1 to 4), or 0 if
+ * none starts there: ticketsim refuses a line that is not UTF-8. */
+static inline size_t ts_utf8_length_(const unsigned char* s) {
+  size_t n, i;
+  if (s[0] < 0x80) return 1;
+  n = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+      : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+      : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                     : 0;
+  for (i = 1; i < n; ++i) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  }
+  /* No overlong forms, no surrogates, nothing above U+10FFFF. */
+  if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+      (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F)) {
+    return 0;
+  }
+  return n;
+}
+
 /* Copies `text` into `out` as a JSON string (quotes included), cut short
- * if needed so it fits in `size` bytes. */
+ * if needed so it fits in `size` bytes; a byte that is not part of a
+ * UTF-8 character becomes '?'. */
 static inline void ts_json_string_(const char* text, char* out, size_t size) {
-  size_t at = 0;
+  const unsigned char* c = (const unsigned char*)text;
+  size_t at = 0, n;
   out[at++] = '"';
-  for (; *text != '\0' && at + 8 < size; ++text) {
-    unsigned char c = (unsigned char)*text;
-    if (c == '"' || c == '\\') {
+  while (*c != '\0' && at + 8 < size) {
+    if (*c == '"' || *c == '\\') {
       out[at++] = '\\';
-      out[at++] = (char)c;
-    } else if (c == '\n') {
+      out[at++] = (char)*c++;
+    } else if (*c == '\n') {
       out[at++] = '\\';
       out[at++] = 'n';
-    } else if (c < 0x20) {
-      at += (size_t)snprintf(out + at, size - at, "\\u%04x", c);
+      ++c;
+    } else if (*c < 0x20) {
+      at += (size_t)snprintf(out + at, size - at, "\\u%04x", *c++);
+    } else if ((n = ts_utf8_length_(c)) == 0) {
+      out[at++] = '?';
+      ++c;
     } else {
-      out[at++] = (char)c;
+      memcpy(out + at, c, n);
+      at += n;
+      c += n;
     }
   }
   out[at++] = '"';
@@ -148,6 +195,16 @@ static inline void ts_read(long long value) {
   char fields[64];
   snprintf(fields, sizeof fields, ",\"value\":%lld", value);
   ts_emit_("ok", "read", fields);
+}
+
+/* A read that found no count (an empty or half-written file, text that is
+ * not a number): a torn read. `error` says what it found. */
+static inline void ts_read_failed(const char* error) {
+  char text[1024];
+  char fields[1100];
+  ts_json_string_(error, text, sizeof text);
+  snprintf(fields, sizeof fields, ",\"error\":%s", text);
+  ts_emit_("fail", "read", fields);
 }
 
 /* About to ask for the lock. */

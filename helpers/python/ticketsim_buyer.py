@@ -19,6 +19,10 @@ writes nothing, so the same program runs alone.
                 write_the_count(count - 1)
                 p.ok(seat=count)
 
+Each outcome (p.ok, p.sold_out, p.fail) is written when it is called: under
+a lock, call it inside the lock, right after the write, so that it is
+stamped where the write happened.
+
 Standard library only, Python 3.9 or later.
 """
 
@@ -31,8 +35,19 @@ __all__ = ["Buyer", "Purchase"]
 
 
 def _short(error):
-    """Error text short enough that its line stays under 4096 bytes."""
-    return str(error)[:1000]
+    """Error text short enough that its line stays under 4096 bytes, and
+    UTF-8 (a file name read with surrogateescape may hold lone surrogates,
+    which no JSON reader takes)."""
+    text = str(error)[:1000]
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _count(value):
+    """`value` as a count ticketsim takes (a whole number in int64), or
+    None: a read of "" or None found no count."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if -(2**63) <= value < 2**63 else None
 
 
 def _int_env(name, default):
@@ -83,7 +98,16 @@ class Buyer:
 
     def query(self, value):
         """Report a read of the count made outside any purchase."""
-        self.write("ok", "read", value=value)
+        self._read(value)
+
+    def _read(self, value):
+        """Report a read: of `value` if it is a whole number, else a read
+        that found no count (None, "", text): a torn read."""
+        count = _count(value)
+        if count is None:
+            self.write("fail", "read", error=_short(f"not a count: {value!r}"))
+        else:
+            self.write("ok", "read", value=count)
 
     @contextlib.contextmanager
     def locked(self, lock, name=None):
@@ -112,51 +136,61 @@ class Buyer:
 
 
 class Purchase:
-    """One purchase. Say how it ended with ok(), sold_out() or fail().
+    """One purchase. Say how it ended with ok(), sold_out() or fail(), each
+    written when called: call it where the purchase ends (right after the
+    write, inside the lock).
 
-    Leaving the block without saying (or by an exception) reports the
-    outcome as unknown ("info"); an exception is raised again.
+    Leaving the block without saying (or by an exception before saying)
+    reports the outcome as unknown ("info"); an exception is raised again.
     """
 
     def __init__(self, buyer):
         self._buyer = buyer
-        self._outcome = None
+        self._told = False
 
     def __enter__(self):
         self._buyer.write("invoke", "buy")
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        if self._told:
+            return False
         if exc_type is not None:
             error = _short(f"{exc_type.__name__}: {exc}")
             self._buyer.write("info", "buy", error=error)
-        elif self._outcome is None:
-            self._buyer.write("info", "buy", error="no outcome given")
         else:
-            type_, fields = self._outcome
-            self._buyer.write(type_, "buy", **fields)
+            self._buyer.write("info", "buy", error="no outcome given")
         return False  # never swallow the exception
 
+    def _tell(self, type_, **fields):
+        if self._told:
+            raise RuntimeError("this purchase's outcome was already given")
+        self._told = True
+        self._buyer.write(type_, "buy", **fields)
+
     def ok(self, seat=None, read=None):
-        """The ticket was bought; seat is the count read before writing."""
+        """The ticket was bought; seat is the count read before writing.
+        A seat or read that is not a whole number is left out."""
         fields = {}
-        if seat is not None:
+        if _count(seat) is not None:
             fields["seat"] = seat
-        if read is not None:
+        if _count(read) is not None:
             fields["read"] = read
-        self._outcome = ("ok", fields)
+        self._tell("ok", **fields)
 
     def sold_out(self):
         """There was no ticket left."""
-        self._outcome = ("fail", {"error": "sold out"})
+        self._tell("fail", error="sold out")
 
     def fail(self, error):
         """The purchase failed and did not happen (error: why)."""
-        self._outcome = ("fail", {"error": _short(error)})
+        self._tell("fail", error=_short(error))
 
     def read(self, value):
-        """Report the count this purchase read."""
-        self._buyer.write("ok", "read", value=value)
+        """Report the count this purchase read. A value that is not a whole
+        number (None, "", text) is reported as a read that found no count:
+        a torn read."""
+        self._buyer._read(value)
 
     def read_failed(self, error):
         """Report a read that found no count (an empty or garbled file)."""
