@@ -531,7 +531,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
         paint.Red(result.run_failed() || result.interrupted() ? "not known"
                   : unset                                     ? "did NOT hold"
                                                               : "NOT MET"),
-        Visible(result.FirstProblem()));
+        VisibleIndented(result.FirstProblem(), "      "));
   }
 }
 
