@@ -428,10 +428,14 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   int interrupt = 0;
   s = AwaitAttached(*control.get(), process_count, result->processes, pause_ns,
                     signals, &reaper, &interrupt);
+  // A server that went while the buyers attached (its SIGCHLD taken there)
+  // is why they could not.
+  CheckServer(scenario, control.get());
+  if (!s.ok() && !control.get()->failure.empty()) {
+    return Status::Environment(control.get()->failure.Get());
+  }
   if (!s.ok()) return s;
   if (interrupted(interrupt)) return Status::Ok();
-  // A server that went while the buyers attached (its SIGCHLD taken there).
-  CheckServer(scenario, control.get());
   OpenStartBarrier(control.get());
   const int64_t start = control.get()->start_ns.load();
   int64_t deadline = start + RunTimeoutMs(scenario) * 1000000;

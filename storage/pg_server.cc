@@ -736,7 +736,10 @@ std::string ConninfoValue(const std::string& value) {
   return out + "'";
 }
 
-bool PgServer::running() { return pidfd_ >= 0 && Trouble().empty(); }
+bool PgServer::running() {
+  Trouble();  // notes whether it ended
+  return pidfd_ >= 0 && ended_.empty();
+}
 
 std::string PgServer::Trouble() {
   if (pidfd_ < 0 || !ended_.empty()) return ended_;
@@ -750,7 +753,7 @@ std::string PgServer::Trouble() {
         info.si_pid != 0;
     ended_ = fmt::format(
         "the PostgreSQL server (pid {}) {}", pid_,
-        !known ? "has ended"
+        !known ? "ended"
         : info.si_code == CLD_EXITED
             ? fmt::format("exited with status {}", info.si_status)
             : fmt::format("was killed by signal {}", info.si_status));
@@ -759,7 +762,8 @@ std::string PgServer::Trouble() {
   char state = '?';
   unsigned long long start = 0;
   if (StatOf(pid_, &state, &start) && (state == 'T' || state == 't')) {
-    return fmt::format("the PostgreSQL server (pid {}) is stopped", pid_);
+    return fmt::format("the PostgreSQL server (pid {}) was stopped (SIGSTOP)",
+                       pid_);
   }
   return "";
 }
@@ -955,7 +959,8 @@ Status UseThrowawayServer(const PgServerOptions& options, std::string* conninfo,
   }
   PgServer& server = *shared_server;
   const PgServerOptions& has = server.options();
-  const bool fits = server.running() && has.bin_dir == options.bin_dir &&
+  const bool fits = server.Trouble().empty() && server.running() &&
+                    has.bin_dir == options.bin_dir &&
                     has.listen == options.listen &&
                     has.connections >= options.connections;
   *start_up_ms = -1;  // already up

@@ -67,10 +67,10 @@ class PgServer {
   // removes its directory. Safe to call when not started.
   void Stop();
 
-  // Started, and neither ended nor stopped.
+  // Started and not ended (it may be stopped).
   bool running();
   // Why it cannot serve: "" while it runs, else that it ended (and how) or
-  // is stopped (SIGSTOP).
+  // was stopped (SIGSTOP).
   std::string Trouble();
   const PgServerOptions& options() const { return options_; }
   // How to reach it: libpq's key=value form, with the password. Through

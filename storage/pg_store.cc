@@ -185,8 +185,9 @@ Status PgStore::Error(PGconn* db, const char* what, PGresult* result,
           "may not have happened",
           msg));
     }
-    // The server or the link went: the run failed, not a purchase.
-    return Status::Environment(msg);
+    // A purchase failed: the link may come back (a partition), and a
+    // server that went fails the run where the run sees it go.
+    return Status::IOError(msg);
   }
   if (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0) {
     return Status::Conflict(msg);

@@ -22,8 +22,8 @@
 // lock not available in time) Busy, class 53 (out of memory, disk or
 // connections) Environment; a connection that broke while a change was in
 // flight (an UPDATE outside a transaction, a COMMIT) is Lost: it may or may
-// not have happened. A server that cannot be reached, or a connection that
-// broke with nothing in flight, is Environment: the run failed, not a
+// not have happened; with nothing in flight, IOError. A server that cannot
+// be reached (a connection not made) is Environment: the run failed, not a
 // purchase. Every message names the table, the SQLSTATE and the server's
 // own words (its lines kept), never a password (storage/pg_connect.h).
 #ifndef TICKETSIM_STORAGE_PG_STORE_H_
