@@ -162,12 +162,19 @@ Status ServerWaitCheck(const Scenario& scenario, RunResult* result,
   return Status::Ok();
 }
 
+// What happened to the run's throwaway server ("" if nothing, or if the
+// run has none): it ended or was stopped during the run.
+std::string ServerTrouble(const Scenario& scenario) {
+  const std::string trouble =
+      UsesThrowawayServer(scenario) ? ThrowawayServerTrouble() : "";
+  return trouble.empty() ? "" : trouble + " during the run";
+}
+
 // A throwaway server that ended or was stopped during the run fails it:
 // what the buyers do then proves nothing.
 void CheckServer(const Scenario& scenario, RunControl* control) {
-  if (!UsesThrowawayServer(scenario)) return;
-  if (std::string trouble = ThrowawayServerTrouble(); !trouble.empty()) {
-    control->failure.Set(trouble + " during the run");
+  if (std::string trouble = ServerTrouble(scenario); !trouble.empty()) {
+    control->failure.Set(trouble);
   }
 }
 
@@ -430,9 +437,9 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
                     signals, &reaper, &interrupt);
   // A server that went while the buyers attached (its SIGCHLD taken there)
   // is why they could not.
-  CheckServer(scenario, control.get());
-  if (!s.ok() && !control.get()->failure.empty()) {
-    return Status::Environment(control.get()->failure.Get());
+  if (std::string trouble = ServerTrouble(scenario); !trouble.empty()) {
+    if (!s.ok()) return Status::Environment(trouble);
+    control.get()->failure.Set(trouble);
   }
   if (!s.ok()) return s;
   if (interrupted(interrupt)) return Status::Ok();
