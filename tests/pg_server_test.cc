@@ -192,11 +192,38 @@ std::vector<int> SegmentsMadeBy(pid_t pid) {
   return ids;
 }
 
+// TMPDIR set to `dir` for the life of this: runs made meanwhile are seen by
+// the cleanups of processes that share it only.
+class ScopedTmpdir {
+ public:
+  explicit ScopedTmpdir(const std::string& dir) {
+    if (const char* was = getenv("TMPDIR"); was != nullptr) was_ = was;
+    had_ = getenv("TMPDIR") != nullptr;
+    setenv("TMPDIR", dir.c_str(), 1);
+  }
+  ~ScopedTmpdir() {
+    if (had_) {
+      setenv("TMPDIR", was_.c_str(), 1);
+    } else {
+      unsetenv("TMPDIR");
+    }
+  }
+
+ private:
+  bool had_ = false;
+  std::string was_;
+};
+
 // A ticketsim killed outright: its server gets the parent-death signal and
 // may still be shutting down when the next run's cleanup comes. The cleanup
 // finds the run's lock free, waits for (or stops) the server ticketsim
 // recorded, and removes the System V segment it made and the directory.
+// (In a TMPDIR of the test's own: a cleanup of another process, finding
+// the run first, would do that work instead of the one tested here.)
 TEST(PgServerTest, AServerLeftByAKilledRunIsStoppedByTheNextCleanup) {
+  testing::TempDir tmp;
+  chmod(tmp.path().c_str(), 0711);  // the server's user passes through
+  const ScopedTmpdir private_tmp(tmp.path());
   int report[2];
   ASSERT_EQ(pipe(report), 0);
   const pid_t owner = fork();
