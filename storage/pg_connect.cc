@@ -29,12 +29,6 @@ Watch* watch = nullptr;
 
 bool Watched() { return watch != nullptr && watch->owner == getpid(); }
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 // Waits until `fd` is ready for `events` or `deadline` (CLOCK_MONOTONIC ns)
 // passes, asking the watch meanwhile. Sets *ready; not Ok only when the
 // watch stopped the wait.
@@ -46,7 +40,7 @@ Status AwaitFd(int fd, short events, int64_t deadline, bool* ready) {
   }
   for (;;) {
     const bool watched = Watched();
-    const int64_t left = deadline - NowNs();
+    const int64_t left = deadline - PgNowNs();
     if (left <= 0) return Status::Ok();
     const int64_t slice = watched ? std::min(left, kWatchEveryNs) : left;
     const int timeout_ms = slice >= int64_t{INT32_MAX} * 1000000
@@ -174,10 +168,16 @@ PgWaitWatch::~PgWaitWatch() {
 
 Status PgWaitCheck() { return Watched() ? watch->check() : Status::Ok(); }
 
+int64_t PgNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
 Status PgWaitNap(int64_t ns) {
-  const int64_t deadline = NowNs() + ns;
+  const int64_t deadline = PgNowNs() + ns;
   for (;;) {
-    const int64_t left = deadline - NowNs();
+    const int64_t left = deadline - PgNowNs();
     if (left <= 0) return Status::Ok();
     const int64_t slice = std::min(left, kWatchEveryNs);
     timespec ts{static_cast<time_t>(slice / 1000000000),
@@ -192,7 +192,7 @@ Status PgConnect(const char* const* keys, const char* const* values,
   if (Status s = PgWaitCheck(); !s.ok()) return s;
   PGconn* db = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (db == nullptr) return Status::Environment("out of memory");
-  const int64_t deadline = NowNs() + limit_ms * 1000000;
+  const int64_t deadline = PgNowNs() + limit_ms * 1000000;
   // As libpq asks: the first wait is for the socket to take a write.
   PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
   Status s;

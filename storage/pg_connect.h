@@ -45,9 +45,11 @@ class PgWaitWatch {
 
 // What the watch says now (Ok without one).
 Status PgWaitCheck();
-// Waits up to `ns` (at least once, briefly), asking the watch meanwhile;
-// Ok if the time ran out, else why the watch stopped it.
+// Sleeps `ns`, asking the watch at least every 50 ms: Ok once the time is
+// up, else why the watch stopped it.
 Status PgWaitNap(int64_t ns);
+// CLOCK_MONOTONIC in ns: the clock of these waits.
+int64_t PgNowNs();
 
 // Connects with libpq's keywords and values (expand_dbname: the last
 // "dbname" may be a whole conninfo or URI), waiting at most `limit_ms` and

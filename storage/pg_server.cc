@@ -61,12 +61,6 @@ void PidfdSignal(int pidfd, int sig) {
   syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0U);
 }
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 // Who runs the server: nobody else when this process is not root; as root,
 // the unprivileged "postgres" user (PostgreSQL refuses to run as root).
 struct ServerUser {
@@ -210,8 +204,8 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
       *status = 0;
       return Status::Ok();  // reaped by someone else: it has ended
     }
-    Status s = NowNs() >= deadline ? Status::Timeout("took too long")
-                                   : PgWaitNap(2000000);
+    Status s = PgNowNs() >= deadline ? Status::Timeout("took too long")
+                                     : PgWaitNap(2000000);
     if (!s.ok()) {
       kill(group ? -pid : pid, SIGKILL);
       waitpid(pid, status, 0);
@@ -278,7 +272,7 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   close(pipe_fds[0]);
   int status = 0;
-  Status s = WaitFor(pid, false, NowNs() + 10 * int64_t{1000000000}, &status);
+  Status s = WaitFor(pid, false, PgNowNs() + 10 * int64_t{1000000000}, &status);
   if (s.code() == Status::Code::kTimeout) {
     return Status::IOError(fmt::format("{} took too long", argv[0]));
   }
@@ -596,8 +590,8 @@ bool ReadRecord(int run_dir, ServerRecord* record) {
 // Whether the process of `pidfd` ended within `ns`.
 bool AwaitExit(int pidfd, int64_t ns) {
   pollfd p{pidfd, POLLIN, 0};
-  const int64_t deadline = NowNs() + ns;
-  for (int64_t left = ns; left > 0; left = deadline - NowNs()) {
+  const int64_t deadline = PgNowNs() + ns;
+  for (int64_t left = ns; left > 0; left = deadline - PgNowNs()) {
     const int n = poll(&p, 1, static_cast<int>((left + 999999) / 1000000));
     if (n == 1) return true;
     if (n < 0 && errno != EINTR) return true;  // no such process
@@ -784,7 +778,7 @@ Status PgServer::Start(const PgServerOptions& options) {
 }
 
 Status PgServer::StartIn(const std::string& bin_dir) {
-  const int64_t begin = NowNs();
+  const int64_t begin = PgNowNs();
   ServerUser user;
   Status s = FindServerUser(&user);
   if (!s.ok()) return s;
@@ -820,7 +814,7 @@ Status PgServer::StartIn(const std::string& bin_dir) {
     return Status::FromErrno(fmt::format("write {}", names_.File(kRecordName)),
                              errno);
   }
-  start_up_ms_ = static_cast<double>(NowNs() - begin) / 1e6;
+  start_up_ms_ = static_cast<double>(PgNowNs() - begin) / 1e6;
   return Status::Ok();
 }
 
@@ -874,7 +868,7 @@ Status PgServer::Launch(const std::string& bin_dir, int port, int log_fd,
 Status PgServer::AwaitReady(const std::string& log) {
   const char* keys[] = {"dbname", nullptr};
   const char* values[] = {conninfo_.c_str(), nullptr};
-  const int64_t deadline = NowNs() + kStartLimitNs;
+  const int64_t deadline = PgNowNs() + kStartLimitNs;
   for (;;) {
     PGconn* db = nullptr;
     Status s = PgConnect(keys, values, kConnectLimitMs, &db);
@@ -886,7 +880,7 @@ Status PgServer::AwaitReady(const std::string& log) {
       return Status::Environment(trouble + TailOf(log));
     }
     if (Status w = PgWaitCheck(); !w.ok()) return w;
-    if (NowNs() > deadline) {
+    if (PgNowNs() > deadline) {
       return Status::Environment(fmt::format(
           "the PostgreSQL server did not accept connections within {} s{}",
           kStartLimitNs / 1000000000, TailOf(log)));
