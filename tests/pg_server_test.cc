@@ -809,14 +809,20 @@ TEST(PgServerTest, CleanTrustsNothingTheServersUserWrote) {
   const gid_t gid = postgres->pw_gid;
   PgServer decoy;  // another server, of the same user
   ASSERT_TRUE(decoy.Start({}).ok());
-  // A segment that is none of ticketsim's business.
-  int victim = -1;
-  key_t key = 0;
-  for (int i = 0; victim < 0 && i < 100; ++i) {
-    key = static_cast<key_t>(0x7e570000 + ((getpid() + i) & 0xffff));
-    victim = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+  // A segment that is none of ticketsim's business, removed by the test
+  // however it ends.
+  struct Victim {
+    ~Victim() {
+      if (id >= 0) shmctl(id, IPC_RMID, nullptr);
+    }
+    int id = -1;
+    key_t key = 0;
+  } victim;
+  for (int i = 0; victim.id < 0 && i < 100; ++i) {
+    victim.key = static_cast<key_t>(0x7e570000 + ((getpid() + i) & 0xffff));
+    victim.id = shmget(victim.key, 4096, IPC_CREAT | IPC_EXCL | 0600);
   }
-  ASSERT_GE(victim, 0);
+  ASSERT_GE(victim.id, 0);
   ServerTmp dir;
   Background ticketsim(dir.path(), {"run", SlowScenario(dir, 60000)});
   ASSERT_NE(AwaitServer(dir.path(), ticketsim.pid(), 2), 0)
@@ -834,9 +840,9 @@ TEST(PgServerTest, CleanTrustsNothingTheServersUserWrote) {
     }
   }
   ASSERT_FALSE(run.empty());
-  const std::string pid_file =
-      fmt::format("{}\n{}/pg/data\n0\n5432\n{}/pg\n\n{} {}\n", decoy.pid(),
-                  decoy.names().dir, run, static_cast<long long>(key), victim);
+  const std::string pid_file = fmt::format(
+      "{}\n{}/pg/data\n0\n5432\n{}/pg\n\n{} {}\n", decoy.pid(),
+      decoy.names().dir, run, static_cast<long long>(victim.key), victim.id);
   const int wrote = testing::RunInChild([&] {
     if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
         setresuid(uid, uid, uid) != 0) {
@@ -852,8 +858,7 @@ TEST(PgServerTest, CleanTrustsNothingTheServersUserWrote) {
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
   EXPECT_TRUE(Running(decoy.pid()));
   shmid_ds info{};
-  EXPECT_EQ(shmctl(victim, IPC_STAT, &info), 0) << "segment " << victim;
-  shmctl(victim, IPC_RMID, nullptr);
+  EXPECT_EQ(shmctl(victim.id, IPC_STAT, &info), 0) << "segment " << victim.id;
   EXPECT_FALSE(Exists(run));
 }
 
