@@ -43,6 +43,7 @@
 #include "sim/scenario_settings.h"
 #include "sim/step_command.h"
 #include "sim/suite.h"
+#include "storage/pg_connect.h"
 #include "storage/run_names.h"
 
 namespace ticketsim {
@@ -363,7 +364,8 @@ bool ColorWanted(std::FILE* out) {
 // A message on stderr. Never throws: with stderr closed or full there is
 // nowhere left to say anything, and the exit status still tells.
 void Complain(std::string_view message) {
-  const std::string line = fmt::format("ticketsim: {}\n", Visible(message));
+  const std::string line =
+      fmt::format("ticketsim: {}\n", VisibleIndented(message, "    "));
   if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
     std::clearerr(stderr);
   }
@@ -459,7 +461,7 @@ std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
             "list` shows the scenarios)",
             s.message(), ScenarioLibrary());
       }
-      problems->push_back({path, message});
+      problems->push_back({path, HidePasswords(message)});
       continue;
     }
     files.insert(files.end(), found.begin(), found.end());
@@ -547,11 +549,11 @@ void LoadAll(std::span<const std::string> files,
     LoadedScenario scenario;
     if (file.empty()) scenario.scenario = CommandLineRush();
     if (Status s = LoadScenario(file, overrides, &scenario); !s.ok()) {
-      problems->push_back({file, s.message()});
+      problems->push_back({file, HidePasswords(s.message())});
       continue;
     }
     if (Status s = RefuseIgnoredKeys(scenario, compared_guard); !s.ok()) {
-      problems->push_back({file, s.message()});
+      problems->push_back({file, HidePasswords(s.message())});
       continue;
     }
     DropRushThinkWhenControlled(

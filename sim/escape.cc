@@ -92,6 +92,18 @@ std::string Visible(std::string_view text) { return Escaped(text, false); }
 
 std::string VisibleLines(std::string_view text) { return Escaped(text, true); }
 
+std::string VisibleIndented(std::string_view text, std::string_view indent) {
+  std::string out;
+  for (;;) {
+    const size_t nl = text.find('\n');
+    out += Visible(text.substr(0, nl));
+    if (nl == std::string_view::npos) return out;
+    out += '\n';
+    out += indent;
+    text.remove_prefix(nl + 1);
+  }
+}
+
 std::string XmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());

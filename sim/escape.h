@@ -48,6 +48,11 @@ std::string VisibleLines(std::string_view text);
 // printed through Visible still names the same file.
 std::string ShellWord(std::string_view word);
 
+// A message of several lines (a server's, with its detail and hint) for a
+// terminal: each line escaped as Visible() does, and every line after the
+// first on a line of its own, after `indent`.
+std::string VisibleIndented(std::string_view text, std::string_view indent);
+
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_ESCAPE_H_

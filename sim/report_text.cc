@@ -590,7 +590,7 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                   : result.unchecked()                        ? "NOT CHECKED"
                   : unset                                     ? "did NOT hold"
                                                               : "NOT MET"),
-        Visible(result.FirstProblem()));
+        VisibleIndented(result.FirstProblem(), "      "));
   }
 }
 

@@ -16,6 +16,7 @@
 #include "sim/run_signals.h"
 #include "sim/scheduler.h"
 #include "sim/step_gate.h"
+#include "storage/pg_connect.h"
 #include "storage/pg_server.h"
 #include "storage/ticket_store.h"
 
@@ -92,14 +93,20 @@ Status CreateEventObjects(const Scenario& scenario, const StoreSpec& store,
   return Status::Ok();
 }
 
+bool UsesThrowawayServer(const Scenario& scenario) {
+  return scenario.store.kind == StoreKind::kPostgres &&
+         scenario.store.url.empty();
+}
+
 // A postgres store's server: the scenario's (store.url), or the throwaway
 // server this process starts for it and keeps for the runs that follow.
-// Sets store->conninfo.
+// Sets store->conninfo, and *remote to how buyers on other hosts reach it.
 Status ReachServer(const Scenario& scenario, StoreSpec* store,
-                   RunResult* result) {
+                   RunResult* result, std::string* remote) {
   if (store->kind != StoreKind::kPostgres) return Status::Ok();
   if (!store->url.empty()) {
     store->conninfo = store->url;
+    *remote = store->url;
     return Status::Ok();
   }
   PgServerOptions options;
@@ -110,9 +117,64 @@ Status ReachServer(const Scenario& scenario, StoreSpec* store,
       100, ProcessCount(scenario) * static_cast<int64_t>(EventCount(scenario)) +
                10));
   double start_up_ms = 0;
-  Status s = UseThrowawayServer(options, &store->conninfo, &start_up_ms);
+  Status s =
+      UseThrowawayServer(options, &store->conninfo, &start_up_ms, remote);
   if (s.ok()) result->server_start_up_ms = start_up_ms;
   return s;
+}
+
+// The interrupt waiting to be taken, if any; left waiting, for the wait
+// that takes the run's signals.
+int PendingInterrupt() {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return 0;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&pending, sig) == 1 && IsInterrupt(sig)) return sig;
+  }
+  return 0;
+}
+
+// What the parent's waits on a PostgreSQL server (its start, the table,
+// the final read) give up for: an interrupt, once a short grace has let
+// the run drop its table; a throwaway server that has ended or is
+// stopped.
+Status ServerWaitCheck(const Scenario& scenario, RunResult* result,
+                       int64_t* interrupted_at) {
+  constexpr int64_t kInterruptGraceNs = 500000000;
+  if (const int sig = PendingInterrupt(); sig != 0 && !result->interrupted) {
+    result->interrupted = true;
+    result->interrupt_signal = sig;
+  }
+  if (result->interrupted) {
+    const int64_t now = MonotonicNs();
+    if (*interrupted_at == 0) *interrupted_at = now;
+    if (now - *interrupted_at > kInterruptGraceNs) {
+      return Status::Environment("interrupted by " +
+                                 SignalName(result->interrupt_signal));
+    }
+  }
+  if (UsesThrowawayServer(scenario)) {
+    if (std::string trouble = ThrowawayServerTrouble(); !trouble.empty()) {
+      return Status::Environment(trouble);
+    }
+  }
+  return Status::Ok();
+}
+
+// What happened to the run's throwaway server ("" if nothing, or if the
+// run has none): it ended or was stopped during the run.
+std::string ServerTrouble(const Scenario& scenario) {
+  const std::string trouble =
+      UsesThrowawayServer(scenario) ? ThrowawayServerTrouble() : "";
+  return trouble.empty() ? "" : trouble + " during the run";
+}
+
+// A throwaway server that ended or was stopped during the run fails it:
+// what the buyers do then proves nothing.
+void CheckServer(const Scenario& scenario, RunControl* control) {
+  if (std::string trouble = ServerTrouble(scenario); !trouble.empty()) {
+    control->failure.Set(trouble);
+  }
 }
 
 // Maps the history arena, and with history "summary" the tally arena too.
@@ -293,15 +355,27 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   RunLease lease;
   Status s = StartRun(&result->names, &lease);
   if (!s.ok()) return s;
+  // Until the cleanup below is done.
+  int64_t interrupted_at = 0;
+  PgWaitWatch server_waits(
+      [&] { return ServerWaitCheck(scenario, result, &interrupted_at); });
   RunCleanup cleanup(names);
   // One store and one guard per event.
   std::vector<std::unique_ptr<TicketStore>> stores;
   std::vector<std::unique_ptr<Guard>> guards;
   StoreSpec store = scenario.store;
-  s = ReachServer(scenario, &store, result);
-  if (!s.ok()) return s;
-  s = CreateEventObjects(scenario, store, names, event_count, &cleanup, &stores,
-                         &guards);
+  std::string remote_conninfo;
+  s = ReachServer(scenario, &store, result, &remote_conninfo);
+  if (s.ok()) {
+    s = CreateEventObjects(scenario, store, names, event_count, &cleanup,
+                           &stores, &guards);
+  }
+  if (!s.ok() && result->interrupted) {
+    // Interrupted while it waited on a server: it ends here, with no buyer.
+    while (signals.Wait(0) != 0) {
+    }
+    return MapArenas(scenario, buyer_count, events_per_buyer, summary, result);
+  }
   if (!s.ok()) return s;
   if (scenario.program.set()) {
     s = RunProgram(scenario, names, *stores[0], signals, progress, result);
@@ -313,7 +387,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     return s;
   }
   if (!scenario.buyers.hosts.empty()) {
-    s = RunOnHosts(scenario, names, store.conninfo, signals, progress, result);
+    s = RunOnHosts(scenario, names, remote_conninfo, signals, progress, result);
     std::string failure;
     if (s.ok()) ReadFinalCounts(stores, &failure, result);
     if (s.ok() && !failure.empty()) return Status::Environment(failure);
@@ -360,6 +434,12 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   int interrupt = 0;
   s = AwaitAttached(*control.get(), process_count, result->processes, pause_ns,
                     signals, &reaper, &interrupt);
+  // A server that went while the buyers attached (its SIGCHLD taken there)
+  // is why they could not.
+  if (std::string trouble = ServerTrouble(scenario); !trouble.empty()) {
+    if (!s.ok()) return Status::Environment(trouble);
+    control.get()->failure.Set(trouble);
+  }
   if (!s.ok()) return s;
   if (interrupted(interrupt)) return Status::Ok();
   OpenStartBarrier(control.get());
@@ -386,7 +466,8 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   int64_t next_resume = INT64_MAX;
   int64_t next_reap_any = 0;
   bool reap_any_due = true;
-  bool ended = false;  // by a timeout, an interrupt, or a failed guard
+  // By a timeout, an interrupt, a failed guard, or the system failing.
+  bool ended = !control.get()->failure.empty();
   // A holder of a guard nothing will release has died: every buyer after it
   // would wait it out. Name it and end the run.
   const auto abandoned = [&](const std::vector<uint32_t>& killed) {
@@ -417,9 +498,13 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   };
   if (controlled) {
     Status bad;
+    const auto interrupted_or_server_gone = [&](int sig) {
+      if (sig == SIGCHLD) CheckServer(scenario, control.get());
+      return interrupted(sig);
+    };
     RunControlled(scenario, control.get(), steps.get(), process_count, signals,
-                  chooser, stores, interrupted, pause_ns, abandoned, &reaper,
-                  result, &ended, &bad);
+                  chooser, stores, interrupted_or_server_gone, pause_ns,
+                  abandoned, &reaper, result, &ended, &bad);
     if (ended) {
       end_run();
       reaper.KillAndReapAll();
@@ -430,7 +515,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
   }
   while (reaper.running() > 0) {
     const int64_t now = MonotonicNs();
-    int64_t wake = std::min(deadline, next_resume);
+    int64_t wake = ended ? now : std::min(deadline, next_resume);
     if (progress || watch_deadlock) wake = std::min(wake, next_watch);
     if (reap_any_due) wake = std::min(wake, next_reap_any);
     pid_t child = 0;
@@ -440,6 +525,7 @@ Status RunScenario(const Scenario& scenario, RunResult* result,
     if (sig == SIGCHLD) {
       reaper.ReapNamed(child, pause_ns, &killed);
       reap_any_due = true;
+      CheckServer(scenario, control.get());
     }
     if (reap_any_due && MonotonicNs() >= next_reap_any) {
       next_reap_any = MonotonicNs() + reap_any_every_ns();

@@ -9,6 +9,7 @@
 
 #include "sim/buyer.h"
 #include "sim/report_json.h"
+#include "storage/pg_connect.h"
 
 namespace ticketsim {
 namespace {
@@ -192,14 +193,15 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     std::optional<DeferInterrupts> defer(std::in_place);
     const Status s = RunScenario(scenario, &run, progress);
     if (!s.ok()) {
-      trial.run_error = s.message();
+      // A url or conninfo quoted by whoever failed shows no password.
+      trial.run_error = HidePasswords(s.message());
       if (s.code() == Status::Code::kInvalid) {
         trial.bad_input = true;
         // Name where the list came from: "--steps 0,1", "rush.toml:20:9".
         const auto where = loaded.where.find("run.steps");
         trial.run_error = fmt::format(
             "{}: {}", where != loaded.where.end() ? where->second : "run.steps",
-            s.message());
+            trial.run_error);
       }
       break;
     }

@@ -1,11 +1,13 @@
 #include "storage/pg_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
 #include <libpq-fe.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/ipc.h>
@@ -25,30 +27,38 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <vector>
+
+#include "storage/pg_connect.h"
 
 namespace ticketsim {
 namespace {
 
 constexpr const char* kRole = "ticketsim";
-constexpr int kSocketPort = 5432;  // only names the socket file
+constexpr int kSocketOnlyPort = 5432;  // then it only names the socket file
+// How many ports are tried when another process takes the one picked.
+constexpr int kPortTries = 3;
 // How long initdb and the server's start may take before ticketsim gives
 // up: a loaded machine is slow, a broken installation never finishes.
 constexpr int64_t kStartLimitNs = int64_t{120} * 1000000000;
-// How long an immediate shutdown may take before the server is killed.
-constexpr int64_t kStopLimitNs = int64_t{10} * 1000000000;
+// How long an immediate shutdown may take before the server is killed
+// (then its System V segment is removed by ticketsim).
+constexpr int64_t kStopLimitNs = int64_t{2} * 1000000000;
+// How long one connection may take while the server starts.
+constexpr int64_t kConnectLimitMs = 10000;
+// ticketsim's record of the server, in the run directory.
+constexpr const char* kRecordName = "pg.server";
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+// pidfds through syscall(2): glibc 2.36's <sys/pidfd.h> declares its
+// wrappers without C linkage.
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
 }
 
-void Nap(int64_t ns) {
-  timespec ts{static_cast<time_t>(ns / 1000000000),
-              static_cast<long>(ns % 1000000000)};
-  nanosleep(&ts, nullptr);
+void PidfdSignal(int pidfd, int sig) {
+  syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0U);
 }
 
 // Who runs the server: nobody else when this process is not root; as root,
@@ -60,6 +70,8 @@ struct ServerUser {
 };
 
 Status FindServerUser(ServerUser* out) {
+  out->uid = geteuid();
+  out->gid = getegid();
   if (geteuid() != 0) return Status::Ok();
   const passwd* pw = getpwnam("postgres");
   if (pw == nullptr || pw->pw_uid == 0) {
@@ -83,10 +95,23 @@ struct Command {
   bool die_with_parent = false;  // SIGQUIT when ticketsim dies
 };
 
+// A command's argv and environment as execve takes them, made before fork.
+struct ExecArgs {
+  explicit ExecArgs(const Command& command) {
+    for (const std::string& word : command.argv) {
+      argv.push_back(const_cast<char*>(word.c_str()));
+    }
+    argv.push_back(nullptr);
+  }
+  std::vector<char*> argv;
+  // A plain environment: no PG* variable of the caller's steers the server.
+  char path[34] = "PATH=/usr/local/bin:/usr/bin:/bin";
+  char lang[9] = "LC_ALL=C";
+  char* env[3] = {path, lang, nullptr};
+};
+
 // In the child, after fork: only async-signal-safe calls, then exec.
-[[noreturn]] void ExecChild(const Command& command,
-                            const std::vector<char*>& argv,
-                            const std::vector<char*>& env,
+[[noreturn]] void ExecChild(const Command& command, const ExecArgs& args,
                             const ServerUser& user, pid_t parent) {
   sigset_t all;
   sigemptyset(&all);
@@ -111,43 +136,81 @@ struct Command {
     if (getppid() != parent) _exit(127);
   }
   if (chdir(command.dir.c_str()) != 0) _exit(127);
-  execve(argv[0], argv.data(), env.data());
+  execve(args.argv[0], args.argv.data(), args.env);
   _exit(127);
 }
 
 // Starts `command` as a child; returns its pid, or -1 with errno set.
 pid_t Spawn(const Command& command, const ServerUser& user) {
-  std::vector<char*> argv;
-  for (const std::string& word : command.argv) {
-    argv.push_back(const_cast<char*>(word.c_str()));
-  }
-  argv.push_back(nullptr);
-  // A plain environment: no PG* variable of the caller's steers the server.
-  static char kPath[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-  static char kLang[] = "LC_ALL=C";
-  std::vector<char*> env = {kPath, kLang, nullptr};
+  const ExecArgs args(command);
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(command, argv, env, user, parent);
+  if (pid == 0) ExecChild(command, args, user, parent);
   return pid;
 }
 
-// Waits for child `pid` until `deadline`; sets *status. False if it is still
-// running at the deadline (it is then killed and reaped).
-bool WaitUntil(pid_t pid, int64_t deadline, int* status) {
+// The keeper's parent-death signal: its whole group goes with ticketsim.
+void EndGroup(int) { kill(0, SIGKILL); }
+
+// Starts `command` under a keeper: a child of ticketsim that leads a
+// process group of its own, runs the command in it and ends as the command
+// did. Should ticketsim die, the keeper's parent-death signal kills the
+// whole group: the command and everything it started (initdb's bootstrap
+// postgres), which no parent-death signal of their own would reach.
+// Returns the keeper's pid (the group's), or -1 with errno set.
+pid_t SpawnKept(const Command& command, const ServerUser& user) {
+  const ExecArgs args(command);
+  const pid_t parent = getpid();
+  const pid_t keeper = fork();
+  if (keeper != 0) return keeper;
+  // The keeper: async-signal-safe calls only.
+  setpgid(0, 0);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  struct sigaction end {};
+  end.sa_handler = EndGroup;
+  sigaction(SIGTERM, &end, nullptr);
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) EndGroup(0);
+  // Nothing of ticketsim's (its run's liveness lock) stays open here.
+  const unsigned out = command.out_fd >= 3 ? command.out_fd : 2;
+  if (out > 3) syscall(SYS_close_range, 3U, out - 1, 0U);
+  syscall(SYS_close_range, out + 1, ~0U, 0U);
+  const pid_t child = fork();
+  if (child == 0) ExecChild(command, args, user, getppid());
+  if (child < 0) _exit(127);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  if (WIFSIGNALED(status)) {
+    signal(WTERMSIG(status), SIG_DFL);
+    raise(WTERMSIG(status));
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+// Waits for child `pid` (and kills the process group it leads, if `group`,
+// when it does not end) until `deadline` and as the wait watch allows;
+// sets *status. Timeout if it was still running at the deadline, the
+// watch's status if that stopped the wait (it is then killed and reaped).
+Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
   for (;;) {
     const pid_t got = waitpid(pid, status, WNOHANG);
-    if (got == pid) return true;
+    if (got == pid) return Status::Ok();
     if (got < 0 && errno != EINTR) {
       *status = 0;
-      return true;  // reaped by someone else: it has ended
+      return Status::Ok();  // reaped by someone else: it has ended
     }
-    if (NowNs() >= deadline) {
-      kill(pid, SIGKILL);
+    Status s = PgNowNs() >= deadline ? Status::Timeout("took too long")
+                                     : PgWaitNap(2000000);
+    if (!s.ok()) {
+      kill(group ? -pid : pid, SIGKILL);
       waitpid(pid, status, 0);
-      return false;
+      return s;
     }
-    Nap(2000000);
   }
 }
 
@@ -163,25 +226,22 @@ std::string ExitWords(int status) {
   return "ended";
 }
 
-// The last lines of a log, for a message: what the server said when it
-// failed.
+// The last lines of a log, for a message (a line each): what the server
+// said when it failed.
 std::string TailOf(const std::string& path, size_t lines = 6) {
   FILE* f = fopen(path.c_str(), "re");
   if (f == nullptr) return "";
   std::vector<std::string> kept;
   char line[1024];
   while (fgets(line, sizeof line, f) != nullptr) {
-    std::string text(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.pop_back();
-    }
+    std::string text = ServerLines(line);
     if (text.empty()) continue;
     kept.push_back(std::move(text));
     if (kept.size() > lines) kept.erase(kept.begin());
   }
   fclose(f);
   std::string out;
-  for (const std::string& text : kept) out += "\n  " + text;
+  for (const std::string& text : kept) out += "\n" + text;
   return out;
 }
 
@@ -212,7 +272,11 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   close(pipe_fds[0]);
   int status = 0;
-  WaitUntil(pid, NowNs() + 10 * int64_t{1000000000}, &status);
+  Status s = WaitFor(pid, false, PgNowNs() + 10 * int64_t{1000000000}, &status);
+  if (s.code() == Status::Code::kTimeout) {
+    return Status::IOError(fmt::format("{} took too long", argv[0]));
+  }
+  if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::IOError(fmt::format("{} {}", argv[0], ExitWords(status)));
   }
@@ -309,11 +373,20 @@ Status FreePort(const std::string& address, int* port) {
   return s;
 }
 
+// Writes a file in a directory the server's user owns: a name it planted
+// (a link to another file) is refused, not written through.
 Status WriteFile(const std::string& path, const std::string& text, int flags,
                  const ServerUser& user) {
   const int fd = open(
       path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
   if (fd < 0) return Status::FromErrno(fmt::format("write {}", path), errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+      (st.st_uid != geteuid() && st.st_uid != user.uid)) {
+    close(fd);
+    return Status::IOError(
+        fmt::format("write {}: not the server's file", path));
+  }
   const bool ok =
       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int err = errno;
@@ -323,23 +396,12 @@ Status WriteFile(const std::string& path, const std::string& text, int flags,
   return Status::Ok();
 }
 
-// A line of the pid file a server keeps in its data directory.
-std::vector<std::string> PidFileLines(int dir, const char* name) {
-  std::vector<std::string> lines;
-  const int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return lines;
-  char buf[2048];
-  const ssize_t got = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (got <= 0) return lines;
-  std::string_view text(buf, static_cast<size_t>(got));
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    lines.emplace_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return lines;
+// A new file for a child's output, given to the server's user.
+Status CreateLog(const std::string& path, const ServerUser& user, int* fd) {
+  *fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (*fd < 0) return Status::FromErrno(fmt::format("create {}", path), errno);
+  if (user.switch_user) (void)!fchown(*fd, user.uid, user.gid);
+  return Status::Ok();
 }
 
 std::string ReadLink(const std::string& path) {
@@ -349,171 +411,291 @@ std::string ReadLink(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-// Whether `pid` runs: a zombie has ended, whoever is to reap it.
-bool Alive(pid_t pid) {
-  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+// A process's state letter and start time (clock ticks since boot), from
+// /proc/<pid>/stat; false if there is no such process.
+bool StatOf(pid_t pid, char* state, unsigned long long* start_time) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   FILE* f = fopen(path, "re");
   if (f == nullptr) return false;
-  char buf[512];
+  char buf[1024];
   const size_t got = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[got] = '\0';
+  // After the name, which may hold anything: "S ppid pgrp ..." (field 3);
+  // the start time is field 22.
   const char* paren = strrchr(buf, ')');
-  return paren == nullptr || paren[1] == '\0' || paren[2] != 'Z';
+  if (paren == nullptr) return false;
+  return sscanf(paren + 1,
+                " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                "%*d %*d %*d %*d %llu",
+                state, start_time) == 2;
 }
 
-// Removes the System V segment a server that was killed outright left,
-// named on line 7 of its pid file ("key id"), if nobody is attached.
-void RemoveSegment(const std::vector<std::string>& lines) {
-  if (lines.size() < 7) return;
+// The real uid a process runs as, or -1.
+uid_t UidOf(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return static_cast<uid_t>(-1);
+  char line[256];
+  unsigned uid = static_cast<unsigned>(-1);
+  while (fgets(line, sizeof line, f) != nullptr) {
+    if (sscanf(line, "Uid: %u", &uid) == 1) break;
+  }
+  fclose(f);
+  return static_cast<uid_t>(uid);
+}
+
+// The inodes of the sockets listening on TCP port `port` (any address).
+std::set<unsigned long> ListenersOn(int port) {
+  std::set<unsigned long> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    FILE* f = fopen(table, "re");
+    if (f == nullptr) continue;
+    char line[512];
+    while (fgets(line, sizeof line, f) != nullptr) {
+      // "sl local:port remote:port st ... uid timeout inode"
+      unsigned local_port = 0, state = 0;
+      unsigned long inode = 0;
+      if (sscanf(line,
+                 " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x "
+                 "%*x %*u %*u %lu",
+                 &local_port, &state, &inode) == 3 &&
+          state == 0x0A && static_cast<int>(local_port) == port) {
+        inodes.insert(inode);
+      }
+    }
+    fclose(f);
+  }
+  return inodes;
+}
+
+// The inodes of the sockets process `pid` holds open.
+std::set<unsigned long> SocketsOf(pid_t pid) {
+  std::set<unsigned long> inodes;
+  const std::string fds = fmt::format("/proc/{}/fd", pid);
+  DIR* dir = opendir(fds.c_str());
+  if (dir == nullptr) return inodes;
+  while (const dirent* entry = readdir(dir)) {
+    unsigned long inode = 0;
+    if (sscanf(ReadLink(fds + "/" + entry->d_name).c_str(), "socket:[%lu]",
+               &inode) == 1) {
+      inodes.insert(inode);
+    }
+  }
+  closedir(dir);
+  return inodes;
+}
+
+// A System V segment, as /proc/sysvipc/shm lists it.
+struct Segment {
   long long key = 0;
   int id = -1;
-  if (sscanf(lines[6].c_str(), "%lld %d", &key, &id) != 2 || id < 0) return;
-  shmid_ds info{};
-  if (shmctl(id, IPC_STAT, &info) != 0) return;
-  if (static_cast<long long>(info.shm_perm.__key) == key &&
-      info.shm_nattch == 0) {
-    shmctl(id, IPC_RMID, nullptr);
+  pid_t creator = 0;
+  uid_t owner = 0;
+  uid_t creator_uid = 0;
+};
+
+std::vector<Segment> Segments() {
+  std::vector<Segment> out;
+  FILE* f = fopen("/proc/sysvipc/shm", "re");
+  if (f == nullptr) return out;
+  char line[512];
+  while (fgets(line, sizeof line, f) != nullptr) {
+    // key shmid perms size cpid lpid nattch uid gid cuid cgid ...
+    Segment s;
+    unsigned uid = 0, cuid = 0;
+    if (sscanf(line, " %lld %d %*o %*u %d %*d %*u %u %*u %u", &s.key, &s.id,
+               &s.creator, &uid, &cuid) == 5) {
+      s.owner = uid;
+      s.creator_uid = cuid;
+      out.push_back(s);
+    }
+  }
+  fclose(f);
+  return out;
+}
+
+// The key of the segment process `pid` of user `uid` made, or -1.
+long long SegmentKeyOf(pid_t pid, uid_t uid) {
+  for (const Segment& s : Segments()) {
+    if (s.creator == pid && s.creator_uid == uid) return s.key;
+  }
+  return -1;
+}
+
+// What ticketsim knows of a server it started.
+struct ServerRecord {
+  pid_t pid = -1;
+  unsigned long long start_time = 0;
+  uid_t uid = 0;
+  long long key = -1;
+};
+
+// Removes the segments the recorded server made: made by that very pid,
+// owned by its user, with the key it had at start. (A server that crashed
+// and started over makes its new segment with the same key.)
+void RemoveSegments(const ServerRecord& record) {
+  if (record.pid <= 0 || record.key < 0) return;
+  for (const Segment& s : Segments()) {
+    if (s.creator != record.pid || s.key != record.key ||
+        s.owner != record.uid || s.creator_uid != record.uid) {
+      continue;
+    }
+    // Looked at again by its id, just before it goes.
+    shmid_ds info{};
+    if (shmctl(s.id, IPC_STAT, &info) == 0 && info.shm_cpid == record.pid &&
+        static_cast<long long>(info.shm_perm.__key) == record.key &&
+        info.shm_perm.uid == record.uid && info.shm_perm.cuid == record.uid) {
+      shmctl(s.id, IPC_RMID, nullptr);
+    }
   }
 }
 
-// Makes the server's directory `name` in the run directory, through the
-// run directory's checked descriptor (never by a path that another user
-// could have pointed elsewhere): mode 0700, handed to the server's user
-// when it is another, who may then pass through the run directory (0711)
-// but not list it.
-Status MakeServerDirectory(const RunNames& names, const char* name,
-                           const ServerUser& user) {
-  const std::string path = names.File(name);
+bool WriteRecord(const std::string& path, const ServerRecord& record) {
+  const std::string text = fmt::format(
+      "{} {} {} {}\n", record.pid, record.start_time, record.uid, record.key);
+  const int fd = open(
+      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+// The record in the run directory `run_dir`, if it is ticketsim's own: a
+// regular file of this user's.
+bool ReadRecord(int run_dir, ServerRecord* record) {
+  const int fd =
+      openat(run_dir, kRecordName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  char buf[256] = {};
+  const bool ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    st.st_uid == geteuid() && read(fd, buf, sizeof buf - 1) > 0;
+  close(fd);
+  int pid = 0;
+  unsigned uid = 0;
+  if (!ours || sscanf(buf, "%d %llu %u %lld", &pid, &record->start_time, &uid,
+                      &record->key) != 4) {
+    return false;
+  }
+  record->pid = pid;
+  record->uid = uid;
+  return pid > 1;
+}
+
+// Whether the process of `pidfd` ended within `ns`.
+bool AwaitExit(int pidfd, int64_t ns) {
+  pollfd p{pidfd, POLLIN, 0};
+  const int64_t deadline = PgNowNs() + ns;
+  for (int64_t left = ns; left > 0; left = deadline - PgNowNs()) {
+    const int n = poll(&p, 1, static_cast<int>((left + 999999) / 1000000));
+    if (n == 1) return true;
+    if (n < 0 && errno != EINTR) return true;  // no such process
+  }
+  return false;
+}
+
+// Shuts a server down: an immediate shutdown (SIGQUIT; SIGCONT, should it
+// be stopped), then SIGKILL if it lingers. Through its pidfd: a reused pid
+// is never signalled.
+void EndProcess(int pidfd) {
+  PidfdSignal(pidfd, SIGQUIT);
+  PidfdSignal(pidfd, SIGCONT);
+  if (!AwaitExit(pidfd, kStopLimitNs)) {
+    PidfdSignal(pidfd, SIGKILL);
+    AwaitExit(pidfd, kStopLimitNs);
+  }
+}
+
+// Makes the server's directory, its user's alone; as root, the run
+// directory becomes passable (not readable) for that user.
+Status MakeServerDir(const RunNames& names, const ServerUser& user) {
+  const std::string pg_dir = names.File("pg");
+  // The socket's path must fit in sockaddr_un (107 bytes).
+  if (pg_dir.size() + sizeof("/.s.PGSQL.65535") > 107) {
+    return Status::Environment(fmt::format(
+        "the server's socket path {}/.s.PGSQL.{} is too long for a Unix "
+        "socket: set TMPDIR to a shorter directory",
+        pg_dir, kSocketOnlyPort));
+  }
+  // Through the run directory's checked descriptor, never by a path that
+  // another user could have pointed elsewhere.
   int run_dir = -1;
   if (Status s = OpenRunDirectory(names, &run_dir); !s.ok()) return s;
   Status s;
-  if (mkdirat(run_dir, name, 0700) != 0) {
-    s = Status::FromErrno(fmt::format("create {}", path), errno);
+  if (mkdirat(run_dir, "pg", 0700) != 0) {
+    s = Status::FromErrno(fmt::format("create {}", pg_dir), errno);
   } else if (user.switch_user && (fchmod(run_dir, 0711) != 0 ||
-                                  fchownat(run_dir, name, user.uid, user.gid,
+                                  fchownat(run_dir, "pg", user.uid, user.gid,
                                            AT_SYMLINK_NOFOLLOW) != 0)) {
-    s = Status::FromErrno(fmt::format("hand {} to user postgres", path), errno);
+    s = Status::FromErrno(fmt::format("hand {} to user postgres", pg_dir),
+                          errno);
   }
   close(run_dir);
   return s;
 }
 
-}  // namespace
-
-std::string ConninfoValue(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
-bool PgServer::running() const { return pid_ > 0 && Alive(pid_); }
-
-Status PgServer::Start(const PgServerOptions& options) {
-  Stop();
-  options_ = options;
-  std::string bin_dir;
-  Status s = FindBinDir(options.bin_dir, &bin_dir);
-  if (!s.ok()) return s;
-  s = StartRun(&names_, &lease_);
-  if (!s.ok()) return s;
-  started_run_ = true;
-  owner_ = getpid();
-  s = StartIn(bin_dir);
-  if (!s.ok()) Stop();
-  return s;
-}
-
-Status PgServer::StartIn(const std::string& bin_dir) {
-  const int64_t begin = NowNs();
-  ServerUser user;
-  Status s = FindServerUser(&user);
-  if (!s.ok()) return s;
-  const std::string pg_dir = names_.File("pg");
-  const std::string data_dir = pg_dir + "/data";
-  // The socket's path must fit in sockaddr_un (107 bytes).
-  if (pg_dir.size() + sizeof("/.s.PGSQL.5432") > 107) {
-    return Status::Environment(fmt::format(
-        "the server's socket path {}/.s.PGSQL.5432 is too long for a Unix "
-        "socket: set TMPDIR to a shorter directory",
-        pg_dir));
-  }
-  s = MakeServerDirectory(names_, "pg", user);
-  if (!s.ok()) return s;
-  int port = kSocketPort;
-  if (!options_.listen.empty()) {
-    s = FreePort(options_.listen, &port);
-    if (!s.ok()) return s;
-  }
-  const std::string password = RandomHex(12);
+// Makes the cluster in <pg_dir>/data with initdb (under a keeper, until
+// `deadline` and as the wait watch allows): its one role, with `password`,
+// reached over TCP too if `tcp`.
+Status InitCluster(const std::string& bin_dir, const std::string& pg_dir,
+                   const std::string& password, bool tcp,
+                   const ServerUser& user, int64_t deadline) {
   const std::string pwfile = pg_dir + "/password";
-  s = WriteFile(pwfile, password + "\n", O_EXCL, user);
+  Status s = WriteFile(pwfile, password + "\n", O_EXCL, user);
   if (!s.ok()) return s;
-
-  const std::string initdb_log = pg_dir + "/initdb.log";
-  const int initdb_out =
-      open(initdb_log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (initdb_out < 0) {
-    return Status::FromErrno(fmt::format("create {}", initdb_log), errno);
-  }
-  if (user.switch_user) (void)!fchown(initdb_out, user.uid, user.gid);
-  Command initdb{
-      {bin_dir + "/initdb", "-D", data_dir, "-U", kRole, "--pwfile=" + pwfile,
-       "-A", "scram-sha-256", "-E", "UTF8", "--no-locale", "-N"},
-      pg_dir,
-      initdb_out,
-      /*own_group=*/true,
-      /*die_with_parent=*/false};
-  // initdb takes paths: they must still lead into the run's directory.
-  s = CheckRunDirectory(names_);
-  if (!s.ok()) {
-    close(initdb_out);
-    return s;
-  }
-  pid_t pid = Spawn(initdb, user);
+  const std::string log = pg_dir + "/initdb.log";
+  int log_fd = -1;
+  if (s = CreateLog(log, user, &log_fd); !s.ok()) return s;
+  const Command initdb{{bin_dir + "/initdb", "-D", pg_dir + "/data", "-U",
+                        kRole, "--pwfile=" + pwfile, "-A", "scram-sha-256",
+                        "-E", "UTF8", "--no-locale", "-N"},
+                       pg_dir,
+                       log_fd,
+                       /*own_group=*/false,  // the keeper's group
+                       /*die_with_parent=*/false};
+  const pid_t keeper = SpawnKept(initdb, user);
   const int spawn_err = errno;
-  close(initdb_out);
-  if (pid < 0) return Status::FromErrno("fork initdb", spawn_err);
+  close(log_fd);
+  if (keeper < 0) return Status::FromErrno("fork initdb", spawn_err);
   int status = 0;
-  const bool ended = WaitUntil(pid, begin + kStartLimitNs, &status);
+  s = WaitFor(keeper, /*group=*/true, deadline, &status);
   unlink(pwfile.c_str());
-  if (!ended || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (s.code() == Status::Code::kTimeout) {
+    return Status::Environment("initdb took too long" + TailOf(log));
+  }
+  if (!s.ok()) return s;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::Environment(
-        fmt::format("initdb {}{}", ended ? ExitWords(status) : "took too long",
-                    TailOf(initdb_log)));
+        fmt::format("initdb {}{}", ExitWords(status), TailOf(log)));
   }
+  if (!tcp) return Status::Ok();
+  // Hosts reach it over TCP, with the password.
+  return WriteFile(pg_dir + "/data/pg_hba.conf",
+                   fmt::format("host all {0} 0.0.0.0/0 scram-sha-256\n"
+                               "host all {0} ::/0 scram-sha-256\n",
+                               kRole),
+                   O_APPEND, user);
+}
 
-  if (!options_.listen.empty()) {
-    // Hosts reach it over TCP, with the password.
-    s = WriteFile(data_dir + "/pg_hba.conf",
-                  fmt::format("host all {0} 0.0.0.0/0 scram-sha-256\n"
-                              "host all {0} ::/0 scram-sha-256\n",
-                              kRole),
-                  O_APPEND, user);
-    if (!s.ok()) return s;
-  }
-
-  const std::string log = pg_dir + "/server.log";
-  const int log_fd =
-      open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (log_fd < 0)
-    return Status::FromErrno(fmt::format("create {}", log), errno);
-  if (user.switch_user) (void)!fchown(log_fd, user.uid, user.gid);
+// The server: on `port` (which only names its socket file without
+// `options.listen`), its output to `log_fd`.
+Command ServerCommand(const std::string& bin_dir, const std::string& pg_dir,
+                      int port, const PgServerOptions& options, int log_fd) {
   const auto setting = [](std::string_view name, const std::string& value) {
     return fmt::format("--{}={}", name, value);
   };
-  Command server{
-      {bin_dir + "/postgres", "-D", data_dir, "-k", pg_dir, "-p",
-       std::to_string(port), setting("listen_addresses", options_.listen),
+  return Command{
+      {bin_dir + "/postgres", "-D", pg_dir + "/data", "-k", pg_dir, "-p",
+       std::to_string(port), setting("listen_addresses", options.listen),
        // Nothing here needs to survive a crash of the machine.
        setting("fsync", "off"), setting("synchronous_commit", "off"),
        setting("full_page_writes", "off"),
-       setting("max_connections", std::to_string(options_.connections)),
+       setting("max_connections", std::to_string(options.connections)),
        // A killed client's session (and its advisory locks) goes soon,
        // even while its backend is busy; a cut link's within seconds.
        setting("client_connection_check_interval", "200ms"),
@@ -531,94 +713,233 @@ Status PgServer::StartIn(const std::string& bin_dir) {
       log_fd,
       /*own_group=*/true,
       /*die_with_parent=*/true};
-  pid_ = Spawn(server, user);
-  const int server_err = errno;
+}
+
+// Whether every socket listening on TCP port `port` (there is one at
+// least) is one process `pid` holds.
+bool OnlyListener(pid_t pid, int port) {
+  const std::set<unsigned long> listeners = ListenersOn(port);
+  const std::set<unsigned long> own = SocketsOf(pid);
+  return !listeners.empty() &&
+         std::includes(own.begin(), own.end(), listeners.begin(),
+                       listeners.end());
+}
+
+}  // namespace
+
+std::string ConninfoValue(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+bool PgServer::running() {
+  Trouble();  // notes whether it ended
+  return pidfd_ >= 0 && ended_.empty();
+}
+
+std::string PgServer::Trouble() {
+  if (pidfd_ < 0 || !ended_.empty()) return ended_;
+  pollfd p{pidfd_, POLLIN, 0};
+  if (poll(&p, 1, 0) == 1) {
+    // Reaped here, for how it ended, unless a sweep of children was first.
+    siginfo_t info{};
+    const bool known =
+        waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info,
+               WEXITED | WNOHANG) == 0 &&
+        info.si_pid != 0;
+    ended_ = fmt::format(
+        "the PostgreSQL server (pid {}) {}", pid_,
+        !known ? "ended"
+        : info.si_code == CLD_EXITED
+            ? fmt::format("exited with status {}", info.si_status)
+            : fmt::format("was killed by signal {}", info.si_status));
+    return ended_;
+  }
+  char state = '?';
+  unsigned long long start = 0;
+  if (StatOf(pid_, &state, &start) && (state == 'T' || state == 't')) {
+    return fmt::format("the PostgreSQL server (pid {}) was stopped (SIGSTOP)",
+                       pid_);
+  }
+  return "";
+}
+
+Status PgServer::Start(const PgServerOptions& options) {
+  Stop();
+  options_ = options;
+  std::string bin_dir;
+  Status s = FindBinDir(options.bin_dir, &bin_dir);
+  if (!s.ok()) return s;
+  s = StartRun(&names_, &lease_);
+  if (!s.ok()) return s;
+  started_run_ = true;
+  owner_ = getpid();
+  s = StartIn(bin_dir);
+  if (!s.ok()) Stop();
+  return s;
+}
+
+Status PgServer::StartIn(const std::string& bin_dir) {
+  const int64_t begin = PgNowNs();
+  ServerUser user;
+  Status s = FindServerUser(&user);
+  if (!s.ok()) return s;
+  uid_ = user.uid;
+  const std::string pg_dir = names_.File("pg");
+  // The first port now, which also says whether store.listen is an
+  // address: before initdb, not after.
+  int port = kSocketOnlyPort;
+  if (!options_.listen.empty()) {
+    if (s = FreePort(options_.listen, &port); !s.ok()) return s;
+  }
+  password_ = RandomHex(12);
+  s = MakeServerDir(names_, user);
+  // initdb takes paths: they must still lead into the run's directory.
+  if (s.ok()) s = CheckRunDirectory(names_);
+  if (s.ok()) {
+    s = InitCluster(bin_dir, pg_dir, password_, !options_.listen.empty(), user,
+                    begin + kStartLimitNs);
+  }
+  int log_fd = -1;
+  if (s.ok()) s = CreateLog(pg_dir + "/server.log", user, &log_fd);
+  if (!s.ok()) return s;
+  for (int tries = 1;; ++tries) {
+    bool port_taken = false;
+    s = Launch(bin_dir, port, log_fd, &port_taken);
+    if (s.ok() || !port_taken || tries == kPortTries) break;
+    EndServer();
+    if (s = FreePort(options_.listen, &port); !s.ok()) break;
+  }
   close(log_fd);
+  if (!s.ok()) return s;
+  // What the next cleanup trusts, should this process die.
+  if (!WriteRecord(names_.File(kRecordName),
+                   {pid_, start_time_, uid_, segment_key_})) {
+    return Status::FromErrno(fmt::format("write {}", names_.File(kRecordName)),
+                             errno);
+  }
+  start_up_ms_ = static_cast<double>(PgNowNs() - begin) / 1e6;
+  return Status::Ok();
+}
+
+Status PgServer::Launch(const std::string& bin_dir, int port, int log_fd,
+                        bool* port_taken) {
+  const std::string pg_dir = names_.File("pg");
+  ServerUser user;
+  if (Status s = FindServerUser(&user); !s.ok()) return s;
+  ended_.clear();
+  pid_ = Spawn(ServerCommand(bin_dir, pg_dir, port, options_, log_fd), user);
   if (pid_ < 0) {
     pid_ = -1;
-    return Status::FromErrno("fork postgres", server_err);
+    return Status::FromErrno("fork postgres", errno);
   }
+  // Opened before anything can reap it: the pid is still the server's.
+  pidfd_ = PidfdOpen(pid_);
+  char state = '?';
+  if (pidfd_ < 0 || !StatOf(pid_, &state, &start_time_)) {
+    return Status::FromErrno("open the server's pidfd", errno);
+  }
+  const std::string base = fmt::format(
+      "port={} dbname=postgres user={} password={} application_name=ticketsim",
+      port, kRole, password_);
+  conninfo_ = fmt::format("host={} {}", ConninfoValue(pg_dir), base);
+  remote_conninfo_ = conninfo_;
+  const std::string log = pg_dir + "/server.log";
+  Status s = AwaitReady(log);
+  // A server that could not bind its port says so in its log, and ends.
+  *port_taken = !s.ok() && !ended_.empty() &&
+                TailOf(log).find("Address already in use") != std::string::npos;
+  if (!s.ok()) return s;
+  segment_key_ = SegmentKeyOf(pid_, uid_);
+  if (options_.listen.empty()) return s;
+  // Up on its socket. Once it listens on its port no one else can: but
+  // someone may have been first.
+  if (!OnlyListener(pid_, port)) {
+    *port_taken = true;
+    return Status::Environment(fmt::format(
+        "TCP port {} on {} is held by another process than the PostgreSQL "
+        "server ticketsim started (pid {}): refused",
+        port, options_.listen, pid_));
+  }
+  // Without TLS, so that every authentication request can be seen
+  // (storage/pg_connect.h).
+  remote_conninfo_ =
+      fmt::format("host={} {} sslmode=disable gssencmode=disable",
+                  ConninfoValue(options_.listen), base);
+  return Status::Ok();
+}
 
-  const std::string host = options_.listen.empty() ? pg_dir : options_.listen;
-  conninfo_ = fmt::format(
-      "host={} port={} dbname=postgres user={} password={} "
-      "application_name=ticketsim",
-      ConninfoValue(host), port, kRole, password);
+Status PgServer::AwaitReady(const std::string& log) {
+  const char* keys[] = {"dbname", nullptr};
+  const char* values[] = {conninfo_.c_str(), nullptr};
+  const int64_t deadline = PgNowNs() + kStartLimitNs;
   for (;;) {
-    if (PQping(conninfo_.c_str()) == PQPING_OK) break;
-    const pid_t got = waitpid(pid_, &status, WNOHANG);
-    if (got == pid_ || (got < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return Status::Environment(
-          fmt::format("the PostgreSQL server {}{}",
-                      got == pid_ ? ExitWords(status) : "ended", TailOf(log)));
+    PGconn* db = nullptr;
+    Status s = PgConnect(keys, values, kConnectLimitMs, &db);
+    if (s.ok()) {
+      PQfinish(db);
+      return s;
     }
-    if (NowNs() - begin > kStartLimitNs) {
+    if (const std::string trouble = Trouble(); !trouble.empty()) {
+      return Status::Environment(trouble + TailOf(log));
+    }
+    if (Status w = PgWaitCheck(); !w.ok()) return w;
+    if (PgNowNs() > deadline) {
       return Status::Environment(fmt::format(
           "the PostgreSQL server did not accept connections within {} s{}",
           kStartLimitNs / 1000000000, TailOf(log)));
     }
-    Nap(5000000);
+    if (s = PgWaitNap(20000000); !s.ok()) return s;
   }
-  start_up_ms_ = static_cast<double>(NowNs() - begin) / 1e6;
-  return Status::Ok();
+}
+
+void PgServer::EndServer() {
+  if (pidfd_ >= 0) {
+    EndProcess(pidfd_);
+    Trouble();  // reaps it
+    close(pidfd_);
+    pidfd_ = -1;
+  }
+  if (pid_ > 0) RemoveSegments({pid_, start_time_, uid_, segment_key_});
+  pid_ = -1;
+  ended_.clear();
+  segment_key_ = -1;
 }
 
 void PgServer::Stop() {
   if (owner_ != getpid()) return;  // a forked child: not its server
-  if (pid_ > 0) {
-    // Immediate shutdown: the data goes with the directory anyway.
-    kill(pid_, SIGQUIT);
-    int status = 0;
-    if (!WaitUntil(pid_, NowNs() + kStopLimitNs, &status)) {
-      // WaitUntil killed it; its System V segment may be left.
-      int dir = -1;
-      if (OpenRunDirectory(names_, &dir).ok()) {
-        RemoveSegment(PidFileLines(dir, "pg/data/postmaster.pid"));
-        close(dir);
-      }
-    }
-    pid_ = -1;
-  }
+  EndServer();
   if (started_run_) {
     RemoveRunObjects(names_, {});
     lease_.Release();
     started_run_ = false;
   }
   conninfo_.clear();
+  remote_conninfo_.clear();
+  password_.clear();
   owner_ = -1;
 }
 
 void StopServerLeftIn(int run_dir) {
-  const std::vector<std::string> lines =
-      PidFileLines(run_dir, "pg/data/postmaster.pid");
-  if (lines.size() < 2) return;
-  char* end = nullptr;
-  const long pid = strtol(lines[0].c_str(), &end, 10);
-  if (end == lines[0].c_str() || *end != '\0' || pid <= 1) return;
-  // Only a postgres process working in that very data directory: the pid
-  // may have been reused since.
-  const std::string proc = fmt::format("/proc/{}", pid);
-  const std::string exe = ReadLink(proc + "/exe");
-  const std::string base = exe.substr(exe.rfind('/') + 1);
-  char* data_dir = realpath(lines[1].c_str(), nullptr);
-  const bool same_dir =
-      data_dir != nullptr && ReadLink(proc + "/cwd") == data_dir;
-  free(data_dir);
-  if (base.rfind("postgres", 0) != 0 || !same_dir) {
-    RemoveSegment(lines);
-    return;
+  ServerRecord record;
+  if (!ReadRecord(run_dir, &record)) return;
+  // The pidfd first, then the check: if the pid was reused before it, the
+  // check fails; after it, the pidfd still names the recorded process.
+  const int pidfd = PidfdOpen(record.pid);
+  if (pidfd >= 0) {
+    char state = '?';
+    unsigned long long start_time = 0;
+    if (StatOf(record.pid, &state, &start_time) &&
+        start_time == record.start_time && UidOf(record.pid) == record.uid) {
+      EndProcess(pidfd);
+    }
+    close(pidfd);
   }
-  const pid_t server = static_cast<pid_t>(pid);
-  kill(server, SIGQUIT);
-  int64_t deadline = NowNs() + kStopLimitNs;
-  while (Alive(server) && NowNs() < deadline) Nap(5000000);
-  if (Alive(server)) {
-    kill(server, SIGKILL);
-    deadline = NowNs() + kStopLimitNs;
-    while (Alive(server) && NowNs() < deadline) Nap(5000000);
-  }
-  RemoveSegment(lines);
+  RemoveSegments(record);
 }
 
 namespace {
@@ -633,27 +954,27 @@ void StopAtExit() { StopThrowawayServer(); }
 }  // namespace
 
 Status UseThrowawayServer(const PgServerOptions& options, std::string* conninfo,
-                          double* start_up_ms) {
+                          double* start_up_ms, std::string* remote_conninfo) {
   if (shared_server == nullptr) {
     shared_server = new PgServer;
     std::atexit(StopAtExit);
   }
   PgServer& server = *shared_server;
   const PgServerOptions& has = server.options();
-  const bool fits = server.running() && has.bin_dir == options.bin_dir &&
+  const bool fits = server.Trouble().empty() && server.running() &&
+                    has.bin_dir == options.bin_dir &&
                     has.listen == options.listen &&
                     has.connections >= options.connections;
-  if (fits) {
-    *conninfo = server.conninfo();
-    *start_up_ms = -1;
-    return Status::Ok();
+  *start_up_ms = -1;  // already up
+  if (!fits) {
+    PgServerOptions wanted = options;
+    wanted.connections = std::max(wanted.connections, has.connections);
+    Status s = server.Start(wanted);
+    if (!s.ok()) return s;
+    *start_up_ms = server.start_up_ms();
   }
-  PgServerOptions wanted = options;
-  wanted.connections = std::max(wanted.connections, has.connections);
-  Status s = server.Start(wanted);
-  if (!s.ok()) return s;
   *conninfo = server.conninfo();
-  *start_up_ms = server.start_up_ms();
+  if (remote_conninfo != nullptr) *remote_conninfo = server.remote_conninfo();
   return Status::Ok();
 }
 
@@ -665,6 +986,10 @@ pid_t ThrowawayServerPid() {
   return shared_server != nullptr && shared_server->running()
              ? shared_server->pid()
              : -1;
+}
+
+std::string ThrowawayServerTrouble() {
+  return shared_server != nullptr ? shared_server->Trouble() : "";
 }
 
 }  // namespace ticketsim

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "storage/pg_connect.h"
+
 namespace ticketsim {
 namespace {
 
@@ -83,18 +85,19 @@ bool ConnectionTrouble(PGconn* db, const char* state) {
          std::strcmp(state, "57P03") == 0;
 }
 
-// libpq's messages end with a newline, sometimes with several lines.
-std::string OneLine(const char* text) {
-  std::string line = text != nullptr ? text : "";
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
-    line.pop_back();
-  for (char& c : line) {
-    if (c == '\n') c = ' ';
-  }
-  return line;
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// The result of the statement just sent (`sent`: what PQsend... returned:
+// 0 if it could not be), waited for as the run's watch allows.
+Status Awaited(PGconn* db, int sent, Result* out) {
+  PGresult* got = nullptr;
+  const Status s = sent != 0 ? PgAwaitResult(db, &got) : Status::Ok();
+  out->reset(got);
+  return s;
 }
 
-using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+// How long a connection may take to be made.
+constexpr int64_t kConnectLimitMs = 10000;
 
 }  // namespace
 
@@ -128,6 +131,7 @@ PgStore::PgStore(const StoreSpec& spec, const RunNames& names)
 }
 
 std::string PgStore::Scrubbed(std::string text) const {
+  text = HidePasswords(text);
   if (password_.empty()) return text;
   for (size_t at = 0; (at = text.find(password_, at)) != std::string::npos;) {
     text.replace(at, password_.size(), "********");
@@ -144,33 +148,26 @@ Status PgStore::Connect(PGconn** out) const {
   // The run's conninfo comes last (expand_dbname), so what it says itself
   // wins. The keepalives and tcp_user_timeout matter over TCP only: a cut
   // link ends a statement instead of hanging it.
-  const char* keys[] = {
-      "connect_timeout",     "keepalives",       "keepalives_idle",
-      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-      "application_name",    "dbname",           nullptr};
-  const char* values[] = {"10",   "1",    "5",         "1",
-                          "3",    "5000", "ticketsim", spec_.conninfo.c_str(),
-                          nullptr};
-  PGconn* db = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (db == nullptr) {
-    return Status::Environment(
-        fmt::format("connect to {}: out of memory", server_));
-  }
-  if (PQstatus(db) != CONNECTION_OK) {
-    const std::string why = Scrubbed(OneLine(PQerrorMessage(db)));
-    PQfinish(db);
-    // Too many connections is the machine's limit, not the scenario's.
-    const bool full = why.find("too many") != std::string::npos ||
-                      why.find("out of memory") != std::string::npos;
-    const std::string msg =
-        fmt::format("could not connect to PostgreSQL ({}): {}", server_, why);
-    return full ? Status::Environment(msg) : Status::IOError(msg);
-  }
-  *out = db;
-  return Status::Ok();
+  const char* keys[] = {"keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "tcp_user_timeout",
+                        "application_name",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {
+      "1", "5", "1", "3", "5000", "ticketsim", spec_.conninfo.c_str(), nullptr};
+  const Status s = PgConnect(keys, values, kConnectLimitMs, out);
+  if (s.ok()) return s;
+  // A server that cannot be reached fails the run, not the scenario.
+  return Status::Environment(
+      fmt::format("could not connect to PostgreSQL ({}): {}", server_,
+                  Scrubbed(ServerLines(s.message()))));
 }
 
-Status PgStore::Error(const char* what, PGresult* result, bool changes) const {
+Status PgStore::Error(PGconn* db, const char* what, PGresult* result,
+                      bool changes) const {
   const char* state = result != nullptr
                           ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
                           : nullptr;
@@ -178,16 +175,18 @@ Status PgStore::Error(const char* what, PGresult* result, bool changes) const {
       result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
                         : nullptr;
   const std::string why =
-      Scrubbed(OneLine(primary != nullptr ? primary : PQerrorMessage(db_)));
+      Scrubbed(ServerLines(primary != nullptr ? primary : PQerrorMessage(db)));
   const std::string msg = fmt::format("{} {}: {} (SQLSTATE {})", what, table_,
                                       why, state != nullptr ? state : "none");
-  if (ConnectionTrouble(db_, state)) {
+  if (ConnectionTrouble(db, state)) {
     if (changes) {
       return Status::Lost(fmt::format(
           "{}; the connection broke with the change in flight: it may or "
           "may not have happened",
           msg));
     }
+    // A purchase failed: the link may come back (a partition), and a
+    // server that went fails the run where the run sees it go.
     return Status::IOError(msg);
   }
   if (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0) {
@@ -207,11 +206,10 @@ Status PgStore::Create(int64_t initial) {
       "CREATE TABLE {0} (count bigint NOT NULL); "
       "INSERT INTO {0} VALUES ({1})",
       table_, initial);
-  Result result(PQexec(db, sql.c_str()), &PQclear);
-  if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    std::swap(db, db_);
-    s = Error("create", result.get(), false);
-    std::swap(db, db_);
+  Result result(nullptr, &PQclear);
+  s = Awaited(db, PQsendQuery(db, sql.c_str()), &result);
+  if (s.ok() && PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    s = Error(db, "create", result.get(), false);
   }
   PQfinish(db);
   return s;
@@ -222,7 +220,8 @@ void PgStore::Destroy() {
   PGconn* db = nullptr;
   if (!Connect(&db).ok()) return;  // the server went, and the table with it
   const std::string sql = fmt::format("DROP TABLE IF EXISTS {}", table_);
-  PQclear(PQexec(db, sql.c_str()));
+  Result result(nullptr, &PQclear);
+  Awaited(db, PQsendQuery(db, sql.c_str()), &result);
   PQfinish(db);
 }
 
@@ -234,10 +233,13 @@ Status PgStore::Attach() {
     const std::string sql =
         fmt::format(fmt::runtime(kStatements[i].sql), table_);
     const std::string name = fmt::format("s{}", i);
-    Result result(PQprepare(db_, name.c_str(), sql.c_str(), 0, nullptr),
-                  &PQclear);
-    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      s = Error("prepare statements for", result.get(), false);
+    Result result(nullptr, &PQclear);
+    s = Awaited(db_, PQsendPrepare(db_, name.c_str(), sql.c_str(), 0, nullptr),
+                &result);
+    if (s.ok() && PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      s = Error(db_, "prepare statements for", result.get(), false);
+    }
+    if (!s.ok()) {
       Detach();
       return s;
     }
@@ -266,13 +268,14 @@ Status PgStore::Run(Statement which, std::initializer_list<std::string> params,
   std::vector<const char*> texts;
   for (const std::string& p : params) texts.push_back(p.c_str());
   const std::string name = fmt::format("s{}", static_cast<int>(which));
-  Result result(
-      PQexecPrepared(db_, name.c_str(), static_cast<int>(texts.size()),
-                     texts.data(), nullptr, nullptr, 0),
-      &PQclear);
+  Result result(nullptr, &PQclear);
+  const int sent =
+      PQsendQueryPrepared(db_, name.c_str(), static_cast<int>(texts.size()),
+                          texts.data(), nullptr, nullptr, 0);
+  if (Status s = Awaited(db_, sent, &result); !s.ok()) return s;
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    return Error(kStatements[which].what, result.get(), changes);
+    return Error(db_, kStatements[which].what, result.get(), changes);
   }
   if (has_row != nullptr) *has_row = PQntuples(result.get()) > 0;
   if (value != nullptr && PQntuples(result.get()) > 0) {
@@ -318,11 +321,12 @@ Status PgStore::Begin(PgIsolation isolation) {
   if (db_ == nullptr) {
     return Status::IOError(fmt::format("{}: not connected", table_));
   }
-  Result result(PQexec(db_, BeginSql(isolation)), &PQclear);
-  if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    return Error("begin a transaction on", result.get(), false);
+  Result result(nullptr, &PQclear);
+  Status s = Awaited(db_, PQsendQuery(db_, BeginSql(isolation)), &result);
+  if (s.ok() && PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    s = Error(db_, "begin a transaction on", result.get(), false);
   }
-  return Status::Ok();
+  return s;
 }
 
 Status PgStore::Commit() {

@@ -22,8 +22,10 @@
 // lock not available in time) Busy, class 53 (out of memory, disk or
 // connections) Environment; a connection that broke while a change was in
 // flight (an UPDATE outside a transaction, a COMMIT) is Lost: it may or may
-// not have happened. Every message names the table, the SQLSTATE and the
-// server's own words, never the password.
+// not have happened; with nothing in flight, IOError. A server that cannot
+// be reached (a connection not made) is Environment: the run failed, not a
+// purchase. Every message names the table, the SQLSTATE and the server's
+// own words (its lines kept), never a password (storage/pg_connect.h).
 #ifndef TICKETSIM_STORAGE_PG_STORE_H_
 #define TICKETSIM_STORAGE_PG_STORE_H_
 
@@ -106,9 +108,11 @@ class PgStore : public TicketStore {
              int64_t* value = nullptr, bool* has_row = nullptr);
   // Sets the session's lock_timeout, in milliseconds (0 waits forever).
   Status SetLockTimeout(int64_t ms);
-  // The status of a failed result (or of no result at all); `changes`:
-  // whether a broken connection leaves the outcome unknown (Lost).
-  Status Error(const char* what, PGresult* result, bool changes) const;
+  // The status of a failed result on `db` (or of no result at all);
+  // `changes`: whether a broken connection leaves the outcome unknown
+  // (Lost).
+  Status Error(PGconn* db, const char* what, PGresult* result,
+               bool changes) const;
   // `text` with the password, if the conninfo holds one, blanked out.
   std::string Scrubbed(std::string text) const;
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -238,6 +239,68 @@ TEST(PgCliTest, BadUrlFailsTheRunWithoutShowingThePassword) {
   EXPECT_TRUE(Has(ran.out, "could not connect to PostgreSQL")) << ran.out;
   EXPECT_FALSE(Has(ran.out, "s3cr3tpw")) << ran.out;
   EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
+// A url libpq cannot parse is quoted whole in libpq's message; a url or
+// conninfo quoted in ticketsim's own messages too: the password is masked
+// in each, in the text, JSON and JUnit reports alike.
+TEST(PgCliTest, AMalformedUrlsPasswordIsInNoReport) {
+  TempDir dir;
+  const std::string json = dir.path() + "/report.json";
+  const std::string junit = dir.path() + "/report.xml";
+  const Ran ran =
+      RunTicketsimArgs({"run", "--set", "store.kind=postgres", "--set",
+                        "store.url=\"postgresql://u:SECRETPW3@[::1:1/db\"",
+                        "--json", json, "--junit", junit});
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "postgresql://u:********@[::1:1/db")) << ran.out;
+  for (const std::string& text : {ran.out, ReadFile(json), ReadFile(junit)}) {
+    EXPECT_FALSE(text.empty());
+    EXPECT_FALSE(Has(text, "SECRETPW3")) << text;
+  }
+  // Refused for another store, the setting is quoted: a conninfo's
+  // password=, quoted or not, is masked too.
+  for (const std::string url : {"host=h password='SECRET PW4' port=5",
+                                "host=h password=SECRETPW5 port=5"}) {
+    const Ran other = RunTicketsimArgs({"run", "--set", "store.kind=sqlite",
+                                        "--set", "store.url=\"" + url + "\""});
+    EXPECT_EQ(other.exit_code, 2) << other.out;
+    EXPECT_TRUE(Has(other.out, "password=********")) << other.out;
+    EXPECT_FALSE(Has(other.out, "PW4") || Has(other.out, "PW5")) << other.out;
+  }
+}
+
+// What libpq and the server say over several lines (a failure and its
+// hint, the end of initdb's log) is shown as indented lines, each still
+// escaped for the terminal, never as one line with "\n" and "\t" in it.
+TEST(PgCliTest, AMessageOfSeveralLinesIsShownAsIndentedLines) {
+  const Ran refused = RunTicketsimArgs(
+      {"run", "--set", "store.kind=postgres", "--set",
+       "store.url=\"postgresql://u:pw@127.0.0.1:1/postgres\""});
+  EXPECT_EQ(refused.exit_code, 3) << refused.out;
+  EXPECT_TRUE(Has(refused.out,
+                  "Connection refused\n    Is the server running on that host"))
+      << refused.out;
+  TempDir bin;
+  chmod(bin.path().c_str(), 0755);  // the server's user runs what is in it
+  for (const char* name : {"initdb", "postgres"}) {
+    const std::string path = bin.Write(
+        name,
+        "#!/bin/sh\necho 'first line'\nprintf '\\tsecond \\033]0;x\\n'\n"
+        "exit 1\n");
+    chmod(path.c_str(), 0755);
+  }
+  const Ran failed =
+      RunTicketsimArgs({"run", "--set", "store.kind=postgres", "--set",
+                        "store.postgres_bin=\"" + bin.path() + "\""});
+  EXPECT_EQ(failed.exit_code, 3) << failed.out;
+  EXPECT_TRUE(Has(failed.out,
+                  "initdb exited with status 1\n    first line\n    second "
+                  "\\e]0;x"))
+      << failed.out;
+  for (const Ran* ran : {&refused, &failed}) {
+    EXPECT_FALSE(Has(ran->out, "\\n") || Has(ran->out, "\\t")) << ran->out;
+  }
 }
 
 // A run leaves no table behind on the server it used.
