@@ -738,12 +738,6 @@ class BuyerLoop {
 
 }  // namespace
 
-int64_t MonotonicNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
-}
-
 void OpenStartBarrier(RunControl* control) {
   control->start_ns.store(MonotonicNs());
   control->go.store(1, std::memory_order_release);

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "sim/guard.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
@@ -108,9 +109,6 @@ enum BuyerExit {
   kBuyerAttachFailed = 10,  // could not open the store or the guard
   kBuyerStopped = 11,       // gave up: a guard timeout or error
 };
-
-// Nanoseconds on CLOCK_MONOTONIC, the clock every event is measured on.
-int64_t MonotonicNs();
 
 // Opens the barrier: records the start time and wakes every waiting buyer.
 void OpenStartBarrier(RunControl* control);

@@ -18,7 +18,7 @@
 #include "sim/buyer.h"
 #include "sim/guard.h"
 #include "sim/history.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/run_signals.h"
 #include "sim/scenario.h"
 #include "sim/tally.h"

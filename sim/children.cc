@@ -13,20 +13,17 @@
 #include <cstring>
 #include <string>
 
-#include "storage/pg_server.h"
-
 namespace ticketsim {
 
-std::vector<pid_t> Children() {
+std::vector<pid_t> Children(pid_t spared) {
   std::vector<pid_t> out;
   const pid_t self = getpid();
-  const pid_t server = ThrowawayServerPid();
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return out;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
     const long pid = strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == server) continue;
+    if (*end != '\0' || pid <= 0 || pid == spared) continue;
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     const int fd = open(path, O_RDONLY | O_CLOEXEC);

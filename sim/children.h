@@ -15,9 +15,9 @@
 namespace ticketsim {
 
 // Every child of this process (as a subreaper: every orphan of what it
-// started too), from /proc; never the throwaway PostgreSQL server, which
-// serves the runs that follow.
-std::vector<pid_t> Children();
+// started too), from /proc, but `spared` (a long-lived child such as the
+// throwaway PostgreSQL server, which serves the runs that follow).
+std::vector<pid_t> Children(pid_t spared);
 
 // In a forked child whose exec of `program` failed with `err`: says so on
 // stderr ("ticketsim: cannot execute PROGRAM: REASON") with

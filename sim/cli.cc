@@ -755,7 +755,7 @@ int RunCommand(PreparedCommand* command) {
   ProgressLine progress(stderr);
   TextStream progress_out(stderr);
   SuiteHooks hooks;
-  hooks.keep_json = command->json != nullptr;
+  if (command->json != nullptr) hooks.trial_report = JsonReport;
   bool told = false;  // this trial's least time, where it is long
   hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
     progress_out([&] {

@@ -1,5 +1,4 @@
-// The command line: `ticketsim run | compare | check | list | clean`, and
-// the exit codes.
+// The command line: `ticketsim run | compare | check | list | clean`.
 #ifndef TICKETSIM_SIM_CLI_H_
 #define TICKETSIM_SIM_CLI_H_
 
@@ -7,23 +6,9 @@
 #include <span>
 #include <string>
 
-namespace ticketsim {
+#include "base/exit_status.h"
 
-enum ExitStatus {
-  kExitOk = 0,          // expectations met: no violation
-  kExitViolations = 1,  // the checker found violations
-  kExitUsage = 2,       // a bad flag, value or scenario
-  kExitRunFailed = 3,   // the run itself failed (could not start, timed
-                        // out), or an output could not be written
-  // A program's run told nothing of its sales and nothing else was found:
-  // no verdict either way. Not 1, which says the checker found something,
-  // nor 3, which blames the run or the machine: the scenario has to say how
-  // to see sales (events on fd 3, program.sold_pattern), or accept it with
-  // expect.violations = "unchecked". Non-zero, so that CI never passes on
-  // nothing checked.
-  kExitUnchecked = 4,
-  kExitInterrupted = 130,  // SIGINT; any interrupt: 128 + its signal
-};
+namespace ticketsim {
 
 // The whole program; main() only calls this.
 int Main(int argc, char** argv);

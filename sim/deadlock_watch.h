@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sim/buyer.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 
 namespace ticketsim {
 

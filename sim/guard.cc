@@ -37,27 +37,4 @@ std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
   return nullptr;
 }
 
-std::optional<StoreKind> StoreOfGuard(GuardKind kind) {
-  switch (kind) {
-    case GuardKind::kSqliteImmediate:
-    case GuardKind::kSqliteDeferred:
-      return StoreKind::kSqlite;
-    case GuardKind::kPgRowLock:
-    case GuardKind::kPgAdvisory:
-      return StoreKind::kPostgres;
-    default:
-      return std::nullopt;
-  }
-}
-
-std::vector<GuardKind> GuardsFor(StoreKind store) {
-  std::vector<GuardKind> kinds;
-  for (const auto& entry : kGuardKinds) {
-    if (StoreOfGuard(entry.value).value_or(store) == store) {
-      kinds.push_back(entry.value);
-    }
-  }
-  return kinds;
-}
-
 }  // namespace ticketsim

@@ -88,13 +88,6 @@ class Guard {
 std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
                                  TicketStore* store);
 
-// The one store a guard kind works with (sqlite's and postgres's own), or
-// nullopt for a guard that works with every store.
-std::optional<StoreKind> StoreOfGuard(GuardKind kind);
-
-// The guard kinds valid for a store, in table order.
-std::vector<GuardKind> GuardsFor(StoreKind store);
-
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_GUARD_H_

@@ -18,6 +18,7 @@
 
 #include <cerrno>
 
+#include "base/clock.h"
 #include "sim/guard_kinds.h"
 
 namespace ticketsim {
@@ -31,11 +32,7 @@ constexpr long kTickUs =
 
 void OnAlarm(int) {}
 
-int64_t NowMs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
-}
+int64_t NowMs() { return MonotonicNs() / 1000000; }
 
 void SetTicking(bool on) {
   itimerval timer{};

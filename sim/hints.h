@@ -8,7 +8,7 @@
 #include <string>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/scenario.h"
 
 namespace ticketsim {

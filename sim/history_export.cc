@@ -10,7 +10,7 @@
 
 #include "sim/checker.h"
 #include "sim/report_json.h"
-#include "sim/run.h"
+#include "sim/run_check.h"
 #include "sim/scenario_settings.h"
 #include "sim/starvation.h"
 #include "sim/words.h"

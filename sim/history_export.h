@@ -13,7 +13,8 @@
 
 #include <cstdio>
 
-#include "sim/run.h"
+#include "sim/checker.h"
+#include "sim/run_result.h"
 #include "storage/status.h"
 
 namespace ticketsim {

@@ -1,6 +1,7 @@
 #include "sim/history_import.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,10 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/exit_status.h"
 #include "sim/checker.h"
-#include "sim/cli.h"
 #include "sim/escape.h"
 #include "sim/input_file.h"
+#include "sim/run_check.h"
 #include "sim/words.h"
 
 namespace ticketsim {

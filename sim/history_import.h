@@ -14,7 +14,8 @@
 #include <functional>
 #include <string>
 
-#include "sim/run.h"
+#include "sim/checker.h"
+#include "sim/run_result.h"
 #include "storage/status.h"
 
 namespace ticketsim {

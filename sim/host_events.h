@@ -15,7 +15,7 @@
 
 #include "sim/history.h"
 #include "sim/host_protocol.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/scenario.h"
 #include "storage/status.h"
 

@@ -6,8 +6,6 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "sim/program_command.h"
-
 namespace ticketsim {
 namespace {
 
@@ -470,40 +468,6 @@ Status CheckAgentEnd(const AgentMessage& end, const Scenario& scenario,
                            end.buyer, end.held, events));
   }
   return Status::Ok();
-}
-
-std::string ServerAddress(std::string_view conninfo) {
-  std::string host;
-  if (conninfo.starts_with("postgresql://") ||
-      conninfo.starts_with("postgres://")) {
-    std::string_view rest = conninfo.substr(conninfo.find("//") + 2);
-    rest = rest.substr(0, rest.find_first_of("/?"));
-    if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
-      rest = rest.substr(at + 1);
-    }
-    if (rest.starts_with('[')) {
-      host = std::string(rest.substr(1, rest.find(']') - 1));
-    } else {
-      host = std::string(rest.substr(0, rest.find(':')));
-    }
-    if (host.empty() || host.starts_with('%')) return "";
-    return host;
-  }
-  std::vector<std::string> words;
-  if (!SplitCommandLine(conninfo, &words).ok()) return "";
-  for (const std::string& word : words) {
-    for (const char* key : {"hostaddr=", "host="}) {
-      if (word.starts_with(key)) {
-        const std::string value = word.substr(strlen(key));
-        if (!value.empty() && value[0] != '/' && value[0] != '@') {
-          if (host.empty() || std::string_view(key) == "hostaddr=") {
-            host = value;
-          }
-        }
-      }
-    }
-  }
-  return host;
 }
 
 }  // namespace ticketsim

@@ -137,11 +137,6 @@ Status CheckAgentEvent(const Event& event, const Scenario& scenario,
 Status CheckAgentEnd(const AgentMessage& end, const Scenario& scenario,
                      std::span<const uint32_t> buyers);
 
-// The address of the server `conninfo` (a libpq conninfo "host=... port=..."
-// or URI "postgresql://user@host:port/db") names, or "" for a Unix socket
-// or none.
-std::string ServerAddress(std::string_view conninfo);
-
 }  // namespace ticketsim
 
 #endif  // TICKETSIM_SIM_HOST_PROTOCOL_H_

@@ -27,6 +27,8 @@
 #include "sim/host_protocol.h"
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
+#include "storage/pg_connect.h"
+#include "storage/pg_server.h"
 
 namespace ticketsim {
 namespace {
@@ -777,7 +779,7 @@ class HostRunner {
     const int64_t give_up = MonotonicNs() + kSweepNs;
     while (MonotonicNs() < give_up) {
       ReapAgents();
-      const std::vector<pid_t> children = Children();
+      const std::vector<pid_t> children = Children(ThrowawayServerPid());
       if (children.empty()) break;
       for (pid_t child : children) {
         kill(child, SIGKILL);
@@ -829,50 +831,6 @@ std::vector<std::vector<uint32_t>> BuyersOfHosts(const Scenario& scenario) {
     out[static_cast<size_t>(b) % hosts].push_back(static_cast<uint32_t>(b));
   }
   return out;
-}
-
-std::string ClockUncertainty(const RunResult& result, uint32_t buyer) {
-  for (const HostRecord& host : result.hosts) {
-    if (std::find(host.buyers.begin(), host.buyers.end(), buyer) ==
-        host.buyers.end()) {
-      continue;
-    }
-    if (host.uncertainty_ns < 1000) return "";
-    return fmt::format(" ± {:.3f} ms", host.uncertainty_ns / 1e6);
-  }
-  return "";
-}
-
-void AddClockUncertainty(const RunResult& result, Verdict* verdict) {
-  if (result.hosts.empty()) return;
-  for (Violation& v : verdict->violations) {
-    for (Witness& w : v.witnesses) {
-      // Each time of a step, once, followed by its host's uncertainty.
-      std::vector<std::string> done;
-      for (const WitnessStep& step : w.steps) {
-        const std::string plus = ClockUncertainty(result, step.buyer);
-        if (plus.empty()) continue;
-        const std::string time = FormatTime(step.time_ns);
-        if (std::find(done.begin(), done.end(), time) != done.end()) continue;
-        done.push_back(time);
-        for (size_t at = 0;
-             (at = w.text.find(time, at)) != std::string::npos;) {
-          const size_t after = at + time.size();
-          // Not the tail of a longer number, nor a time given its ± already.
-          const bool inside =
-              at > 0 &&
-              (std::isdigit(static_cast<unsigned char>(w.text[at - 1])) ||
-               w.text[at - 1] == '.');
-          if (inside || w.text.compare(after, 3, " \u00b1") == 0) {
-            at = after;
-            continue;
-          }
-          w.text.insert(after, plus);
-          at = after + plus.size();
-        }
-      }
-    }
-  }
 }
 
 Status RunOnHosts(const Scenario& scenario, const RunNames& store_names,

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/run_signals.h"
 #include "sim/scenario.h"
 #include "storage/run_names.h"
@@ -44,14 +44,6 @@ Status RunOnHosts(const Scenario& scenario, const RunNames& store_names,
 
 // The host of each buyer (buyer i on hosts[i % hosts]).
 std::vector<std::vector<uint32_t>> BuyersOfHosts(const Scenario& scenario);
-
-// " ± 0.052 ms" for a buyer on a host whose clock's uncertainty shows in a
-// time as the reports write it (1 us and more); "" otherwise.
-std::string ClockUncertainty(const RunResult& result, uint32_t buyer);
-
-// Adds each host's clock uncertainty to the times its buyers' steps have in
-// the witnesses' sentences ("at 1.204 ms ± 0.050 ms").
-void AddClockUncertainty(const RunResult& result, Verdict* verdict);
 
 }  // namespace ticketsim
 

@@ -10,6 +10,7 @@
 #include "sim/checker.h"
 #include "sim/escape.h"
 #include "sim/interrupt.h"
+#include "sim/run_check.h"
 #include "sim/words.h"
 
 namespace ticketsim {

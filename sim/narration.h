@@ -12,7 +12,7 @@
 #include <cstdio>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 
 namespace ticketsim {
 

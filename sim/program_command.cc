@@ -12,14 +12,11 @@
 
 #include "sim/escape.h"
 #include "sim/scenario.h"
-#include "sim/step_command.h"
 
 namespace ticketsim {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
 // Why `path` cannot be executed, or "" if it can.
 std::string NotExecutable(const std::string& path) {
@@ -96,38 +93,6 @@ Status ResolveCommandName(const std::string& name, const std::string& base,
 
 }  // namespace
 
-Status SplitCommandLine(std::string_view line, std::vector<std::string>* out) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (IsBlank(c)) {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-      continue;
-    }
-    in_word = true;
-    if (c == '\\' && i + 1 < line.size()) {
-      word += line[++i];
-    } else if (c == '\'' || c == '"') {
-      const size_t close = line.find(c, i + 1);
-      if (close == std::string_view::npos) {
-        return Status::Invalid(fmt::format(
-            "the quote {} at character {} is never closed", c, i + 1));
-      }
-      word += line.substr(i + 1, close - i - 1);
-      i = close;
-    } else {
-      word += c;
-    }
-  }
-  if (in_word) words.push_back(std::move(word));
-  *out = std::move(words);
-  return Status::Ok();
-}
-
 Status ResolveProgram(const ProgramSpec& program, std::string_view store_file,
                       ResolvedCommand* resolved) {
   if (program.command.empty()) return Status::Invalid("no program.command");
@@ -165,15 +130,6 @@ Status ResolveProgram(const ProgramSpec& program, std::string_view store_file,
   }
   *resolved = std::move(out);
   return Status::Ok();
-}
-
-std::string CommandLine(const std::vector<std::string>& argv) {
-  std::string line;
-  for (const std::string& word : argv) {
-    if (!line.empty()) line += ' ';
-    line += ShellWord(word);
-  }
-  return line;
 }
 
 }  // namespace ticketsim

@@ -1,4 +1,4 @@
-// A program's command line: split into words, and found on this machine.
+// A program's command line, found on this machine.
 #ifndef TICKETSIM_SIM_PROGRAM_COMMAND_H_
 #define TICKETSIM_SIM_PROGRAM_COMMAND_H_
 
@@ -6,16 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/shell_words.h"
 #include "storage/status.h"
 
 namespace ticketsim {
 
 struct ProgramSpec;
-
-// Splits a command line into words as a shell would for simple cases:
-// blanks separate, '...' and "..." quote, a backslash escapes the next
-// character. Invalid for an unclosed quote.
-Status SplitCommandLine(std::string_view line, std::vector<std::string>* out);
 
 // A program's command as it will be executed, and how its words were read.
 struct ResolvedCommand {
@@ -40,9 +36,6 @@ struct ResolvedCommand {
 // not exist.
 Status ResolveProgram(const ProgramSpec& program, std::string_view store_file,
                       ResolvedCommand* resolved);
-
-// The command as a shell line, for reports: "python3 buyer.py".
-std::string CommandLine(const std::vector<std::string>& argv);
 
 }  // namespace ticketsim
 

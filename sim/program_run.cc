@@ -34,6 +34,7 @@
 #include "sim/program_events.h"
 #include "sim/program_fence.h"
 #include "sim/sold_pattern.h"
+#include "storage/pg_server.h"
 
 extern char** environ;
 
@@ -932,7 +933,7 @@ class ProgramRunner {
   // the group, so that its id cannot have been reused), and its pipes are
   // let go of, whoever else holds them.
   void LetGoOfLeftovers(Lane* lane) {
-    const std::vector<pid_t> children = Children();
+    const std::vector<pid_t> children = Children(ThrowawayServerPid());
     if (std::any_of(children.begin(), children.end(), [&](pid_t child) {
           return getpgid(child) == lane->pgid;
         })) {
@@ -951,7 +952,7 @@ class ProgramRunner {
     for (Lane& lane : lanes_) KillLane(&lane);
     const int64_t give_up = MonotonicNs() + kSweepNs;
     while (MonotonicNs() < give_up) {
-      for (pid_t child : Children()) kill(child, SIGKILL);
+      for (pid_t child : Children(ThrowawayServerPid())) kill(child, SIGKILL);
       int status = 0;
       const pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid < 0 && errno == ECHILD) break;

@@ -12,7 +12,7 @@
 #ifndef TICKETSIM_SIM_PROGRAM_RUN_H_
 #define TICKETSIM_SIM_PROGRAM_RUN_H_
 
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/run_signals.h"
 #include "sim/scenario.h"
 #include "storage/run_names.h"

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "sim/buyer.h"
+#include "base/clock.h"
 
 namespace ticketsim {
 namespace {

@@ -14,7 +14,8 @@
 // values; dragging across the plot zooms into a stretch of time, and
 // page.html#zoom=FROM-TO (nanoseconds) opens it zoomed. A large run shows
 // a sample: the lanes of the witnesses first, at most kMaxLanes of them,
-// over a window of at most kMaxPurchases purchases, and says so.
+// over a window of at most kMaxPurchases purchases (sim/timeline_sample.h),
+// and says so.
 #ifndef TICKETSIM_SIM_REPORT_HTML_H_
 #define TICKETSIM_SIM_REPORT_HTML_H_
 
@@ -22,12 +23,9 @@
 #include <vector>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 
 namespace ticketsim {
-
-inline constexpr size_t kMaxLanes = 40;
-inline constexpr size_t kMaxPurchases = 3000;
 
 // One run's part of the page: its verdict and timeline. `caption` says which
 // scenario and trial it is.

@@ -1,7 +1,9 @@
 #include "sim/report_json.h"
 
 #include "sim/hints.h"
+#include "sim/interrupt.h"
 #include "sim/rates.h"
+#include "sim/run_check.h"
 
 namespace ticketsim {
 namespace {
@@ -319,11 +321,6 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
           {"passed", passed},
           {"exit_code", exit_code},
           {"scenarios", scenarios}};
-}
-
-std::string JsonText(const nlohmann::json& json, int indent) {
-  return json.dump(indent, ' ', /*ensure_ascii=*/true,
-                   nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace ticketsim

@@ -6,8 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "base/json_text.h"
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/suite.h"
 
 namespace ticketsim {
@@ -17,12 +18,6 @@ inline constexpr int kJsonReportVersion = 3;
 
 // One run (one trial).
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict);
-
-// `json` as text (`indent` as nlohmann's dump takes it), never throwing:
-// text that is not UTF-8 (a file name, a --set value) has each bad byte
-// replaced with U+FFFD, and every character past ASCII is written as its
-// \u escape, so that no C1 control reaches a terminal that shows it.
-std::string JsonText(const nlohmann::json& json, int indent = -1);
 
 // The whole command: every scenario, its trials and whether it passed.
 nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,

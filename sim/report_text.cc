@@ -13,6 +13,7 @@
 #include "sim/interrupt.h"
 #include "sim/program_command.h"
 #include "sim/rates.h"
+#include "sim/run_check.h"
 #include "sim/scheduler.h"
 
 namespace ticketsim {

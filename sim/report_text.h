@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 #include "sim/suite.h"
 
 namespace ticketsim {

@@ -1,6 +1,5 @@
-// The checker's view of a finished run: which buyers were killed while
-// served, and the verdict on its histories (or tallies) with the run's own
-// findings (an abandoned lock, a deadlock) added.
+#include "sim/run_check.h"
+
 #include <fmt/format.h>
 #include <string.h>
 
@@ -10,8 +9,6 @@
 #include <vector>
 
 #include "sim/checker.h"
-#include "sim/host_run.h"
-#include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/tally.h"
 
@@ -334,6 +331,50 @@ Verdict CheckRun(const RunResult& result) {
   AddFirstErrors(result, &verdict);
   AddClockUncertainty(result, &verdict);
   return verdict;
+}
+
+std::string ClockUncertainty(const RunResult& result, uint32_t buyer) {
+  for (const HostRecord& host : result.hosts) {
+    if (std::find(host.buyers.begin(), host.buyers.end(), buyer) ==
+        host.buyers.end()) {
+      continue;
+    }
+    if (host.uncertainty_ns < 1000) return "";
+    return fmt::format(" ± {:.3f} ms", host.uncertainty_ns / 1e6);
+  }
+  return "";
+}
+
+void AddClockUncertainty(const RunResult& result, Verdict* verdict) {
+  if (result.hosts.empty()) return;
+  for (Violation& v : verdict->violations) {
+    for (Witness& w : v.witnesses) {
+      // Each time of a step, once, followed by its host's uncertainty.
+      std::vector<std::string> done;
+      for (const WitnessStep& step : w.steps) {
+        const std::string plus = ClockUncertainty(result, step.buyer);
+        if (plus.empty()) continue;
+        const std::string time = FormatTime(step.time_ns);
+        if (std::find(done.begin(), done.end(), time) != done.end()) continue;
+        done.push_back(time);
+        for (size_t at = 0;
+             (at = w.text.find(time, at)) != std::string::npos;) {
+          const size_t after = at + time.size();
+          // Not the tail of a longer number, nor a time given its ± already.
+          const bool inside =
+              at > 0 &&
+              (std::isdigit(static_cast<unsigned char>(w.text[at - 1])) ||
+               w.text[at - 1] == '.');
+          if (inside || w.text.compare(after, 3, " \u00b1") == 0) {
+            at = after;
+            continue;
+          }
+          w.text.insert(after, plus);
+          at = after + plus.size();
+        }
+      }
+    }
+  }
 }
 
 }  // namespace ticketsim

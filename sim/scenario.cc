@@ -18,14 +18,13 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/guard.h"
 #include "sim/history.h"
-#include "sim/host_protocol.h"
 #include "sim/program_command.h"
 #include "sim/scenario_keys.h"
 #include "sim/sold_pattern.h"
 #include "sim/tally.h"
 #include "sim/toml_guard.h"
+#include "storage/pg_connect.h"
 
 namespace ticketsim {
 namespace {
@@ -1682,6 +1681,29 @@ std::string DescribeSetup(const Scenario& scenario) {
     }
   }
   return setup;
+}
+
+std::optional<StoreKind> StoreOfGuard(GuardKind kind) {
+  switch (kind) {
+    case GuardKind::kSqliteImmediate:
+    case GuardKind::kSqliteDeferred:
+      return StoreKind::kSqlite;
+    case GuardKind::kPgRowLock:
+    case GuardKind::kPgAdvisory:
+      return StoreKind::kPostgres;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::vector<GuardKind> GuardsFor(StoreKind store) {
+  std::vector<GuardKind> kinds;
+  for (const auto& entry : kGuardKinds) {
+    if (StoreOfGuard(entry.value).value_or(store) == store) {
+      kinds.push_back(entry.value);
+    }
+  }
+  return kinds;
 }
 
 }  // namespace ticketsim

@@ -32,6 +32,20 @@ enum class GuardKind {
   kPgRowLock,
   kPgAdvisory,
 };
+
+// The one store a guard kind works with (sqlite's and postgres's own), or
+// nullopt for a guard that works with every store.
+std::optional<StoreKind> StoreOfGuard(GuardKind kind);
+
+// The guard kinds valid for a store, in table order.
+std::vector<GuardKind> GuardsFor(StoreKind store);
+
+// Whether nothing releases a guard of `kind` when its holder dies (the
+// others see an abandoned lock); the kernel (file-lock), the next locker
+// (robust-mutex) or the database (sqlite) release the others.
+inline bool AbandonedIfHolderDies(GuardKind kind) {
+  return kind == GuardKind::kNamedMutex || kind == GuardKind::kNamedSemaphore;
+}
 enum class Scope { kBuy, kQueryAndBuy };
 enum class Method { kReadModifyWrite, kAtomic };
 // With several events, the order in which a buyer takes their guards.

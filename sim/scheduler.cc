@@ -13,7 +13,7 @@
 #include <cstring>
 #include <random>
 
-#include "sim/step_screen.h"
+#include "sim/escape.h"
 
 namespace ticketsim {
 namespace {
@@ -439,6 +439,56 @@ ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
     }
     if (waiter.end()) return timed_out_or_end(Waited::kEnd);
   }
+}
+
+std::vector<uint32_t> Holders(const StepBoard& board, size_t event) {
+  std::vector<uint32_t> out;
+  for (size_t b = 0; b < board.buyers.size(); ++b) {
+    if ((board.buyers[b].held >> event) & 1) {
+      out.push_back(static_cast<uint32_t>(b));
+    }
+  }
+  return out;
+}
+
+std::string BuyerList(const std::vector<uint32_t>& buyers) {
+  std::string out = buyers.size() == 1 ? "buyer " : "buyers ";
+  for (size_t i = 0; i < buyers.size(); ++i) {
+    out += fmt::format("{}{}", i == 0 ? "" : ", ", buyers[i]);
+  }
+  return out;
+}
+
+std::string GuardName(const Scenario& scenario, size_t event) {
+  const char* what = StoreOfGuard(scenario.guard.kind) == StoreKind::kSqlite
+                         ? "transaction"
+                         : "lock";
+  if (EventCount(scenario) == 1) return fmt::format("the {}", what);
+  return fmt::format("{}'s {}", Visible(EventName(scenario, event)), what);
+}
+
+std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer) {
+  if (buyer >= board.buyers.size()) {
+    return fmt::format("there is no buyer {} (buyers 0-{})", buyer,
+                       board.buyers.size() - 1);
+  }
+  const BuyerView& v = board.buyers[buyer];
+  if (!v.served) return "no process serves it yet";
+  if (v.state == StepState::kFinished) return "it has finished";
+  if (!v.alive) return "it has died";
+  if (v.paused) return "it is paused (it goes on when nobody else can)";
+  if (v.state == StepState::kBlocked) {
+    const size_t e =
+        v.waits_for < 0 ? v.event : static_cast<size_t>(v.waits_for);
+    const std::vector<uint32_t> holders = Holders(board, e);
+    if (holders.empty()) {
+      return fmt::format("it waits for {}", GuardName(*board.scenario, e));
+    }
+    return fmt::format("it waits for {}, which {} hold{}",
+                       GuardName(*board.scenario, e), BuyerList(holders),
+                       holders.size() == 1 ? "s" : "");
+  }
+  return "it is not stopped before a step";
 }
 
 }  // namespace ticketsim

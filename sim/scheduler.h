@@ -77,6 +77,17 @@ struct StepBoard {
   std::function<std::span<const Event>(uint32_t buyer)> events;
 };
 
+// The board in words, for the step screen and for a chooser's errors.
+// The buyers that hold event e's guard.
+std::vector<uint32_t> Holders(const StepBoard& board, size_t event);
+// "buyer 1", "buyers 0, 2".
+std::string BuyerList(const std::vector<uint32_t>& buyers);
+// What event e's guard is called: "the lock", "parking's lock".
+std::string GuardName(const Scenario& scenario, size_t event);
+// Why `buyer` cannot take a step now ("it has finished"), for a key that
+// names it.
+std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer);
+
 // The chooser's answer.
 struct Choice {
   enum class What {

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include "base/exit_status.h"
 #include "sim/buyer.h"
-#include "sim/cli.h"
 #include "sim/escape.h"
 #include "sim/interrupt.h"
 #include "sim/report_text.h"

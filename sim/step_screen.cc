@@ -17,11 +17,6 @@
 namespace ticketsim {
 namespace {
 
-bool SqliteGuard(GuardKind kind) {
-  return kind == GuardKind::kSqliteImmediate ||
-         kind == GuardKind::kSqliteDeferred;
-}
-
 // Columns a line takes: one per UTF-8 character (Visible leaves no
 // controls).
 size_t Width(std::string_view text) {
@@ -46,32 +41,6 @@ std::string Fit(const std::string& text, size_t width) {
 std::string Trimmed(const std::string& text) {
   const size_t first = text.find_first_not_of(' ');
   return first == std::string::npos ? "" : text.substr(first);
-}
-
-// The buyers that hold event e's guard.
-std::vector<uint32_t> Holders(const StepBoard& board, size_t event) {
-  std::vector<uint32_t> out;
-  for (size_t b = 0; b < board.buyers.size(); ++b) {
-    if ((board.buyers[b].held >> event) & 1) {
-      out.push_back(static_cast<uint32_t>(b));
-    }
-  }
-  return out;
-}
-
-std::string BuyerList(const std::vector<uint32_t>& buyers) {
-  std::string out = buyers.size() == 1 ? "buyer " : "buyers ";
-  for (size_t i = 0; i < buyers.size(); ++i) {
-    out += fmt::format("{}{}", i == 0 ? "" : ", ", buyers[i]);
-  }
-  return out;
-}
-
-// What event e's guard is called: "the lock", "parking's lock".
-std::string GuardName(const Scenario& scenario, size_t event) {
-  const char* what = SqliteGuard(scenario.guard.kind) ? "transaction" : "lock";
-  if (EventCount(scenario) == 1) return fmt::format("the {}", what);
-  return fmt::format("{}'s {}", Visible(EventName(scenario, event)), what);
 }
 
 bool Runnable(const StepBoard& board, uint32_t buyer) {
@@ -265,7 +234,7 @@ std::vector<CodeLine> PurchaseCode(const Scenario& scenario, uint32_t buyer) {
   if (events == 1) {
     std::string lock = "lock()";
     std::string unlock = "unlock()";
-    if (SqliteGuard(scenario.guard.kind)) {
+    if (StoreOfGuard(scenario.guard.kind) == StoreKind::kSqlite) {
       lock = scenario.guard.kind == GuardKind::kSqliteImmediate
                  ? "begin immediate"
                  : "begin";
@@ -342,30 +311,6 @@ int LineOf(std::span<const CodeLine> code, StepKind kind, size_t event) {
     }
   }
   return -1;
-}
-
-std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer) {
-  if (buyer >= board.buyers.size()) {
-    return fmt::format("there is no buyer {} (buyers 0-{})", buyer,
-                       board.buyers.size() - 1);
-  }
-  const BuyerView& v = board.buyers[buyer];
-  if (!v.served) return "no process serves it yet";
-  if (v.state == StepState::kFinished) return "it has finished";
-  if (!v.alive) return "it has died";
-  if (v.paused) return "it is paused (it goes on when nobody else can)";
-  if (v.state == StepState::kBlocked) {
-    const size_t e =
-        v.waits_for < 0 ? v.event : static_cast<size_t>(v.waits_for);
-    const std::vector<uint32_t> holders = Holders(board, e);
-    if (holders.empty()) {
-      return fmt::format("it waits for {}", GuardName(*board.scenario, e));
-    }
-    return fmt::format("it waits for {}, which {} hold{}",
-                       GuardName(*board.scenario, e), BuyerList(holders),
-                       holders.size() == 1 ? "s" : "");
-  }
-  return "it is not stopped before a step";
 }
 
 std::unique_ptr<StepChooser> ForwardTo(StepChooser* to) {

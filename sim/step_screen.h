@@ -64,10 +64,6 @@ std::vector<CodeLine> PurchaseCode(const Scenario& scenario, uint32_t buyer);
 // The index of the line of `code` for step `kind` of `event`, or -1.
 int LineOf(std::span<const CodeLine> code, StepKind kind, size_t event);
 
-// Why `buyer` cannot take a step now ("it has finished"), for a key that
-// names it.
-std::string WhyNotRunnable(const StepBoard& board, uint32_t buyer);
-
 class StepScreen : public StepChooser {
  public:
   // Keys come from `in`; the board or the lines go to `out`. `terminal`:

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "sim/buyer.h"
-#include "sim/report_json.h"
+#include "sim/interrupt.h"
 #include "storage/pg_connect.h"
 
 namespace ticketsim {
@@ -222,8 +222,8 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     trial.unchecked = verdict.ok() && ProgramSalesUnknown(run);
     trial.findings = verdict.FindingCounts();
     trial.miss = ExpectationMiss(scenario, verdict, trial.unchecked);
-    if (hooks.keep_json) {
-      trial.report = JsonReport(run, verdict);
+    if (hooks.trial_report) {
+      trial.report = hooks.trial_report(run, verdict);
       trial.report["trial"] = t + 1;
     }
     if (const int late = TakePendingInterrupt();

@@ -103,7 +103,8 @@ struct ScenarioResult {
 std::string ListKindsInTrials(const ScenarioResult& result);
 
 struct SuiteHooks {
-  bool keep_json = false;  // fill TrialResult::report
+  // Makes TrialResult::report of each trial, if given (the JSON report).
+  std::function<nlohmann::json(const RunResult&, const Verdict&)> trial_report;
   // Called after each trial with the whole run, for the text report.
   std::function<void(const ScenarioResult&, const RunResult&, const Verdict&)>
       on_trial;

@@ -1,9 +1,7 @@
 #include "sim/timeline_sample.h"
 
 #include <algorithm>
-
-#include "sim/report_html.h"
-#include "sim/timeline_svg.h"
+#include <cmath>
 
 namespace ticketsim {
 
@@ -148,6 +146,21 @@ std::span<const Event> EventsInWindow(const RunResult& run, uint32_t b,
         return t < static_cast<int64_t>(e.time_ns);
       });
   return {first, last};
+}
+
+int64_t RunEndNs(const RunResult& run) {
+  if (run.ended_by != RunEnd::kNone && run.ended_ns > 0) {
+    return static_cast<int64_t>(run.ended_ns);
+  }
+  int64_t end = std::llround(run.seconds * 1e9);
+  if (run.history != nullptr) {
+    for (uint32_t b = 0; b < run.served_by.size(); ++b) {
+      const auto events = run.history->EventsOf(b);
+      if (events.empty()) continue;
+      end = std::max(end, static_cast<int64_t>(events.back().time_ns));
+    }
+  }
+  return std::max<int64_t>(end, 1);
 }
 
 }  // namespace ticketsim

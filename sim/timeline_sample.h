@@ -13,11 +13,21 @@
 
 #include "sim/checker.h"
 #include "sim/history.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 
 namespace ticketsim {
 
+// A large run's page shows a sample: at most kMaxLanes lanes, over a window
+// of at most kMaxPurchases purchases.
+inline constexpr size_t kMaxLanes = 40;
+inline constexpr size_t kMaxPurchases = 3000;
+
 inline constexpr size_t kWitnessSeats = 5;
+
+// The colours that tell one witness from another: a family of its own that
+// no other mark uses.
+inline constexpr const char* kWitnessColors[] = {
+    "#e377c2", "#ad1457", "#f06292", "#880e4f", "#ff80ab"};
 
 // The marks that witness a violation, and the buyers they concern.
 struct Witnesses {
@@ -56,6 +66,10 @@ struct Sample {
 };
 
 Sample ChooseSample(const RunResult& run, const Witnesses& witnesses);
+
+// The time the run ended: when ticketsim ended it, else its last reap (or
+// its last event, whichever is later).
+int64_t RunEndNs(const RunResult& run);
 
 // The events of buyer `b` that fall in the sample's window.
 std::span<const Event> EventsInWindow(const RunResult& run, uint32_t b,

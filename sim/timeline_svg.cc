@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/report_html.h"
+#include "sim/run_check.h"
 #include "sim/timeline.h"
 #include "sim/timeline_sample.h"
 #include "sim/words.h"
@@ -676,21 +676,6 @@ class Drawing {
 };
 
 }  // namespace
-
-int64_t RunEndNs(const RunResult& run) {
-  if (run.ended_by != RunEnd::kNone && run.ended_ns > 0) {
-    return static_cast<int64_t>(run.ended_ns);
-  }
-  int64_t end = std::llround(run.seconds * 1e9);
-  if (run.history != nullptr) {
-    for (uint32_t b = 0; b < run.served_by.size(); ++b) {
-      const auto events = run.history->EventsOf(b);
-      if (events.empty()) continue;
-      end = std::max(end, static_cast<int64_t>(events.back().time_ns));
-    }
-  }
-  return std::max<int64_t>(end, 1);
-}
 
 TimelineDrawing DrawTimeline(const RunResult& run, const Verdict& verdict,
                              int id) {

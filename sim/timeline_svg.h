@@ -11,7 +11,7 @@
 #include <string>
 
 #include "sim/checker.h"
-#include "sim/run.h"
+#include "sim/run_result.h"
 
 namespace ticketsim {
 
@@ -19,11 +19,6 @@ namespace ticketsim {
 inline constexpr double kLabelWidth = 120;
 inline constexpr double kPlotWidth = 860;
 inline constexpr double kRightMargin = 20;
-
-// The colours that tell one witness from another: a family of its own that
-// no other mark uses.
-inline constexpr const char* kWitnessColors[] = {
-    "#e377c2", "#ad1457", "#f06292", "#880e4f", "#ff80ab"};
 
 struct TimelineDrawing {
   std::string svg;
@@ -41,10 +36,6 @@ struct TimelineDrawing {
 // the same page.
 TimelineDrawing DrawTimeline(const RunResult& run, const Verdict& verdict,
                              int id);
-
-// The time the run ended: when ticketsim ended it, else its last reap (or
-// its last event, whichever is later).
-int64_t RunEndNs(const RunResult& run);
 
 }  // namespace ticketsim
 

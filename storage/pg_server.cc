@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
 #include "storage/pg_connect.h"
 
 namespace ticketsim {
@@ -204,8 +205,8 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
       *status = 0;
       return Status::Ok();  // reaped by someone else: it has ended
     }
-    Status s = PgNowNs() >= deadline ? Status::Timeout("took too long")
-                                     : PgWaitNap(2000000);
+    Status s = MonotonicNs() >= deadline ? Status::Timeout("took too long")
+                                         : PgWaitNap(2000000);
     if (!s.ok()) {
       kill(group ? -pid : pid, SIGKILL);
       waitpid(pid, status, 0);
@@ -272,7 +273,8 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   close(pipe_fds[0]);
   int status = 0;
-  Status s = WaitFor(pid, false, PgNowNs() + 10 * int64_t{1000000000}, &status);
+  Status s =
+      WaitFor(pid, false, MonotonicNs() + 10 * int64_t{1000000000}, &status);
   if (s.code() == Status::Code::kTimeout) {
     return Status::IOError(fmt::format("{} took too long", argv[0]));
   }
@@ -590,8 +592,8 @@ bool ReadRecord(int run_dir, ServerRecord* record) {
 // Whether the process of `pidfd` ended within `ns`.
 bool AwaitExit(int pidfd, int64_t ns) {
   pollfd p{pidfd, POLLIN, 0};
-  const int64_t deadline = PgNowNs() + ns;
-  for (int64_t left = ns; left > 0; left = deadline - PgNowNs()) {
+  const int64_t deadline = MonotonicNs() + ns;
+  for (int64_t left = ns; left > 0; left = deadline - MonotonicNs()) {
     const int n = poll(&p, 1, static_cast<int>((left + 999999) / 1000000));
     if (n == 1) return true;
     if (n < 0 && errno != EINTR) return true;  // no such process
@@ -784,7 +786,7 @@ Status PgServer::Start(const PgServerOptions& options) {
 }
 
 Status PgServer::StartIn(const std::string& bin_dir) {
-  const int64_t begin = PgNowNs();
+  const int64_t begin = MonotonicNs();
   ServerUser user;
   Status s = FindServerUser(&user);
   if (!s.ok()) return s;
@@ -822,7 +824,7 @@ Status PgServer::StartIn(const std::string& bin_dir) {
     return Status::FromErrno(fmt::format("write {}", names_.File(kRecordName)),
                              errno);
   }
-  start_up_ms_ = static_cast<double>(PgNowNs() - begin) / 1e6;
+  start_up_ms_ = static_cast<double>(MonotonicNs() - begin) / 1e6;
   return Status::Ok();
 }
 
@@ -876,7 +878,7 @@ Status PgServer::Launch(const std::string& bin_dir, int port, int log_fd,
 Status PgServer::AwaitReady(const std::string& log) {
   const char* keys[] = {"dbname", nullptr};
   const char* values[] = {conninfo_.c_str(), nullptr};
-  const int64_t deadline = PgNowNs() + kStartLimitNs;
+  const int64_t deadline = MonotonicNs() + kStartLimitNs;
   for (;;) {
     PGconn* db = nullptr;
     Status s = PgConnect(keys, values, kConnectLimitMs, &db);
@@ -888,7 +890,7 @@ Status PgServer::AwaitReady(const std::string& log) {
       return Status::Environment(trouble + TailOf(log));
     }
     if (Status w = PgWaitCheck(); !w.ok()) return w;
-    if (PgNowNs() > deadline) {
+    if (MonotonicNs() > deadline) {
       return Status::Environment(fmt::format(
           "the PostgreSQL server did not accept connections within {} s{}",
           kStartLimitNs / 1000000000, TailOf(log)));

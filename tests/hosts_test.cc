@@ -19,6 +19,7 @@
 #include "sim/host_protocol.h"
 #include "sim/host_run.h"
 #include "sim/scenario.h"
+#include "storage/pg_connect.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
