@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "sim/escape.h"
+#include "base/escape.h"
 
 namespace ticketsim {
 namespace {

@@ -43,9 +43,9 @@
 #include "bench/floors.h"
 #include "bench/rounds.h"
 #include "bench/workload.h"
-#include "sim/checker.h"
-#include "sim/run.h"
-#include "sim/scheduler.h"
+#include "sim/check/checker.h"
+#include "sim/run/run.h"
+#include "sim/schedule/scheduler.h"
 
 namespace ticketsim {
 namespace {

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/status.h"
+#include "base/status.h"
 
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;

@@ -42,8 +42,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/status.h"
 #include "storage/run_names.h"
-#include "storage/status.h"
 
 namespace ticketsim {
 

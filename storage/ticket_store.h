@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "storage/enum_table.h"
+#include "base/enum_table.h"
+#include "base/status.h"
 #include "storage/run_names.h"
-#include "storage/status.h"
 
 namespace ticketsim {
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "sim/host_protocol.h"
-#include "sim/host_run.h"
-#include "sim/scenario.h"
+#include "sim/hosts/host_protocol.h"
+#include "sim/hosts/host_run.h"
+#include "sim/scenario/scenario.h"
 #include "storage/pg_connect.h"
 #include "tests/test_util.h"
 
