@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,6 +49,32 @@ std::vector<pid_t> Children() {
   }
   closedir(proc);
   return out;
+}
+
+pid_t ReapChild(int* status) {
+  for (;;) {
+    // Looked at first, not reaped: it may be the server's.
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (info.si_pid == 0) {
+      // Running children, but perhaps only the server: then none of ours.
+      if (ThrowawayServerPid() > 0 && Children().empty()) {
+        errno = ECHILD;
+        return -1;
+      }
+      return 0;
+    }
+    if (info.si_pid == ThrowawayServerPid()) {
+      (void)ThrowawayServerTrouble();  // reaps it, and keeps how it ended
+      continue;
+    }
+    const pid_t pid = waitpid(info.si_pid, status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    return pid;
+  }
 }
 
 void ExitExecFailed(const char* program, int err) {

@@ -19,6 +19,12 @@ namespace ticketsim {
 // serves the runs that follow.
 std::vector<pid_t> Children();
 
+// Reaps one child of this process that has ended, as waitpid(-1, status,
+// WNOHANG) does, but never the throwaway PostgreSQL server: its own watch
+// reaps it, to say how it ended. Returns the pid reaped; 0 while every child
+// still runs; -1 with ECHILD once no child but the server is left.
+pid_t ReapChild(int* status);
+
 // In a forked child whose exec of `program` failed with `err`: says so on
 // stderr ("ticketsim: cannot execute PROGRAM: REASON") with
 // async-signal-safe calls only, and exits with 127, as a shell does.

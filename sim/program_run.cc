@@ -713,8 +713,7 @@ class ProgramRunner {
   void ReapAll(int64_t now) {
     for (;;) {
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == EINTR) continue;
+      const pid_t pid = ReapChild(&status);
       if (pid <= 0) {
         no_children_ = pid < 0 && errno == ECHILD;
         return;
@@ -953,7 +952,7 @@ class ProgramRunner {
     while (MonotonicNs() < give_up) {
       for (pid_t child : Children()) kill(child, SIGKILL);
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      const pid_t pid = ReapChild(&status);
       if (pid < 0 && errno == ECHILD) break;
       if (pid > 0) {
         if (fence_.TakeIfInit(pid)) continue;
