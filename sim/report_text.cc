@@ -160,7 +160,8 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                mode == ProgramMode::kWhole
                    ? " (the program and every process it started)"
                : program.processes > copies
-                   ? fmt::format(" ({} copies and their own children)", copies)
+                   ? fmt::format(" ({} {} and their own children)", copies,
+                                 copies == 1 ? "copy" : "copies")
                    : ", one per buyer",
                program.start_up_ms);
   }
