@@ -876,6 +876,13 @@ class ProgramRunner {
       if (all_finished && (no_children_ || running_ == 0)) {
         ReapAll(now);
         if (no_children_) return Status::Ok();
+        if (program_.mode == ProgramMode::kOperation) {
+          // Every purchase has its outcome: what a command left behind (a
+          // daemon in a session of its own) is no buyer's, and is killed
+          // rather than waited for.
+          KillEverything();
+          return Status::Ok();
+        }
         // In a namespace the orphans are its init's: it says when the
         // last has gone.
         fence_.AskEmpty();
