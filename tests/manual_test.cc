@@ -1,7 +1,6 @@
 // The manual page `ticketsim manual` writes: man renders it without a
 // warning, and it holds every command and option --help lists and every
 // word of the tables an option takes, so it cannot say less than --help.
-#include "sim/escape.h"
 #include "sim/manual.h"
 
 #include <fmt/format.h>
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "sim/escape.h"
 #include "sim/scenario.h"
 #include "tests/test_util.h"
 

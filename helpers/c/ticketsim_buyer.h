@@ -87,8 +87,8 @@ struct ts_timespec_ {
   time_t tv_sec;
   long tv_nsec;
 };
-extern int ts_clock_gettime_(int clock, struct ts_timespec_* now) __asm__(
-    "clock_gettime");
+extern int ts_clock_gettime_(int clock,
+                             struct ts_timespec_* now) __asm__("clock_gettime");
 static inline long long ts_now_ns_(void) {
   struct ts_timespec_ now;
   ts_clock_gettime_(1 /* CLOCK_MONOTONIC */, &now);
