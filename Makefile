@@ -6,10 +6,10 @@ ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS  ?= 1000000
-GENERATOR  := -G Ninja $(LAUNCHER)
 # A rebuild (another clone, another build folder) reuses what ccache kept,
 # when it is installed; nothing needs it.
 LAUNCHER   := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+GENERATOR  := -G Ninja $(LAUNCHER)
 JOBS       ?= $(shell nproc)
 BIN        := $(BUILD)/ticketsim
 
