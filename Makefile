@@ -39,7 +39,7 @@ define install
 	fi
 endef
 
-# The classroom demo: the seed's rush (file store, 10 buyers, 1 ticket)
+# The classroom demo: the tutorial's rush (file store, 10 buyers, 1 ticket)
 # without a lock and with one. Each file expects what it shows ([expect]), so
 # the exit code is 0 only if the race showed unguarded and not guarded.
 DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
@@ -123,7 +123,7 @@ fuzz: deps
 	@grep -E '^Done|number_of_executed_units|average_exec_per_sec' $(FUZZ_BUILD)/fuzz.log
 
 # Benchmarks: one purchase step per store x guard (Google Benchmark), then
-# the end-to-end comparisons, written to BENCHMARKS.md. The seed's program
+# the end-to-end comparisons, written to BENCHMARKS.md. The tutorial's program
 # is looked for at SEED.
 SEED ?= ../shared/peers/seed_rush.py
 bench: build

@@ -221,7 +221,7 @@ TEST_F(FirstStepsTest, QuietPrintsOnlyTheVerdictAndSummary) {
   EXPECT_TRUE(Has(ran.out, "  LOST UPDATE x9: ")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "  expect    some: ")) << ran.out;
   EXPECT_FALSE(Has(ran.out, "buyer       pid")) << ran.out;  // the table
-  EXPECT_FALSE(Has(ran.out, "The seed's ticket rush")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "The tutorial's ticket rush")) << ran.out;
   EXPECT_FALSE(Has(ran.out, "    - ")) << ran.out;  // witnesses
 }
 
