@@ -87,7 +87,13 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--kill-holder", "faults.kill_holder",
      "chance a buyer is SIGKILLed inside its critical section", false},
     {"--trials", "run.trials", "run each scenario this many times", false},
-    {"--schedule", "run.schedule", "{}: who interleaves the buyers", false},
+    {"--schedule", "run.schedule",
+     "{}: who interleaves the buyers. os (default): to show a race a think "
+     "time opens, as on any machine; seeded: to hunt races with --trials, "
+     "also with no think time, faster, each trial replayable by its seed; "
+     "pct: when you need a bound on how often a race of depth "
+     "--pct-depth shows; step: you choose (README, BENCHMARKS.md)",
+     false},
     {"--pct-depth", "run.pct_depth", "pct: the depth of the race it hunts (2)",
      false},
     {"--steps", "run.steps",

@@ -231,6 +231,22 @@ TEST_F(MessagesTest, RunHelpListsEveryStoreAndGuard) {
   EXPECT_TRUE(Has(line("--store"), "postgres")) << line("--store");
 }
 
+// `run --help` says which schedule to choose for what, beside the words.
+TEST_F(MessagesTest, RunHelpSaysWhichScheduleToChooseForWhat) {
+  const Ran ran = RunTicketsimArgs({"run", "--help"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const size_t at = ran.out.find("  --schedule ");
+  ASSERT_NE(at, std::string::npos) << ran.out;
+  const std::string help = ran.out.substr(at, ran.out.find('\n', at) - at);
+  for (const char* use :
+       {"os | seeded | pct | step: who interleaves the buyers",
+        "os (default): to show a race a think time opens",
+        "seeded: to hunt races with --trials, also with no think time",
+        "pct: when you need a bound", "step: you choose", "BENCHMARKS.md"}) {
+    EXPECT_TRUE(Has(help, use)) << help;
+  }
+}
+
 // "The seed" is the random seed alone: the Python program ticketsim grew
 // from is the tutorial's, in the library, the help and the manual page.
 TEST_F(MessagesTest, TheTutorialsProgramIsNeverCalledTheSeed) {
