@@ -60,9 +60,12 @@ build-deps:
 # Warnings are errors here (TICKETSIM_WERROR), though not by default in
 # CMake, where a packager's newer compiler must not break the build. Where
 # ccache is installed, compilations go through it: a second clone, or a
-# build folder made again, then costs seconds.
+# build folder made again, then costs seconds rather than minutes.
 CCACHE := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache \
             -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Paths under the source folder are hashed relative to it, so that a clone
+# in another folder finds what an earlier clone compiled.
+export CCACHE_BASEDIR ?= $(CURDIR)
 define configure
 @grep -qs '^TICKETSIM_WERROR:BOOL=ON' $(BUILD)/CMakeCache.txt || \
 	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
