@@ -11,6 +11,7 @@
 
 #include "sim/buyer.h"
 #include "sim/cli.h"
+#include "sim/color.h"
 #include "sim/escape.h"
 #include "sim/interrupt.h"
 #include "sim/report_text.h"
@@ -85,8 +86,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
                                                    : kExitRunFailed;
   }
 
-  const bool color =
-      isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  const bool color = ColorWanted(stdout);
   fmt::print("\n");
   if (const std::string quit = screen.QuitText(run.schedule); !quit.empty()) {
     fmt::print("{}: the verdict is that of the steps taken\n\n", quit);

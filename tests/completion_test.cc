@@ -110,6 +110,14 @@ TEST_F(CompletionTest, BashCompletesACommandAndAGuard) {
 // An option's words are the program's own tables, every word of them (the
 // --help text may list fewer); options, setting keys, list values, files
 // and the library's names complete too.
+// --color completes to its words, for run and compare alike.
+TEST_F(CompletionTest, BashCompletesTheColorWords) {
+  const std::set<std::string> modes = {"auto", "always", "never"};
+  EXPECT_EQ(Bash({"run", "--color", ""}), modes);
+  EXPECT_EQ(Bash({"compare", "--color", "a"}),
+            (std::set<std::string>{"auto", "always"}));
+}
+
 TEST_F(CompletionTest, BashCompletesFromTheProgramsOwnTables) {
   EXPECT_EQ(Bash({"run", "--store", ""}), WordsOf(kStoreKinds));
   EXPECT_EQ(Bash({"check", "--guard", ""}), WordsOf(kGuardKinds));
