@@ -6,10 +6,11 @@ ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS  ?= 1000000
-# A rebuild (another clone, another build folder) reuses what ccache kept,
-# when it is installed; nothing needs it.
-LAUNCHER   := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-GENERATOR  := -G Ninja $(LAUNCHER)
+# Where ccache is installed, compilations go through it: a second clone, or
+# a build folder made again, then costs seconds rather than minutes.
+CCACHE     := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache \
+                -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+GENERATOR  := -G Ninja $(CCACHE)
 JOBS       ?= $(shell nproc)
 BIN        := $(BUILD)/ticketsim
 
@@ -61,18 +62,14 @@ build-deps:
 	$(call install,$(BUILD_PACKAGES))
 
 # Warnings are errors here (TICKETSIM_WERROR), though not by default in
-# CMake, where a packager's newer compiler must not break the build. Where
-# ccache is installed, compilations go through it: a second clone, or a
-# build folder made again, then costs seconds rather than minutes.
-CCACHE := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache \
-            -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# CMake, where a packager's newer compiler must not break the build.
 # Paths under the source folder are hashed relative to it, so that a clone
 # in another folder finds what an earlier clone compiled.
 export CCACHE_BASEDIR ?= $(CURDIR)
 define configure
 @grep -qs '^TICKETSIM_WERROR:BOOL=ON' $(BUILD)/CMakeCache.txt || \
 	  cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    -DTICKETSIM_WERROR=ON $(CCACHE)
+	    -DTICKETSIM_WERROR=ON
 endef
 
 build: deps
