@@ -6,8 +6,9 @@
 //      CPUs each kept busy;
 //   2. the same pairs pinned to one CPU: what one purchase costs, in ns;
 //   3. controlled steps per second against a bare futex hand-off;
-//   4. how often PCT and os find a depth-2 race;
-//   5. the seed's Python program against ticketsim on its workload;
+//   4. how often PCT and os find a depth-2 race, and how often os, seeded
+//      and pct find each of the library's races (bench/schedules.h);
+//   5. the tutorial's Python program against ticketsim on its workload;
 //   6. a C buyer program with and without its events;
 //   7. 10,000 buyers x 1 attempt against a bare fork-and-reap of 10,000,
 //      and against 10,000 bare processes started together at a barrier;
@@ -42,6 +43,7 @@
 
 #include "bench/floors.h"
 #include "bench/rounds.h"
+#include "bench/schedules.h"
 #include "bench/workload.h"
 #include "sim/check/checker.h"
 #include "sim/run/run.h"
@@ -56,7 +58,8 @@ namespace fs = std::filesystem;
 struct Bench {
   std::string ticketsim = "ticketsim";
   std::string seed = "../shared/peers/seed_rush.py";
-  std::string c_buyer;  // examples/c/buyer.c, built
+  std::string c_buyer;                  // examples/c/buyer.c, built
+  std::string scenarios = "scenarios";  // the library
   int rounds = 5;
   std::string md;
   double start = Now();
@@ -462,7 +465,48 @@ void PctSection(Bench* bench) {
                          100.0 * os_found / kTrials));
 }
 
-// --- 5: the seed's program --------------------------------------------------
+// "30 of 200 (12 ms)": trials that found the race, of all, and the time
+// of one trial.
+std::string FindsCell(const ScheduleFinds& f) {
+  if (!f.failed.empty()) return "failed: " + f.failed;
+  return fmt::format("{} of {} ({:.0f} ms)", f.found, f.trials,
+                     f.trials == 0 ? 0.0 : 1000 * f.seconds / f.trials);
+}
+
+void SchedulesSection(Bench* bench) {
+  constexpr int64_t kTrials = 40;
+  constexpr ScheduleKind kSchedules[] = {
+      ScheduleKind::kOs, ScheduleKind::kSeeded, ScheduleKind::kPct};
+  bench->Say("## Which schedule finds which race");
+  bench->Say("");
+  bench->Say(fmt::format(
+      "The library's races, each scenario run as a user runs it (`ticketsim "
+      "run FILE --schedule S --trials {} --seed 1`, the settings named "
+      "put over it), under each schedule (pct at its default depth, 2). A "
+      "trial counts when it shows every kind the scenario's [expect] "
+      "lists; in brackets, the time of one trial. Under a controlled "
+      "schedule a think time is a step, not a sleep.",
+      kTrials));
+  bench->Say("");
+  bench->Say("| race | scenario | os | seeded | pct |");
+  bench->Say("|---|---|---:|---:|---:|");
+  for (const LibraryRace& race : LibraryRaces()) {
+    std::string cells;
+    for (ScheduleKind schedule : kSchedules) {
+      bench->Progress(fmt::format("schedules: {}, {}", race.what,
+                                  WordOf(kScheduleKinds, schedule)),
+                      true);
+      cells += " | " + FindsCell(MeasureSchedule(bench->scenarios, race,
+                                                 schedule, kTrials));
+    }
+    std::string scenario = "`" + race.file.substr(0, race.file.size() - 5);
+    for (const std::string& s : race.settings) scenario += " --set " + s;
+    bench->Say(fmt::format("| {} | {}`{} |", race.what, scenario, cells));
+  }
+}
+
+// --- 5: the tutorial's program
+// --------------------------------------------------
 
 // Runs `argv` with its output discarded (its stderr kept: a run that goes
 // wrong says so); returns wall seconds and the exit status (-1 if it could
@@ -485,8 +529,8 @@ double RunProgram(const std::vector<std::string>& argv, int* status) {
   return Now() - start;
 }
 
-// The seed's workload for ticketsim: file store, a named mutex around the
-// purchase (as the seed's multiprocessing.Lock, a POSIX semaphore), 4
+// The tutorial's workload for ticketsim: file store, a named mutex around the
+// purchase (as the tutorial's multiprocessing.Lock, a POSIX semaphore), 4
 // buyers x 5000 attempts at 100000 tickets, no think time.
 Workload SeedWorkload(FileWrite write) {
   Workload w;
@@ -500,26 +544,29 @@ Workload SeedWorkload(FileWrite write) {
 }
 
 void SeedTable(Bench* bench, double py, double truncate, double mapped) {
-  bench->Say("| program | seconds | purchases/s | against the seed |");
+  bench->Say(
+      "| program | seconds | purchases/s | against the tutorial's program |");
   bench->Say("|---|---:|---:|---:|");
   bench->Say(
       fmt::format("| seed_rush.py | {:.3f} | {:.0f} | 1x |", py, 20000 / py));
-  bench->Say(fmt::format(
-      "| ticketsim, file store writing as the seed does (truncate) | {:.3f} "
-      "| {:.0f} | {:.1f}x |",
-      truncate, 20000 / truncate, py / truncate));
+  bench->Say(
+      fmt::format("| ticketsim, file store writing as the tutorial's program "
+                  "does (truncate) | {:.3f} "
+                  "| {:.0f} | {:.1f}x |",
+                  truncate, 20000 / truncate, py / truncate));
   bench->Say(fmt::format(
       "| ticketsim, file store mapped (mmap) | {:.3f} | {:.0f} | **{:.1f}x** |",
       mapped, 20000 / mapped, py / mapped));
   bench->Say("");
   bench->Say(
-      "Whole programs, start to exit. Writing as the seed does, each purchase "
+      "Whole programs, start to exit. Writing as the tutorial's program does, "
+      "each purchase "
       "costs an ftruncate and a pwrite of the file, which this machine's file "
       "system makes the bulk of the time.");
 }
 
 void SeedSection(Bench* bench) {
-  bench->Say("## The seed's Python program on its workload");
+  bench->Say("## The tutorial's Python program on its workload");
   bench->Say("");
   bench->Say(
       "File store, a lock around the purchase, 4 buyers x 5000 attempts, "
@@ -529,8 +576,8 @@ void SeedSection(Bench* bench) {
       "time and query delay, history, schedule).");
   bench->Say("");
   if (!fs::exists(bench->seed)) {
-    bench->Say(
-        fmt::format("(skipped: the seed's program is not at {})", bench->seed));
+    bench->Say(fmt::format("(skipped: the tutorial's program is not at {})",
+                           bench->seed));
     return;
   }
   std::vector<double> py_runs, truncate_runs, mmap_runs;
@@ -539,7 +586,7 @@ void SeedSection(Bench* bench) {
     const double seconds = RunProgram(
         CommandLineOf(bench->ticketsim, SeedWorkload(write)), &status);
     // 1: the unguarded queries found the file half written (torn reads),
-    // the seed's lesson.
+    // the tutorial's lesson.
     if (status != 0 && status != 1) {
       fmt::print(stderr, "bench: ticketsim exited {}\n", status);
       std::exit(1);
@@ -547,7 +594,7 @@ void SeedSection(Bench* bench) {
     return seconds;
   };
   for (int r = 0; r < bench->rounds; ++r) {
-    bench->Progress(fmt::format("the seed's program, round {} of {}", r + 1,
+    bench->Progress(fmt::format("the tutorial's program, round {} of {}", r + 1,
                                 bench->rounds));
     RunNames names;
     RunLease lease;
@@ -833,11 +880,12 @@ struct Section {
   void (*run)(Bench*);
 };
 constexpr Section kSections[] = {
-    {"rows", TwoCpuSection},   {"one-cpu", OneCpuSection},
-    {"steps", StepsSection},   {"pct", PctSection},
-    {"seed", SeedSection},     {"program", ProgramSection},
-    {"buyers", BuyersSection}, {"checker", CheckerSection},
-    {"memory", MemorySection}, {"postgres", PostgresSection},
+    {"rows", TwoCpuSection},         {"one-cpu", OneCpuSection},
+    {"steps", StepsSection},         {"pct", PctSection},
+    {"schedules", SchedulesSection}, {"seed", SeedSection},
+    {"program", ProgramSection},     {"buyers", BuyersSection},
+    {"checker", CheckerSection},     {"memory", MemorySection},
+    {"postgres", PostgresSection},
 };
 
 }  // namespace
@@ -857,6 +905,7 @@ int main(int argc, char** argv) {
     if (flag == "--seed") bench.seed = argv[i + 1];
     if (flag == "--rounds") bench.rounds = std::atoi(argv[i + 1]);
     if (flag == "--c-buyer") bench.c_buyer = argv[i + 1];
+    if (flag == "--scenarios") bench.scenarios = argv[i + 1];
   }
   bench.Say("# ticketsim benchmarks");
   bench.Say("");

@@ -221,7 +221,8 @@ Status FileStore::WriteTruncating(const std::string& text) {
     if (ftruncate(fd_, 0) != 0) {
       return Status::FromErrno("truncate " + path_, errno);
     }
-    // From here until pwrite the file is empty: the seed's torn-read window.
+    // From here until pwrite the file is empty: the tutorial's torn-read
+    // window.
     MidWrite();
     SleepMs(slow_write_ms_);
     size_t done = 0;
@@ -238,7 +239,8 @@ Status FileStore::WriteTruncating(const std::string& text) {
   if (!dir.status().ok()) return dir.status();
   const int fd = dir.Open(file_name_, O_WRONLY | O_TRUNC);
   if (fd < 0) return Status::FromErrno("open " + path_, errno);
-  // From here until WriteAll the file is empty: the seed's torn-read window.
+  // From here until WriteAll the file is empty: the tutorial's torn-read
+  // window.
   MidWrite();
   SleepMs(slow_write_ms_);
   Status s = WriteAll(fd, text, path_);

@@ -1,4 +1,4 @@
-// FileStore: the count as JSON in a file, as the seed's db.txt holds it.
+// FileStore: the count as JSON in a file, as the tutorial's db.txt holds it.
 // See ticket_store.h for what write = truncate and write = replace show.
 #ifndef TICKETSIM_STORAGE_FILE_STORE_H_
 #define TICKETSIM_STORAGE_FILE_STORE_H_
@@ -18,7 +18,7 @@ class FileStore : public TicketStore {
   Status Create(int64_t initial) override;
   // write = truncate: Attach opens the file once, and each Read and Write
   // goes through that descriptor (pread; ftruncate, then pwrite), the same
-  // file the seed reopens every time, with the same empty moment between
+  // file the tutorial reopens every time, with the same empty moment between
   // the truncation and the write, at a fraction of the cost.
   // write = replace: every Read opens the file anew, since each write puts
   // a new file under the name.

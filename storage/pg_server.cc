@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/children.h"
 #include "base/clock.h"
 #include "storage/pg_connect.h"
 
@@ -992,6 +993,32 @@ pid_t ThrowawayServerPid() {
 
 std::string ThrowawayServerTrouble() {
   return shared_server != nullptr ? shared_server->Trouble() : "";
+}
+
+pid_t ReapChild(int* status) {
+  for (;;) {
+    // Looked at first, not reaped: it may be the server's.
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (info.si_pid == 0) {
+      // Running children, but perhaps only the server: then none of ours.
+      if (ThrowawayServerPid() > 0 && Children(ThrowawayServerPid()).empty()) {
+        errno = ECHILD;
+        return -1;
+      }
+      return 0;
+    }
+    if (info.si_pid == ThrowawayServerPid()) {
+      (void)ThrowawayServerTrouble();  // reaps it, and keeps how it ended
+      continue;
+    }
+    const pid_t pid = waitpid(info.si_pid, status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    return pid;
+  }
 }
 
 }  // namespace ticketsim

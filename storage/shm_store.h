@@ -1,5 +1,5 @@
 // ShmStore: the count in a named Boost.Interprocess shared memory object,
-// mapped by every buyer: the seed's multiprocessing.Value.
+// mapped by every buyer: the tutorial's multiprocessing.Value.
 #ifndef TICKETSIM_STORAGE_SHM_STORE_H_
 #define TICKETSIM_STORAGE_SHM_STORE_H_
 

@@ -14,7 +14,7 @@ namespace ticketsim {
 namespace {
 
 constexpr EnumWord<StoreKind> kStoreKindWords[] = {
-    {StoreKind::kFile, "file", "a JSON file like the seed's db.txt"},
+    {StoreKind::kFile, "file", "a JSON file like the tutorial's db.txt"},
     {StoreKind::kShm, "shm", "a Boost.Interprocess shared memory object"},
     {StoreKind::kSqlite, "sqlite", "an SQLite database file"},
     {StoreKind::kPostgres, "postgres",
@@ -22,7 +22,8 @@ constexpr EnumWord<StoreKind> kStoreKindWords[] = {
 };
 constexpr EnumWord<FileWrite> kFileWriteWords[] = {
     {FileWrite::kTruncate, "truncate",
-     "open with O_TRUNC, then write (the seed; readers can see it empty)"},
+     "open with O_TRUNC, then write (as the tutorial's program; readers can "
+     "see it empty)"},
     {FileWrite::kReplace, "replace", "write a temp file and rename it over"},
     {FileWrite::kMapped, "mmap",
      "the file mapped into each buyer: reads and writes are memory copies, "

@@ -1,9 +1,9 @@
 // TicketStore: where the one shared ticket count lives.
 //
 // Three stores, one file each:
-//   file    a JSON file like the seed's db.txt, {"count": N}
-//             write = truncate: open with O_TRUNC, then write (the seed; a
-//                     reader can see an empty file: a torn read)
+//   file    a JSON file like the tutorial's db.txt, {"count": N}
+//             write = truncate: open with O_TRUNC, then write (as the tutorial;
+//                     a reader can see an empty file: a torn read)
 //             write = replace:  write a temp file, rename it over (readers see
 //                     the old or the new file, never half of one)
 //           The file store has no atomic step.

@@ -237,7 +237,7 @@ TEST_F(CliTest, ListShowsTheLibraryWithDescriptions) {
   EXPECT_NE(ran.out.find("named-semaphore"), std::string::npos);
   EXPECT_NE(ran.out.find("01-rush-unguarded.toml"), std::string::npos)
       << ran.out;
-  EXPECT_NE(ran.out.find("The seed's ticket rush without its lock"),
+  EXPECT_NE(ran.out.find("The tutorial's ticket rush without its lock"),
             std::string::npos);
 }
 

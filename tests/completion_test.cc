@@ -110,6 +110,14 @@ TEST_F(CompletionTest, BashCompletesACommandAndAGuard) {
 // An option's words are the program's own tables, every word of them (the
 // --help text may list fewer); options, setting keys, list values, files
 // and the library's names complete too.
+// --color completes to its words, for run and compare alike.
+TEST_F(CompletionTest, BashCompletesTheColorWords) {
+  const std::set<std::string> modes = {"auto", "always", "never"};
+  EXPECT_EQ(Bash({"run", "--color", ""}), modes);
+  EXPECT_EQ(Bash({"compare", "--color", "a"}),
+            (std::set<std::string>{"auto", "always"}));
+}
+
 TEST_F(CompletionTest, BashCompletesFromTheProgramsOwnTables) {
   EXPECT_EQ(Bash({"run", "--store", ""}), WordsOf(kStoreKinds));
   EXPECT_EQ(Bash({"check", "--guard", ""}), WordsOf(kGuardKinds));
@@ -150,22 +158,29 @@ TEST_F(CompletionTest, ZshCompletesTheSame) {
   const std::string functions = tmp_.path() + "/functions";
   std::filesystem::create_directories(functions);
   Script("zsh", "functions/_ticketsim");
-  // Each line typed with a TAB, then the line cleared and a marker echoed:
-  // the completion's output comes before the marker's, whatever the timing.
+  // Each line typed at a prompt with a TAB; once what the completion shows
+  // has come (or the time limit ends the test), the line is cleared and a
+  // marker echoed, and the next line waits for the prompt after it: no key
+  // comes while the completion runs or before the line editor reads them.
   const std::string driver = tmp_.Write("drive.zsh", fmt::format(R"zsh(
 zmodload zsh/zpty
 zpty z 'TERM=dumb zsh -f -i'
 zpty -w z "PS1='> '; fpath=({} \$fpath); autoload -U compinit; compinit -u -D; unsetopt BEEP; echo READY-\$((40+2))"
-zpty -r z out '*READY-42*> *'
-for line in 'ticketsim r' 'ticketsim run --guard n' 'ticketsim run 01-rush-ung'; do
-  zpty -w -n z "$line"$'\t\C-u'"echo DONE-\$((40+2))"$'\n'
-  zpty -r z out '*DONE-42*'
-  print -r -- "== $line"; print -r -- "$out"
+zpty -r z out '*READY-42*> '
+for line shown in 'ticketsim r' 'ticketsim run' \
+    'ticketsim run --guard n' 'none' \
+    'ticketsim run 01-rush-ung' 'unguarded'; do
+  zpty -w -n z "$line"$'\t'
+  zpty -r z out "*$shown*"
+  all=$out
+  zpty -w -n z $'\C-u'"echo DONE-\$((40+2))"$'\n'
+  zpty -r z out '*DONE-42*> '
+  print -r -- "== $line"; print -r -- "$all$out"
 done
 zpty -d z
 )zsh",
                                                                  functions));
-  const Ran ran = RunShell(fmt::format("{}exec timeout 120 zsh -f {}",
+  const Ran ran = RunShell(fmt::format("{}exec timeout 60 zsh -f {}",
                                        Environment(), ShellWord(driver)));
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   const std::string& out = ran.out;

@@ -200,8 +200,7 @@ TEST_F(FirstStepsTest, RunTakesALibraryScenarioByName) {
   const Ran ran =
       RunTicketsimArgs({"run", "01-rush-unguarded", "--quiet"}, tmp_.path());
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "The rush: ten buyers, one ticket, no lock\n"))
-      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "01-rush-unguarded: VIOLATED (")) << ran.out;
 
   const Ran missing = RunTicketsimArgs({"run", "no-such-rush"}, tmp_.path());
   EXPECT_EQ(missing.exit_code, 2) << missing.out;
@@ -210,19 +209,96 @@ TEST_F(FirstStepsTest, RunTakesALibraryScenarioByName) {
   EXPECT_TRUE(Has(missing.out, "`ticketsim list`")) << missing.out;
 }
 
-// --quiet prints the verdict and the summary: no description, no buyers.
-TEST_F(FirstStepsTest, QuietPrintsOnlyTheVerdictAndSummary) {
+// --quiet prints one line per scenario and nothing else: its name, its
+// verdict, trials violated of all, the expectation, the exit status.
+TEST_F(FirstStepsTest, QuietPrintsOneLinePerScenario) {
+  // A lock that holds, in a file that expects it not to.
+  const std::string held =
+      tmp_.Write("held.toml",
+                 "[store]\nkind = \"shm\"\n[guard]\nkind = \"robust-mutex\"\n"
+                 "[expect]\nviolations = \"some\"\n");
+  std::string out;
+  const int code = testing::RunTicketsim(
+      "run --quiet " + Library("01-rush-unguarded.toml") + " " +
+          Library("07-shm-counter-locked.toml") + " " + held +
+          " --buyers 4 --attempts 2 --trials 2 --schedule seeded",
+      &out, /*merge_stderr=*/false);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+  EXPECT_TRUE(out.starts_with(
+      "01-rush-unguarded: VIOLATED (lost update, oversell, duplicate seat"))
+      << out;
+  EXPECT_TRUE(Has(out,
+                  "), 2/2 trials violated, expectation met, exit 0\n"
+                  "07-shm-counter-locked: no violation, 0/2 trials "
+                  "violated, expectation met, exit 0\n"
+                  "held: no violation, 0/2 trials violated, expectation "
+                  "NOT met, exit 1\n"))
+      << out;
+}
+
+// --quiet and --narrate (or --verdicts-first) ask for different text.
+TEST_F(FirstStepsTest, QuietRefusesMoreText) {
+  for (const char* more : {"--narrate", "--verdicts-first"}) {
+    const Ran ran = RunTicketsimArgs(
+        {"run", "--quiet", more, Library("01-rush-unguarded.toml")});
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_TRUE(Has(ran.out, more)) << ran.out;
+  }
+}
+
+// --verdicts-first: every scenario's verdict in short (the first witness
+// of each kind, or who bought) before any full report, so that the verdicts
+// of the classroom pair fit on the first screen (24 lines).
+TEST_F(FirstStepsTest, VerdictsFirstShowsEveryVerdictOnTheFirstScreen) {
+  // The guarded rush with its query guarded too, so that under a controlled
+  // schedule no query can land in a truncating write.
+  const std::string guarded = tmp_.Write(
+      "guarded.toml",
+      "name = \"The rush with its lock\"\n[tickets]\ninitial = 1\n"
+      "[store]\nkind = \"file\"\n[guard]\nkind = \"named-mutex\"\n"
+      "scope = \"query-and-buy\"\n[buyers]\ncount = 10\nattempts = 1\n"
+      "think_ms = [20, 50]\nseed = 42\n[expect]\nviolations = \"none\"\n");
   const Ran ran =
-      RunTicketsimArgs({"run", Library("01-rush-unguarded.toml"), "--quiet",
-                        "--steps", testing::EveryBuyerReadsFirst(10)},
+      RunTicketsimArgs({"run", "--verdicts-first", "--schedule", "seeded",
+                        Library("01-rush-unguarded.toml"), guarded},
                        tmp_.path());
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "  verdict   VIOLATED: lost update x9")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "  LOST UPDATE x9: ")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "  expect    some: ")) << ran.out;
-  EXPECT_FALSE(Has(ran.out, "buyer       pid")) << ran.out;  // the table
-  EXPECT_FALSE(Has(ran.out, "The seed's ticket rush")) << ran.out;
-  EXPECT_FALSE(Has(ran.out, "    - ")) << ran.out;  // witnesses
+  std::string screen;
+  size_t at = 0;
+  for (int line = 0; line < 24 && at < ran.out.size(); ++line) {
+    const size_t end = ran.out.find('\n', at);
+    screen += ran.out.substr(at, end - at + 1);
+    at = end == std::string::npos ? ran.out.size() : end + 1;
+  }
+  EXPECT_TRUE(Has(screen, "The rush: ten buyers, one ticket, no lock\n"))
+      << screen;
+  EXPECT_TRUE(Has(screen, "  verdict   VIOLATED: lost update x")) << screen;
+  EXPECT_TRUE(Has(screen, "    - seat 1 was sold ")) << screen;
+  EXPECT_TRUE(Has(screen,
+                  "The rush with its lock\n  verdict   no violation\n"
+                  "    - 1 ticket sold, to buyer "))
+      << screen;
+  EXPECT_TRUE(Has(screen, "; 9 buyers were told it was sold out\n")) << screen;
+  // The full reports follow, in order.
+  const size_t table = ran.out.find("  buyer       pid");
+  ASSERT_NE(table, std::string::npos) << ran.out;
+  EXPECT_GT(table, ran.out.find("were told it was sold out")) << ran.out;
+  EXPECT_NE(ran.out.find("  buyer       pid", table + 1), std::string::npos)
+      << ran.out;
+}
+
+// `make run` builds the program alone, not the tests, and shows the
+// verdicts first.
+TEST_F(FirstStepsTest, MakeRunBuildsOnlyTheProgram) {
+  const Ran ran =
+      testing::RunProgram({"/usr/bin/make", "-n", "-C", TICKETSIM_SOURCE_DIR,
+                           "run", "BUILD=" + tmp_.path() + "/b", "JOBS=2"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const std::string build = "cmake --build " + tmp_.path() + "/b -j 2";
+  EXPECT_TRUE(Has(ran.out, build + " --target ticketsim\n")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, build + "\n")) << ran.out;  // every target
+  EXPECT_TRUE(Has(ran.out, "ticketsim run --verdicts-first ")) << ran.out;
 }
 
 struct BadScenario {

@@ -1,11 +1,15 @@
 // The words ticketsim answers a newcomer's slips and runs with: numbers
 // written as strings, misspelt commands, options and values, and the lines
 // of the reports that should say a thing once and plainly.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "sim/scenario/scenario.h"
+#include "storage/ticket_store.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -132,25 +136,135 @@ TEST_F(MessagesTest, AMissWithoutExpectSaysItOnce) {
                   "update"));
 }
 
-// A JUnit classname is the scenario file's path without its extension,
-// dotted, with no leading dot, for a library scenario as for any other.
-TEST_F(MessagesTest, JunitClassnamesHaveNoLeadingDot) {
+// A JUnit classname is "ticketsim." and the scenario file's name, however
+// the file is given (by its library name, from the folder it is in, by a
+// path from elsewhere), so that CI groups a scenario's runs as one.
+TEST_F(MessagesTest, AJunitClassnameIsTheFilesNameHoweverItIsGiven) {
   const std::string local =
       tmp_.Write("e8.toml",
                  "[buyers]\ncount = 2\nattempts = 1\nthink_ms = 0\n[expect]\n"
                  "violations = \"none\"\n[guard]\nkind = \"file-lock\"\n");
-  const std::string junit = tmp_.path() + "/junit.xml";
-  const Ran ran =
-      RunTicketsimArgs({"run", "--junit", junit, local,
-                        Library("02-rush-guarded.toml"), "--buyers", "2"},
-                       tmp_.path());
-  ASSERT_EQ(ran.exit_code, 0) << ran.out;
-  const std::string xml = ReadFile(junit);
-  EXPECT_FALSE(Has(xml, "classname=\".")) << xml;
-  std::string dotted = tmp_.path().substr(1) + "/e8";
-  for (char& c : dotted) c = c == '/' ? '.' : c;
-  EXPECT_TRUE(Has(xml, "classname=\"" + dotted + "\"")) << xml;
-  EXPECT_TRUE(Has(xml, "scenarios.02-rush-guarded\"")) << xml;
+  for (const std::vector<std::string>& given :
+       {std::vector<std::string>{"e8.toml", "02-rush-guarded"},
+        std::vector<std::string>{"./e8.toml", Library("02-rush-guarded.toml")},
+        std::vector<std::string>{local, TICKETSIM_SOURCE_DIR
+                                 "/scenarios/../scenarios/02-rush-guarded"
+                                 ".toml"}}) {
+    SCOPED_TRACE(given[0]);
+    // Written by rename, so that no query can find the file half written:
+    // both files meet their expectation of no violation.
+    const Ran ran = testing::RunShell(fmt::format(
+        "cd {} && {} run --junit junit.xml {} {} --buyers 2 --write replace",
+        tmp_.path(), TICKETSIM_BINARY, given[0], given[1]));
+    ASSERT_EQ(ran.exit_code, 0) << ran.out;
+    const std::string xml = ReadFile(tmp_.path() + "/junit.xml");
+    EXPECT_TRUE(Has(xml, "classname=\"ticketsim.e8\"")) << xml;
+    EXPECT_TRUE(Has(xml, "classname=\"ticketsim.02-rush-guarded\"")) << xml;
+  }
+}
+
+// `check` names every wrong key of a file at once, in the file's order,
+// each with its line and column; past a limit, how many more.
+TEST_F(MessagesTest, CheckNamesEveryWrongKeyOfAFile) {
+  const std::string bad = tmp_.Write(
+      "bad.toml",
+      "[buyers]\ncuont = 3\ncount = \"x\"\n[gaurd]\nkind = \"none\"\n"
+      "[store]\nkind = \"disk\"\n");
+  const Ran ran = RunTicketsimArgs({"check", bad});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_EQ(ran.out,
+            bad +
+                ":2:1: unknown key \"buyers.cuont\"; did you mean "
+                "\"buyers.count\"?\n" +
+                bad + ":3:9: buyers.count: expected a whole number, got 'x'\n" +
+                bad +
+                ":5:1: unknown key \"gaurd.kind\"; did you mean "
+                "\"guard.kind\"?\n" +
+                bad +
+                ":7:8: store.kind: \"disk\" is not one of file | shm | "
+                "sqlite | postgres\n");
+
+  std::string many = "[buyers]\n";
+  for (int i = 0; i < 25; ++i) many += "wrong" + std::to_string(i) + " = 1\n";
+  const std::string lots = tmp_.Write("lots.toml", many);
+  const Ran capped = RunTicketsimArgs({"check", lots});
+  EXPECT_EQ(capped.exit_code, 2) << capped.out;
+  EXPECT_EQ(std::count(capped.out.begin(), capped.out.end(), '\n'), 21)
+      << capped.out;
+  EXPECT_TRUE(Has(capped.out, lots + ":21:1: unknown key \"buyers.wrong19\""))
+      << capped.out;
+  EXPECT_TRUE(
+      Has(capped.out, lots + ": and 5 more errors (the first 20 are shown)\n"))
+      << capped.out;
+}
+
+// A library scenario's name misspelt, or without its number, gets the name
+// it meant.
+TEST_F(MessagesTest, AMisspeltLibraryNameSaysWhichItMeant) {
+  for (const auto& [given, meant] :
+       {std::pair{"01-rush-unguardd", "01-rush-unguarded"},
+        std::pair{"rush-guarded", "02-rush-guarded"},
+        std::pair{"15-deadlok", "15-deadlock"}}) {
+    const Ran ran = RunTicketsimArgs({"run", given}, tmp_.path());
+    EXPECT_EQ(ran.exit_code, 2) << ran.out;
+    EXPECT_TRUE(Has(ran.out, std::string(given) + ": no such file")) << ran.out;
+    EXPECT_TRUE(Has(ran.out, fmt::format(": did you mean \"{}\"?\n", meant)))
+        << ran.out;
+  }
+}
+
+// `run --help` names every store and guard there is, from the tables the
+// scenario loader reads.
+TEST_F(MessagesTest, RunHelpListsEveryStoreAndGuard) {
+  const Ran ran = RunTicketsimArgs({"run", "--help"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const auto line = [&ran](const std::string& flag) {
+    const size_t at = ran.out.find("  " + flag + " ");
+    return at == std::string::npos
+               ? std::string()
+               : ran.out.substr(at, ran.out.find('\n', at) - at);
+  };
+  for (const auto& e : kStoreKinds) {
+    EXPECT_TRUE(Has(line("--store"), std::string(e.word))) << line("--store");
+  }
+  for (const auto& e : kGuardKinds) {
+    EXPECT_TRUE(Has(line("--guard"), std::string(e.word))) << line("--guard");
+  }
+  EXPECT_TRUE(Has(line("--store"), "postgres")) << line("--store");
+}
+
+// `run --help` says which schedule to choose for what, beside the words.
+TEST_F(MessagesTest, RunHelpSaysWhichScheduleToChooseForWhat) {
+  const Ran ran = RunTicketsimArgs({"run", "--help"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  const size_t at = ran.out.find("  --schedule ");
+  ASSERT_NE(at, std::string::npos) << ran.out;
+  const std::string help = ran.out.substr(at, ran.out.find('\n', at) - at);
+  for (const char* use :
+       {"os | seeded | pct | step: who interleaves the buyers",
+        "os (default): to show a race a think time opens",
+        "seeded: to hunt races with --trials, also with no think time",
+        "pct: when you need a bound", "step: you choose", "BENCHMARKS.md"}) {
+    EXPECT_TRUE(Has(help, use)) << help;
+  }
+}
+
+// "The seed" is the random seed alone: the Python program ticketsim grew
+// from is the tutorial's, in the library, the help and the manual page.
+TEST_F(MessagesTest, TheTutorialsProgramIsNeverCalledTheSeed) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"list"},
+        std::vector<std::string>{"run", "--help"},
+        std::vector<std::string>{"manual"}}) {
+    const Ran ran = RunTicketsimArgs(args);
+    EXPECT_EQ(ran.exit_code, 0) << ran.out;
+    for (const char* word : {"the seed's", "The seed's", "(the seed)",
+                             "as the seed", "the seed does"}) {
+      EXPECT_FALSE(Has(ran.out, word)) << args[0] << ": " << word;
+    }
+  }
+  EXPECT_TRUE(
+      Has(RunTicketsimArgs({"list"}).out, "The tutorial's ticket rush"));
 }
 
 // No think time is said so, and one think time is one number.

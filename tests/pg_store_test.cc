@@ -46,6 +46,27 @@ bool HasViolation(const nlohmann::json& run, const std::string& kind) {
   return false;
 }
 
+// Given a program's scenario after a PostgreSQL one in the same command,
+// the throwaway server (a child of ticketsim that serves the runs that
+// follow) is not the program's: the program's run ends when the program
+// does, not at its time limit, and the server is not killed with it.
+TEST(PgLessonTest, AProgramsRunAfterAServersEndsWithTheProgram) {
+  TempDir dir;
+  const std::string json = dir.path() + "/report.json";
+  const Ran ran =
+      RunTicketsimArgs({"run", Library("33-pg-autocommit.toml"),
+                        Library("28-program-shell-flock.toml"),
+                        Library("40-pg-atomic.toml"), "--json", json});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "time limit")) << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  ASSERT_EQ(report["scenarios"].size(), 3u) << ran.out;
+  EXPECT_EQ(report["scenarios"][1]["runs"][0]["run"]["timed_out"], false)
+      << ran.out;
+  EXPECT_TRUE(LeftoversOf(ran.pid).empty());
+}
+
 // Given read-modify-write in autocommit, the buyers (forced to overlap by
 // their think time) write over each other's sales.
 TEST(PgLessonTest, AutocommitLosesUpdates) {

@@ -1099,28 +1099,35 @@ TEST_F(ProgramTest, AnOperationThatExitsFiveIsIndeterminate) {
 }
 
 // A purchase whose command exits but leaves a child holding its stdout
-// ends at program.timeout_ms all the same: the child is killed and the
-// buyer goes on with its next purchase, well before the run's limit.
+// ends at program.timeout_ms all the same, the child in the command's
+// process group or in a session of its own (a daemon): the buyer goes on
+// with its next purchase, and once every purchase has its outcome what the
+// commands left is killed, not waited for until the run's limit.
 TEST_F(ProgramTest, AnOperationsLimitCountsFromItsStartWhateverHoldsItsOutput) {
-  const std::string marker = NewMarker();
-  const std::string script = Script(tmp_, "leaves.sh", R"(sleep "$1" &
+  for (const std::string leave : {"sleep \"$1\" &", "setsid sleep \"$1\" &"}) {
+    SCOPED_TRACE(leave);
+    const std::string marker = NewMarker();
+    const std::string script = Script(tmp_, "leaves.sh", leave + R"(
 n=$(tr -dc 0-9 < "$TICKETSIM_DB")
 printf '{"count": %d}' $((n - 1)) > "$TICKETSIM_DB"
 echo "$n"
 )");
-  const std::string json = tmp_.path() + "/report.json";
-  const Ran ran = Run(
-      {"run", "--program", script + " " + marker, "--program-mode", "operation",
-       "--buyers", "1", "--attempts", "3", "--tickets", "5", "--set",
-       "program.timeout_ms=300", "--run-timeout-ms", "20000", "--json", json});
-  EXPECT_EQ(ran.exit_code, 0) << ran.out;
-  const nlohmann::json report = ReadJson(json);
-  ASSERT_FALSE(report.is_discarded()) << ran.out;
-  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
-  EXPECT_EQ(run["purchases"]["confirmed"], 3);
-  EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4, 3}));
-  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
-  ExpectNothingLeft(ran, marker);
+    const std::string json = tmp_.path() + "/report.json";
+    const Ran ran =
+        Run({"run", "--program", script + " " + marker, "--program-mode",
+             "operation", "--buyers", "1", "--attempts", "3", "--tickets", "5",
+             "--set", "program.timeout_ms=300", "--run-timeout-ms", "60000",
+             "--json", json});
+    EXPECT_EQ(ran.exit_code, 0) << ran.out;
+    const nlohmann::json report = ReadJson(json);
+    ASSERT_FALSE(report.is_discarded()) << ran.out;
+    const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+    EXPECT_EQ(run["purchases"]["confirmed"], 3);
+    EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4, 3}));
+    EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+    EXPECT_EQ(run["run"]["timed_out"], false) << ran.out;
+    ExpectNothingLeft(ran, marker);
+  }
 }
 
 // --- Faults -----------------------------------------------------------------

@@ -60,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, RaceMatrixTest,
                            return testing::NameOf(info.param);
                          });
 
-// The seed's torn read: the purchase is locked but the query is not, and a
+// The tutorial's torn read: the purchase is locked but the query is not, and a
 // truncating write leaves the file empty for a while (slow_write_ms), so
 // queries catch it empty. Writing by rename, or locking the query too,
 // removes every torn read.

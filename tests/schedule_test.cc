@@ -170,7 +170,7 @@ INSTANTIATE_TEST_SUITE_P(EveryStore, ScriptedStepsTest,
                            return std::string(WordOf(kStoreKinds, info.param));
                          });
 
-// The seed's torn read, step by step: buyer 0 has truncated the file and
+// The tutorial's torn read, step by step: buyer 0 has truncated the file and
 // not yet written it when buyer 1's query reads it.
 TEST(ScriptedTornReadTest, QueryInsideTheTruncatedWindowIsTorn) {
   const testing::CheckedRun r =

@@ -112,8 +112,8 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// The seed's torn read: a file caught between truncation and write is empty,
-// and Read says so instead of returning a count.
+// The tutorial's torn read: a file caught between truncation and write is
+// empty, and Read says so instead of returning a count.
 TEST(FileStoreTest, AnEmptyFileIsATornRead) {
   ScopedRun run;
   StoreSpec spec;

@@ -5,7 +5,7 @@
 //   2. wait query_delay_ms
 //   3. acquire the guard, timed; record how long it waited
 //   4. read the count; if 0: sold out, release, done
-//   5. think (think_ms): the race window the seed's sleep opens
+//   5. think (think_ms): the race window the tutorial's sleep opens
 //   6. write count - 1; the seat is the count read
 //   7. release the guard
 // With method atomic, 4-6 are the store's own single step.

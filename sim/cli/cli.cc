@@ -20,9 +20,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/color.h"
 #include "base/escape.h"
 #include "base/interrupt.h"
 #include "base/output_file.h"
+#include "sim/cli/cli_model.h"
 #include "sim/cli/doc_commands.h"
 #include "sim/cli/progress.h"
 #include "sim/cli/step_command.h"
@@ -53,24 +55,21 @@ namespace {
 struct KeyFlag {
   const char* flag;
   const char* key;
-  const char* help;
+  const char* help;  // "{}" stands for the words the key takes, " | "
   bool range;  // "MIN,MAX" (or one number), written [MIN, MAX] for the key
   bool list = false;  // "A,B,C" (or one number), written [A,B,C] always
 };
 
 constexpr KeyFlag kKeyFlags[] = {
-    {"--store", "store.kind", "file | shm | sqlite", false},
-    {"--write", "store.write", "file store: truncate | replace | mmap", false},
+    {"--store", "store.kind", "{}", false},
+    {"--write", "store.write", "file store: {}", false},
     {"--slow-write-ms", "store.slow_write_ms",
      "file store: how long each write takes", false},
-    {"--journal", "store.journal", "sqlite store: wal | delete", false},
+    {"--journal", "store.journal", "sqlite store: {}", false},
     {"--busy-timeout-ms", "store.busy_timeout_ms", "sqlite store: busy timeout",
      false},
-    {"--guard", "guard.kind",
-     "none | named-mutex | named-semaphore | file-lock | robust-mutex | "
-     "sqlite-immediate | sqlite-deferred",
-     false},
-    {"--scope", "guard.scope", "buy | query-and-buy", false},
+    {"--guard", "guard.kind", "{}", false},
+    {"--scope", "guard.scope", "{}", false},
     {"--timeout-ms", "guard.timeout_ms", "longest wait for the guard", false},
     {"--permits", "guard.permits", "named-semaphore: buyers let in at once",
      false},
@@ -78,7 +77,7 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--pool", "buyers.pool", "worker processes serving all buyers", false},
     {"--tickets", "tickets.initial", "tickets on sale", false},
     {"--attempts", "buyers.attempts", "purchases each buyer tries", false},
-    {"--method", "buyers.method", "read-modify-write | atomic", false},
+    {"--method", "buyers.method", "{}", false},
     {"--think-ms", "buyers.think_ms",
      "MIN,MAX: time between read and write (the race window)", true},
     {"--query-delay-ms", "buyers.query_delay_ms",
@@ -90,7 +89,12 @@ constexpr KeyFlag kKeyFlags[] = {
      "chance a buyer is SIGKILLed inside its critical section", false},
     {"--trials", "run.trials", "run each scenario this many times", false},
     {"--schedule", "run.schedule",
-     "os | seeded | pct | step: who interleaves the buyers", false},
+     "{}: who interleaves the buyers. os (default): to show a race a think "
+     "time opens, as on any machine; seeded: to hunt races with --trials, "
+     "also with no think time, faster, each trial replayable by its seed; "
+     "pct: when you need a bound on how often a race of depth "
+     "--pct-depth shows; step: you choose (README, BENCHMARKS.md)",
+     false},
     {"--pct-depth", "run.pct_depth", "pct: the depth of the race it hunts (2)",
      false},
     {"--steps", "run.steps",
@@ -100,7 +104,7 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--run-timeout-ms", "run.timeout_ms", "each run's time limit", false},
     {"--program", "program.command",
      "'CMD ARGS': run your own buyer program (docs/programs.md)", false},
-    {"--program-mode", "program.mode", "buyer | whole | operation", false},
+    {"--program-mode", "program.mode", "{}", false},
     {"--sold-pattern", "program.sold_pattern",
      "REGEX (RE2's syntax): a line of the program's output that means a "
      "sale",
@@ -112,6 +116,20 @@ std::vector<FlagKey> FlagKeys() {
   std::vector<FlagKey> keys = {{"--guards", "guard.kind"}};
   for (const KeyFlag& flag : kKeyFlags) keys.push_back({flag.flag, flag.key});
   return keys;
+}
+
+// A flag's help, with the words its key takes (from the scenario's own
+// tables, so that a new store or guard is in --help as soon as it exists).
+std::string FlagHelp(const KeyFlag& flag) {
+  std::string words;
+  for (const ValueWord& w : KeyWords(flag.key)) {
+    words += (words.empty() ? "" : " | ") + w.word;
+  }
+  std::string help = flag.help;
+  if (const size_t at = help.find("{}"); at != std::string::npos) {
+    help.replace(at, 2, words);
+  }
+  return help;
 }
 
 // Flags whose value is text as it is (a command, a pattern), never TOML.
@@ -146,7 +164,7 @@ struct ScenarioOptions {
   void AddTo(CLI::App* command) {
     for (size_t i = 0; i < std::size(kKeyFlags); ++i) {
       options[i] = command->add_option(kKeyFlags[i].flag, flag_values[i],
-                                       kKeyFlags[i].help);
+                                       FlagHelp(kKeyFlags[i]));
     }
     // One KEY=VALUE per --set, so that a scenario file after it is not
     // taken for a second setting.
@@ -357,8 +375,24 @@ std::string ReplayCommand(const ScenarioOptions& options,
   return out;
 }
 
-bool ColorWanted(std::FILE* out) {
-  return isatty(fileno(out)) && std::getenv("NO_COLOR") == nullptr;
+// --color WHEN, for the commands that print a report.
+void AddColorTo(CLI::App* command, std::string* when) {
+  command->add_option(
+      "--color", *when,
+      fmt::format("WHEN: colour the text: {} (auto: on a terminal, unless "
+                  "NO_COLOR is set; FORCE_COLOR forces it)",
+                  WordList(kColorModes)));
+}
+
+// --color's word as a mode; Invalid, naming the flag, for another word.
+Status ParseColor(const std::string& when, ColorMode* mode) {
+  const std::optional<ColorMode> parsed = ValueOf(kColorModes, when);
+  if (!parsed) {
+    return Status::Invalid(
+        fmt::format("--color {}: expected {}", when, WordList(kColorModes)));
+  }
+  *mode = *parsed;
+  return Status::Ok();
 }
 
 // A message on stderr. Never throws: with stderr closed or full there is
@@ -406,6 +440,9 @@ class TextStream {
     }
     if (error_ == 0) return "";
     if (out_ == stdout) stdout_failure_reported = true;
+    // Its reader went away (`| head`, `| grep -q`): it has read what it
+    // wanted, which is no failure of the run's.
+    if (error_ == EPIPE) return "";
     return fmt::format("cannot write to {}: {}", StreamName(out_),
                        std::strerror(error_));
   }
@@ -436,6 +473,38 @@ std::string LibraryScenario(const std::string& name) {
   return name;
 }
 
+// "rush-unguarded" for "01-rush-unguarded": a library name without its
+// number, which a person may forget or get wrong.
+std::string WithoutNumber(const std::string& stem) {
+  const size_t dash = stem.find('-');
+  if (dash == 0 || dash == std::string::npos ||
+      !std::all_of(stem.begin(), stem.begin() + dash,
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return stem;
+  }
+  return stem.substr(dash + 1);
+}
+
+// The library's scenario nearest to a misspelt `name` ("01-rush-unguardd",
+// "rush-unguarded", "02-rush-unguarded"), or "" when none is near.
+std::string NearestLibraryScenario(const std::string& name) {
+  std::vector<std::string> files;
+  const std::string library[] = {ScenarioLibrary()};
+  if (!ExpandScenarioPaths(library, &files).ok()) return "";
+  std::vector<std::string> stems;
+  std::vector<std::string> bare;
+  for (const std::string& file : files) {
+    stems.push_back(std::filesystem::path(file).stem().string());
+    bare.push_back(WithoutNumber(stems.back()));
+  }
+  const std::string word =
+      name.ends_with(".toml") ? name.substr(0, name.size() - 5) : name;
+  if (std::string near = NearestWord(word, stems); !near.empty()) return near;
+  const std::string near = NearestWord(WithoutNumber(word), bare);
+  if (near.empty()) return "";
+  return stems[std::find(bare.begin(), bare.end(), near) - bare.begin()];
+}
+
 // The scenario files that `options` names, each directory's in name order;
 // a path that names none is a problem. No path: one scenario from flags ("").
 std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
@@ -456,10 +525,14 @@ std::vector<std::string> ScenarioFiles(const ScenarioOptions& options,
             "(--set {})",
             given, given);
       } else if (nothing) {
+        const std::string near = given.find('/') == std::string::npos
+                                     ? NearestLibraryScenario(given)
+                                     : "";
         message = fmt::format(
-            "{}, nor a scenario of that name in the library {} (`ticketsim "
-            "list` shows the scenarios)",
-            s.message(), ScenarioLibrary());
+            "{}, nor a scenario of that name in the library {}{}", s.message(),
+            ScenarioLibrary(),
+            near.empty() ? " (`ticketsim list` shows the scenarios)"
+                         : fmt::format(": did you mean \"{}\"?", near));
       }
       problems->push_back({path, HidePasswords(message)});
       continue;
@@ -594,6 +667,37 @@ struct RunOutputPaths {
   std::string history;
   bool narrate = false;
   bool quiet = false;
+  bool verdicts_first = false;
+  std::string color = "auto";
+};
+
+int ExitFor(const ScenarioResult& result) {
+  return ExitFor(std::span<const ScenarioResult>(&result, 1));
+}
+
+// Text held back in memory (a file in memory: the reports write to a
+// stream), to be written later at once.
+class HeldText {
+ public:
+  HeldText() : file_(open_memstream(&data_, &size_)) {}
+  HeldText(const HeldText&) = delete;
+  HeldText& operator=(const HeldText&) = delete;
+  ~HeldText() {
+    if (file_ != nullptr) std::fclose(file_);
+    std::free(data_);
+  }
+  // Null if no memory could be had for it.
+  std::FILE* get() const { return file_; }
+  // What was written so far.
+  std::string Take() {
+    if (file_ == nullptr || std::fflush(file_) != 0) return "";
+    return std::string(data_, size_);
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  std::FILE* file_;
 };
 
 std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
@@ -618,7 +722,9 @@ struct PreparedCommand {
   std::unique_ptr<OutputFile> history;
   std::FILE* text = stdout;
   bool narrate = false;
-  bool quiet = false;  // run: the verdicts and the summary only
+  bool quiet = false;           // run: one line per scenario
+  bool verdicts_first = false;  // run: every verdict in short, then reports
+  ColorMode color = ColorMode::kAuto;
   bool clean_all = false;
   // step: the `ticketsim run` that replays it, but for its --steps.
   std::string replay;
@@ -653,7 +759,9 @@ Status OpenOutputs(const RunOutputPaths& paths, const CLI::App& run,
                    want("--html", paths.html, &command->html),
                    want("--junit", paths.junit, &command->junit),
                    want("--history", paths.history, &command->history)}) {
-    if (run.count(w.flag) == 0) continue;
+    if (run.get_option_no_throw(w.flag) == nullptr || run.count(w.flag) == 0) {
+      continue;
+    }
     if (Status s = OutputFile::Classify(w.flag, w.path, &w.kind); !s.ok()) {
       return s;
     }
@@ -743,8 +851,14 @@ int InvalidRunCommand(PreparedCommand* command) {
 int RunCommand(PreparedCommand* command) {
   if (!command->problems.empty()) return InvalidRunCommand(command);
   const std::vector<LoadedScenario>& loaded = command->scenarios;
-  TextStream text(command->text);
-  const bool color = ColorWanted(text.get());
+  // With --verdicts-first the reports wait in memory while the verdicts
+  // are told in short; they follow them.
+  HeldText briefs;
+  HeldText details;
+  const bool hold = command->verdicts_first && briefs.get() != nullptr &&
+                    details.get() != nullptr;
+  TextStream text(hold ? details.get() : command->text);
+  const bool color = ColorWanted(command->text, command->color);
   OutputFile* const history = command->history.get();
   Status history_status;
   int64_t history_runs = 0;  // trials written to it
@@ -798,6 +912,10 @@ int RunCommand(PreparedCommand* command) {
     // after the title, before the report.
     const int64_t trials = r.loaded.scenario.trials;
     const bool narrate = command->narrate && number == 1;
+    if (command->quiet) return;
+    if (hold && (number == 1 || first_miss)) {
+      text([&] { WriteBriefVerdict(briefs.get(), run, verdict, color); });
+    }
     if (trials == 1 || first_miss || trial.interrupted || narrate) {
       progress_out([&] { progress.Clear(); });
       text([&] {
@@ -811,14 +929,10 @@ int RunCommand(PreparedCommand* command) {
           fmt::print(text.get(), "trial {} missed the expectation:\n", number);
         }
         if (narrate) {
-          if (!command->quiet) WriteTextTitle(text.get(), run, color);
+          WriteTextTitle(text.get(), run, color);
           WriteNarration(text.get(), run, verdict);
         }
-        if (command->quiet) {
-          WriteQuietReport(text.get(), run, verdict, color);
-        } else {
-          WriteTextReport(text.get(), run, verdict, color, /*title=*/!narrate);
-        }
+        WriteTextReport(text.get(), run, verdict, color, /*title=*/!narrate);
       });
     }
   };
@@ -830,14 +944,30 @@ int RunCommand(PreparedCommand* command) {
     results.push_back(RunTrials(scenario, hooks));
     progress_out([&] { progress.Clear(); });
     text([&] {
-      WriteTrialsSummary(text.get(), results.back(), color);
+      if (command->quiet) {
+        WriteQuietLine(text.get(), results.back(), ExitFor(results.back()),
+                       color);
+      } else {
+        WriteTrialsSummary(text.get(), results.back(), color);
+      }
       std::fflush(text.get());
     });
     if (results.back().interrupted()) break;
   }
   text([&] {
-    if (results.size() > 1) WriteSuiteTable(text.get(), results, color);
+    if (results.size() > 1 && !command->quiet) {
+      WriteSuiteTable(text.get(), results, color);
+    }
   });
+  if (hold) {
+    // The short verdicts, then the reports they come from, on the stream
+    // the text goes to.
+    TextStream shown(command->text);
+    shown([&] {
+      fmt::print(command->text, "{}{}", briefs.Take(), details.Take());
+    });
+    text = std::move(shown);
+  }
 
   // Every output but the JSON first, so that the JSON's exit_code is the
   // status the command ends with.
@@ -965,16 +1095,56 @@ Status LoadCompared(const ScenarioOptions& options,
     LoadAll(files, overrides, loaded, problems, /*compared_guard=*/true);
     if (!problems->empty()) return Status::Ok();
   }
+  // Each guard is held to no violation (the file's [expect] is for the one
+  // guard it names), unless the scenario cannot be checked otherwise.
+  for (LoadedScenario& l : *loaded) {
+    ExpectSpec& expect = l.scenario.expect;
+    if (expect.violations == Expectation::kUnchecked) continue;
+    expect.violations = Expectation::kNone;
+    expect.kinds.clear();
+  }
   return Status::Ok();
 }
 
-int CompareCommand(const PreparedCommand& command) {
-  const std::vector<LoadedScenario>& loaded = command.scenarios;
+// compare's --junit and --json, the JSON last so that its exit_code is the
+// status returned. Each guard's row is a scenario of its own, named after
+// its guard in the JUnit report, where the testcases share one name.
+int WriteComparedReports(PreparedCommand* command,
+                         std::vector<ScenarioResult>* results, int status) {
+  const auto commit = [&status](OutputFile* output) {
+    if (Status s = output->Commit(); !s.ok()) {
+      if (output->kind() == OutputFile::Kind::kStdout) {
+        stdout_failure_reported = true;
+      }
+      Complain(s.message());
+      if (!IsInterruptedStatus(status)) status = kExitRunFailed;
+    }
+  };
+  if (command->junit != nullptr) {
+    std::vector<ScenarioResult> named = *results;
+    for (ScenarioResult& r : named) {
+      Scenario& s = r.loaded.scenario;
+      s.name += fmt::format(" (guard {})", WordOf(kGuardKinds, s.guard.kind));
+    }
+    command->junit->Write(JunitReport(named));
+    commit(command->junit.get());
+  }
+  if (command->json != nullptr) {
+    command->json->Write(JsonText(SuiteJsonReport(*results, status), 2) + "\n");
+    commit(command->json.get());
+  }
+  return status;
+}
+
+int CompareCommand(PreparedCommand* command) {
+  const std::vector<LoadedScenario>& loaded = command->scenarios;
   if (loaded.empty()) return kExitUsage;
-  TextStream text(stdout);
+  std::FILE* const out = command->text;
+  TextStream text(out);
   ProgressLine progress(stderr);
   TextStream progress_out(stderr);
   SuiteHooks hooks;
+  if (command->json != nullptr) hooks.trial_report = JsonReport;
   bool told = false;  // this trial's least time, where it is long
   hooks.on_progress = [&](const ScenarioResult& r, size_t trial, int64_t done) {
     progress_out([&] {
@@ -988,24 +1158,25 @@ int CompareCommand(const PreparedCommand& command) {
   };
   hooks.on_trial = [&](const ScenarioResult&, const RunResult&,
                        const Verdict&) { told = false; };
-  const bool color = ColorWanted(stdout);
+  const bool color = ColorWanted(out, command->color);
   const Scenario& s = loaded[0].scenario;
   text([&] {
-    fmt::print("{}\n  {}\n  {} trial{} per guard, seed {}\n", Visible(s.name),
-               Visible(DescribeSetup(s)), s.trials, s.trials == 1 ? "" : "s",
-               s.buyers.seed);
+    fmt::print(out, "{}\n  {}\n  {} trial{} per guard, seed {}\n",
+               Visible(s.name), Visible(DescribeSetup(s)), s.trials,
+               s.trials == 1 ? "" : "s", s.buyers.seed);
     // Attempts count the sold-out and failed purchases too; sales only the
     // confirmed ones (see sim/report/rates.h).
     if (s.trials > 1) {
       fmt::print(
+          out,
           "  sold, remaining: mean of {} trials; attempts/s, sales/s: over "
           "all {} trials\n",
           s.trials, s.trials);
     }
-    fmt::print("\n  {:<17} {:>8}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", "guard",
-               "violated", "violations", s.trials > 1 ? "mean sold" : "sold",
-               s.trials > 1 ? "mean left" : "remaining", "attempts/s",
-               "sales/s");
+    fmt::print(
+        out, "\n  {:<17} {:>8}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", "guard",
+        "violated", "violations", s.trials > 1 ? "mean sold" : "sold",
+        s.trials > 1 ? "mean left" : "remaining", "attempts/s", "sales/s");
   });
   std::vector<ScenarioResult> results;
   int status = kExitOk;
@@ -1022,8 +1193,8 @@ int CompareCommand(const PreparedCommand& command) {
           r.trials.begin(), r.trials.end(),
           [](const TrialResult& t) { return t.ran && !t.interrupted; });
       text([&] {
-        fmt::print("  {:<17} {:>8}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", guard,
-                   "-",
+        fmt::print(out, "  {:<17} {:>8}  {:<44} {:>9} {:>9} {:>10} {:>8}\n",
+                   guard, "-",
                    fmt::format("interrupted by {} after {} of {} trials",
                                SignalName(sig), done, s.trials),
                    "-", "-", "-", "-");
@@ -1054,12 +1225,12 @@ int CompareCommand(const PreparedCommand& command) {
                              r.with_violations() > 0 ? 31 : 32, violated);
     }
     text([&] {
-      fmt::print("  {:<17} {}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", guard,
+      fmt::print(out, "  {:<17} {}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", guard,
                  violated, kinds, fmt::format("{:g}", sold / n),
                  fmt::format("{:g}", remaining / n),
                  RateWords(PerSecond(attempts, r.seconds())),
                  RateWords(PerSecond(sold, r.seconds())));
-      std::fflush(stdout);
+      std::fflush(out);
     });
     results.push_back(std::move(r));
   }
@@ -1075,7 +1246,7 @@ int CompareCommand(const PreparedCommand& command) {
     Complain(e);
     if (!IsInterruptedStatus(status)) status = kExitRunFailed;
   }
-  return status;
+  return WriteComparedReports(command, &results, status);
 }
 
 // Where `list` finds the scenario library (see scenario_library.h).
@@ -1153,6 +1324,15 @@ void PrepareStandardStreams() {
   sigaction(SIGPIPE, &action, nullptr);
 }
 
+// A write to stdout failed with `err`: said on stderr, and the run failed
+// (3). But a reader that went away (`ticketsim list | head -1`) has read
+// what it wanted: the text stops there, quietly, and the status stays.
+void StdoutFailed(int err, int* status) {
+  if (err == EPIPE) return;
+  Complain(fmt::format("cannot write to stdout: {}", std::strerror(err)));
+  if (!IsInterruptedStatus(*status)) *status = kExitRunFailed;
+}
+
 int Command(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
   PreparedCommandPtr command;
@@ -1170,15 +1350,24 @@ int Command(int argc, char** argv) {
   } catch (const std::system_error& e) {
     // list, check, clean and help print only to stdout.
     stdout_failure_reported = true;
-    Complain(fmt::format("cannot write to stdout: {}",
-                         std::strerror(e.code().value())));
-    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
+    const int err = e.code().value();
+    if (status >= 0) {
+      StdoutFailed(err, &status);
+    } else if (command->kind == PreparedCommand::Kind::kCheck &&
+               !command->check_history.empty()) {
+      // Cut short while it printed the verdicts it was asked for: whether
+      // they hold is not known.
+      Complain(fmt::format("cannot write to stdout: {}", std::strerror(err)));
+      status = kExitRunFailed;
+    } else {
+      // Cut short while it printed: its status is what it had found.
+      status = command->problems.empty() ? kExitOk : kExitUsage;
+      StdoutFailed(err, &status);
+    }
   }
   if ((std::fflush(stdout) != 0 || std::ferror(stdout)) &&
       !stdout_failure_reported) {
-    Complain(fmt::format("cannot write to stdout: {}",
-                         std::strerror(errno != 0 ? errno : EIO)));
-    if (!IsInterruptedStatus(status)) status = kExitRunFailed;
+    StdoutFailed(errno != 0 ? errno : EIO, &status);
   }
   return status;
 }
@@ -1252,8 +1441,14 @@ int PrepareCommand(std::span<const std::string> args,
   run->add_flag("--narrate", outputs.narrate,
                 "tell the events of the run in time order, in plain words");
   run->add_flag("--quiet", outputs.quiet,
-                "print only each run's verdict (the kinds found, no "
-                "witnesses) and the summary: no setup, no buyer table");
+                "one line per scenario on stdout and nothing else: its name, "
+                "verdict (the kinds any trial showed), trials violated of "
+                "all, whether the expectation held, and its exit status");
+  run->add_flag("--verdicts-first", outputs.verdicts_first,
+                "every scenario's verdict in short first (the first witness "
+                "of each kind, or who bought), then the full reports: the "
+                "verdicts of a few scenarios fit on one screen");
+  AddColorTo(run, &outputs.color);
   run->add_option("--junit", outputs.junit,
                   "FILE: write a JUnit XML report there, one testcase per "
                   "scenario ('-': stdout)");
@@ -1282,6 +1477,16 @@ int PrepareCommand(std::span<const std::string> args,
                    "GUARD,GUARD,...: the guards to compare (default: every "
                    "guard valid for the store)")
       ->delimiter(',');
+  RunOutputPaths compare_outputs;
+  compare->add_option("--json", compare_outputs.json,
+                      "FILE: write the JSON report there, one scenario per "
+                      "guard, each checked against no violation ('-': "
+                      "stdout)");
+  compare->add_option("--junit", compare_outputs.junit,
+                      "FILE: write a JUnit XML report there, one testcase "
+                      "per guard, failed if a trial showed a violation ('-': "
+                      "stdout)");
+  AddColorTo(compare, &compare_outputs.color);
 
   CLI::App* list =
       app.add_subcommand("list",
@@ -1365,7 +1570,7 @@ int PrepareCommand(std::span<const std::string> args,
   };
   const auto problems = [&command, err] {
     for (const ScenarioProblem& p : command.problems) {
-      *err += Visible(p.message) + "\n";
+      *err += VisibleLines(p.message) + "\n";
     }
   };
 
@@ -1373,6 +1578,15 @@ int PrepareCommand(std::span<const std::string> args,
     command.kind = PreparedCommand::Kind::kRun;
     command.narrate = outputs.narrate;
     command.quiet = outputs.quiet;
+    command.verdicts_first = outputs.verdicts_first;
+    if (Status s = ParseColor(outputs.color, &command.color); !s.ok()) {
+      return usage(s.message());
+    }
+    if (command.quiet && (command.narrate || command.verdicts_first)) {
+      return usage(fmt::format(
+          "--quiet prints one line per scenario; {} prints more: choose one",
+          command.narrate ? "--narrate" : "--verdicts-first"));
+    }
     const std::vector<std::string> files =
         ScenarioFiles(run_options, &command.problems);
     if (Status s = OpenOutputs(outputs, *run, files, &command); !s.ok()) {
@@ -1453,6 +1667,9 @@ int PrepareCommand(std::span<const std::string> args,
     problems();
   } else if (compare->parsed()) {
     command.kind = PreparedCommand::Kind::kCompare;
+    if (Status s = ParseColor(compare_outputs.color, &command.color); !s.ok()) {
+      return usage(s.message());
+    }
     if (Status s = LoadCompared(compare_options, guards, &command.scenarios,
                                 &command.problems);
         !s.ok()) {
@@ -1460,6 +1677,11 @@ int PrepareCommand(std::span<const std::string> args,
     }
     problems();
     if (!command.problems.empty()) return kExitUsage;
+    if (Status s = OpenOutputs(compare_outputs, *compare, compare_options.paths,
+                               &command);
+        !s.ok()) {
+      return usage(s.message());
+    }
   } else if (step->parsed()) {
     command.kind = PreparedCommand::Kind::kStep;
     if (step_options.paths.size() > 1) {
@@ -1502,7 +1724,7 @@ int RunPreparedCommand(PreparedCommand* command) {
     case PreparedCommand::Kind::kCheck:
       return CheckCommand(*command);
     case PreparedCommand::Kind::kCompare:
-      return CompareCommand(*command);
+      return CompareCommand(command);
     case PreparedCommand::Kind::kClean:
       return CleanCommand(command->clean_all);
     case PreparedCommand::Kind::kList:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/color.h"
 #include "sim/check/violation.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/schedule.h"
@@ -62,6 +63,9 @@ OptionModel Describe(const CLI::Option& option,
     }
   } else if (name == "scenario") {
     model.value = ValueKind::kScenario;
+  } else if (name == "--color") {
+    model.value = ValueKind::kWords;
+    model.words = Words(kColorModes);
   } else if (name == "shell") {
     model.value = ValueKind::kWords;
     for (std::string_view shell : kShellNames) {

@@ -67,7 +67,7 @@ struct FlagKey {
 // The model of `app` (parsed or not). A flag's values come from the key
 // `flag_keys` gives it: the key's word table when it has one. `--set` takes
 // the scenario keys; a positional called "scenario" takes scenarios, one
-// called "shell" kShellNames; a value
+// called "shell" kShellNames, --color kColorModes; a value
 // whose help starts with "FILE" is a file.
 CliModel DescribeCommandLine(const CLI::App& app,
                              std::span<const FlagKey> flag_keys);

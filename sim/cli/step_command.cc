@@ -9,10 +9,11 @@
 #include <cstdlib>
 #include <optional>
 
+#include "base/color.h"
 #include "base/escape.h"
-#include "base/exit_status.h"
 #include "base/interrupt.h"
 #include "sim/buyers/buyer.h"
+#include "sim/cli/cli.h"
 #include "sim/cli/step_screen.h"
 #include "sim/report/report_text.h"
 #include "sim/run/run.h"
@@ -85,8 +86,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
                                                    : kExitRunFailed;
   }
 
-  const bool color =
-      isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  const bool color = ColorWanted(stdout);
   fmt::print("\n");
   if (const std::string quit = screen.QuitText(run.schedule); !quit.empty()) {
     fmt::print("{}: the verdict is that of the steps taken\n\n", quit);

@@ -714,8 +714,7 @@ class ProgramRunner {
   void ReapAll(int64_t now) {
     for (;;) {
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == EINTR) continue;
+      const pid_t pid = ReapChild(&status);
       if (pid <= 0) {
         no_children_ = pid < 0 && errno == ECHILD;
         return;
@@ -878,6 +877,13 @@ class ProgramRunner {
       if (all_finished && (no_children_ || running_ == 0)) {
         ReapAll(now);
         if (no_children_) return Status::Ok();
+        if (program_.mode == ProgramMode::kOperation) {
+          // Every purchase has its outcome: what a command left behind (a
+          // daemon in a session of its own) is no buyer's, and is killed
+          // rather than waited for.
+          KillEverything();
+          return Status::Ok();
+        }
         // In a namespace the orphans are its init's: it says when the
         // last has gone.
         fence_.AskEmpty();
@@ -954,7 +960,7 @@ class ProgramRunner {
     while (MonotonicNs() < give_up) {
       for (pid_t child : Children(ThrowawayServerPid())) kill(child, SIGKILL);
       int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      const pid_t pid = ReapChild(&status);
       if (pid < 0 && errno == ECHILD) break;
       if (pid > 0) {
         if (fence_.TakeIfInit(pid)) continue;

@@ -302,6 +302,11 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
       runs.push_back(std::move(run));
     }
     passed = passed && r.passed();
+    // Every kind any trial showed, with the trials that showed it.
+    nlohmann::json kinds = nlohmann::json::object();
+    for (const auto& [kind, in_trials] : r.kinds_in_trials()) {
+      kinds[std::string(ViolationName(kind))] = in_trials;
+    }
     scenarios.push_back({
         {"file", r.loaded.path},
         {"name", s.name},
@@ -309,7 +314,9 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
         {"seed", s.buyers.seed},
         {"expect", ExpectJson(s.expect)},
         {"trials", trials},
+        {"guard", WordOf(kGuardKinds, s.guard.kind)},
         {"trials_with_violations", r.with_violations()},
+        {"kinds", kinds},
         {"violation_rate_95", {{"low", interval.low}, {"high", interval.high}}},
         {"passed", r.passed()},
         {"unchecked", r.unchecked()},
@@ -318,6 +325,7 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
     });
   }
   return {{"version", kJsonReportVersion},
+          {"ticketsim_version", TICKETSIM_VERSION},
           {"passed", passed},
           {"exit_code", exit_code},
           {"scenarios", scenarios}};

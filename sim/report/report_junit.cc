@@ -9,26 +9,13 @@
 namespace ticketsim {
 namespace {
 
-// "scenarios/rush.toml" -> "scenarios.rush": how CI tools group testcases.
+// "ticketsim.01-rush-unguarded": how CI tools group testcases. From the
+// file's name alone, so that a scenario keeps its class however it is
+// given: by its library name, "./e8.toml", a path from elsewhere, or from
+// another folder a CI job runs in.
 std::string ClassName(const std::string& path) {
   if (path.empty()) return "ticketsim.command-line";
-  // The path from the current directory when the file is under it, else
-  // from the root: one name per file, written the same way for a file
-  // given as "e8.toml", "./e8.toml" or by its whole path.
-  std::error_code ec;
-  const std::filesystem::path whole = std::filesystem::absolute(path, ec);
-  std::filesystem::path p = ec ? std::filesystem::path(path) : whole;
-  p = p.lexically_normal();
-  const std::filesystem::path cwd = std::filesystem::current_path(ec);
-  if (!ec) {
-    const std::filesystem::path below = p.lexically_relative(cwd);
-    if (!below.empty() && *below.begin() != "..") p = below;
-  }
-  p.replace_extension();
-  std::string name = p.relative_path().string();
-  for (char& c : name) c = c == '/' ? '.' : c;
-  while (name.starts_with('.')) name.erase(0, 1);
-  return name;
+  return "ticketsim." + std::filesystem::path(path).stem().string();
 }
 
 std::string Details(const ScenarioResult& r) {

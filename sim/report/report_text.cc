@@ -1,6 +1,7 @@
 #include "sim/report/report_text.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -161,7 +162,8 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                mode == ProgramMode::kWhole
                    ? " (the program and every process it started)"
                : program.processes > copies
-                   ? fmt::format(" ({} copies and their own children)", copies)
+                   ? fmt::format(" ({} {} and their own children)", copies,
+                                 copies == 1 ? "copy" : "copies")
                    : ", one per buyer",
                program.start_up_ms);
   }
@@ -399,11 +401,61 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   WriteVerdict(out, run, verdict, paint, /*witnesses=*/true);
 }
 
-void WriteQuietReport(std::FILE* out, const RunResult& run,
-                      const Verdict& verdict, bool color) {
+namespace {
+
+// "1 ticket sold, to buyer 4 (seat 1); 9 buyers were told it was sold
+// out": who got what, when there is no violation to show.
+std::string Outcome(const Verdict& verdict) {
+  std::vector<std::string> got;
+  int64_t told_sold_out = 0;
+  for (const BuyerSummary& b : verdict.buyers) {
+    if (b.sold_out > 0) ++told_sold_out;
+    if (b.bought == 0) continue;
+    got.push_back(b.seats.size() == 1 && b.bought == 1
+                      ? fmt::format("buyer {} (seat {})", b.buyer, b.seats[0])
+                      : fmt::format("buyer {}", b.buyer));
+  }
+  std::string to;
+  if (got.size() == 1) {
+    to = ", to " + got[0];
+  } else if (got.size() > 1 && got.size() <= 3) {
+    to = fmt::format(", to {} and {}",
+                     fmt::join(got.begin(), got.end() - 1, ", "), got.back());
+  } else if (!got.empty()) {
+    to = fmt::format(", to {} buyers", got.size());
+  }
+  return fmt::format("{} ticket{} sold{}; {} buyer{} {} told it was sold out",
+                     verdict.confirmed, verdict.confirmed == 1 ? "" : "s", to,
+                     told_sold_out, told_sold_out == 1 ? "" : "s",
+                     told_sold_out == 1 ? "was" : "were");
+}
+
+// "    - text", wrapped to a screen's width.
+void WriteItem(std::FILE* out, std::string_view text) {
+  const std::vector<std::string> lines = WrapText(text, 70);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    fmt::print(out, "{}{}\n", i == 0 ? "    - " : "      ", Visible(lines[i]));
+  }
+}
+
+}  // namespace
+
+void WriteBriefVerdict(std::FILE* out, const RunResult& run,
+                       const Verdict& verdict, bool color) {
   const Painter paint(color);
   fmt::print(out, "{}\n", paint.Bold(Visible(run.scenario.name)));
-  WriteVerdict(out, run, verdict, paint, /*witnesses=*/false);
+  if (verdict.ok()) {
+    WriteVerdict(out, run, verdict, paint, /*witnesses=*/false);
+    WriteItem(out, Outcome(verdict));
+    fmt::print(out, "\n");
+    return;
+  }
+  fmt::print(out, "  verdict   {}\n",
+             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())));
+  for (const Violation& v : verdict.violations) {
+    if (!v.witnesses.empty()) WriteItem(out, v.witnesses[0].text);
+  }
+  fmt::print(out, "\n");
 }
 
 namespace {
@@ -595,15 +647,47 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
   }
 }
 
+std::string ScenarioLabel(const ScenarioResult& result) {
+  // A file's name is short and unique; a scenario from flags has only its
+  // name.
+  return result.loaded.path.empty()
+             ? result.loaded.scenario.name
+             : std::filesystem::path(result.loaded.path).stem().string();
+}
+
+void WriteQuietLine(std::FILE* out, const ScenarioResult& result,
+                    int exit_status, bool color) {
+  const Painter paint(color);
+  std::string verdict;
+  if (result.interrupted()) {
+    verdict = paint.Red("INTERRUPTED");
+  } else if (result.run_failed()) {
+    verdict = paint.Red("ERROR: " + Visible(result.FirstProblem()));
+  } else if (result.with_violations() > 0) {
+    std::vector<std::string> kinds;
+    for (const ViolationCount& k : result.kinds_in_trials()) {
+      kinds.emplace_back(ViolationName(k.first));
+    }
+    verdict = paint.Red(fmt::format("VIOLATED ({})", fmt::join(kinds, ", ")));
+  } else if (result.unchecked()) {
+    verdict = paint.Red("UNCHECKED");
+  } else {
+    verdict = paint.Green("no violation");
+  }
+  const char* expectation = result.passed() ? "expectation met"
+                            : result.run_failed() || result.interrupted()
+                                ? "expectation not known"
+                                : "expectation NOT met";
+  fmt::print(out, "{}: {}, {}/{} trials violated, {}, exit {}\n",
+             Visible(ScenarioLabel(result)), verdict, result.with_violations(),
+             result.trials.size(), expectation, exit_status);
+}
+
 void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
                      bool color) {
   const Painter paint(color);
-  // A file's name is short and unique; a scenario from flags has only its
-  // name.
   const auto label = [](const ScenarioResult& r) {
-    return Visible(r.loaded.path.empty()
-                       ? r.loaded.scenario.name
-                       : std::filesystem::path(r.loaded.path).stem().string());
+    return Visible(ScenarioLabel(r));
   };
   size_t width = 8;
   for (const ScenarioResult& r : results) {

@@ -31,15 +31,26 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color);
 void WriteTextReport(std::FILE* out, const RunResult& run,
                      const Verdict& verdict, bool color, bool title = true);
 
-// The report of one run for `run --quiet`: its name, the verdict line and
-// one line per violation kind found (no setup, no buyers, no witnesses).
-void WriteQuietReport(std::FILE* out, const RunResult& run,
-                      const Verdict& verdict, bool color);
+// For `run --verdicts-first`: a run's verdict in a few lines, before any
+// report: its name, the verdict line, and the first witness of each kind
+// found; with no violation, who bought and how many were told sold out.
+void WriteBriefVerdict(std::FILE* out, const RunResult& run,
+                       const Verdict& verdict, bool color);
 
 // After the trials of one scenario: how many showed a violation, with its
 // 95% interval, which kinds, and whether the expectation was met.
 void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                         bool color);
+
+// How a scenario is named in a table: its file's name without ".toml", or
+// the name of a scenario made by flags.
+std::string ScenarioLabel(const ScenarioResult& result);
+
+// `run --quiet`'s one line for a scenario: its label, its verdict over all
+// trials (the kinds any of them showed), trials violated of all, whether
+// the expectation was met, and the exit status it alone would give.
+void WriteQuietLine(std::FILE* out, const ScenarioResult& result,
+                    int exit_status, bool color);
 
 // One row per scenario, when several ran.
 void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,

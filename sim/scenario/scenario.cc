@@ -53,12 +53,13 @@ constexpr EnumWord<GuardKind> kGuardKindWords[] = {
      "it notices its holder died (postgres store only)"},
 };
 constexpr EnumWord<Scope> kScopeWords[] = {
-    {Scope::kBuy, "buy", "the guard covers the purchase only (the seed)"},
+    {Scope::kBuy, "buy",
+     "the guard covers the purchase only (as the tutorial's program)"},
     {Scope::kQueryAndBuy, "query-and-buy", "the guard covers the query too"},
 };
 constexpr EnumWord<Method> kMethodWords[] = {
     {Method::kReadModifyWrite, "read-modify-write",
-     "read the count, think, write count - 1 (the seed's get())"},
+     "read the count, think, write count - 1 (the tutorial's get())"},
     {Method::kAtomic, "atomic",
      "the store's own single step (compare-and-swap; UPDATE ... RETURNING)"},
 };

@@ -73,7 +73,7 @@ struct MsRange {
 
 struct GuardSpec {
   GuardKind kind = GuardKind::kNone;
-  Scope scope = Scope::kBuy;  // the seed guards only get()
+  Scope scope = Scope::kBuy;  // the tutorial's program guards only get()
   int64_t timeout_ms = 5000;  // longest wait to acquire, then give up
   // named-semaphore: how many buyers may hold it at once. Above 1 it is not
   // mutual exclusion (several windows at one box office).
@@ -92,7 +92,7 @@ struct BuyersSpec {
   MsRange query_delay_ms;  // between query and acquire
   uint64_t seed = 42;
   // 0: one process per buyer. k > 0: k worker processes serve the buyers,
-  // each taking the next buyer not yet served (the seed's Pool(k)).
+  // each taking the next buyer not yet served (the tutorial's Pool(k)).
   int64_t pool = 0;
   // The hosts the buyers run on (buyer i on hosts[i % size]); empty: this
   // one, as child processes. `launcher` starts `ticketsim buyer` on a host

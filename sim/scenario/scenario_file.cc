@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <vector>
 
 #include "base/input_file.h"
 #include "sim/scenario/scenario_keys.h"
@@ -148,15 +149,20 @@ std::string ExplainParseError(std::string_view text,
 // has three), with room to spare.
 constexpr int kMaxKeyParts = 8;
 
+// The wrong keys of one file named at most; past them, how many more.
+constexpr size_t kMaxFileErrors = 20;
+
 // Walks a parsed file, setting each key it knows and refusing any other.
+// It goes on past a wrong key, so that one look at a file names all its
+// wrong keys (up to kMaxFileErrors), not one per attempt.
 class FileWalker {
  public:
   FileWalker(const std::string& path, LoadedScenario* out)
       : path_(path), out_(out) {}
 
   // `depth`: how many sections `table` is inside.
-  Status Walk(const toml::table& table, const std::string& prefix,
-              int depth = 0) {
+  void Walk(const toml::table& table, const std::string& prefix,
+            int depth = 0) {
     for (const auto& [name, node] : table) {
       const std::string key = prefix.empty()
                                   ? std::string(name.str())
@@ -164,45 +170,87 @@ class FileWalker {
       const std::string where = Place(path_, node.source().begin);
       if (IsScenarioKey(key)) {
         if (Status s = SetKey(&out_->scenario, key, node); !s.ok()) {
-          return Status::Invalid(
-              fmt::format("{}: {}: {}", where, key, s.message()));
+          Refuse(node.source().begin,
+                 fmt::format("{}: {}: {}", where, key, s.message()));
+          continue;
         }
         out_->where[key] = where;
       } else if (IsScenarioSection(key)) {
         const toml::table* section = node.as_table();
         if (section == nullptr) {
-          return Status::Invalid(fmt::format(
-              "{}: \"{}\" is a section: expected [{}] and keys under it", where,
-              key, key));
+          Refuse(node.source().begin,
+                 fmt::format(
+                     "{}: \"{}\" is a section: expected [{}] and keys under it",
+                     where, key, key));
+          continue;
         }
-        if (Status s = Walk(*section, key, depth + 1); !s.ok()) return s;
+        Walk(*section, key, depth + 1);
       } else if (const toml::table* unknown = node.as_table();
                  unknown != nullptr && !unknown->empty() &&
                  depth + 1 < kMaxKeyParts) {
-        // An unknown section: its keys are unknown too, and the first of
-        // them gets the suggestion ("buyer.count": "buyers.count"?). No key
-        // has more than a few parts: deeper than that (a.a.a... a thousand
-        // times) it is not walked, and is named by its first parts.
-        if (Status s = Walk(*unknown, key, depth + 1); !s.ok()) return s;
+        // An unknown section: its keys are unknown too, and each gets the
+        // suggestion ("buyer.count": "buyers.count"?). No key has more than
+        // a few parts: deeper than that (a.a.a... a thousand times) it is
+        // not walked, and is named by its first parts.
+        Walk(*unknown, key, depth + 1);
       } else if (depth + 1 >= kMaxKeyParts) {
-        return Status::Invalid(fmt::format(
-            "{}: unknown key \"{}...\": no scenario key has more than {} "
-            "parts",
-            Place(path_, name.source().begin), key, kMaxKeyParts - 1));
+        Refuse(
+            name.source().begin,
+            fmt::format(
+                "{}: unknown key \"{}...\": no scenario key has more than {} "
+                "parts",
+                Place(path_, name.source().begin), key, kMaxKeyParts - 1));
       } else {
         const std::string near = NearestKey(key);
-        return Status::Invalid(fmt::format(
-            "{}: unknown key \"{}\"{}", Place(path_, name.source().begin), key,
-            near.empty() ? std::string(" (`ticketsim list` shows the keys)")
-                         : fmt::format("; did you mean \"{}\"?", near)));
+        Refuse(
+            name.source().begin,
+            fmt::format("{}: unknown key \"{}\"{}",
+                        Place(path_, name.source().begin), key,
+                        near.empty()
+                            ? std::string(" (`ticketsim list` shows the keys)")
+                            : fmt::format("; did you mean \"{}\"?", near)));
       }
     }
-    return Status::Ok();
+  }
+
+  // Every wrong key found, one a line, in the file's order (a table's keys
+  // come in name order); Ok if none.
+  Status Result() {
+    if (errors_.empty()) return Status::Ok();
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const Error& a, const Error& b) {
+                       return std::pair(a.at.line, a.at.column) <
+                              std::pair(b.at.line, b.at.column);
+                     });
+    if (errors_.size() > kMaxFileErrors) {
+      more_ = errors_.size() - kMaxFileErrors;
+      errors_.resize(kMaxFileErrors);
+    }
+    std::string text;
+    for (const Error& e : errors_) {
+      text += (text.empty() ? "" : "\n") + e.message;
+    }
+    if (more_ > 0) {
+      text += fmt::format("\n{}: and {} more error{} (the first {} are shown)",
+                          path_, more_, more_ == 1 ? "" : "s", kMaxFileErrors);
+    }
+    return Status::Invalid(text);
   }
 
  private:
+  struct Error {
+    toml::source_position at;
+    std::string message;
+  };
+
+  void Refuse(const toml::source_position& at, std::string message) {
+    errors_.push_back({at, std::move(message)});
+  }
+
   const std::string& path_;
   LoadedScenario* out_;
+  std::vector<Error> errors_;
+  size_t more_ = 0;
 };
 
 Status LoadText(const std::string& path, std::string_view text,
@@ -228,7 +276,9 @@ Status LoadText(const std::string& path, std::string_view text,
   std::error_code ignored;
   out->scenario.program.base_dir =
       fs::absolute(fs::path(path), ignored).parent_path().string();
-  return FileWalker(path, out).Walk(table, "");
+  FileWalker walker(path, out);
+  walker.Walk(table, "");
+  return walker.Result();
 }
 
 // The key of "key=value" as ApplySetting reads it, without the spaces and

@@ -9,7 +9,7 @@ namespace {
 constexpr EnumWord<ScheduleKind> kScheduleKindWords[] = {
     {ScheduleKind::kOs, "os", "the kernel interleaves the buyers"},
     {ScheduleKind::kSeeded, "seeded",
-     "one step at a time, a uniform choice from the seed: it replays"},
+     "one step at a time, a uniform choice from the random seed: it replays"},
     {ScheduleKind::kPct, "pct",
      "one step at a time, random priorities with pct_depth - 1 change points "
      "(PCT): hunts rare races"},

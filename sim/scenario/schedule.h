@@ -21,7 +21,8 @@ namespace ticketsim {
 
 enum class ScheduleKind {
   kOs,      // the kernel decides (think times force the classroom races)
-  kSeeded,  // a uniform choice among the buyers that can move, from the seed
+  kSeeded,  // a uniform choice among the buyers that can move, from the random
+            // seed
   kPct,     // probabilistic concurrency testing (Burckhardt et al., 2010)
   kStep,    // a person chooses each step (`ticketsim step`)
 };
@@ -48,7 +49,7 @@ inline constexpr int64_t kMaxControlledBuyers = 1000;
 // The step a controlled buyer is about to take.
 enum class StepKind : uint8_t {
   kNone = 0,
-  kQuery,     // read the count outside the purchase (the seed's search)
+  kQuery,     // read the count outside the purchase (the tutorial's search())
   kAcquire,   // try to take a guard
   kRead,      // read the count inside the purchase
   kThink,     // the race window: where faults strike

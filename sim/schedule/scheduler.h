@@ -16,7 +16,8 @@
 // could still move.
 //
 // The choosers:
-//   seeded  a uniform choice among the buyers that can move, from the seed
+//   seeded  a uniform choice among the buyers that can move, by the random
+//           seed
 //   pct     PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte, ASPLOS 2010):
 //           random distinct priorities d..d+n-1, and d-1 change points
 //           drawn from the first k steps, each lowering the buyer that has
