@@ -432,6 +432,48 @@ print("bought seat %d" % n)
   ExpectNothingLeft(ran, marker);
 }
 
+// The same, as a user types it: in the folder holding the program and a
+// db.txt of 100 of their own, `--program "python3 buyer.py db.txt"` with
+// three buyers. The copies buy the run's five tickets, never the user's
+// hundred, and the report says which word was the store's.
+TEST_F(ProgramTest, AUsersDbTxtBesideTheirProgramIsNeverTheStore) {
+  const std::string users = tmp_.Write("db.txt", "{\"count\": 100}");
+  // Each copy buys under flock, so that the count says where they bought.
+  tmp_.Write("buyer.py", R"(import fcntl, json, sys
+with open(sys.argv[1], "r+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    n = json.load(f)["count"]
+    f.seek(0)
+    f.truncate()
+    json.dump({"count": n - 1}, f)
+print("bought seat %d" % n)
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  // The shell execs ticketsim: the pid noted is ticketsim's.
+  const Ran ran = RunProgram(
+      {"/bin/sh", "-c",
+       "cd \"$1\" && exec \"$2\" run --program \"python3 buyer.py db.txt\" "
+       "--buyers 3 --tickets 5 --sold-pattern 'bought seat (\\d+)' "
+       "--json \"$3\"",
+       "sh", tmp_.path(), TICKETSIM_BINARY, json},
+      runs_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ReadFile(users), "{\"count\": 100}");
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "words     buyer.py from " + tmp_.path() +
+                               "; db.txt passed as written"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["tickets"]["sold"], 3) << run.dump();
+  EXPECT_EQ(run["tickets"]["remaining"], 2) << run.dump();
+  EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
+  EXPECT_TRUE(runs_.Entries().empty()) << runs_.Entries().front();
+  const std::vector<std::string> left = LeftoversOf(ran.pid);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
