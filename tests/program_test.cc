@@ -990,10 +990,10 @@ echo "bought seat 1"
 
 // --- Copies with processes of their own -------------------------------------
 
-// Each of three copies starts three multiprocessing children that buy side
-// by side, all three reading before any of them writes: lost updates, and
-// the report says that the copies ran buyers of their own and how to run
-// such a program.
+// Each of ten copies starts ten multiprocessing children that buy side by
+// side, all ten reading before any of them writes: lost updates, and the
+// report says that the copies ran buyers of their own and how to run such a
+// program.
 TEST_F(ProgramTest, CopiesThatRunBuyersOfTheirOwnGetAHint) {
   const std::string marker = NewMarker();
   const std::string buyer =
@@ -1009,8 +1009,8 @@ def buy(ready):
     os.replace(temp, "db.txt")
     os.write(1, b"bought seat %d\n" % n)
 if __name__ == "__main__":
-    ready = multiprocessing.Barrier(3)
-    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(3)]
+    ready = multiprocessing.Barrier(10)
+    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(10)]
     for c in children:
         c.start()
     for c in children:
@@ -1018,11 +1018,11 @@ if __name__ == "__main__":
 )");
   const std::string json = tmp_.path() + "/report.json";
   const Ran ran = Run({"run", "--program", "python3 " + buyer + " " + marker,
-                       "--buyers", "3", "--sold-pattern", "bought seat (\\d+)",
-                       "--tickets", "20", "--json", json});
+                       "--buyers", "10", "--sold-pattern", "bought seat (\\d+)",
+                       "--tickets", "100", "--json", json});
   EXPECT_EQ(ran.exit_code, 1) << ran.out;
   EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "3 of the 3 copies ran processes of their own"))
+  EXPECT_TRUE(Has(ran.out, "10 of the 10 copies ran processes of their own"))
       << ran.out;
   EXPECT_TRUE(Has(ran.out, "--program-mode whole")) << ran.out;
   const nlohmann::json report = ReadJson(json);
@@ -1031,8 +1031,8 @@ if __name__ == "__main__":
   EXPECT_TRUE(Has(program.value("hint", std::string()), "--program-mode whole"))
       << program.dump();
   for (const auto& lane : program["lanes"]) {
-    EXPECT_EQ(lane["own_processes"], 3) << program.dump();
-    EXPECT_EQ(lane["most_at_once"], 3) << program.dump();
+    EXPECT_EQ(lane["own_processes"], 10) << program.dump();
+    EXPECT_EQ(lane["most_at_once"], 10) << program.dump();
   }
   ExpectNothingLeft(ran, marker);
 }
