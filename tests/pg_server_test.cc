@@ -521,6 +521,32 @@ TEST(PgServerTest, AServerStoppedMidRunFailsTheRun) {
   ExpectTheRunFailsWhenTheServerGets(SIGSTOP, 60000);
 }
 
+// The library's row-lock scenario, its buyers buying for longer than the
+// run's 8 s limit, its server stopped (SIGSTOP) while they buy: the run
+// fails (exit 3) naming the server, and ends by its own limit, not after
+// each wait for the stopped server (final read, DROP, stop) has run out.
+TEST(PgServerTest, AServerStoppedWhileBuyersBuyFailsTheRunByItsTimeLimit) {
+  ServerTmp dir;
+  Background ticketsim(
+      dir.path(), {"run", testing::Library("37-pg-row-lock.toml"), "--attempts",
+                   "1000000", "--set", "run.timeout_ms=8000"});
+  const pid_t server = AwaitServer(dir.path(), ticketsim.pid(), 4);
+  ASSERT_NE(server, 0) << ticketsim.Output();
+  kill(server, SIGSTOP);
+  // A bound, not a timing: three times the run's limit (it took 31 s).
+  const int code = ticketsim.Wait(24);
+  kill(server, SIGCONT);
+  const std::string out = ticketsim.Output();
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_TRUE(testing::Has(out, fmt::format("the PostgreSQL server (pid {}) "
+                                            "was stopped (SIGSTOP)",
+                                            server)))
+      << out;
+  EXPECT_FALSE(testing::Has(out, "corrupt final state")) << out;
+  EXPECT_TRUE(AwaitNoProcessIn(dir.path(), 10));
+  EXPECT_TRUE(SegmentsMadeBy(server).empty());
+}
+
 // An interrupt ends a run promptly whatever it waits for; returns how long
 // it took from the interrupt to ticketsim's end, in ms, or -1.
 double InterruptAndTime(Background* ticketsim) {
