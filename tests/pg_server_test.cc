@@ -888,5 +888,43 @@ TEST(PgServerTest, CleanTrustsNothingTheServersUserWrote) {
   EXPECT_FALSE(Exists(run));
 }
 
+// The run directories (ticketsim.*) in `dir`.
+std::vector<std::string> RunDirsIn(const ServerTmp& dir) {
+  std::vector<std::string> runs;
+  for (const std::string& entry : dir.tmp.Entries()) {
+    if (entry.rfind("ticketsim.", 0) == 0) runs.push_back(entry);
+  }
+  return runs;
+}
+
+// ticketsim and its server both killed outright mid-run (SIGKILL, as
+// someone else may send it: neither could clean up, the server's System V
+// segment is left with the run's directories): `ticketsim clean` removes
+// the segment and the directories.
+TEST(PgServerTest, CleanRemovesTheSegmentOfAServerKilledWithItsRun) {
+  ServerTmp dir;
+  Background ticketsim(dir.path(), {"run", SlowScenario(dir, 60000)});
+  const pid_t server = AwaitServer(dir.path(), ticketsim.pid(), 2);
+  ASSERT_NE(server, 0) << ticketsim.Output();
+  const pid_t run = ticketsim.pid();
+  // Stopped first, ticketsim cannot see its server go and stop the run.
+  kill(run, SIGSTOP);
+  kill(server, SIGKILL);
+  kill(run, SIGKILL);
+  EXPECT_EQ(ticketsim.Wait(60), 128 + SIGKILL);
+  // The server's backends see it gone and end; its segment stays.
+  ASSERT_TRUE(AwaitNoProcessIn(dir.path(), 60));
+  ASSERT_FALSE(SegmentsMadeBy(server).empty());
+  ASSERT_FALSE(RunDirsIn(dir).empty());
+
+  const testing::Ran clean = testing::RunTicketsimArgs({"clean"}, dir.path());
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_TRUE(SegmentsMadeBy(server).empty()) << clean.out;
+  std::vector<std::string> left = RunDirsIn(dir);
+  EXPECT_TRUE(left.empty()) << left.front();
+  left = testing::LeftoversOf(run);  // its named objects
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 }  // namespace
 }  // namespace ticketsim
