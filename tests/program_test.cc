@@ -432,6 +432,48 @@ print("bought seat %d" % n)
   ExpectNothingLeft(ran, marker);
 }
 
+// The same, as a user types it: in the folder holding the program and a
+// db.txt of 100 of their own, `--program "python3 buyer.py db.txt"` with
+// three buyers. The copies buy the run's five tickets, never the user's
+// hundred, and the report says which word was the store's.
+TEST_F(ProgramTest, AUsersDbTxtBesideTheirProgramIsNeverTheStore) {
+  const std::string users = tmp_.Write("db.txt", "{\"count\": 100}");
+  // Each copy buys under flock, so that the count says where they bought.
+  tmp_.Write("buyer.py", R"(import fcntl, json, sys
+with open(sys.argv[1], "r+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    n = json.load(f)["count"]
+    f.seek(0)
+    f.truncate()
+    json.dump({"count": n - 1}, f)
+print("bought seat %d" % n)
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  // The shell execs ticketsim: the pid noted is ticketsim's.
+  const Ran ran = RunProgram(
+      {"/bin/sh", "-c",
+       "cd \"$1\" && exec \"$2\" run --program \"python3 buyer.py db.txt\" "
+       "--buyers 3 --tickets 5 --sold-pattern 'bought seat (\\d+)' "
+       "--json \"$3\"",
+       "sh", tmp_.path(), TICKETSIM_BINARY, json},
+      runs_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ReadFile(users), "{\"count\": 100}");
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "words     buyer.py from " + tmp_.path() +
+                               "; db.txt passed as written"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["tickets"]["sold"], 3) << run.dump();
+  EXPECT_EQ(run["tickets"]["remaining"], 2) << run.dump();
+  EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
+  EXPECT_TRUE(runs_.Entries().empty()) << runs_.Entries().front();
+  const std::vector<std::string> left = LeftoversOf(ran.pid);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 // --- Crashes ----------------------------------------------------------------
 
 // Buyer 0 dies of SIGSEGV, buyer 1 exits 7, each inside a purchase it
@@ -948,10 +990,10 @@ echo "bought seat 1"
 
 // --- Copies with processes of their own -------------------------------------
 
-// Each of three copies starts three multiprocessing children that buy side
-// by side, all three reading before any of them writes: lost updates, and
-// the report says that the copies ran buyers of their own and how to run
-// such a program.
+// Each of ten copies starts ten multiprocessing children that buy side by
+// side, all ten reading before any of them writes: lost updates, and the
+// report says that the copies ran buyers of their own and how to run such a
+// program.
 TEST_F(ProgramTest, CopiesThatRunBuyersOfTheirOwnGetAHint) {
   const std::string marker = NewMarker();
   const std::string buyer =
@@ -967,8 +1009,8 @@ def buy(ready):
     os.replace(temp, "db.txt")
     os.write(1, b"bought seat %d\n" % n)
 if __name__ == "__main__":
-    ready = multiprocessing.Barrier(3)
-    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(3)]
+    ready = multiprocessing.Barrier(10)
+    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(10)]
     for c in children:
         c.start()
     for c in children:
@@ -976,11 +1018,11 @@ if __name__ == "__main__":
 )");
   const std::string json = tmp_.path() + "/report.json";
   const Ran ran = Run({"run", "--program", "python3 " + buyer + " " + marker,
-                       "--buyers", "3", "--sold-pattern", "bought seat (\\d+)",
-                       "--tickets", "20", "--json", json});
+                       "--buyers", "10", "--sold-pattern", "bought seat (\\d+)",
+                       "--tickets", "100", "--json", json});
   EXPECT_EQ(ran.exit_code, 1) << ran.out;
   EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "3 of the 3 copies ran processes of their own"))
+  EXPECT_TRUE(Has(ran.out, "10 of the 10 copies ran processes of their own"))
       << ran.out;
   EXPECT_TRUE(Has(ran.out, "--program-mode whole")) << ran.out;
   const nlohmann::json report = ReadJson(json);
@@ -989,8 +1031,8 @@ if __name__ == "__main__":
   EXPECT_TRUE(Has(program.value("hint", std::string()), "--program-mode whole"))
       << program.dump();
   for (const auto& lane : program["lanes"]) {
-    EXPECT_EQ(lane["own_processes"], 3) << program.dump();
-    EXPECT_EQ(lane["most_at_once"], 3) << program.dump();
+    EXPECT_EQ(lane["own_processes"], 10) << program.dump();
+    EXPECT_EQ(lane["most_at_once"], 10) << program.dump();
   }
   ExpectNothingLeft(ran, marker);
 }
