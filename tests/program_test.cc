@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -222,8 +223,10 @@ struct Started {
   pid_t pid = -1;
   int out = -1;
 };
+// `private_shm`: in a mount namespace of its own with a /dev/shm of its
+// own, as in a container sharing the machine's cgroups.
 Started StartTicketsim(const std::vector<std::string>& args,
-                       const std::string& tmpdir) {
+                       const std::string& tmpdir, bool private_shm = false) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return {};
   std::vector<char*> argv = {const_cast<char*>(TICKETSIM_BINARY)};
@@ -239,6 +242,12 @@ Started StartTicketsim(const std::vector<std::string>& args,
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
     setenv("TMPDIR", tmpdir.c_str(), 1);
+    if (private_shm &&
+        (unshare(CLONE_NEWNS) != 0 ||
+         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+         mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") != 0)) {
+      _exit(125);
+    }
     execv(TICKETSIM_BINARY, argv.data());
     _exit(127);
   }
@@ -1324,6 +1333,40 @@ echo bought seat 1
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
   ExpectNothingLeft(ran, marker);
   EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << CgroupsNamed(runs[0]).front();
+}
+
+// A run whose liveness lock another ticketsim cannot see (its /dev/shm is
+// its own, as in a container) keeps its cgroup through that ticketsim's
+// cleanup: a lock not found is no proof that the run has ended.
+TEST_F(ProgramTest, ACleanupLeavesTheCgroupOfARunItCannotSee) {
+  const std::string marker = NewMarker();
+  const std::string go = tmp_.path() + "/go";
+  const std::string script = Script(tmp_, "wait.sh",
+                                    fmt::format(R"(: "$1"
+touch {0}.started
+i=0
+while [ ! -e {0} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+printf '{{"count": %d}}' $((n - 1)) > "$TICKETSIM_DB"
+echo "bought seat $n"
+)",
+                                                go));
+  const Started started = StartTicketsim(
+      {"run", "--program", script + " " + marker, "--buyers", "1", "--tickets",
+       "2", "--sold-pattern", "bought seat (\\d+)"},
+      runs_.path(), /*private_shm=*/true);
+  ASSERT_GT(started.pid, 0);
+  const bool waiting =
+      WaitFor([&] { return std::filesystem::exists(go + ".started"); });
+  const Ran clean = Run({"clean"});
+  tmp_.Write("go", "");
+  const Ran ran = Finish(started);
+  ASSERT_TRUE(waiting) << ran.out;
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "tickets   initial 2, sold 1, remaining 1"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
 }
 
 // The same with the run's watch killed too (`kill -9` of every ticketsim
