@@ -40,9 +40,10 @@ std::FILE* Null() {
   return null;
 }
 
-// Takes `lines` as the parent takes host a's, up to the first it refuses.
-// Returns what is wrong, or "".
-std::string TakeLines(std::string_view input, RunResult* run) {
+// Takes `lines` as the parent takes host a's, up to the first it refuses,
+// counting in *taken the events and ends it took. Returns what is wrong, or
+// "".
+std::string TakeLines(std::string_view input, RunResult* run, int* taken) {
   const std::vector<uint32_t> share = {0, 2};
   HostEvents events;
   if (!events.Map(run->scenario, run).ok())
@@ -69,6 +70,10 @@ std::string TakeLines(std::string_view input, RunResult* run) {
       }
       break;
     }
+    if (m.kind == AgentMessage::Kind::kEvent ||
+        m.kind == AgentMessage::Kind::kEnd) {
+      ++*taken;
+    }
   }
   return "";
 }
@@ -81,9 +86,14 @@ std::string CheckAgentLinesInput(const uint8_t* data, size_t size) {
   run.hosts = {{"a", {0, 2}, 0, 5000, 16}, {"b", {1, 3}, 0, 5000, 16}};
   run.final_count = 50;
   run.seconds = static_cast<double>(kFuzzRunLength) / 1e9;
-  const std::string taken = TakeLines(
-      std::string_view(reinterpret_cast<const char*>(data), size), &run);
-  if (!taken.empty()) return taken;
+  int taken = 0;
+  const std::string wrong =
+      TakeLines(std::string_view(reinterpret_cast<const char*>(data), size),
+                &run, &taken);
+  if (!wrong.empty()) return wrong;
+  // A run of which nothing was taken reports as every such run does: the
+  // reports are rendered for the runs that differ, at a fraction of the cost.
+  if (taken == 0) return "";
   Verdict verdict = CheckRun(run);
   AddClockUncertainty(run, &verdict);
   WriteTextReport(Null(), run, verdict, /*color=*/false);

@@ -343,8 +343,10 @@ bool RemoveOwnFile(int dir, const std::string& name) {
          unlinkat(dir, name.c_str(), 0) == 0;
 }
 
-// Whether the run tagged `tag` has ended, by its lock in /dev/shm: free, or
-// gone (a run takes it before it makes anything, and lets it go last).
+// Whether the run tagged `tag` has ended, by its lock in /dev/shm: free
+// (a run killed outright leaves it so). A lock not there says nothing: the
+// run may have a /dev/shm of its own (another mount namespace, a
+// container), while its cgroup is in the hierarchy every namespace shares.
 // Without /dev/shm, by its directory's lock in the temp directory, where a
 // directory gone says nothing (its run may use another TMPDIR).
 bool TagHasEnded(const std::string& tag) {
@@ -354,7 +356,6 @@ bool TagHasEnded(const std::string& tag) {
   if (shm >= 0) {
     state = TryLock(shm, fmt::format("{}.{}", tag, kLockName).c_str(), &lock);
     close(shm);
-    if (state == LockState::kAbsent) return true;
   } else {
     const std::string dir_path = fmt::format("{}/{}", TempRoot(), tag);
     const int dir =

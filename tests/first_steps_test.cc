@@ -296,7 +296,7 @@ TEST_F(FirstStepsTest, MakeRunBuildsOnlyTheProgram) {
                            "run", "BUILD=" + tmp_.path() + "/b", "JOBS=2"});
   EXPECT_EQ(ran.exit_code, 0) << ran.out;
   const std::string build = "cmake --build " + tmp_.path() + "/b -j 2";
-  EXPECT_TRUE(Has(ran.out, build + " --target ticketsim\n")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, build + " --target ticketsim ")) << ran.out;
   EXPECT_FALSE(Has(ran.out, build + "\n")) << ran.out;  // every target
   EXPECT_TRUE(Has(ran.out, "ticketsim run --verdicts-first ")) << ran.out;
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -818,6 +819,30 @@ TEST_F(LyingAgentTest, AnInterruptEndsTheRunDespiteADeafAgent) {
   EXPECT_EQ(WaitFor(run), 130);
   // A bound, not a timing: the agent was waited for 10 s before.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// Given an agent that answers the protocol, then, once go has come, says
+// nothing more (nor heeds SIGTERM), and nobody interrupts: the run fails
+// (exit 3) naming the host at run.timeout_ms, not a minute later, and
+// leaves nothing: the agent is gone with the run.
+TEST_F(LyingAgentTest, AnAgentSilentAfterGoFailsTheRunAtItsTimeLimit) {
+  const std::string going = tmp_.path() + "/going";
+  const std::string launcher = Launcher({{"deaf", true}, {"marker", going}});
+  std::vector<std::string> args = Args(launcher);
+  args.push_back("--set");
+  args.push_back("run.timeout_ms=3000");
+  const auto start = std::chrono::steady_clock::now();
+  const Ran ran = RunTicketsimArgs(args);
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "the run failed: host a: its agent")) << ran.out;
+  EXPECT_EQ(access(going.c_str(), F_OK), 0) << "go never came\n" << ran.out;
+  // A bound, not a timing: ten times the limit (it waited 60 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string cmdline = testing::ReadFile(entry.path() / "cmdline");
+    EXPECT_FALSE(Has(cmdline, tmp_.path() + "/plan.json"))
+        << "still running: " << entry.path();
+  }
 }
 
 // Given an agent that never says ready, the run fails (exit 3) naming the

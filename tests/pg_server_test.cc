@@ -521,6 +521,32 @@ TEST(PgServerTest, AServerStoppedMidRunFailsTheRun) {
   ExpectTheRunFailsWhenTheServerGets(SIGSTOP, 60000);
 }
 
+// The library's row-lock scenario, its buyers buying for longer than the
+// run's 8 s limit, its server stopped (SIGSTOP) while they buy: the run
+// fails (exit 3) naming the server, and ends by its own limit, not after
+// each wait for the stopped server (final read, DROP, stop) has run out.
+TEST(PgServerTest, AServerStoppedWhileBuyersBuyFailsTheRunByItsTimeLimit) {
+  ServerTmp dir;
+  Background ticketsim(
+      dir.path(), {"run", testing::Library("37-pg-row-lock.toml"), "--attempts",
+                   "1000000", "--set", "run.timeout_ms=8000"});
+  const pid_t server = AwaitServer(dir.path(), ticketsim.pid(), 4);
+  ASSERT_NE(server, 0) << ticketsim.Output();
+  kill(server, SIGSTOP);
+  // A bound, not a timing: three times the run's limit (it took 31 s).
+  const int code = ticketsim.Wait(24);
+  kill(server, SIGCONT);
+  const std::string out = ticketsim.Output();
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_TRUE(testing::Has(out, fmt::format("the PostgreSQL server (pid {}) "
+                                            "was stopped (SIGSTOP)",
+                                            server)))
+      << out;
+  EXPECT_FALSE(testing::Has(out, "corrupt final state")) << out;
+  EXPECT_TRUE(AwaitNoProcessIn(dir.path(), 10));
+  EXPECT_TRUE(SegmentsMadeBy(server).empty());
+}
+
 // An interrupt ends a run promptly whatever it waits for; returns how long
 // it took from the interrupt to ticketsim's end, in ms, or -1.
 double InterruptAndTime(Background* ticketsim) {
@@ -860,6 +886,44 @@ TEST(PgServerTest, CleanTrustsNothingTheServersUserWrote) {
   shmid_ds info{};
   EXPECT_EQ(shmctl(victim.id, IPC_STAT, &info), 0) << "segment " << victim.id;
   EXPECT_FALSE(Exists(run));
+}
+
+// The run directories (ticketsim.*) in `dir`.
+std::vector<std::string> RunDirsIn(const ServerTmp& dir) {
+  std::vector<std::string> runs;
+  for (const std::string& entry : dir.tmp.Entries()) {
+    if (entry.rfind("ticketsim.", 0) == 0) runs.push_back(entry);
+  }
+  return runs;
+}
+
+// ticketsim and its server both killed outright mid-run (SIGKILL, as
+// someone else may send it: neither could clean up, the server's System V
+// segment is left with the run's directories): `ticketsim clean` removes
+// the segment and the directories.
+TEST(PgServerTest, CleanRemovesTheSegmentOfAServerKilledWithItsRun) {
+  ServerTmp dir;
+  Background ticketsim(dir.path(), {"run", SlowScenario(dir, 60000)});
+  const pid_t server = AwaitServer(dir.path(), ticketsim.pid(), 2);
+  ASSERT_NE(server, 0) << ticketsim.Output();
+  const pid_t run = ticketsim.pid();
+  // Stopped first, ticketsim cannot see its server go and stop the run.
+  kill(run, SIGSTOP);
+  kill(server, SIGKILL);
+  kill(run, SIGKILL);
+  EXPECT_EQ(ticketsim.Wait(60), 128 + SIGKILL);
+  // The server's backends see it gone and end; its segment stays.
+  ASSERT_TRUE(AwaitNoProcessIn(dir.path(), 60));
+  ASSERT_FALSE(SegmentsMadeBy(server).empty());
+  ASSERT_FALSE(RunDirsIn(dir).empty());
+
+  const testing::Ran clean = testing::RunTicketsimArgs({"clean"}, dir.path());
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_TRUE(SegmentsMadeBy(server).empty()) << clean.out;
+  std::vector<std::string> left = RunDirsIn(dir);
+  EXPECT_TRUE(left.empty()) << left.front();
+  left = testing::LeftoversOf(run);  // its named objects
+  EXPECT_TRUE(left.empty()) << left.front();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -222,8 +223,10 @@ struct Started {
   pid_t pid = -1;
   int out = -1;
 };
+// `private_shm`: in a mount namespace of its own with a /dev/shm of its
+// own, as in a container sharing the machine's cgroups.
 Started StartTicketsim(const std::vector<std::string>& args,
-                       const std::string& tmpdir) {
+                       const std::string& tmpdir, bool private_shm = false) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return {};
   std::vector<char*> argv = {const_cast<char*>(TICKETSIM_BINARY)};
@@ -239,6 +242,12 @@ Started StartTicketsim(const std::vector<std::string>& args,
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
     setenv("TMPDIR", tmpdir.c_str(), 1);
+    if (private_shm &&
+        (unshare(CLONE_NEWNS) != 0 ||
+         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+         mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") != 0)) {
+      _exit(125);
+    }
     execv(TICKETSIM_BINARY, argv.data());
     _exit(127);
   }
@@ -430,6 +439,48 @@ print("bought seat %d" % n)
   EXPECT_EQ(run["program"]["from_folder"], nlohmann::json::array({"buyer.py"}));
   EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
   ExpectNothingLeft(ran, marker);
+}
+
+// The same, as a user types it: in the folder holding the program and a
+// db.txt of 100 of their own, `--program "python3 buyer.py db.txt"` with
+// three buyers. The copies buy the run's five tickets, never the user's
+// hundred, and the report says which word was the store's.
+TEST_F(ProgramTest, AUsersDbTxtBesideTheirProgramIsNeverTheStore) {
+  const std::string users = tmp_.Write("db.txt", "{\"count\": 100}");
+  // Each copy buys under flock, so that the count says where they bought.
+  tmp_.Write("buyer.py", R"(import fcntl, json, sys
+with open(sys.argv[1], "r+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    n = json.load(f)["count"]
+    f.seek(0)
+    f.truncate()
+    json.dump({"count": n - 1}, f)
+print("bought seat %d" % n)
+)");
+  const std::string json = tmp_.path() + "/report.json";
+  // The shell execs ticketsim: the pid noted is ticketsim's.
+  const Ran ran = RunProgram(
+      {"/bin/sh", "-c",
+       "cd \"$1\" && exec \"$2\" run --program \"python3 buyer.py db.txt\" "
+       "--buyers 3 --tickets 5 --sold-pattern 'bought seat (\\d+)' "
+       "--json \"$3\"",
+       "sh", tmp_.path(), TICKETSIM_BINARY, json},
+      runs_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_EQ(ReadFile(users), "{\"count\": 100}");
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "words     buyer.py from " + tmp_.path() +
+                               "; db.txt passed as written"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_EQ(run["tickets"]["sold"], 3) << run.dump();
+  EXPECT_EQ(run["tickets"]["remaining"], 2) << run.dump();
+  EXPECT_EQ(run["program"]["as_written"], nlohmann::json::array({"db.txt"}));
+  EXPECT_TRUE(runs_.Entries().empty()) << runs_.Entries().front();
+  const std::vector<std::string> left = LeftoversOf(ran.pid);
+  EXPECT_TRUE(left.empty()) << left.front();
 }
 
 // --- Crashes ----------------------------------------------------------------
@@ -948,10 +999,10 @@ echo "bought seat 1"
 
 // --- Copies with processes of their own -------------------------------------
 
-// Each of three copies starts three multiprocessing children that buy side
-// by side, all three reading before any of them writes: lost updates, and
-// the report says that the copies ran buyers of their own and how to run
-// such a program.
+// Each of ten copies starts ten multiprocessing children that buy side by
+// side, all ten reading before any of them writes: lost updates, and the
+// report says that the copies ran buyers of their own and how to run such a
+// program.
 TEST_F(ProgramTest, CopiesThatRunBuyersOfTheirOwnGetAHint) {
   const std::string marker = NewMarker();
   const std::string buyer =
@@ -967,8 +1018,8 @@ def buy(ready):
     os.replace(temp, "db.txt")
     os.write(1, b"bought seat %d\n" % n)
 if __name__ == "__main__":
-    ready = multiprocessing.Barrier(3)
-    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(3)]
+    ready = multiprocessing.Barrier(10)
+    children = [multiprocessing.Process(target=buy, args=(ready,)) for _ in range(10)]
     for c in children:
         c.start()
     for c in children:
@@ -976,11 +1027,11 @@ if __name__ == "__main__":
 )");
   const std::string json = tmp_.path() + "/report.json";
   const Ran ran = Run({"run", "--program", "python3 " + buyer + " " + marker,
-                       "--buyers", "3", "--sold-pattern", "bought seat (\\d+)",
-                       "--tickets", "20", "--json", json});
+                       "--buyers", "10", "--sold-pattern", "bought seat (\\d+)",
+                       "--tickets", "100", "--json", json});
   EXPECT_EQ(ran.exit_code, 1) << ran.out;
   EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "3 of the 3 copies ran processes of their own"))
+  EXPECT_TRUE(Has(ran.out, "10 of the 10 copies ran processes of their own"))
       << ran.out;
   EXPECT_TRUE(Has(ran.out, "--program-mode whole")) << ran.out;
   const nlohmann::json report = ReadJson(json);
@@ -989,8 +1040,8 @@ if __name__ == "__main__":
   EXPECT_TRUE(Has(program.value("hint", std::string()), "--program-mode whole"))
       << program.dump();
   for (const auto& lane : program["lanes"]) {
-    EXPECT_EQ(lane["own_processes"], 3) << program.dump();
-    EXPECT_EQ(lane["most_at_once"], 3) << program.dump();
+    EXPECT_EQ(lane["own_processes"], 10) << program.dump();
+    EXPECT_EQ(lane["most_at_once"], 10) << program.dump();
   }
   ExpectNothingLeft(ran, marker);
 }
@@ -1282,6 +1333,40 @@ echo bought seat 1
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
   ExpectNothingLeft(ran, marker);
   EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << CgroupsNamed(runs[0]).front();
+}
+
+// A run whose liveness lock another ticketsim cannot see (its /dev/shm is
+// its own, as in a container) keeps its cgroup through that ticketsim's
+// cleanup: a lock not found is no proof that the run has ended.
+TEST_F(ProgramTest, ACleanupLeavesTheCgroupOfARunItCannotSee) {
+  const std::string marker = NewMarker();
+  const std::string go = tmp_.path() + "/go";
+  const std::string script = Script(tmp_, "wait.sh",
+                                    fmt::format(R"(: "$1"
+touch {0}.started
+i=0
+while [ ! -e {0} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+n=$(tr -dc 0-9 < "$TICKETSIM_DB")
+printf '{{"count": %d}}' $((n - 1)) > "$TICKETSIM_DB"
+echo "bought seat $n"
+)",
+                                                go));
+  const Started started = StartTicketsim(
+      {"run", "--program", script + " " + marker, "--buyers", "1", "--tickets",
+       "2", "--sold-pattern", "bought seat (\\d+)"},
+      runs_.path(), /*private_shm=*/true);
+  ASSERT_GT(started.pid, 0);
+  const bool waiting =
+      WaitFor([&] { return std::filesystem::exists(go + ".started"); });
+  const Ran clean = Run({"clean"});
+  tmp_.Write("go", "");
+  const Ran ran = Finish(started);
+  ASSERT_TRUE(waiting) << ran.out;
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "tickets   initial 2, sold 1, remaining 1"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
 }
 
 // The same with the run's watch killed too (`kill -9` of every ticketsim

@@ -1,10 +1,12 @@
 // Starvation: a buyer that gave up waiting for a lock the others kept
 // taking. The lock excluded, so it is a finding of its own, not a guard
 // failure, an abandoned lock or a red verdict; a wait that ran out behind a
-// stalled or dead holder stays what it was. Through the command line with a
-// program whose schedule is forced, and on histories written by hand.
+// stalled or dead holder stays what it was. Through the command line, with
+// a program whose schedule is forced and with the named mutex under a
+// schedule the kernel forces, and on histories written by hand.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -169,6 +171,50 @@ TEST_F(StarvationTest, ExpectKindsCanAskForStarvation) {
            "expect.violations=some", "--set", "expect.kinds=[\"starvation\"]"});
   EXPECT_EQ(missed.exit_code, 1) << missed.out;
   EXPECT_TRUE(Has(missed.out, "expected starvation, got none")) << missed.out;
+}
+
+// The named mutex of a correctly locked rush, four buyers: a POSIX
+// semaphore, with no hand-off. The kernel forces the schedule: every
+// process of the run on one CPU under SCHED_FIFO, where a waiter woken by
+// the release does not run before the buyer that released, which so takes
+// the mutex straight back, purchase after purchase; each other buyer's
+// 100 ms wait runs out over about ten 10 ms holds. Three starved waits, a
+// finding: the mutex excluded, so no guard failure and a green verdict.
+TEST_F(StarvationTest, ANamedMutexTakenStraightBackStarvesTheOthersInTheRush) {
+  const Ran fifo = testing::RunProgram({"/usr/bin/chrt", "-f", "1", "true"});
+  if (fifo.exit_code != 0) GTEST_SKIP() << "no SCHED_FIFO here: " << fifo.out;
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &allowed)) ++cpu;
+  const std::string json = tmp_.path() + "/report.json";
+  // The run's processes inherit the CPU and the policy.
+  const Ran ran = testing::RunProgram(
+      {"/bin/sh", "-c",
+       "exec taskset -c \"$2\" chrt -f 1 \"$0\" run --store file --write "
+       "truncate "
+       "--guard named-mutex --buyers 4 --attempts 20 --tickets 100 "
+       "--think-ms 10,10 --timeout-ms 100 --json \"$1\"",
+       TICKETSIM_BINARY, json, std::to_string(cpu)},
+      runs_.path());
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "GUARD FAILURE")) << ran.out;
+  EXPECT_TRUE(
+      Has(ran.out, "found     starvation x3 (a finding, not a violation)"))
+      << ran.out;
+  EXPECT_TRUE(Has(ran.out,
+                  "went straight back to the buyer that had just "
+                  "let it go, up to 20 times in a row"))
+      << ran.out;
+  const nlohmann::json report = ReadJson(json);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  const nlohmann::json& run = report["scenarios"][0]["runs"][0];
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+  ASSERT_EQ(run["findings"].size(), 1u) << run["findings"].dump();
+  EXPECT_EQ(run["findings"][0]["kind"], "starvation");
+  EXPECT_EQ(run["findings"][0]["count"], 3);
+  EXPECT_EQ(run["purchases"]["confirmed"], 20);
 }
 
 // A holder killed inside its purchase leaves the named mutex taken for
