@@ -82,9 +82,11 @@ done)sh",
   std::istringstream owners(libraries.out);
   int named = 0;
   for (std::string owner; std::getline(owners, owner);) {
-    EXPECT_NE(fields.out.find(" " + owner + " ("), npos)
-        << owner << " is not among\n"
-        << fields.out;
+    // Named with a version, or without one (a sanitizer's runtime).
+    const bool listed = fields.out.find(" " + owner + " (") != npos ||
+                        fields.out.find(" " + owner + ",") != npos ||
+                        fields.out.find(" " + owner + "\n") != npos;
+    EXPECT_TRUE(listed) << owner << " is not among\n" << fields.out;
     ++named;
   }
   EXPECT_GE(named, 5) << libraries.out;  // sqlite, pq, re2, fmt, toml++...
@@ -101,7 +103,7 @@ TEST_F(PackageTest, TheInstalledProgramRunsTheLibraryWithTheCloneHidden) {
   const std::string script = fmt::format(
       R"sh(deb={deb}; src={src}; build={build}
 dpkg -x "$deb" /tmp/root || exit 1
-mount -t tmpfs none "$src" || exit 1
+if [ -d "$src" ]; then mount -t tmpfs none "$src" || exit 1; fi
 if [ -d "$build" ]; then mount -t tmpfs none "$build" || exit 1; fi
 if [ -e "$src/scenarios" ] || [ -e "$build/ticketsim" ]; then
   echo "the clone is still there"; exit 1
