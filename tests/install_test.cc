@@ -4,6 +4,7 @@
 // the installed program used as a user would, from a scratch root: a library
 // scenario run by name with the clone out of sight, the manual page and the
 // completions where Debian looks for them.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -81,9 +82,11 @@ done)sh",
   std::istringstream owners(libraries.out);
   int named = 0;
   for (std::string owner; std::getline(owners, owner);) {
-    EXPECT_NE(fields.out.find(" " + owner + " ("), npos)
-        << owner << " is not among\n"
-        << fields.out;
+    // Named with a version, or without one (a sanitizer's runtime).
+    const bool listed = fields.out.find(" " + owner + " (") != npos ||
+                        fields.out.find(" " + owner + ",") != npos ||
+                        fields.out.find(" " + owner + "\n") != npos;
+    EXPECT_TRUE(listed) << owner << " is not among\n" << fields.out;
     ++named;
   }
   EXPECT_GE(named, 5) << libraries.out;  // sqlite, pq, re2, fmt, toml++...
@@ -93,10 +96,14 @@ done)sh",
 // mount namespace of its own: the program finds its installed library, runs
 // the rush by name, and a program scenario finds its example and helper.
 TEST_F(PackageTest, TheInstalledProgramRunsTheLibraryWithTheCloneHidden) {
+  // Read through a descriptor the script inherits: the fresh /tmp of the
+  // mount namespace hides the package of a clone under /tmp.
+  const int deb = open(deb_.c_str(), O_RDONLY);
+  ASSERT_GE(deb, 0) << deb_;
   const std::string script = fmt::format(
       R"sh(deb={deb}; src={src}; build={build}
 dpkg -x "$deb" /tmp/root || exit 1
-mount -t tmpfs none "$src" || exit 1
+if [ -d "$src" ]; then mount -t tmpfs none "$src" || exit 1; fi
 if [ -d "$build" ]; then mount -t tmpfs none "$build" || exit 1; fi
 if [ -e "$src/scenarios" ] || [ -e "$build/ticketsim" ]; then
   echo "the clone is still there"; exit 1
@@ -107,10 +114,11 @@ cd /tmp && unset TICKETSIM_SCENARIOS
 /tmp/root/usr/bin/ticketsim run 25-program-python-unlocked
 echo "program: exit $?"
 )sh",
-      fmt::arg("deb", ShellWord(deb_)),
+      fmt::arg("deb", fmt::format("/proc/self/fd/{}", deb)),
       fmt::arg("src", ShellWord(TICKETSIM_SOURCE_DIR)),
       fmt::arg("build", ShellWord(TICKETSIM_BUILD_DIR)));
   const Ran ran = RunInPrivateMounts(script);
+  close(deb);
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   EXPECT_NE(ran.out.find("scenarios (/tmp/root/usr/share/ticketsim/scenarios, "
                          "installed with ticketsim):"),

@@ -476,7 +476,8 @@ TEST(TmpdirTest, AnotherUserCannotSwapARunsDirectoryForALink) {
   const Ran ran = RunInPrivateMounts(R"sh(
 TMPDIR=/tmp/open "$TICKETSIM" run --store sqlite --buyers 2 --tickets 1
 echo "open: rc=$?"
-"$TICKETSIM" run --store sqlite --buyers 2 --tickets 1 >/dev/null 2>&1
+"$TICKETSIM" run --store sqlite --buyers 2 --tickets 1 --steps 0,0,1,1 \
+  >/dev/null 2>&1
 echo "sticky: rc=$?"
 echo "victim: $(stat -c %a /tmp/victim) $(ls -A /tmp/victim | tr '\n' ' ')."
 echo "in /tmp/open: $(ls -A /tmp/open | tr '\n' ' ')."

@@ -1371,41 +1371,46 @@ echo "bought seat $n"
 
 // The same with the run's watch killed too (`kill -9` of every ticketsim
 // process): the copies die with ticketsim, the processes they started live
-// on in the run's cgroup, and the next cleanup ends them by it.
+// on in the run's cgroup, and the next cleanup ends them by it. In a
+// /dev/shm of its own: another test's run, whose first step is a cleanup,
+// must not be the one that ends them.
 TEST_F(ProgramTest, TheNextCleanupEndsWhatAKilledRunLeft) {
-  const std::string marker = NewMarker();
-  const std::string script =
-      Script(tmp_, "stay.sh", "read go <&4\nsleep \"$1\"\necho bought\n");
-  const Started started = StartTicketsim(
-      {"run", "--program", script + " " + marker, "--buyers", "2"},
-      runs_.path());
-  ASSERT_GT(started.pid, 0);
-  pid_t watch = 0;
-  const bool running = WaitFor([&] {
-    for (const auto& [pid, cmdline] : AliveWith(marker)) {
-      if (ReadFile(fmt::format("/proc/{}/comm", pid)) == "ticketsim watch\n") {
-        watch = pid;
+  testing::InPrivateShm([&] {
+    const std::string marker = NewMarker();
+    const std::string script =
+        Script(tmp_, "stay.sh", "read go <&4\nsleep \"$1\"\necho bought\n");
+    const Started started = StartTicketsim(
+        {"run", "--program", script + " " + marker, "--buyers", "2"},
+        runs_.path());
+    ASSERT_GT(started.pid, 0);
+    pid_t watch = 0;
+    const bool running = WaitFor([&] {
+      for (const auto& [pid, cmdline] : AliveWith(marker)) {
+        if (ReadFile(fmt::format("/proc/{}/comm", pid)) ==
+            "ticketsim watch\n") {
+          watch = pid;
+        }
       }
-    }
-    return watch != 0 && CountAlive(marker, "sleep ") == 2;
-  });
-  if (watch != 0) kill(watch, SIGKILL);
-  kill(started.pid, SIGKILL);
-  const Ran ran = Finish(started);
-  ASSERT_TRUE(running) << "no watch, or the program never ran: " << ran.out;
-  const std::vector<std::string> runs = runs_.Entries();
-  ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(CgroupsNamed(runs[0]).size(), 1u);
-  // The copies died with ticketsim; their sleeps did not.
-  EXPECT_TRUE(WaitFor([&] { return CountAlive(marker, "sh ") == 0; }));
-  EXPECT_EQ(CountAlive(marker, "sleep "), 2u);
+      return watch != 0 && CountAlive(marker, "sleep ") == 2;
+    });
+    if (watch != 0) kill(watch, SIGKILL);
+    kill(started.pid, SIGKILL);
+    const Ran ran = Finish(started);
+    ASSERT_TRUE(running) << "no watch, or the program never ran: " << ran.out;
+    const std::vector<std::string> runs = runs_.Entries();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(CgroupsNamed(runs[0]).size(), 1u);
+    // The copies died with ticketsim; their sleeps did not.
+    EXPECT_TRUE(WaitFor([&] { return CountAlive(marker, "sh ") == 0; }));
+    EXPECT_EQ(CountAlive(marker, "sleep "), 2u);
 
-  const Ran clean = Run({"clean"});
-  EXPECT_EQ(clean.exit_code, 0) << clean.out;
-  EXPECT_TRUE(Has(clean.out, "removed /")) << clean.out;
-  EXPECT_EQ(CountAlive(marker, "sleep "), 0u) << clean.out;
-  EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << clean.out;
-  ExpectNothingLeft(ran, marker);
+    const Ran clean = Run({"clean"});
+    EXPECT_EQ(clean.exit_code, 0) << clean.out;
+    EXPECT_TRUE(Has(clean.out, "removed /")) << clean.out;
+    EXPECT_EQ(CountAlive(marker, "sleep "), 0u) << clean.out;
+    EXPECT_TRUE(CgroupsNamed(runs[0]).empty()) << clean.out;
+    ExpectNothingLeft(ran, marker);
+  });
 }
 
 // Where no cgroup can be made (here: the cgroup hierarchy is read-only),
