@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "base/interrupt.h"
 
 namespace ticketsim {
 
@@ -48,16 +52,6 @@ std::vector<pid_t> Children(pid_t spared) {
   return out;
 }
 
-void ExitExecFailed(const char* program, int err) {
-  const char* what = strerror(err);
-  (void)!write(2, "ticketsim: cannot execute ", 26);
-  (void)!write(2, program, strlen(program));
-  (void)!write(2, ": ", 2);
-  (void)!write(2, what, strlen(what));
-  (void)!write(2, "\n", 1);
-  _exit(127);
-}
-
 namespace {
 
 // What a child sends when it could not start.
@@ -81,7 +75,7 @@ std::string StepWords(StartStep step, const char* program) {
 }
 
 // "Too many open files (EMFILE; ulimit -n is 24)".
-std::string ErrorWords(int err, StartStep step) {
+std::string ErrorWords(int err, StartStep step, const char* program) {
   const char* name = strerrorname_np(err);
   std::string words =
       fmt::format("{} ({}", strerror(err), name != nullptr ? name : "?");
@@ -90,7 +84,9 @@ std::string ErrorWords(int err, StartStep step) {
     words += fmt::format("; ulimit -n is {}", limit.rlim_cur);
   }
   if (err == ENOENT && step == StartStep::kExec) {
-    words += "; the interpreter its #! line names may be missing";
+    words += strchr(program, '/') != nullptr
+                 ? "; the interpreter its #! line names may be missing"
+                 : "; not found on PATH";
   }
   return words + ")";
 }
@@ -131,8 +127,104 @@ Status StartReport::Wait(const char* program) {
                     got < 0 ? strerror(errno) : "a short message"));
   }
   const auto step = static_cast<StartStep>(failure.step);
-  return Status::Environment(fmt::format("{}: {}", StepWords(step, program),
-                                         ErrorWords(failure.err, step)));
+  return Status::Environment(
+      fmt::format("{}: {}", StepWords(step, program),
+                  ErrorWords(failure.err, step, program)));
+}
+
+}  // namespace ticketsim
+
+namespace ticketsim {
+namespace {
+
+// In the forked child: puts `plan`'s descriptors in place and executes it,
+// or says on `report` which step failed. Nothing but system calls runs.
+[[noreturn]] void StartChild(const SpawnPlan& plan, char* const* argv,
+                             char* const* envp, pid_t parent,
+                             const StartReport& report) {
+  prctl(PR_SET_PDEATHSIG, plan.death_signal);
+  // Its parent died before that? (In a PID namespace of its own the parent,
+  // outside, is 0 to it while alive.)
+  if (const pid_t now = getppid(); now != parent && now != 0) _exit(127);
+  setpgid(0, 0);
+  // Before the descriptors are moved into place, which may close the
+  // directory's.
+  if (plan.dir >= 0 && fchdir(plan.dir) != 0) {
+    report.Fail(StartStep::kDirectory, errno);
+  }
+  if (plan.join_cgroup >= 0 && write(plan.join_cgroup, "0", 1) != 1) {
+    report.Fail(StartStep::kCgroup, errno);
+  }
+  // Out of the way first, then into place (dup2 clears O_CLOEXEC).
+  int moved[5];
+  int null_fd = -1;
+  for (int i = 0; i < plan.fd_count; ++i) {
+    if (plan.fds[i] < 0 && null_fd < 0) {
+      null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null_fd < 0) report.Fail(StartStep::kDescriptors, errno);
+    }
+    moved[i] =
+        fcntl(plan.fds[i] >= 0 ? plan.fds[i] : null_fd, F_DUPFD_CLOEXEC, 10);
+    if (moved[i] < 0) report.Fail(StartStep::kDescriptors, errno);
+  }
+  for (int i = 0; i < plan.fd_count; ++i) {
+    if (dup2(moved[i], i) < 0) report.Fail(StartStep::kDescriptors, errno);
+  }
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execvpe(argv[0], argv, envp);
+  report.Fail(StartStep::kExec, errno);
+}
+
+// The pointers exec takes, into `words`, ending in a null.
+std::vector<char*> Pointers(const std::vector<std::string>& words) {
+  std::vector<char*> out;
+  out.reserve(words.size() + 1);
+  for (const std::string& w : words)
+    out.push_back(const_cast<char*>(w.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Status Spawn(const SpawnPlan& plan, pid_t* pid) {
+  if (plan.argv.empty() || plan.fd_count < 0 || plan.fd_count > 5) {
+    return Status::Invalid("nothing to start");
+  }
+  const std::vector<char*> argv = Pointers(plan.argv);
+  const std::vector<char*> envp =
+      plan.env ? Pointers(*plan.env) : std::vector<char*>{};
+  StartReport report;
+  if (Status s = report.Open(); !s.ok()) return s;
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child < 0) return Status::FromErrno("fork", errno);
+  if (child == 0) {
+    StartChild(plan, argv.data(), plan.env ? envp.data() : environ, parent,
+               report);
+  }
+  setpgid(child, child);  // either side may be first
+  if (Status s = report.Wait(argv[0]); !s.ok()) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return s;
+  }
+  *pid = child;
+  return Status::Ok();
+}
+
+std::string ExitWords(int status) {
+  if (WIFEXITED(status)) {
+    return fmt::format("exited with status {}", WEXITSTATUS(status));
+  }
+  if (WIFSIGNALED(status)) {
+    return fmt::format("was killed by {}{}", SignalName(WTERMSIG(status)),
+                       WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return "ended";
 }
 
 }  // namespace ticketsim

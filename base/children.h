@@ -1,12 +1,15 @@
-// The children of this process, and what a forked child says when it could
-// not start (on stderr, or to its parent through a StartReport): shared by
-// everything that starts other programs (a user's program, the hosts'
-// agents).
+// The children of this process: the one way to start one (Spawn), what a
+// forked child says when it could not start (through a StartReport), how
+// one ended in words, and finding them all. Shared by everything that
+// starts other programs (a user's program, the hosts' agents and their
+// launchers).
 #ifndef TICKETSIM_BASE_CHILDREN_H_
 #define TICKETSIM_BASE_CHILDREN_H_
 
 #include <sys/types.h>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/fd.h"
@@ -18,11 +21,6 @@ namespace ticketsim {
 // started too), from /proc, but `spared` (a long-lived child such as the
 // throwaway PostgreSQL server, which serves the runs that follow).
 std::vector<pid_t> Children(pid_t spared);
-
-// In a forked child whose exec of `program` failed with `err`: says so on
-// stderr ("ticketsim: cannot execute PROGRAM: REASON") with
-// async-signal-safe calls only, and exits with 127, as a shell does.
-[[noreturn]] void ExitExecFailed(const char* program, int err);
 
 // What a forked child was doing when it could not start.
 enum class StartStep {
@@ -53,6 +51,32 @@ class StartReport {
  private:
   Fd read_, write_;
 };
+
+// What one spawned process gets.
+struct SpawnPlan {
+  // argv[0] is looked up on PATH unless it holds a '/'.
+  std::vector<std::string> argv;
+  // Its environment; none: this process's.
+  std::optional<std::vector<std::string>> env;
+  int dir = -1;  // a directory's descriptor to start in; -1: this one's
+  // The descriptors it is to find at 0..fd_count-1 (-1: /dev/null); every
+  // other descriptor of this process is closed on exec.
+  int fds[5] = {-1, -1, -1, -1, -1};
+  int fd_count = 5;
+  int join_cgroup = -1;  // a cgroup.procs to write "0" to, or -1
+  int death_signal = 9;  // SIGKILL: sent to it should this process die
+};
+
+// The one way ticketsim starts another program: forks and executes `plan`
+// in a process group of its own, with every signal as a new process has
+// it, and sets *pid. Environment, saying why, when it could not be started
+// (the fork, or the child's setting up or exec, failed: a process that
+// never ran is not the program's failure); the child is then reaped.
+Status Spawn(const SpawnPlan& plan, pid_t* pid);
+
+// How a child ended, from its wait status: "exited with status 3", "was
+// killed by SIGSEGV (core dumped)".
+std::string ExitWords(int status);
 
 }  // namespace ticketsim
 

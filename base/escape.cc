@@ -90,6 +90,11 @@ size_t Utf8Sequence(std::string_view text, uint32_t* code_point) {
 
 std::string Visible(std::string_view text) { return Escaped(text, false); }
 
+std::string VisibleCut(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return Visible(text);
+  return Visible(text.substr(0, limit)) + " ...";
+}
+
 std::string VisibleLines(std::string_view text) { return Escaped(text, true); }
 
 std::string VisibleIndented(std::string_view text, std::string_view indent) {

@@ -29,6 +29,10 @@ size_t Utf8Sequence(std::string_view text, uint32_t* code_point);
 // one line, whatever the text held.
 std::string Visible(std::string_view text);
 
+// Visible(), cut at `limit` bytes with " ..." after a cut: a line of a
+// program's or an agent's output as a message quotes it.
+std::string VisibleCut(std::string_view text, size_t limit = 200);
+
 // `text` made safe for XML and HTML character data and attribute values:
 // markup characters as entities; tab, newline and return as character
 // references (so that an attribute keeps them, and no raw return reaches a

@@ -48,9 +48,9 @@ std::string TakeLines(std::string_view input, RunResult* run, int* taken) {
   HostEvents events;
   if (!events.Map(run->scenario, run).ok())
     return "the history cannot be mapped";
-  LineBuffer buffer;
-  buffer.Append(input.data(), input.size());
-  buffer.Append("\n", 1);
+  LineSplitter buffer{kMaxHostLine};
+  buffer.Append(input);
+  buffer.Append("\n");
   std::string line;
   bool too_long = false;
   while (buffer.Next(&line, &too_long) && !too_long) {

@@ -216,16 +216,16 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
   }
 }
 
-std::string ExitWords(int status) {
-  if (WIFEXITED(status)) {
-    if (WEXITSTATUS(status) == 127) return "could not be started";
-    if (WEXITSTATUS(status) == 126) return "could not switch to user postgres";
-    return fmt::format("exited with status {}", WEXITSTATUS(status));
+// ExitWords, with the two statuses a server command's child gives when it
+// could not start.
+std::string ServerExitWords(int status) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    return "could not be started";
   }
-  if (WIFSIGNALED(status)) {
-    return fmt::format("was killed by signal {}", WTERMSIG(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+    return "could not switch to user postgres";
   }
-  return "ended";
+  return ExitWords(status);
 }
 
 // The last lines of a log, for a message (a line each): what the server
@@ -281,7 +281,8 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::IOError(fmt::format("{} {}", argv[0], ExitWords(status)));
+    return Status::IOError(
+        fmt::format("{} {}", argv[0], ServerExitWords(status)));
   }
   out->assign(buf, got);
   while (!out->empty() && (out->back() == '\n' || out->back() == ' ')) {
@@ -674,7 +675,7 @@ Status InitCluster(const std::string& bin_dir, const std::string& pg_dir,
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::Environment(
-        fmt::format("initdb {}{}", ExitWords(status), TailOf(log)));
+        fmt::format("initdb {}{}", ServerExitWords(status), TailOf(log)));
   }
   if (!tcp) return Status::Ok();
   // Hosts reach it over TCP, with the password.

@@ -1,10 +1,8 @@
 #include "sim/buyers/buyer.h"
 
 #include <fmt/format.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <random>
 #include <utility>
 
+#include "base/futex.h"
 #include "storage/shm_store.h"
 
 namespace ticketsim {
@@ -32,12 +31,6 @@ uint64_t SplitMix64(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
-  // Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value,
-                 nullptr, nullptr, 0);
 }
 
 Failure FailureOf(const Status& s) {

@@ -1,22 +1,16 @@
 #include "sim/buyers/step_gate.h"
 
-#include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <new>
 
+#include "base/futex.h"
+
 namespace ticketsim {
 namespace {
-
-long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
-  // Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value,
-                 nullptr, nullptr, 0);
-}
 
 // The control block's room: whole slots, so that the slots stay aligned.
 constexpr size_t kHeadBytes = (sizeof(StepControl) + sizeof(StepSlot) - 1) /

@@ -100,7 +100,7 @@ class HostAgent {
     for (int reads = 0; reads < 16; ++reads) {
       const ssize_t got = read(in_, buf, sizeof buf);
       if (got > 0) {
-        input_.Append(buf, static_cast<size_t>(got));
+        input_.Append({buf, static_cast<size_t>(got)});
         continue;
       }
       if (got < 0 && errno == EINTR) continue;
@@ -399,7 +399,7 @@ class HostAgent {
   const int out_;
   RunSignals signals_;
   int signal_fd_ = -1;
-  LineBuffer input_;
+  LineSplitter input_{kMaxHostLine};
   std::string pending_;
   std::string error_;
   std::string lost_;          // why its buyers did not run to their end, if not

@@ -86,33 +86,6 @@ std::string OptionalText(const json& j, const char* name) {
 
 }  // namespace
 
-void LineBuffer::Append(const char* data, size_t size) {
-  // Lines given out are dropped only now and then, not one at a time.
-  if (start_ > 0 && start_ >= data_.size() / 2) {
-    data_.erase(0, start_);
-    start_ = 0;
-  }
-  data_.append(data, size);
-}
-
-bool LineBuffer::Next(std::string* line, bool* too_long) {
-  const size_t newline = data_.find('\n', start_);
-  *too_long = false;
-  if (newline == std::string::npos) {
-    if (data_.size() - start_ <= kMaxHostLine) return false;
-    *line = data_.substr(start_, kMaxHostLine);
-    data_.clear();
-    start_ = 0;
-    *too_long = true;
-    return true;
-  }
-  const size_t length = newline - start_;
-  *too_long = length > kMaxHostLine;
-  *line = data_.substr(start_, std::min(length, kMaxHostLine));
-  start_ = newline + 1;
-  return true;
-}
-
 std::vector<std::string> HostSettings(const Scenario& scenario) {
   const StoreSpec& store = scenario.store;
   const GuardSpec& guard = scenario.guard;

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/line_splitter.h"
 #include "base/status.h"
 #include "sim/history/history.h"
 #include "sim/scenario/scenario.h"
@@ -40,23 +41,6 @@ namespace ticketsim {
 
 // A longer line is a protocol error (an event line is about 100 bytes).
 inline constexpr size_t kMaxHostLine = 1 << 20;
-
-// Splits what a pipe delivers into lines, keeping a partial one for later.
-class LineBuffer {
- public:
-  void Append(const char* data, size_t size);
-  // The next whole line (without its newline), if one has come. A line
-  // longer than kMaxHostLine is given, cut there, with `*too_long` set.
-  bool Next(std::string* line, bool* too_long);
-  // What is left after the last newline.
-  std::string_view partial() const {
-    return std::string_view(data_).substr(start_);
-  }
-
- private:
-  std::string data_;
-  size_t start_ = 0;  // what comes before it was given out
-};
 
 // One host's share of a run.
 struct HostShare {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/children.h"
+#include "base/escape.h"
 #include "base/fd.h"
 #include "base/interrupt.h"
 #include "sim/buyers/buyer.h"
@@ -50,49 +51,6 @@ constexpr size_t kStderrKept = 5;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
 
-std::string ExitWords(int status) {
-  if (WIFEXITED(status)) {
-    return fmt::format("exited with status {}", WEXITSTATUS(status));
-  }
-  if (WIFSIGNALED(status)) {
-    return fmt::format("was killed by {}", SignalName(WTERMSIG(status)));
-  }
-  return "ended";
-}
-
-// Forks and executes `argv` (looked up on PATH) in a process group of its
-// own, sent `death_signal` when this process dies, with every signal as a
-// new process has it; its stdin, stdout and stderr are the given
-// descriptors. Returns the pid, or -1 with errno set.
-pid_t Spawn(const std::vector<std::string>& words, int in, int out, int err,
-            int death_signal) {
-  std::vector<char*> argv;
-  for (const std::string& w : words)
-    argv.push_back(const_cast<char*>(w.c_str()));
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid != 0) {
-    if (pid > 0) setpgid(pid, pid);
-    return pid;
-  }
-  prctl(PR_SET_PDEATHSIG, death_signal);
-  if (getppid() != parent) _exit(127);
-  setpgid(0, 0);
-  const int fds[3] = {in, out, err};
-  int moved[3];
-  for (int i = 0; i < 3; ++i) moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-  for (int i = 0; i < 3; ++i) {
-    if (moved[i] < 0 || dup2(moved[i], i) < 0) _exit(127);
-  }
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  execvp(argv[0], argv.data());
-  ExitExecFailed(argv[0], errno);
-}
-
 // The launcher's words for `host`, {host} replaced in each.
 std::vector<std::string> LauncherWords(const std::vector<std::string>& words,
                                        const std::string& host) {
@@ -120,10 +78,16 @@ Status RunCommand(const std::vector<std::string>& command, std::string* out) {
   }
   Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]),
       err_w(err_pipe[1]);
-  Fd null_in(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  const pid_t pid =
-      Spawn(command, null_in.get(), out_w.get(), err_w.get(), SIGKILL);
-  if (pid < 0) return Status::FromErrno("fork", errno);
+  SpawnPlan plan;
+  plan.argv = command;
+  plan.fds[1] = out_w.get();
+  plan.fds[2] = err_w.get();
+  plan.fd_count = 3;
+  pid_t pid = 0;
+  if (Status s = Spawn(plan, &pid); !s.ok()) {
+    return Status::Environment(fmt::format("`{}` could not be started: {}",
+                                           CommandLine(command), s.message()));
+  }
   out_w.reset();
   err_w.reset();
   std::string err;
@@ -177,8 +141,8 @@ struct Agent {
   bool reaped = false;
   int status = 0;
   Fd in, out, err;
-  LineBuffer out_lines;
-  std::string err_partial;
+  LineSplitter out_lines{kMaxHostLine};
+  LineSplitter err_lines{300};
   std::vector<std::string> stderr_tail;
   bool ready = false;
   bool done = false;
@@ -281,12 +245,16 @@ class HostRunner {
       // SIGTERM, not SIGKILL: an agent (or a launcher whose far end sees
       // its stdin close) left alone still kills its buyers and removes its
       // objects.
-      agent.pid =
-          Spawn(agent.argv, in_r.get(), out_w.get(), err_w.get(), SIGTERM);
-      if (agent.pid < 0) {
-        return Status::Environment(
-            fmt::format("host {}: could not start its agent: fork: {}",
-                        agent.host, strerror(errno)));
+      SpawnPlan plan;
+      plan.argv = agent.argv;
+      plan.fds[0] = in_r.get();
+      plan.fds[1] = out_w.get();
+      plan.fds[2] = err_w.get();
+      plan.fd_count = 3;
+      plan.death_signal = SIGTERM;
+      if (Status s = Spawn(plan, &agent.pid); !s.ok()) {
+        return Status::Environment(fmt::format(
+            "host {}: could not start its agent: {}", agent.host, s.message()));
       }
       HostShare share;
       share.host = agent.host;
@@ -609,7 +577,7 @@ class HostRunner {
     for (int reads = 0; agent->out.get() >= 0 && reads < 16; ++reads) {
       const ssize_t got = read(agent->out.get(), buf, sizeof buf);
       if (got > 0) {
-        agent->out_lines.Append(buf, static_cast<size_t>(got));
+        agent->out_lines.Append({buf, static_cast<size_t>(got)});
         TakeLines(agent);
         continue;
       }
@@ -619,42 +587,29 @@ class HostRunner {
       if (!agent->done && failure_.ok() &&
           !agent->out_lines.partial().empty()) {
         AgentError(agent, fmt::format("its last line was cut short: {}",
-                                      Shown(agent->out_lines.partial())));
+                                      VisibleCut(agent->out_lines.partial())));
       }
     }
     for (int reads = 0; agent->err.get() >= 0 && reads < 16; ++reads) {
       const ssize_t got = read(agent->err.get(), buf, sizeof buf);
       if (got > 0) {
-        for (ssize_t i = 0; i < got; ++i) {
-          if (buf[i] == '\n') {
-            KeepStderr(agent);
-          } else if (agent->err_partial.size() < 300) {
-            agent->err_partial += buf[i];
-          }
-        }
+        agent->err_lines.Feed(
+            {buf, static_cast<size_t>(got)},
+            [&](const std::string& line, bool) { KeepStderr(agent, line); });
         continue;
       }
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && errno == EAGAIN) break;
-      if (!agent->err_partial.empty()) KeepStderr(agent);
+      agent->err_lines.Finish(
+          [&](const std::string& line, bool) { KeepStderr(agent, line); });
       agent->err.reset();
     }
   }
 
-  void KeepStderr(Agent* agent) {
+  void KeepStderr(Agent* agent, const std::string& line) {
     std::vector<std::string>& tail = agent->stderr_tail;
     if (tail.size() == kStderrKept) tail.erase(tail.begin());
-    tail.push_back(Shown(agent->err_partial));
-    agent->err_partial.clear();
-  }
-
-  // A line for people: control characters as spaces, cut at 200 bytes.
-  static std::string Shown(std::string_view text) {
-    std::string out(text.substr(0, 200));
-    for (char& c : out) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    }
-    return text.size() > 200 ? out + " ..." : out;
+    tail.push_back(VisibleCut(line));
   }
 
   void AgentError(Agent* agent, std::string_view what) {
@@ -675,7 +630,7 @@ class HostRunner {
         AgentError(agent,
                    fmt::format("its agent said something that is not the "
                                "protocol ({}): {}",
-                               s.message(), Shown(line)));
+                               s.message(), VisibleCut(line)));
       }
     }
   }
@@ -716,13 +671,13 @@ class HostRunner {
       case AgentMessage::Kind::kErrors:
         if (!m.failure.empty() && failure_.ok()) {
           Failed(Status::Environment(
-              fmt::format("host {}: {}", agent->host, Shown(m.failure))));
+              fmt::format("host {}: {}", agent->host, VisibleCut(m.failure))));
         }
         if (result_->first_store_error.empty()) {
-          result_->first_store_error = Shown(m.store_error);
+          result_->first_store_error = VisibleCut(m.store_error);
         }
         if (result_->first_guard_error.empty()) {
-          result_->first_guard_error = Shown(m.guard_error);
+          result_->first_guard_error = VisibleCut(m.guard_error);
         }
         return Status::Ok();
       case AgentMessage::Kind::kDone:
@@ -735,7 +690,7 @@ class HostRunner {
         agent->done = true;
         return Status::Ok();
       case AgentMessage::Kind::kError:
-        AgentError(agent, Shown(m.error));
+        AgentError(agent, VisibleCut(m.error));
         return Status::Ok();
     }
     return Status::Ok();

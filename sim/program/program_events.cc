@@ -12,14 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-// The line as a message shows it: visible, and not too long.
-std::string Shown(const std::string& text) {
-  constexpr size_t kShown = 200;
-  std::string shown = Visible(text.substr(0, kShown));
-  if (text.size() > kShown) shown += " ...";
-  return shown;
-}
-
 // A whole number field, if `key` is there; Corrupt text in *why otherwise.
 bool IntField(const json& doc, const char* key, std::optional<int64_t>* out,
               std::string* why) {
@@ -48,7 +40,7 @@ Status ProgramEvents::Error(const std::string& text,
                             const std::string& why) const {
   return Status::Corrupt(fmt::format(
       "protocol error: buyer {}, line {} of its events (fd 3): {}: {}", buyer_,
-      lines_, why, Shown(text)));
+      lines_, why, VisibleCut(text)));
 }
 
 bool ProgramEvents::Record(EventKind kind, int64_t t, int64_t value,

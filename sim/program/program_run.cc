@@ -29,6 +29,7 @@
 #include "base/escape.h"
 #include "base/fd.h"
 #include "base/interrupt.h"
+#include "base/line_splitter.h"
 #include "sim/buyers/buyer.h"
 #include "sim/program/program_events.h"
 #include "sim/program/program_fence.h"
@@ -72,91 +73,6 @@ Status MakePipe(Fd* read_end, Fd* write_end) {
   return Status::Ok();
 }
 
-// What one spawned process gets: its argv, its environment, and the
-// descriptors it is to find at 1, 2, 3 and 4 (-1: /dev/null).
-struct SpawnPlan {
-  std::vector<char*> argv;
-  std::vector<std::string> env;
-  int dir = -1;  // the run directory's descriptor: the current directory
-  int fds[5] = {-1, -1, -1, -1, -1};  // index: the child's descriptor
-  int join_cgroup = -1;               // a cgroup.procs to write "0" to, or -1
-};
-
-// In the forked child: puts `plan`'s descriptors in place and executes it,
-// or says on `report` which step failed. Nothing but system calls runs.
-[[noreturn]] void StartChild(const SpawnPlan& plan, char* const* envp,
-                             pid_t parent, const StartReport& report) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // Its parent died before that? (In a PID namespace of its own the parent,
-  // outside, is 0 to it while alive.)
-  if (const pid_t now = getppid(); now != parent && now != 0) _exit(127);
-  setpgid(0, 0);
-  // Before 0..4 are moved into place, which may close the directory's.
-  if (fchdir(plan.dir) != 0) report.Fail(StartStep::kDirectory, errno);
-  if (plan.join_cgroup >= 0 && write(plan.join_cgroup, "0", 1) != 1) {
-    report.Fail(StartStep::kCgroup, errno);
-  }
-  // Out of the way of 0..4 first, then into place (dup2 clears O_CLOEXEC).
-  int moved[5];
-  int null_fd = -1;
-  for (int i = 0; i < 5; ++i) {
-    if (plan.fds[i] < 0 && null_fd < 0) {
-      null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-      if (null_fd < 0) report.Fail(StartStep::kDescriptors, errno);
-    }
-    moved[i] =
-        fcntl(plan.fds[i] >= 0 ? plan.fds[i] : null_fd, F_DUPFD_CLOEXEC, 10);
-    if (moved[i] < 0) report.Fail(StartStep::kDescriptors, errno);
-  }
-  for (int i = 0; i < 5; ++i) {
-    if (dup2(moved[i], i) < 0) report.Fail(StartStep::kDescriptors, errno);
-  }
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(plan.argv[0], plan.argv.data(), envp);
-  report.Fail(StartStep::kExec, errno);
-}
-
-// Forks and executes `plan` in a process group of its own, with every
-// signal as a new process has it, and sets *pid. Environment, saying why,
-// when it could not be started (the fork, or the child's setting up or
-// exec, failed: a copy that never ran is not the program's failure); the
-// child is then reaped.
-Status Spawn(const SpawnPlan& plan, pid_t* pid) {
-  std::vector<char*> envp;
-  envp.reserve(plan.env.size() + 1);
-  for (const std::string& e : plan.env)
-    envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  StartReport report;
-  if (Status s = report.Open(); !s.ok()) return s;
-  const pid_t parent = getpid();
-  const pid_t child = fork();
-  if (child < 0) return Status::FromErrno("fork", errno);
-  if (child == 0) StartChild(plan, envp.data(), parent, report);
-  setpgid(child, child);  // either side may be first
-  if (Status s = report.Wait(plan.argv[0]); !s.ok()) {
-    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return s;
-  }
-  *pid = child;
-  return Status::Ok();
-}
-
-std::string ExitWords(int status) {
-  if (WIFEXITED(status)) {
-    return fmt::format("exited with status {}", WEXITSTATUS(status));
-  }
-  if (WIFSIGNALED(status)) {
-    return fmt::format("was killed by {}{}", SignalName(WTERMSIG(status)),
-                       WCOREDUMP(status) ? " (core dumped)" : "");
-  }
-  return "ended";
-}
-
 // Whether a process the program started itself failed, by its wait status:
 // a non-zero exit of one running the program's own code (a `grep` that
 // found nothing is its caller's business), or a signal other than those
@@ -175,38 +91,6 @@ bool ProcessFailed(int status, bool own_code) {
       return true;
   }
 }
-
-// Splits what a pipe delivers into lines, keeping a partial one for later.
-// A line longer than `max` is cut there: `long_line` is set for it.
-class LineSplitter {
- public:
-  explicit LineSplitter(size_t max) : max_(max) {}
-  template <typename Fn>
-  void Feed(const char* data, size_t size, Fn&& on_line) {
-    for (size_t i = 0; i < size; ++i) {
-      if (data[i] == '\n') {
-        on_line(partial_, cut_);
-        partial_.clear();
-        cut_ = false;
-      } else if (partial_.size() < max_) {
-        partial_ += data[i];
-      } else {
-        cut_ = true;
-      }
-    }
-  }
-  template <typename Fn>
-  void Finish(Fn&& on_line) {
-    if (!partial_.empty() || cut_) on_line(partial_, cut_);
-    partial_.clear();
-    cut_ = false;
-  }
-
- private:
-  size_t max_;
-  std::string partial_;
-  bool cut_ = false;
-};
 
 // One lane: a copy of the program (mode buyer), the runs of one buyer's
 // purchases (operation), or the program (whole).
@@ -272,10 +156,6 @@ class ProgramRunner {
       s = SoldPattern::Compile(program_.sold_pattern, &pattern_);
       if (!s.ok()) return s;
     }
-    for (const std::string& word : report_->argv) {
-      argv_.push_back(const_cast<char*>(word.c_str()));
-    }
-    argv_.push_back(nullptr);
     const int was_subreaper = [] {
       int on = 0;
       prctl(PR_GET_CHILD_SUBREAPER, &on);
@@ -355,7 +235,7 @@ class ProgramRunner {
     }
     if (!s.ok()) return s;
     SpawnPlan plan;
-    plan.argv = argv_;
+    plan.argv = report_->argv;
     plan.env = Environment(buyer, attempt, events);
     plan.dir = run_dir_.get();
     plan.fds[1] = out_w.get();
@@ -574,7 +454,7 @@ class ProgramRunner {
       if (n == 0) {
         lane->event_lines.Finish(line);
       } else {
-        lane->event_lines.Feed(buf, n, line);
+        lane->event_lines.Feed({buf, n}, line);
       }
       if (st.ok()) st = AfterEvents(lane, now);
       return st;
@@ -599,7 +479,7 @@ class ProgramRunner {
       if (n == 0) {
         lane->out_lines.Finish(line);
       } else {
-        lane->out_lines.Feed(buf, n, line);
+        lane->out_lines.Feed({buf, n}, line);
       }
       return st;
     });
@@ -613,7 +493,7 @@ class ProgramRunner {
       if (n == 0) {
         lane->err_lines.Finish(line);
       } else {
-        lane->err_lines.Feed(buf, n, line);
+        lane->err_lines.Feed({buf, n}, line);
       }
       return Status::Ok();
     });
@@ -1057,7 +937,6 @@ class ProgramRunner {
   const size_t capacity_;
   std::mt19937_64 random_;
   std::unique_ptr<SoldPattern> pattern_;
-  std::vector<char*> argv_;
   std::vector<Lane> lanes_;
   std::unordered_map<pid_t, uint32_t> lane_of_;
   ProgramFence fence_;

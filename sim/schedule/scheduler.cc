@@ -1,10 +1,8 @@
 #include "sim/schedule/scheduler.h"
 
 #include <fmt/format.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <random>
 
 #include "base/escape.h"
+#include "base/futex.h"
 
 namespace ticketsim {
 namespace {
@@ -128,11 +127,6 @@ class ListChooser : public StepChooser {
   std::vector<uint32_t> list_;
   std::unique_ptr<StepChooser> after_;
 };
-
-long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value,
-                 nullptr, nullptr, 0);
-}
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
