@@ -1,6 +1,7 @@
 // Status: the result of an operation that can fail, passed as a value across
-// module boundaries (after LevelDB's Status). Only main turns a Status into an
-// exit code or a message for the user.
+// module boundaries (after LevelDB's Status). Only the commands (sim/cli/,
+// and the history reader behind `check --history`) turn a Status into an
+// exit status (base/exit_status.h) and a message for the user.
 #ifndef TICKETSIM_BASE_STATUS_H_
 #define TICKETSIM_BASE_STATUS_H_
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "bench/rounds.h"
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 #include "sim/scenario/scenario_file.h"
 
 namespace ticketsim {

@@ -31,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/children.h"
 #include "base/clock.h"
+#include "base/spawn.h"
 #include "storage/pg_connect.h"
 
 namespace ticketsim {
@@ -49,7 +49,7 @@ constexpr int64_t kStartLimitNs = int64_t{120} * 1000000000;
 // (then its System V segment is removed by ticketsim).
 constexpr int64_t kStopLimitNs = int64_t{2} * 1000000000;
 // How long one connection may take while the server starts.
-constexpr int64_t kConnectLimitMs = 10000;
+constexpr int64_t kStartConnectLimitMs = 10000;
 // ticketsim's record of the server, in the run directory.
 constexpr const char* kRecordName = "pg.server";
 
@@ -883,7 +883,7 @@ Status PgServer::AwaitReady(const std::string& log) {
   const int64_t deadline = MonotonicNs() + kStartLimitNs;
   for (;;) {
     PGconn* db = nullptr;
-    Status s = PgConnect(keys, values, kConnectLimitMs, &db);
+    Status s = PgConnect(keys, values, kStartConnectLimitMs, &db);
     if (s.ok()) {
       PQfinish(db);
       return s;

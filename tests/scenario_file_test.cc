@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 #include "sim/scenario/scenario_keys.h"
 #include "tests/test_util.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "sim/check/starvation.h"
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 
 namespace ticketsim {
 namespace {

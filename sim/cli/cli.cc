@@ -24,6 +24,7 @@
 #include "base/escape.h"
 #include "base/interrupt.h"
 #include "base/output_file.h"
+#include "base/version.h"
 #include "sim/cli/cli_model.h"
 #include "sim/cli/doc_commands.h"
 #include "sim/cli/progress.h"
@@ -39,7 +40,7 @@
 #include "sim/report/report_junit.h"
 #include "sim/report/report_text.h"
 #include "sim/run/run.h"
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_file.h"
 #include "sim/scenario/scenario_library.h"
@@ -1411,7 +1412,7 @@ int PrepareCommand(std::span<const std::string> args,
       "ticketsim: buyer processes race for tickets; the checker "
       "reports exactly what went wrong."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "ticketsim " TICKETSIM_VERSION,
+  app.set_version_flag("--version", std::string("ticketsim ") + kToolVersion,
                        "print the version and exit");
 
   ScenarioOptions run_options;

@@ -1,4 +1,5 @@
-// The command line: `ticketsim run | compare | check | list | clean`.
+// The command line: `ticketsim run | check | compare | list | clean | step |
+// buyer | completion | manual`.
 #ifndef TICKETSIM_SIM_CLI_CLI_H_
 #define TICKETSIM_SIM_CLI_CLI_H_
 

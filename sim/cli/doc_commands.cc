@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/escape.h"
+#include "base/version.h"
 #include "sim/cli/cli.h"
 #include "sim/cli/completion.h"
 #include "sim/cli/manual.h"
@@ -53,7 +54,7 @@ bool DocCommands::Run(const CLI::App& app, std::span<const FlagKey> flag_keys,
   if (!completion_->parsed() && !manual_->parsed()) return false;
   *status = kExitOk;
   if (manual_->parsed()) {
-    *out += ManPage(DescribeCommandLine(app, flag_keys), TICKETSIM_VERSION);
+    *out += ManPage(DescribeCommandLine(app, flag_keys), kToolVersion);
     return true;
   }
   if (scenarios_) {

@@ -17,7 +17,7 @@
 #include "sim/cli/step_screen.h"
 #include "sim/report/report_text.h"
 #include "sim/run/run.h"
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 
 namespace ticketsim {
 namespace {

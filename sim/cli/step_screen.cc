@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "base/escape.h"
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 
 namespace ticketsim {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "sim/check/checker.h"
 #include "sim/check/starvation.h"
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 #include "sim/report/report_json.h"
 #include "sim/result/run_check.h"
 #include "sim/scenario/scenario_settings.h"

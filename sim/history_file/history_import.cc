@@ -18,7 +18,7 @@
 #include "base/exit_status.h"
 #include "base/input_file.h"
 #include "sim/check/checker.h"
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 #include "sim/result/run_check.h"
 
 namespace ticketsim {
@@ -28,7 +28,7 @@ using nlohmann::json;
 
 // The longest line read whole. Only a controlled schedule's `schedule` line
 // (the list of every step) is longer, and it is skipped, not parsed.
-constexpr size_t kMaxLineBytes = 1 << 16;
+constexpr size_t kMaxHistoryLine = 1 << 16;
 constexpr std::string_view kScheduleLine =
     R"({"type": "info", "f": "schedule")";
 // The most buyers a history may name (as a scenario may have).
@@ -40,7 +40,7 @@ struct Malformed {
 };
 
 // Reads one line (without its newline) into `line`; a line longer than
-// kMaxLineBytes is cut there and *long_line set, the rest skipped.
+// kMaxHistoryLine is cut there and *long_line set, the rest skipped.
 bool ReadLine(std::FILE* in, std::string* line, bool* long_line) {
   line->clear();
   *long_line = false;
@@ -49,7 +49,7 @@ bool ReadLine(std::FILE* in, std::string* line, bool* long_line) {
     const int c = getc_unlocked(in);
     if (c == EOF) return !line->empty() || *long_line;
     if (c == '\n') return true;
-    if (line->size() == kMaxLineBytes) {
+    if (line->size() == kMaxHistoryLine) {
       *long_line = true;
       continue;
     }
@@ -798,7 +798,7 @@ Status ReadHistory(const std::string& path,
       if (line.starts_with(kScheduleLine)) continue;
       return Status::Invalid(
           fmt::format("{}:{}: a line of more than {} bytes is no history's",
-                      name, number, kMaxLineBytes));
+                      name, number, kMaxHistoryLine));
     }
     bool final = false;
     if (auto m = ReadLineInto(line, number, &trial, &final)) {

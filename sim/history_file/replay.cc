@@ -71,11 +71,11 @@ std::optional<Replay> ParseScheduleLine(const std::string& line,
 }
 
 // The longest line read: a schedule of kMaxListedSteps buyers, with room.
-constexpr size_t kMaxLineBytes = kMaxListedSteps * 12 + 4096;
+constexpr size_t kMaxReplayLine = kMaxListedSteps * 12 + 4096;
 
 enum class Got { kLine, kEnd, kTooLong };
 
-// Reads one line (without its newline) of at most kMaxLineBytes.
+// Reads one line (without its newline) of at most kMaxReplayLine.
 Got ReadLine(std::FILE* in, std::string* line) {
   line->clear();
   for (;;) {
@@ -83,7 +83,7 @@ Got ReadLine(std::FILE* in, std::string* line) {
     const int c = getc_unlocked(in);
     if (c == EOF) return line->empty() ? Got::kEnd : Got::kLine;
     if (c == '\n') return Got::kLine;
-    if (line->size() == kMaxLineBytes) return Got::kTooLong;
+    if (line->size() == kMaxReplayLine) return Got::kTooLong;
     line->push_back(static_cast<char>(c));
   }
 }
@@ -212,7 +212,7 @@ Status LoadReplay(const std::string& path, int64_t trial, Replay* out) {
     if (got == Got::kTooLong) {
       return Status::Invalid(fmt::format(
           "--replay {}:{}: a line of more than {} bytes is no history's", name,
-          number, kMaxLineBytes));
+          number, kMaxReplayLine));
     }
     if (Status s = scan.Line(line, number, &found); !s.ok()) return s;
   }

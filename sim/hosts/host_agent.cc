@@ -28,7 +28,7 @@ namespace ticketsim {
 namespace {
 
 // How long the share may take to come, and the buyers to attach.
-constexpr int64_t kStartLimitNs = int64_t{60} * 1000000000;
+constexpr int64_t kShareLimitNs = int64_t{60} * 1000000000;
 // How often the arena is looked at for new events while buyers run.
 constexpr int kSendEveryMs = 2;
 // Past the share's time limit by this much, the agent ends its buyers
@@ -64,7 +64,7 @@ class HostAgent {
  private:
   // Reads the first line of stdin, answering nothing before it.
   bool ReadShareLine(std::string* line) {
-    const int64_t give_up = MonotonicNs() + kStartLimitNs;
+    const int64_t give_up = MonotonicNs() + kShareLimitNs;
     for (;;) {
       bool too_long = false;
       if (input_.Next(line, &too_long)) {
@@ -260,7 +260,7 @@ class HostAgent {
     const size_t mine = share_.buyers.size();
     const int64_t pause_ns =
         static_cast<int64_t>(scenario_.faults.pause_holder_ms * 1e6);
-    const int64_t attach_limit = MonotonicNs() + kStartLimitNs;
+    const int64_t attach_limit = MonotonicNs() + kShareLimitNs;
     bool ready_said = false;
     bool started = false;
     bool stopping = false;

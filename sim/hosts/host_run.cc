@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "base/children.h"
 #include "base/escape.h"
 #include "base/fd.h"
 #include "base/interrupt.h"
+#include "base/spawn.h"
 #include "sim/buyers/buyer.h"
 #include "sim/hosts/host_events.h"
 #include "sim/hosts/host_protocol.h"
@@ -38,7 +38,7 @@ namespace {
 constexpr int kPings = 16;
 // From the launch until every agent's buyers wait at their barriers, at
 // most (and at most the run's time limit).
-constexpr int64_t kStartLimitNs = int64_t{60} * 1000000000;
+constexpr int64_t kLaunchLimitNs = int64_t{60} * 1000000000;
 // After stop, how long the agents have to send the rest, say done and exit;
 // then they are sent SIGTERM (a launcher such as ssh then ends, and the
 // agent at its far end sees its stdin close), and as long again later
@@ -219,7 +219,7 @@ class HostRunner {
     const std::vector<std::string> settings = HostSettings(scenario_);
     first_launch_ = MonotonicNs();
     start_limit_ =
-        std::min(kStartLimitNs, RunTimeoutMs(scenario_) * int64_t{1000000});
+        std::min(kLaunchLimitNs, RunTimeoutMs(scenario_) * int64_t{1000000});
     for (size_t h = 0; h < result_->hosts.size(); ++h) {
       const HostRecord& record = result_->hosts[h];
       if (record.buyers.empty()) continue;  // fewer buyers than hosts
@@ -766,7 +766,7 @@ class HostRunner {
   Fd signal_fd_;
   Status failure_;
   int64_t first_launch_ = 0;
-  int64_t start_limit_ = kStartLimitNs;
+  int64_t start_limit_ = kLaunchLimitNs;
   bool started_ = false;
   int64_t start_ = 0;
   int64_t deadline_ = INT64_MAX;

@@ -24,12 +24,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/children.h"
 #include "base/descendant_watch.h"
 #include "base/escape.h"
 #include "base/fd.h"
 #include "base/interrupt.h"
 #include "base/line_splitter.h"
+#include "base/spawn.h"
 #include "sim/buyers/buyer.h"
 #include "sim/program/program_events.h"
 #include "sim/program/program_fence.h"

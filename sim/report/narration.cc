@@ -10,7 +10,7 @@
 #include "base/escape.h"
 #include "base/interrupt.h"
 #include "sim/check/checker.h"
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 #include "sim/result/run_check.h"
 
 namespace ticketsim {

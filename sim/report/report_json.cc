@@ -1,8 +1,9 @@
 #include "sim/report/report_json.h"
 
 #include "base/interrupt.h"
-#include "sim/report/hints.h"
+#include "base/version.h"
 #include "sim/report/rates.h"
+#include "sim/report/verdict_hints.h"
 #include "sim/result/run_check.h"
 
 namespace ticketsim {
@@ -325,7 +326,7 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
     });
   }
   return {{"version", kJsonReportVersion},
-          {"ticketsim_version", TICKETSIM_VERSION},
+          {"ticketsim_version", kToolVersion},
           {"passed", passed},
           {"exit_code", exit_code},
           {"scenarios", scenarios}};

@@ -9,7 +9,7 @@
 #include "base/json_text.h"
 #include "sim/check/checker.h"
 #include "sim/result/run_result.h"
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 
 namespace ticketsim {
 

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 
 namespace ticketsim {
 namespace {

@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 
 namespace ticketsim {
 

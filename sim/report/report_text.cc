@@ -11,8 +11,8 @@
 
 #include "base/escape.h"
 #include "base/interrupt.h"
-#include "sim/report/hints.h"
 #include "sim/report/rates.h"
+#include "sim/report/verdict_hints.h"
 #include "sim/result/run_check.h"
 #include "sim/scenario/program_command.h"
 #include "sim/schedule/scheduler.h"

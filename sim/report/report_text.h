@@ -10,7 +10,7 @@
 
 #include "sim/check/checker.h"
 #include "sim/result/run_result.h"
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 
 namespace ticketsim {
 

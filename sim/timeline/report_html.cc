@@ -5,14 +5,12 @@
 #include <atomic>
 #include <string_view>
 
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 #include "sim/report/rates.h"
 #include "sim/timeline/timeline_svg.h"
 
 namespace ticketsim {
 namespace {
-
-std::string Ms(int64_t ns) { return FormatTime(static_cast<uint64_t>(ns)); }
 
 // A witness's stretch of time, for the page's script to zoom to.
 std::string TimeAttributes(const Witness& w) {
@@ -20,8 +18,7 @@ std::string TimeAttributes(const Witness& w) {
   return fmt::format(
       " class=\"witness-item\" data-from-ns=\"{}\" data-to-ns=\"{}\" "
       "title=\"click to zoom the timeline to {} .. {}\"",
-      w.from_ns, w.to_ns, Ms(static_cast<int64_t>(w.from_ns)),
-      Ms(static_cast<int64_t>(w.to_ns)));
+      w.from_ns, w.to_ns, FormatTime(w.from_ns), FormatTime(w.to_ns));
 }
 
 // Each kind of `list` with its summary and witnesses, as list items.
@@ -476,15 +473,17 @@ std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
         "purchases, from {} to {}. The buyers of the highlighted witnesses "
         "come first.</p>\n",
         drawing.lanes, run.served_by.size(), drawing.all_lanes ? " (all)" : "",
-        drawing.shown_attempts, drawing.total_attempts, Ms(drawing.from_ns),
-        Ms(drawing.to_ns));
+        drawing.shown_attempts, drawing.total_attempts,
+        FormatTime(static_cast<uint64_t>(drawing.from_ns)),
+        FormatTime(static_cast<uint64_t>(drawing.to_ns)));
   }
   out += fmt::format(
       "<div class=\"zoom-bar\">Time shown: <span class=\"zoom-range\">{} to "
       "{}</span> <button type=\"button\" class=\"reset-zoom\">reset "
       "zoom</button> Drag across the timeline to zoom into a stretch of "
       "time; click a witness above to zoom to it.</div>\n",
-      Ms(drawing.from_ns), Ms(drawing.to_ns));
+      FormatTime(static_cast<uint64_t>(drawing.from_ns)),
+      FormatTime(static_cast<uint64_t>(drawing.to_ns)));
   out += LegendHtml(drawing, id);
   out += drawing.svg;
   return out + "</section>\n";

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/history/words.h"
+#include "sim/history/event_words.h"
 #include "sim/result/run_check.h"
 #include "sim/timeline/timeline.h"
 #include "sim/timeline/timeline_sample.h"

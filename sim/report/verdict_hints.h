@@ -1,7 +1,7 @@
 // Hints: what a report adds under a verdict when the cause, and its fix,
 // follow from the scenario alone, or from how a program ran.
-#ifndef TICKETSIM_SIM_REPORT_HINTS_H_
-#define TICKETSIM_SIM_REPORT_HINTS_H_
+#ifndef TICKETSIM_SIM_REPORT_VERDICT_HINTS_H_
+#define TICKETSIM_SIM_REPORT_VERDICT_HINTS_H_
 
 #include <fmt/format.h>
 
@@ -66,4 +66,4 @@ inline std::string ProgramHint(const RunResult& run) {
 
 }  // namespace ticketsim
 
-#endif  // TICKETSIM_SIM_REPORT_HINTS_H_
+#endif  // TICKETSIM_SIM_REPORT_VERDICT_HINTS_H_

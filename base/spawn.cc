@@ -1,4 +1,4 @@
-#include "base/children.h"
+#include "base/spawn.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 // one ended in words, and finding them all. Shared by everything that
 // starts other programs (a user's program, the hosts' agents and their
 // launchers).
-#ifndef TICKETSIM_BASE_CHILDREN_H_
-#define TICKETSIM_BASE_CHILDREN_H_
+#ifndef TICKETSIM_BASE_SPAWN_H_
+#define TICKETSIM_BASE_SPAWN_H_
 
 #include <sys/types.h>
 
@@ -80,4 +80,4 @@ std::string ExitWords(int status);
 
 }  // namespace ticketsim
 
-#endif  // TICKETSIM_BASE_CHILDREN_H_
+#endif  // TICKETSIM_BASE_SPAWN_H_

@@ -1,7 +1,7 @@
 // The words the reports share, so that the narration, the witnesses and the
 // timeline's hover text say the same thing the same way.
-#ifndef TICKETSIM_SIM_HISTORY_WORDS_H_
-#define TICKETSIM_SIM_HISTORY_WORDS_H_
+#ifndef TICKETSIM_SIM_HISTORY_EVENT_WORDS_H_
+#define TICKETSIM_SIM_HISTORY_EVENT_WORDS_H_
 
 #include <fmt/format.h>
 
@@ -102,4 +102,4 @@ inline std::string FaultWhat(uint32_t aux, int64_t value) {
 
 }  // namespace ticketsim
 
-#endif  // TICKETSIM_SIM_HISTORY_WORDS_H_
+#endif  // TICKETSIM_SIM_HISTORY_EVENT_WORDS_H_

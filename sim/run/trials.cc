@@ -1,4 +1,4 @@
-#include "sim/run/suite.h"
+#include "sim/run/trials.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-// Suite: scenarios run trial after trial, and whether each met its
+// Trials: scenarios run trial after trial, and whether each met its
 // expectation.
 //
 // Trial t (from 1) of a scenario runs with seed buyers.seed + t - 1, wrapped
@@ -7,8 +7,8 @@
 // when every trial meets it: "none" (or no [expect]) wants no violation in
 // any trial; "some" wants a violation in every trial, and the kinds listed
 // in expect.kinds among them. A forced race is one that shows up every time.
-#ifndef TICKETSIM_SIM_RUN_SUITE_H_
-#define TICKETSIM_SIM_RUN_SUITE_H_
+#ifndef TICKETSIM_SIM_RUN_TRIALS_H_
+#define TICKETSIM_SIM_RUN_TRIALS_H_
 
 #include <cstdint>
 #include <functional>
@@ -120,4 +120,4 @@ ScenarioResult RunTrials(const LoadedScenario& loaded, const SuiteHooks& hooks);
 
 }  // namespace ticketsim
 
-#endif  // TICKETSIM_SIM_RUN_SUITE_H_
+#endif  // TICKETSIM_SIM_RUN_TRIALS_H_
