@@ -45,9 +45,9 @@
 #include "bench/rounds.h"
 #include "bench/schedules.h"
 #include "bench/workload.h"
-#include "sim/checker.h"
-#include "sim/run.h"
-#include "sim/scheduler.h"
+#include "sim/check/checker.h"
+#include "sim/run/run.h"
+#include "sim/schedule/scheduler.h"
 
 namespace ticketsim {
 namespace {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/guard.h"
-#include "sim/tally.h"
+#include "sim/guards/guard.h"
+#include "sim/history/tally.h"
 #include "storage/pg_server.h"
 #include "storage/run_names.h"
 

@@ -16,7 +16,7 @@
 #include <functional>
 
 #include "bench/rounds.h"
-#include "sim/scenario.h"
+#include "sim/scenario/scenario.h"
 
 namespace ticketsim {
 

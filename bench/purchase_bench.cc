@@ -4,7 +4,7 @@
 // step). What a purchase costs before any other process contends for it.
 #include <benchmark/benchmark.h>
 
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 #include "storage/run_names.h"
 #include "storage/ticket_store.h"
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "bench/rounds.h"
-#include "sim/scenario_file.h"
-#include "sim/suite.h"
+#include "sim/run/trials.h"
+#include "sim/scenario/scenario_file.h"
 
 namespace ticketsim {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/schedule.h"
+#include "sim/scenario/schedule.h"
 
 namespace ticketsim {
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "sim/checker.h"
-#include "sim/run.h"
-#include "sim/schedule.h"
+#include "sim/check/checker.h"
+#include "sim/run/run.h"
+#include "sim/scenario/schedule.h"
 
 namespace ticketsim {
 

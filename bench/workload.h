@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bench/rounds.h"
-#include "sim/scenario.h"
+#include "sim/scenario/scenario.h"
 
 namespace ticketsim {
 

@@ -7,14 +7,14 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/history_export.h"
-#include "sim/host_events.h"
-#include "sim/host_protocol.h"
-#include "sim/host_run.h"
-#include "sim/narration.h"
-#include "sim/report_html.h"
-#include "sim/report_json.h"
-#include "sim/report_text.h"
+#include "sim/history_file/history_export.h"
+#include "sim/hosts/host_events.h"
+#include "sim/hosts/host_protocol.h"
+#include "sim/hosts/host_run.h"
+#include "sim/report/narration.h"
+#include "sim/report/report_json.h"
+#include "sim/report/report_text.h"
+#include "sim/timeline/report_html.h"
 
 namespace ticketsim {
 namespace {
@@ -48,9 +48,9 @@ std::string TakeLines(std::string_view input, RunResult* run, int* taken) {
   HostEvents events;
   if (!events.Map(run->scenario, run).ok())
     return "the history cannot be mapped";
-  LineBuffer buffer;
-  buffer.Append(input.data(), input.size());
-  buffer.Append("\n", 1);
+  LineSplitter buffer{kMaxHostLine};
+  buffer.Append(input);
+  buffer.Append("\n");
   std::string line;
   bool too_long = false;
   while (buffer.Next(&line, &too_long) && !too_long) {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_scenario.h"
-#include "sim/cli.h"
+#include "sim/cli/cli.h"
 
 namespace ticketsim {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <string_view>
 
-#include "sim/history.h"
-#include "sim/program_events.h"
+#include "sim/history/history.h"
+#include "sim/program/program_events.h"
 
 namespace ticketsim {
 namespace {

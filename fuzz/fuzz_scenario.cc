@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/scenario.h"
-#include "sim/scenario_file.h"
+#include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_file.h"
 
 namespace ticketsim {
 namespace {

@@ -14,6 +14,9 @@
 #include <cstring>
 #include <utility>
 
+#include "base/clock.h"
+#include "base/shell_words.h"
+
 namespace ticketsim {
 namespace {
 
@@ -40,7 +43,7 @@ Status AwaitFd(int fd, short events, int64_t deadline, bool* ready) {
   }
   for (;;) {
     const bool watched = Watched();
-    const int64_t left = deadline - PgNowNs();
+    const int64_t left = deadline - MonotonicNs();
     if (left <= 0) return Status::Ok();
     const int64_t slice = watched ? std::min(left, kWatchEveryNs) : left;
     const int timeout_ms = slice >= int64_t{INT32_MAX} * 1000000
@@ -168,16 +171,10 @@ PgWaitWatch::~PgWaitWatch() {
 
 Status PgWaitCheck() { return Watched() ? watch->check() : Status::Ok(); }
 
-int64_t PgNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 Status PgWaitNap(int64_t ns) {
-  const int64_t deadline = PgNowNs() + ns;
+  const int64_t deadline = MonotonicNs() + ns;
   for (;;) {
-    const int64_t left = deadline - PgNowNs();
+    const int64_t left = deadline - MonotonicNs();
     if (left <= 0) return Status::Ok();
     const int64_t slice = std::min(left, kWatchEveryNs);
     timespec ts{static_cast<time_t>(slice / 1000000000),
@@ -192,7 +189,7 @@ Status PgConnect(const char* const* keys, const char* const* values,
   if (Status s = PgWaitCheck(); !s.ok()) return s;
   PGconn* db = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (db == nullptr) return Status::Environment("out of memory");
-  const int64_t deadline = PgNowNs() + limit_ms * 1000000;
+  const int64_t deadline = MonotonicNs() + limit_ms * 1000000;
   // As libpq asks: the first wait is for the socket to take a write.
   PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
   Status s;
@@ -307,6 +304,40 @@ std::string ServerLines(std::string_view text) {
     for (char c : line) out += c == '\t' ? ' ' : c;
   }
   return out;
+}
+
+std::string ServerAddress(std::string_view conninfo) {
+  std::string host;
+  if (conninfo.starts_with("postgresql://") ||
+      conninfo.starts_with("postgres://")) {
+    std::string_view rest = conninfo.substr(conninfo.find("//") + 2);
+    rest = rest.substr(0, rest.find_first_of("/?"));
+    if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+      rest = rest.substr(at + 1);
+    }
+    if (rest.starts_with('[')) {
+      host = std::string(rest.substr(1, rest.find(']') - 1));
+    } else {
+      host = std::string(rest.substr(0, rest.find(':')));
+    }
+    if (host.empty() || host.starts_with('%')) return "";
+    return host;
+  }
+  std::vector<std::string> words;
+  if (!SplitCommandLine(conninfo, &words).ok()) return "";
+  for (const std::string& word : words) {
+    for (const char* key : {"hostaddr=", "host="}) {
+      if (word.starts_with(key)) {
+        const std::string value = word.substr(strlen(key));
+        if (!value.empty() && value[0] != '/' && value[0] != '@') {
+          if (host.empty() || std::string_view(key) == "hostaddr=") {
+            host = value;
+          }
+        }
+      }
+    }
+  }
+  return host;
 }
 
 }  // namespace ticketsim

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/status.h"
+#include "base/status.h"
 
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
@@ -48,9 +48,6 @@ Status PgWaitCheck();
 // Sleeps `ns`, asking the watch at least every 50 ms: Ok once the time is
 // up, else why the watch stopped it.
 Status PgWaitNap(int64_t ns);
-// CLOCK_MONOTONIC in ns: the clock of these waits.
-int64_t PgNowNs();
-
 // Connects with libpq's keywords and values (expand_dbname: the last
 // "dbname" may be a whole conninfo or URI), waiting at most `limit_ms` and
 // what the watch allows. Refuses a server that asks for the password in
@@ -74,6 +71,11 @@ std::string HidePasswords(std::string_view text);
 // (libpq indents its hints with a tab) or empty lines, other tabs made
 // spaces, joined by '\n'.
 std::string ServerLines(std::string_view text);
+
+// The address of the server `conninfo` (a libpq conninfo "host=... port=..."
+// or URI "postgresql://user@host:port/db") names, or "" for a Unix socket
+// or none.
+std::string ServerAddress(std::string_view conninfo);
 
 }  // namespace ticketsim
 

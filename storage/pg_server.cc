@@ -31,6 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/spawn.h"
 #include "storage/pg_connect.h"
 
 namespace ticketsim {
@@ -47,7 +49,7 @@ constexpr int64_t kStartLimitNs = int64_t{120} * 1000000000;
 // (then its System V segment is removed by ticketsim).
 constexpr int64_t kStopLimitNs = int64_t{2} * 1000000000;
 // How long one connection may take while the server starts.
-constexpr int64_t kConnectLimitMs = 10000;
+constexpr int64_t kStartConnectLimitMs = 10000;
 // ticketsim's record of the server, in the run directory.
 constexpr const char* kRecordName = "pg.server";
 
@@ -204,8 +206,8 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
       *status = 0;
       return Status::Ok();  // reaped by someone else: it has ended
     }
-    Status s = PgNowNs() >= deadline ? Status::Timeout("took too long")
-                                     : PgWaitNap(2000000);
+    Status s = MonotonicNs() >= deadline ? Status::Timeout("took too long")
+                                         : PgWaitNap(2000000);
     if (!s.ok()) {
       kill(group ? -pid : pid, SIGKILL);
       waitpid(pid, status, 0);
@@ -214,16 +216,16 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
   }
 }
 
-std::string ExitWords(int status) {
-  if (WIFEXITED(status)) {
-    if (WEXITSTATUS(status) == 127) return "could not be started";
-    if (WEXITSTATUS(status) == 126) return "could not switch to user postgres";
-    return fmt::format("exited with status {}", WEXITSTATUS(status));
+// ExitWords, with the two statuses a server command's child gives when it
+// could not start.
+std::string ServerExitWords(int status) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    return "could not be started";
   }
-  if (WIFSIGNALED(status)) {
-    return fmt::format("was killed by signal {}", WTERMSIG(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+    return "could not switch to user postgres";
   }
-  return "ended";
+  return ExitWords(status);
 }
 
 // The last lines of a log, for a message (a line each): what the server
@@ -272,13 +274,15 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   close(pipe_fds[0]);
   int status = 0;
-  Status s = WaitFor(pid, false, PgNowNs() + 10 * int64_t{1000000000}, &status);
+  Status s =
+      WaitFor(pid, false, MonotonicNs() + 10 * int64_t{1000000000}, &status);
   if (s.code() == Status::Code::kTimeout) {
     return Status::IOError(fmt::format("{} took too long", argv[0]));
   }
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::IOError(fmt::format("{} {}", argv[0], ExitWords(status)));
+    return Status::IOError(
+        fmt::format("{} {}", argv[0], ServerExitWords(status)));
   }
   out->assign(buf, got);
   while (!out->empty() && (out->back() == '\n' || out->back() == ' ')) {
@@ -590,8 +594,8 @@ bool ReadRecord(int run_dir, ServerRecord* record) {
 // Whether the process of `pidfd` ended within `ns`.
 bool AwaitExit(int pidfd, int64_t ns) {
   pollfd p{pidfd, POLLIN, 0};
-  const int64_t deadline = PgNowNs() + ns;
-  for (int64_t left = ns; left > 0; left = deadline - PgNowNs()) {
+  const int64_t deadline = MonotonicNs() + ns;
+  for (int64_t left = ns; left > 0; left = deadline - MonotonicNs()) {
     const int n = poll(&p, 1, static_cast<int>((left + 999999) / 1000000));
     if (n == 1) return true;
     if (n < 0 && errno != EINTR) return true;  // no such process
@@ -671,7 +675,7 @@ Status InitCluster(const std::string& bin_dir, const std::string& pg_dir,
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::Environment(
-        fmt::format("initdb {}{}", ExitWords(status), TailOf(log)));
+        fmt::format("initdb {}{}", ServerExitWords(status), TailOf(log)));
   }
   if (!tcp) return Status::Ok();
   // Hosts reach it over TCP, with the password.
@@ -784,7 +788,7 @@ Status PgServer::Start(const PgServerOptions& options) {
 }
 
 Status PgServer::StartIn(const std::string& bin_dir) {
-  const int64_t begin = PgNowNs();
+  const int64_t begin = MonotonicNs();
   ServerUser user;
   Status s = FindServerUser(&user);
   if (!s.ok()) return s;
@@ -822,7 +826,7 @@ Status PgServer::StartIn(const std::string& bin_dir) {
     return Status::FromErrno(fmt::format("write {}", names_.File(kRecordName)),
                              errno);
   }
-  start_up_ms_ = static_cast<double>(PgNowNs() - begin) / 1e6;
+  start_up_ms_ = static_cast<double>(MonotonicNs() - begin) / 1e6;
   return Status::Ok();
 }
 
@@ -876,10 +880,10 @@ Status PgServer::Launch(const std::string& bin_dir, int port, int log_fd,
 Status PgServer::AwaitReady(const std::string& log) {
   const char* keys[] = {"dbname", nullptr};
   const char* values[] = {conninfo_.c_str(), nullptr};
-  const int64_t deadline = PgNowNs() + kStartLimitNs;
+  const int64_t deadline = MonotonicNs() + kStartLimitNs;
   for (;;) {
     PGconn* db = nullptr;
-    Status s = PgConnect(keys, values, kConnectLimitMs, &db);
+    Status s = PgConnect(keys, values, kStartConnectLimitMs, &db);
     if (s.ok()) {
       PQfinish(db);
       return s;
@@ -888,7 +892,7 @@ Status PgServer::AwaitReady(const std::string& log) {
       return Status::Environment(trouble + TailOf(log));
     }
     if (Status w = PgWaitCheck(); !w.ok()) return w;
-    if (PgNowNs() > deadline) {
+    if (MonotonicNs() > deadline) {
       return Status::Environment(fmt::format(
           "the PostgreSQL server did not accept connections within {} s{}",
           kStartLimitNs / 1000000000, TailOf(log)));
@@ -990,6 +994,32 @@ pid_t ThrowawayServerPid() {
 
 std::string ThrowawayServerTrouble() {
   return shared_server != nullptr ? shared_server->Trouble() : "";
+}
+
+pid_t ReapChild(int* status) {
+  for (;;) {
+    // Looked at first, not reaped: it may be the server's.
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (info.si_pid == 0) {
+      // Running children, but perhaps only the server: then none of ours.
+      if (ThrowawayServerPid() > 0 && Children(ThrowawayServerPid()).empty()) {
+        errno = ECHILD;
+        return -1;
+      }
+      return 0;
+    }
+    if (info.si_pid == ThrowawayServerPid()) {
+      (void)ThrowawayServerTrouble();  // reaps it, and keeps how it ended
+      continue;
+    }
+    const pid_t pid = waitpid(info.si_pid, status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    return pid;
+  }
 }
 
 }  // namespace ticketsim

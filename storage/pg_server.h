@@ -42,8 +42,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/status.h"
 #include "storage/run_names.h"
-#include "storage/status.h"
 
 namespace ticketsim {
 
@@ -141,6 +141,12 @@ void StopServerLeftIn(int run_dir);
 
 // Quotes a value for libpq's key=value form.
 std::string ConninfoValue(const std::string& value);
+
+// Reaps one child of this process that has ended, as waitpid(-1, status,
+// WNOHANG) does, but never the throwaway PostgreSQL server: its own watch
+// reaps it, to say how it ended. Returns the pid reaped; 0 while every child
+// still runs; -1 with ECHILD once no child but the server is left.
+pid_t ReapChild(int* status);
 
 }  // namespace ticketsim
 

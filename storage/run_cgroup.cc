@@ -24,7 +24,7 @@ namespace {
 
 // Cgroup trees nest deeper than a run's directory (systemd's reach six or
 // seven levels); deeper than this is nothing a run made.
-constexpr int kMaxDepth = 32;
+constexpr int kMaxCgroupDepth = 32;
 // How long a killed cgroup may take to empty before it is left for the
 // next cleanup.
 constexpr int kEmptyWaitMs = 10000;
@@ -182,7 +182,7 @@ int CheckJoin(int procs) {
 void CleanUnder(int dir, const std::string& path, int depth,
                 const std::function<bool(std::string_view)>& ended,
                 std::vector<std::string>* removed) {
-  if (depth > kMaxDepth) return;
+  if (depth > kMaxCgroupDepth) return;
   DIR* d = fdopendir(dup(dir));
   if (d == nullptr) return;
   std::vector<std::string> subdirs;

@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "storage/run_names.h"
-#include "storage/status.h"
 
 namespace ticketsim {
 

@@ -41,7 +41,7 @@ constexpr size_t kRandomLength = 12;
 // a broken random source: then the run fails rather than loop forever.
 constexpr int kStartTries = 100;
 // Our directories are two levels deep; anything deeper is not ours to walk.
-constexpr int kMaxDepth = 8;
+constexpr int kMaxRunDirDepth = 8;
 
 std::string TempRoot() {
   const char* tmp = std::getenv("TMPDIR");
@@ -316,7 +316,7 @@ std::vector<std::string> EntriesOf(int dir) {
 // Removes everything in the open directory `dir` but `keep`, depth first,
 // never following a symlink (a symlink is removed itself).
 void RemoveContents(int dir, std::string_view keep, int depth = 0) {
-  if (depth > kMaxDepth) return;
+  if (depth > kMaxRunDirDepth) return;
   for (const std::string& name : EntriesOf(dir)) {
     if (name == keep) continue;
     struct stat st;

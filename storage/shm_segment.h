@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "storage/status.h"
+#include "base/status.h"
 
 namespace ticketsim {
 

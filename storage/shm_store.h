@@ -11,7 +11,7 @@
 namespace ticketsim {
 
 // Final, with its steps inline: a buyer holding a ShmStore* calls them
-// directly (sim/buyer.cc's summary fast path), with no status left to
+// directly (sim/buyers/buyer.cc's summary fast path), with no status left to
 // build once they are inlined.
 class ShmStore final : public TicketStore {
  public:

@@ -1,6 +1,6 @@
 // TicketStore: where the one shared ticket count lives.
 //
-// Three stores, one file each:
+// Four stores, one file each:
 //   file    a JSON file like the tutorial's db.txt, {"count": N}
 //             write = truncate: open with O_TRUNC, then write (as the tutorial;
 //                     a reader can see an empty file: a torn read)
@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "storage/enum_table.h"
+#include "base/enum_table.h"
+#include "base/status.h"
 #include "storage/run_names.h"
-#include "storage/status.h"
 
 namespace ticketsim {
 

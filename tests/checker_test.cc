@@ -1,6 +1,6 @@
 // The checker alone, on histories written by hand: each rule counts exactly
 // and names its witnesses.
-#include "sim/checker.h"
+#include "sim/check/checker.h"
 
 #include <gtest/gtest.h>
 

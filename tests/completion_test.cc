@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/escape.h"
-#include "sim/scenario.h"
+#include "base/escape.h"
+#include "sim/scenario/scenario.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

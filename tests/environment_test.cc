@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "sim/history.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
-#include "sim/scenario_file.h"
+#include "sim/history/history.h"
+#include "sim/run/run.h"
+#include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_file.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

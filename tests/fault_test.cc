@@ -16,7 +16,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

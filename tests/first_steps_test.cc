@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/rates.h"
+#include "sim/report/rates.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

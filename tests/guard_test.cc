@@ -1,7 +1,7 @@
 // Each guard alone, across real processes: it excludes another process while
 // held, times out instead of hanging, and behaves as its kind promises when
 // its holder is SIGKILLed.
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

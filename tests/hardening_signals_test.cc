@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/escape.h"
-#include "sim/interrupt.h"
+#include "base/escape.h"
+#include "base/interrupt.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

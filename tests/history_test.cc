@@ -1,5 +1,5 @@
 // The history arena: bounded, and a killed buyer's events survive it.
-#include "sim/history.h"
+#include "sim/history/history.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -17,9 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "sim/host_protocol.h"
-#include "sim/host_run.h"
-#include "sim/scenario.h"
+#include "sim/hosts/host_protocol.h"
+#include "sim/hosts/host_run.h"
+#include "sim/scenario/scenario.h"
+#include "storage/pg_connect.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -184,12 +185,12 @@ TEST(HostProtocolTest, BadAgentLinesAreRefused) {
 // Given bytes in pieces, the buffer gives whole lines in order, keeps a
 // partial one, and cuts one that is too long.
 TEST(HostProtocolTest, LinesAreSplitAcrossReads) {
-  LineBuffer buffer;
+  LineSplitter buffer{kMaxHostLine};
   std::string line;
   bool too_long = false;
-  buffer.Append("ab", 2);
+  buffer.Append("ab");
   EXPECT_FALSE(buffer.Next(&line, &too_long));
-  buffer.Append("c\nde\nf", 6);
+  buffer.Append("c\nde\nf");
   ASSERT_TRUE(buffer.Next(&line, &too_long));
   EXPECT_EQ(line, "abc");
   ASSERT_TRUE(buffer.Next(&line, &too_long));
@@ -197,7 +198,7 @@ TEST(HostProtocolTest, LinesAreSplitAcrossReads) {
   EXPECT_FALSE(buffer.Next(&line, &too_long));
   EXPECT_EQ(buffer.partial(), "f");
   const std::string huge(kMaxHostLine + 10, 'x');
-  buffer.Append(huge.data(), huge.size());
+  buffer.Append(huge);
   ASSERT_TRUE(buffer.Next(&line, &too_long));
   EXPECT_TRUE(too_long);
 }
@@ -446,12 +447,15 @@ TEST_F(HostRunTest, SeveralLocalAgentsOnPostgres) {
 }
 
 // Given a launcher that cannot be found, the run fails (exit 3) naming the
-// host and quoting the agent's stderr.
+// host and why it could not start.
 TEST_F(HostRunTest, MissingLauncherFailsTheRun) {
   const Ran ran = RunTicketsimArgs(Race("none", "no-such-launcher-x {host}"));
   EXPECT_EQ(ran.exit_code, 3) << ran.out;
   EXPECT_TRUE(Has(ran.out, "host a:")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "cannot execute no-such-launcher-x")) << ran.out;
+  EXPECT_TRUE(Has(ran.out,
+                  "executing no-such-launcher-x: No such file or "
+                  "directory (ENOENT; not found on PATH)"))
+      << ran.out;
 }
 
 // Given an agent that writes what is not the protocol, the run fails

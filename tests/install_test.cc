@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/escape.h"
+#include "base/escape.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

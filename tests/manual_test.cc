@@ -1,7 +1,7 @@
 // The manual page `ticketsim manual` writes: man renders it without a
 // warning, and it holds every command and option --help lists and every
 // word of the tables an option takes, so it cannot say less than --help.
-#include "sim/manual.h"
+#include "sim/cli/manual.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "sim/escape.h"
-#include "sim/scenario.h"
+#include "base/escape.h"
+#include "sim/scenario/scenario.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

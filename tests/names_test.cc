@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 #include "storage/run_names.h"
 #include "storage/ticket_store.h"
 #include "tests/test_util.h"

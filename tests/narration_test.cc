@@ -3,7 +3,7 @@
 // holder, a back-off gives back only what was told taken, ticketsim's own
 // acts are told in its own words at the time it did them, and a story cut
 // short keeps every witness's events.
-#include "sim/narration.h"
+#include "sim/report/narration.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/scenario_file.h"
+#include "sim/scenario/scenario_file.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/scenario.h"
+#include "sim/scenario/scenario.h"
 #include "storage/pg_server.h"
 #include "tests/test_util.h"
 

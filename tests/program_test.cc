@@ -27,9 +27,9 @@
 #include <utility>
 #include <vector>
 
-#include "sim/program_events.h"
-#include "sim/run.h"
-#include "sim/scenario_file.h"
+#include "sim/program/program_events.h"
+#include "sim/run/run.h"
+#include "sim/scenario/scenario_file.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

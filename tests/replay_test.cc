@@ -2,7 +2,7 @@
 // command line as a user runs them: the replay takes the same steps and
 // reaches the same verdict, on every store and guard. And the files
 // --replay is given that are no history, or the wrong one.
-#include "sim/replay.h"
+#include "sim/history_file/replay.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -14,9 +14,9 @@
 #include <regex>
 #include <sstream>
 
-#include "sim/guard.h"
-#include "sim/scenario_file.h"
-#include "sim/scenario_settings.h"
+#include "sim/guards/guard.h"
+#include "sim/scenario/scenario_file.h"
+#include "sim/scenario/scenario_settings.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -7,7 +7,7 @@
 #include <cctype>
 #include <tuple>
 
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

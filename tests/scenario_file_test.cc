@@ -1,14 +1,14 @@
 // Scenario files: what a good one sets, and what a bad one gets back. Every
 // malformed file is fed to `check` and to `run`: exit 2, a message that
 // starts with file:line:column, and nothing created or left behind.
-#include "sim/scenario_file.h"
+#include "sim/scenario/scenario_file.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sim/scenario_keys.h"
-#include "sim/suite.h"
+#include "sim/run/trials.h"
+#include "sim/scenario/scenario_keys.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -119,8 +119,9 @@ TEST(ScenarioFileTest, SpacedOverrideIsBlamedByItsFlag) {
       << s.message();
 }
 
-// Letters that toml++ 3.3 must not be asked about (sim/toml_guard.h) read as
-// written: in strings, at the start of a continued line, in a bare --set.
+// Letters that toml++ 3.3 must not be asked about (sim/scenario/toml_text.h)
+// read as written: in strings, at the start of a continued line, in a bare
+// --set.
 TEST(ScenarioFileTest, NonAsciiLettersReadAsWritten) {
   const std::string text =
       "name = \"\u00c9l\u00e8ves\"\n"

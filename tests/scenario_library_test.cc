@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "sim/escape.h"
+#include "base/escape.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -9,9 +9,9 @@
 #include <regex>
 #include <tuple>
 
-#include "sim/guard.h"
-#include "sim/scenario_file.h"
-#include "sim/scheduler.h"
+#include "sim/guards/guard.h"
+#include "sim/scenario/scenario_file.h"
+#include "sim/schedule/scheduler.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

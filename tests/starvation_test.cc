@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/checker.h"
+#include "sim/check/checker.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

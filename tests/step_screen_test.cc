@@ -1,6 +1,6 @@
 // `ticketsim step`: the pseudo-code of each scenario shape, the board, and
 // the command driven through a pipe and through a pseudo-terminal.
-#include "sim/step_screen.h"
+#include "sim/cli/step_screen.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -23,10 +23,10 @@
 #include <utility>
 #include <vector>
 
-#include "sim/escape.h"
-#include "sim/run.h"
-#include "sim/scheduler.h"
-#include "sim/step_command.h"
+#include "base/escape.h"
+#include "sim/cli/step_command.h"
+#include "sim/run/run.h"
+#include "sim/schedule/scheduler.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -1,12 +1,12 @@
 // history = "summary": the tallies give the checker's exact counts, the
 // same as the full history does.
-#include "sim/tally.h"
+#include "sim/history/tally.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "sim/checker.h"
+#include "sim/check/checker.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

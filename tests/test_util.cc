@@ -24,7 +24,7 @@
 #include <mutex>
 #include <optional>
 
-#include "sim/guard.h"
+#include "sim/guards/guard.h"
 
 namespace ticketsim::testing {
 

@@ -12,9 +12,9 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/checker.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/check/checker.h"
+#include "sim/run/run.h"
+#include "sim/scenario/scenario.h"
 #include "storage/run_names.h"
 
 namespace ticketsim::testing {

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/history.h"
-#include "sim/timeline.h"
+#include "sim/history/history.h"
+#include "sim/timeline/timeline.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -16,8 +16,8 @@
  * write(2), so lines of different processes never interleave. Its "t" is
  * CLOCK_MONOTONIC in nanoseconds.
  */
-#ifndef TICKETSIM_BUYER_H_
-#define TICKETSIM_BUYER_H_
+#ifndef TICKETSIM_HELPERS_C_TICKETSIM_BUYER_H_
+#define TICKETSIM_HELPERS_C_TICKETSIM_BUYER_H_
 
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -217,4 +217,4 @@ static inline void ts_locked(void) { ts_emit_("ok", "lock", ""); }
  * may take it and report its hold before this line would be stamped. */
 static inline void ts_unlock(void) { ts_emit_("ok", "unlock", ""); }
 
-#endif /* TICKETSIM_BUYER_H_ */
+#endif /* TICKETSIM_HELPERS_C_TICKETSIM_BUYER_H_ */

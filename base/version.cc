@@ -1,0 +1,7 @@
+#include "base/version.h"
+
+namespace ticketsim {
+
+const char* const kToolVersion = TICKETSIM_VERSION;
+
+}  // namespace ticketsim

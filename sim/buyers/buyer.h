@@ -1,0 +1,128 @@
+// Buyer: one process running the purchase loop of DESIGN.md.
+//
+// One purchase (one attempt):
+//   1. query: read the count (under the guard only with scope query-and-buy)
+//   2. wait query_delay_ms
+//   3. acquire the guard, timed; record how long it waited
+//   4. read the count; if 0: sold out, release, done
+//   5. think (think_ms): the race window the tutorial's sleep opens
+//   6. write count - 1; the seat is the count read
+//   7. release the guard
+// With method atomic, 4-6 are the store's own single step.
+//
+// With several events (a concert and its parking) a purchase buys one
+// ticket of each: it takes every event's guard in the buyer's order,
+// thinking between one and the next (the window in which two buyers taking
+// them in opposite orders deadlock), reads every count, thinks, writes every
+// count - 1, and gives the guards back in reverse order. With try-backoff, a
+// guard after the first is only tried; if it is taken, the buyer gives back
+// what it holds, backs off and starts again.
+//
+// Faults (FaultsSpec) strike inside the critical section, each recorded as
+// an event just before it happens.
+//
+// A buyer never throws past its loop: every outcome, failures included, is
+// an event in its slice of the history arena.
+#ifndef TICKETSIM_SIM_BUYERS_BUYER_H_
+#define TICKETSIM_SIM_BUYERS_BUYER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "sim/buyers/step_gate.h"
+#include "sim/guards/guard.h"
+#include "sim/history/history.h"
+#include "sim/history/tally.h"
+#include "sim/scenario/scenario.h"
+#include "storage/ticket_store.h"
+
+namespace ticketsim {
+
+// What the parent knows of one buyer while the run goes on. One cache line
+// each, so that buyers counting their progress do not slow each other.
+struct alignas(64) BuyerSlot {
+  std::atomic<int32_t> process{-1};  // the process serving it; -1: none yet
+  std::atomic<int64_t> done{0};      // attempts finished
+  // The guards it holds (bit e: event e's) and the one it waits for (e + 1;
+  // 0: none), so that the parent can name the holder of an abandoned lock
+  // and the buyers of a deadlock. `waits` counts its waits: a cycle seen
+  // twice with the same counts is one that has not moved.
+  std::atomic<uint32_t> held{0};
+  std::atomic<uint32_t> waiting{0};
+  std::atomic<uint32_t> waits{0};
+};
+
+// The first of several processes' messages, kept in shared memory: the
+// first to claim it writes the text, then publishes it.
+struct FirstText {
+  std::atomic<uint32_t> claimed{0};
+  std::atomic<uint32_t> written{0};
+  char text[480] = {};
+
+  // Keeps `text` (cut to fit) unless one is kept already.
+  void Set(std::string_view message);
+  bool empty() const { return written.load(std::memory_order_acquire) == 0; }
+  // The text kept; "" if none.
+  std::string Get() const;
+};
+
+// Shared by the parent and all buyer processes (anonymous shared memory
+// mapped before forking): the start barrier, the pool's queue, and one slot
+// per buyer.
+struct RunControl {
+  std::atomic<uint32_t> ready{0};       // processes attached and waiting
+  std::atomic<uint32_t> go{0};          // 1 once the barrier opens (a futex)
+  std::atomic<int64_t> start_ns{0};     // CLOCK_MONOTONIC when it opened
+  std::atomic<uint32_t> next_buyer{0};  // pool: the next buyer to serve
+  BuyerSlot* slots = nullptr;           // buyers.count of them
+  // Processes that have said they are ending, in that order: `ended_count`
+  // of them, each entry the process index + 1 (0 while it is being written).
+  // The parent then waits for those pids alone: waiting for one pid costs
+  // the same however many children there are, while waiting for any child
+  // looks at every one of them.
+  std::atomic<uint32_t> ended_count{0};
+  std::atomic<uint32_t>* ended = nullptr;  // one entry per process
+  // Why the run failed, in the words of the first buyer process that could
+  // not open the store or the guard, or of the first buyer the system
+  // failed (out of disk, memory, descriptors: Status::Code::kEnvironment).
+  FirstText failure;
+  // The first store error and the first guard error that are part of the
+  // verdict (not the system's, not a timeout or SQLITE_BUSY), so that the
+  // report can say what they were.
+  FirstText first_store_error;
+  FirstText first_guard_error;
+  // Under a controlled schedule, where buyers wait for their turns
+  // (sim/buyers/step_gate.h); nullptr under os.
+  StepControl* steps = nullptr;
+
+  // Attempts finished by all buyers so far.
+  int64_t AttemptsDone(size_t buyers) const;
+};
+
+// How a buyer process ends (its exit status).
+enum BuyerExit {
+  kBuyerDone = 0,
+  kBuyerAttachFailed = 10,  // could not open the store or the guard
+  kBuyerStopped = 11,       // gave up: a guard timeout or error
+};
+
+// Opens the barrier: records the start time and wakes every waiting buyer.
+void OpenStartBarrier(RunControl* control);
+
+// The whole life of buyer process `process` after fork: attach, wait at the
+// barrier, run the attempts of its buyer (the buyer of the same index) or,
+// with a pool, of buyer after buyer from the shared queue, detach. `stores`
+// and `guards` have one entry per event. With history "summary", `tallies`
+// counts what `history` would record. Returns a BuyerExit.
+int RunBuyerProcess(const Scenario& scenario, uint32_t process,
+                    std::span<TicketStore* const> stores,
+                    std::span<Guard* const> guards, RunControl* control,
+                    HistoryArena* history, TallyArena* tallies);
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_BUYERS_BUYER_H_

@@ -1,0 +1,876 @@
+#include "sim/history_file/history_import.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "base/escape.h"
+#include "base/exit_status.h"
+#include "base/input_file.h"
+#include "sim/check/checker.h"
+#include "sim/history/event_words.h"
+#include "sim/result/run_check.h"
+
+namespace ticketsim {
+namespace {
+
+using nlohmann::json;
+
+// The longest line read whole. Only a controlled schedule's `schedule` line
+// (the list of every step) is longer, and it is skipped, not parsed.
+constexpr size_t kMaxHistoryLine = 1 << 16;
+constexpr std::string_view kScheduleLine =
+    R"({"type": "info", "f": "schedule")";
+// The most buyers a history may name (as a scenario may have).
+constexpr int64_t kMaxHistoryBuyers = kMaxBuyers;
+
+// A malformed line: what is wrong with it.
+struct Malformed {
+  std::string why;
+};
+
+// Reads one line (without its newline) into `line`; a line longer than
+// kMaxHistoryLine is cut there and *long_line set, the rest skipped.
+bool ReadLine(std::FILE* in, std::string* line, bool* long_line) {
+  line->clear();
+  *long_line = false;
+  for (;;) {
+    // The stream is this reader's alone: no lock per character.
+    const int c = getc_unlocked(in);
+    if (c == EOF) return !line->empty() || *long_line;
+    if (c == '\n') return true;
+    if (line->size() == kMaxHistoryLine) {
+      *long_line = true;
+      continue;
+    }
+    line->push_back(static_cast<char>(c));
+  }
+}
+
+// One buyer's events as they are rebuilt.
+struct BuyerBuild {
+  std::vector<Event> events;
+  uint32_t attempt = 0;
+  bool open = false;  // a buy invoked and not yet completed
+  bool done = false;  // its last purchase has its outcome: the next begins
+  // The open purchase's read (or take) is in `events` already: a note told
+  // it.
+  bool stepped = false;
+  // A further event's read in its purchase told by a note (a bit per
+  // event), not yet followed by its write or outcome.
+  uint32_t further_read = 0;
+  uint64_t invoke_ns = 0;
+  // A program's lock asked for, per lock: when (for the wait's length).
+  std::vector<int64_t> asked = std::vector<int64_t>(kMaxLocksChecked, -1);
+};
+
+// A trial being read, from its `start` line to its `final`.
+class TrialBuild {
+ public:
+  TrialBuild(int64_t line, int64_t trial) {
+    out_.start_line = line;
+    out_.trial = trial;
+  }
+
+  // The `start` line's facts.
+  std::optional<Malformed> Start(const json& doc) {
+    Scenario& s = out_.run.scenario;
+    std::optional<int64_t> initial, buyers;
+    if (auto m = Int(doc, "value", &initial)) return m;
+    if (auto m = Int(doc, "buyers", &buyers)) return m;
+    if (!initial) return Malformed{"a start line with no \"value\" (tickets)"};
+    if (!buyers || *buyers < 0 || *buyers > kMaxHistoryBuyers) {
+      return Malformed{fmt::format(
+          "a start line whose \"buyers\" is not a number from 0 to {}",
+          kMaxHistoryBuyers)};
+    }
+    s.initial = *initial;
+    if (auto name = Text(doc, "scenario")) s.name = *name;
+    std::optional<int64_t> seed;
+    if (auto m = Int(doc, "seed", &seed)) return m;
+    s.buyers.seed = seed.value_or(0);
+    s.buyers.count = *buyers;
+    if (auto guard = Text(doc, "guard")) {
+      const std::optional<GuardKind> kind = ValueOf(kGuardKinds, *guard);
+      if (!kind) {
+        return Malformed{fmt::format("unknown guard \"{}\" in the start line",
+                                     Visible(*guard))};
+      }
+      s.guard.kind = *kind;
+      guard_ = *kind;
+    }
+    if (auto it = doc.find("events"); it != doc.end()) {
+      if (!it->is_array() || it->size() > kMaxEvents) {
+        return Malformed{fmt::format(
+            "\"events\" is not a list of at most {} names", kMaxEvents)};
+      }
+      for (const json& name : *it) {
+        if (!name.is_string()) return Malformed{"an event name not a string"};
+        s.events.push_back(name.get<std::string>());
+      }
+    }
+    if (auto it = doc.find("program");
+        it != doc.end() && it->is_boolean() && it->get<bool>()) {
+      program_ = true;
+      auto report = std::make_shared<ProgramReport>();
+      report->lanes.resize(static_cast<size_t>(*buyers));
+      out_.run.program = std::move(report);
+      if (auto mode = Text(doc, "mode")) {
+        const std::optional<ProgramMode> m = ValueOf(kProgramModes, *mode);
+        if (!m) {
+          return Malformed{
+              fmt::format("unknown program mode \"{}\"", Visible(*mode))};
+        }
+        s.program.mode = *m;
+      }
+    }
+    buyers_.resize(static_cast<size_t>(*buyers));
+    counts_.resize(EventCount(s));
+    return std::nullopt;
+  }
+
+  // A line of buyer `b` (process b), of operation `f`.
+  std::optional<Malformed> Operation(const json& doc, size_t b,
+                                     const std::string& type,
+                                     const std::string& f, uint64_t t) {
+    BuyerBuild& buyer = buyers_[b];
+    if (f == "buy") return Buy(doc, b, type, t);
+    if (f == "read") {
+      if (type == "invoke") {
+        Abandon(b);
+        if (!buyer.open) NewAttempt(&buyer);
+        return std::nullopt;
+      }
+      if (type == "ok") {
+        std::optional<int64_t> value;
+        if (auto m = Int(doc, "value", &value)) return m;
+        if (!value) return Malformed{"an ok of read with no \"value\""};
+        Add(b, t, EventKind::kQuery, *value);
+        return std::nullopt;
+      }
+      if (type == "fail") return Torn(doc, b, t, EventKind::kQuery, 0);
+      return std::nullopt;
+    }
+    if (f == "lock" || f == "unlock") {
+      const std::string name = Text(doc, "lock").value_or("");
+      auto it = std::find(locks_.begin(), locks_.end(), name);
+      if (it == locks_.end()) {
+        if (locks_.size() == kMaxLocksChecked) {
+          return Malformed{
+              fmt::format("more than {} locks named", kMaxLocksChecked)};
+        }
+        it = locks_.insert(locks_.end(), name);
+      }
+      const auto lock = static_cast<uint16_t>(it - locks_.begin());
+      if (buyer.done) NewAttempt(&buyer);
+      if (f == "unlock") {
+        if (type == "ok") Add(b, t, EventKind::kRelease, 0, 0, 0, lock);
+      } else if (type == "invoke") {
+        buyer.asked[lock] = static_cast<int64_t>(t);
+        Add(b, t, EventKind::kWaiting, 0, 0, 0, lock);
+      } else if (type == "ok") {
+        const int64_t asked = buyer.asked[lock];
+        buyer.asked[lock] = -1;
+        const auto waited_us = static_cast<uint32_t>(
+            asked < 0
+                ? 0
+                : std::min<int64_t>((static_cast<int64_t>(t) - asked) / 1000,
+                                    UINT32_MAX));
+        Add(b, t, EventKind::kAcquired, 0, 0, waited_us, lock);
+      } else if (type == "fail") {
+        buyer.asked[lock] = -1;
+        uint32_t failure = 0;
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure, lock);
+      }
+      return std::nullopt;
+    }
+    return Malformed{
+        fmt::format("unknown f \"{}\" of buyer {}", Visible(f), b)};
+  }
+
+  // An injected fault (process "nemesis").
+  std::optional<Malformed> Fault(const json& doc, const std::string& f,
+                                 uint64_t t) {
+    size_t b = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    uint32_t kind = 0;
+    for (FaultKind k :
+         {FaultKind::kKill, FaultKind::kPause, FaultKind::kCrash}) {
+      if (FaultName(static_cast<uint32_t>(k)) == f) {
+        kind = static_cast<uint32_t>(k);
+      }
+    }
+    if (kind == 0) {
+      return Malformed{fmt::format("unknown fault \"{}\"", Visible(f))};
+    }
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    Add(b, t, EventKind::kFault, value.value_or(0), 0, kind);
+    return std::nullopt;
+  }
+
+  // A line of ticketsim's own (a note), other than start and final.
+  std::optional<Malformed> Note(const json& doc, const std::string& f,
+                                uint64_t t) {
+    if (f == "read" || f == "take") {
+      // The read (or atomic take) inside a purchase invoked earlier.
+      size_t b = 0, event = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (doc.contains("event")) {
+        if (auto m = EventOf(doc, "event", &event)) return m;
+      }
+      const auto e = static_cast<uint16_t>(event);
+      if (e != 0) {
+        buyers_[b].further_read |= 1u << e;
+        if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
+        std::optional<int64_t> value;
+        if (auto m = Int(doc, "value", &value)) return m;
+        if (!value) return Malformed{"a read note with no \"value\""};
+        Add(b, t, EventKind::kRead, *value, 0, 0, e);
+        return std::nullopt;
+      }
+      buyers_[b].stepped = true;
+      if (f == "take") {
+        Add(b, t, EventKind::kInvoke);
+        return std::nullopt;
+      }
+      if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, 0);
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      if (!value) return Malformed{"a read note with no \"value\""};
+      Add(b, t, EventKind::kRead, *value);
+      return std::nullopt;
+    }
+    if (f == "write") {
+      // With several events, a further event's write of the purchase.
+      size_t b = 0, event = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = EventOf(doc, "event", &event)) return m;
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      if (!value) return Malformed{"a write note with no \"value\""};
+      const auto e = static_cast<uint16_t>(event);
+      BuyerBuild& buyer = buyers_[b];
+      if ((buyer.further_read & (1u << e)) == 0) {
+        Add(b, buyer.invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
+      }
+      buyer.further_read &= ~(1u << e);
+      Add(b, t, EventKind::kWrite, *value, 0, 0, e);
+      return std::nullopt;
+    }
+    if (f == "sold-out" || f == "failed") {
+      // A further event's outcome in a purchase.
+      size_t b = 0, event = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = EventOf(doc, "event", &event)) return m;
+      const auto e = static_cast<uint16_t>(event);
+      buyers_[b].further_read &= ~(1u << e);
+      if (f == "failed") {
+        uint32_t failure = 0;
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure, e);
+        return std::nullopt;
+      }
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      Add(b, t, EventKind::kSoldOut, value.value_or(0), 0, 0, e);
+      return std::nullopt;
+    }
+    if (f == "truncate") {
+      // The file store emptied the file; its write follows.
+      size_t b = 0, event = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (doc.contains("event")) {
+        if (auto m = EventOf(doc, "event", &event)) return m;
+      }
+      Add(b, t, EventKind::kTruncated, 0, 0, 0, static_cast<uint16_t>(event));
+      return std::nullopt;
+    }
+    if (f == "retry") {
+      // A refused transaction, rolled back and run again.
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      Add(b, t, EventKind::kRetry, value.value_or(1), 0, 0, 0);
+      return std::nullopt;
+    }
+    if (f == "backoff") {
+      size_t b = 0, held = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = EventOf(doc, "held", &held)) return m;
+      uint32_t gave_back = 0;
+      if (auto it = doc.find("gave_back"); it != doc.end() && it->is_array()) {
+        for (const json& name : *it) {
+          size_t e = 0;
+          if (name.is_string() && Index(name.get<std::string>(), &e)) {
+            gave_back |= 1u << e;
+          }
+        }
+      }
+      Add(b, t, EventKind::kBackoff, 0, 0, gave_back,
+          static_cast<uint16_t>(held));
+      return std::nullopt;
+    }
+    if (f == "abandoned-lock") {
+      AbandonedLock a;
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = EventOf(doc, "event", &a.event)) return m;
+      if (auto m = Pid(doc, &a.pid)) return m;
+      const std::string signal = Text(doc, "signal").value_or("");
+      for (int n = 1; n < NSIG; ++n) {
+        const char* abbrev = sigabbrev_np(n);
+        if (abbrev != nullptr && signal == fmt::format("SIG{}", abbrev)) {
+          a.signal = n;
+        }
+      }
+      if (a.signal == 0) {
+        return Malformed{fmt::format("unknown signal \"{}\"", Visible(signal))};
+      }
+      a.buyer = static_cast<uint32_t>(b);
+      a.time_ns = t;
+      out_.run.processes[b].pid = a.pid;
+      out_.run.processes[b].signal = a.signal;
+      out_.run.abandoned.push_back(a);
+      return std::nullopt;
+    }
+    if (f == "deadlock") {
+      DeadlockLink link;
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (auto m = Pid(doc, &link.pid)) return m;
+      if (auto m = EventOf(doc, "holds", &link.holds)) return m;
+      if (auto m = EventOf(doc, "waits-for", &link.waits_for)) return m;
+      link.buyer = static_cast<uint32_t>(b);
+      out_.run.processes[b].pid = link.pid;
+      out_.run.deadlock.push_back(link);
+      out_.run.deadlock_ns = t;
+      return std::nullopt;
+    }
+    if (f == "crash" && doc.contains("pid")) return ProcessCrash(doc);
+    if (f == "crash") {
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      if (!program_) return Malformed{"a crash line in a run of no program"};
+      ProgramLane& lane =
+          std::const_pointer_cast<ProgramReport>(out_.run.program)->lanes[b];
+      lane.crash = Text(doc, "error").value_or("crashed");
+      lane.stderr_tail.clear();
+      if (auto last = Text(doc, "stderr"); last && !last->empty()) {
+        lane.stderr_tail.push_back(*last);
+      }
+      return std::nullopt;
+    }
+    if (f == "count") {
+      size_t event = 0;
+      if (auto m = EventOf(doc, "event", &event)) return m;
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      counts_[event] = value;
+      return std::nullopt;
+    }
+    // Notes that tell nothing the verdict needs (a controlled schedule's
+    // steps) or that a later ticketsim writes.
+    return std::nullopt;
+  }
+
+  // The `final` line: the trial is complete.
+  std::optional<Malformed> Final(const json& doc) {
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    counts_[0] = value;
+    RunResult& run = out_.run;
+    run.final_count = value;
+    if (!value) run.final_error = "the history gives no final count";
+    if (counts_.size() > 1) {
+      for (const std::optional<int64_t>& count : counts_) {
+        run.final_counts.push_back(count);
+        run.final_errors.push_back(count ? "" : "the history gives none");
+      }
+    }
+    size_t most = 1;
+    for (const BuyerBuild& buyer : buyers_) {
+      most = std::max(most, buyer.events.size());
+    }
+    run.history = std::make_unique<HistoryArena>();
+    if (Status s = run.history->Map(buyers_.size(), most); !s.ok()) {
+      return Malformed{"no memory for its events: " + s.message()};
+    }
+    for (size_t b = 0; b < buyers_.size(); ++b) {
+      EventWriter writer = run.history->WriterFor(static_cast<uint32_t>(b));
+      for (const Event& e : buyers_[b].events) {
+        writer.Record(e.time_ns, e.attempt, e.kind, e.value, e.flags, e.aux,
+                      e.event);
+      }
+      buyers_[b].events = {};
+    }
+    return std::nullopt;
+  }
+
+  // Makes room for the buyers' processes (pids come from the notes).
+  void Prepare() {
+    out_.run.processes.resize(buyers_.size());
+    for (size_t b = 0; b < buyers_.size(); ++b) {
+      out_.run.served_by.push_back(static_cast<int32_t>(b));
+    }
+  }
+
+  size_t buyers() const { return buyers_.size(); }
+  ImportedTrial& result() { return out_; }
+
+ private:
+  static std::optional<std::string> Text(const json& doc, const char* key) {
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  }
+
+  // A whole number at `key`, if there and not null.
+  static std::optional<Malformed> Int(const json& doc, const char* key,
+                                      std::optional<int64_t>* out) {
+    auto it = doc.find(key);
+    if (it == doc.end() || it->is_null()) return std::nullopt;
+    if (it->is_number_integer() &&
+        !(it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX)) {
+      *out = it->get<int64_t>();
+      return std::nullopt;
+    }
+    return Malformed{
+        fmt::format("\"{}\" is {}, not a whole number", key, it->dump())};
+  }
+
+  // A crash of a process the program started itself: its pid, and the
+  // lane it descends from if the line names one.
+  std::optional<Malformed> ProcessCrash(const json& doc) {
+    if (!program_) return Malformed{"a crash line in a run of no program"};
+    ProgramProcessEnd p;
+    if (auto m = Pid(doc, &p.pid)) return m;
+    if (doc.contains("buyer")) {
+      size_t b = 0;
+      if (auto m = Buyer(doc, &b)) return m;
+      p.lane = static_cast<int32_t>(b);
+    }
+    p.crash = Text(doc, "error").value_or("crashed");
+    auto report = std::const_pointer_cast<ProgramReport>(out_.run.program);
+    if (p.lane >= 0 && report->lanes[p.lane].stderr_tail.empty()) {
+      if (auto last = Text(doc, "stderr"); last && !last->empty()) {
+        report->lanes[p.lane].stderr_tail.push_back(*last);
+      }
+    }
+    report->failed_processes.push_back(std::move(p));
+    return std::nullopt;
+  }
+
+  std::optional<Malformed> Buyer(const json& doc, size_t* b) const {
+    std::optional<int64_t> buyer;
+    if (auto m = Int(doc, "buyer", &buyer)) return m;
+    if (!buyer || *buyer < 0 ||
+        *buyer >= static_cast<int64_t>(buyers_.size())) {
+      return Malformed{
+          fmt::format("\"buyer\" is not a buyer of the {} the "
+                      "start line names",
+                      buyers_.size())};
+    }
+    *b = static_cast<size_t>(*buyer);
+    return std::nullopt;
+  }
+
+  static std::optional<Malformed> Pid(const json& doc, pid_t* pid) {
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "pid", &value)) return m;
+    *pid = static_cast<pid_t>(value.value_or(0));
+    return std::nullopt;
+  }
+
+  bool Index(const std::string& name, size_t* event) const {
+    const Scenario& s = out_.run.scenario;
+    for (size_t e = 0; e < EventCount(s); ++e) {
+      if (EventName(s, e) == name) {
+        *event = e;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The event named at `key`.
+  std::optional<Malformed> EventOf(const json& doc, const char* key,
+                                   size_t* event) const {
+    const std::optional<std::string> name = Text(doc, key);
+    if (!name || !Index(*name, event)) {
+      return Malformed{
+          fmt::format("\"{}\" names no event of the start line", key)};
+    }
+    return std::nullopt;
+  }
+
+  // The Failure of a failed purchase or wait, and its flags: kStarved for a
+  // timeout the run judged starvation ("starvation": true).
+  static std::optional<Malformed> FailureOf(const json& doc, uint32_t* failure,
+                                            uint8_t* flags) {
+    const auto starved = doc.find("starvation");
+    *flags =
+        starved != doc.end() && starved->is_boolean() && starved->get<bool>()
+            ? kStarved
+            : 0;
+    const std::string error = Text(doc, "error").value_or("");
+    for (Failure f :
+         {Failure::kGuardTimeout, Failure::kGuardError, Failure::kStoreBusy,
+          Failure::kStoreError, Failure::kDeclined, Failure::kSerialization,
+          Failure::kOutcomeUnknown}) {
+      if (FailureName(static_cast<uint32_t>(f)) == error) {
+        *failure = static_cast<uint32_t>(f);
+        return std::nullopt;
+      }
+    }
+    return Malformed{fmt::format("unknown error \"{}\"", Visible(error))};
+  }
+
+  // An unguarded purchase of ticketsim's own buyers left open (a further
+  // event's read failed) when `b` begins its next query or purchase: it
+  // read when invoked, and that read stays open.
+  void Abandon(size_t b) {
+    BuyerBuild& buyer = buyers_[b];
+    if (program_ || !buyer.open || buyer.stepped ||
+        guard_ != GuardKind::kNone) {
+      return;
+    }
+    Add(b, buyer.invoke_ns, EventKind::kInvoke);
+    buyer.open = false;
+    buyer.done = true;
+  }
+
+  void NewAttempt(BuyerBuild* buyer) {
+    if (!buyer->events.empty()) ++buyer->attempt;
+    buyer->done = false;
+  }
+
+  void Add(size_t b, uint64_t t, EventKind kind, int64_t value = 0,
+           uint8_t flags = 0, uint32_t aux = 0, uint16_t event = 0) {
+    BuyerBuild& buyer = buyers_[b];
+    buyer.events.push_back({t, value, static_cast<uint32_t>(b), buyer.attempt,
+                            kind, flags, event, aux});
+  }
+
+  // A read that found no count: `bytes` it saw (null: none at all).
+  std::optional<Malformed> Torn(const json& doc, size_t b, uint64_t t,
+                                EventKind kind, uint16_t event) {
+    std::optional<int64_t> bytes;
+    if (auto m = Int(doc, "bytes", &bytes)) return m;
+    const uint32_t aux = bytes ? static_cast<uint32_t>(std::clamp<int64_t>(
+                                     *bytes, 0, kUnreadable - 1))
+                               : kUnreadable;
+    Add(b, t, kind, 0, kTorn, aux, event);
+    return std::nullopt;
+  }
+
+  std::optional<Malformed> Buy(const json& doc, size_t b,
+                               const std::string& type, uint64_t t) {
+    BuyerBuild& buyer = buyers_[b];
+    const size_t events = counts_.size();
+    if (type == "invoke") {
+      Abandon(b);
+      // A program's purchase begun while one is open: a new one.
+      if (buyer.done || (program_ && buyer.open)) NewAttempt(&buyer);
+      buyer.open = true;
+      buyer.stepped = false;
+      buyer.invoke_ns = t;
+      if (program_) Add(b, t, EventKind::kInvoke);
+      return std::nullopt;
+    }
+    // ticketsim's own buyers: the invoke tells when the purchase began; the
+    // outcome tells how, which the events say in two steps.
+    if (!buyer.open) {
+      buyer.invoke_ns = t;
+      buyer.stepped = false;
+    }
+    const uint64_t began = buyer.invoke_ns;
+    // Without a note, an unguarded purchase read (or took) when it was
+    // invoked; a guarded one was invoked waiting for its guard and, telling
+    // no read, never read.
+    const bool stepped = buyer.stepped || program_;
+    const bool read_at_invoke = !stepped && guard_ == GuardKind::kNone;
+    std::optional<int64_t> value, read, wrote;
+    if (auto m = Int(doc, "value", &value)) return m;
+    if (auto m = Int(doc, "read", &read)) return m;
+    if (auto m = Int(doc, "wrote", &wrote)) return m;
+    if (type == "info") {
+      // Indeterminate: it stays open (a program's already is).
+      // Its events left it open, before the fault that killed it if one
+      // did (the checker looks for that fault last).
+      if (read_at_invoke) {
+        auto at = buyer.events.end();
+        while (at != buyer.events.begin() &&
+               std::prev(at)->kind == EventKind::kFault) {
+          --at;
+        }
+        for (size_t e = 0; e < events; ++e) {
+          at = buyer.events.insert(
+              at, {began, 0, static_cast<uint32_t>(b), buyer.attempt,
+                   EventKind::kInvoke, 0, static_cast<uint16_t>(e), 0});
+          ++at;
+        }
+      }
+    } else if (type == "ok") {
+      if (wrote) {
+        if (!stepped) {
+          Add(b, began, EventKind::kRead, read.value_or(*wrote + 1));
+        }
+        Add(b, t, EventKind::kWrite, *wrote);
+      } else {
+        if (!stepped) Add(b, began, EventKind::kInvoke);
+        const auto printed = doc.find("printed");
+        const bool was_printed = printed != doc.end() &&
+                                 printed->is_boolean() && printed->get<bool>();
+        Add(b, t, EventKind::kTook, value.value_or(0),
+            static_cast<uint8_t>((value ? 0 : kNoSeat) |
+                                 (was_printed ? kPrinted : 0)));
+      }
+    } else if (type == "fail") {
+      const std::string error = Text(doc, "error").value_or("");
+      if (error == "sold out") {
+        if (!stepped) Add(b, began, EventKind::kRead, read.value_or(0));
+        Add(b, t, EventKind::kSoldOut, read.value_or(0));
+      } else if (error == "torn read") {
+        if (auto m = Torn(doc, b, t, EventKind::kRead, 0)) return m;
+      } else {
+        uint32_t failure = 0;
+        uint8_t flags = 0;
+        if (auto m = FailureOf(doc, &failure, &flags)) return m;
+        Add(b, t, EventKind::kFailed, 0, flags, failure);
+      }
+    } else {
+      return Malformed{fmt::format("unknown type \"{}\"", Visible(type))};
+    }
+    buyer.open = false;
+    buyer.stepped = false;
+    buyer.done = true;
+    return std::nullopt;
+  }
+
+  ImportedTrial out_;
+  bool program_ = false;
+  // The guard; a history that does not name it is taken as unguarded.
+  GuardKind guard_ = GuardKind::kNone;
+  std::vector<BuyerBuild> buyers_;
+  std::vector<std::optional<int64_t>> counts_;  // per event, at the end
+  std::vector<std::string> locks_;              // a program's, by first use
+};
+
+// Reads one line into the trial under way (or starts one).
+std::optional<Malformed> ReadLineInto(const std::string& text, int64_t number,
+                                      std::unique_ptr<TrialBuild>* trial,
+                                      bool* final) {
+  *final = false;
+  if (text.find_first_not_of(" \t\r") == std::string::npos) {
+    return std::nullopt;
+  }
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Malformed{"not JSON"};
+  if (!doc.is_object()) return Malformed{"not a JSON object"};
+  const auto word = [&doc](const char* key) -> std::optional<std::string> {
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  const std::optional<std::string> type = word("type");
+  const std::optional<std::string> f = word("f");
+  if (!type) return Malformed{"no \"type\" (invoke, ok, fail or info)"};
+  if (!f) return Malformed{"no \"f\""};
+  auto time = doc.find("time");
+  if (time == doc.end() || !time->is_number_unsigned()) {
+    return Malformed{"no \"time\" (nanoseconds from 0)"};
+  }
+  const auto t = time->get<uint64_t>();
+  auto process = doc.find("process");
+  if (process == doc.end()) return Malformed{"no \"process\""};
+  if (process->is_string() && process->get<std::string>() == "ticketsim" &&
+      *f == "start") {
+    if (*trial != nullptr) {
+      return Malformed{fmt::format(
+          "a start line, but the trial begun on line {} has no final line",
+          (*trial)->result().start_line)};
+    }
+    std::optional<int64_t> number_of_trial;
+    if (auto it = doc.find("trial");
+        it != doc.end() && it->is_number_integer()) {
+      number_of_trial = it->get<int64_t>();
+    }
+    *trial = std::make_unique<TrialBuild>(number, number_of_trial.value_or(1));
+    if (auto m = (*trial)->Start(doc)) return m;
+    (*trial)->Prepare();
+    return std::nullopt;
+  }
+  if (*trial == nullptr) {
+    // A controlled schedule's line follows its trial's final line.
+    if (*f == "schedule") return std::nullopt;
+    return Malformed{"a line outside a trial (before its start line)"};
+  }
+  TrialBuild& build = **trial;
+  if (process->is_number_integer()) {
+    const auto b = process->get<int64_t>();
+    if (b < 0 || b >= static_cast<int64_t>(build.buyers())) {
+      return Malformed{fmt::format(
+          "process {} is not a buyer of the {} the start line names", b,
+          build.buyers())};
+    }
+    return build.Operation(doc, static_cast<size_t>(b), *type, *f, t);
+  }
+  if (!process->is_string()) {
+    return Malformed{"\"process\" is neither a buyer nor a name"};
+  }
+  const std::string who = process->get<std::string>();
+  if (who == "nemesis") return build.Fault(doc, *f, t);
+  if (who != "ticketsim") {
+    return Malformed{fmt::format("unknown process \"{}\"", Visible(who))};
+  }
+  if (*f == "final") {
+    *final = true;
+    return build.Final(doc);
+  }
+  return build.Note(doc, *f, t);
+}
+
+// Closes the file it holds.
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// Opens the history file `path` into *in: a regular file only (a FIFO or a
+// device, /dev/zero, would never end). Invalid, saying why, otherwise.
+Status OpenHistory(const std::string& path,
+                   std::unique_ptr<std::FILE, FileCloser>* in) {
+  int err = 0;
+  mode_t mode = 0;
+  Fd fd = OpenRegularFile(path, &err, &mode);
+  if (fd.get() < 0 && err == 0) {
+    return Status::Invalid(fmt::format(
+        "it is {}, not a history (a regular file `run --history` wrote)",
+        FileKindOf(mode)));
+  }
+  if (fd.get() >= 0) {
+    in->reset(fdopen(fd.get(), "rb"));
+    if (*in != nullptr) fd.release();
+    err = errno;
+  }
+  if (*in == nullptr) {
+    return Status::Invalid(
+        fmt::format("cannot open it: {}", std::strerror(err)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ReadHistory(const std::string& path,
+                   const std::function<Status(ImportedTrial&)>& on_trial) {
+  const std::string name = Visible(path);
+  if (path == "-") {
+    return Status::Invalid(
+        fmt::format("{}: cannot open it: give a file, not stdin", name));
+  }
+  std::unique_ptr<std::FILE, FileCloser> in;
+  if (Status s = OpenHistory(path, &in); !s.ok()) {
+    return Status::Invalid(fmt::format("{}: {}", name, s.message()));
+  }
+  std::unique_ptr<TrialBuild> trial;
+  std::string line;
+  int64_t number = 0;
+  int64_t trials = 0;
+  bool long_line = false;
+  while (ReadLine(in.get(), &line, &long_line)) {
+    ++number;
+    if (long_line) {
+      if (line.starts_with(kScheduleLine)) continue;
+      return Status::Invalid(
+          fmt::format("{}:{}: a line of more than {} bytes is no history's",
+                      name, number, kMaxHistoryLine));
+    }
+    bool final = false;
+    if (auto m = ReadLineInto(line, number, &trial, &final)) {
+      constexpr size_t kShown = 120;
+      std::string shown = Visible(line.substr(0, kShown));
+      if (line.size() > kShown) shown += " ...";
+      return Status::Invalid(
+          fmt::format("{}:{}: {}: {}", name, number, m->why, shown));
+    }
+    if (final) {
+      ++trials;
+      if (Status s = on_trial(trial->result()); !s.ok()) return s;
+      trial.reset();
+    }
+  }
+  if (std::ferror(in.get())) {
+    return Status::Invalid(fmt::format("{}:{}: cannot read it: {}", name,
+                                       number + 1, std::strerror(errno)));
+  }
+  if (trial != nullptr) {
+    return Status::Invalid(fmt::format(
+        "{}:{}: the file ends inside the trial begun on line {}, with no "
+        "final line (a history cut short?)",
+        name, number, trial->result().start_line));
+  }
+  if (trials == 0) {
+    return Status::Invalid(fmt::format(
+        "{}:{}: no trial in it (no start and final lines): not a history", name,
+        std::max<int64_t>(number, 1)));
+  }
+  return Status::Ok();
+}
+
+int CheckHistory(const std::string& path, std::FILE* out, std::FILE* err) {
+  bool violated = false;
+  const Status s = ReadHistory(path, [&](ImportedTrial& t) {
+    const Verdict verdict = CheckRun(t.run);
+    fmt::print(out, "{}, trial {}\n", Visible(t.run.scenario.name), t.trial);
+    fmt::print(out, "  purchases: {} confirmed, {} indeterminate\n",
+               verdict.confirmed, verdict.indeterminate);
+    const auto list = [out](const std::vector<Violation>& kinds) {
+      for (const Violation& v : kinds) {
+        fmt::print(out, "  {} x{}: {}\n", ViolationName(v.kind), v.count,
+                   Visible(v.summary));
+        for (const Witness& w : v.witnesses) {
+          fmt::print(out, "    - {}\n", Visible(w.text));
+        }
+        if (v.unwitnessed > 0) {
+          fmt::print(out, "    - and {} more\n", v.unwitnessed);
+        }
+      }
+    };
+    if (verdict.ok()) {
+      fmt::print(out, "  verdict: ok\n");
+    } else {
+      violated = true;
+      fmt::print(out, "  VIOLATED: {}\n", ListViolations(verdict.Counts()));
+      list(verdict.violations);
+    }
+    if (!verdict.findings.empty()) {
+      fmt::print(out, "  found (not violations): {}\n",
+                 ListViolations(verdict.FindingCounts()));
+      list(verdict.findings);
+    }
+    return Status::Ok();
+  });
+  std::fflush(out);
+  if (!s.ok()) {
+    fmt::print(err, "ticketsim check: {}\n", s.message());
+    return kExitUsage;
+  }
+  return violated ? kExitViolations : kExitOk;
+}
+
+}  // namespace ticketsim
