@@ -1399,7 +1399,10 @@ uint64_t ProgramEventsPerLane(const Scenario& scenario) {
   return kProgramEventsPerLane + kProgramEventsPerAttempt * attempts;
 }
 
-Status ValidateScenario(const Scenario& scenario, std::string* key) {
+namespace {
+
+// A program's keys: [program] checked, or a sold pattern without one.
+Status ValidateProgramKeys(const Scenario& scenario, std::string* key) {
   if (scenario.program.set()) {
     if (Status s = ValidateProgram(scenario, key); !s.ok()) return s;
   } else if (!scenario.program.sold_pattern.empty()) {
@@ -1407,10 +1410,11 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                   "a pattern over a program's output needs the program: set "
                   "program.command");
   }
-  if (Status s = ValidateHosts(scenario, key); !s.ok()) return s;
-  const bool sqlite_guard =
-      scenario.guard.kind == GuardKind::kSqliteImmediate ||
-      scenario.guard.kind == GuardKind::kSqliteDeferred;
+  return Status::Ok();
+}
+
+// A guard that belongs to another store.
+Status ValidateGuardsStore(const Scenario& scenario, std::string* key) {
   if (const std::optional<StoreKind> own = StoreOfGuard(scenario.guard.kind);
       own && *own != scenario.store.kind) {
     return Refuse(key, "guard.kind",
@@ -1420,7 +1424,12 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                               WordOf(kStoreKinds, *own),
                               WordOf(kStoreKinds, scenario.store.kind)));
   }
-  if (Status s = ValidatePostgres(scenario, key); !s.ok()) return s;
+  return Status::Ok();
+}
+
+// The buyers' method, the guard's permits and the pool, as the store
+// and the guard allow.
+Status ValidateBuyerKeys(const Scenario& scenario, std::string* key) {
   if (scenario.buyers.method == Method::kAtomic &&
       scenario.store.kind == StoreKind::kFile) {
     return Refuse(
@@ -1442,9 +1451,16 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                               "buyers.count would leave workers idle",
                               scenario.buyers.pool, scenario.buyers.count));
   }
+  return Status::Ok();
+}
+
+// A purchase of several events: what it needs of the guard and the
+// method.
+Status ValidateEvents(const Scenario& scenario, std::string* key) {
   if (EventCount(scenario) > 1) {
     const GuardKind kind = scenario.guard.kind;
-    if (sqlite_guard) {
+    if (kind == GuardKind::kSqliteImmediate ||
+        kind == GuardKind::kSqliteDeferred) {
       return Refuse(
           key, "guard.kind",
           "an sqlite transaction locks the whole database, so several "
@@ -1465,6 +1481,11 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                     "several events are guarded on \"buy\" only");
     }
   }
+  return Status::Ok();
+}
+
+// What [expect] and the history ask, together.
+Status ValidateExpectAndHistory(const Scenario& scenario, std::string* key) {
   if (!scenario.expect.kinds.empty() &&
       scenario.expect.violations != Expectation::kSome) {
     return Refuse(key, "expect.kinds",
@@ -1475,6 +1496,12 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                   "several events need history = \"full\" (the summary keeps "
                   "one event's books)");
   }
+  return Status::Ok();
+}
+
+// The schedule: its listed steps, step's one trial, a controlled
+// schedule's buyers.
+Status ValidateSchedule(const Scenario& scenario, std::string* key) {
   for (size_t i = 0; i < scenario.schedule.steps.size(); ++i) {
     const uint32_t buyer = scenario.schedule.steps[i];
     if (buyer >= scenario.buyers.count) {
@@ -1505,6 +1532,12 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                     scenario.schedule.steps.empty() ? "" : ", run.steps",
                     kMaxControlledBuyers, scenario.buyers.count));
   }
+  return Status::Ok();
+}
+
+// What the run needs of this machine: memory for its history, room for
+// its processes.
+Status ValidateMachineRoom(const Scenario& scenario, std::string* key) {
   // Only a history too large to be sure of asks the machine what it has,
   // so that a small scenario is valid everywhere.
   if (const uint64_t bytes = HistoryBytes(scenario);
@@ -1541,6 +1574,20 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                   fmt::format("{} processes, but this machine can start only "
                               "about {} more ({}); use fewer, or buyers.pool",
                               processes, room.room, room.limit));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateScenario(const Scenario& scenario, std::string* key) {
+  // In this order: the first that fails is the one reported.
+  using Check = Status (*)(const Scenario&, std::string*);
+  for (const Check check :
+       {ValidateProgramKeys, ValidateHosts, ValidateGuardsStore,
+        ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
+        ValidateExpectAndHistory, ValidateSchedule, ValidateMachineRoom}) {
+    if (Status s = check(scenario, key); !s.ok()) return s;
   }
   return Status::Ok();
 }
