@@ -258,36 +258,38 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
   }
 }
 
-}  // namespace
+// What a buyer's row adds after its seats: how it ended, if not on its
+// own, and what it did besides buying.
+std::string BuyerNote(const RunResult& run, const BuyerSummary& b) {
+  std::string note;
+  if (b.killed) {
+    const int32_t process = run.served_by[b.buyer];
+    const int sig = process < 0 ? 0 : run.processes[process].signal;
+    // A person's q ends the buyers still waiting for their turn.
+    note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
+                ? "  killed (kill_holder)"
+            : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
+                ? "  crashed (crash_before_write)"
+            : run.ended_by == RunEnd::kStopped && sig == SIGKILL
+                ? "  stopped by q"
+                : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
+  }
+  if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
+  if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
+  if (b.recovered > 0)
+    note += fmt::format("  recovered the guard {}x", b.recovered);
+  if (b.torn_reads > 0) note += fmt::format("  {} torn reads", b.torn_reads);
+  return note;
+}
 
-void WriteTextReport(std::FILE* out, const RunResult& run,
-                     const Verdict& verdict, bool color, bool title) {
-  const Painter paint(color);
-  const Scenario& scenario = run.scenario;
-  if (title) WriteTextTitle(out, run, color);
-
+// A row per buyer, the first kBuyerRowsShown.
+void WriteBuyerRows(std::FILE* out, const RunResult& run,
+                    const Verdict& verdict, const Painter& paint) {
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
              "bought", "sold-out", "failed", "seats");
   for (size_t i = 0; i < verdict.buyers.size() && i < kBuyerRowsShown; ++i) {
     const BuyerSummary& b = verdict.buyers[i];
-    std::string note;
-    if (b.killed) {
-      const int32_t process = run.served_by[b.buyer];
-      const int sig = process < 0 ? 0 : run.processes[process].signal;
-      // A person's q ends the buyers still waiting for their turn.
-      note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
-                  ? "  killed (kill_holder)"
-              : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
-                  ? "  crashed (crash_before_write)"
-              : run.ended_by == RunEnd::kStopped && sig == SIGKILL
-                  ? "  stopped by q"
-                  : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
-    }
-    if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
-    if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
-    if (b.recovered > 0)
-      note += fmt::format("  recovered the guard {}x", b.recovered);
-    if (b.torn_reads > 0) note += fmt::format("  {} torn reads", b.torn_reads);
+    const std::string note = BuyerNote(run, b);
     fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}{}\n", b.buyer,
                b.pid, b.bought, b.sold_out, b.failed, Seats(b), note);
   }
@@ -297,7 +299,10 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                                      "JSON report)",
                                      verdict.buyers.size() - kBuyerRowsShown)));
   }
+}
 
+// The tickets, each event's, and the attempts.
+void WriteBooks(std::FILE* out, const Verdict& verdict) {
   const std::string remaining =
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable";
   if (verdict.events.empty()) {
@@ -335,6 +340,12 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
   fmt::print(out, "  attempts  {} ({} sold out, {} failed{})\n",
              verdict.attempts, verdict.sold_out, verdict.failed, also);
+}
+
+// The faults, the time and rates, and the processes that bought.
+void WriteRunLines(std::FILE* out, const RunResult& run, const Verdict& verdict,
+                   const Painter& paint) {
+  const Scenario& scenario = run.scenario;
   if (scenario.faults.any()) {
     fmt::print(out,
                "  faults    {} killed, {} crashed, {} paused (injected; not "
@@ -358,7 +369,11 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   } else {
     fmt::print(out, "  processes {}, one per buyer\n", run.processes.size());
   }
-  // Buyers on hosts: whose they are, and each host's clock against ours.
+}
+
+// Buyers on hosts: whose they are, and each host's clock against ours;
+// the partition.
+void WriteHosts(std::FILE* out, const RunResult& run) {
   for (size_t h = 0; h < run.hosts.size(); ++h) {
     const HostRecord& host = run.hosts[h];
     std::string buyers;
@@ -385,7 +400,10 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                    ? fmt::format("restored at {}", FormatTime(p.restored_ns))
                    : std::string("restored at the end"));
   }
+}
 
+// A run that did not end on its own says so.
+void WriteRunEnd(std::FILE* out, const RunResult& run, const Painter& paint) {
   if (run.timed_out) {
     fmt::print(out, "  {}\n",
                paint.Red("the run hit its time limit; the "
@@ -396,7 +414,20 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                paint.Red(fmt::format("interrupted by {}: a partial report",
                                      SignalName(run.interrupt_signal))));
   }
+}
 
+}  // namespace
+
+void WriteTextReport(std::FILE* out, const RunResult& run,
+                     const Verdict& verdict, bool color, bool title) {
+  const Painter paint(color);
+  if (title) WriteTextTitle(out, run, color);
+
+  WriteBuyerRows(out, run, verdict, paint);
+  WriteBooks(out, verdict);
+  WriteRunLines(out, run, verdict, paint);
+  WriteHosts(out, run);
+  WriteRunEnd(out, run, paint);
   fmt::print(out, "\n");
   WriteVerdict(out, run, verdict, paint, /*witnesses=*/true);
 }
