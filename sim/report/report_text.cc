@@ -126,10 +126,9 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color) {
 
 namespace {
 
-// A program run's own lines: what ran, how it started, and for each copy
-// that failed its exit status and the end of its stderr.
-void WriteProgramLines(std::FILE* out, const RunResult& run,
-                       const Painter& paint) {
+// What ran: the command, which of its words came from where, and its
+// processes.
+void WriteProgramCommand(std::FILE* out, const RunResult& run) {
   const ProgramReport& program = *run.program;
   const ProgramMode mode = run.scenario.program.mode;
   fmt::print(out, "  program   {}\n", Visible(CommandLine(program.argv)));
@@ -167,6 +166,13 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                    : ", one per buyer",
                program.start_up_ms);
   }
+}
+
+// Whether its sales were known, and how sold_pattern was used.
+void WriteProgramSales(std::FILE* out, const RunResult& run,
+                       const Painter& paint) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
   if (ProgramSalesUnknown(run)) {
     fmt::print(out, "  {}\n",
                paint.Red("sales     unknown: the program wrote no events on "
@@ -192,10 +198,19 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                    "it printed: no sale was counted",
                    Visible(pattern), printed)));
   }
-  std::vector<size_t> late;
+}
+
+// For each copy that failed, its exit status and the end of its stderr;
+// then the processes of no copy that failed. Returns how many copies
+// started late.
+size_t WriteProgramFailures(std::FILE* out, const RunResult& run,
+                            const Painter& paint) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
+  size_t late = 0;
   for (size_t i = 0; i < program.lanes.size(); ++i) {
     const ProgramLane& lane = program.lanes[i];
-    if (lane.late_start) late.push_back(i);
+    if (lane.late_start) ++late;
     const std::string who = mode == ProgramMode::kWhole
                                 ? std::string("the program")
                                 : fmt::format("buyer {}", i);
@@ -232,6 +247,14 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
         out, "  {}\n",
         paint.Red(fmt::format("process {} of the program {}", p.pid, p.crash)));
   }
+  return late;
+}
+
+// The hint, the fence, lost process events and late copies.
+void WriteProgramNotes(std::FILE* out, const RunResult& run,
+                       const Painter& paint, size_t late) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
   if (const std::string hint = ProgramHint(run); !hint.empty()) {
     for (const std::string& line : WrapText("hint: " + hint, 74)) {
       fmt::print(out, "  {}\n", paint.Dim(line));
@@ -249,13 +272,23 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                paint.Dim("the kernel dropped some process events: a process "
                          "the program started may have failed unseen"));
   }
-  if (!late.empty() && mode == ProgramMode::kBuyer) {
+  if (late > 0 && mode == ProgramMode::kBuyer) {
     fmt::print(out, "  {}\n",
                paint.Dim(fmt::format(
                    "{} of {} copies had not reached the start barrier (read "
                    "fd 4) when it opened; they started on their own",
-                   late.size(), program.lanes.size())));
+                   late, program.lanes.size())));
   }
+}
+
+// A program run's own lines: what ran, how it started, and for each copy
+// that failed its exit status and the end of its stderr.
+void WriteProgramLines(std::FILE* out, const RunResult& run,
+                       const Painter& paint) {
+  WriteProgramCommand(out, run);
+  WriteProgramSales(out, run, paint);
+  const size_t late = WriteProgramFailures(out, run, paint);
+  WriteProgramNotes(out, run, paint, late);
 }
 
 // What a buyer's row adds after its seats: how it ended, if not on its
