@@ -77,10 +77,12 @@ std::string StartUpFailure(const RunControl& control,
   return fmt::format("they did not within {} s", kAttachTimeoutNs / 1000000000);
 }
 
-[[noreturn]] void BuyerMain(const Scenario& scenario, uint32_t process,
-                            pid_t parent, std::span<TicketStore* const> stores,
-                            std::span<Guard* const> guards, RunControl* control,
-                            HistoryArena* history, TallyArena* tallies) {
+}  // namespace
+
+void BuyerChildMain(const Scenario& scenario, uint32_t process, pid_t parent,
+                    std::span<TicketStore* const> stores,
+                    std::span<Guard* const> guards, RunControl* control,
+                    HistoryArena* history, TallyArena* tallies) {
   // Die with the parent; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
@@ -99,8 +101,6 @@ std::string StartUpFailure(const RunControl& control,
   SayEnded(control, process);
   _exit(code);
 }
-
-}  // namespace
 
 SharedControl::SharedControl(size_t buyers, size_t processes)
     : bytes_(kControlBytes + sizeof(BuyerSlot) * buyers +
@@ -250,7 +250,8 @@ Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
   for (uint32_t i = 0; i < process_count; ++i) {
     const pid_t pid = fork();
     if (pid == 0) {
-      BuyerMain(scenario, i, parent, stores, guards, control, history, tallies);
+      BuyerChildMain(scenario, i, parent, stores, guards, control, history,
+                     tallies);
     }
     if (pid < 0) {
       const int err = errno;

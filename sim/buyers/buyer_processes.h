@@ -127,6 +127,18 @@ class BuyerReaper {
 int64_t LastServedBy(const RunControl& control, size_t buyers,
                      uint32_t process);
 
+// The body of every forked buyer process, a run's own or a host agent's:
+// dies with `parent` (and does not start if it is already gone), takes
+// SIGALRM for the file-lock guard's timer, runs RunBuyerProcess for process
+// `process`, records that it ended in `control` and exits with its code
+// (_exit: none of the parent's destructors run). `tallies` may be null.
+[[noreturn]] void BuyerChildMain(const Scenario& scenario, uint32_t process,
+                                 pid_t parent,
+                                 std::span<TicketStore* const> stores,
+                                 std::span<Guard* const> guards,
+                                 RunControl* control, HistoryArena* history,
+                                 TallyArena* tallies);
+
 // Forks `process_count` buyer processes, each running RunBuyerProcess on
 // what it is given, and books them with `reaper` (`processes`, the reaper's
 // list, gets one entry each). If a fork fails, kills and reaps those

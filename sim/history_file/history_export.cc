@@ -140,6 +140,124 @@ bool EmitProgramEvent(LineWriter* w, const Event& e,
   }
 }
 
+// The lines of events told beside a purchase, not as a step of it: an
+// injected fault, a back-off, a transaction run again, a file emptied.
+// False if `e` is none of them.
+bool EmitNote(LineWriter* w, const Event& e,
+              const std::vector<std::string>& events) {
+  const uint64_t t = LineTime(e);
+  const uint32_t b = e.buyer;
+  if (e.kind == EventKind::kFault) {
+    w->Line(
+        R"({{"type": "info", "f": "{}", "process": "nemesis", "buyer": {}, "time": {}, "value": {})",
+        FaultName(e.aux), b, t, e.value);
+    return true;
+  }
+  if (e.kind == EventKind::kBackoff) {
+    std::vector<std::string_view> gave_back;
+    for (size_t event = 0; event < events.size(); ++event) {
+      if (e.aux & (1u << event)) gave_back.push_back(events[event]);
+    }
+    w->Line(
+        R"({{"type": "info", "f": "backoff", "process": "ticketsim", "buyer": {}, "time": {}, "held": {}, "gave_back": [{}])",
+        b, t, events[e.event], fmt::join(gave_back, ", "));
+    return true;
+  }
+  if (e.kind == EventKind::kRetry) {
+    // The purchase stays invoked: its transaction runs again.
+    w->Line(
+        R"({{"type": "info", "f": "retry", "process": "ticketsim", "buyer": {}, "time": {}, "value": {}, "error": "serialization failure")",
+        b, t, e.value);
+    return true;
+  }
+  if (e.kind == EventKind::kTruncated) {
+    // Where a torn read's witness finds the writer that emptied the file.
+    w->Line(
+        R"({{"type": "info", "f": "truncate", "process": "ticketsim", "buyer": {}, "time": {}{})",
+        b, t,
+        e.event == 0 ? "" : fmt::format(", \"event\": {}", events[e.event]));
+    return true;
+  }
+  return false;
+}
+
+// A further event's part of a purchase: the first event's lines are the
+// purchase; this one's read, write or outcome is told beside it.
+void EmitFurtherEvent(LineWriter* w, const Event& e, const Cursor& c,
+                      const std::vector<std::string>& events) {
+  const uint64_t t = LineTime(e);
+  const uint32_t b = e.buyer;
+  const std::string_view name = events[e.event];
+  if (e.kind == EventKind::kWrite) {
+    w->Line(
+        R"({{"type": "info", "f": "write", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+        name, b, t, e.value);
+  } else if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
+    w->Line(
+        R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "torn read", "bytes": {})",
+        name, b, t, TornBytes(e));
+  } else if (e.kind == EventKind::kRead) {
+    w->Line(
+        R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+        name, b, t, e.value);
+  } else if (e.kind == EventKind::kSoldOut) {
+    w->Line(
+        R"({{"type": "info", "f": "sold-out", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+        name, b, t, e.value);
+  } else if (e.kind == EventKind::kFailed) {
+    w->Line(
+        R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}"{})",
+        name, b, t, FailureName(e.aux), StarvedField(c.starved));
+  }
+}
+
+// A query: the read of the count before a purchase, its own operation.
+void EmitQuery(LineWriter* w, const Event& e) {
+  const uint64_t t = LineTime(e);
+  const uint32_t b = e.buyer;
+  w->Line(R"({{"type": "invoke", "f": "read", "process": {}, "time": {})", b,
+          t);
+  if (e.flags & kTorn) {
+    w->Line(
+        R"({{"type": "fail", "f": "read", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
+        b, t, TornBytes(e));
+  } else {
+    w->Line(
+        R"({{"type": "ok", "f": "read", "process": {}, "time": {}, "value": {})",
+        b, t, e.value);
+  }
+}
+
+// A purchase's read, or its start without a read: its invoke line, or a
+// note if it was invoked when it began to wait; a torn read fails it.
+void EmitStart(LineWriter* w, const Event& e, Cursor* c, bool program) {
+  const uint64_t t = LineTime(e);
+  const uint32_t b = e.buyer;
+  if (!c->invoked) {
+    Invoke(w, b, t);
+  } else if (!program && !(e.flags & kTorn)) {
+    // Invoked when it began to wait for the guard: when it then read
+    // (or took) is a note, where a witness finds it.
+    if (e.kind == EventKind::kRead) {
+      w->Line(
+          R"({{"type": "info", "f": "read", "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
+          b, t, e.value);
+    } else {
+      w->Line(
+          R"({{"type": "info", "f": "take", "process": "ticketsim", "buyer": {}, "time": {})",
+          b, t);
+    }
+  }
+  c->invoked = true;
+  c->read_value = e.value;
+  if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
+    w->Line(
+        R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
+        b, t, TornBytes(e));
+    c->invoked = false;
+  }
+}
+
 // Writes what event `e` of `cursor`'s buyer says.
 // `events`: the events' names, as JSON strings; `locks`: a program's
 // locks' names, as JSON strings (empty for ticketsim's own buyers).
@@ -153,77 +271,14 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
   const uint64_t t = LineTime(e);
   const uint32_t b = e.buyer;
   if (program && EmitProgramEvent(w, e, locks, c->starved)) return;
-  if (e.kind == EventKind::kFault) {
-    w->Line(
-        R"({{"type": "info", "f": "{}", "process": "nemesis", "buyer": {}, "time": {}, "value": {})",
-        FaultName(e.aux), b, t, e.value);
-    return;
-  }
-  if (e.kind == EventKind::kBackoff) {
-    std::vector<std::string_view> gave_back;
-    for (size_t event = 0; event < events.size(); ++event) {
-      if (e.aux & (1u << event)) gave_back.push_back(events[event]);
-    }
-    w->Line(
-        R"({{"type": "info", "f": "backoff", "process": "ticketsim", "buyer": {}, "time": {}, "held": {}, "gave_back": [{}])",
-        b, t, events[e.event], fmt::join(gave_back, ", "));
-    return;
-  }
-  if (e.kind == EventKind::kRetry) {
-    // The purchase stays invoked: its transaction runs again.
-    w->Line(
-        R"({{"type": "info", "f": "retry", "process": "ticketsim", "buyer": {}, "time": {}, "value": {}, "error": "serialization failure")",
-        b, t, e.value);
-    return;
-  }
-  if (e.kind == EventKind::kTruncated) {
-    // Where a torn read's witness finds the writer that emptied the file.
-    w->Line(
-        R"({{"type": "info", "f": "truncate", "process": "ticketsim", "buyer": {}, "time": {}{})",
-        b, t,
-        e.event == 0 ? "" : fmt::format(", \"event\": {}", events[e.event]));
-    return;
-  }
+  if (EmitNote(w, e, events)) return;
   if (e.event != 0) {
-    // A further event's part of a purchase: the first event's lines are
-    // the purchase; this one's read, write or outcome is told beside it.
-    const std::string_view name = events[e.event];
-    if (e.kind == EventKind::kWrite) {
-      w->Line(
-          R"({{"type": "info", "f": "write", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-          name, b, t, e.value);
-    } else if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
-      w->Line(
-          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "torn read", "bytes": {})",
-          name, b, t, TornBytes(e));
-    } else if (e.kind == EventKind::kRead) {
-      w->Line(
-          R"({{"type": "info", "f": "read", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-          name, b, t, e.value);
-    } else if (e.kind == EventKind::kSoldOut) {
-      w->Line(
-          R"({{"type": "info", "f": "sold-out", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-          name, b, t, e.value);
-    } else if (e.kind == EventKind::kFailed) {
-      w->Line(
-          R"({{"type": "info", "f": "failed", "event": {}, "process": "ticketsim", "buyer": {}, "time": {}, "error": "{}"{})",
-          name, b, t, FailureName(e.aux), StarvedField(c->starved));
-    }
+    EmitFurtherEvent(w, e, *c, events);
     return;
   }
   switch (e.kind) {
     case EventKind::kQuery:
-      w->Line(R"({{"type": "invoke", "f": "read", "process": {}, "time": {})",
-              b, t);
-      if (e.flags & kTorn) {
-        w->Line(
-            R"({{"type": "fail", "f": "read", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
-            b, t, TornBytes(e));
-      } else {
-        w->Line(
-            R"({{"type": "ok", "f": "read", "process": {}, "time": {}, "value": {})",
-            b, t, e.value);
-      }
+      EmitQuery(w, e);
       return;
     case EventKind::kAcquired:
       Invoke(w, b, t);
@@ -231,29 +286,7 @@ void Emit(LineWriter* w, const Event& e, Cursor* c,
       return;
     case EventKind::kRead:
     case EventKind::kInvoke:
-      if (!c->invoked) {
-        Invoke(w, b, t);
-      } else if (!program && !(e.flags & kTorn)) {
-        // Invoked when it began to wait for the guard: when it then read
-        // (or took) is a note, where a witness finds it.
-        if (e.kind == EventKind::kRead) {
-          w->Line(
-              R"({{"type": "info", "f": "read", "process": "ticketsim", "buyer": {}, "time": {}, "value": {})",
-              b, t, e.value);
-        } else {
-          w->Line(
-              R"({{"type": "info", "f": "take", "process": "ticketsim", "buyer": {}, "time": {})",
-              b, t);
-        }
-      }
-      c->invoked = true;
-      c->read_value = e.value;
-      if (e.kind == EventKind::kRead && (e.flags & kTorn)) {
-        w->Line(
-            R"({{"type": "fail", "f": "buy", "process": {}, "time": {}, "error": "torn read", "bytes": {})",
-            b, t, TornBytes(e));
-        c->invoked = false;
-      }
+      EmitStart(w, e, c, program);
       return;
     case EventKind::kWrite:
       w->Line(

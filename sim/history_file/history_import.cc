@@ -221,170 +221,217 @@ class TrialBuild {
     return std::nullopt;
   }
 
-  // A line of ticketsim's own (a note), other than start and final.
+  // A line of ticketsim's own (a note), other than start and final: one
+  // function per kind of note.
   std::optional<Malformed> Note(const json& doc, const std::string& f,
                                 uint64_t t) {
-    if (f == "read" || f == "take") {
-      // The read (or atomic take) inside a purchase invoked earlier.
-      size_t b = 0, event = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (doc.contains("event")) {
-        if (auto m = EventOf(doc, "event", &event)) return m;
-      }
-      const auto e = static_cast<uint16_t>(event);
-      if (e != 0) {
-        buyers_[b].further_read |= 1u << e;
-        if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
-        std::optional<int64_t> value;
-        if (auto m = Int(doc, "value", &value)) return m;
-        if (!value) return Malformed{"a read note with no \"value\""};
-        Add(b, t, EventKind::kRead, *value, 0, 0, e);
-        return std::nullopt;
-      }
-      buyers_[b].stepped = true;
-      if (f == "take") {
-        Add(b, t, EventKind::kInvoke);
-        return std::nullopt;
-      }
-      if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, 0);
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      if (!value) return Malformed{"a read note with no \"value\""};
-      Add(b, t, EventKind::kRead, *value);
-      return std::nullopt;
-    }
-    if (f == "write") {
-      // With several events, a further event's write of the purchase.
-      size_t b = 0, event = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (auto m = EventOf(doc, "event", &event)) return m;
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      if (!value) return Malformed{"a write note with no \"value\""};
-      const auto e = static_cast<uint16_t>(event);
-      BuyerBuild& buyer = buyers_[b];
-      if ((buyer.further_read & (1u << e)) == 0) {
-        Add(b, buyer.invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
-      }
-      buyer.further_read &= ~(1u << e);
-      Add(b, t, EventKind::kWrite, *value, 0, 0, e);
-      return std::nullopt;
-    }
-    if (f == "sold-out" || f == "failed") {
-      // A further event's outcome in a purchase.
-      size_t b = 0, event = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (auto m = EventOf(doc, "event", &event)) return m;
-      const auto e = static_cast<uint16_t>(event);
-      buyers_[b].further_read &= ~(1u << e);
-      if (f == "failed") {
-        uint32_t failure = 0;
-        uint8_t flags = 0;
-        if (auto m = FailureOf(doc, &failure, &flags)) return m;
-        Add(b, t, EventKind::kFailed, 0, flags, failure, e);
-        return std::nullopt;
-      }
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      Add(b, t, EventKind::kSoldOut, value.value_or(0), 0, 0, e);
-      return std::nullopt;
-    }
-    if (f == "truncate") {
-      // The file store emptied the file; its write follows.
-      size_t b = 0, event = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (doc.contains("event")) {
-        if (auto m = EventOf(doc, "event", &event)) return m;
-      }
-      Add(b, t, EventKind::kTruncated, 0, 0, 0, static_cast<uint16_t>(event));
-      return std::nullopt;
-    }
-    if (f == "retry") {
-      // A refused transaction, rolled back and run again.
-      size_t b = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      Add(b, t, EventKind::kRetry, value.value_or(1), 0, 0, 0);
-      return std::nullopt;
-    }
-    if (f == "backoff") {
-      size_t b = 0, held = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (auto m = EventOf(doc, "held", &held)) return m;
-      uint32_t gave_back = 0;
-      if (auto it = doc.find("gave_back"); it != doc.end() && it->is_array()) {
-        for (const json& name : *it) {
-          size_t e = 0;
-          if (name.is_string() && Index(name.get<std::string>(), &e)) {
-            gave_back |= 1u << e;
-          }
-        }
-      }
-      Add(b, t, EventKind::kBackoff, 0, 0, gave_back,
-          static_cast<uint16_t>(held));
-      return std::nullopt;
-    }
-    if (f == "abandoned-lock") {
-      AbandonedLock a;
-      size_t b = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (auto m = EventOf(doc, "event", &a.event)) return m;
-      if (auto m = Pid(doc, &a.pid)) return m;
-      const std::string signal = Text(doc, "signal").value_or("");
-      for (int n = 1; n < NSIG; ++n) {
-        const char* abbrev = sigabbrev_np(n);
-        if (abbrev != nullptr && signal == fmt::format("SIG{}", abbrev)) {
-          a.signal = n;
-        }
-      }
-      if (a.signal == 0) {
-        return Malformed{fmt::format("unknown signal \"{}\"", Visible(signal))};
-      }
-      a.buyer = static_cast<uint32_t>(b);
-      a.time_ns = t;
-      out_.run.processes[b].pid = a.pid;
-      out_.run.processes[b].signal = a.signal;
-      out_.run.abandoned.push_back(a);
-      return std::nullopt;
-    }
-    if (f == "deadlock") {
-      DeadlockLink link;
-      size_t b = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (auto m = Pid(doc, &link.pid)) return m;
-      if (auto m = EventOf(doc, "holds", &link.holds)) return m;
-      if (auto m = EventOf(doc, "waits-for", &link.waits_for)) return m;
-      link.buyer = static_cast<uint32_t>(b);
-      out_.run.processes[b].pid = link.pid;
-      out_.run.deadlock.push_back(link);
-      out_.run.deadlock_ns = t;
-      return std::nullopt;
-    }
-    if (f == "crash" && doc.contains("pid")) return ProcessCrash(doc);
-    if (f == "crash") {
-      size_t b = 0;
-      if (auto m = Buyer(doc, &b)) return m;
-      if (!program_) return Malformed{"a crash line in a run of no program"};
-      ProgramLane& lane =
-          std::const_pointer_cast<ProgramReport>(out_.run.program)->lanes[b];
-      lane.crash = Text(doc, "error").value_or("crashed");
-      lane.stderr_tail.clear();
-      if (auto last = Text(doc, "stderr"); last && !last->empty()) {
-        lane.stderr_tail.push_back(*last);
-      }
-      return std::nullopt;
-    }
-    if (f == "count") {
-      size_t event = 0;
-      if (auto m = EventOf(doc, "event", &event)) return m;
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      counts_[event] = value;
-      return std::nullopt;
+    using Taker = std::optional<Malformed> (TrialBuild::*)(
+        const json&, const std::string&, uint64_t);
+    static constexpr std::pair<std::string_view, Taker> kNotes[] = {
+        {"read", &TrialBuild::NoteRead},
+        {"take", &TrialBuild::NoteRead},
+        {"write", &TrialBuild::NoteWrite},
+        {"sold-out", &TrialBuild::NoteOutcome},
+        {"failed", &TrialBuild::NoteOutcome},
+        {"truncate", &TrialBuild::NoteTruncate},
+        {"retry", &TrialBuild::NoteRetry},
+        {"backoff", &TrialBuild::NoteBackoff},
+        {"abandoned-lock", &TrialBuild::NoteAbandonedLock},
+        {"deadlock", &TrialBuild::NoteDeadlock},
+        {"crash", &TrialBuild::NoteCrash},
+        {"count", &TrialBuild::NoteCount},
+    };
+    for (const auto& [name, take] : kNotes) {
+      if (f == name) return (this->*take)(doc, f, t);
     }
     // Notes that tell nothing the verdict needs (a controlled schedule's
     // steps) or that a later ticketsim writes.
+    return std::nullopt;
+  }
+
+  // The read (or atomic take) inside a purchase invoked earlier, or a
+  // further event's read.
+  std::optional<Malformed> NoteRead(const json& doc, const std::string& f,
+                                    uint64_t t) {
+    size_t b = 0, event = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (doc.contains("event")) {
+      if (auto m = EventOf(doc, "event", &event)) return m;
+    }
+    const auto e = static_cast<uint16_t>(event);
+    if (e != 0) {
+      buyers_[b].further_read |= 1u << e;
+      if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      if (!value) return Malformed{"a read note with no \"value\""};
+      Add(b, t, EventKind::kRead, *value, 0, 0, e);
+      return std::nullopt;
+    }
+    buyers_[b].stepped = true;
+    if (f == "take") {
+      Add(b, t, EventKind::kInvoke);
+      return std::nullopt;
+    }
+    if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, 0);
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    if (!value) return Malformed{"a read note with no \"value\""};
+    Add(b, t, EventKind::kRead, *value);
+    return std::nullopt;
+  }
+
+  // With several events, a further event's write of the purchase.
+  std::optional<Malformed> NoteWrite(const json& doc, const std::string&,
+                                     uint64_t t) {
+    size_t b = 0, event = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (auto m = EventOf(doc, "event", &event)) return m;
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    if (!value) return Malformed{"a write note with no \"value\""};
+    const auto e = static_cast<uint16_t>(event);
+    BuyerBuild& buyer = buyers_[b];
+    if ((buyer.further_read & (1u << e)) == 0) {
+      Add(b, buyer.invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
+    }
+    buyer.further_read &= ~(1u << e);
+    Add(b, t, EventKind::kWrite, *value, 0, 0, e);
+    return std::nullopt;
+  }
+
+  // A further event's outcome in a purchase.
+  std::optional<Malformed> NoteOutcome(const json& doc, const std::string& f,
+                                       uint64_t t) {
+    size_t b = 0, event = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (auto m = EventOf(doc, "event", &event)) return m;
+    const auto e = static_cast<uint16_t>(event);
+    buyers_[b].further_read &= ~(1u << e);
+    if (f == "failed") {
+      uint32_t failure = 0;
+      uint8_t flags = 0;
+      if (auto m = FailureOf(doc, &failure, &flags)) return m;
+      Add(b, t, EventKind::kFailed, 0, flags, failure, e);
+      return std::nullopt;
+    }
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    Add(b, t, EventKind::kSoldOut, value.value_or(0), 0, 0, e);
+    return std::nullopt;
+  }
+
+  // The file store emptied the file; its write follows.
+  std::optional<Malformed> NoteTruncate(const json& doc, const std::string&,
+                                        uint64_t t) {
+    size_t b = 0, event = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (doc.contains("event")) {
+      if (auto m = EventOf(doc, "event", &event)) return m;
+    }
+    Add(b, t, EventKind::kTruncated, 0, 0, 0, static_cast<uint16_t>(event));
+    return std::nullopt;
+  }
+
+  // A refused transaction, rolled back and run again.
+  std::optional<Malformed> NoteRetry(const json& doc, const std::string&,
+                                     uint64_t t) {
+    size_t b = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    Add(b, t, EventKind::kRetry, value.value_or(1), 0, 0, 0);
+    return std::nullopt;
+  }
+
+  // A buyer gave back the locks it held and tried again.
+  std::optional<Malformed> NoteBackoff(const json& doc, const std::string&,
+                                       uint64_t t) {
+    size_t b = 0, held = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (auto m = EventOf(doc, "held", &held)) return m;
+    uint32_t gave_back = 0;
+    if (auto it = doc.find("gave_back"); it != doc.end() && it->is_array()) {
+      for (const json& name : *it) {
+        size_t e = 0;
+        if (name.is_string() && Index(name.get<std::string>(), &e)) {
+          gave_back |= 1u << e;
+        }
+      }
+    }
+    Add(b, t, EventKind::kBackoff, 0, 0, gave_back,
+        static_cast<uint16_t>(held));
+    return std::nullopt;
+  }
+
+  // A lock a killed holder left.
+  std::optional<Malformed> NoteAbandonedLock(const json& doc,
+                                             const std::string&, uint64_t t) {
+    AbandonedLock a;
+    size_t b = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (auto m = EventOf(doc, "event", &a.event)) return m;
+    if (auto m = Pid(doc, &a.pid)) return m;
+    const std::string signal = Text(doc, "signal").value_or("");
+    for (int n = 1; n < NSIG; ++n) {
+      const char* abbrev = sigabbrev_np(n);
+      if (abbrev != nullptr && signal == fmt::format("SIG{}", abbrev)) {
+        a.signal = n;
+      }
+    }
+    if (a.signal == 0) {
+      return Malformed{fmt::format("unknown signal \"{}\"", Visible(signal))};
+    }
+    a.buyer = static_cast<uint32_t>(b);
+    a.time_ns = t;
+    out_.run.processes[b].pid = a.pid;
+    out_.run.processes[b].signal = a.signal;
+    out_.run.abandoned.push_back(a);
+    return std::nullopt;
+  }
+
+  // A link of the deadlock's cycle.
+  std::optional<Malformed> NoteDeadlock(const json& doc, const std::string&,
+                                        uint64_t t) {
+    DeadlockLink link;
+    size_t b = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (auto m = Pid(doc, &link.pid)) return m;
+    if (auto m = EventOf(doc, "holds", &link.holds)) return m;
+    if (auto m = EventOf(doc, "waits-for", &link.waits_for)) return m;
+    link.buyer = static_cast<uint32_t>(b);
+    out_.run.processes[b].pid = link.pid;
+    out_.run.deadlock.push_back(link);
+    out_.run.deadlock_ns = t;
+    return std::nullopt;
+  }
+
+  // A program's copy that crashed (a process's crash, with a pid, is
+  // ProcessCrash's).
+  std::optional<Malformed> NoteCrash(const json& doc, const std::string&,
+                                     uint64_t) {
+    if (doc.contains("pid")) return ProcessCrash(doc);
+    size_t b = 0;
+    if (auto m = Buyer(doc, &b)) return m;
+    if (!program_) return Malformed{"a crash line in a run of no program"};
+    ProgramLane& lane =
+        std::const_pointer_cast<ProgramReport>(out_.run.program)->lanes[b];
+    lane.crash = Text(doc, "error").value_or("crashed");
+    lane.stderr_tail.clear();
+    if (auto last = Text(doc, "stderr"); last && !last->empty()) {
+      lane.stderr_tail.push_back(*last);
+    }
+    return std::nullopt;
+  }
+
+  // An event's final count.
+  std::optional<Malformed> NoteCount(const json& doc, const std::string&,
+                                     uint64_t) {
+    size_t event = 0;
+    if (auto m = EventOf(doc, "event", &event)) return m;
+    std::optional<int64_t> value;
+    if (auto m = Int(doc, "value", &value)) return m;
+    counts_[event] = value;
     return std::nullopt;
   }
 

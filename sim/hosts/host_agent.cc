@@ -225,34 +225,19 @@ class HostAgent {
       if (pid < 0) {
         return Status::FromErrno(fmt::format("fork buyer {}", b), errno);
       }
-      if (pid == 0) BuyerMain(b, parent, stores, guards);
+      if (pid == 0) {
+        // The protocol's pipes are the agent's alone.
+        const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd >= 0) {
+          dup2(null_fd, in_);
+          dup2(null_fd, out_);
+        }
+        BuyerChildMain(scenario_, b, parent, stores, guards, control_,
+                       &history_, nullptr);
+      }
       reaper_->Started(b, pid);
     }
     return Status::Ok();
-  }
-
-  [[noreturn]] void BuyerMain(uint32_t buyer, pid_t parent,
-                              std::span<TicketStore* const> stores,
-                              std::span<Guard* const> guards) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(kBuyerAttachFailed);
-    // The protocol's pipes are the agent's alone.
-    const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd >= 0) {
-      dup2(null_fd, in_);
-      dup2(null_fd, out_);
-    }
-    // As a buyer of a run on one host: SIGALRM for the file-lock's timer.
-    signal(SIGALRM, SIG_IGN);
-    sigset_t alarm;
-    sigemptyset(&alarm);
-    sigaddset(&alarm, SIGALRM);
-    sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
-    const int code = RunBuyerProcess(scenario_, buyer, stores, guards, control_,
-                                     &history_, nullptr);
-    const uint32_t at = control_->ended_count.fetch_add(1);
-    control_->ended[at].store(buyer + 1, std::memory_order_release);
-    _exit(code);
   }
 
   // From the fork to the last line: ready, pings, go, events, ends.

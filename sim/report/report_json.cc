@@ -135,9 +135,8 @@ nlohmann::json ProgramJson(const RunResult& run) {
           {"hint", ProgramHint(run)}};
 }
 
-}  // namespace
-
-nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
+// Each buyer's books, and how its process ended.
+nlohmann::json BuyersJson(const RunResult& run, const Verdict& verdict) {
   nlohmann::json buyers = nlohmann::json::array();
   for (size_t i = 0; i < verdict.buyers.size(); ++i) {
     const BuyerSummary& b = verdict.buyers[i];
@@ -160,6 +159,11 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
         {"backoffs", b.backoffs},
     });
   }
+  return buyers;
+}
+
+// Each event's books.
+nlohmann::json EventsJson(const Verdict& verdict) {
   nlohmann::json events = nlohmann::json::array();
   for (const Verdict::EventBooks& e : verdict.events) {
     events.push_back(
@@ -169,6 +173,11 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
          {"remaining", e.final_count ? nlohmann::json(*e.final_count)
                                      : nlohmann::json(nullptr)}});
   }
+  return events;
+}
+
+// The locks that killed holders left.
+nlohmann::json AbandonedJson(const RunResult& run) {
   nlohmann::json abandoned = nlohmann::json::array();
   for (const AbandonedLock& a : run.abandoned) {
     abandoned.push_back({{"buyer", a.buyer},
@@ -177,6 +186,11 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                          {"event", EventName(run.scenario, a.event)},
                          {"time_ns", a.time_ns}});
   }
+  return abandoned;
+}
+
+// The deadlock's cycle, a link per buyer.
+nlohmann::json DeadlockJson(const RunResult& run) {
   nlohmann::json deadlock = nlohmann::json::array();
   for (const DeadlockLink& link : run.deadlock) {
     deadlock.push_back(
@@ -185,21 +199,28 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
          {"holds", EventName(run.scenario, link.holds)},
          {"waits_for", EventName(run.scenario, link.waits_for)}});
   }
-  const auto kinds = [](const std::vector<Violation>& list) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const Violation& v : list) {
-      nlohmann::json witnesses = nlohmann::json::array();
-      for (const Witness& w : v.witnesses) {
-        witnesses.push_back(WitnessJson(v, w));
-      }
-      out.push_back({{"kind", ViolationName(v.kind)},
-                     {"count", v.count},
-                     {"summary", v.summary},
-                     {"witnesses", std::move(witnesses)},
-                     {"more", v.unwitnessed}});
+  return deadlock;
+}
+
+// Violations or findings, a kind each, with its witnesses.
+nlohmann::json KindsJson(const std::vector<Violation>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Violation& v : list) {
+    nlohmann::json witnesses = nlohmann::json::array();
+    for (const Witness& w : v.witnesses) {
+      witnesses.push_back(WitnessJson(v, w));
     }
-    return out;
-  };
+    out.push_back({{"kind", ViolationName(v.kind)},
+                   {"count", v.count},
+                   {"summary", v.summary},
+                   {"witnesses", std::move(witnesses)},
+                   {"more", v.unwitnessed}});
+  }
+  return out;
+}
+
+// The schedule the run followed.
+nlohmann::json ScheduleJson(const RunResult& run) {
   nlohmann::json schedule = {
       {"kind", WordOf(kScheduleKinds, run.schedule.kind)},
       {"steps", run.schedule.Buyers()}};
@@ -208,56 +229,30 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                        {"steps_estimate", run.schedule.pct_steps},
                        {"bound", run.schedule.pct_bound}};
   }
-  nlohmann::json report = {
-      {"version", kJsonReportVersion},
-      {"scenario", ScenarioJson(run.scenario)},
-      {"seed", run.scenario.buyers.seed},
-      {"schedule", schedule},
-      {"ok", verdict.ok()},
-      {"unchecked", verdict.ok() && ProgramSalesUnknown(run)},
-      {"complete", !run.timed_out && !run.interrupted},
-      {"tickets",
-       {{"initial", verdict.initial},
-        {"sold", verdict.confirmed},
-        {"remaining", verdict.final_count ? nlohmann::json(*verdict.final_count)
-                                          : nlohmann::json(nullptr)},
-        {"remaining_error", run.final_error}}},
-      {"events", events},
-      {"purchases",
-       {{"attempts", verdict.attempts},
-        {"confirmed", verdict.confirmed},
-        {"indeterminate", verdict.indeterminate},
-        {"sold_out", verdict.sold_out},
-        {"failed", verdict.failed},
-        {"torn_reads", verdict.torn_reads},
-        {"recovered", verdict.recovered},
-        {"backoffs", verdict.backoffs},
-        {"retries", verdict.retries},
-        {"serialization_failures", verdict.serialization_failures}}},
-      {"faults",
-       {{"killed", verdict.fault_kills},
-        {"crashed", verdict.fault_crashes},
-        {"paused", verdict.paused}}},
-      {"violations", kinds(verdict.violations)},
-      {"findings", kinds(verdict.findings)},
-      {"hint", TornReadHint(run.scenario, verdict)},
-      {"buyers", buyers},
-      {"run",
-       {{"seconds", run.seconds},
-        {"purchases_per_second",
-         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
-        {"attempts_per_second",
-         PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
-        {"sales_per_second",
-         PerSecond(static_cast<double>(verdict.confirmed), run.seconds)},
-        {"buyer_processes", run.processes.size()},
-        {"killed_buyers", verdict.killed_buyers},
-        {"timed_out", run.timed_out},
-        {"interrupted", run.interrupted},
-        {"abandoned_locks", abandoned},
-        {"deadlock", deadlock}}},
-  };
-  if (run.program != nullptr) report["program"] = ProgramJson(run);
+  return schedule;
+}
+
+// How the run went: its time, rates, processes, and how it ended.
+nlohmann::json RunJson(const RunResult& run, const Verdict& verdict) {
+  return {{"seconds", run.seconds},
+          {"purchases_per_second",
+           PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+          {"attempts_per_second",
+           PerSecond(static_cast<double>(verdict.attempts), run.seconds)},
+          {"sales_per_second",
+           PerSecond(static_cast<double>(verdict.confirmed), run.seconds)},
+          {"buyer_processes", run.processes.size()},
+          {"killed_buyers", verdict.killed_buyers},
+          {"timed_out", run.timed_out},
+          {"interrupted", run.interrupted},
+          {"abandoned_locks", AbandonedJson(run)},
+          {"deadlock", DeadlockJson(run)}};
+}
+
+// What only some runs have: the hosts' clocks and the partition, the
+// throwaway server's start.
+void AddRunExtras(const RunResult& run, nlohmann::json* out) {
+  nlohmann::json& report = *out;
   if (!run.hosts.empty()) {
     nlohmann::json hosts = nlohmann::json::array();
     for (const HostRecord& host : run.hosts) {
@@ -283,6 +278,49 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                             ? nlohmann::json(nullptr)
                             : nlohmann::json(*run.server_start_up_ms)}};
   }
+}
+
+}  // namespace
+
+nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
+  nlohmann::json report = {
+      {"version", kJsonReportVersion},
+      {"scenario", ScenarioJson(run.scenario)},
+      {"seed", run.scenario.buyers.seed},
+      {"schedule", ScheduleJson(run)},
+      {"ok", verdict.ok()},
+      {"unchecked", verdict.ok() && ProgramSalesUnknown(run)},
+      {"complete", !run.timed_out && !run.interrupted},
+      {"tickets",
+       {{"initial", verdict.initial},
+        {"sold", verdict.confirmed},
+        {"remaining", verdict.final_count ? nlohmann::json(*verdict.final_count)
+                                          : nlohmann::json(nullptr)},
+        {"remaining_error", run.final_error}}},
+      {"events", EventsJson(verdict)},
+      {"purchases",
+       {{"attempts", verdict.attempts},
+        {"confirmed", verdict.confirmed},
+        {"indeterminate", verdict.indeterminate},
+        {"sold_out", verdict.sold_out},
+        {"failed", verdict.failed},
+        {"torn_reads", verdict.torn_reads},
+        {"recovered", verdict.recovered},
+        {"backoffs", verdict.backoffs},
+        {"retries", verdict.retries},
+        {"serialization_failures", verdict.serialization_failures}}},
+      {"faults",
+       {{"killed", verdict.fault_kills},
+        {"crashed", verdict.fault_crashes},
+        {"paused", verdict.paused}}},
+      {"violations", KindsJson(verdict.violations)},
+      {"findings", KindsJson(verdict.findings)},
+      {"hint", TornReadHint(run.scenario, verdict)},
+      {"buyers", BuyersJson(run, verdict)},
+      {"run", RunJson(run, verdict)},
+  };
+  if (run.program != nullptr) report["program"] = ProgramJson(run);
+  AddRunExtras(run, &report);
   return report;
 }
 

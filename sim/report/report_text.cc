@@ -126,10 +126,9 @@ void WriteTextTitle(std::FILE* out, const RunResult& run, bool color) {
 
 namespace {
 
-// A program run's own lines: what ran, how it started, and for each copy
-// that failed its exit status and the end of its stderr.
-void WriteProgramLines(std::FILE* out, const RunResult& run,
-                       const Painter& paint) {
+// What ran: the command, which of its words came from where, and its
+// processes.
+void WriteProgramCommand(std::FILE* out, const RunResult& run) {
   const ProgramReport& program = *run.program;
   const ProgramMode mode = run.scenario.program.mode;
   fmt::print(out, "  program   {}\n", Visible(CommandLine(program.argv)));
@@ -167,6 +166,13 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                    : ", one per buyer",
                program.start_up_ms);
   }
+}
+
+// Whether its sales were known, and how sold_pattern was used.
+void WriteProgramSales(std::FILE* out, const RunResult& run,
+                       const Painter& paint) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
   if (ProgramSalesUnknown(run)) {
     fmt::print(out, "  {}\n",
                paint.Red("sales     unknown: the program wrote no events on "
@@ -192,10 +198,19 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                    "it printed: no sale was counted",
                    Visible(pattern), printed)));
   }
-  std::vector<size_t> late;
+}
+
+// For each copy that failed, its exit status and the end of its stderr;
+// then the processes of no copy that failed. Returns how many copies
+// started late.
+size_t WriteProgramFailures(std::FILE* out, const RunResult& run,
+                            const Painter& paint) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
+  size_t late = 0;
   for (size_t i = 0; i < program.lanes.size(); ++i) {
     const ProgramLane& lane = program.lanes[i];
-    if (lane.late_start) late.push_back(i);
+    if (lane.late_start) ++late;
     const std::string who = mode == ProgramMode::kWhole
                                 ? std::string("the program")
                                 : fmt::format("buyer {}", i);
@@ -232,6 +247,14 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
         out, "  {}\n",
         paint.Red(fmt::format("process {} of the program {}", p.pid, p.crash)));
   }
+  return late;
+}
+
+// The hint, the fence, lost process events and late copies.
+void WriteProgramNotes(std::FILE* out, const RunResult& run,
+                       const Painter& paint, size_t late) {
+  const ProgramReport& program = *run.program;
+  const ProgramMode mode = run.scenario.program.mode;
   if (const std::string hint = ProgramHint(run); !hint.empty()) {
     for (const std::string& line : WrapText("hint: " + hint, 74)) {
       fmt::print(out, "  {}\n", paint.Dim(line));
@@ -249,45 +272,57 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                paint.Dim("the kernel dropped some process events: a process "
                          "the program started may have failed unseen"));
   }
-  if (!late.empty() && mode == ProgramMode::kBuyer) {
+  if (late > 0 && mode == ProgramMode::kBuyer) {
     fmt::print(out, "  {}\n",
                paint.Dim(fmt::format(
                    "{} of {} copies had not reached the start barrier (read "
                    "fd 4) when it opened; they started on their own",
-                   late.size(), program.lanes.size())));
+                   late, program.lanes.size())));
   }
 }
 
-}  // namespace
+// A program run's own lines: what ran, how it started, and for each copy
+// that failed its exit status and the end of its stderr.
+void WriteProgramLines(std::FILE* out, const RunResult& run,
+                       const Painter& paint) {
+  WriteProgramCommand(out, run);
+  WriteProgramSales(out, run, paint);
+  const size_t late = WriteProgramFailures(out, run, paint);
+  WriteProgramNotes(out, run, paint, late);
+}
 
-void WriteTextReport(std::FILE* out, const RunResult& run,
-                     const Verdict& verdict, bool color, bool title) {
-  const Painter paint(color);
-  const Scenario& scenario = run.scenario;
-  if (title) WriteTextTitle(out, run, color);
+// What a buyer's row adds after its seats: how it ended, if not on its
+// own, and what it did besides buying.
+std::string BuyerNote(const RunResult& run, const BuyerSummary& b) {
+  std::string note;
+  if (b.killed) {
+    const int32_t process = run.served_by[b.buyer];
+    const int sig = process < 0 ? 0 : run.processes[process].signal;
+    // A person's q ends the buyers still waiting for their turn.
+    note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
+                ? "  killed (kill_holder)"
+            : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
+                ? "  crashed (crash_before_write)"
+            : run.ended_by == RunEnd::kStopped && sig == SIGKILL
+                ? "  stopped by q"
+                : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
+  }
+  if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
+  if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
+  if (b.recovered > 0)
+    note += fmt::format("  recovered the guard {}x", b.recovered);
+  if (b.torn_reads > 0) note += fmt::format("  {} torn reads", b.torn_reads);
+  return note;
+}
 
+// A row per buyer, the first kBuyerRowsShown.
+void WriteBuyerRows(std::FILE* out, const RunResult& run,
+                    const Verdict& verdict, const Painter& paint) {
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
              "bought", "sold-out", "failed", "seats");
   for (size_t i = 0; i < verdict.buyers.size() && i < kBuyerRowsShown; ++i) {
     const BuyerSummary& b = verdict.buyers[i];
-    std::string note;
-    if (b.killed) {
-      const int32_t process = run.served_by[b.buyer];
-      const int sig = process < 0 ? 0 : run.processes[process].signal;
-      // A person's q ends the buyers still waiting for their turn.
-      note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
-                  ? "  killed (kill_holder)"
-              : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
-                  ? "  crashed (crash_before_write)"
-              : run.ended_by == RunEnd::kStopped && sig == SIGKILL
-                  ? "  stopped by q"
-                  : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
-    }
-    if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
-    if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
-    if (b.recovered > 0)
-      note += fmt::format("  recovered the guard {}x", b.recovered);
-    if (b.torn_reads > 0) note += fmt::format("  {} torn reads", b.torn_reads);
+    const std::string note = BuyerNote(run, b);
     fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}{}\n", b.buyer,
                b.pid, b.bought, b.sold_out, b.failed, Seats(b), note);
   }
@@ -297,7 +332,10 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                                      "JSON report)",
                                      verdict.buyers.size() - kBuyerRowsShown)));
   }
+}
 
+// The tickets, each event's, and the attempts.
+void WriteBooks(std::FILE* out, const Verdict& verdict) {
   const std::string remaining =
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable";
   if (verdict.events.empty()) {
@@ -335,6 +373,12 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   }
   fmt::print(out, "  attempts  {} ({} sold out, {} failed{})\n",
              verdict.attempts, verdict.sold_out, verdict.failed, also);
+}
+
+// The faults, the time and rates, and the processes that bought.
+void WriteRunLines(std::FILE* out, const RunResult& run, const Verdict& verdict,
+                   const Painter& paint) {
+  const Scenario& scenario = run.scenario;
   if (scenario.faults.any()) {
     fmt::print(out,
                "  faults    {} killed, {} crashed, {} paused (injected; not "
@@ -358,7 +402,11 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
   } else {
     fmt::print(out, "  processes {}, one per buyer\n", run.processes.size());
   }
-  // Buyers on hosts: whose they are, and each host's clock against ours.
+}
+
+// Buyers on hosts: whose they are, and each host's clock against ours;
+// the partition.
+void WriteHosts(std::FILE* out, const RunResult& run) {
   for (size_t h = 0; h < run.hosts.size(); ++h) {
     const HostRecord& host = run.hosts[h];
     std::string buyers;
@@ -385,7 +433,10 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                    ? fmt::format("restored at {}", FormatTime(p.restored_ns))
                    : std::string("restored at the end"));
   }
+}
 
+// A run that did not end on its own says so.
+void WriteRunEnd(std::FILE* out, const RunResult& run, const Painter& paint) {
   if (run.timed_out) {
     fmt::print(out, "  {}\n",
                paint.Red("the run hit its time limit; the "
@@ -396,7 +447,20 @@ void WriteTextReport(std::FILE* out, const RunResult& run,
                paint.Red(fmt::format("interrupted by {}: a partial report",
                                      SignalName(run.interrupt_signal))));
   }
+}
 
+}  // namespace
+
+void WriteTextReport(std::FILE* out, const RunResult& run,
+                     const Verdict& verdict, bool color, bool title) {
+  const Painter paint(color);
+  if (title) WriteTextTitle(out, run, color);
+
+  WriteBuyerRows(out, run, verdict, paint);
+  WriteBooks(out, verdict);
+  WriteRunLines(out, run, verdict, paint);
+  WriteHosts(out, run);
+  WriteRunEnd(out, run, paint);
   fmt::print(out, "\n");
   WriteVerdict(out, run, verdict, paint, /*witnesses=*/true);
 }

@@ -917,60 +917,63 @@ std::string FormatBytes(uint64_t bytes) {
                    : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
+// A scenario refused at key `at`: the key in *key (when asked for) and
+// first in the message.
+Status Refuse(std::string* key, std::string_view at, std::string_view message) {
+  if (key != nullptr) *key = at;
+  return Status::Invalid(fmt::format("{}: {}", at, message));
+}
+
 // What a scenario with buyers on several hosts must be: each host runs its
 // buyers through its own agent, which is told its share and streams back
 // what they did; the store is the one thing they all reach.
 Status ValidateHosts(const Scenario& scenario, std::string* key) {
-  const auto fail = [key](std::string_view at, std::string message) {
-    if (key != nullptr) *key = at;
-    return Status::Invalid(fmt::format("{}: {}", at, message));
-  };
   const std::vector<std::string>& hosts = scenario.buyers.hosts;
   const PartitionSpec& partition = scenario.faults.partition_host;
   if (hosts.empty()) {
     if (!scenario.buyers.launcher.empty()) {
-      return fail("buyers.launcher",
-                  "a launcher starts buyers on hosts: set buyers.hosts too");
+      return Refuse(key, "buyers.launcher",
+                    "a launcher starts buyers on hosts: set buyers.hosts too");
     }
     if (partition.set()) {
-      return fail("faults.partition_host",
-                  "a partition cuts one of buyers.hosts off: set "
-                  "buyers.hosts");
+      return Refuse(key, "faults.partition_host",
+                    "a partition cuts one of buyers.hosts off: set "
+                    "buyers.hosts");
     }
     return Status::Ok();
   }
   if (scenario.program.set()) {
-    return fail("buyers.hosts",
-                "a program runs on this host only; buyers.hosts is for "
-                "ticketsim's own buyers");
+    return Refuse(key, "buyers.hosts",
+                  "a program runs on this host only; buyers.hosts is for "
+                  "ticketsim's own buyers");
   }
   if (scenario.schedule.kind != ScheduleKind::kOs ||
       !scenario.schedule.steps.empty()) {
-    return fail("run.schedule",
-                "buyers on hosts are interleaved by their kernels and the "
-                "network (run.schedule = \"os\"): a controlled schedule "
-                "needs every buyer on this host");
+    return Refuse(key, "run.schedule",
+                  "buyers on hosts are interleaved by their kernels and the "
+                  "network (run.schedule = \"os\"): a controlled schedule "
+                  "needs every buyer on this host");
   }
   if (scenario.history != HistoryMode::kFull) {
-    return fail("history",
-                "buyers on hosts send their events back as they happen: "
-                "history = \"full\"");
+    return Refuse(key, "history",
+                  "buyers on hosts send their events back as they happen: "
+                  "history = \"full\"");
   }
   if (scenario.buyers.pool > 0) {
-    return fail("buyers.pool",
-                "buyers on hosts are not pooled: each host runs one process "
-                "per buyer");
+    return Refuse(key, "buyers.pool",
+                  "buyers on hosts are not pooled: each host runs one process "
+                  "per buyer");
   }
   if (EventCount(scenario) > 1) {
-    return fail("events", "buyers on hosts sell one event (one count)");
+    return Refuse(key, "events", "buyers on hosts sell one event (one count)");
   }
   const StoreKind store = scenario.store.kind;
   const bool local_store = store == StoreKind::kFile ||
                            store == StoreKind::kShm ||
                            store == StoreKind::kSqlite;
   if (hosts.size() > 1 && local_store) {
-    return fail(
-        "store.kind",
+    return Refuse(
+        key, "store.kind",
         fmt::format("the hosts cannot all reach a {} on one machine's "
                     "{}; use store.kind = \"postgres\" (a server every host "
                     "connects to)",
@@ -981,34 +984,34 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
   }
   if (hosts.size() > 1 && (scenario.guard.kind == GuardKind::kSqliteImmediate ||
                            scenario.guard.kind == GuardKind::kSqliteDeferred)) {
-    return fail("guard.kind",
-                "an sqlite transaction needs the database file, which the "
-                "hosts cannot all reach");
+    return Refuse(key, "guard.kind",
+                  "an sqlite transaction needs the database file, which the "
+                  "hosts cannot all reach");
   }
   if (partition.set()) {
     if (std::find(hosts.begin(), hosts.end(), partition.host) == hosts.end()) {
-      return fail(
-          "faults.partition_host",
+      return Refuse(
+          key, "faults.partition_host",
           fmt::format("\"{}\" is not one of buyers.hosts", partition.host));
     }
     if (hosts.size() < 2) {
-      return fail("faults.partition_host",
-                  "a partition cuts one host off from the others: name "
-                  "several in buyers.hosts");
+      return Refuse(key, "faults.partition_host",
+                    "a partition cuts one host off from the others: name "
+                    "several in buyers.hosts");
     }
     if (scenario.buyers.launcher.empty()) {
-      return fail("faults.partition_host",
-                  "a partition is made on the host itself, through its "
-                  "launcher: set buyers.launcher (local agents share this "
-                  "host's network)");
+      return Refuse(key, "faults.partition_host",
+                    "a partition is made on the host itself, through its "
+                    "launcher: set buyers.launcher (local agents share this "
+                    "host's network)");
     }
     if (store != StoreKind::kPostgres ||
         (scenario.store.listen.empty() &&
          ServerAddress(scenario.store.url).empty())) {
-      return fail("faults.partition_host",
-                  "a partition cuts a host's link to the store's server: "
-                  "use store.kind = \"postgres\" reached over TCP "
-                  "(store.listen, or a store.url with a host address)");
+      return Refuse(key, "faults.partition_host",
+                    "a partition cuts a host's link to the store's server: "
+                    "use store.kind = \"postgres\" reached over TCP "
+                    "(store.listen, or a store.url with a host address)");
     }
   }
   return Status::Ok();
@@ -1018,72 +1021,70 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
 // its store and checks it, but the locking, the think time and the schedule
 // are the program's own.
 Status ValidateProgram(const Scenario& scenario, std::string* key) {
-  const auto fail = [key](std::string_view at, std::string message) {
-    if (key != nullptr) *key = at;
-    return Status::Invalid(fmt::format("{}: {}", at, message));
-  };
   const ProgramSpec& program = scenario.program;
   ResolvedCommand command;
   if (Status s = ResolveProgram(program, scenario.store.file_name, &command);
       !s.ok()) {
-    return fail("program.command", s.message());
+    return Refuse(key, "program.command", s.message());
   }
   if (scenario.guard.kind != GuardKind::kNone) {
-    return fail("guard.kind",
-                fmt::format("a program brings its own lock; ticketsim's guard "
-                            "\"{}\" cannot be put around it: use guard.kind = "
-                            "\"none\" and lock inside the program",
-                            WordOf(kGuardKinds, scenario.guard.kind)));
+    return Refuse(
+        key, "guard.kind",
+        fmt::format("a program brings its own lock; ticketsim's guard "
+                    "\"{}\" cannot be put around it: use guard.kind = "
+                    "\"none\" and lock inside the program",
+                    WordOf(kGuardKinds, scenario.guard.kind)));
   }
   if (scenario.buyers.method != Method::kReadModifyWrite) {
-    return fail("buyers.method",
-                "a program buys the way it is written; buyers.method applies "
-                "to ticketsim's own buyers only");
+    return Refuse(key, "buyers.method",
+                  "a program buys the way it is written; buyers.method applies "
+                  "to ticketsim's own buyers only");
   }
   if (EventCount(scenario) > 1) {
-    return fail("events", "a program sells one event (one count)");
+    return Refuse(key, "events", "a program sells one event (one count)");
   }
   if (scenario.store.kind == StoreKind::kPostgres) {
-    return fail("store.kind",
-                "a program is handed a file, shared memory or an SQLite "
-                "database, not a PostgreSQL server: use store.kind = "
-                "\"file\", \"shm\" or \"sqlite\"");
+    return Refuse(key, "store.kind",
+                  "a program is handed a file, shared memory or an SQLite "
+                  "database, not a PostgreSQL server: use store.kind = "
+                  "\"file\", \"shm\" or \"sqlite\"");
   }
   if (scenario.buyers.pool > 0) {
-    return fail("buyers.pool", "a program's copies are not pooled");
+    return Refuse(key, "buyers.pool", "a program's copies are not pooled");
   }
   if (scenario.schedule.kind != ScheduleKind::kOs ||
       !scenario.schedule.steps.empty()) {
-    return fail("run.schedule",
-                "a program's interleaving is the kernel's (run.schedule = "
-                "\"os\"): ticketsim cannot stop a foreign program at its "
-                "steps");
+    return Refuse(key, "run.schedule",
+                  "a program's interleaving is the kernel's (run.schedule = "
+                  "\"os\"): ticketsim cannot stop a foreign program at its "
+                  "steps");
   }
   if (scenario.history != HistoryMode::kFull) {
-    return fail("history", "a program's events are kept in full");
+    return Refuse(key, "history", "a program's events are kept in full");
   }
   if (scenario.faults.crash_before_write > 0) {
-    return fail("faults.crash_before_write",
-                "ticketsim cannot make a program crash between its read and "
-                "its write; kill_holder and pause_holder work on programs");
+    return Refuse(key, "faults.crash_before_write",
+                  "ticketsim cannot make a program crash between its read and "
+                  "its write; kill_holder and pause_holder work on programs");
   }
   if (scenario.buyers.count > kMaxProgramBuyers) {
-    return fail("buyers.count",
-                fmt::format("at most {} copies of a program, not {}",
-                            kMaxProgramBuyers, scenario.buyers.count));
+    return Refuse(key, "buyers.count",
+                  fmt::format("at most {} copies of a program, not {}",
+                              kMaxProgramBuyers, scenario.buyers.count));
   }
   if (program.mode == ProgramMode::kWhole) {
     if (program.sold_pattern.empty()) {
-      return fail("program.sold_pattern",
-                  "a whole program is checked by its output: set "
-                  "program.sold_pattern to what it prints for a sale, e.g. "
-                  "'bought seat (\\d+)'");
+      return Refuse(key, "program.sold_pattern",
+                    "a whole program is checked by its output: set "
+                    "program.sold_pattern to what it prints for a sale, e.g. "
+                    "'bought seat (\\d+)'");
     }
     if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
-      return fail(scenario.faults.kill_holder > 0 ? "faults.kill_holder"
-                                                  : "faults.pause_holder",
-                  "a whole program tells ticketsim no purchase as it opens, "
-                  "so none can be hit inside; use program.mode = \"buyer\"");
+      return Refuse(key,
+                    scenario.faults.kill_holder > 0 ? "faults.kill_holder"
+                                                    : "faults.pause_holder",
+                    "a whole program tells ticketsim no purchase as it opens, "
+                    "so none can be hit inside; use program.mode = \"buyer\"");
     }
   }
   return Status::Ok();
@@ -1092,10 +1093,6 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
 // The postgres store's keys: set only with it, and in combinations that
 // mean something.
 Status ValidatePostgres(const Scenario& scenario, std::string* key) {
-  const auto fail = [key](std::string_view at, std::string message) {
-    if (key != nullptr) *key = at;
-    return Status::Invalid(fmt::format("{}: {}", at, message));
-  };
   const StoreSpec& store = scenario.store;
   if (store.kind != StoreKind::kPostgres) {
     const std::string_view set =
@@ -1106,53 +1103,56 @@ Status ValidatePostgres(const Scenario& scenario, std::string* key) {
         : store.retries != 0                          ? "store.retries"
                                                       : "";
     if (set.empty()) return Status::Ok();
-    return fail(set, fmt::format("applies to store.kind = \"postgres\" only, "
-                                 "not \"{}\"",
-                                 WordOf(kStoreKinds, store.kind)));
+    return Refuse(key, set,
+                  fmt::format("applies to store.kind = \"postgres\" only, "
+                              "not \"{}\"",
+                              WordOf(kStoreKinds, store.kind)));
   }
   if (!store.url.empty() &&
       (!store.postgres_bin.empty() || !store.listen.empty())) {
-    return fail(!store.listen.empty() ? "store.listen" : "store.postgres_bin",
-                "is for the throwaway server, but store.url names a server "
-                "of its own");
+    return Refuse(key,
+                  !store.listen.empty() ? "store.listen" : "store.postgres_bin",
+                  "is for the throwaway server, but store.url names a server "
+                  "of its own");
   }
   const bool isolated = store.isolation != PgIsolation::kAutocommit;
   if (store.retries > 0 && !isolated) {
-    return fail("store.retries",
-                "only a transaction the server refuses is run again: set "
-                "store.isolation to read-committed, repeatable-read or "
-                "serializable");
+    return Refuse(key, "store.retries",
+                  "only a transaction the server refuses is run again: set "
+                  "store.isolation to read-committed, repeatable-read or "
+                  "serializable");
   }
   if (!isolated) return Status::Ok();
   const std::string isolation(WordOf(kPgIsolations, store.isolation));
   if (scenario.guard.kind != GuardKind::kNone &&
       scenario.guard.kind != GuardKind::kPgRowLock) {
-    return fail(
-        "store.isolation",
+    return Refuse(
+        key, "store.isolation",
         fmt::format("\"{}\" is the isolation of a purchase's "
                     "transaction, with guard \"none\" or "
                     "\"pg-row-lock\"; guard \"{}\" begins none",
                     isolation, WordOf(kGuardKinds, scenario.guard.kind)));
   }
   if (scenario.buyers.method == Method::kAtomic) {
-    return fail("store.isolation",
-                "the atomic method is one statement, which needs no "
-                "transaction; isolation applies to \"read-modify-write\"");
+    return Refuse(key, "store.isolation",
+                  "the atomic method is one statement, which needs no "
+                  "transaction; isolation applies to \"read-modify-write\"");
   }
   if (EventCount(scenario) > 1) {
-    return fail("store.isolation",
-                "a purchase of several events is not one transaction (each "
-                "event has a table and a connection of its own)");
+    return Refuse(key, "store.isolation",
+                  "a purchase of several events is not one transaction (each "
+                  "event has a table and a connection of its own)");
   }
   if (scenario.guard.kind == GuardKind::kNone &&
       (scenario.schedule.controlled() || !scenario.schedule.steps.empty())) {
-    return fail("run.schedule",
-                fmt::format("a controlled schedule moves one buyer at a time, "
-                            "but under store.isolation = \"{}\" a buyer's "
-                            "UPDATE waits for another's COMMIT inside the "
-                            "server; use run.schedule = \"os\" (or guard "
-                            "pg-row-lock, whose lock can be tried)",
-                            isolation));
+    return Refuse(
+        key, "run.schedule",
+        fmt::format("a controlled schedule moves one buyer at a time, "
+                    "but under store.isolation = \"{}\" a buyer's "
+                    "UPDATE waits for another's COMMIT inside the "
+                    "server; use run.schedule = \"os\" (or guard "
+                    "pg-row-lock, whose lock can be tried)",
+                    isolation));
   }
   return Status::Ok();
 }
@@ -1399,87 +1399,114 @@ uint64_t ProgramEventsPerLane(const Scenario& scenario) {
   return kProgramEventsPerLane + kProgramEventsPerAttempt * attempts;
 }
 
-Status ValidateScenario(const Scenario& scenario, std::string* key) {
-  const auto fail = [key](std::string_view at, std::string message) {
-    if (key != nullptr) *key = at;
-    return Status::Invalid(fmt::format("{}: {}", at, message));
-  };
+namespace {
+
+// A program's keys: [program] checked, or a sold pattern without one.
+Status ValidateProgramKeys(const Scenario& scenario, std::string* key) {
   if (scenario.program.set()) {
     if (Status s = ValidateProgram(scenario, key); !s.ok()) return s;
   } else if (!scenario.program.sold_pattern.empty()) {
-    return fail("program.sold_pattern",
-                "a pattern over a program's output needs the program: set "
-                "program.command");
+    return Refuse(key, "program.sold_pattern",
+                  "a pattern over a program's output needs the program: set "
+                  "program.command");
   }
-  if (Status s = ValidateHosts(scenario, key); !s.ok()) return s;
-  const bool sqlite_guard =
-      scenario.guard.kind == GuardKind::kSqliteImmediate ||
-      scenario.guard.kind == GuardKind::kSqliteDeferred;
+  return Status::Ok();
+}
+
+// A guard that belongs to another store.
+Status ValidateGuardsStore(const Scenario& scenario, std::string* key) {
   if (const std::optional<StoreKind> own = StoreOfGuard(scenario.guard.kind);
       own && *own != scenario.store.kind) {
-    return fail("guard.kind",
-                fmt::format("\"{}\" works only with store.kind = \"{}\", "
-                            "not \"{}\"",
-                            WordOf(kGuardKinds, scenario.guard.kind),
-                            WordOf(kStoreKinds, *own),
-                            WordOf(kStoreKinds, scenario.store.kind)));
+    return Refuse(key, "guard.kind",
+                  fmt::format("\"{}\" works only with store.kind = \"{}\", "
+                              "not \"{}\"",
+                              WordOf(kGuardKinds, scenario.guard.kind),
+                              WordOf(kStoreKinds, *own),
+                              WordOf(kStoreKinds, scenario.store.kind)));
   }
-  if (Status s = ValidatePostgres(scenario, key); !s.ok()) return s;
+  return Status::Ok();
+}
+
+// The buyers' method, the guard's permits and the pool, as the store
+// and the guard allow.
+Status ValidateBuyerKeys(const Scenario& scenario, std::string* key) {
   if (scenario.buyers.method == Method::kAtomic &&
       scenario.store.kind == StoreKind::kFile) {
-    return fail("buyers.method",
-                "the file store has no atomic step (a file cannot be read and "
-                "rewritten in one step); use \"read-modify-write\" with a "
-                "guard, or store.kind = \"shm\" or \"sqlite\"");
+    return Refuse(
+        key, "buyers.method",
+        "the file store has no atomic step (a file cannot be read and "
+        "rewritten in one step); use \"read-modify-write\" with a "
+        "guard, or store.kind = \"shm\" or \"sqlite\"");
   }
   if (scenario.guard.permits != 1 &&
       scenario.guard.kind != GuardKind::kNamedSemaphore) {
-    return fail("guard.permits",
-                fmt::format("only the named-semaphore guard has permits, not "
-                            "\"{}\"",
-                            WordOf(kGuardKinds, scenario.guard.kind)));
+    return Refuse(key, "guard.permits",
+                  fmt::format("only the named-semaphore guard has permits, not "
+                              "\"{}\"",
+                              WordOf(kGuardKinds, scenario.guard.kind)));
   }
   if (scenario.buyers.pool > scenario.buyers.count) {
-    return fail("buyers.pool",
-                fmt::format("{} workers for {} buyers: a pool larger than "
-                            "buyers.count would leave workers idle",
-                            scenario.buyers.pool, scenario.buyers.count));
+    return Refuse(key, "buyers.pool",
+                  fmt::format("{} workers for {} buyers: a pool larger than "
+                              "buyers.count would leave workers idle",
+                              scenario.buyers.pool, scenario.buyers.count));
   }
+  return Status::Ok();
+}
+
+// A purchase of several events: what it needs of the guard and the
+// method.
+Status ValidateEvents(const Scenario& scenario, std::string* key) {
   if (EventCount(scenario) > 1) {
     const GuardKind kind = scenario.guard.kind;
-    if (sqlite_guard) {
-      return fail("guard.kind",
-                  "an sqlite transaction locks the whole database, so several "
-                  "events cannot each have their own; use named-mutex, "
-                  "file-lock or robust-mutex");
+    if (kind == GuardKind::kSqliteImmediate ||
+        kind == GuardKind::kSqliteDeferred) {
+      return Refuse(
+          key, "guard.kind",
+          "an sqlite transaction locks the whole database, so several "
+          "events cannot each have their own; use named-mutex, "
+          "file-lock or robust-mutex");
     }
     if (kind == GuardKind::kNamedSemaphore && scenario.guard.permits != 1) {
-      return fail("guard.permits", "several events need one permit each");
+      return Refuse(key, "guard.permits",
+                    "several events need one permit each");
     }
     if (scenario.buyers.method == Method::kAtomic) {
-      return fail("buyers.method",
-                  "a purchase of several events cannot be one store's atomic "
-                  "step; use \"read-modify-write\" with a guard");
+      return Refuse(key, "buyers.method",
+                    "a purchase of several events cannot be one store's atomic "
+                    "step; use \"read-modify-write\" with a guard");
     }
     if (scenario.guard.scope != Scope::kBuy) {
-      return fail("guard.scope", "several events are guarded on \"buy\" only");
+      return Refuse(key, "guard.scope",
+                    "several events are guarded on \"buy\" only");
     }
   }
+  return Status::Ok();
+}
+
+// What [expect] and the history ask, together.
+Status ValidateExpectAndHistory(const Scenario& scenario, std::string* key) {
   if (!scenario.expect.kinds.empty() &&
       scenario.expect.violations != Expectation::kSome) {
-    return fail("expect.kinds",
-                "kinds to expect need expect.violations = \"some\"");
+    return Refuse(key, "expect.kinds",
+                  "kinds to expect need expect.violations = \"some\"");
   }
   if (scenario.history == HistoryMode::kSummary && EventCount(scenario) > 1) {
-    return fail("history",
-                "several events need history = \"full\" (the summary keeps "
-                "one event's books)");
+    return Refuse(key, "history",
+                  "several events need history = \"full\" (the summary keeps "
+                  "one event's books)");
   }
+  return Status::Ok();
+}
+
+// The schedule: its listed steps, step's one trial, a controlled
+// schedule's buyers.
+Status ValidateSchedule(const Scenario& scenario, std::string* key) {
   for (size_t i = 0; i < scenario.schedule.steps.size(); ++i) {
     const uint32_t buyer = scenario.schedule.steps[i];
     if (buyer >= scenario.buyers.count) {
-      return fail(
-          "run.steps",
+      return Refuse(
+          key, "run.steps",
           fmt::format("step {} names buyer {}, but there {} {} "
                       "buyer{} (0 to {})",
                       i + 1, buyer, scenario.buyers.count == 1 ? "is" : "are",
@@ -1489,15 +1516,15 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
     }
   }
   if (scenario.schedule.kind == ScheduleKind::kStep && scenario.trials > 1) {
-    return fail("run.schedule",
-                fmt::format("\"step\" runs one trial, chosen step by step, "
-                            "not run.trials = {}",
-                            scenario.trials));
+    return Refuse(key, "run.schedule",
+                  fmt::format("\"step\" runs one trial, chosen step by step, "
+                              "not run.trials = {}",
+                              scenario.trials));
   }
   if (scenario.schedule.controlled() &&
       scenario.buyers.count > kMaxControlledBuyers) {
-    return fail(
-        "buyers.count",
+    return Refuse(
+        key, "buyers.count",
         fmt::format("a controlled schedule (run.schedule = \"{}\"{}) "
                     "takes at most {} buyers, not {}: before each "
                     "step it looks at every one",
@@ -1505,6 +1532,12 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                     scenario.schedule.steps.empty() ? "" : ", run.steps",
                     kMaxControlledBuyers, scenario.buyers.count));
   }
+  return Status::Ok();
+}
+
+// What the run needs of this machine: memory for its history, room for
+// its processes.
+Status ValidateMachineRoom(const Scenario& scenario, std::string* key) {
   // Only a history too large to be sure of asks the machine what it has,
   // so that a small scenario is valid everywhere.
   if (const uint64_t bytes = HistoryBytes(scenario);
@@ -1517,15 +1550,15 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
                             FormatBytes(limit), FormatBytes(*available))
               : FormatBytes(limit);
       if (scenario.history == HistoryMode::kSummary) {
-        return fail("buyers.count",
-                    fmt::format("{} buyers, each with a map of {} seats, "
-                                "would take {} of memory; a run may take at "
-                                "most {}; use fewer buyers or tickets",
-                                scenario.buyers.count, SeatMapSeats(scenario),
-                                FormatBytes(bytes), room));
+        return Refuse(key, "buyers.count",
+                      fmt::format("{} buyers, each with a map of {} seats, "
+                                  "would take {} of memory; a run may take at "
+                                  "most {}; use fewer buyers or tickets",
+                                  scenario.buyers.count, SeatMapSeats(scenario),
+                                  FormatBytes(bytes), room));
       }
-      return fail(
-          "buyers.attempts",
+      return Refuse(
+          key, "buyers.attempts",
           fmt::format("buyers.count x buyers.attempts = {} purchases: their "
                       "history would take {} of memory; a run may take at "
                       "most {}; history = \"summary\" keeps counts only, in "
@@ -1536,10 +1569,25 @@ Status ValidateScenario(const Scenario& scenario, std::string* key) {
   }
   const int64_t processes = ProcessCount(scenario);
   if (const ProcessRoom room = ProcessRoomNow(); processes > room.room) {
-    return fail(scenario.buyers.pool > 0 ? "buyers.pool" : "buyers.count",
-                fmt::format("{} processes, but this machine can start only "
-                            "about {} more ({}); use fewer, or buyers.pool",
-                            processes, room.room, room.limit));
+    return Refuse(key,
+                  scenario.buyers.pool > 0 ? "buyers.pool" : "buyers.count",
+                  fmt::format("{} processes, but this machine can start only "
+                              "about {} more ({}); use fewer, or buyers.pool",
+                              processes, room.room, room.limit));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateScenario(const Scenario& scenario, std::string* key) {
+  // In this order: the first that fails is the one reported.
+  using Check = Status (*)(const Scenario&, std::string*);
+  for (const Check check :
+       {ValidateProgramKeys, ValidateHosts, ValidateGuardsStore,
+        ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
+        ValidateExpectAndHistory, ValidateSchedule, ValidateMachineRoom}) {
+    if (Status s = check(scenario, key); !s.ok()) return s;
   }
   return Status::Ok();
 }
