@@ -425,16 +425,19 @@ constexpr uid_t kNobody = 65534;
 // (inotify) and puts a symlink to `victim` in its place. Returns false if it
 // could not start.
 bool StartSwapper(const char* tmpdir, const char* victim) {
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid > 0;
-  // Ends with its parent, which becomes the script's shell.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   const int null_fd = open("/dev/null", O_RDWR);
   for (int fd = 0; fd < 3; ++fd) dup2(null_fd, fd);
   if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
       setresuid(kNobody, kNobody, kNobody) != 0) {
     _exit(1);
   }
+  // Ends with its parent, which becomes the script's shell. Only now: a
+  // change of user clears a parent-death signal asked for before it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(0);
   const int watch = inotify_init1(IN_CLOEXEC);
   const int dir = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (watch < 0 || dir < 0 || inotify_add_watch(watch, tmpdir, IN_CREATE) < 0) {
