@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,18 @@ class ProgramEvents {
               uint32_t aux = 0, uint16_t event = 0);
   // After a purchase's outcome, the next purchase begins.
   void BeginIfDone();
+  // The parts of Line: when the line's event is recorded (its own `t`,
+  // checked, or now), then what each "f" does.
+  Status Stamp(const std::string& text, const nlohmann::json& doc, int64_t now,
+               std::pair<int64_t, int64_t> window, int64_t* at);
+  Status Buy(const std::string& text, const nlohmann::json& doc,
+             const std::string& type, int64_t at);
+  Status Read(const std::string& text, const nlohmann::json& doc,
+              const std::string& type, int64_t at);
+  Status Lock(const std::string& text, const std::string& type, uint16_t lock,
+              int64_t at);
+  // The error for an event that finds the history full.
+  Status Full(const std::string& text) const;
   Status Error(const std::string& text, const std::string& why) const;
 
   uint32_t buyer_ = 0;
