@@ -22,7 +22,8 @@
 namespace ticketsim {
 namespace {
 
-void Complain(std::string_view message) {
+// A message on stderr, on one line whatever it holds; never throws.
+void ComplainInOneLine(std::string_view message) {
   const std::string line = fmt::format("ticketsim: {}\n", Visible(message));
   if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
     std::clearerr(stderr);
@@ -52,7 +53,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
   StepScreen screen(scenario, STDIN_FILENO, stdout, terminal);
   if (Status s = screen.Start(); !s.ok()) {
     defer.reset();
-    Complain(s.message());
+    ComplainInOneLine(s.message());
     return kExitRunFailed;
   }
   RunResult run;
@@ -81,7 +82,7 @@ int StepCommand(const LoadedScenario& loaded, const std::string& replay) {
   screen.Restore();
   defer.reset();
   if (!status.ok()) {
-    Complain("the run failed: " + status.message());
+    ComplainInOneLine("the run failed: " + status.message());
     return status.code() == Status::Code::kInvalid ? kExitUsage
                                                    : kExitRunFailed;
   }
