@@ -6,6 +6,7 @@
 
 #include "sim/guards/guard.h"
 #include "storage/run_names.h"
+#include "storage/make_store.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {

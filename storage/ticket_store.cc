@@ -5,11 +5,6 @@
 #include <cerrno>
 #include <cmath>
 
-#include "storage/file_store.h"
-#include "storage/pg_store.h"
-#include "storage/shm_store.h"
-#include "storage/sqlite_store.h"
-
 namespace ticketsim {
 namespace {
 
@@ -60,21 +55,6 @@ const std::span<const EnumWord<SqliteJournal>> kSqliteJournals =
 
 Status TicketStore::TakeOne(int64_t* /*seat*/) {
   return Status::Unsupported("this store has no atomic step");
-}
-
-std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
-                                       const RunNames& names) {
-  switch (spec.kind) {
-    case StoreKind::kFile:
-      return std::make_unique<FileStore>(spec, names);
-    case StoreKind::kShm:
-      return std::make_unique<ShmStore>(names);
-    case StoreKind::kSqlite:
-      return std::make_unique<SqliteStore>(spec, names);
-    case StoreKind::kPostgres:
-      return std::make_unique<PgStore>(spec, names);
-  }
-  return nullptr;
 }
 
 bool WritesInTwoHalves(const StoreSpec& spec) {

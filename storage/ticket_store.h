@@ -167,9 +167,6 @@ bool WritesInTwoHalves(const StoreSpec& spec);
 // truncate: readers find the file empty until the second half).
 bool EmptiesWhileWriting(const StoreSpec& spec);
 
-std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
-                                       const RunNames& names);
-
 // Sleeps for `ms` milliseconds (fractions allowed); returns at once for 0.
 void SleepFor(double ms);
 inline void SleepMs(double ms) {

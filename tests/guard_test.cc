@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "storage/make_store.h"
+#include "storage/make_store.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

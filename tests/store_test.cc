@@ -7,6 +7,7 @@
 
 #include "storage/file_store.h"
 #include "storage/sqlite_store.h"
+#include "storage/make_store.h"
 #include "storage/ticket_store.h"
 #include "tests/test_util.h"
 

@@ -21,6 +21,7 @@
 #include "sim/guards/guard.h"
 #include "sim/history/history.h"
 #include "sim/hosts/host_protocol.h"
+#include "storage/make_store.h"
 #include "storage/run_names.h"
 #include "storage/ticket_store.h"
 

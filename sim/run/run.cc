@@ -16,6 +16,7 @@
 #include "sim/hosts/host_run.h"
 #include "sim/program/program_run.h"
 #include "sim/schedule/scheduler.h"
+#include "storage/make_store.h"
 #include "storage/pg_connect.h"
 #include "storage/pg_server.h"
 #include "storage/ticket_store.h"
