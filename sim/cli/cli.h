@@ -1,5 +1,6 @@
 // The command line: `ticketsim run | check | compare | list | clean | step |
-// buyer | completion | manual`.
+// buyer | completion | manual`, a command of the table in command_table.cc
+// (one file each: run_command.cc...), read, checked, then run.
 #ifndef TICKETSIM_SIM_CLI_CLI_H_
 #define TICKETSIM_SIM_CLI_CLI_H_
 
@@ -14,7 +15,7 @@ namespace ticketsim {
 // The whole program; main() only calls this.
 int Main(int argc, char** argv);
 
-// A command line read and checked, ready to run (defined in cli.cc).
+// A command line read and checked, ready to run (defined in command.h).
 struct PreparedCommand;
 struct PreparedCommandDeleter {
   void operator()(PreparedCommand* command) const;

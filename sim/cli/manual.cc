@@ -8,7 +8,7 @@
 #include <map>
 #include <vector>
 
-#include "sim/cli/cli.h"
+#include "base/exit_status.h"
 
 namespace ticketsim {
 namespace {
@@ -181,8 +181,9 @@ void WriteSharedOptions(const CliModel& model, const Sharing& sharing,
   }
 }
 
-// What the command line's tables do not hold: exit statuses (cli.h), the
-// environment, the files an installation has, and where to read more.
+// What the command line's tables do not hold: exit statuses
+// (base/exit_status.h), the environment, the files an installation has, and
+// where to read more.
 void WriteClosingSections(std::string* out) {
   *out += fmt::format(
       ".SH EXIT STATUS\n"

@@ -1,0 +1,43 @@
+#include "sim/cli/trial_progress.h"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <utility>
+
+#include "base/escape.h"
+#include "sim/scenario/scenario.h"
+
+namespace ticketsim {
+namespace {
+
+std::string ProgressText(const ScenarioResult& r, size_t trial, int64_t done) {
+  const Scenario& s = r.loaded.scenario;
+  return fmt::format("{}: trial {}/{}, {}/{} purchases", Visible(s.name),
+                     trial + 1, s.trials, done,
+                     s.buyers.count * s.buyers.attempts);
+}
+
+}  // namespace
+
+void TrialProgress::Update(const ScenarioResult& result, size_t trial,
+                           int64_t done) {
+  out_([&] {
+    if (!std::exchange(told_, true)) {
+      line_.Expect(LeastTimeOf(result.loaded.scenario));
+    }
+    const std::string text = ProgressText(result, trial, done);
+    line_.Update(
+        by_guard_
+            ? fmt::format(
+                  "{}: {}",
+                  WordOf(kGuardKinds, result.loaded.scenario.guard.kind), text)
+            : text);
+  });
+}
+
+void TrialProgress::Clear() {
+  out_([&] { line_.Clear(); });
+}
+
+}  // namespace ticketsim

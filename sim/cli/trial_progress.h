@@ -1,0 +1,40 @@
+// The progress line of a command that runs trials (run, compare): which
+// scenario, which trial of how many, how many purchases of how many; on a
+// line of its own, where stderr is no terminal, for a trial that takes
+// long (progress.h).
+#ifndef TICKETSIM_SIM_CLI_TRIAL_PROGRESS_H_
+#define TICKETSIM_SIM_CLI_TRIAL_PROGRESS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sim/cli/progress.h"
+#include "sim/cli/text_stream.h"
+#include "sim/run/trials.h"
+
+namespace ticketsim {
+
+class TrialProgress {
+ public:
+  // `by_guard`: each line starts with the scenario's guard (compare's rows
+  // are one scenario under several guards).
+  explicit TrialProgress(bool by_guard = false) : by_guard_(by_guard) {}
+
+  // SuiteHooks::on_progress: trial `trial` (from 0) of `result`, with
+  // `done` purchases finished.
+  void Update(const ScenarioResult& result, size_t trial, int64_t done);
+  // A trial ended: the next one says again whether it takes long.
+  void TrialEnded() { told_ = false; }
+  // Removes the line, so that a report can be printed.
+  void Clear();
+
+ private:
+  const bool by_guard_;
+  ProgressLine line_{stderr};
+  TextStream out_{stderr};
+  bool told_ = false;  // this trial's least time, where it is long
+};
+
+}  // namespace ticketsim
+
+#endif  // TICKETSIM_SIM_CLI_TRIAL_PROGRESS_H_
