@@ -11,6 +11,7 @@
 #include "base/escape.h"
 #include "base/exit_status.h"
 #include "base/interrupt.h"
+#include "base/json_text.h"
 #include "sim/cli/outputs.h"
 #include "sim/cli/scenario_files.h"
 #include "sim/cli/scenario_loading.h"
@@ -141,7 +142,6 @@ void PrintRow(std::FILE* out, std::string_view guard, std::string_view violated,
 class CompareTable {
  public:
   explicit CompareTable(const PreparedCommand& command);
-  SuiteHooks Hooks(const PreparedCommand& command);
   // The scenario, its setup, the trials, and the columns' heads.
   void WriteHeading(const Scenario& s);
   // The row of a guard whose trials all ran (or failed).
@@ -162,18 +162,6 @@ CompareTable::CompareTable(const PreparedCommand& command)
     : out_(command.text),
       text_(command.text),
       color_(ColorWanted(command.text, command.color)) {}
-
-SuiteHooks CompareTable::Hooks(const PreparedCommand& command) {
-  SuiteHooks hooks;
-  if (command.json != nullptr) hooks.trial_report = JsonReport;
-  hooks.on_progress = [this](const ScenarioResult& r, size_t trial,
-                             int64_t done) {
-    progress_.Update(r, trial, done);
-  };
-  hooks.on_trial = [this](const ScenarioResult&, const RunResult&,
-                          const Verdict&) { progress_.TrialEnded(); };
-  return hooks;
-}
 
 void CompareTable::WriteHeading(const Scenario& s) {
   text_([&] {
@@ -292,7 +280,8 @@ std::unique_ptr<CommandOptions> AddCompareOptions(CLI::App* command) {
 int CompareCommand(PreparedCommand* command) {
   if (command->scenarios.empty()) return kExitUsage;
   CompareTable table(*command);
-  const SuiteHooks hooks = table.Hooks(*command);
+  const SuiteHooks hooks =
+      table.progress()->Hooks(/*json=*/command->json != nullptr);
   table.WriteHeading(command->scenarios[0].scenario);
   std::vector<ScenarioResult> results;
   for (const LoadedScenario& scenario : command->scenarios) {

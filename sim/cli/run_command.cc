@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/exit_status.h"
+#include "base/json_text.h"
 #include "sim/cli/outputs.h"
 #include "sim/cli/replay_flags.h"
 #include "sim/cli/result_status.h"
@@ -238,20 +239,14 @@ RunReports::RunReports(PreparedCommand* command)
       color_(ColorWanted(command->text, command->color)) {}
 
 SuiteHooks RunReports::Hooks() {
-  SuiteHooks hooks;
-  if (command_->json != nullptr) hooks.trial_report = JsonReport;
-  hooks.on_progress = [this](const ScenarioResult& r, size_t trial,
-                             int64_t done) {
-    progress_.Update(r, trial, done);
-  };
-  hooks.on_trial = [this](const ScenarioResult& r, const RunResult& run,
-                          const Verdict& verdict) { OnTrial(r, run, verdict); };
-  return hooks;
+  return progress_.Hooks(
+      command_->json != nullptr,
+      [this](const ScenarioResult& r, const RunResult& run,
+             const Verdict& verdict) { OnTrial(r, run, verdict); });
 }
 
 void RunReports::OnTrial(const ScenarioResult& r, const RunResult& run,
                          const Verdict& verdict) {
-  progress_.TrialEnded();
   const size_t number = r.trials.size();
   const bool first_miss = FirstMiss(r);
   if (command_->history != nullptr && history_status_.ok()) {

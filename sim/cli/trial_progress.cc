@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/escape.h"
+#include "sim/report/report_json.h"
 #include "sim/scenario/scenario.h"
 
 namespace ticketsim {
@@ -34,6 +35,20 @@ void TrialProgress::Update(const ScenarioResult& result, size_t trial,
                   WordOf(kGuardKinds, result.loaded.scenario.guard.kind), text)
             : text);
   });
+}
+
+SuiteHooks TrialProgress::Hooks(bool json, OnTrial then) {
+  SuiteHooks hooks;
+  if (json) hooks.trial_report = JsonReport;
+  hooks.on_progress = [this](const ScenarioResult& r, size_t trial,
+                             int64_t done) { Update(r, trial, done); };
+  hooks.on_trial = [this, then = std::move(then)](const ScenarioResult& r,
+                                                  const RunResult& run,
+                                                  const Verdict& verdict) {
+    TrialEnded();
+    if (then) then(r, run, verdict);
+  };
+  return hooks;
 }
 
 void TrialProgress::Clear() {

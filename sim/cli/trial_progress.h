@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "sim/cli/progress.h"
 #include "sim/cli/text_stream.h"
@@ -19,6 +20,13 @@ class TrialProgress {
   // `by_guard`: each line starts with the scenario's guard (compare's rows
   // are one scenario under several guards).
   explicit TrialProgress(bool by_guard = false) : by_guard_(by_guard) {}
+
+  // The hooks of a command that runs trials under this line: each trial's
+  // JSON report if `json`; on_progress shows the line; on_trial lets the
+  // next trial say whether it is long, then calls `then` (if given).
+  using OnTrial = std::function<void(const ScenarioResult&, const RunResult&,
+                                     const Verdict&)>;
+  SuiteHooks Hooks(bool json, OnTrial then = {});
 
   // SuiteHooks::on_progress: trial `trial` (from 0) of `result`, with
   // `done` purchases finished.
