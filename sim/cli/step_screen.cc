@@ -200,6 +200,9 @@ class CodeWriter {
     code_.push_back({std::move(text), kind, event});
   }
 
+  // A purchase of one event: its guard around the read and the write (or
+  // around the query too, with the scope query-and-buy); a SQLite guard is
+  // a transaction.
   void OneEvent() {
     std::string lock = "lock()";
     std::string unlock = "unlock()";
