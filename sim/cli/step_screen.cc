@@ -48,47 +48,47 @@ bool Runnable(const StepBoard& board, uint32_t buyer) {
                             buyer);
 }
 
-// Lines under a buyer's number: how it stands.
-std::vector<std::string> StateLines(const StepBoard& board, uint32_t buyer) {
+// How a blocked buyer stands: on which guard, and who holds it, or that
+// the guard is free again.
+std::vector<std::string> BlockedLines(const StepBoard& board, uint32_t buyer) {
   const BuyerView& v = board.buyers[buyer];
   const Scenario& scenario = *board.scenario;
-  std::vector<std::string> lines;
-  if (!v.served) {
-    lines.push_back("waiting for a process");
-  } else if (!v.alive) {
-    lines.push_back(v.state == StepState::kFinished ? "finished" : "died");
-  } else if (v.paused) {
-    lines.push_back("paused");
-  } else {
-    switch (v.state) {
-      case StepState::kStarting:
-        lines.push_back("starting");
-        break;
-      case StepState::kReady:
-        lines.push_back("ready");
-        break;
-      case StepState::kFinished:
-        lines.push_back("finished");
-        break;
-      case StepState::kBlocked: {
-        const size_t e =
-            v.waits_for < 0 ? v.event : static_cast<size_t>(v.waits_for);
-        if (Runnable(board, buyer)) {
-          lines.push_back(
-              fmt::format("{} is free again:", GuardName(scenario, e)));
-          lines.push_back("may try again");
-        } else {
-          lines.push_back(fmt::format("blocked on {}", GuardName(scenario, e)));
-          const std::vector<uint32_t> holders = Holders(board, e);
-          lines.push_back(holders.empty()
-                              ? "(held by nobody alive)"
-                              : fmt::format("held by {}", BuyerList(holders)));
-        }
-        break;
-      }
-    }
+  const size_t e = v.waits_for < 0 ? v.event : static_cast<size_t>(v.waits_for);
+  if (Runnable(board, buyer)) {
+    return {fmt::format("{} is free again:", GuardName(scenario, e)),
+            "may try again"};
   }
-  const int64_t attempts = scenario.buyers.attempts;
+  const std::vector<uint32_t> holders = Holders(board, e);
+  return {fmt::format("blocked on {}", GuardName(scenario, e)),
+          holders.empty() ? "(held by nobody alive)"
+                          : fmt::format("held by {}", BuyerList(holders))};
+}
+
+// How a buyer stands: its process, its life, its step.
+std::vector<std::string> StandingLines(const StepBoard& board, uint32_t buyer) {
+  const BuyerView& v = board.buyers[buyer];
+  if (!v.served) return {"waiting for a process"};
+  if (!v.alive) return {v.state == StepState::kFinished ? "finished" : "died"};
+  if (v.paused) return {"paused"};
+  switch (v.state) {
+    case StepState::kStarting:
+      return {"starting"};
+    case StepState::kReady:
+      return {"ready"};
+    case StepState::kFinished:
+      return {"finished"};
+    case StepState::kBlocked:
+      return BlockedLines(board, buyer);
+  }
+  return {};
+}
+
+// Lines under a buyer's number: how it stands, then its attempt and the
+// count it read.
+std::vector<std::string> StateLines(const StepBoard& board, uint32_t buyer) {
+  const BuyerView& v = board.buyers[buyer];
+  std::vector<std::string> lines = StandingLines(board, buyer);
+  const int64_t attempts = board.scenario->buyers.attempts;
   lines.push_back(fmt::format(
       "attempt {}/{}, read {}", std::min(v.attempt + 1, attempts), attempts,
       v.read ? fmt::format("{}", *v.read) : std::string("-")));
@@ -110,48 +110,55 @@ struct Effect {
   std::optional<int64_t> written;
   std::optional<int64_t> seat;
   bool torn = false;
+
+  void Add(const Event& e) {
+    switch (e.kind) {
+      case EventKind::kQuery:
+      case EventKind::kRead:
+        return Read(e);
+      case EventKind::kSoldOut:
+        return parts.push_back("sold out");
+      case EventKind::kTruncated:
+        return parts.push_back("the file is empty");
+      case EventKind::kWrite:
+        return Wrote(e);
+      case EventKind::kTook:
+        return Took(e);
+      case EventKind::kFailed:
+        return parts.push_back(fmt::format("failed: {}", FailureName(e.aux)));
+      case EventKind::kRetry:
+        return parts.push_back("refused by the server: again from the read");
+      default:
+        return;
+    }
+  }
+
+  void Read(const Event& e) {
+    if ((e.flags & kTorn) != 0) {
+      torn = true;
+      parts.push_back("no count (torn read)");
+    } else {
+      parts.push_back(fmt::format("{}", e.value));
+    }
+  }
+
+  void Wrote(const Event& e) {
+    written = e.value;
+    seat = e.value + 1;
+    parts.push_back(
+        fmt::format("wrote {}: seat {} sold", e.value, e.value + 1));
+  }
+
+  void Took(const Event& e) {
+    if ((e.flags & kNoSeat) == 0) seat = e.value;
+    parts.push_back(seat ? fmt::format("seat {} sold", e.value)
+                         : std::string("sold"));
+  }
 };
 
 Effect EffectOf(std::span<const Event> events) {
   Effect out;
-  for (const Event& e : events) {
-    switch (e.kind) {
-      case EventKind::kQuery:
-      case EventKind::kRead:
-        if ((e.flags & kTorn) != 0) {
-          out.torn = true;
-          out.parts.push_back("no count (torn read)");
-        } else {
-          out.parts.push_back(fmt::format("{}", e.value));
-        }
-        break;
-      case EventKind::kSoldOut:
-        out.parts.push_back("sold out");
-        break;
-      case EventKind::kTruncated:
-        out.parts.push_back("the file is empty");
-        break;
-      case EventKind::kWrite:
-        out.written = e.value;
-        out.seat = e.value + 1;
-        out.parts.push_back(
-            fmt::format("wrote {}: seat {} sold", e.value, e.value + 1));
-        break;
-      case EventKind::kTook:
-        if ((e.flags & kNoSeat) == 0) out.seat = e.value;
-        out.parts.push_back(out.seat ? fmt::format("seat {} sold", e.value)
-                                     : std::string("sold"));
-        break;
-      case EventKind::kFailed:
-        out.parts.push_back(fmt::format("failed: {}", FailureName(e.aux)));
-        break;
-      case EventKind::kRetry:
-        out.parts.push_back("refused by the server: again from the read");
-        break;
-      default:
-        break;
-    }
-  }
+  for (const Event& e : events) out.Add(e);
   return out;
 }
 
@@ -163,6 +170,250 @@ bool InPurchase(const BuyerView& v, const CodeLine& first) {
     return false;
   }
   return v.next != first.kind || v.event != first.event;
+}
+
+// Writes a buyer's purchase as pseudo-code, a line per step.
+class CodeWriter {
+ public:
+  CodeWriter(const Scenario& scenario, uint32_t buyer)
+      : scenario_(scenario),
+        guarded_(scenario.guard.kind != GuardKind::kNone),
+        think_(scenario.buyers.think_ms.max > 0) {
+    for (size_t e = 0; e < EventCount(scenario); ++e) order_.push_back(e);
+    if (scenario.guard.order == GuardOrder::kOpposite && buyer % 2 == 1) {
+      std::reverse(order_.begin(), order_.end());
+    }
+  }
+
+  std::vector<CodeLine> Code() && {
+    if (order_.size() == 1) {
+      OneEvent();
+    } else {
+      SeveralEvents();
+    }
+    return std::move(code_);
+  }
+
+ private:
+  void Add(std::string text, StepKind kind = StepKind::kNone,
+           size_t event = 0) {
+    code_.push_back({std::move(text), kind, event});
+  }
+
+  // A purchase of one event: its guard around the read and the write (or
+  // around the query too, with the scope query-and-buy); a SQLite guard is
+  // a transaction.
+  void OneEvent() {
+    std::string lock = "lock()";
+    std::string unlock = "unlock()";
+    if (StoreOfGuard(scenario_.guard.kind) == StoreKind::kSqlite) {
+      lock = scenario_.guard.kind == GuardKind::kSqliteImmediate
+                 ? "begin immediate"
+                 : "begin";
+      unlock = "commit";
+    }
+    const bool query_scope = scenario_.guard.scope == Scope::kQueryAndBuy;
+    if (guarded_ && query_scope) Add(lock, StepKind::kAcquire);
+    Add("n = read()", StepKind::kQuery);
+    if (guarded_ && !query_scope) Add(lock, StepKind::kAcquire);
+    if (scenario_.buyers.method == Method::kAtomic) {
+      Add("take_one()", StepKind::kTake);
+    } else {
+      Add("count = read()", StepKind::kRead);
+      Add("if count > 0:");
+      if (think_) Add("  think()", StepKind::kThink);
+      Write("", "count - 1", 0);
+    }
+    if (guarded_) Add(unlock, StepKind::kRelease);
+  }
+
+  // A purchase of several events: every guard in the buyer's order, every
+  // count, every write, then the guards back in reverse.
+  void SeveralEvents() {
+    Add(fmt::format("n = read({})", Name(0)), StepKind::kQuery, 0);
+    if (guarded_) Locks();
+    for (size_t e : order_) {
+      Add(fmt::format("{} = read({})", Var(e), Name(e)), StepKind::kRead, e);
+    }
+    Condition();
+    if (think_) Add("  think()", StepKind::kThink, order_[0]);
+    for (size_t e : order_) Write(Name(e) + ", ", Var(e) + " - 1", e);
+    if (guarded_) {
+      for (size_t i = order_.size(); i-- > 0;) {
+        Add(fmt::format("unlock({})", Name(order_[i])), StepKind::kRelease,
+            order_[i]);
+      }
+    }
+  }
+
+  // The guards in the buyer's order; with try-backoff, every one after the
+  // first is tried, and backed off from if taken.
+  void Locks() {
+    const bool backoff = scenario_.guard.acquire == GuardAcquire::kTryBackoff;
+    for (size_t i = 0; i < order_.size(); ++i) {
+      const size_t e = order_[i];
+      if (backoff && i > 0) {
+        Add(fmt::format("if !try_lock({}):", Name(e)), StepKind::kAcquire, e);
+        Add("  back off; retry", StepKind::kBackoff, e);
+      } else {
+        Add(fmt::format("lock({})", Name(e)), StepKind::kAcquire, e);
+      }
+    }
+  }
+
+  // Whether every count is above zero.
+  void Condition() {
+    if (order_.size() == 2) {
+      Add(fmt::format("if {} > 0 and {} > 0:", Var(order_[0]), Var(order_[1])));
+      return;
+    }
+    std::string vars;
+    for (size_t e : order_) vars += (vars.empty() ? "" : ", ") + Var(e);
+    Add(fmt::format("if min({}) > 0:", vars));
+  }
+
+  // The write of `value` to `target` ("" or "concert, "), as one step or
+  // the file store's two.
+  void Write(const std::string& target, const std::string& value,
+             size_t event) {
+    const StoreSpec& store = scenario_.store;
+    if (!WritesInTwoHalves(store)) {
+      Add(fmt::format("  write({}{})", target, value), StepKind::kWrite, event);
+      return;
+    }
+    const std::string name =
+        target.empty() ? "" : target.substr(0, target.size() - 2);
+    if (store.kind == StoreKind::kFile && store.write == FileWrite::kReplace) {
+      Add(fmt::format("  write_tmp({}{})", target, value), StepKind::kWrite,
+          event);
+      Add(fmt::format("  rename({})", name), StepKind::kWriteEnd, event);
+    } else {
+      Add(fmt::format("  truncate({})", name), StepKind::kWrite, event);
+      Add(fmt::format("  write({}{})", target, value), StepKind::kWriteEnd,
+          event);
+    }
+  }
+
+  std::string Name(size_t e) const { return Visible(EventName(scenario_, e)); }
+  static std::string Var(size_t e) {
+    return std::string(1, static_cast<char>('a' + e));
+  }
+
+  const Scenario& scenario_;
+  const bool guarded_;
+  const bool think_;
+  std::vector<size_t> order_;  // the events in the order of its guards
+  std::vector<CodeLine> code_;
+};
+
+// A buyer's code, `>` before the line of the step it is stopped at.
+std::vector<std::string> CodeRows(const BuyerView& v,
+                                  std::span<const CodeLine> code) {
+  const bool stopped = v.alive && v.state != StepState::kFinished &&
+                       v.state != StepState::kStarting;
+  const int at = stopped ? LineOf(code, v.next, v.event) : -1;
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < code.size(); ++i) {
+    rows.push_back((static_cast<int>(i) == at ? "> " : "  ") + code[i].text);
+  }
+  return rows;
+}
+
+// The board's columns, a buyer each: its number, how it stands (as many
+// rows in every column, so that every column's code starts on one row),
+// and its code, with `>` before the step it is stopped at; every line cut
+// to kMaxColumn columns.
+std::vector<std::vector<std::string>> Columns(
+    const StepBoard& board, std::span<const std::vector<CodeLine>> code) {
+  constexpr size_t kMaxColumn = 34;
+  size_t state_rows = 0;
+  std::vector<std::vector<std::string>> states;
+  for (size_t b = 0; b < board.buyers.size(); ++b) {
+    states.push_back(StateLines(board, static_cast<uint32_t>(b)));
+    state_rows = std::max(state_rows, states.back().size());
+  }
+  std::vector<std::vector<std::string>> columns;
+  for (size_t b = 0; b < board.buyers.size(); ++b) {
+    std::vector<std::string> column = {fmt::format("buyer {}", b)};
+    states[b].resize(state_rows);
+    for (std::string& s : states[b]) column.push_back(std::move(s));
+    column.push_back("--------");
+    if (b < code.size()) {
+      for (std::string& s : CodeRows(board.buyers[b], code[b])) {
+        column.push_back(std::move(s));
+      }
+    }
+    for (std::string& s : column) s = Fit(s, kMaxColumn);
+    columns.push_back(std::move(column));
+  }
+  return columns;
+}
+
+// The terminal's width in columns (80 if it does not say).
+size_t ScreenWidth(std::FILE* out) {
+  winsize size{};
+  if (ioctl(fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    return size.ws_col;
+  }
+  return 80;
+}
+
+// `columns` side by side, in bands as wide as the screen, a blank line
+// after each band.
+std::string SideBySide(const std::vector<std::vector<std::string>>& columns,
+                       size_t screen) {
+  size_t width = 0;
+  for (const std::vector<std::string>& column : columns) {
+    for (const std::string& s : column) width = std::max(width, Width(s));
+  }
+  width += 3;
+  std::string out;
+  const size_t per_band = std::max<size_t>(1, screen / width);
+  for (size_t first = 0; first < columns.size(); first += per_band) {
+    const size_t last = std::min(columns.size(), first + per_band);
+    size_t rows = 0;
+    for (size_t b = first; b < last; ++b) {
+      rows = std::max(rows, columns[b].size());
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t b = first; b < last; ++b) {
+        const std::string cell = r < columns[b].size() ? columns[b][r] : "";
+        out += cell;
+        if (b + 1 < last) out += std::string(width - Width(cell), ' ');
+      }
+      out += '\n';
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// The count in each store, as the board reads it now.
+std::string CountsLine(const StepBoard& board, const Scenario& scenario) {
+  std::string counts;
+  for (size_t e = 0; e < EventCount(scenario); ++e) {
+    std::optional<int64_t> n;
+    if (board.count) n = board.count(e);
+    counts += fmt::format(
+        "{}{}: {}", e == 0 ? "" : "   ", Visible(EventName(scenario, e)),
+        n ? fmt::format("{}", *n) : std::string("? (cannot be read now)"));
+  }
+  return counts;
+}
+
+// Who holds each guard.
+std::string GuardsLine(const StepBoard& board, const Scenario& scenario) {
+  if (scenario.guard.kind == GuardKind::kNone) return "no guard";
+  std::string guards;
+  for (size_t e = 0; e < EventCount(scenario); ++e) {
+    const std::vector<uint32_t> holders = Holders(board, e);
+    std::string name = GuardName(scenario, e);
+    if (name.rfind("the ", 0) == 0) name = name.substr(4);
+    guards += fmt::format("{}{}: {}", e == 0 ? "" : "   ", name,
+                          holders.empty() ? std::string("free")
+                                          : "held by " + BuyerList(holders));
+  }
+  return guards;
 }
 
 class Forward : public StepChooser {
@@ -198,110 +449,7 @@ class Stepped : public StepChooser {
 }  // namespace
 
 std::vector<CodeLine> PurchaseCode(const Scenario& scenario, uint32_t buyer) {
-  std::vector<CodeLine> code;
-  const auto add = [&code](std::string text, StepKind kind = StepKind::kNone,
-                           size_t event = 0) {
-    code.push_back({std::move(text), kind, event});
-  };
-  const bool guarded = scenario.guard.kind != GuardKind::kNone;
-  const bool think = scenario.buyers.think_ms.max > 0;
-  const StoreSpec& store = scenario.store;
-  const bool halves = WritesInTwoHalves(store);
-  const bool replace =
-      store.kind == StoreKind::kFile && store.write == FileWrite::kReplace;
-  // The write of `value` to `target` ("" or "concert, "), as one step or
-  // the file store's two.
-  const auto write = [&](const std::string& target, const std::string& value,
-                         size_t event) {
-    if (!halves) {
-      add(fmt::format("  write({}{})", target, value), StepKind::kWrite, event);
-      return;
-    }
-    const std::string name =
-        target.empty() ? "" : target.substr(0, target.size() - 2);
-    if (replace) {
-      add(fmt::format("  write_tmp({}{})", target, value), StepKind::kWrite,
-          event);
-      add(fmt::format("  rename({})", name), StepKind::kWriteEnd, event);
-    } else {
-      add(fmt::format("  truncate({})", name), StepKind::kWrite, event);
-      add(fmt::format("  write({}{})", target, value), StepKind::kWriteEnd,
-          event);
-    }
-  };
-
-  const size_t events = EventCount(scenario);
-  if (events == 1) {
-    std::string lock = "lock()";
-    std::string unlock = "unlock()";
-    if (StoreOfGuard(scenario.guard.kind) == StoreKind::kSqlite) {
-      lock = scenario.guard.kind == GuardKind::kSqliteImmediate
-                 ? "begin immediate"
-                 : "begin";
-      unlock = "commit";
-    }
-    const bool query_scope = scenario.guard.scope == Scope::kQueryAndBuy;
-    if (guarded && query_scope) add(lock, StepKind::kAcquire);
-    add("n = read()", StepKind::kQuery);
-    if (guarded && !query_scope) add(lock, StepKind::kAcquire);
-    if (scenario.buyers.method == Method::kAtomic) {
-      add("take_one()", StepKind::kTake);
-    } else {
-      add("count = read()", StepKind::kRead);
-      add("if count > 0:");
-      if (think) add("  think()", StepKind::kThink);
-      write("", "count - 1", 0);
-    }
-    if (guarded) add(unlock, StepKind::kRelease);
-    return code;
-  }
-
-  // A purchase of several events: every guard in the buyer's order, every
-  // count, every write, then the guards back in reverse.
-  std::vector<size_t> order;
-  for (size_t e = 0; e < events; ++e) order.push_back(e);
-  if (scenario.guard.order == GuardOrder::kOpposite && buyer % 2 == 1) {
-    std::reverse(order.begin(), order.end());
-  }
-  const auto name = [&](size_t e) { return Visible(EventName(scenario, e)); };
-  const auto var = [](size_t e) {
-    return std::string(1, static_cast<char>('a' + e));
-  };
-  const bool backoff =
-      guarded && scenario.guard.acquire == GuardAcquire::kTryBackoff;
-  add(fmt::format("n = read({})", name(0)), StepKind::kQuery, 0);
-  for (size_t i = 0; i < order.size(); ++i) {
-    const size_t e = order[i];
-    if (!guarded) {
-      continue;
-    } else if (backoff && i > 0) {
-      add(fmt::format("if !try_lock({}):", name(e)), StepKind::kAcquire, e);
-      add("  back off; retry", StepKind::kBackoff, e);
-    } else {
-      add(fmt::format("lock({})", name(e)), StepKind::kAcquire, e);
-    }
-  }
-  for (size_t e : order) {
-    add(fmt::format("{} = read({})", var(e), name(e)), StepKind::kRead, e);
-  }
-  std::string vars;
-  for (size_t e : order) vars += (vars.empty() ? "" : ", ") + var(e);
-  if (order.size() == 2) {
-    add(fmt::format("if {} > 0 and {} > 0:", var(order[0]), var(order[1])));
-  } else {
-    add(fmt::format("if min({}) > 0:", vars));
-  }
-  if (think) add("  think()", StepKind::kThink, order[0]);
-  for (size_t e : order) {
-    write(name(e) + ", ", var(e) + " - 1", e);
-  }
-  if (guarded) {
-    for (size_t i = order.size(); i-- > 0;) {
-      add(fmt::format("unlock({})", name(order[i])), StepKind::kRelease,
-          order[i]);
-    }
-  }
-  return code;
+  return CodeWriter(scenario, buyer).Code();
 }
 
 int LineOf(std::span<const CodeLine> code, StepKind kind, size_t event) {
@@ -613,63 +761,93 @@ Choice StepScreen::Choose(const StepBoard& board) {
   // After q the steps are ticketsim's: Finish says them.
   if (quit_at_) return Finishing(board);
   if (terminal_) said_ = taken_.size();  // the board shows them
-  Choice choice;
-  const auto reject = [this](std::string why) {
-    if (terminal_) {
-      message_ = std::move(why);
-    } else {
-      Say(why);
-    }
-  };
   bool draw = true;
   for (;;) {
-    if (terminal_ && draw) {
-      std::fputs(("\033[H\033[2J" + Draw(board)).c_str(), out_);
-      std::fflush(out_);
-      message_.clear();
-    }
-    draw = true;
+    if (terminal_ && draw) Redraw(board);
     char c = 0;
     const Key key = ReadKey(board.signal_fd, &c);
     if (key == Key::kSignal) {
+      Choice choice;
       choice.what = Choice::What::kWait;
       return choice;
     }
-    // End of input, q, or Ctrl-D.
-    if (key == Key::kEnd || c == 'q' || c == 'Q' || c == 4) {
-      quit_at_ = board.step;
-      return Finishing(board);
-    }
-    if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
-      draw = false;
-      continue;
-    }
-    if (c == 'u' || c == 'U') {
-      if (board.step == 0) {
-        reject("nothing to undo: no step has been taken");
-        continue;
-      }
-      if (!terminal_) Say(fmt::format("undo: step {}", board.step));
-      choice.what = Choice::What::kUndo;
-      return choice;
-    }
-    if (c == 'r' || c == 'R') {
-      choice.buyer = board.runnable[random_() % board.runnable.size()];
-      return choice;
-    }
-    if (c >= '0' && c <= '9') {
-      const uint32_t buyer = static_cast<uint32_t>(c - '0');
-      if (Runnable(board, buyer)) {
-        choice.buyer = buyer;
-        return choice;
-      }
-      reject(fmt::format("buyer {} cannot take a step: {}", buyer,
-                         WhyNotRunnable(board, buyer)));
-      continue;
-    }
-    reject(fmt::format("the key {} does nothing: 0-9 a buyer, r, u or q",
-                       Visible(std::string(1, c))));
+    // The end of input stops as q does.
+    if (key == Key::kEnd) return *Quit(board, c);
+    // Blanks and commas between keys: nothing to do, nothing to draw again.
+    draw = !std::isspace(static_cast<unsigned char>(c)) && c != ',';
+    if (!draw) continue;
+    if (std::optional<Choice> choice = OnKey(board, c)) return *choice;
   }
+}
+
+std::optional<Choice> StepScreen::OnKey(const StepBoard& board, char c) {
+  using Action = std::optional<Choice> (StepScreen::*)(const StepBoard&, char);
+  struct KeyAction {
+    std::string_view keys;
+    Action action;
+  };
+  static constexpr KeyAction kKeys[] = {
+      {"qQ\x04", &StepScreen::Quit},  // Ctrl-D too
+      {"uU", &StepScreen::Undo},
+      {"rR", &StepScreen::Random},
+      {"0123456789", &StepScreen::PickBuyer},
+  };
+  for (const KeyAction& k : kKeys) {
+    if (k.keys.find(c) != std::string_view::npos) {
+      return (this->*k.action)(board, c);
+    }
+  }
+  Reject(fmt::format("the key {} does nothing: 0-9 a buyer, r, u or q",
+                     Visible(std::string(1, c))));
+  return std::nullopt;
+}
+
+std::optional<Choice> StepScreen::Quit(const StepBoard& board, char) {
+  quit_at_ = board.step;
+  return Finishing(board);
+}
+
+std::optional<Choice> StepScreen::Undo(const StepBoard& board, char) {
+  if (board.step == 0) {
+    Reject("nothing to undo: no step has been taken");
+    return std::nullopt;
+  }
+  if (!terminal_) Say(fmt::format("undo: step {}", board.step));
+  Choice choice;
+  choice.what = Choice::What::kUndo;
+  return choice;
+}
+
+std::optional<Choice> StepScreen::Random(const StepBoard& board, char) {
+  Choice choice;
+  choice.buyer = board.runnable[random_() % board.runnable.size()];
+  return choice;
+}
+
+std::optional<Choice> StepScreen::PickBuyer(const StepBoard& board, char c) {
+  const uint32_t buyer = static_cast<uint32_t>(c - '0');
+  if (!Runnable(board, buyer)) {
+    Reject(fmt::format("buyer {} cannot take a step: {}", buyer,
+                       WhyNotRunnable(board, buyer)));
+    return std::nullopt;
+  }
+  Choice choice;
+  choice.buyer = buyer;
+  return choice;
+}
+
+void StepScreen::Reject(std::string why) {
+  if (terminal_) {
+    message_ = std::move(why);
+  } else {
+    Say(why);
+  }
+}
+
+void StepScreen::Redraw(const StepBoard& board) {
+  std::fputs(("\033[H\033[2J" + Draw(board)).c_str(), out_);
+  std::fflush(out_);
+  message_.clear();
 }
 
 std::vector<std::string> StepScreen::ViolationLines(uint64_t steps) const {
@@ -689,6 +867,17 @@ std::vector<std::string> StepScreen::ViolationLines(uint64_t steps) const {
   return lines;
 }
 
+std::vector<std::string> StepScreen::LastStepLines(uint64_t steps) const {
+  constexpr uint64_t kStepsShown = 5;
+  if (steps == 0) return {};
+  std::vector<std::string> lines = {"last steps:"};
+  for (uint64_t s = steps > kStepsShown ? steps - kStepsShown : 0; s < steps;
+       ++s) {
+    lines.push_back(fmt::format("  step {}: {}", s + 1, StepText(s)));
+  }
+  return lines;
+}
+
 std::string StepScreen::Draw(const StepBoard& board) const {
   std::string out;
   const auto line = [&out](std::string_view text) {
@@ -699,101 +888,12 @@ std::string StepScreen::Draw(const StepBoard& board) const {
                    board.step + 1));
   line(Visible(DescribeSetup(scenario_)));
   line("");
-
-  // One column per buyer, in bands as wide as the terminal.
-  constexpr size_t kMaxColumn = 34;
-  std::vector<std::vector<std::string>> columns;
-  size_t width = 0;
-  // Every column's code starts on one row.
-  size_t state_rows = 0;
-  std::vector<std::vector<std::string>> states;
-  for (size_t b = 0; b < board.buyers.size(); ++b) {
-    states.push_back(StateLines(board, static_cast<uint32_t>(b)));
-    state_rows = std::max(state_rows, states.back().size());
-  }
-  for (size_t b = 0; b < board.buyers.size(); ++b) {
-    std::vector<std::string> column;
-    column.push_back(fmt::format("buyer {}", b));
-    states[b].resize(state_rows);
-    for (std::string& s : states[b]) column.push_back(std::move(s));
-    column.push_back("--------");
-    const BuyerView& v = board.buyers[b];
-    const bool stopped = v.alive && v.state != StepState::kFinished &&
-                         v.state != StepState::kStarting;
-    const int at =
-        stopped && b < code_.size() ? LineOf(code_[b], v.next, v.event) : -1;
-    for (size_t i = 0; b < code_.size() && i < code_[b].size(); ++i) {
-      column.push_back((static_cast<int>(i) == at ? "> " : "  ") +
-                       code_[b][i].text);
-    }
-    for (std::string& s : column) {
-      s = Fit(s, kMaxColumn);
-      width = std::max(width, Width(s));
-    }
-    columns.push_back(std::move(column));
-  }
-  width += 3;
-  size_t screen = 80;
-  winsize size{};
-  if (ioctl(fileno(out_), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
-    screen = size.ws_col;
-  }
-  const size_t per_band = std::max<size_t>(1, screen / width);
-  for (size_t first = 0; first < columns.size(); first += per_band) {
-    const size_t last = std::min(columns.size(), first + per_band);
-    size_t rows = 0;
-    for (size_t b = first; b < last; ++b) {
-      rows = std::max(rows, columns[b].size());
-    }
-    for (size_t r = 0; r < rows; ++r) {
-      std::string row;
-      for (size_t b = first; b < last; ++b) {
-        const std::string cell = r < columns[b].size() ? columns[b][r] : "";
-        row += cell;
-        if (b + 1 < last) row += std::string(width - Width(cell), ' ');
-      }
-      line(row);
-    }
-    line("");
-  }
-
-  // The stores and the guards.
-  std::string counts;
-  for (size_t e = 0; e < EventCount(scenario_); ++e) {
-    std::optional<int64_t> n;
-    if (board.count) n = board.count(e);
-    counts += fmt::format(
-        "{}{}: {}", e == 0 ? "" : "   ", Visible(EventName(scenario_, e)),
-        n ? fmt::format("{}", *n) : std::string("? (cannot be read now)"));
-  }
-  line(counts);
-  if (scenario_.guard.kind == GuardKind::kNone) {
-    line("no guard");
-  } else {
-    std::string guards;
-    for (size_t e = 0; e < EventCount(scenario_); ++e) {
-      const std::vector<uint32_t> holders = Holders(board, e);
-      std::string name = GuardName(scenario_, e);
-      if (name.rfind("the ", 0) == 0) name = name.substr(4);
-      guards += fmt::format("{}{}: {}", e == 0 ? "" : "   ", name,
-                            holders.empty() ? std::string("free")
-                                            : "held by " + BuyerList(holders));
-    }
-    line(guards);
-  }
-
+  out += SideBySide(Columns(board, code_), ScreenWidth(out_));
+  line(CountsLine(board, scenario_));
+  line(GuardsLine(board, scenario_));
   const uint64_t taken = std::min<uint64_t>(board.step, taken_.size());
   for (const std::string& l : ViolationLines(taken)) line(l);
-
-  // The last steps of this run.
-  constexpr uint64_t kStepsShown = 5;
-  if (taken > 0) {
-    line("last steps:");
-    for (uint64_t s = taken > kStepsShown ? taken - kStepsShown : 0; s < taken;
-         ++s) {
-      line(fmt::format("  step {}: {}", s + 1, StepText(s)));
-    }
-  }
+  for (const std::string& l : LastStepLines(taken)) line(l);
   line("");
   if (!message_.empty()) line(message_);
   line(fmt::format(

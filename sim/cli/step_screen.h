@@ -132,8 +132,22 @@ class StepScreen : public StepChooser {
   // For the board: "violations so far: N", then the last few flagged in
   // the first `steps` steps, a line each.
   std::vector<std::string> ViolationLines(uint64_t steps) const;
+  // For the board: "last steps:", then the last few of the first `steps`
+  // steps, a line each.
+  std::vector<std::string> LastStepLines(uint64_t steps) const;
   // After q: a buyer inside a purchase, or stop.
   Choice Finishing(const StepBoard& board);
+  // What key `c` does: a choice, or none (a key that did nothing, said
+  // with Reject), and the next key is read. One function per key.
+  std::optional<Choice> OnKey(const StepBoard& board, char c);
+  std::optional<Choice> Quit(const StepBoard& board, char c);
+  std::optional<Choice> Undo(const StepBoard& board, char c);
+  std::optional<Choice> Random(const StepBoard& board, char c);
+  std::optional<Choice> PickBuyer(const StepBoard& board, char c);
+  // Why a key did nothing: on the board drawn next, or in a line.
+  void Reject(std::string why);
+  // Clears the terminal and draws the board (with Reject's message, once).
+  void Redraw(const StepBoard& board);
   std::string CodeText(uint32_t buyer, StepKind kind, size_t event) const;
 
   const Scenario& scenario_;

@@ -444,17 +444,10 @@ constexpr const char* kScript = R"(
 })();
 )";
 
-}  // namespace
-
-std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
-                           const std::string& caption) {
-  // Tells one drawing's SVG definitions from another's on the same page.
-  static std::atomic<int> next_id{0};
-  const int id = next_id++;
+// The scenario's description and how the run was set up and went.
+std::string SetupHtml(const RunResult& run, const Verdict& verdict) {
   const Scenario& s = run.scenario;
-  const TimelineDrawing drawing = DrawTimeline(run, verdict, id);
-  std::string out = "<section class=\"run\">\n";
-  out += fmt::format("<h2>{}</h2>\n", XmlEscape(caption));
+  std::string out;
   if (!s.description.empty()) {
     out += fmt::format("<p class=\"description\">{}</p>\n",
                        XmlEscape(s.description));
@@ -466,24 +459,46 @@ std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
       verdict.confirmed,
       verdict.final_count ? std::to_string(*verdict.final_count) : "unreadable",
       verdict.attempts, XmlEscape(DurationWords(run.seconds)));
-  out += VerdictHtml(run, verdict);
-  if (!drawing.all_lanes || !drawing.all_time) {
-    out += fmt::format(
-        "<p class=\"sample\">A sample: {} of {} buyers{}, {} of {} "
-        "purchases, from {} to {}. The buyers of the highlighted witnesses "
-        "come first.</p>\n",
-        drawing.lanes, run.served_by.size(), drawing.all_lanes ? " (all)" : "",
-        drawing.shown_attempts, drawing.total_attempts,
-        FormatTime(static_cast<uint64_t>(drawing.from_ns)),
-        FormatTime(static_cast<uint64_t>(drawing.to_ns)));
-  }
-  out += fmt::format(
+  return out;
+}
+
+// What of a large run the timeline shows, if not all of it.
+std::string SampleHtml(const RunResult& run, const TimelineDrawing& drawing) {
+  if (drawing.all_lanes && drawing.all_time) return "";
+  return fmt::format(
+      "<p class=\"sample\">A sample: {} of {} buyers{}, {} of {} "
+      "purchases, from {} to {}. The buyers of the highlighted witnesses "
+      "come first.</p>\n",
+      drawing.lanes, run.served_by.size(), drawing.all_lanes ? " (all)" : "",
+      drawing.shown_attempts, drawing.total_attempts,
+      FormatTime(static_cast<uint64_t>(drawing.from_ns)),
+      FormatTime(static_cast<uint64_t>(drawing.to_ns)));
+}
+
+std::string ZoomBarHtml(const TimelineDrawing& drawing) {
+  return fmt::format(
       "<div class=\"zoom-bar\">Time shown: <span class=\"zoom-range\">{} to "
       "{}</span> <button type=\"button\" class=\"reset-zoom\">reset "
       "zoom</button> Drag across the timeline to zoom into a stretch of "
       "time; click a witness above to zoom to it.</div>\n",
       FormatTime(static_cast<uint64_t>(drawing.from_ns)),
       FormatTime(static_cast<uint64_t>(drawing.to_ns)));
+}
+
+}  // namespace
+
+std::string HtmlRunSection(const RunResult& run, const Verdict& verdict,
+                           const std::string& caption) {
+  // Tells one drawing's SVG definitions from another's on the same page.
+  static std::atomic<int> next_id{0};
+  const int id = next_id++;
+  const TimelineDrawing drawing = DrawTimeline(run, verdict, id);
+  std::string out = "<section class=\"run\">\n";
+  out += fmt::format("<h2>{}</h2>\n", XmlEscape(caption));
+  out += SetupHtml(run, verdict);
+  out += VerdictHtml(run, verdict);
+  out += SampleHtml(run, drawing);
+  out += ZoomBarHtml(drawing);
   out += LegendHtml(drawing, id);
   out += drawing.svg;
   return out + "</section>\n";

@@ -28,6 +28,7 @@ constexpr double kHoldHeight = 8;
 constexpr double kWaitHeight = 4;
 // The clip lets a dot or a glyph at either end of the plot show whole.
 constexpr double kClipMargin = 8;
+constexpr double kWidth = kLabelWidth + kPlotWidth + kRightMargin;
 
 std::string Ms(int64_t ns) { return FormatTime(static_cast<uint64_t>(ns)); }
 
@@ -40,6 +41,20 @@ double TickStep(double span_ms) {
   }
   return 10 * power;
 }
+
+// A stretch of time as a bar: its classes, its times, its row (top and
+// height), what hovering it says, further attributes, and its least width
+// (a bar too short to see still shows).
+struct Stretch {
+  std::string cls{};
+  int64_t from = 0;
+  int64_t to = 0;
+  double y = 0;
+  double height = 0;
+  std::string info{};
+  std::string extra{};
+  double min_width = 1;
+};
 
 class Drawing {
  public:
@@ -79,10 +94,26 @@ class Drawing {
   }
 
   TimelineDrawing Draw() {
-    const double width = kLabelWidth + kPlotWidth + kRightMargin;
     std::string marks;
     for (size_t i = 0; i < sample_.lanes.size(); ++i) marks += Lane(i);
-    std::string out = fmt::format(
+    std::string out = Opening();
+    out += LaneBackgrounds();
+    out += Axis();
+    out += Clipped(Abandoned() + Bands());
+    out += marks;
+    out += Clipped(TornLinks());
+    out += AbandonedLabels();
+    out += RunEndMarker();
+    out += "</svg>\n";
+    return Drawn(std::move(out));
+  }
+
+ private:
+  // The svg element, with the plot's geometry and time span for the page's
+  // script, and the definitions its marks use (the plot's clip, the
+  // hatching of an abandoned lock).
+  std::string Opening() const {
+    return fmt::format(
         "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
         "viewBox=\"0 0 {0:.0f} {1:.0f}\" width=\"100%\" "
         "preserveAspectRatio=\"xMinYMin meet\" data-plot-left=\"{2:.0f}\" "
@@ -95,29 +126,33 @@ class Drawing {
         "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
         "<rect class=\"hatch-line\" width=\"3\" height=\"8\"/></pattern>"
         "</defs>\n",
-        width, height_, kLabelWidth, kPlotWidth, sample_.from_ns, sample_.to_ns,
-        id_, kLabelWidth - kClipMargin, kPlotWidth + 2 * kClipMargin,
-        kRightMargin);
+        kWidth, height_, kLabelWidth, kPlotWidth, sample_.from_ns,
+        sample_.to_ns, id_, kLabelWidth - kClipMargin,
+        kPlotWidth + 2 * kClipMargin, kRightMargin);
+  }
+
+  // Every other lane's background shaded.
+  std::string LaneBackgrounds() const {
+    std::string out;
     for (size_t i = 0; i < sample_.lanes.size(); ++i) {
       out += fmt::format(
           "<rect class=\"lane-bg{}\" x=\"0\" y=\"{:.1f}\" width=\"{:.0f}\" "
           "height=\"{:.0f}\"/>\n",
-          i % 2 == 0 ? " even" : "", Top(i), width, LaneHeight());
+          i % 2 == 0 ? " even" : "", Top(i), kWidth, LaneHeight());
     }
-    out += Axis();
-    out += fmt::format("<g class=\"plot\" clip-path=\"url(#plot-{})\">\n", id_);
-    out += Abandoned();
-    out += Bands();
-    out += "</g>\n";
-    out += marks;
-    out += fmt::format("<g class=\"plot\" clip-path=\"url(#plot-{})\">\n", id_);
-    out += TornLinks();
-    out += "</g>\n";
-    out += AbandonedLabels();
-    out += RunEndMarker();
-    out += "</svg>\n";
+    return out;
+  }
+
+  // `marks` clipped to the plot.
+  std::string Clipped(const std::string& marks) const {
+    return fmt::format("<g class=\"plot\" clip-path=\"url(#plot-{})\">\n",
+                       id_) +
+           marks + "</g>\n";
+  }
+
+  TimelineDrawing Drawn(std::string svg) {
     TimelineDrawing d;
-    d.svg = std::move(out);
+    d.svg = std::move(svg);
     d.classes = std::move(classes_);
     d.from_ns = sample_.from_ns;
     d.to_ns = sample_.to_ns;
@@ -129,7 +164,6 @@ class Drawing {
     return d;
   }
 
- private:
   double LaneHeight() const {
     return kMainRow + kGuardRow * static_cast<double>(guards_) +
            (guards_ > 0 ? 4 : 0);
@@ -187,17 +221,15 @@ class Drawing {
   }
 
   // A stretch of time: a rect laid out from its data attributes.
-  std::string Bar(const std::string& cls, int64_t from, int64_t to, double y,
-                  double h, const std::string& info,
-                  const std::string& extra = "", double min_width = 1) {
-    const double x = X(from);
-    const double w = std::max(min_width, X(to) - x);
+  std::string Bar(const Stretch& s) {
+    const double x = X(s.from);
+    const double w = std::max(s.min_width, X(s.to) - x);
     return fmt::format(
         "<rect class=\"{}\"{}{} x=\"{:.2f}\" y=\"{:.1f}\" width=\"{:.2f}\" "
         "height=\"{:.1f}\" data-from-ns=\"{}\" data-to-ns=\"{}\" "
         "data-min-w=\"{:g}\" data-info=\"{}\"><title>{}</title></rect>\n",
-        Use(cls), extra, Hidden(from, to), x, y, w, h, from, to, min_width,
-        XmlEscape(info), XmlEscape(info));
+        Use(s.cls), s.extra, Hidden(s.from, s.to), x, s.y, w, s.height, s.from,
+        s.to, s.min_width, XmlEscape(s.info), XmlEscape(s.info));
   }
 
   // A moment: a dot, or a glyph.
@@ -256,15 +288,19 @@ class Drawing {
         }
       }
       if (buyers < 2) continue;
-      out += Bar("witness-band", from, to, Top(top) + 2,
-                 Top(bottom) - Top(top) + LaneHeight() - 4,
-                 fmt::format("seat {} sold {}: {} read-write windows overlap, "
-                             "from {} to {}",
-                             seat, TimesSold(sold_.at(seat)), buyers, Ms(from),
-                             Ms(to)),
-                 fmt::format(" data-seat=\"{}\" style=\"fill:{}\"", seat,
-                             kWitnessColors[group]),
-                 2);
+      out +=
+          Bar({.cls = "witness-band",
+               .from = from,
+               .to = to,
+               .y = Top(top) + 2,
+               .height = Top(bottom) - Top(top) + LaneHeight() - 4,
+               .info = fmt::format(
+                   "seat {} sold {}: {} read-write windows overlap, from "
+                   "{} to {}",
+                   seat, TimesSold(sold_.at(seat)), buyers, Ms(from), Ms(to)),
+               .extra = fmt::format(" data-seat=\"{}\" style=\"fill:{}\"", seat,
+                                    kWitnessColors[group]),
+               .min_width = 2});
     }
     return out;
   }
@@ -279,9 +315,14 @@ class Drawing {
           "abandoned lock: buyer {} died holding {} at {}; nobody can take "
           "it from then to the run's end at {}",
           a.buyer, GuardName(a.event), Ms(died), Ms(run_end_));
-      out += Bar("abandoned", died, run_end_, kHeaderHeight,
-                 PlotBottom() - kHeaderHeight, info,
-                 fmt::format(" style=\"fill:url(#hatch-{})\"", id_), 2);
+      out += Bar({.cls = "abandoned",
+                  .from = died,
+                  .to = run_end_,
+                  .y = kHeaderHeight,
+                  .height = PlotBottom() - kHeaderHeight,
+                  .info = info,
+                  .extra = fmt::format(" style=\"fill:url(#hatch-{})\"", id_),
+                  .min_width = 2});
     }
     return out;
   }
@@ -340,169 +381,216 @@ class Drawing {
     return killed >= 0 ? killed : run_end_;
   }
 
+  // The end of a stretch nothing recorded ends (a wait, a hold, an empty
+  // file): the buyer's death if it was killed, else the run's end.
+  int64_t OpenEnd(size_t lane) const {
+    return killed_[sample_.lanes[lane]] ? DeathOf(lane) : run_end_;
+  }
+
+  // The process that served `buyer`, or nullptr.
+  const BuyerProcess* ProcessOf(uint32_t buyer) const {
+    const int32_t process = run_.served_by[buyer];
+    return process >= 0 ? &run_.processes[process] : nullptr;
+  }
+
+  // A buyer's lane: its labels, then its marks clipped to the plot.
   std::string Lane(size_t i) {
     const uint32_t buyer = sample_.lanes[i];
-    const double mid = Mid(i);
-    const int32_t process = run_.served_by[buyer];
-    const pid_t pid = process >= 0 ? run_.processes[process].pid : 0;
+    std::string marks = EmptyFiles(i);
+    for (const Attempt& a : attempts_[i]) marks += AttemptMarks(a, Mid(i));
+    marks += Guards(i);
+    if (killed_[buyer]) marks += Killed(i);
+    // The labels stay whole; the marks are clipped to the plot.
+    return fmt::format("<g class=\"lane\" data-buyer=\"{}\">\n", buyer) +
+           LaneLabels(i) + Clipped(marks) + "</g>\n";
+  }
+
+  // The buyer's number (its pid on hover) and a label per guard row.
+  std::string LaneLabels(size_t i) const {
+    const uint32_t buyer = sample_.lanes[i];
+    const BuyerProcess* process = ProcessOf(buyer);
     std::string out = fmt::format(
-        "<g class=\"lane\" data-buyer=\"{}\">\n"
         "<text class=\"lane-label\" x=\"6\" y=\"{:.1f}\">buyer {}"
         "<title>buyer {}, pid {}</title></text>\n",
-        buyer, mid + 4, buyer, buyer, pid);
+        Mid(i) + 4, buyer, buyer, process != nullptr ? process->pid : 0);
     for (size_t g = 0; g < guards_; ++g) {
       out += fmt::format(
           "<text class=\"guard-label\" x=\"16\" y=\"{:.1f}\">{}</text>\n",
-          GuardMid(i, g) + 3,
-          run_.program != nullptr
-              ? XmlEscape(LockName(g).empty() ? "lock" : "lock " + LockName(g))
-          : EventCount(run_.scenario) == 1
-              ? std::string("guard")
-              : XmlEscape(EventName(run_.scenario, g)));
+          GuardMid(i, g) + 3, GuardLabel(g));
     }
-    // The labels stay whole; the marks are clipped to the plot.
-    out += fmt::format("<g class=\"plot\" clip-path=\"url(#plot-{})\">\n", id_);
-    out += EmptyFiles(i);
-    for (const Attempt& a : attempts_[i]) out += AttemptMarks(a, mid);
-    out += Guards(i);
-    if (killed_[buyer]) {
-      const int sig = process >= 0 ? run_.processes[process].signal : 0;
-      const int64_t died = DeathOf(i);
-      const std::string why =
-          guard_history_[i].killed_ns >= 0
-              ? fmt::format("{} ({}) at {}",
-                            FaultWhat(guard_history_[i].killed_by, 0),
-                            FaultName(guard_history_[i].killed_by), Ms(died))
-              : fmt::format("was killed (SIG{}) when the run ended at {}",
-                            sigabbrev_np(sig), Ms(died));
-      // A crash (crash_before_write aborts the buyer) is no kill: the
-      // legend names each for what it is.
-      const bool crashed = guard_history_[i].killed_ns >= 0
-                               ? guard_history_[i].killed_by ==
-                                     static_cast<uint32_t>(FaultKind::kCrash)
-                               : sig == SIGABRT;
-      out += Point(crashed ? "crashed" : "killed", died, mid,
-                   fmt::format("buyer {} {}", buyer, why), "\u2715");
-    }
-    return out + "</g>\n</g>\n";
+    return out;
   }
 
-  // The buyer's waits and holds, one row per guard.
+  std::string GuardLabel(size_t event) const {
+    if (run_.program != nullptr) {
+      return XmlEscape(LockName(event).empty() ? "lock"
+                                               : "lock " + LockName(event));
+    }
+    return EventCount(run_.scenario) == 1
+               ? std::string("guard")
+               : XmlEscape(EventName(run_.scenario, event));
+  }
+
+  // A killed buyer's death: by its fault, or when the run ended.
+  std::string Killed(size_t i) {
+    const uint32_t buyer = sample_.lanes[i];
+    const BuyerProcess* process = ProcessOf(buyer);
+    const int sig = process != nullptr ? process->signal : 0;
+    const GuardHistory& h = guard_history_[i];
+    const int64_t died = DeathOf(i);
+    const std::string why =
+        h.killed_ns >= 0
+            ? fmt::format("{} ({}) at {}", FaultWhat(h.killed_by, 0),
+                          FaultName(h.killed_by), Ms(died))
+            : fmt::format("was killed (SIG{}) when the run ended at {}",
+                          sigabbrev_np(sig), Ms(died));
+    // A crash (crash_before_write aborts the buyer) is no kill: the
+    // legend names each for what it is.
+    const bool crashed =
+        h.killed_ns >= 0
+            ? h.killed_by == static_cast<uint32_t>(FaultKind::kCrash)
+            : sig == SIGABRT;
+    return Point(crashed ? "crashed" : "killed", died, Mid(i),
+                 fmt::format("buyer {} {}", buyer, why), "\u2715");
+  }
+
+  // The buyer's waits and holds, one row per guard, and its back-offs.
   std::string Guards(size_t i) {
     std::string out;
     if (guards_ == 0) return out;
-    const uint32_t buyer = sample_.lanes[i];
     const GuardHistory& h = guard_history_[i];
-    const int64_t open_end = killed_[buyer] ? DeathOf(i) : run_end_;
     for (const GuardSpan& s : h.spans) {
       if (s.event >= guards_) continue;
-      const int64_t to = s.to_ns >= 0 ? s.to_ns : open_end;
+      const int64_t to = s.to_ns >= 0 ? s.to_ns : OpenEnd(i);
       if (to < sample_.from_ns || s.from_ns > sample_.to_ns) continue;
-      const bool open = s.to_ns < 0;
-      const bool cycle = open && cycle_.contains({buyer, s.event, s.kind});
-      const std::string guard = GuardName(s.event);
-      std::string until;
-      if (s.kind == SpanKind::kWait) {
-        switch (s.end) {
-          case SpanEnd::kAcquired:
-            until = fmt::format("to {}, when it got it", Ms(to));
-            break;
-          case SpanEnd::kFailed:
-            until = fmt::format("to {}, when it gave up ({})", Ms(to),
-                                FailureWhy(s.failure));
-            break;
-          default:
-            until = open_end == run_end_
-                        ? fmt::format("and still waits when the run ends at {}",
-                                      Ms(to))
-                        : fmt::format("until it is killed at {}", Ms(to));
-        }
-        out += Bar(cycle ? "wait cycle" : "wait", s.from_ns, to,
-                   GuardMid(i, s.event) - kWaitHeight / 2, kWaitHeight,
-                   fmt::format("buyer {} waits for {} from {} {}{}", buyer,
-                               guard, Ms(s.from_ns), until,
-                               cycle ? " -- the deadlock's cycle" : ""));
-        continue;
-      }
-      switch (s.end) {
-        case SpanEnd::kRelease:
-          until = fmt::format("to {}, when it released it", Ms(to));
-          break;
-        case SpanEnd::kBackoff:
-          until =
-              fmt::format("to {}, when it gave it back (try-backoff)", Ms(to));
-          break;
-        default:
-          until =
-              open_end == run_end_
-                  ? fmt::format(
-                        "and still holds it when the run ends at "
-                        "{}",
-                        Ms(to))
-                  : fmt::format("until it is killed at {}, holding it", Ms(to));
-      }
-      std::string cls = "hold";
-      if (s.recovered) cls += " recovered";
-      if (cycle) cls += " cycle";
-      const bool overlap = witnesses_.overlap_holds.contains(
-          {buyer, static_cast<int64_t>(s.from_ns)});
-      if (overlap) cls += " overlap";
-      out +=
-          Bar(cls, s.from_ns, to, GuardMid(i, s.event) - kHoldHeight / 2,
-              kHoldHeight,
-              fmt::format("buyer {} holds {} from {} {}{}{}", buyer, guard,
-                          Ms(s.from_ns), until,
-                          s.recovered ? " (taken over from a dead holder)" : "",
-                          cycle     ? " -- the deadlock's cycle"
-                          : overlap ? " -- while another buyer held it too "
-                                      "(a lock overlap)"
-                                    : ""));
+      out += s.kind == SpanKind::kWait ? Wait(i, s, to) : Hold(i, s, to);
     }
     for (const BackoffMark& b : h.backoffs) {
       if (b.time_ns < sample_.from_ns || b.time_ns > sample_.to_ns) continue;
-      std::string back;
-      for (size_t g = 0; g < 32; ++g) {
-        if (b.given_back & (1u << g)) {
-          back += (back.empty() ? "" : " and ") + GuardName(g);
-        }
-      }
-      out += Point(
-          "backoff", b.time_ns,
-          GuardMid(i, std::min(b.found_held, guards_ - 1)) - 1,
-          fmt::format("buyer {} finds {} held at {}: back-off {} of attempt "
-                      "{}, {}",
-                      buyer, GuardName(b.found_held), Ms(b.time_ns), b.round,
-                      b.attempt + 1,
-                      back.empty() ? "holding nothing to give back"
-                                   : "gives back " + back),
-          "\u25c6");
+      out += Backoff(i, b);
     }
     return out;
+  }
+
+  // Whether `s`, a span still open, is the buyer's part of the deadlock's
+  // cycle.
+  bool InCycle(size_t lane, const GuardSpan& s) const {
+    return s.to_ns < 0 &&
+           cycle_.contains({sample_.lanes[lane], s.event, s.kind});
+  }
+
+  std::string Wait(size_t i, const GuardSpan& s, int64_t to) {
+    const bool cycle = InCycle(i, s);
+    return Bar({.cls = cycle ? "wait cycle" : "wait",
+                .from = s.from_ns,
+                .to = to,
+                .y = GuardMid(i, s.event) - kWaitHeight / 2,
+                .height = kWaitHeight,
+                .info = fmt::format("buyer {} waits for {} from {} {}{}",
+                                    sample_.lanes[i], GuardName(s.event),
+                                    Ms(s.from_ns), WaitEnd(i, s, to),
+                                    cycle ? " -- the deadlock's cycle" : "")});
+  }
+
+  std::string WaitEnd(size_t i, const GuardSpan& s, int64_t to) const {
+    switch (s.end) {
+      case SpanEnd::kAcquired:
+        return fmt::format("to {}, when it got it", Ms(to));
+      case SpanEnd::kFailed:
+        return fmt::format("to {}, when it gave up ({})", Ms(to),
+                           FailureWhy(s.failure));
+      default:
+        return OpenEnd(i) == run_end_
+                   ? fmt::format("and still waits when the run ends at {}",
+                                 Ms(to))
+                   : fmt::format("until it is killed at {}", Ms(to));
+    }
+  }
+
+  std::string Hold(size_t i, const GuardSpan& s, int64_t to) {
+    const uint32_t buyer = sample_.lanes[i];
+    const bool cycle = InCycle(i, s);
+    const bool overlap = witnesses_.overlap_holds.contains(
+        {buyer, static_cast<int64_t>(s.from_ns)});
+    std::string cls = "hold";
+    if (s.recovered) cls += " recovered";
+    if (cycle) cls += " cycle";
+    if (overlap) cls += " overlap";
+    return Bar({.cls = cls,
+                .from = s.from_ns,
+                .to = to,
+                .y = GuardMid(i, s.event) - kHoldHeight / 2,
+                .height = kHoldHeight,
+                .info = fmt::format(
+                    "buyer {} holds {} from {} {}{}{}", buyer,
+                    GuardName(s.event), Ms(s.from_ns), HoldEnd(i, s, to),
+                    s.recovered ? " (taken over from a dead holder)" : "",
+                    cycle     ? " -- the deadlock's cycle"
+                    : overlap ? " -- while another buyer held it too (a lock "
+                                "overlap)"
+                              : "")});
+  }
+
+  std::string HoldEnd(size_t i, const GuardSpan& s, int64_t to) const {
+    switch (s.end) {
+      case SpanEnd::kRelease:
+        return fmt::format("to {}, when it released it", Ms(to));
+      case SpanEnd::kBackoff:
+        return fmt::format("to {}, when it gave it back (try-backoff)", Ms(to));
+      default:
+        return OpenEnd(i) == run_end_
+                   ? fmt::format("and still holds it when the run ends at {}",
+                                 Ms(to))
+                   : fmt::format("until it is killed at {}, holding it",
+                                 Ms(to));
+    }
+  }
+
+  // A try-backoff round: the guard found held, and those given back.
+  std::string Backoff(size_t i, const BackoffMark& b) {
+    std::string back;
+    for (size_t g = 0; g < 32; ++g) {
+      if (b.given_back & (1u << g)) {
+        back += (back.empty() ? "" : " and ") + GuardName(g);
+      }
+    }
+    return Point(
+        "backoff", b.time_ns,
+        GuardMid(i, std::min(b.found_held, guards_ - 1)) - 1,
+        fmt::format(
+            "buyer {} finds {} held at {}: back-off {} of attempt {}, {}",
+            sample_.lanes[i], GuardName(b.found_held), Ms(b.time_ns), b.round,
+            b.attempt + 1,
+            back.empty() ? "holding nothing to give back"
+                         : "gives back " + back),
+        "\u25c6");
   }
 
   // A truncating writer's empty file: the window a torn read falls in.
   std::string EmptyFiles(size_t i) {
     std::string out;
     const uint32_t buyer = sample_.lanes[i];
-    const int64_t open_end = killed_[buyer] ? DeathOf(i) : run_end_;
     for (const EmptyFile& f : guard_history_[i].empty_files) {
-      const int64_t to = f.to_ns >= 0 ? f.to_ns : open_end;
+      const int64_t to = f.to_ns >= 0 ? f.to_ns : OpenEnd(i);
       if (to < sample_.from_ns || f.from_ns > sample_.to_ns) continue;
       const auto witness = witnesses_.torn_writer.find({buyer, f.from_ns});
       const bool witnessed = witness != witnesses_.torn_writer.end();
-      out +=
-          Bar(witnessed ? "empty-window witness" : "empty-window", f.from_ns,
-              to, Mid(i) - kBarHeight / 2 - 4, kBarHeight + 8,
-              fmt::format(
-                  "buyer {} truncates the file at {} and {}: the file is "
-                  "empty meanwhile, and a query then finds no count",
-                  buyer, Ms(f.from_ns),
-                  f.to_ns >= 0 ? fmt::format("writes the count at {}", Ms(to))
-                               : std::string("never writes it")),
-              witnessed ? fmt::format(" style=\"stroke:{}\"",
-                                      kWitnessColors[witness->second])
-                        : "",
-              2);
+      out += Bar(
+          {.cls = witnessed ? "empty-window witness" : "empty-window",
+           .from = f.from_ns,
+           .to = to,
+           .y = Mid(i) - kBarHeight / 2 - 4,
+           .height = kBarHeight + 8,
+           .info = fmt::format(
+               "buyer {} truncates the file at {} and {}: the file is empty "
+               "meanwhile, and a query then finds no count",
+               buyer, Ms(f.from_ns),
+               f.to_ns >= 0 ? fmt::format("writes the count at {}", Ms(to))
+                            : std::string("never writes it")),
+           .extra = witnessed ? fmt::format(" style=\"stroke:{}\"",
+                                            kWitnessColors[witness->second])
+                              : "",
+           .min_width = 2});
     }
     return out;
   }
@@ -537,124 +625,148 @@ class Drawing {
     if (a.fault == static_cast<uint32_t>(FaultKind::kPause)) {
       // A stalled holder: the stretch it spent stopped, guard in hand.
       const int64_t until = a.fault_ns + a.fault_value * 1000000;
-      pause = Bar("pause", a.fault_ns, until, bar_y - 5, kBarHeight + 10,
-                  fmt::format("buyer {} {} (pause_holder), from {} to {}",
-                              a.buyer, FaultWhat(a.fault, a.fault_value),
-                              Ms(a.fault_ns), Ms(until)),
-                  "", 2);
+      pause =
+          Bar({.cls = "pause",
+               .from = a.fault_ns,
+               .to = until,
+               .y = bar_y - 5,
+               .height = kBarHeight + 10,
+               .info = fmt::format("buyer {} {} (pause_holder), from {} to {}",
+                                   a.buyer, FaultWhat(a.fault, a.fault_value),
+                                   Ms(a.fault_ns), Ms(until)),
+               .min_width = 2});
     }
     return pause + Purchase(a, mid);
   }
 
+  // A purchase: its query, then its critical section from its read to its
+  // outcome, labelled with the seat it sold.
   std::string Purchase(const Attempt& a, double mid) {
     std::string out;
-    const double bar_y = mid - kBarHeight / 2;
-    const uint32_t b = a.buyer;
-    if (a.query_ns >= 0) {
-      std::string cls = "query";
-      std::string extra;
-      if (a.query_torn) {
-        cls += " torn";
-        const auto w = witnesses_.torn_reader.find({b, a.query_ns});
-        if (w != witnesses_.torn_reader.end()) {
-          cls += " witness";
-          extra =
-              fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
-        }
-      }
-      out += Point(cls, a.query_ns, mid,
-                   a.query_torn
-                       ? fmt::format("buyer {} queries at {} and finds no "
-                                     "count (the file is empty): a torn read",
-                                     b, Ms(a.query_ns))
-                       : fmt::format("buyer {} queries at {}: {} left", b,
-                                     Ms(a.query_ns), a.query_value),
-                   nullptr, extra);
-    }
+    if (a.query_ns >= 0) out += Query(a, mid);
     if (a.read_ns < 0) {
       if (a.outcome == Outcome::kFailed) {
         out += Point("failed", a.outcome_ns, mid,
-                     fmt::format("buyer {} {} at {}", b, FailureWhy(a.failure),
-                                 Ms(a.outcome_ns)),
+                     fmt::format("buyer {} {} at {}", a.buyer,
+                                 FailureWhy(a.failure), Ms(a.outcome_ns)),
                      "!");
       }
       return out;
     }
-    int64_t end = a.outcome_ns >= 0 ? a.outcome_ns : a.last_ns;
-    std::string cls = "cs";
-    std::string info;
+    const Stretch cs = CriticalSection(a, mid);
+    out += Bar(cs);
+    if (a.outcome == Outcome::kBought) out += SeatLabel(a.seat, cs);
+    return out;
+  }
+
+  std::string Query(const Attempt& a, double mid) {
+    std::string cls = "query";
     std::string extra;
+    if (a.query_torn) {
+      cls += " torn";
+      extra = TornWitness(a.buyer, a.query_ns, &cls);
+    }
+    return Point(cls, a.query_ns, mid,
+                 a.query_torn
+                     ? fmt::format("buyer {} queries at {} and finds no "
+                                   "count (the file is empty): a torn read",
+                                   a.buyer, Ms(a.query_ns))
+                     : fmt::format("buyer {} queries at {}: {} left", a.buyer,
+                                   Ms(a.query_ns), a.query_value),
+                 nullptr, extra);
+  }
+
+  // A torn read that witnesses a violation: " witness" added to `cls`, and
+  // the stroke of its colour. "" for one that does not.
+  std::string TornWitness(uint32_t buyer, int64_t read_ns, std::string* cls) {
+    const auto w = witnesses_.torn_reader.find({buyer, read_ns});
+    if (w == witnesses_.torn_reader.end()) return "";
+    *cls += " witness";
+    return fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
+  }
+
+  // The bar from the read to the outcome (or the last event), drawn as
+  // its outcome says.
+  Stretch CriticalSection(const Attempt& a, double mid) {
+    Stretch cs{.cls = "cs",
+               .from = a.read_ns,
+               .to = a.outcome_ns >= 0 ? a.outcome_ns : a.last_ns,
+               .y = mid - kBarHeight / 2,
+               .height = kBarHeight,
+               .min_width = 2};
     switch (a.outcome) {
-      case Outcome::kBought: {
-        const auto group = witnesses_.seat_group.find(a.seat);
-        if (group != witnesses_.seat_group.end()) {
-          cls += " witness";
-          extra =
-              fmt::format(" style=\"fill:{}\"", kWitnessColors[group->second]);
-        }
-        extra += fmt::format(" data-seat=\"{}\"", a.seat);
-        info = run_.program != nullptr
-                   ? fmt::format("buyer {}'s purchase from {} to {} -- {}", b,
-                                 Ms(a.read_ns), Ms(a.outcome_ns),
-                                 SeatSold(a.seat, sold_.at(a.seat)))
-               : a.atomic
-                   ? fmt::format(
-                         "buyer {} takes a ticket in one step at {} -- {}", b,
-                         Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)))
-                   : fmt::format(
-                         "buyer {} reads {} at {} and writes {} at {} -- "
-                         "{}",
-                         b, a.read_value, Ms(a.read_ns), a.written,
-                         Ms(a.outcome_ns), SeatSold(a.seat, sold_.at(a.seat)));
+      case Outcome::kBought:
+        Bought(a, &cs);
         break;
-      }
       case Outcome::kSoldOut:
-        cls += " sold-out";
-        info =
-            fmt::format("buyer {} reads 0 at {}: sold out", b, Ms(a.read_ns));
+        cs.cls += " sold-out";
+        cs.info = fmt::format("buyer {} reads 0 at {}: sold out", a.buyer,
+                              Ms(a.read_ns));
         break;
       case Outcome::kFailed:
-        cls += " failed";
-        info = fmt::format("buyer {} reads {} at {}, then {} at {}", b,
-                           a.read_value, Ms(a.read_ns), FailureWhy(a.failure),
-                           Ms(a.outcome_ns));
+        cs.cls += " failed";
+        cs.info = fmt::format("buyer {} reads {} at {}, then {} at {}", a.buyer,
+                              a.read_value, Ms(a.read_ns),
+                              FailureWhy(a.failure), Ms(a.outcome_ns));
         break;
-      case Outcome::kTorn: {
-        cls += " torn";
-        const auto w = witnesses_.torn_reader.find({b, a.read_ns});
-        if (w != witnesses_.torn_reader.end()) {
-          cls += " witness";
-          extra =
-              fmt::format(" style=\"stroke:{}\"", kWitnessColors[w->second]);
-        }
-        info = fmt::format(
+      case Outcome::kTorn:
+        cs.cls += " torn";
+        cs.extra = TornWitness(a.buyer, a.read_ns, &cs.cls);
+        cs.info = fmt::format(
             "buyer {} reads at {} and finds no count (the file is empty): a "
             "torn read",
-            b, Ms(a.read_ns));
+            a.buyer, Ms(a.read_ns));
         break;
-      }
-      case Outcome::kPending: {
-        // It never finished: its window lasts until it died.
-        const size_t lane = lane_of_.at(b);
-        if (killed_[b]) end = std::max(end, DeathOf(lane));
-        cls += " pending";
-        info = fmt::format(
-            "buyer {} reads {} at {} and never finishes: indeterminate", b,
-            a.read_value, Ms(a.read_ns));
+      case Outcome::kPending:
+        Pending(a, &cs);
         break;
-      }
     }
-    const double x = X(a.read_ns);
-    const double width = std::max(2.0, X(end) - x);
-    out += Bar(cls, a.read_ns, end, bar_y, kBarHeight, info, extra, 2);
-    if (a.outcome == Outcome::kBought) {
-      out += fmt::format(
-          "<text class=\"seat\" x=\"{:.2f}\" y=\"{:.1f}\" data-from-ns=\"{}\" "
-          "data-to-ns=\"{}\"{}>{}</text>\n",
-          x + width / 2, bar_y + kBarHeight - 3, a.read_ns, end,
-          width >= 16 ? "" : " display=\"none\"", a.seat);
+    return cs;
+  }
+
+  void Bought(const Attempt& a, Stretch* cs) {
+    const auto group = witnesses_.seat_group.find(a.seat);
+    if (group != witnesses_.seat_group.end()) {
+      cs->cls += " witness";
+      cs->extra =
+          fmt::format(" style=\"fill:{}\"", kWitnessColors[group->second]);
     }
-    return out;
+    cs->extra += fmt::format(" data-seat=\"{}\"", a.seat);
+    const std::string sold = SeatSold(a.seat, sold_.at(a.seat));
+    cs->info = run_.program != nullptr
+                   ? fmt::format("buyer {}'s purchase from {} to {} -- {}",
+                                 a.buyer, Ms(a.read_ns), Ms(a.outcome_ns), sold)
+               : a.atomic ? fmt::format(
+                                "buyer {} takes a ticket in one step at {} "
+                                "-- {}",
+                                a.buyer, Ms(a.outcome_ns), sold)
+                          : fmt::format(
+                                "buyer {} reads {} at {} and writes {} at {} "
+                                "-- {}",
+                                a.buyer, a.read_value, Ms(a.read_ns), a.written,
+                                Ms(a.outcome_ns), sold);
+  }
+
+  // It never finished: its window lasts until it died.
+  void Pending(const Attempt& a, Stretch* cs) {
+    if (killed_[a.buyer]) {
+      cs->to = std::max(cs->to, DeathOf(lane_of_.at(a.buyer)));
+    }
+    cs->cls += " pending";
+    cs->info =
+        fmt::format("buyer {} reads {} at {} and never finishes: indeterminate",
+                    a.buyer, a.read_value, Ms(a.read_ns));
+  }
+
+  // The seat sold, inside its bar if the bar is wide enough to hold it.
+  std::string SeatLabel(int64_t seat, const Stretch& cs) const {
+    const double x = X(cs.from);
+    const double width = std::max(2.0, X(cs.to) - x);
+    return fmt::format(
+        "<text class=\"seat\" x=\"{:.2f}\" y=\"{:.1f}\" data-from-ns=\"{}\" "
+        "data-to-ns=\"{}\"{}>{}</text>\n",
+        x + width / 2, cs.y + kBarHeight - 3, cs.from, cs.to,
+        width >= 16 ? "" : " display=\"none\"", seat);
   }
 
   const RunResult& run_;
