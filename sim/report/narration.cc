@@ -349,12 +349,15 @@ std::optional<Pause> LastPause(const RunResult& run, uint32_t process,
   return last;
 }
 
-// The story's lines, gathered: the buyers' events, each as told by its
-// buyer, and what ticketsim itself did, at the time it happened.
+// The story's lines as they are gathered: each buyer's events and death,
+// and what ticketsim itself did, at the time it happened.
 class Story {
  public:
   Story(const RunResult& run, const Verdict& verdict)
-      : run_(run), witnessed_(Witnessed(verdict)), killed_(KilledBuyers(run)) {}
+      : run_(run),
+        verdict_(verdict),
+        witnessed_(Witnessed(verdict)),
+        killed_(KilledBuyers(run)) {}
 
   // Every event of buyer `b`; the events a witness rests on are told even
   // in a cut story.
@@ -384,8 +387,8 @@ class Story {
   }
 
   // After a starved buyer's give-up, what it waited through.
-  void AddFindings(const Verdict& verdict) {
-    for (const Violation& v : verdict.findings) {
+  void AddFindings() {
+    for (const Violation& v : verdict_.findings) {
       for (const Witness& w : v.witnesses) {
         Add(w.to_ns, w.buyers.empty() ? 0 : w.buyers.front(),
             fmt::format("{}: {}", ViolationName(v.kind), w.text));
@@ -447,6 +450,7 @@ class Story {
   }
 
   const RunResult& run_;
+  const Verdict& verdict_;
   const std::set<std::pair<uint32_t, uint64_t>> witnessed_;
   const std::vector<bool> killed_;
   std::vector<uint32_t> ended_;  // killed by ticketsim
@@ -461,7 +465,7 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
     story.AddEvents(b);
     story.AddDeath(b);
   }
-  story.AddFindings(verdict);
+  story.AddFindings();
   story.AddDeadlock();
   story.AddAbandoned();
   story.AddContinued();

@@ -627,10 +627,6 @@ void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
   }
 }
 
-}  // namespace
-
-namespace {
-
 std::string ExpectWords(const Scenario& s) {
   // Without [expect] a scenario still has an expectation (no violation),
   // but one the reader did not write: "none" would read as theirs.
