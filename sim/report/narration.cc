@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
+#include <utility>
 
 #include "base/escape.h"
 #include "base/interrupt.h"
@@ -26,14 +29,21 @@ struct Told {
   bool kept = false;            // told even when the story is cut
 };
 
-// "0", "0 and 3", "0, 1 and 3".
-std::string Buyers(const std::vector<uint32_t>& buyers) {
+// "a", "a and b", "a, b and c".
+std::string JoinAnd(const std::vector<std::string>& words) {
   std::string out;
-  for (size_t i = 0; i < buyers.size(); ++i) {
-    if (i > 0) out += i + 1 == buyers.size() ? " and " : ", ";
-    out += std::to_string(buyers[i]);
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? " and " : ", ";
+    out += words[i];
   }
   return out;
+}
+
+// "0", "0 and 3", "0, 1 and 3".
+std::string Buyers(const std::vector<uint32_t>& buyers) {
+  std::vector<std::string> words;
+  for (uint32_t b : buyers) words.push_back(std::to_string(b));
+  return JoinAnd(words);
 }
 
 std::string BuyerWord(const std::vector<uint32_t>& buyers) {
@@ -112,122 +122,160 @@ class Narrator {
     return others;
   }
 
+  // One sentence-maker per kind of event; a slot never written tells
+  // nothing.
   std::string TellOne(const Event& e, const Event* next) {
-    const uint32_t b = e.buyer;
-    switch (e.kind) {
-      case EventKind::kQuery:
-        if (e.flags & kTorn) {
-          return fmt::format(
-              "buyer {} queries and finds {}: a torn read", b,
-              e.aux == 0 ? "the file empty" : "a half-written file");
-        }
-        return fmt::format("buyer {} queries: {} left", b, e.value);
-      case EventKind::kWaiting: {
-        // Told only when it must wait: the guard lets in no one more.
-        const std::vector<uint32_t> others = HoldersBut(e.event, b);
-        const auto permits =
-            static_cast<size_t>(std::max<int64_t>(1, scenario_.guard.permits));
-        if (others.size() < permits) return "";
-        return fmt::format("buyer {} waits for {}, held by {}", b,
-                           Guard(e.event), HolderWords(others));
-      }
-      case EventKind::kAcquired: {
-        holders_[e.event].insert(b);
-        if (e.flags & kRecovered) {
-          return fmt::format(
-              "buyer {} takes {}, whose holder died holding it (recovered)", b,
-              Guard(e.event));
-        }
-        if (e.aux >= 100) {
-          return fmt::format("buyer {} takes {} after waiting {}", b,
-                             Guard(e.event),
-                             FormatTime(uint64_t{e.aux} * 1000));
-        }
-        return fmt::format("buyer {} takes {}", b, Guard(e.event));
-      }
-      case EventKind::kRead:
-        if (e.flags & kTorn) {
-          return fmt::format("buyer {} reads, and finds no count: a torn read",
-                             b);
-        }
-        // A read of 0 is told once, as the sold out it is.
-        if (next != nullptr && next->kind == EventKind::kSoldOut &&
-            next->event == e.event) {
-          return "";
-        }
-        return fmt::format("buyer {} reads {}", b, e.value);
-      case EventKind::kInvoke:
-        // A program says when its purchase begins; ours are told by steps.
-        return program_ != nullptr
-                   ? fmt::format("buyer {} begins a purchase", b)
-                   : "";
-      case EventKind::kWrite:
-        if (e.event != 0) return fmt::format("buyer {} writes {}", b, e.value);
-        return Sold(b, e.value + 1,
-                    fmt::format("buyer {} writes {}", b, e.value), e.value);
-      case EventKind::kTook:
-        if (e.flags & kNoSeat) {
-          return fmt::format("buyer {} buys a ticket (no seat given)", b);
-        }
-        if (program_ != nullptr) {
-          return Sold(b, e.value, fmt::format("buyer {} buys", b), e.value - 1);
-        }
-        return Sold(b, e.value,
-                    fmt::format("buyer {} takes a ticket in one step", b),
-                    e.value - 1);
-      case EventKind::kSoldOut:
-        return fmt::format("buyer {} reads {}: sold out", b, e.value);
-      case EventKind::kFailed:
-        return fmt::format("buyer {} {}", b, FailureWhy(e.aux));
-      case EventKind::kRelease:
-        holders_[e.event].erase(b);
-        return guarded_
-                   ? fmt::format("buyer {} lets go of {}", b, Guard(e.event))
-                   : "";
-      case EventKind::kFault:
-        if (static_cast<FaultKind>(e.aux) != FaultKind::kPause) Dies(b);
-        return fmt::format("buyer {} {} ({})", b, FaultWhat(e.aux, e.value),
-                           FaultName(e.aux));
-      case EventKind::kRetry:
-        holders_[e.event].erase(b);
-        return fmt::format(
-            "buyer {}'s transaction was refused by the server (SQLSTATE "
-            "40001) and rolled back; it runs again from its read (retry {})",
-            b, e.value);
-      case EventKind::kTruncated:
-        // Told only in a run whose reads found the file empty.
-        return tell_truncates_ ? fmt::format(
-                                     "buyer {} empties the file to "
-                                     "write it (truncate)",
-                                     b)
-                               : "";
-      case EventKind::kBackoff: {
-        std::vector<std::string> given;
-        for (size_t event = 0; event < 32; ++event) {
-          if ((e.aux & (1u << event)) == 0) continue;
-          holders_[event].erase(b);
-          given.push_back(several_
-                              ? fmt::format("{}'s", EventName(scenario_, event))
-                              : "it");
-        }
-        const std::vector<uint32_t> others = HoldersBut(e.event, b);
-        std::string line =
-            fmt::format("buyer {} finds {} held", b, Guard(e.event));
-        if (!others.empty()) line += " by " + HolderWords(others);
-        if (!given.empty()) {
-          line += ", gives back ";
-          for (size_t i = 0; i < given.size(); ++i) {
-            if (i > 0) line += i + 1 == given.size() ? " and " : ", ";
-            line += given[i];
-          }
-          line += ",";
-        }
-        return line + " and backs off";
-      }
-      case EventKind::kEmpty:
-        return "";
+    using Teller = std::string (Narrator::*)(const Event&, const Event*);
+    static constexpr std::pair<EventKind, Teller> kTellers[] = {
+        {EventKind::kQuery, &Narrator::TellQuery},
+        {EventKind::kWaiting, &Narrator::TellWaiting},
+        {EventKind::kAcquired, &Narrator::TellAcquired},
+        {EventKind::kRead, &Narrator::TellRead},
+        {EventKind::kInvoke, &Narrator::TellInvoke},
+        {EventKind::kWrite, &Narrator::TellWrite},
+        {EventKind::kTook, &Narrator::TellTook},
+        {EventKind::kSoldOut, &Narrator::TellSoldOut},
+        {EventKind::kFailed, &Narrator::TellFailed},
+        {EventKind::kRelease, &Narrator::TellRelease},
+        {EventKind::kFault, &Narrator::TellFault},
+        {EventKind::kRetry, &Narrator::TellRetry},
+        {EventKind::kTruncated, &Narrator::TellTruncated},
+        {EventKind::kBackoff, &Narrator::TellBackoff},
+    };
+    for (const auto& [kind, tell] : kTellers) {
+      if (e.kind == kind) return (this->*tell)(e, next);
     }
     return "";
+  }
+
+  std::string TellQuery(const Event& e, const Event*) {
+    if (e.flags & kTorn) {
+      return fmt::format("buyer {} queries and finds {}: a torn read", e.buyer,
+                         e.aux == 0 ? "the file empty" : "a half-written file");
+    }
+    return fmt::format("buyer {} queries: {} left", e.buyer, e.value);
+  }
+
+  // Told only when it must wait: the guard lets in no one more.
+  std::string TellWaiting(const Event& e, const Event*) {
+    const std::vector<uint32_t> others = HoldersBut(e.event, e.buyer);
+    const auto permits =
+        static_cast<size_t>(std::max<int64_t>(1, scenario_.guard.permits));
+    if (others.size() < permits) return "";
+    return fmt::format("buyer {} waits for {}, held by {}", e.buyer,
+                       Guard(e.event), HolderWords(others));
+  }
+
+  std::string TellAcquired(const Event& e, const Event*) {
+    holders_[e.event].insert(e.buyer);
+    if (e.flags & kRecovered) {
+      return fmt::format(
+          "buyer {} takes {}, whose holder died holding it (recovered)",
+          e.buyer, Guard(e.event));
+    }
+    if (e.aux >= 100) {
+      return fmt::format("buyer {} takes {} after waiting {}", e.buyer,
+                         Guard(e.event), FormatTime(uint64_t{e.aux} * 1000));
+    }
+    return fmt::format("buyer {} takes {}", e.buyer, Guard(e.event));
+  }
+
+  std::string TellRead(const Event& e, const Event* next) {
+    if (e.flags & kTorn) {
+      return fmt::format("buyer {} reads, and finds no count: a torn read",
+                         e.buyer);
+    }
+    // A read of 0 is told once, as the sold out it is.
+    if (next != nullptr && next->kind == EventKind::kSoldOut &&
+        next->event == e.event) {
+      return "";
+    }
+    return fmt::format("buyer {} reads {}", e.buyer, e.value);
+  }
+
+  // A program says when its purchase begins; ours are told by steps.
+  std::string TellInvoke(const Event& e, const Event*) {
+    return program_ != nullptr
+               ? fmt::format("buyer {} begins a purchase", e.buyer)
+               : "";
+  }
+
+  std::string TellWrite(const Event& e, const Event*) {
+    const std::string what =
+        fmt::format("buyer {} writes {}", e.buyer, e.value);
+    if (e.event != 0) return what;
+    return Sold(e.buyer, e.value + 1, what, e.value);
+  }
+
+  std::string TellTook(const Event& e, const Event*) {
+    if (e.flags & kNoSeat) {
+      return fmt::format("buyer {} buys a ticket (no seat given)", e.buyer);
+    }
+    const std::string what =
+        program_ != nullptr
+            ? fmt::format("buyer {} buys", e.buyer)
+            : fmt::format("buyer {} takes a ticket in one step", e.buyer);
+    return Sold(e.buyer, e.value, what, e.value - 1);
+  }
+
+  std::string TellSoldOut(const Event& e, const Event*) {
+    return fmt::format("buyer {} reads {}: sold out", e.buyer, e.value);
+  }
+
+  std::string TellFailed(const Event& e, const Event*) {
+    return fmt::format("buyer {} {}", e.buyer, FailureWhy(e.aux));
+  }
+
+  std::string TellRelease(const Event& e, const Event*) {
+    holders_[e.event].erase(e.buyer);
+    return guarded_
+               ? fmt::format("buyer {} lets go of {}", e.buyer, Guard(e.event))
+               : "";
+  }
+
+  std::string TellFault(const Event& e, const Event*) {
+    if (static_cast<FaultKind>(e.aux) != FaultKind::kPause) Dies(e.buyer);
+    return fmt::format("buyer {} {} ({})", e.buyer, FaultWhat(e.aux, e.value),
+                       FaultName(e.aux));
+  }
+
+  std::string TellRetry(const Event& e, const Event*) {
+    holders_[e.event].erase(e.buyer);
+    return fmt::format(
+        "buyer {}'s transaction was refused by the server (SQLSTATE "
+        "40001) and rolled back; it runs again from its read (retry {})",
+        e.buyer, e.value);
+  }
+
+  // Told only in a run whose reads found the file empty.
+  std::string TellTruncated(const Event& e, const Event*) {
+    return tell_truncates_
+               ? fmt::format("buyer {} empties the file to write it (truncate)",
+                             e.buyer)
+               : "";
+  }
+
+  std::string TellBackoff(const Event& e, const Event*) {
+    const std::vector<std::string> given = GivesBack(e);
+    const std::vector<uint32_t> others = HoldersBut(e.event, e.buyer);
+    std::string line =
+        fmt::format("buyer {} finds {} held", e.buyer, Guard(e.event));
+    if (!others.empty()) line += " by " + HolderWords(others);
+    if (!given.empty()) line += ", gives back " + JoinAnd(given) + ",";
+    return line + " and backs off";
+  }
+
+  // The guards a back-off gives back (the bit mask aux), no longer held:
+  // "it", or with several events "parking's".
+  std::vector<std::string> GivesBack(const Event& e) {
+    std::vector<std::string> given;
+    for (size_t event = 0; event < 32; ++event) {
+      if ((e.aux & (1u << event)) == 0) continue;
+      holders_[event].erase(e.buyer);
+      given.push_back(
+          several_ ? fmt::format("{}'s", EventName(scenario_, event)) : "it");
+    }
+    return given;
   }
 
   // A confirmed purchase of `seat`, leaving `left`.
@@ -256,10 +304,8 @@ class Narrator {
   const bool tell_truncates_;
 };
 
-// The story's lines: every event of every buyer, and what ticketsim itself
-// did, at the time it happened, in time order.
-std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
-  // The events a witness rests on are told even in a cut story.
+// The events a verdict's witnesses rest on, by buyer and time.
+std::set<std::pair<uint32_t, uint64_t>> Witnessed(const Verdict& verdict) {
   std::set<std::pair<uint32_t, uint64_t>> witnessed;
   for (const auto* list : {&verdict.violations, &verdict.findings}) {
     for (const Violation& v : *list) {
@@ -270,96 +316,168 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
       }
     }
   }
-  std::vector<Told> told;
-  const std::vector<bool> killed = KilledBuyers(run);
-  std::vector<uint32_t> ended;  // killed by ticketsim
+  return witnessed;
+}
+
+// Whether a fault (not a pause) ended a buyer whose events are `own`.
+bool KilledByFault(std::span<const Event> own) {
+  return !own.empty() && own.back().kind == EventKind::kFault &&
+         static_cast<FaultKind>(own.back().aux) != FaultKind::kPause;
+}
+
+// A paused buyer: who, and since when.
+struct Pause {
+  uint32_t buyer;
+  uint64_t since;
+};
+
+// The buyer a paused process was serving when ticketsim continued it at
+// `at`: the one whose pause came last before.
+std::optional<Pause> LastPause(const RunResult& run, uint32_t process,
+                               uint64_t at) {
+  std::optional<Pause> last;
   for (uint32_t b = 0; b < run.served_by.size(); ++b) {
-    const std::span<const Event> own = run.history->EventsOf(b);
+    if (run.served_by[b] != static_cast<int32_t>(process)) continue;
+    for (const Event& e : run.history->EventsOf(b)) {
+      if (e.kind == EventKind::kFault && e.time_ns <= at &&
+          static_cast<FaultKind>(e.aux) == FaultKind::kPause &&
+          (!last || e.time_ns >= last->since)) {
+        last = Pause{b, e.time_ns};
+      }
+    }
+  }
+  return last;
+}
+
+// The story's lines as they are gathered: each buyer's events and death,
+// and what ticketsim itself did, at the time it happened.
+class Story {
+ public:
+  Story(const RunResult& run, const Verdict& verdict)
+      : run_(run),
+        verdict_(verdict),
+        witnessed_(Witnessed(verdict)),
+        killed_(KilledBuyers(run)) {}
+
+  // Every event of buyer `b`; the events a witness rests on are told even
+  // in a cut story.
+  void AddEvents(uint32_t b) {
+    const std::span<const Event> own = run_.history->EventsOf(b);
     for (size_t i = 0; i < own.size(); ++i) {
       const Event& e = own[i];
       if (e.kind == EventKind::kEmpty) continue;
-      told.push_back({e.time_ns, b, &e,
-                      i + 1 < own.size() ? &own[i + 1] : nullptr, "",
-                      witnessed.contains({b, e.time_ns})});
+      told_.push_back({e.time_ns, b, &e,
+                       i + 1 < own.size() ? &own[i + 1] : nullptr, "",
+                       witnessed_.contains({b, e.time_ns})});
     }
-    if (!killed[b]) continue;
-    // A fault that killed it said so at the time; a buyer ticketsim ended
-    // is told with the others it ended; any other death at the run's end,
-    // when it was seen.
-    const bool by_fault =
-        !own.empty() && own.back().kind == EventKind::kFault &&
-        static_cast<FaultKind>(own.back().aux) != FaultKind::kPause;
-    if (by_fault) continue;
-    if (run.ended_by != RunEnd::kNone) {
-      ended.push_back(b);
-      continue;
-    }
-    const int signal = run.processes[run.served_by[b]].signal;
-    told.push_back(
-        {static_cast<uint64_t>(run.seconds * 1e9), b, nullptr, nullptr,
-         fmt::format("buyer {} is dead ({})", b, SignalName(signal)), true});
   }
+
+  // A fault that killed buyer `b` said so at the time; a buyer ticketsim
+  // ended is told with the others it ended; any other death at the run's
+  // end, when it was seen.
+  void AddDeath(uint32_t b) {
+    if (!killed_[b] || KilledByFault(run_.history->EventsOf(b))) return;
+    if (run_.ended_by != RunEnd::kNone) {
+      ended_.push_back(b);
+      return;
+    }
+    const int signal = run_.processes[run_.served_by[b]].signal;
+    Add(static_cast<uint64_t>(run_.seconds * 1e9), b,
+        fmt::format("buyer {} is dead ({})", b, SignalName(signal)));
+  }
+
   // After a starved buyer's give-up, what it waited through.
-  for (const Violation& v : verdict.findings) {
-    for (const Witness& w : v.witnesses) {
-      told.push_back(
-          {w.to_ns, w.buyers.empty() ? 0 : w.buyers.front(), nullptr, nullptr,
-           fmt::format("{}: {}", ViolationName(v.kind), w.text), true});
+  void AddFindings() {
+    for (const Violation& v : verdict_.findings) {
+      for (const Witness& w : v.witnesses) {
+        Add(w.to_ns, w.buyers.empty() ? 0 : w.buyers.front(),
+            fmt::format("{}: {}", ViolationName(v.kind), w.text));
+      }
     }
   }
-  if (!run.deadlock.empty()) {
+
+  void AddDeadlock() {
+    if (run_.deadlock.empty()) return;
     std::string cycle;
-    const Scenario& s = run.scenario;
-    for (const DeadlockLink& link : run.deadlock) {
+    const Scenario& s = run_.scenario;
+    for (const DeadlockLink& link : run_.deadlock) {
       cycle +=
           fmt::format("{}buyer {} holds {}'s guard and waits for {}'s",
                       cycle.empty() ? "" : "; ", link.buyer,
                       EventName(s, link.holds), EventName(s, link.waits_for));
     }
-    told.push_back({run.deadlock_ns, 0, nullptr, nullptr,
-                    "ticketsim finds a deadlock: " + cycle, true});
+    Add(run_.deadlock_ns, 0, "ticketsim finds a deadlock: " + cycle);
   }
-  for (const AbandonedLock& a : run.abandoned) {
-    told.push_back(
-        {a.time_ns, a.buyer, nullptr, nullptr,
-         fmt::format("ticketsim sees buyer {} dead, holding the guard, which "
-                     "nothing releases",
-                     a.buyer),
-         true});
-  }
-  // A paused holder continued: the buyer its process was serving, the one
-  // whose pause came last before.
-  for (const auto& [process, at] : run.continued) {
-    int64_t buyer = -1;
-    uint64_t paused = 0;
-    for (uint32_t b = 0; b < run.served_by.size(); ++b) {
-      if (run.served_by[b] != static_cast<int32_t>(process)) continue;
-      for (const Event& e : run.history->EventsOf(b)) {
-        if (e.kind == EventKind::kFault && e.time_ns <= at &&
-            static_cast<FaultKind>(e.aux) == FaultKind::kPause &&
-            (buyer < 0 || e.time_ns >= paused)) {
-          buyer = b;
-          paused = e.time_ns;
-        }
-      }
+
+  void AddAbandoned() {
+    for (const AbandonedLock& a : run_.abandoned) {
+      Add(a.time_ns, a.buyer,
+          fmt::format("ticketsim sees buyer {} dead, holding the guard, which "
+                      "nothing releases",
+                      a.buyer));
     }
-    if (buyer < 0) continue;
-    told.push_back(
-        {at, static_cast<uint32_t>(buyer), nullptr, nullptr,
-         fmt::format("ticketsim continues buyer {} (SIGCONT), stopped since {}",
-                     buyer, FormatTime(paused)),
-         true});
   }
-  if (!ended.empty()) {
-    told.push_back({run.ended_ns, ended.front(), nullptr, nullptr,
-                    fmt::format("ticketsim ends {}: {}", BuyerWord(ended),
-                                RunEndName(run.ended_by)),
-                    true});
+
+  void AddContinued() {
+    for (const auto& [process, at] : run_.continued) {
+      const std::optional<Pause> pause = LastPause(run_, process, at);
+      if (!pause) continue;
+      Add(at, pause->buyer,
+          fmt::format(
+              "ticketsim continues buyer {} (SIGCONT), stopped since {}",
+              pause->buyer, FormatTime(pause->since)));
+    }
   }
-  std::stable_sort(told.begin(), told.end(), [](const Told& a, const Told& b) {
-    return a.time < b.time;
-  });
-  return told;
+
+  void AddEnded() {
+    if (ended_.empty()) return;
+    Add(run_.ended_ns, ended_.front(),
+        fmt::format("ticketsim ends {}: {}", BuyerWord(ended_),
+                    RunEndName(run_.ended_by)));
+  }
+
+  std::vector<Told> InTimeOrder() && {
+    std::stable_sort(
+        told_.begin(), told_.end(),
+        [](const Told& a, const Told& b) { return a.time < b.time; });
+    return std::move(told_);
+  }
+
+ private:
+  // A line of ticketsim's own: always told.
+  void Add(uint64_t time, uint32_t buyer, std::string said) {
+    told_.push_back({time, buyer, nullptr, nullptr, std::move(said), true});
+  }
+
+  const RunResult& run_;
+  const Verdict& verdict_;
+  const std::set<std::pair<uint32_t, uint64_t>> witnessed_;
+  const std::vector<bool> killed_;
+  std::vector<uint32_t> ended_;  // killed by ticketsim
+  std::vector<Told> told_;
+};
+
+// The story's lines: every event of every buyer, and what ticketsim itself
+// did, at the time it happened, in time order.
+std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
+  Story story(run, verdict);
+  for (uint32_t b = 0; b < run.served_by.size(); ++b) {
+    story.AddEvents(b);
+    story.AddDeath(b);
+  }
+  story.AddFindings();
+  story.AddDeadlock();
+  story.AddAbandoned();
+  story.AddContinued();
+  story.AddEnded();
+  return std::move(story).InTimeOrder();
+}
+
+// "... 3 events left out ...", where `skipped` events were not told.
+void WriteLeftOut(std::FILE* out, size_t skipped) {
+  if (skipped == 0) return;
+  fmt::print(out, "  {:>10}  ... {} event{} left out ...\n", "", skipped,
+             skipped == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -387,19 +505,13 @@ void WriteNarration(std::FILE* out, const RunResult& run,
       ++untold;
       continue;
     }
-    if (skipped > 0) {
-      fmt::print(out, "  {:>10}  ... {} event{} left out ...\n", "", skipped,
-                 skipped == 1 ? "" : "s");
-      skipped = 0;
-    }
+    WriteLeftOut(out, skipped);
+    skipped = 0;
     // Event names come from the scenario.
     fmt::print(out, "  {:>10.3f}  {}\n", t.time / 1e6, Visible(sentence));
     ++lines;
   }
-  if (skipped > 0) {
-    fmt::print(out, "  {:>10}  ... {} event{} left out ...\n", "", skipped,
-               skipped == 1 ? "" : "s");
-  }
+  WriteLeftOut(out, skipped);
   if (untold > 0) {
     fmt::print(out,
                "  {} events were left out: --narrate tells the first {}, "

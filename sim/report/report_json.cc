@@ -280,6 +280,62 @@ void AddRunExtras(const RunResult& run, nlohmann::json* out) {
   }
 }
 
+// The attempts and how they ended.
+nlohmann::json PurchasesJson(const Verdict& verdict) {
+  return {{"attempts", verdict.attempts},
+          {"confirmed", verdict.confirmed},
+          {"indeterminate", verdict.indeterminate},
+          {"sold_out", verdict.sold_out},
+          {"failed", verdict.failed},
+          {"torn_reads", verdict.torn_reads},
+          {"recovered", verdict.recovered},
+          {"backoffs", verdict.backoffs},
+          {"retries", verdict.retries},
+          {"serialization_failures", verdict.serialization_failures}};
+}
+
+// Each trial's report (or, for a trial that did not run, its seed and
+// why), with whether it met the expectation.
+nlohmann::json TrialsJson(const ScenarioResult& r) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const TrialResult& t : r.trials) {
+    nlohmann::json run = t.report;
+    if (!t.ran) run = {{"seed", t.seed}, {"run_error", t.run_error}};
+    run["expectation_met"] = t.miss.empty() && !t.failed();
+    run["expectation_miss"] = t.miss;
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+// A scenario of a suite: what it is and expected, and how its trials went.
+nlohmann::json SuiteScenarioJson(const ScenarioResult& r) {
+  const Scenario& s = r.loaded.scenario;
+  const int64_t trials = static_cast<int64_t>(r.trials.size());
+  const Interval interval = WilsonInterval(r.with_violations(), trials);
+  // Every kind any trial showed, with the trials that showed it.
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, in_trials] : r.kinds_in_trials()) {
+    kinds[std::string(ViolationName(kind))] = in_trials;
+  }
+  return {
+      {"file", r.loaded.path},
+      {"name", s.name},
+      {"description", s.description},
+      {"seed", s.buyers.seed},
+      {"expect", ExpectJson(s.expect)},
+      {"trials", trials},
+      {"guard", WordOf(kGuardKinds, s.guard.kind)},
+      {"trials_with_violations", r.with_violations()},
+      {"kinds", kinds},
+      {"violation_rate_95", {{"low", interval.low}, {"high", interval.high}}},
+      {"passed", r.passed()},
+      {"unchecked", r.unchecked()},
+      {"problem", r.FirstProblem()},
+      {"runs", TrialsJson(r)},
+  };
+}
+
 }  // namespace
 
 nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
@@ -298,17 +354,7 @@ nlohmann::json JsonReport(const RunResult& run, const Verdict& verdict) {
                                           : nlohmann::json(nullptr)},
         {"remaining_error", run.final_error}}},
       {"events", EventsJson(verdict)},
-      {"purchases",
-       {{"attempts", verdict.attempts},
-        {"confirmed", verdict.confirmed},
-        {"indeterminate", verdict.indeterminate},
-        {"sold_out", verdict.sold_out},
-        {"failed", verdict.failed},
-        {"torn_reads", verdict.torn_reads},
-        {"recovered", verdict.recovered},
-        {"backoffs", verdict.backoffs},
-        {"retries", verdict.retries},
-        {"serialization_failures", verdict.serialization_failures}}},
+      {"purchases", PurchasesJson(verdict)},
       {"faults",
        {{"killed", verdict.fault_kills},
         {"crashed", verdict.fault_crashes},
@@ -329,39 +375,8 @@ nlohmann::json SuiteJsonReport(std::span<const ScenarioResult> results,
   nlohmann::json scenarios = nlohmann::json::array();
   bool passed = true;
   for (const ScenarioResult& r : results) {
-    const Scenario& s = r.loaded.scenario;
-    const int64_t trials = static_cast<int64_t>(r.trials.size());
-    const Interval interval = WilsonInterval(r.with_violations(), trials);
-    nlohmann::json runs = nlohmann::json::array();
-    for (const TrialResult& t : r.trials) {
-      nlohmann::json run = t.report;
-      if (!t.ran) run = {{"seed", t.seed}, {"run_error", t.run_error}};
-      run["expectation_met"] = t.miss.empty() && !t.failed();
-      run["expectation_miss"] = t.miss;
-      runs.push_back(std::move(run));
-    }
+    scenarios.push_back(SuiteScenarioJson(r));
     passed = passed && r.passed();
-    // Every kind any trial showed, with the trials that showed it.
-    nlohmann::json kinds = nlohmann::json::object();
-    for (const auto& [kind, in_trials] : r.kinds_in_trials()) {
-      kinds[std::string(ViolationName(kind))] = in_trials;
-    }
-    scenarios.push_back({
-        {"file", r.loaded.path},
-        {"name", s.name},
-        {"description", s.description},
-        {"seed", s.buyers.seed},
-        {"expect", ExpectJson(s.expect)},
-        {"trials", trials},
-        {"guard", WordOf(kGuardKinds, s.guard.kind)},
-        {"trials_with_violations", r.with_violations()},
-        {"kinds", kinds},
-        {"violation_rate_95", {{"low", interval.low}, {"high", interval.high}}},
-        {"passed", r.passed()},
-        {"unchecked", r.unchecked()},
-        {"problem", r.FirstProblem()},
-        {"runs", runs},
-    });
   }
   return {{"version", kJsonReportVersion},
           {"ticketsim_version", kToolVersion},

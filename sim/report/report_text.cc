@@ -40,6 +40,15 @@ std::string Upper(std::string_view text) {
   return out;
 }
 
+// " (depth 3, about 40 steps: a race of depth 3 shows in at least 2.5% of
+// runs)": what a PCT schedule promises, `bound` the fraction of runs.
+std::string PctWords(int64_t depth, int64_t steps, double bound) {
+  return fmt::format(
+      " (depth {}, about {} steps: a race of depth {} shows in at least "
+      "{:.3g}% of runs)",
+      depth, steps, depth, bound * 100);
+}
+
 class Painter {
  public:
   explicit Painter(bool on) : on_(on) {}
@@ -87,10 +96,7 @@ std::string DescribeSchedule(const ScheduleLog& log) {
   std::string text =
       fmt::format("schedule {}", WordOf(kScheduleKinds, log.kind));
   if (log.kind == ScheduleKind::kPct) {
-    text += fmt::format(
-        " (depth {}, about {} steps: a race of depth {} shows in at least "
-        "{:.3g}% of runs)",
-        log.pct_depth, log.pct_steps, log.pct_depth, log.pct_bound * 100);
+    text += PctWords(log.pct_depth, log.pct_steps, log.pct_bound);
   }
   // Long lists are for --history and --replay, not for reading.
   constexpr size_t kStepsShown = 120;
@@ -200,46 +206,55 @@ void WriteProgramSales(std::FILE* out, const RunResult& run,
   }
 }
 
+// What went wrong with copy `lane` of the program (`who`): its crash or
+// its runs with no outcome, then each process it started that failed.
+std::vector<std::string> LaneFailures(const ProgramReport& program, size_t lane,
+                                      const std::string& who) {
+  const ProgramLane& copy = program.lanes[lane];
+  std::vector<std::string> what;
+  if (!copy.crash.empty()) {
+    what.push_back(fmt::format("{} {}", who, copy.crash));
+  } else if (copy.indeterminate > 0) {
+    what.push_back(fmt::format(
+        "{} {} run{} with no outcome; the last {}", who, copy.indeterminate,
+        copy.indeterminate == 1 ? "" : "s", copy.last_odd_exit));
+  }
+  for (const ProgramProcessEnd& p : program.failed_processes) {
+    if (p.lane != static_cast<int32_t>(lane)) continue;
+    what.push_back(
+        fmt::format("process {} (started by {}) {}", p.pid, who, p.crash));
+  }
+  return what;
+}
+
+// The last lines `who` wrote to stderr, if any.
+void WriteStderrTail(std::FILE* out, const ProgramLane& lane,
+                     const std::string& who, const Painter& paint) {
+  if (lane.stderr_tail.empty()) return;
+  fmt::print(out, "    {}\n",
+             paint.Dim(fmt::format(
+                 "the last {} line{} of {}'s stderr:", lane.stderr_tail.size(),
+                 lane.stderr_tail.size() == 1 ? "" : "s", who)));
+  for (const std::string& line : lane.stderr_tail) {
+    fmt::print(out, "    | {}\n", Visible(line));
+  }
+}
+
 // For each copy that failed, its exit status and the end of its stderr;
-// then the processes of no copy that failed. Returns how many copies
-// started late.
-size_t WriteProgramFailures(std::FILE* out, const RunResult& run,
-                            const Painter& paint) {
+// then the processes of no copy that failed.
+void WriteProgramFailures(std::FILE* out, const RunResult& run,
+                          const Painter& paint) {
   const ProgramReport& program = *run.program;
-  const ProgramMode mode = run.scenario.program.mode;
-  size_t late = 0;
   for (size_t i = 0; i < program.lanes.size(); ++i) {
-    const ProgramLane& lane = program.lanes[i];
-    if (lane.late_start) ++late;
-    const std::string who = mode == ProgramMode::kWhole
+    const std::string who = run.scenario.program.mode == ProgramMode::kWhole
                                 ? std::string("the program")
                                 : fmt::format("buyer {}", i);
-    std::vector<std::string> what;
-    if (!lane.crash.empty()) {
-      what.push_back(fmt::format("{} {}", who, lane.crash));
-    } else if (lane.indeterminate > 0) {
-      what.push_back(fmt::format(
-          "{} {} run{} with no outcome; the last {}", who, lane.indeterminate,
-          lane.indeterminate == 1 ? "" : "s", lane.last_odd_exit));
-    }
-    for (const ProgramProcessEnd& p : program.failed_processes) {
-      if (p.lane != static_cast<int32_t>(i)) continue;
-      what.push_back(
-          fmt::format("process {} (started by {}) {}", p.pid, who, p.crash));
-    }
+    const std::vector<std::string> what = LaneFailures(program, i, who);
     if (what.empty()) continue;
     for (const std::string& line : what) {
       fmt::print(out, "  {}\n", paint.Red(line));
     }
-    if (lane.stderr_tail.empty()) continue;
-    fmt::print(
-        out, "    {}\n",
-        paint.Dim(fmt::format(
-            "the last {} line{} of {}'s stderr:", lane.stderr_tail.size(),
-            lane.stderr_tail.size() == 1 ? "" : "s", who)));
-    for (const std::string& line : lane.stderr_tail) {
-      fmt::print(out, "    | {}\n", Visible(line));
-    }
+    WriteStderrTail(out, program.lanes[i], who, paint);
   }
   for (const ProgramProcessEnd& p : program.failed_processes) {
     if (p.lane >= 0) continue;
@@ -247,14 +262,16 @@ size_t WriteProgramFailures(std::FILE* out, const RunResult& run,
         out, "  {}\n",
         paint.Red(fmt::format("process {} of the program {}", p.pid, p.crash)));
   }
-  return late;
 }
 
 // The hint, the fence, lost process events and late copies.
 void WriteProgramNotes(std::FILE* out, const RunResult& run,
-                       const Painter& paint, size_t late) {
+                       const Painter& paint) {
   const ProgramReport& program = *run.program;
   const ProgramMode mode = run.scenario.program.mode;
+  const auto late =
+      std::count_if(program.lanes.begin(), program.lanes.end(),
+                    [](const ProgramLane& lane) { return lane.late_start; });
   if (const std::string hint = ProgramHint(run); !hint.empty()) {
     for (const std::string& line : WrapText("hint: " + hint, 74)) {
       fmt::print(out, "  {}\n", paint.Dim(line));
@@ -287,8 +304,8 @@ void WriteProgramLines(std::FILE* out, const RunResult& run,
                        const Painter& paint) {
   WriteProgramCommand(out, run);
   WriteProgramSales(out, run, paint);
-  const size_t late = WriteProgramFailures(out, run, paint);
-  WriteProgramNotes(out, run, paint, late);
+  WriteProgramFailures(out, run, paint);
+  WriteProgramNotes(out, run, paint);
 }
 
 // What a buyer's row adds after its seats: how it ended, if not on its
@@ -524,26 +541,31 @@ void WriteBriefVerdict(std::FILE* out, const RunResult& run,
 
 namespace {
 
-// The verdict line, then each kind found with its witnesses if asked for,
-// then the hint, if any.
-void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
-                  const Painter& paint, bool witnesses) {
-  const Scenario& scenario = run.scenario;
-  // A run cut short checked only the purchases that finished.
-  const std::string cut = run.timed_out     ? "the run hit its time limit"
-                          : run.interrupted ? "the run was interrupted"
-                                            : "";
-  if (verdict.ok() && ProgramSalesUnknown(run)) {
-    // Not a pass: only the final count was seen.
-    const std::string words =
-        "UNCHECKED: the program told nothing of its sales (no events, no "
-        "program.sold_pattern); no violation in what could be checked";
-    fmt::print(out, "  verdict   {}\n",
-               scenario.expect.violations == Expectation::kUnchecked
-                   ? paint.Dim(words)
-                   : paint.Red(words));
-    return;
-  }
+// How a run was cut short: "the run hit its time limit", "the run was
+// interrupted", or "" for a run that ended on its own.
+std::string CutShort(const RunResult& run) {
+  return run.timed_out     ? "the run hit its time limit"
+         : run.interrupted ? "the run was interrupted"
+                           : "";
+}
+
+// Not a pass: only the final count was seen.
+void WriteUncheckedVerdict(std::FILE* out, const Scenario& scenario,
+                           const Painter& paint) {
+  const std::string words =
+      "UNCHECKED: the program told nothing of its sales (no events, no "
+      "program.sold_pattern); no violation in what could be checked";
+  fmt::print(out, "  verdict   {}\n",
+             scenario.expect.violations == Expectation::kUnchecked
+                 ? paint.Dim(words)
+                 : paint.Red(words));
+}
+
+// The verdict line; a run cut short checked only the purchases that
+// finished.
+void WriteVerdictLine(std::FILE* out, const RunResult& run,
+                      const Verdict& verdict, const Painter& paint) {
+  const std::string cut = CutShort(run);
   if (verdict.ok()) {
     fmt::print(out, "  verdict   {}\n",
                cut.empty() ? paint.Green("no violation")
@@ -551,48 +573,59 @@ void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
                                  "incomplete ({}): no violation among the "
                                  "purchases that finished",
                                  cut)));
-  } else {
-    // One line naming each kind: their counts overlap (nine extra sales of
-    // one seat are nine lost updates, nine oversold and nine duplicates
-    // alike).
-    fmt::print(out, "  verdict   {}{}\n",
-               paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
-               cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
+    return;
   }
-  // Each kind with its summary and, if asked for, its witnesses.
-  const auto kinds = [&](const std::vector<Violation>& list, bool red) {
-    for (const Violation& v : list) {
-      const std::string name = Upper(ViolationName(v.kind));
-      fmt::print(out, "{}  {} x{}: {}\n", witnesses ? "\n" : "",
-                 red ? paint.Red(name) : paint.Bold(name), v.count,
-                 Visible(v.summary));
-      if (!witnesses) continue;
-      for (const Witness& w : v.witnesses) {
-        fmt::print(out, "    - {}\n", Visible(w.text));
-      }
-      if (v.unwitnessed > 0) {
-        fmt::print(out, "    - and {} more\n", v.unwitnessed);
-      }
+  // One line naming each kind: their counts overlap (nine extra sales of
+  // one seat are nine lost updates, nine oversold and nine duplicates
+  // alike).
+  fmt::print(out, "  verdict   {}{}\n",
+             paint.Red("VIOLATED: " + ListViolations(verdict.Counts())),
+             cut.empty() ? "" : fmt::format(" (incomplete: {})", cut));
+}
+
+// Each kind of `list` with its summary and, if asked for, its witnesses;
+// violations in red, findings in bold.
+void WriteKinds(std::FILE* out, const std::vector<Violation>& list, bool red,
+                const Painter& paint, bool witnesses) {
+  for (const Violation& v : list) {
+    const std::string name = Upper(ViolationName(v.kind));
+    fmt::print(out, "{}  {} x{}: {}\n", witnesses ? "\n" : "",
+               red ? paint.Red(name) : paint.Bold(name), v.count,
+               Visible(v.summary));
+    if (!witnesses) continue;
+    for (const Witness& w : v.witnesses) {
+      fmt::print(out, "    - {}\n", Visible(w.text));
     }
-  };
-  kinds(verdict.violations, /*red=*/true);
+    if (v.unwitnessed > 0) {
+      fmt::print(out, "    - and {} more\n", v.unwitnessed);
+    }
+  }
+}
+
+// The verdict line, then each kind found with its witnesses if asked for,
+// then the hint, if any.
+void WriteVerdict(std::FILE* out, const RunResult& run, const Verdict& verdict,
+                  const Painter& paint, bool witnesses) {
+  if (verdict.ok() && ProgramSalesUnknown(run)) {
+    WriteUncheckedVerdict(out, run.scenario, paint);
+    return;
+  }
+  WriteVerdictLine(out, run, verdict, paint);
+  WriteKinds(out, verdict.violations, /*red=*/true, paint, witnesses);
   if (!verdict.findings.empty()) {
     fmt::print(out, "{}  found     {} (a finding, not a violation)\n",
                witnesses ? "\n" : "",
                paint.Bold(ListViolations(verdict.FindingCounts())));
-    kinds(verdict.findings, /*red=*/false);
+    WriteKinds(out, verdict.findings, /*red=*/false, paint, witnesses);
   }
-  if (const std::string hint = TornReadHint(scenario, verdict); !hint.empty()) {
+  if (const std::string hint = TornReadHint(run.scenario, verdict);
+      !hint.empty()) {
     fmt::print(out, "\n");
     for (const std::string& line : WrapText("hint: " + hint, 74)) {
       fmt::print(out, "  {}\n", line);
     }
   }
 }
-
-}  // namespace
-
-namespace {
 
 std::string ExpectWords(const Scenario& s) {
   // Without [expect] a scenario still has an expectation (no violation),
@@ -633,65 +666,72 @@ std::string Percent(double fraction) {
   return fmt::format("{:.1f}%", 100 * fraction);
 }
 
-}  // namespace
-
-void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
-                        bool color) {
-  const Painter paint(color);
+// The summary's head: the scenario's name and file, its setup, and the
+// seeds its trials used.
+void WriteTrialsSetup(std::FILE* out, const ScenarioResult& result,
+                      const Painter& paint) {
   const Scenario& s = result.loaded.scenario;
-  const int64_t trials = static_cast<int64_t>(result.trials.size());
-  if (trials > 1) {
-    const int64_t violated = result.with_violations();
-    const Interval ci = WilsonInterval(violated, trials);
-    fmt::print(out, "{}{}\n", paint.Bold(Visible(s.name)),
-               result.loaded.path.empty()
-                   ? ""
-                   : "  (" + Visible(result.loaded.path) + ")");
-    const uint64_t last = TrialSeed(s.buyers.seed, trials - 1);
-    fmt::print(out, "  {}\n  seeds {} to {} (trial t used seed {} + t - 1{})\n",
-               Visible(DescribeSetup(s)), s.buyers.seed, last, s.buyers.seed,
-               last < s.buyers.seed
-                   ? fmt::format(", wrapping to 0 past {}", kMaxSeed)
-                   : "");
-    if (s.schedule.controlled()) {
-      std::string line = fmt::format(
-          "schedule {}",
-          WordOf(kScheduleKinds, s.schedule.kind == ScheduleKind::kOs
-                                     ? ScheduleKind::kSeeded
-                                     : s.schedule.kind));
-      if (s.schedule.kind == ScheduleKind::kPct) {
-        const int64_t k = StepEstimate(s);
-        line += fmt::format(
-            " (depth {}, about {} steps: a race of depth {} shows in at least "
-            "{:.3g}% of runs)",
-            s.schedule.pct_depth, k, s.schedule.pct_depth,
-            PctBound(s.buyers.count, k, s.schedule.pct_depth) * 100);
-      }
-      line += ": each trial replays with its seed";
-      for (const std::string& l : WrapText(line, 74)) {
-        fmt::print(out, "  {}\n", l);
-      }
-    }
-    fmt::print(out,
-               "  trials    {} of {} showed a violation ({}; 95% interval "
-               "{} to {})\n",
-               violated, trials,
-               Percent(static_cast<double>(violated) / trials), Percent(ci.low),
-               Percent(ci.high));
-    const std::string shown = ListKindsInTrials(result);
-    if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
-    int64_t attempts = 0;
-    int64_t sales = 0;
-    for (const TrialResult& t : result.trials) {
-      attempts += t.attempts;
-      sales += t.sold;
-    }
-    fmt::print(out, "  time      {} in all {} trials\n  rates     {}\n",
-               DurationWords(result.seconds()), trials,
-               RatesWords(attempts, sales, result.seconds()));
+  fmt::print(out, "{}{}\n", paint.Bold(Visible(s.name)),
+             result.loaded.path.empty()
+                 ? ""
+                 : "  (" + Visible(result.loaded.path) + ")");
+  const auto trials = static_cast<int64_t>(result.trials.size());
+  const uint64_t last = TrialSeed(s.buyers.seed, trials - 1);
+  fmt::print(out, "  {}\n  seeds {} to {} (trial t used seed {} + t - 1{})\n",
+             Visible(DescribeSetup(s)), s.buyers.seed, last, s.buyers.seed,
+             last < s.buyers.seed
+                 ? fmt::format(", wrapping to 0 past {}", kMaxSeed)
+                 : "");
+}
+
+// Under a controlled schedule: which one, and that each trial replays with
+// its seed.
+void WriteTrialsSchedule(std::FILE* out, const Scenario& s) {
+  if (!s.schedule.controlled()) return;
+  std::string line = fmt::format(
+      "schedule {}", WordOf(kScheduleKinds, s.schedule.kind == ScheduleKind::kOs
+                                                ? ScheduleKind::kSeeded
+                                                : s.schedule.kind));
+  if (s.schedule.kind == ScheduleKind::kPct) {
+    const int64_t k = StepEstimate(s);
+    line += PctWords(s.schedule.pct_depth, k,
+                     PctBound(s.buyers.count, k, s.schedule.pct_depth));
   }
+  line += ": each trial replays with its seed";
+  for (const std::string& l : WrapText(line, 74)) {
+    fmt::print(out, "  {}\n", l);
+  }
+}
+
+// How many trials showed a violation, with its 95% interval; which kinds;
+// the time and the rates of all trials.
+void WriteTrialsTally(std::FILE* out, const ScenarioResult& result) {
+  const auto trials = static_cast<int64_t>(result.trials.size());
+  const int64_t violated = result.with_violations();
+  const Interval ci = WilsonInterval(violated, trials);
+  fmt::print(out,
+             "  trials    {} of {} showed a violation ({}; 95% interval "
+             "{} to {})\n",
+             violated, trials, Percent(static_cast<double>(violated) / trials),
+             Percent(ci.low), Percent(ci.high));
+  const std::string shown = ListKindsInTrials(result);
+  if (!shown.empty()) fmt::print(out, "  kinds     {}\n", shown);
+  int64_t attempts = 0;
+  int64_t sales = 0;
+  for (const TrialResult& t : result.trials) {
+    attempts += t.attempts;
+    sales += t.sold;
+  }
+  fmt::print(out, "  time      {} in all {} trials\n  rates     {}\n",
+             DurationWords(result.seconds()), trials,
+             RatesWords(attempts, sales, result.seconds()));
+}
+
+// What was expected, and whether it held.
+void WriteExpectLine(std::FILE* out, const ScenarioResult& result,
+                     const Painter& paint) {
+  const Scenario& s = result.loaded.scenario;
   const std::string expect = ExpectWords(s);
-  if (trials == 1) fmt::print(out, "\n");
   const bool unset = s.expect.violations == Expectation::kUnset;
   if (result.passed()) {
     fmt::print(out, "  expect    {} -- {}\n\n", expect,
@@ -709,6 +749,21 @@ void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
                                                               : "NOT MET"),
         VisibleIndented(result.FirstProblem(), "      "));
   }
+}
+
+}  // namespace
+
+void WriteTrialsSummary(std::FILE* out, const ScenarioResult& result,
+                        bool color) {
+  const Painter paint(color);
+  const size_t trials = result.trials.size();
+  if (trials > 1) {
+    WriteTrialsSetup(out, result, paint);
+    WriteTrialsSchedule(out, result.loaded.scenario);
+    WriteTrialsTally(out, result);
+  }
+  if (trials == 1) fmt::print(out, "\n");
+  WriteExpectLine(out, result, paint);
 }
 
 std::string ScenarioLabel(const ScenarioResult& result) {
@@ -747,39 +802,53 @@ void WriteQuietLine(std::FILE* out, const ScenarioResult& result,
              result.trials.size(), expectation, exit_status);
 }
 
+namespace {
+
+// The table's scenario column: as wide as the longest label, at least 8
+// and at most 40.
+size_t LabelWidth(std::span<const ScenarioResult> results) {
+  size_t width = 8;
+  for (const ScenarioResult& r : results) {
+    width = std::max(width, Visible(ScenarioLabel(r)).size());
+  }
+  return std::min<size_t>(width, 40);
+}
+
+// A scenario's row: its label (cut to `width`), trials, violated, the 95%
+// interval, what it expected, and the result.
+void WriteSuiteRow(std::FILE* out, const ScenarioResult& r, size_t width,
+                   const Painter& paint) {
+  const int64_t trials = static_cast<int64_t>(r.trials.size());
+  const Interval ci = WilsonInterval(r.with_violations(), trials);
+  std::string name = Visible(ScenarioLabel(r));
+  if (name.size() > width) name = name.substr(0, width - 3) + "...";
+  const std::string result =
+      r.passed() ? paint.Green("pass")
+                 : paint.Red(r.run_failed() || r.interrupted() ? "ERROR"
+                             : r.unchecked()                   ? "UNCHECKED"
+                                                               : "FAIL");
+  const Expectation expect = r.loaded.scenario.expect.violations;
+  fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
+             trials, r.with_violations(),
+             fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
+             expect == Expectation::kUnset
+                 ? std::string("unset")
+                 : std::string(WordOf(kExpectations, expect)),
+             result);
+}
+
+}  // namespace
+
 void WriteSuiteTable(std::FILE* out, std::span<const ScenarioResult> results,
                      bool color) {
   const Painter paint(color);
-  const auto label = [](const ScenarioResult& r) {
-    return Visible(ScenarioLabel(r));
-  };
-  size_t width = 8;
-  for (const ScenarioResult& r : results) {
-    width = std::max(width, label(r).size());
-  }
-  width = std::min<size_t>(width, 40);
+  const size_t width = LabelWidth(results);
   fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", "scenario",
              width, "trials", "violated", "95% interval", "expect", "result");
   int passed = 0;
   for (const ScenarioResult& r : results) {
-    const int64_t trials = static_cast<int64_t>(r.trials.size());
-    const Interval ci = WilsonInterval(r.with_violations(), trials);
-    std::string name = label(r);
-    if (name.size() > width) name = name.substr(0, width - 3) + "...";
-    const std::string result =
-        r.passed() ? paint.Green("pass")
-                   : paint.Red(r.run_failed() || r.interrupted() ? "ERROR"
-                               : r.unchecked()                   ? "UNCHECKED"
-                                                                 : "FAIL");
+    WriteSuiteRow(out, r, width, paint);
     passed += r.passed() ? 1 : 0;
-    fmt::print(out, "{:<{}}  {:>6}  {:>8}  {:<15}  {:<6}  {}\n", name, width,
-               trials, r.with_violations(),
-               fmt::format("{:.0f}-{:.0f}%", 100 * ci.low, 100 * ci.high),
-               r.loaded.scenario.expect.violations == Expectation::kUnset
-                   ? std::string("unset")
-                   : std::string(WordOf(kExpectations,
-                                        r.loaded.scenario.expect.violations)),
-               result);
   }
   fmt::print(out, "\n{} of {} scenarios met their expectation\n", passed,
              results.size());
