@@ -50,39 +50,38 @@ Failure FailureOf(const Status& s) {
 
 class BuyerLoop {
  public:
-  BuyerLoop(const Scenario& scenario, uint32_t index, uint32_t process,
-            std::span<TicketStore* const> stores,
-            std::span<Guard* const> guards, RunControl* control,
-            EventWriter events, TallyArena* tallies)
-      : scenario_(scenario),
+  // Buyer `index`, served by process `process`, recording into its own
+  // lane of work.history.
+  BuyerLoop(const BuyerWork& work, uint32_t index, uint32_t process)
+      : scenario_(*work.scenario),
         index_(index),
-        tallies_(tallies),
-        stores_(stores),
-        guards_(guards),
-        control_(control),
-        slot_(&control->slots[index]),
-        events_(events),
-        gate_(control->steps, index, process),
-        think_step_(gate_.on() && scenario.buyers.think_ms.max > 0),
+        tallies_(work.tallies),
+        stores_(work.stores),
+        guards_(work.guards),
+        control_(work.control),
+        slot_(&work.control->slots[index]),
+        events_(work.history->WriterFor(index)),
+        gate_(work.control->steps, index, process),
+        think_step_(gate_.on() && scenario_.buyers.think_ms.max > 0),
         // A purchase under store.isolation is a transaction, begun and
         // committed as a guard is taken and given back.
-        guarded_(scenario.guard.kind != GuardKind::kNone ||
-                 guards[0]->Transactional()),
-        transactional_(guards[0]->Transactional()),
-        random_(SplitMix64(scenario.buyers.seed ^ SplitMix64(index))),
-        counts_(stores.size()) {
-    for (size_t e = 0; e < stores.size(); ++e) order_.push_back(e);
-    if (scenario.guard.order == GuardOrder::kOpposite && index % 2 == 1) {
+        guarded_(scenario_.guard.kind != GuardKind::kNone ||
+                 guards_[0]->Transactional()),
+        transactional_(guards_[0]->Transactional()),
+        random_(SplitMix64(scenario_.buyers.seed ^ SplitMix64(index))),
+        counts_(stores_.size()) {
+    for (size_t e = 0; e < stores_.size(); ++e) order_.push_back(e);
+    if (scenario_.guard.order == GuardOrder::kOpposite && index % 2 == 1) {
       std::reverse(order_.begin(), order_.end());
     }
     // The moment a truncating write has emptied the file opens the window
     // a torn read falls in: the history keeps it. A controlled buyer also
     // stops between the two halves of a write that has them.
     const bool truncated =
-        tallies_ == nullptr && EmptiesWhileWriting(scenario.store);
+        tallies_ == nullptr && EmptiesWhileWriting(scenario_.store);
     if (gate_.on() || truncated) {
-      for (size_t e = 0; e < stores.size(); ++e) {
-        stores[e]->SetMidWrite([this, e, truncated] {
+      for (size_t e = 0; e < stores_.size(); ++e) {
+        stores_[e]->SetMidWrite([this, e, truncated] {
           if (truncated) Record(EventKind::kTruncated, 0, 0, 0, e);
           if (gate_.on()) Step(StepKind::kWriteEnd, e);
         });
@@ -755,10 +754,11 @@ int64_t RunControl::AttemptsDone(size_t buyers) const {
   return done;
 }
 
-int RunBuyerProcess(const Scenario& scenario, uint32_t process,
-                    std::span<TicketStore* const> stores,
-                    std::span<Guard* const> guards, RunControl* control,
-                    HistoryArena* history, TallyArena* tallies) {
+int RunBuyerProcess(const BuyerWork& work, uint32_t process) {
+  const Scenario& scenario = *work.scenario;
+  const std::span<TicketStore* const> stores = work.stores;
+  const std::span<Guard* const> guards = work.guards;
+  RunControl* const control = work.control;
   for (size_t e = 0; e < stores.size(); ++e) {
     const char* what = "store";
     Status s = stores[e]->Attach();
@@ -790,8 +790,7 @@ int RunBuyerProcess(const Scenario& scenario, uint32_t process,
        finished && buyer < buyers;
        buyer = pool ? control->next_buyer.fetch_add(1) : buyers) {
     control->slots[buyer].process.store(static_cast<int32_t>(process));
-    BuyerLoop loop(scenario, buyer, process, stores, guards, control,
-                   history->WriterFor(buyer), tallies);
+    BuyerLoop loop(work, buyer, process);
     finished = loop.Run();
   }
   for (size_t e = 0; e < stores.size(); ++e) {

@@ -113,15 +113,24 @@ enum BuyerExit {
 // Opens the barrier: records the start time and wakes every waiting buyer.
 void OpenStartBarrier(RunControl* control);
 
+// What a buyer process works with: the scenario, one store and one guard
+// per event, the run's control block, and where it records what it did.
+// With history "summary", `tallies` counts what `history` would record;
+// otherwise it is null.
+struct BuyerWork {
+  const Scenario* scenario = nullptr;
+  std::span<TicketStore* const> stores;
+  std::span<Guard* const> guards;
+  RunControl* control = nullptr;
+  HistoryArena* history = nullptr;
+  TallyArena* tallies = nullptr;
+};
+
 // The whole life of buyer process `process` after fork: attach, wait at the
 // barrier, run the attempts of its buyer (the buyer of the same index) or,
-// with a pool, of buyer after buyer from the shared queue, detach. `stores`
-// and `guards` have one entry per event. With history "summary", `tallies`
-// counts what `history` would record. Returns a BuyerExit.
-int RunBuyerProcess(const Scenario& scenario, uint32_t process,
-                    std::span<TicketStore* const> stores,
-                    std::span<Guard* const> guards, RunControl* control,
-                    HistoryArena* history, TallyArena* tallies);
+// with a pool, of buyer after buyer from the shared queue, detach. Returns
+// a BuyerExit.
+int RunBuyerProcess(const BuyerWork& work, uint32_t process);
 
 }  // namespace ticketsim
 

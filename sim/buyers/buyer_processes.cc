@@ -79,10 +79,7 @@ std::string StartUpFailure(const RunControl& control,
 
 }  // namespace
 
-void BuyerChildMain(const Scenario& scenario, uint32_t process, pid_t parent,
-                    std::span<TicketStore* const> stores,
-                    std::span<Guard* const> guards, RunControl* control,
-                    HistoryArena* history, TallyArena* tallies) {
+void BuyerChildMain(const BuyerWork& work, uint32_t process, pid_t parent) {
   // Die with the parent; if it is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
@@ -96,9 +93,8 @@ void BuyerChildMain(const Scenario& scenario, uint32_t process, pid_t parent,
   sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
-  const int code = RunBuyerProcess(scenario, process, stores, guards, control,
-                                   history, tallies);
-  SayEnded(control, process);
+  const int code = RunBuyerProcess(work, process);
+  SayEnded(work.control, process);
   _exit(code);
 }
 
@@ -236,10 +232,7 @@ int64_t LastServedBy(const RunControl& control, size_t buyers,
   return last;
 }
 
-Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
-                  std::span<TicketStore* const> stores,
-                  std::span<Guard* const> guards, RunControl* control,
-                  HistoryArena* history, TallyArena* tallies,
+Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
                   std::vector<BuyerProcess>* processes, BuyerReaper* reaper) {
   ForkedPids pids(process_count);
   if (pids.get() == nullptr) return Status::FromErrno("map the pids", errno);
@@ -250,8 +243,7 @@ Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
   for (uint32_t i = 0; i < process_count; ++i) {
     const pid_t pid = fork();
     if (pid == 0) {
-      BuyerChildMain(scenario, i, parent, stores, guards, control, history,
-                     tallies);
+      BuyerChildMain(work, i, parent);
     }
     if (pid < 0) {
       const int err = errno;
@@ -272,7 +264,6 @@ Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
 }
 
 Status AwaitAttached(const RunControl& control, uint32_t process_count,
-                     const std::vector<BuyerProcess>& processes,
                      int64_t pause_ns, const RunSignals& signals,
                      BuyerReaper* reaper, int* interrupt) {
   *interrupt = 0;
@@ -285,7 +276,7 @@ Status AwaitAttached(const RunControl& control, uint32_t process_count,
     }
     if (reaper->running() < process_count || MonotonicNs() > attach_deadline) {
       const uint32_t ready = control.ready.load();
-      const std::string why = StartUpFailure(control, processes);
+      const std::string why = StartUpFailure(control, reaper->processes());
       reaper->KillAndReapAll();
       return Status::IOError(fmt::format(
           "only {} of {} buyer processes could open the store and the guard{}",

@@ -54,6 +54,8 @@ class BuyerReaper {
 
   void Started(uint32_t index, pid_t pid);
   size_t running() const { return running_; }
+  // What became of each process so far.
+  const std::vector<BuyerProcess>& processes() const { return *buyers_; }
 
   // Reaps, without blocking, the child a SIGCHLD named (`named`, or 0) and
   // the buyers that said they were ending (see RunControl::ended), in the
@@ -131,22 +133,15 @@ int64_t LastServedBy(const RunControl& control, size_t buyers,
 // dies with `parent` (and does not start if it is already gone), takes
 // SIGALRM for the file-lock guard's timer, runs RunBuyerProcess for process
 // `process`, records that it ended in `control` and exits with its code
-// (_exit: none of the parent's destructors run). `tallies` may be null.
-[[noreturn]] void BuyerChildMain(const Scenario& scenario, uint32_t process,
-                                 pid_t parent,
-                                 std::span<TicketStore* const> stores,
-                                 std::span<Guard* const> guards,
-                                 RunControl* control, HistoryArena* history,
-                                 TallyArena* tallies);
+// (_exit: none of the parent's destructors run).
+[[noreturn]] void BuyerChildMain(const BuyerWork& work, uint32_t process,
+                                 pid_t parent);
 
 // Forks `process_count` buyer processes, each running RunBuyerProcess on
-// what it is given, and books them with `reaper` (`processes`, the reaper's
-// list, gets one entry each). If a fork fails, kills and reaps those
-// already forked and returns the failure.
-Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
-                  std::span<TicketStore* const> stores,
-                  std::span<Guard* const> guards, RunControl* control,
-                  HistoryArena* history, TallyArena* tallies,
+// `work`, and books them with `reaper` (`processes`, the reaper's list,
+// gets one entry each). If a fork fails, kills and reaps those already
+// forked and returns the failure.
+Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
                   std::vector<BuyerProcess>* processes, BuyerReaper* reaper);
 
 // Waits until every one of the `process_count` buyer processes has
@@ -155,7 +150,6 @@ Status ForkBuyers(const Scenario& scenario, uint32_t process_count,
 // too long, saying why. An interrupt kills and reaps them all too; then
 // returns ok with `*interrupt` set to its signal (0 otherwise).
 Status AwaitAttached(const RunControl& control, uint32_t process_count,
-                     const std::vector<BuyerProcess>& processes,
                      int64_t pause_ns, const RunSignals& signals,
                      BuyerReaper* reaper, int* interrupt);
 

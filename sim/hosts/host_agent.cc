@@ -233,8 +233,9 @@ class HostAgent {
           dup2(null_fd, in_);
           dup2(null_fd, out_);
         }
-        BuyerChildMain(scenario_, b, parent, stores, guards, control_,
-                       &history_, nullptr);
+        BuyerChildMain(
+            {&scenario_, stores, guards, control_, &history_, nullptr}, b,
+            parent);
       }
       reaper_->Started(b, pid);
     }

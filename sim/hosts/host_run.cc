@@ -65,10 +65,10 @@ std::vector<std::string> LauncherWords(const std::vector<std::string>& words,
   return out;
 }
 
-// Runs `command` to its end (at most kCommandLimitNs), reading its output;
-// sets `*out` to its stdout and returns Environment with its stderr when it
-// fails.
-Status RunCommand(const std::vector<std::string>& command, std::string* out) {
+// Starts `command` with its stdout and stderr on pipes whose reading ends
+// are `*out_r` and `*err_r`.
+Status StartCommand(const std::vector<std::string>& command, Fd* out_r,
+                    Fd* err_r, pid_t* pid) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -76,33 +76,36 @@ Status RunCommand(const std::vector<std::string>& command, std::string* out) {
     close(out_pipe[1]);
     return Status::FromErrno("pipe", errno);
   }
-  Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]),
-      err_w(err_pipe[1]);
+  *out_r = Fd(out_pipe[0]);
+  *err_r = Fd(err_pipe[0]);
+  const Fd out_w(out_pipe[1]), err_w(err_pipe[1]);
   SpawnPlan plan;
   plan.argv = command;
   plan.fds[1] = out_w.get();
   plan.fds[2] = err_w.get();
   plan.fd_count = 3;
-  pid_t pid = 0;
-  if (Status s = Spawn(plan, &pid); !s.ok()) {
+  if (Status s = Spawn(plan, pid); !s.ok()) {
     return Status::Environment(fmt::format("`{}` could not be started: {}",
                                            CommandLine(command), s.message()));
   }
-  out_w.reset();
-  err_w.reset();
-  std::string err;
+  return Status::Ok();
+}
+
+// Reads what process `pid` writes on `out_r` and `err_r` (64 KiB of each at
+// most) until it closes both; kills its group and returns false if that
+// takes more than kCommandLimitNs.
+bool ReadCommandOutput(pid_t pid, Fd* out_r, Fd* err_r, std::string* out,
+                       std::string* err) {
   const int64_t give_up = MonotonicNs() + kCommandLimitNs;
-  bool late = false;
-  while (out_r.get() >= 0 || err_r.get() >= 0) {
+  while (out_r->get() >= 0 || err_r->get() >= 0) {
     const int64_t left = give_up - MonotonicNs();
     if (left <= 0) {
-      late = true;
       kill(-pid, SIGKILL);
-      break;
+      return false;
     }
-    pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+    pollfd fds[2] = {{out_r->get(), POLLIN, 0}, {err_r->get(), POLLIN, 0}};
     poll(fds, 2, static_cast<int>(left / 1000000 + 1));
-    for (auto [fd, into] : {std::pair{&out_r, out}, std::pair{&err_r, &err}}) {
+    for (auto [fd, into] : {std::pair{out_r, out}, std::pair{err_r, err}}) {
       if (fd->get() < 0) continue;
       char buf[4096];
       const ssize_t got = read(fd->get(), buf, sizeof buf);
@@ -112,6 +115,20 @@ Status RunCommand(const std::vector<std::string>& command, std::string* out) {
       }
     }
   }
+  return true;
+}
+
+// Runs `command` to its end (at most kCommandLimitNs), reading its output;
+// sets `*out` to its stdout and returns Environment with its stderr when it
+// fails.
+Status RunCommand(const std::vector<std::string>& command, std::string* out) {
+  Fd out_r, err_r;
+  pid_t pid = 0;
+  if (Status s = StartCommand(command, &out_r, &err_r, &pid); !s.ok()) {
+    return s;
+  }
+  std::string err;
+  const bool late = !ReadCommandOutput(pid, &out_r, &err_r, out, &err);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

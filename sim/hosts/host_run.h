@@ -24,6 +24,7 @@
 
 #include "base/run_signals.h"
 #include "base/status.h"
+#include "sim/buyers/buyer_launch.h"
 #include "sim/check/checker.h"
 #include "sim/result/run_result.h"
 #include "sim/scenario/scenario.h"
@@ -41,6 +42,32 @@ namespace ticketsim {
 Status RunOnHosts(const Scenario& scenario, const RunNames& store_names,
                   const std::string& conninfo, const RunSignals& signals,
                   const ProgressFn& progress, RunResult* result);
+
+// A run's buyers on `scenario`'s hosts (RunOnHosts). The store holds a
+// count to read only when every agent ran to its end.
+class HostBuyers : public BuyerLaunch {
+ public:
+  HostBuyers(const Scenario& scenario, const RunNames& store_names,
+             const std::string& conninfo, const RunSignals& signals,
+             const ProgressFn& progress)
+      : scenario_(scenario),
+        store_names_(store_names),
+        conninfo_(conninfo),
+        signals_(signals),
+        progress_(progress) {}
+  Status Run(RunResult* result) override {
+    return RunOnHosts(scenario_, store_names_, conninfo_, signals_, progress_,
+                      result);
+  }
+  bool LeftACount(const Status& ran) const override { return ran.ok(); }
+
+ private:
+  const Scenario& scenario_;
+  const RunNames& store_names_;
+  const std::string& conninfo_;
+  const RunSignals& signals_;
+  const ProgressFn& progress_;
+};
 
 // The host of each buyer (buyer i on hosts[i % hosts]).
 std::vector<std::vector<uint32_t>> BuyersOfHosts(const Scenario& scenario);

@@ -52,9 +52,10 @@ constexpr size_t kMaxStdoutBytes = size_t{64} << 20;
 // pattern's size to match (sim/scenario/sold_pattern.h).
 constexpr size_t kMatchedLine = 4096;
 constexpr size_t kStderrLineShown = 300;
-// Reads of one pipe in one round at most (64 KiB each; stdout's are
-// kStdoutRead bytes).
+// Reads of one pipe in one round at most (kPipeRead bytes each; stdout's
+// are kStdoutRead bytes).
 constexpr int kReadsPerRound = 16;
+constexpr size_t kPipeRead = 65536;
 // Stdout is read this much at a time, and no more of it in a round once
 // the round has taken kMatchBudgetNs: a flood of lines under a heavy
 // pattern does not keep the loop from its deadlines and interrupts.
@@ -426,77 +427,97 @@ class ProgramRunner {
 
   // Reads everything `lane`'s pipes hold now.
   Status Drain(Lane* lane, int64_t now) {
-    char buf[65536];
-    // What a pipe holds now, but at most a few reads of it: a program that
-    // writes without end must not keep the parent from its deadlines.
-    const auto read_all = [&](Fd* fd, auto&& on_data) -> Status {
-      const bool out = fd == &lane->out;
-      for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
-        if (out && MonotonicNs() >= read_stdout_until_) break;
-        const ssize_t got =
-            read(fd->get(), buf, out ? kStdoutRead : sizeof buf);
-        if (got > 0) {
-          if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
-          continue;
-        }
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0 && errno == EAGAIN) break;
-        fd->reset();  // end of file, or an error: nothing more comes
-        return on_data(0);
-      }
+    char buf[kPipeRead];
+    Status s = ReadPipe(lane, &lane->events, buf, [&](size_t n) {
+      return EventBytes(lane, {buf, n}, now);
+    });
+    if (!s.ok()) return s;
+    s = ReadPipe(lane, &lane->out, buf, [&](size_t n) {
+      return StdoutBytes(lane, {buf, n}, now);
+    });
+    if (!s.ok()) return s;
+    return ReadPipe(lane, &lane->err, buf, [&](size_t n) {
+      StderrBytes(lane, {buf, n});
       return Status::Ok();
+    });
+  }
+
+  // What pipe `fd` of `lane` holds now, read into `buf` and handed to
+  // `on_data` (its byte count; 0 at the end of the pipe), but at most a few
+  // reads of it: a program that writes without end must not keep the
+  // parent from its deadlines.
+  template <typename OnData>
+  Status ReadPipe(Lane* lane, Fd* fd, char* buf, OnData&& on_data) {
+    const bool out = fd == &lane->out;
+    for (int reads = 0; fd->get() >= 0 && reads < kReadsPerRound; ++reads) {
+      if (out && MonotonicNs() >= read_stdout_until_) break;
+      const ssize_t got = read(fd->get(), buf, out ? kStdoutRead : kPipeRead);
+      if (got > 0) {
+        if (Status s = on_data(static_cast<size_t>(got)); !s.ok()) return s;
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EAGAIN) break;
+      fd->reset();  // end of file, or an error: nothing more comes
+      return on_data(0);
+    }
+    return Status::Ok();
+  }
+
+  // Bytes of `lane`'s events pipe (none: its end), as event lines.
+  Status EventBytes(Lane* lane, std::string_view bytes, int64_t now) {
+    Status st;
+    const auto line = [&](const std::string& text, bool cut) {
+      if (st.ok()) st = lane->parsed.Line(text, cut, now, Window());
     };
-    Status s = read_all(&lane->events, [&](size_t n) -> Status {
-      Status st;
-      const auto line = [&](const std::string& text, bool cut) {
-        if (st.ok()) st = lane->parsed.Line(text, cut, now, Window());
-      };
-      if (n == 0) {
-        lane->event_lines.Finish(line);
-      } else {
-        lane->event_lines.Feed({buf, n}, line);
-      }
-      if (st.ok()) st = AfterEvents(lane, now);
-      return st;
-    });
-    if (!s.ok()) return s;
-    s = read_all(&lane->out, [&](size_t n) -> Status {
-      lane->out_bytes += n;
-      if (lane->out_bytes > kMaxStdoutBytes) {
-        return Status::Corrupt(fmt::format(
-            "buyer {} wrote more than {} MiB to its stdout: stopped as a "
-            "flood",
-            lane->index, kMaxStdoutBytes >> 20));
-      }
-      Status st;
-      const auto line = [&](const std::string& text, bool) {
-        if (st.ok()) st = StdoutLine(lane, text, now);
-      };
-      if (program_.mode == ProgramMode::kOperation &&
-          lane->op_stdout.size() < 4096) {
-        lane->op_stdout.append(buf, std::min<size_t>(n, 4096));
-      }
-      if (n == 0) {
-        lane->out_lines.Finish(line);
-      } else {
-        lane->out_lines.Feed({buf, n}, line);
-      }
-      return st;
-    });
-    if (!s.ok()) return s;
-    return read_all(&lane->err, [&](size_t n) -> Status {
-      const auto line = [&](const std::string& text, bool cut) {
-        std::vector<std::string>& tail = lane->stderr_tail;
-        if (tail.size() == kStderrLinesKept) tail.erase(tail.begin());
-        tail.push_back(cut ? text + " ..." : text);
-      };
-      if (n == 0) {
-        lane->err_lines.Finish(line);
-      } else {
-        lane->err_lines.Feed({buf, n}, line);
-      }
-      return Status::Ok();
-    });
+    if (bytes.empty()) {
+      lane->event_lines.Finish(line);
+    } else {
+      lane->event_lines.Feed(bytes, line);
+    }
+    if (st.ok()) st = AfterEvents(lane, now);
+    return st;
+  }
+
+  // Bytes of `lane`'s stdout (none: its end): its lines, each looked at for
+  // sales, and an operation's first few kept to show.
+  Status StdoutBytes(Lane* lane, std::string_view bytes, int64_t now) {
+    lane->out_bytes += bytes.size();
+    if (lane->out_bytes > kMaxStdoutBytes) {
+      return Status::Corrupt(fmt::format(
+          "buyer {} wrote more than {} MiB to its stdout: stopped as a "
+          "flood",
+          lane->index, kMaxStdoutBytes >> 20));
+    }
+    Status st;
+    const auto line = [&](const std::string& text, bool) {
+      if (st.ok()) st = StdoutLine(lane, text, now);
+    };
+    if (program_.mode == ProgramMode::kOperation &&
+        lane->op_stdout.size() < 4096) {
+      lane->op_stdout.append(bytes.data(),
+                             std::min<size_t>(bytes.size(), 4096));
+    }
+    if (bytes.empty()) {
+      lane->out_lines.Finish(line);
+    } else {
+      lane->out_lines.Feed(bytes, line);
+    }
+    return st;
+  }
+
+  // Bytes of `lane`'s stderr (none: its end): its last lines kept.
+  void StderrBytes(Lane* lane, std::string_view bytes) {
+    const auto line = [&](const std::string& text, bool cut) {
+      std::vector<std::string>& tail = lane->stderr_tail;
+      if (tail.size() == kStderrLinesKept) tail.erase(tail.begin());
+      tail.push_back(cut ? text + " ..." : text);
+    };
+    if (bytes.empty()) {
+      lane->err_lines.Finish(line);
+    } else {
+      lane->err_lines.Feed(bytes, line);
+    }
   }
 
   // The times a program's own `t` may take: from the first spawn to the

@@ -14,6 +14,7 @@
 
 #include "base/run_signals.h"
 #include "base/status.h"
+#include "sim/buyers/buyer_launch.h"
 #include "sim/result/run_result.h"
 #include "sim/scenario/scenario.h"
 #include "storage/run_names.h"
@@ -30,6 +31,34 @@ namespace ticketsim {
 Status RunProgram(const Scenario& scenario, const RunNames& names,
                   const TicketStore& store, const RunSignals& signals,
                   const ProgressFn& progress, RunResult* result);
+
+// A run's buyers as `scenario`'s program (RunProgram). The store holds a
+// count to read when it ran, even one that broke the protocol: what it
+// wrote is still there to judge.
+class ProgramBuyers : public BuyerLaunch {
+ public:
+  ProgramBuyers(const Scenario& scenario, const RunNames& names,
+                const TicketStore& store, const RunSignals& signals,
+                const ProgressFn& progress)
+      : scenario_(scenario),
+        names_(names),
+        store_(store),
+        signals_(signals),
+        progress_(progress) {}
+  Status Run(RunResult* result) override {
+    return RunProgram(scenario_, names_, store_, signals_, progress_, result);
+  }
+  bool LeftACount(const Status& ran) const override {
+    return ran.ok() || ran.code() == Status::Code::kCorrupt;
+  }
+
+ private:
+  const Scenario& scenario_;
+  const RunNames& names_;
+  const TicketStore& store_;
+  const RunSignals& signals_;
+  const ProgressFn& progress_;
+};
 
 }  // namespace ticketsim
 

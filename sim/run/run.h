@@ -8,10 +8,14 @@
 // and file of the run, whatever happened. Buyers die with the parent
 // (PR_SET_PDEATHSIG) should the parent itself be killed.
 //
-// RunScenario (sim/run/run.cc) tells that story; the buyer processes' life
-// cycle is sim/buyers/buyer_processes.h, the search for a deadlock
-// sim/buyers/deadlock_watch.h, what a run leaves sim/result/run_result.h, and
-// the checking of a finished run sim/result/run_check.h.
+// RunScenario (sim/run/run.cc) tells that story as a list of steps: the
+// run's plan (sim/scenario/run_plan.h), its objects, its buyers started one
+// of three ways (sim/buyers/buyer_launch.h: own processes in
+// sim/run/own_buyers.h, watched by sim/run/run_watch.h), the final count.
+// The buyer processes' life cycle is sim/buyers/buyer_processes.h, the
+// search for a deadlock sim/buyers/deadlock_watch.h, what a run leaves
+// sim/result/run_result.h, and the checking of a finished run
+// sim/result/run_check.h.
 #ifndef TICKETSIM_SIM_RUN_RUN_H_
 #define TICKETSIM_SIM_RUN_RUN_H_
 

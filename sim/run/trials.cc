@@ -171,6 +171,45 @@ double ScenarioResult::seconds() const {
   return total;
 }
 
+namespace {
+
+// Why the trial's run could not be made; a --steps list that cannot be
+// followed is bad input, named where the list came from ("--steps 0,1",
+// "rush.toml:20:9").
+void BookRunError(const Status& s, const LoadedScenario& loaded,
+                  TrialResult* trial) {
+  // A url or conninfo quoted by whoever failed shows no password.
+  trial->run_error = HidePasswords(s.message());
+  if (s.code() != Status::Code::kInvalid) return;
+  trial->bad_input = true;
+  const auto where = loaded.where.find("run.steps");
+  trial->run_error = fmt::format(
+      "{}: {}", where != loaded.where.end() ? where->second : "run.steps",
+      trial->run_error);
+}
+
+// What the trial's run did and its verdict say, in the trial's figures.
+void BookVerdict(const Scenario& scenario, const RunResult& run,
+                 const Verdict& verdict, TrialResult* trial) {
+  trial->ran = true;
+  trial->timed_out = run.timed_out;
+  trial->interrupted = run.interrupted;
+  trial->interrupt_signal = run.interrupt_signal;
+  trial->attach_failed = std::any_of(
+      run.processes.begin(), run.processes.end(),
+      [](const BuyerProcess& p) { return p.exit_code == kBuyerAttachFailed; });
+  trial->seconds = run.seconds;
+  trial->attempts = verdict.attempts;
+  trial->sold = verdict.confirmed;
+  trial->remaining = verdict.final_count;
+  trial->violations = verdict.Counts();
+  trial->unchecked = verdict.ok() && ProgramSalesUnknown(run);
+  trial->findings = verdict.FindingCounts();
+  trial->miss = ExpectationMiss(scenario, verdict, trial->unchecked);
+}
+
+}  // namespace
+
 ScenarioResult RunTrials(const LoadedScenario& loaded,
                          const SuiteHooks& hooks) {
   ScenarioResult result;
@@ -193,35 +232,11 @@ ScenarioResult RunTrials(const LoadedScenario& loaded,
     std::optional<DeferInterrupts> defer(std::in_place);
     const Status s = RunScenario(scenario, &run, progress);
     if (!s.ok()) {
-      // A url or conninfo quoted by whoever failed shows no password.
-      trial.run_error = HidePasswords(s.message());
-      if (s.code() == Status::Code::kInvalid) {
-        trial.bad_input = true;
-        // Name where the list came from: "--steps 0,1", "rush.toml:20:9".
-        const auto where = loaded.where.find("run.steps");
-        trial.run_error = fmt::format(
-            "{}: {}", where != loaded.where.end() ? where->second : "run.steps",
-            trial.run_error);
-      }
+      BookRunError(s, loaded, &trial);
       break;
     }
     const Verdict verdict = CheckRun(run);
-    trial.ran = true;
-    trial.timed_out = run.timed_out;
-    trial.interrupted = run.interrupted;
-    trial.interrupt_signal = run.interrupt_signal;
-    trial.attach_failed = std::any_of(
-        run.processes.begin(), run.processes.end(), [](const BuyerProcess& p) {
-          return p.exit_code == kBuyerAttachFailed;
-        });
-    trial.seconds = run.seconds;
-    trial.attempts = verdict.attempts;
-    trial.sold = verdict.confirmed;
-    trial.remaining = verdict.final_count;
-    trial.violations = verdict.Counts();
-    trial.unchecked = verdict.ok() && ProgramSalesUnknown(run);
-    trial.findings = verdict.FindingCounts();
-    trial.miss = ExpectationMiss(scenario, verdict, trial.unchecked);
+    BookVerdict(scenario, run, verdict, &trial);
     if (hooks.trial_report) {
       trial.report = hooks.trial_report(run, verdict);
       trial.report["trial"] = t + 1;

@@ -271,168 +271,222 @@ double PctBound(int64_t buyers, int64_t steps, int64_t depth) {
                          static_cast<double>(depth - 1)));
 }
 
-ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
-                            StepControl* steps, size_t processes,
-                            const sigset_t& signals, int64_t step_timeout_ns,
-                            StepChooser* chooser, const ScheduleHooks& hooks,
-                            ScheduleLog* log) {
-  ScheduleOutcome out;
-  StepWaiter waiter(steps, signals, hooks);
-  if (!waiter.ok()) {
-    out.end = ScheduleEnd::kError;
-    out.error = fmt::format("signalfd: {}", std::strerror(errno));
-    return out;
+namespace {
+
+// One controlled run's steps, as RunSchedule takes them: the board the
+// chooser looks at, rebuilt before each step, and the waiter that lets
+// exactly one buyer move.
+class Stepper {
+ public:
+  Stepper(const ScheduleSetup& setup, ScheduleLog* log)
+      : setup_(setup),
+        log_(log),
+        waiter_(setup.steps, *setup.signals, setup.hooks),
+        buyers_(static_cast<size_t>(setup.scenario->buyers.count)),
+        permits_(Permits(*setup.scenario)),
+        holders_(EventCount(*setup.scenario)) {}
+
+  ScheduleOutcome Run() {
+    if (!waiter_.ok()) {
+      return {ScheduleEnd::kError,
+              fmt::format("signalfd: {}", std::strerror(errno))};
+    }
+    // Every process runs to its first step (or ends) on its own.
+    for (uint32_t p = 0; p < setup_.processes; ++p) {
+      const Waited w = WaitFor(p);
+      if (w == Waited::kEnd || w == Waited::kTimedOut) return Ended(w);
+    }
+    SetUpBoard();
+    for (;;) {
+      const Standing standing = Look();
+      if (board_.runnable.empty()) {
+        if (standing.paused_process < 0) {
+          return EndedBy(standing.blocked ? ScheduleEnd::kDeadlock
+                                          : ScheduleEnd::kFinished);
+        }
+        // The stalled holder goes on once nobody else can.
+        const uint32_t p = static_cast<uint32_t>(standing.paused_process);
+        setup_.hooks.resume(p);
+        const Waited w = WaitFor(p);
+        if (w == Waited::kEnd || w == Waited::kTimedOut) return Ended(w);
+        continue;
+      }
+      Choice choice = setup_.chooser->Choose(board_);
+      if (choice.what == Choice::What::kWait) {
+        if (!waiter_.TakeSignals()) return Ended(Waited::kEnd);
+        continue;
+      }
+      if (choice.what != Choice::What::kBuyer) return Refused(choice);
+      if (std::optional<ScheduleOutcome> out = Step(choice.buyer)) return *out;
+    }
   }
-  const size_t buyers = static_cast<size_t>(scenario.buyers.count);
-  const auto timed_out_or_end = [&](Waited w) {
-    out.end = w == Waited::kEnd ? ScheduleEnd::kEnded : ScheduleEnd::kTimedOut;
-    return out;
+
+ private:
+  // What the board shows beside the runnable buyers.
+  struct Standing {
+    bool blocked = false;         // some buyer waits for a guard
+    int64_t paused_process = -1;  // one that stopped itself, if any
   };
-  // Every process runs to its first step (or ends) on its own.
-  for (uint32_t p = 0; p < processes; ++p) {
-    const Waited w = waiter.WaitFor(p, MonotonicNs() + step_timeout_ns);
-    if (w == Waited::kEnd || w == Waited::kTimedOut) return timed_out_or_end(w);
-  }
 
   // A blocked buyer may try again once its guard has room: fewer live
   // holders than it has permits. (A dead holder's file lock or SQLite lock
   // the kernel has released, its robust mutex is the next locker's to
   // recover; a named mutex it held has ended the run.)
-  const int64_t permits = scenario.guard.kind == GuardKind::kNamedSemaphore
-                              ? scenario.guard.permits
-                              : 1;
-  std::vector<int64_t> holders(EventCount(scenario));
-  StepBoard board;
-  board.scenario = &scenario;
-  board.count = hooks.count;
-  board.signal_fd = waiter.signal_fd();
-  board.events = hooks.events;
-  board.buyers.resize(buyers);
-  const auto process_of = [&](size_t b) {
-    return control->slots[b].process.load(std::memory_order_acquire);
-  };
-  for (;;) {
-    // Where every buyer stands.
-    board.runnable.clear();
-    bool blocked = false;
-    int64_t paused_process = -1;
-    std::fill(holders.begin(), holders.end(), 0);
-    for (size_t b = 0; b < buyers; ++b) {
-      BuyerView& v = board.buyers[b];
-      const StepSlot& slot = steps->slots[b];
-      const int32_t p = process_of(b);
-      v.served = p >= 0;
-      v.alive = v.served && !hooks.ended(static_cast<uint32_t>(p));
-      v.paused = v.alive && hooks.paused(static_cast<uint32_t>(p));
-      v.state =
-          static_cast<StepState>(slot.state.load(std::memory_order_acquire));
-      v.next = static_cast<StepKind>(slot.kind.load(std::memory_order_relaxed));
-      v.event = slot.event.load(std::memory_order_relaxed);
-      v.held = control->slots[b].held.load(std::memory_order_relaxed);
-      const uint32_t waiting = control->slots[b].waiting.load();
-      v.waits_for = waiting == 0 ? -1 : static_cast<int64_t>(waiting) - 1;
-      v.read = slot.has_read.load(std::memory_order_relaxed) != 0
-                   ? std::optional<int64_t>(slot.read.load())
-                   : std::nullopt;
-      v.attempt = control->slots[b].done.load(std::memory_order_relaxed);
-      if (!v.alive) continue;
-      for (size_t e = 0; e < holders.size(); ++e)
-        holders[e] += (v.held >> e) & 1;
-    }
-    for (size_t b = 0; b < buyers; ++b) {
-      const BuyerView& v = board.buyers[b];
+  static int64_t Permits(const Scenario& scenario) {
+    return scenario.guard.kind == GuardKind::kNamedSemaphore
+               ? scenario.guard.permits
+               : 1;
+  }
+
+  static ScheduleOutcome EndedBy(ScheduleEnd end) {
+    ScheduleOutcome out;
+    out.end = end;
+    return out;
+  }
+
+  static ScheduleOutcome Ended(Waited w) {
+    return EndedBy(w == Waited::kEnd ? ScheduleEnd::kEnded
+                                     : ScheduleEnd::kTimedOut);
+  }
+
+  // The chooser ended the run: stopped, undone, or unable to go on.
+  static ScheduleOutcome Refused(Choice& choice) {
+    return {choice.what == Choice::What::kStop   ? ScheduleEnd::kStopped
+            : choice.what == Choice::What::kUndo ? ScheduleEnd::kUndo
+                                                 : ScheduleEnd::kError,
+            std::move(choice.error)};
+  }
+
+  Waited WaitFor(uint32_t p) {
+    return waiter_.WaitFor(p, MonotonicNs() + setup_.step_timeout_ns);
+  }
+
+  int32_t ProcessOf(size_t b) const {
+    return setup_.control->slots[b].process.load(std::memory_order_acquire);
+  }
+
+  void SetUpBoard() {
+    board_.scenario = setup_.scenario;
+    board_.count = setup_.hooks.count;
+    board_.signal_fd = waiter_.signal_fd();
+    board_.events = setup_.hooks.events;
+    board_.buyers.resize(buyers_);
+  }
+
+  // Where every buyer stands.
+  Standing Look() {
+    board_.runnable.clear();
+    std::fill(holders_.begin(), holders_.end(), 0);
+    for (size_t b = 0; b < buyers_; ++b) View(b);
+    Standing standing;
+    for (size_t b = 0; b < buyers_; ++b) {
+      const BuyerView& v = board_.buyers[b];
       if (!v.alive) continue;
       if (v.paused) {
-        paused_process = process_of(b);
+        standing.paused_process = ProcessOf(b);
         continue;
       }
       const bool room = v.waits_for < 0 ||
-                        holders[static_cast<size_t>(v.waits_for)] < permits;
+                        holders_[static_cast<size_t>(v.waits_for)] < permits_;
       if (v.state == StepState::kReady ||
           (v.state == StepState::kBlocked && room)) {
-        board.runnable.push_back(static_cast<uint32_t>(b));
+        board_.runnable.push_back(static_cast<uint32_t>(b));
       } else if (v.state == StepState::kBlocked) {
-        blocked = true;
+        standing.blocked = true;
       }
     }
-    board.step = log->steps.size();
-    board.taken = log->steps;
-    if (board.runnable.empty()) {
-      if (paused_process >= 0) {
-        // The stalled holder goes on once nobody else can.
-        const uint32_t p = static_cast<uint32_t>(paused_process);
-        hooks.resume(p);
-        const Waited w = waiter.WaitFor(p, MonotonicNs() + step_timeout_ns);
-        if (w == Waited::kEnd || w == Waited::kTimedOut) {
-          return timed_out_or_end(w);
-        }
-        continue;
-      }
-      out.end = blocked ? ScheduleEnd::kDeadlock : ScheduleEnd::kFinished;
-      return out;
-    }
-    Choice choice = chooser->Choose(board);
-    if (choice.what == Choice::What::kWait) {
-      if (!waiter.TakeSignals()) return timed_out_or_end(Waited::kEnd);
-      continue;
-    }
-    if (choice.what != Choice::What::kBuyer) {
-      out.end = choice.what == Choice::What::kStop   ? ScheduleEnd::kStopped
-                : choice.what == Choice::What::kUndo ? ScheduleEnd::kUndo
-                                                     : ScheduleEnd::kError;
-      out.error = std::move(choice.error);
-      return out;
-    }
-    const uint32_t b = choice.buyer;
-    const uint32_t p = static_cast<uint32_t>(process_of(b));
-    StepSlot& slot = steps->slots[b];
+    board_.step = log_->steps.size();
+    board_.taken = log_->steps;
+    return standing;
+  }
+
+  // Buyer b as its slots read now; a live one's holds counted.
+  void View(size_t b) {
+    BuyerView& v = board_.buyers[b];
+    const StepSlot& slot = setup_.steps->slots[b];
+    const BuyerSlot& buyer = setup_.control->slots[b];
+    const int32_t p = ProcessOf(b);
+    v.served = p >= 0;
+    v.alive = v.served && !setup_.hooks.ended(static_cast<uint32_t>(p));
+    v.paused = v.alive && setup_.hooks.paused(static_cast<uint32_t>(p));
+    v.state =
+        static_cast<StepState>(slot.state.load(std::memory_order_acquire));
+    v.next = static_cast<StepKind>(slot.kind.load(std::memory_order_relaxed));
+    v.event = slot.event.load(std::memory_order_relaxed);
+    v.held = buyer.held.load(std::memory_order_relaxed);
+    const uint32_t waiting = buyer.waiting.load();
+    v.waits_for = waiting == 0 ? -1 : static_cast<int64_t>(waiting) - 1;
+    v.read = slot.has_read.load(std::memory_order_relaxed) != 0
+                 ? std::optional<int64_t>(slot.read.load())
+                 : std::nullopt;
+    v.attempt = buyer.done.load(std::memory_order_relaxed);
+    if (!v.alive) return;
+    for (size_t e = 0; e < holders_.size(); ++e)
+      holders_[e] += (v.held >> e) & 1;
+  }
+
+  // Lets buyer b take exactly one step, and logs it; returns how the run
+  // ends if that step ends it.
+  std::optional<ScheduleOutcome> Step(uint32_t b) {
+    const uint32_t p = static_cast<uint32_t>(ProcessOf(b));
+    StepSlot& slot = setup_.steps->slots[b];
     ScheduledStep step;
     step.buyer = b;
-    step.kind = board.buyers[b].next;
-    step.event = static_cast<uint16_t>(board.buyers[b].event);
+    step.kind = board_.buyers[b].next;
+    step.event = static_cast<uint16_t>(board_.buyers[b].event);
     step.first_event = slot.recorded.load(std::memory_order_relaxed);
 
-    // Let it take exactly one step.
-    steps->stopped[p].store(0, std::memory_order_relaxed);
+    setup_.steps->stopped[p].store(0, std::memory_order_relaxed);
     slot.turn.fetch_add(1, std::memory_order_seq_cst);
     Futex(&slot.turn, FUTEX_WAKE, 1);
-    const Waited w = waiter.WaitFor(p, MonotonicNs() + step_timeout_ns);
+    const Waited w = WaitFor(p);
     if (w == Waited::kEnd || w == Waited::kTimedOut) {
-      log->steps.push_back(step);
-      return timed_out_or_end(w);
+      log_->steps.push_back(step);
+      return Ended(w);
     }
-
-    switch (w) {
-      case Waited::kDied:
-        step.outcome = StepOutcome::kDied;
-        step.events =
-            static_cast<uint32_t>(hooks.events(b).size() - step.first_event);
-        break;
-      case Waited::kPaused:
-        step.outcome = StepOutcome::kPaused;
-        step.events =
-            static_cast<uint32_t>(hooks.events(b).size() - step.first_event);
-        break;
-      default: {
-        // Its process has stopped: before this buyer's next step, or a
-        // pool's next buyer's first, or for good.
-        const StepState now =
-            static_cast<StepState>(slot.state.load(std::memory_order_acquire));
-        step.outcome = now == StepState::kBlocked ? StepOutcome::kBlocked
-                                                  : StepOutcome::kMoved;
-        step.events =
-            slot.recorded.load(std::memory_order_relaxed) - step.first_event;
-        break;
-      }
+    BookOutcome(w, slot, &step);
+    log_->steps.push_back(step);
+    setup_.chooser->Took(board_.step, b, step.kind);
+    if (step.outcome == StepOutcome::kBlocked && setup_.hooks.cycle &&
+        setup_.hooks.cycle()) {
+      return EndedBy(ScheduleEnd::kDeadlock);
     }
-    log->steps.push_back(step);
-    chooser->Took(board.step, b, step.kind);
-    if (step.outcome == StepOutcome::kBlocked && hooks.cycle && hooks.cycle()) {
-      out.end = ScheduleEnd::kDeadlock;
-      return out;
-    }
-    if (waiter.end()) return timed_out_or_end(Waited::kEnd);
+    if (waiter_.end()) return Ended(Waited::kEnd);
+    return std::nullopt;
   }
+
+  // How the step ended (`w`), and the events its buyer recorded in it.
+  void BookOutcome(Waited w, const StepSlot& slot, ScheduledStep* step) {
+    if (w == Waited::kDied || w == Waited::kPaused) {
+      step->outcome =
+          w == Waited::kDied ? StepOutcome::kDied : StepOutcome::kPaused;
+      step->events = static_cast<uint32_t>(
+          setup_.hooks.events(step->buyer).size() - step->first_event);
+      return;
+    }
+    // Its process has stopped: before this buyer's next step, or a pool's
+    // next buyer's first, or for good.
+    const StepState now =
+        static_cast<StepState>(slot.state.load(std::memory_order_acquire));
+    step->outcome = now == StepState::kBlocked ? StepOutcome::kBlocked
+                                               : StepOutcome::kMoved;
+    step->events =
+        slot.recorded.load(std::memory_order_relaxed) - step->first_event;
+  }
+
+  const ScheduleSetup& setup_;
+  ScheduleLog* const log_;
+  StepWaiter waiter_;
+  const size_t buyers_;
+  const int64_t permits_;
+  std::vector<int64_t> holders_;
+  StepBoard board_;
+};
+
+}  // namespace
+
+ScheduleOutcome RunSchedule(const ScheduleSetup& setup, ScheduleLog* log) {
+  return Stepper(setup, log).Run();
 }
 
 std::vector<uint32_t> Holders(const StepBoard& board, size_t event) {

@@ -129,7 +129,7 @@ int64_t StepEstimate(const Scenario& scenario);
 // PCT's bound: 1 / (n k^(d-1)).
 double PctBound(int64_t buyers, int64_t steps, int64_t depth);
 
-// What RunSchedule needs of the run around it (sim/run/run.cc).
+// What RunSchedule needs of the run around it (sim/run/controlled_run.cc).
 struct ScheduleHooks {
   // Takes one signal of the run's set: reaps what a SIGCHLD says and books
   // what it finds; returns true if the run must end now (an interrupt, an
@@ -164,15 +164,24 @@ struct ScheduleOutcome {
   std::string error;
 };
 
+// What RunSchedule steps: a run's buyers, forked and past the opened
+// barrier.
+struct ScheduleSetup {
+  const Scenario* scenario = nullptr;
+  RunControl* control = nullptr;
+  StepControl* steps = nullptr;
+  size_t processes = 0;
+  // The run's signals, blocked in this thread.
+  const sigset_t* signals = nullptr;
+  // The longest one step may take.
+  int64_t step_timeout_ns = 0;
+  StepChooser* chooser = nullptr;
+  ScheduleHooks hooks;
+};
+
 // Runs the steps of a controlled run, from the opened barrier until no
-// buyer can move, appending each step to `log`. `signals`: the run's
-// signals, blocked in this thread. `step_timeout_ns`: the longest one step
-// may take.
-ScheduleOutcome RunSchedule(const Scenario& scenario, RunControl* control,
-                            StepControl* steps, size_t processes,
-                            const sigset_t& signals, int64_t step_timeout_ns,
-                            StepChooser* chooser, const ScheduleHooks& hooks,
-                            ScheduleLog* log);
+// buyer can move, appending each step to `log`.
+ScheduleOutcome RunSchedule(const ScheduleSetup& setup, ScheduleLog* log);
 
 }  // namespace ticketsim
 
