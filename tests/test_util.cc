@@ -489,7 +489,7 @@ Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
 std::vector<StoreGuardMethod> EveryStoreGuardMethod() {
   std::vector<StoreGuardMethod> combos;
   for (const auto& store : kStoreKinds) {
-    // A postgres run needs a server: tests/pg_store_test.cc covers it.
+    // A postgres run needs a server: tests/storage/pg_store_test.cc covers it.
     if (store.value == StoreKind::kPostgres) continue;
     for (GuardKind guard : GuardsFor(store.value)) {
       for (const auto& method : kMethods) {

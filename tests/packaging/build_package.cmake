@@ -1,6 +1,6 @@
 # Builds the Debian package once for the tests that install it
-# (tests/install_test.cc), afresh, into OUT, with CPack from the build
-# folder BUILD.
+# (tests/packaging/install_test.cc), afresh, into OUT, with CPack from the
+# build folder BUILD.
 #   cmake -DCPACK=<cpack> -DBUILD=<build folder> -DOUT=<folder> -P ...
 file(REMOVE_RECURSE "${OUT}")
 execute_process(
