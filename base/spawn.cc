@@ -3,12 +3,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -68,6 +71,10 @@ std::string StepWords(StartStep step, const char* program) {
       return "changing to the run directory";
     case StartStep::kCgroup:
       return "joining the run's cgroup";
+    case StartStep::kUser:
+      return "switching to the user it runs as";
+    case StartStep::kKeeper:
+      return "forking it from its keeper";
     case StartStep::kExec:
       return fmt::format("executing {}", program);
   }
@@ -137,16 +144,22 @@ Status StartReport::Wait(const char* program) {
 namespace ticketsim {
 namespace {
 
+// Asks for `signal` should the parent die, and ends at once if `parent`
+// died before that. (In a PID namespace of its own the parent, outside, is
+// 0 to it while alive.)
+void AskForDeathSignal(int signal, pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, signal);
+  if (const pid_t now = getppid(); now != parent && now != 0) _exit(127);
+}
+
 // In the forked child: puts `plan`'s descriptors in place and executes it,
 // or says on `report` which step failed. Nothing but system calls runs.
+// Under a keeper it stays in the keeper's process group.
 [[noreturn]] void StartChild(const SpawnPlan& plan, char* const* argv,
                              char* const* envp, pid_t parent,
                              const StartReport& report) {
-  prctl(PR_SET_PDEATHSIG, plan.death_signal);
-  // Its parent died before that? (In a PID namespace of its own the parent,
-  // outside, is 0 to it while alive.)
-  if (const pid_t now = getppid(); now != parent && now != 0) _exit(127);
-  setpgid(0, 0);
+  AskForDeathSignal(plan.death_signal, parent);
+  if (!plan.keeper) setpgid(0, 0);
   // Before the descriptors are moved into place, which may close the
   // directory's.
   if (plan.dir >= 0 && fchdir(plan.dir) != 0) {
@@ -170,12 +183,74 @@ namespace {
   for (int i = 0; i < plan.fd_count; ++i) {
     if (dup2(moved[i], i) < 0) report.Fail(StartStep::kDescriptors, errno);
   }
+  if (plan.user) {
+    if (setgroups(0, nullptr) != 0 || setgid(plan.user->gid) != 0 ||
+        setuid(plan.user->uid) != 0) {
+      report.Fail(StartStep::kUser, errno);
+    }
+    AskForDeathSignal(plan.death_signal, parent);
+  }
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   execvpe(argv[0], argv, envp);
   report.Fail(StartStep::kExec, errno);
+}
+
+// The keeper's parent-death signal: its whole group goes with this process.
+void EndGroup(int) { kill(0, SIGKILL); }
+
+// Closes every descriptor from 3 up but those in `kept` (sorted).
+void CloseAllBut(int* kept, int count) {
+  unsigned from = 3;
+  for (int i = 0; i < count; ++i) {
+    if (kept[i] < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(kept[i]) > from) {
+      syscall(SYS_close_range, from, static_cast<unsigned>(kept[i]) - 1, 0U);
+    }
+    from = static_cast<unsigned>(kept[i]) + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+// In the forked keeper (SpawnPlan::keeper): leads the group, keeps nothing
+// of this process's open but what the program is to get, forks the program
+// and ends as it did. Async-signal-safe calls only.
+[[noreturn]] void Keep(const SpawnPlan& plan, char* const* argv,
+                       char* const* envp, pid_t parent, StartReport& report) {
+  setpgid(0, 0);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  struct sigaction end {};
+  end.sa_handler = EndGroup;
+  sigaction(SIGTERM, &end, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (const pid_t now = getppid(); now != parent && now != 0) EndGroup(0);
+  int kept[8];
+  int count = 0;
+  for (int i = 0; i < plan.fd_count; ++i) kept[count++] = plan.fds[i];
+  kept[count++] = plan.dir;
+  kept[count++] = plan.join_cgroup;
+  kept[count++] = report.child_end();
+  std::sort(kept, kept + count);
+  CloseAllBut(kept, count);
+  const pid_t keeper = getpid();
+  const pid_t child = fork();
+  if (child < 0) report.Fail(StartStep::kKeeper, errno);
+  if (child == 0) StartChild(plan, argv, envp, keeper, report);
+  report.Handed();
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  if (WIFSIGNALED(status)) {
+    signal(WTERMSIG(status), SIG_DFL);
+    raise(WTERMSIG(status));
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
 }
 
 // The pointers exec takes, into `words`, ending in a null.
@@ -203,8 +278,9 @@ Status Spawn(const SpawnPlan& plan, pid_t* pid) {
   const pid_t child = fork();
   if (child < 0) return Status::FromErrno("fork", errno);
   if (child == 0) {
-    StartChild(plan, argv.data(), plan.env ? envp.data() : environ, parent,
-               report);
+    char* const* env = plan.env ? envp.data() : environ;
+    if (plan.keeper) Keep(plan, argv.data(), env, parent, report);
+    StartChild(plan, argv.data(), env, parent, report);
   }
   setpgid(child, child);  // either side may be first
   if (Status s = report.Wait(argv[0]); !s.ok()) {

@@ -27,6 +27,8 @@ enum class StartStep {
   kDescriptors,  // setting up its descriptors
   kDirectory,    // changing to its directory
   kCgroup,       // joining the run's cgroup
+  kUser,         // switching to the user it runs as
+  kKeeper,       // its keeper forking it
   kExec,         // executing the program
 };
 
@@ -42,6 +44,12 @@ class StartReport {
   // In the child: sends `step` and `err`, and exits with 127, with
   // async-signal-safe calls only.
   [[noreturn]] void Fail(StartStep step, int err) const;
+  // In a keeper (SpawnPlan::keeper), once it has forked the child that
+  // executes: closes the keeper's copy of the child's end, so that the
+  // parent's Wait ends with the child's exec.
+  void Handed() { write_.reset(); }
+  // The child's end, which a keeper keeps open until Handed.
+  int child_end() const { return write_.get(); }
   // In the parent, after the fork: closes the child's end and waits until
   // the child has executed `program` or failed to. Environment, naming the
   // step and the error ("setting up its descriptors: Too many open files
@@ -65,6 +73,20 @@ struct SpawnPlan {
   int fd_count = 5;
   int join_cgroup = -1;  // a cgroup.procs to write "0" to, or -1
   int death_signal = 9;  // SIGKILL: sent to it should this process die
+  // The user it runs as (its supplementary groups cleared), for root
+  // starting a program that refuses root (PostgreSQL); none: this one's.
+  // The death signal is asked for again after the switch, which clears it.
+  struct User {
+    uid_t uid;
+    gid_t gid;
+  };
+  std::optional<User> user;
+  // Whether it runs under a keeper: a child of this process that leads the
+  // process group, forks the program into it and ends as the program did.
+  // Should this process die, the keeper kills the whole group: the program
+  // and everything it started (initdb's bootstrap postgres), which no
+  // parent-death signal of theirs would reach. *pid is then the keeper's.
+  bool keeper = false;
 };
 
 // The one way ticketsim starts another program: forks and executes `plan`

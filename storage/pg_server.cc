@@ -4,14 +4,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
 #include <libpq-fe.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/ipc.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -32,6 +30,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/fd.h"
 #include "base/spawn.h"
 #include "storage/pg_connect.h"
 
@@ -88,110 +87,40 @@ Status FindServerUser(ServerUser* out) {
   return Status::Ok();
 }
 
-// What a child runs: the program, its arguments, where its output goes.
+// A server command: the program and its arguments, where it runs, where its
+// output goes.
 struct Command {
   std::vector<std::string> argv;
   std::string dir;  // its working directory
   int out_fd = -1;  // stdout and stderr; -1: /dev/null
-  bool own_group = false;
-  bool die_with_parent = false;  // SIGQUIT when ticketsim dies
+  // Sent to it should ticketsim die (the server's: SIGQUIT, its immediate
+  // shutdown).
+  int death_signal = SIGKILL;
+  bool keeper = false;  // SpawnPlan::keeper
 };
 
-// A command's argv and environment as execve takes them, made before fork.
-struct ExecArgs {
-  explicit ExecArgs(const Command& command) {
-    for (const std::string& word : command.argv) {
-      argv.push_back(const_cast<char*>(word.c_str()));
-    }
-    argv.push_back(nullptr);
+// Starts `command` as `user` with a plain environment (no PG* variable of the
+// caller's steers the server) and stdin from /dev/null; sets *pid.
+Status StartCommand(const Command& command, const ServerUser& user,
+                    pid_t* pid) {
+  const Fd dir(open(command.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    return Status::FromErrno(fmt::format("open {}", command.dir), errno);
   }
-  std::vector<char*> argv;
-  // A plain environment: no PG* variable of the caller's steers the server.
-  char path[34] = "PATH=/usr/local/bin:/usr/bin:/bin";
-  char lang[9] = "LC_ALL=C";
-  char* env[3] = {path, lang, nullptr};
-};
-
-// In the child, after fork: only async-signal-safe calls, then exec.
-[[noreturn]] void ExecChild(const Command& command, const ExecArgs& args,
-                            const ServerUser& user, pid_t parent) {
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  if (command.own_group) setpgid(0, 0);
-  const int null = open("/dev/null", O_RDWR);
-  const int out = command.out_fd >= 0 ? command.out_fd : null;
-  if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
-    _exit(127);
+  SpawnPlan plan;
+  plan.argv = command.argv;
+  plan.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"};
+  plan.dir = dir.get();
+  plan.fds[1] = plan.fds[2] = command.out_fd;
+  plan.fd_count = 3;
+  plan.death_signal = command.death_signal;
+  plan.keeper = command.keeper;
+  if (user.switch_user) plan.user = SpawnPlan::User{user.uid, user.gid};
+  if (Status s = Spawn(plan, pid); !s.ok()) {
+    return Status::Environment(fmt::format("{} could not be started: {}",
+                                           command.argv[0], s.message()));
   }
-  syscall(SYS_close_range, 3U, ~0U, 0U);
-  if (user.switch_user) {
-    if (setgroups(0, nullptr) != 0 || setgid(user.gid) != 0 ||
-        setuid(user.uid) != 0) {
-      _exit(126);
-    }
-  }
-  // After the switch: a change of user clears the parent-death signal.
-  if (command.die_with_parent) {
-    prctl(PR_SET_PDEATHSIG, SIGQUIT);
-    if (getppid() != parent) _exit(127);
-  }
-  if (chdir(command.dir.c_str()) != 0) _exit(127);
-  execve(args.argv[0], args.argv.data(), args.env);
-  _exit(127);
-}
-
-// Starts `command` as a child; returns its pid, or -1 with errno set.
-pid_t Spawn(const Command& command, const ServerUser& user) {
-  const ExecArgs args(command);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) ExecChild(command, args, user, parent);
-  return pid;
-}
-
-// The keeper's parent-death signal: its whole group goes with ticketsim.
-void EndGroup(int) { kill(0, SIGKILL); }
-
-// Starts `command` under a keeper: a child of ticketsim that leads a
-// process group of its own, runs the command in it and ends as the command
-// did. Should ticketsim die, the keeper's parent-death signal kills the
-// whole group: the command and everything it started (initdb's bootstrap
-// postgres), which no parent-death signal of their own would reach.
-// Returns the keeper's pid (the group's), or -1 with errno set.
-pid_t SpawnKept(const Command& command, const ServerUser& user) {
-  const ExecArgs args(command);
-  const pid_t parent = getpid();
-  const pid_t keeper = fork();
-  if (keeper != 0) return keeper;
-  // The keeper: async-signal-safe calls only.
-  setpgid(0, 0);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  struct sigaction end {};
-  end.sa_handler = EndGroup;
-  sigaction(SIGTERM, &end, nullptr);
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) EndGroup(0);
-  // Nothing of ticketsim's (its run's liveness lock) stays open here.
-  const unsigned out = command.out_fd >= 3 ? command.out_fd : 2;
-  if (out > 3) syscall(SYS_close_range, 3U, out - 1, 0U);
-  syscall(SYS_close_range, out + 1, ~0U, 0U);
-  const pid_t child = fork();
-  if (child == 0) ExecChild(command, args, user, getppid());
-  if (child < 0) _exit(127);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) _exit(127);
-  }
-  if (WIFSIGNALED(status)) {
-    signal(WTERMSIG(status), SIG_DFL);
-    raise(WTERMSIG(status));
-  }
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+  return Status::Ok();
 }
 
 // Waits for child `pid` (and kills the process group it leads, if `group`,
@@ -214,18 +143,6 @@ Status WaitFor(pid_t pid, bool group, int64_t deadline, int* status) {
       return s;
     }
   }
-}
-
-// ExitWords, with the two statuses a server command's child gives when it
-// could not start.
-std::string ServerExitWords(int status) {
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    return "could not be started";
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
-    return "could not switch to user postgres";
-  }
-  return ExitWords(status);
 }
 
 // The last lines of a log, for a message (a line each): what the server
@@ -253,13 +170,12 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return Status::FromErrno("make a pipe", errno);
   }
-  Command command{argv, "/", pipe_fds[1], false, false};
-  const pid_t pid = Spawn(command, ServerUser{});
-  const int err = errno;
+  pid_t pid = -1;
+  Status started = StartCommand({argv, "/", pipe_fds[1]}, ServerUser{}, &pid);
   close(pipe_fds[1]);
-  if (pid < 0) {
+  if (!started.ok()) {
     close(pipe_fds[0]);
-    return Status::FromErrno("fork", err);
+    return started;
   }
   char buf[4096];
   size_t got = 0;
@@ -281,8 +197,7 @@ Status Capture(const std::vector<std::string>& argv, std::string* out) {
   }
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::IOError(
-        fmt::format("{} {}", argv[0], ServerExitWords(status)));
+    return Status::IOError(fmt::format("{} {}", argv[0], ExitWords(status)));
   }
   out->assign(buf, got);
   while (!out->empty() && (out->back() == '\n' || out->back() == ' ')) {
@@ -660,12 +575,12 @@ Status InitCluster(const std::string& bin_dir, const std::string& pg_dir,
                         "-E", "UTF8", "--no-locale", "-N"},
                        pg_dir,
                        log_fd,
-                       /*own_group=*/false,  // the keeper's group
-                       /*die_with_parent=*/false};
-  const pid_t keeper = SpawnKept(initdb, user);
-  const int spawn_err = errno;
+                       SIGKILL,
+                       /*keeper=*/true};
+  pid_t keeper = -1;
+  s = StartCommand(initdb, user, &keeper);
   close(log_fd);
-  if (keeper < 0) return Status::FromErrno("fork initdb", spawn_err);
+  if (!s.ok()) return s;
   int status = 0;
   s = WaitFor(keeper, /*group=*/true, deadline, &status);
   unlink(pwfile.c_str());
@@ -675,7 +590,7 @@ Status InitCluster(const std::string& bin_dir, const std::string& pg_dir,
   if (!s.ok()) return s;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::Environment(
-        fmt::format("initdb {}{}", ServerExitWords(status), TailOf(log)));
+        fmt::format("initdb {}{}", ExitWords(status), TailOf(log)));
   }
   if (!tcp) return Status::Ok();
   // Hosts reach it over TCP, with the password.
@@ -715,8 +630,8 @@ Command ServerCommand(const std::string& bin_dir, const std::string& pg_dir,
        setting("jit", "off"), setting("log_min_messages", "warning")},
       pg_dir,
       log_fd,
-      /*own_group=*/true,
-      /*die_with_parent=*/true};
+      SIGQUIT,
+      /*keeper=*/false};
 }
 
 // Whether every socket listening on TCP port `port` (there is one at
@@ -836,10 +751,11 @@ Status PgServer::Launch(const std::string& bin_dir, int port, int log_fd,
   ServerUser user;
   if (Status s = FindServerUser(&user); !s.ok()) return s;
   ended_.clear();
-  pid_ = Spawn(ServerCommand(bin_dir, pg_dir, port, options_, log_fd), user);
-  if (pid_ < 0) {
+  Status started = StartCommand(
+      ServerCommand(bin_dir, pg_dir, port, options_, log_fd), user, &pid_);
+  if (!started.ok()) {
     pid_ = -1;
-    return Status::FromErrno("fork postgres", errno);
+    return started;
   }
   // Opened before anything can reap it: the pid is still the server's.
   pidfd_ = PidfdOpen(pid_);
