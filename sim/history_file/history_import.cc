@@ -209,7 +209,7 @@ class TrialBuild {
       LockHeld(b, lock, t);
     } else if (type == "fail") {
       buyer.asked[lock] = -1;
-      return LockFail(doc, b, lock, t);
+      return AddFailure(doc, b, t, lock);
     }
     return std::nullopt;
   }
@@ -244,15 +244,17 @@ class TrialBuild {
             .aux = waited_us});
   }
 
-  std::optional<Malformed> LockFail(const json& doc, size_t b, uint16_t lock,
-                                    uint64_t t) {
+  // A failed purchase or wait of `event` (a program's lock): why, as its
+  // line's "error" says (FailureOf).
+  std::optional<Malformed> AddFailure(const json& doc, size_t b, uint64_t t,
+                                      uint16_t event) {
     uint32_t failure = 0;
     uint8_t flags = 0;
     if (auto m = FailureOf(doc, &failure, &flags)) return m;
     Add(b, {.time_ns = t,
             .kind = EventKind::kFailed,
             .flags = flags,
-            .event = lock,
+            .event = event,
             .aux = failure});
     return std::nullopt;
   }
@@ -368,17 +370,7 @@ class TrialBuild {
     if (auto m = EventOf(doc, "event", &event)) return m;
     const auto e = static_cast<uint16_t>(event);
     buyers_[b].further_read &= ~(1u << e);
-    if (f == "failed") {
-      uint32_t failure = 0;
-      uint8_t flags = 0;
-      if (auto m = FailureOf(doc, &failure, &flags)) return m;
-      Add(b, {.time_ns = t,
-              .kind = EventKind::kFailed,
-              .flags = flags,
-              .event = e,
-              .aux = failure});
-      return std::nullopt;
-    }
+    if (f == "failed") return AddFailure(doc, b, t, e);
     std::optional<int64_t> value;
     if (auto m = Int(doc, "value", &value)) return m;
     Add(b, {.time_ns = t,
@@ -832,14 +824,7 @@ class TrialBuild {
       return std::nullopt;
     }
     if (error == "torn read") return Torn(doc, o.b, o.t, EventKind::kRead, 0);
-    uint32_t failure = 0;
-    uint8_t flags = 0;
-    if (auto m = FailureOf(doc, &failure, &flags)) return m;
-    Add(o.b, {.time_ns = o.t,
-              .kind = EventKind::kFailed,
-              .flags = flags,
-              .aux = failure});
-    return std::nullopt;
+    return AddFailure(doc, o.b, o.t, 0);
   }
 
   ImportedTrial out_;
