@@ -238,8 +238,13 @@ class BuyerLoop {
       tallies_->Count(index_, kind, value, flags, aux);
       return;
     }
-    events_.Record(time_ns, static_cast<uint32_t>(attempt_), kind, value, flags,
-                   aux, static_cast<uint16_t>(event));
+    events_.Record({.time_ns = time_ns,
+                    .value = value,
+                    .attempt = static_cast<uint32_t>(attempt_),
+                    .kind = kind,
+                    .flags = flags,
+                    .event = static_cast<uint16_t>(event),
+                    .aux = aux});
     last_ns_ = time_ns;
   }
   // The time of the last event recorded: a buyer's events stay in time

@@ -220,102 +220,140 @@ class HistoryScan {
   }
 
  private:
-  void ScanBuyer(size_t b) {
+  // Where the scan of one buyer's events stands.
+  struct BuyerScan {
     BuyerSummary summary;
-    summary.buyer = static_cast<uint32_t>(b);
-    summary.pid = b < input_.pids.size() ? input_.pids[b] : 0;
-    summary.killed = b < input_.killed.size() && input_.killed[b];
     bool pending = false;      // read (or invoked) with no outcome yet
     bool open_window = false;  // emptied the file, not yet written it
     Purchase current{};
+  };
+
+  void ScanBuyer(size_t b) {
+    BuyerScan scan;
+    scan.summary.buyer = static_cast<uint32_t>(b);
+    scan.summary.pid = b < input_.pids.size() ? input_.pids[b] : 0;
+    scan.summary.killed = b < input_.killed.size() && input_.killed[b];
     int64_t last_attempt = -1;
     for (const Event& e : input_.events[b]) {
       if (static_cast<int64_t>(e.attempt) != last_attempt) {
         last_attempt = e.attempt;
         ++verdict_->attempts;
       }
-      switch (e.kind) {
-        case EventKind::kQuery:
-        case EventKind::kRead:
-          if (CheckRead(e, &summary) && e.kind == EventKind::kRead) {
-            pending = true;
-            current = {e.buyer, e.attempt, e.time_ns, 0, e.value, false};
-          }
-          break;
-        case EventKind::kInvoke:
-          // A program's purchase that never told its outcome, followed by
-          // another: indeterminate.
-          if (pending && input_.program) ++verdict_->indeterminate;
-          pending = true;
-          current = {e.buyer, e.attempt, e.time_ns, 0, 0, true};
-          break;
-        case EventKind::kTruncated:
-          if (open_window) windows_.back().to_ns = e.time_ns;
-          windows_.push_back(
-              {e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX, 0});
-          open_window = true;
-          break;
-        case EventKind::kWrite:
-        case EventKind::kTook:
-          if (open_window && e.kind == EventKind::kWrite) {
-            windows_.back().to_ns = e.time_ns;
-            windows_.back().written = e.value;
-            open_window = false;
-          }
-          current.write_ns = e.time_ns;
-          current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
-          current.seat_known = (e.flags & kNoSeat) == 0;
-          current.printed = (e.flags & kPrinted) != 0;
-          purchases_.push_back(current);
-          ++summary.bought;
-          if (current.seat_known &&
-              summary.seats.size() < kSeatsPerBuyerShown) {
-            summary.seats.push_back(current.seat);
-          }
-          pending = false;
-          break;
-        case EventKind::kSoldOut:
-          ++summary.sold_out;
-          sold_outs_.push_back(e);
-          pending = false;
-          break;
-        case EventKind::kFailed:
-          RecordFailure(e, &summary);
-          // A change whose connection broke in flight may have happened.
-          if (static_cast<Failure>(e.aux) == Failure::kOutcomeUnknown) {
-            ++verdict_->indeterminate;
-          }
-          pending = false;
-          break;
-        case EventKind::kAcquired:
-          summary.max_wait_us = std::max<int64_t>(summary.max_wait_us, e.aux);
-          if (e.flags & kRecovered) ++summary.recovered;
-          break;
-        case EventKind::kFault:
-          if (static_cast<FaultKind>(e.aux) == FaultKind::kPause) {
-            ++summary.paused;
-          } else {
-            summary.fault = e.aux;
-          }
-          break;
-        case EventKind::kBackoff:
-          ++summary.backoffs;
-          break;
-        case EventKind::kRetry:
-          // Rolled back: the read before it bought nothing.
-          ++verdict_->retries;
-          pending = false;
-          break;
-        case EventKind::kRelease:
-        case EventKind::kWaiting:
-        case EventKind::kEmpty:
-          break;
-      }
+      Scan(e, &scan);
     }
     // A buyer that died between reading and recording its outcome may or may
     // not have written: its purchase is indeterminate.
-    if (pending) ++verdict_->indeterminate;
-    AddBuyer(std::move(summary), verdict_);
+    if (scan.pending) ++verdict_->indeterminate;
+    AddBuyer(std::move(scan.summary), verdict_);
+  }
+
+  // What each kind of event adds: one function per kind.
+  void Scan(const Event& e, BuyerScan* scan) {
+    switch (e.kind) {
+      case EventKind::kQuery:
+      case EventKind::kRead:
+        return ScanRead(e, scan);
+      case EventKind::kInvoke:
+        return ScanInvoke(e, scan);
+      case EventKind::kTruncated:
+        return ScanTruncated(e, scan);
+      case EventKind::kWrite:
+      case EventKind::kTook:
+        return ScanSale(e, scan);
+      case EventKind::kSoldOut:
+        return ScanSoldOut(e, scan);
+      case EventKind::kFailed:
+        return ScanFailed(e, scan);
+      case EventKind::kAcquired:
+        return ScanAcquired(e, scan);
+      case EventKind::kFault:
+        return ScanFault(e, scan);
+      case EventKind::kBackoff:
+        ++scan->summary.backoffs;
+        return;
+      case EventKind::kRetry:
+        // Rolled back: the read before it bought nothing.
+        ++verdict_->retries;
+        scan->pending = false;
+        return;
+      case EventKind::kRelease:
+      case EventKind::kWaiting:
+      case EventKind::kEmpty:
+        return;
+    }
+  }
+
+  void ScanRead(const Event& e, BuyerScan* scan) {
+    if (CheckRead(e, &scan->summary) && e.kind == EventKind::kRead) {
+      scan->pending = true;
+      scan->current = {e.buyer, e.attempt, e.time_ns, 0, e.value, false};
+    }
+  }
+
+  void ScanInvoke(const Event& e, BuyerScan* scan) {
+    // A program's purchase that never told its outcome, followed by
+    // another: indeterminate.
+    if (scan->pending && input_.program) ++verdict_->indeterminate;
+    scan->pending = true;
+    scan->current = {e.buyer, e.attempt, e.time_ns, 0, 0, true};
+  }
+
+  void ScanTruncated(const Event& e, BuyerScan* scan) {
+    if (scan->open_window) windows_.back().to_ns = e.time_ns;
+    windows_.push_back({e.buyer, e.attempt, e.event, e.time_ns, UINT64_MAX, 0});
+    scan->open_window = true;
+  }
+
+  // A confirmed purchase: a write (which also closes an emptied file's
+  // window) or an atomic take.
+  void ScanSale(const Event& e, BuyerScan* scan) {
+    if (scan->open_window && e.kind == EventKind::kWrite) {
+      windows_.back().to_ns = e.time_ns;
+      windows_.back().written = e.value;
+      scan->open_window = false;
+    }
+    Purchase& current = scan->current;
+    current.write_ns = e.time_ns;
+    current.seat = e.kind == EventKind::kWrite ? e.value + 1 : e.value;
+    current.seat_known = (e.flags & kNoSeat) == 0;
+    current.printed = (e.flags & kPrinted) != 0;
+    purchases_.push_back(current);
+    BuyerSummary& summary = scan->summary;
+    ++summary.bought;
+    if (current.seat_known && summary.seats.size() < kSeatsPerBuyerShown) {
+      summary.seats.push_back(current.seat);
+    }
+    scan->pending = false;
+  }
+
+  void ScanSoldOut(const Event& e, BuyerScan* scan) {
+    ++scan->summary.sold_out;
+    sold_outs_.push_back(e);
+    scan->pending = false;
+  }
+
+  void ScanFailed(const Event& e, BuyerScan* scan) {
+    RecordFailure(e, &scan->summary);
+    // A change whose connection broke in flight may have happened.
+    if (static_cast<Failure>(e.aux) == Failure::kOutcomeUnknown) {
+      ++verdict_->indeterminate;
+    }
+    scan->pending = false;
+  }
+
+  void ScanAcquired(const Event& e, BuyerScan* scan) {
+    BuyerSummary& summary = scan->summary;
+    summary.max_wait_us = std::max<int64_t>(summary.max_wait_us, e.aux);
+    if (e.flags & kRecovered) ++summary.recovered;
+  }
+
+  // A pause is survived; any other fault ends the buyer.
+  void ScanFault(const Event& e, BuyerScan* scan) {
+    if (static_cast<FaultKind>(e.aux) == FaultKind::kPause) {
+      ++scan->summary.paused;
+    } else {
+      scan->summary.fault = e.aux;
+    }
   }
 
   // Returns true if the read saw a valid count.
@@ -338,6 +376,24 @@ class HistoryScan {
     return false;
   }
 
+  // Of the windows in which another buyer had emptied the file, the one
+  // nearest read `e` (*gap 0: it holds the read's time), or null.
+  const EmptyWindow* NearestWindow(const Event& e, uint64_t* gap) const {
+    const EmptyWindow* best = nullptr;
+    for (const EmptyWindow& window : windows_) {
+      if (window.buyer == e.buyer || window.event != e.event) continue;
+      const uint64_t from = window.from_ns, to = window.to_ns;
+      const uint64_t g = e.time_ns < from ? from - e.time_ns
+                         : e.time_ns > to ? e.time_ns - to
+                                          : 0;
+      if (g < *gap) {
+        best = &window;
+        *gap = g;
+      }
+    }
+    return best;
+  }
+
   // A torn read's witness, naming the writer whose emptied file it found
   // when one was writing then: the window that holds the read's time, or
   // else the nearest (the two buyers' clocks are read just after the
@@ -347,19 +403,8 @@ class HistoryScan {
     const char* what = e.kind == EventKind::kQuery ? "query" : "read";
     Witness w;
     w.Add({e.buyer, e.attempt, what, std::nullopt, e.time_ns});
-    const EmptyWindow* best = nullptr;
     uint64_t best_gap = UINT64_MAX;
-    for (const EmptyWindow& window : windows_) {
-      if (window.buyer == e.buyer || window.event != e.event) continue;
-      const uint64_t gap = e.time_ns < window.from_ns
-                               ? window.from_ns - e.time_ns
-                           : e.time_ns > window.to_ns ? e.time_ns - window.to_ns
-                                                      : 0;
-      if (gap < best_gap) {
-        best = &window;
-        best_gap = gap;
-      }
-    }
+    const EmptyWindow* best = NearestWindow(e, &best_gap);
     // Farther than this from every write, no writer is named.
     constexpr uint64_t kNearNs = 1000000;
     std::string writer;
@@ -425,6 +470,27 @@ class HistoryScan {
 
 // Replays the confirmed writes in time order: each buyer should have read
 // the count the previous writer left; one that read more wrote over sales.
+// The witness of purchase `p`, which read more than the `count` that
+// `previous`, the write before it, had left.
+Witness LostUpdateWitness(const Purchase& p, const Purchase& previous,
+                          int64_t count) {
+  Witness w;
+  w.Add(ReadStep(p));
+  w.Add(WriteStep(previous));
+  w.Add(WriteStep(p));
+  w.buyers = {p.buyer, previous.buyer};
+  if (p.buyer == previous.buyer) w.buyers.pop_back();
+  w.seats = {p.seat};
+  w.text = fmt::format(
+      "buyer {} read {} at {} and wrote {} at {}, but buyer {} had "
+      "already written {} at {}: buyer {}'s write undid {} sale{}",
+      p.buyer, p.seat, FormatTime(p.read_ns), p.seat - 1,
+      FormatTime(p.write_ns), previous.buyer, count,
+      FormatTime(previous.write_ns), p.buyer, p.seat - count,
+      p.seat - count == 1 ? "" : "s");
+  return w;
+}
+
 void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
                       std::vector<Purchase>* by_write) {
   if (!input.final_count) return;
@@ -447,21 +513,7 @@ void CheckLostUpdates(const CheckInput& input, Verdict* verdict,
     // A printed sale says nothing of what its buyer read: no witness.
     if (p.seat > count && previous != nullptr && !p.printed &&
         !previous->printed && lost.Instance()) {
-      Witness w;
-      w.Add(ReadStep(p));
-      w.Add(WriteStep(*previous));
-      w.Add(WriteStep(p));
-      w.buyers = {p.buyer, previous->buyer};
-      if (p.buyer == previous->buyer) w.buyers.pop_back();
-      w.seats = {p.seat};
-      w.text = fmt::format(
-          "buyer {} read {} at {} and wrote {} at {}, but buyer {} had "
-          "already written {} at {}: buyer {}'s write undid {} sale{}",
-          p.buyer, p.seat, FormatTime(p.read_ns), p.seat - 1,
-          FormatTime(p.write_ns), previous->buyer, count,
-          FormatTime(previous->write_ns), p.buyer, p.seat - count,
-          p.seat - count == 1 ? "" : "s");
-      lost.Witness(std::move(w));
+      lost.Witness(LostUpdateWitness(p, *previous, count));
     }
     count = p.seat - 1;
     previous = &p;
@@ -558,6 +610,41 @@ void SortBySeat(int64_t initial, std::vector<Purchase>* purchases) {
   purchases->swap(sorted);
 }
 
+// The witness of a seat sold more than once, to the buyers of `group`.
+Witness DuplicateWitness(std::vector<Purchase> group, bool whole_program) {
+  std::sort(group.begin(), group.end(),
+            [](const Purchase& a, const Purchase& b) {
+              return a.read_ns < b.read_ns;
+            });
+  const Purchase& a = group[0];
+  const Purchase& b = group[1];
+  Witness w = SeatWitness(group);
+  if (a.printed) {
+    w.text = fmt::format(
+        "seat {} was sold {}: {} printed a sale of it (the first at {}, "
+        "the last at {})",
+        a.seat, TimesSold(static_cast<int64_t>(group.size())),
+        whole_program ? std::string("the program")
+                      : "buyers " + BuyerList(w.buyers, 8),
+        FormatTime(group.front().write_ns), FormatTime(group.back().write_ns));
+  } else if (group.size() == 2) {
+    w.text = (fmt::format(
+        "seat {} was sold twice: buyers {} and {} both read {} (at {} "
+        "and {}) and both wrote {} (at {} and {})",
+        a.seat, a.buyer, b.buyer, a.seat, FormatTime(a.read_ns),
+        FormatTime(b.read_ns), a.seat - 1, FormatTime(a.write_ns),
+        FormatTime(b.write_ns)));
+  } else {
+    w.text = (fmt::format(
+        "seat {} was sold {}: buyers {} all read {} (the first at "
+        "{}, the last at {}) and all wrote {}",
+        a.seat, TimesSold(static_cast<int64_t>(group.size())),
+        BuyerList(w.buyers, 8), a.seat, FormatTime(group.front().read_ns),
+        FormatTime(group.back().read_ns), a.seat - 1));
+  }
+  return w;
+}
+
 void CheckDuplicateSeats(int64_t initial, bool whole_program, Verdict* verdict,
                          std::vector<Purchase>* by_seat) {
   SortBySeat(initial, by_seat);
@@ -570,39 +657,8 @@ void CheckDuplicateSeats(int64_t initial, bool whole_program, Verdict* verdict,
       ++seats;
       duplicates.Add(static_cast<int64_t>(j - i - 1));
       if (duplicates.Instance()) {
-        std::vector<Purchase> group(by_seat->begin() + i, by_seat->begin() + j);
-        std::sort(group.begin(), group.end(),
-                  [](const Purchase& a, const Purchase& b) {
-                    return a.read_ns < b.read_ns;
-                  });
-        const Purchase& a = group[0];
-        const Purchase& b = group[1];
-        Witness w = SeatWitness(group);
-        if (a.printed) {
-          w.text = fmt::format(
-              "seat {} was sold {}: {} printed a sale of it (the first at {}, "
-              "the last at {})",
-              a.seat, TimesSold(static_cast<int64_t>(group.size())),
-              whole_program ? std::string("the program")
-                            : "buyers " + BuyerList(w.buyers, 8),
-              FormatTime(group.front().write_ns),
-              FormatTime(group.back().write_ns));
-        } else if (group.size() == 2) {
-          w.text = (fmt::format(
-              "seat {} was sold twice: buyers {} and {} both read {} (at {} "
-              "and {}) and both wrote {} (at {} and {})",
-              a.seat, a.buyer, b.buyer, a.seat, FormatTime(a.read_ns),
-              FormatTime(b.read_ns), a.seat - 1, FormatTime(a.write_ns),
-              FormatTime(b.write_ns)));
-        } else {
-          w.text = (fmt::format(
-              "seat {} was sold {}: buyers {} all read {} (the first at "
-              "{}, the last at {}) and all wrote {}",
-              a.seat, TimesSold(static_cast<int64_t>(group.size())),
-              BuyerList(w.buyers, 8), a.seat, FormatTime(group.front().read_ns),
-              FormatTime(group.back().read_ns), a.seat - 1));
-        }
-        duplicates.Witness(std::move(w));
+        duplicates.Witness(DuplicateWitness(
+            {by_seat->begin() + i, by_seat->begin() + j}, whole_program));
       }
     }
     i = j;
@@ -670,7 +726,8 @@ struct Hold {
 // Lock overlap: a program's lock held by two buyers at once. Each hold
 // that begins while another buyer's hold of the same lock has not ended is
 // one instance; its witness names both.
-void CheckLockOverlap(const CheckInput& input, Verdict* verdict) {
+// Every buyer's holds of a program's locks, by lock, in the order taken.
+std::vector<Hold> HoldsOf(const CheckInput& input) {
   std::vector<Hold> holds;
   for (const auto& events : input.events) {
     std::vector<int64_t> open(kMaxLocksChecked, -1);  // index in holds
@@ -695,6 +752,30 @@ void CheckLockOverlap(const CheckInput& input, Verdict* verdict) {
       holds.begin(), holds.end(), [](const Hold& a, const Hold& b) {
         return a.lock != b.lock ? a.lock < b.lock : a.from_ns < b.from_ns;
       });
+  return holds;
+}
+
+// The witness of hold `h` begun while `a`, another buyer's, went on.
+Witness OverlapWitness(const Hold& a, const Hold& h) {
+  Witness w;
+  w.Add({a.buyer, a.attempt, "hold", std::nullopt, a.from_ns});
+  w.Add({h.buyer, h.attempt, "hold", std::nullopt, h.from_ns});
+  if (a.released) {
+    w.Add({a.buyer, a.attempt, "release", std::nullopt, a.to_ns});
+  }
+  w.buyers = {a.buyer, h.buyer};
+  w.text = fmt::format(
+      "buyers {} and {} were inside the lock at once: buyer {} took it "
+      "at {} and {}, but buyer {} took it at {}",
+      a.buyer, h.buyer, a.buyer, FormatTime(a.from_ns),
+      a.released ? fmt::format("let it go only at {}", FormatTime(a.to_ns))
+                 : "never let it go",
+      h.buyer, FormatTime(h.from_ns));
+  return w;
+}
+
+void CheckLockOverlap(const CheckInput& input, Verdict* verdict) {
+  const std::vector<Hold> holds = HoldsOf(input);
   ViolationBuilder overlap(ViolationKind::kLockOverlap);
   // Per lock, the hold that ends last among those begun so far.
   const Hold* longest = nullptr;
@@ -703,25 +784,7 @@ void CheckLockOverlap(const CheckInput& input, Verdict* verdict) {
     if (longest != nullptr && h.from_ns < longest->to_ns &&
         h.buyer != longest->buyer) {
       overlap.Add();
-      if (overlap.Instance()) {
-        const Hold& a = *longest;
-        Witness w;
-        w.Add({a.buyer, a.attempt, "hold", std::nullopt, a.from_ns});
-        w.Add({h.buyer, h.attempt, "hold", std::nullopt, h.from_ns});
-        if (a.released) {
-          w.Add({a.buyer, a.attempt, "release", std::nullopt, a.to_ns});
-        }
-        w.buyers = {a.buyer, h.buyer};
-        w.text = fmt::format(
-            "buyers {} and {} were inside the lock at once: buyer {} took it "
-            "at {} and {}, but buyer {} took it at {}",
-            a.buyer, h.buyer, a.buyer, FormatTime(a.from_ns),
-            a.released
-                ? fmt::format("let it go only at {}", FormatTime(a.to_ns))
-                : "never let it go",
-            h.buyer, FormatTime(h.from_ns));
-        overlap.Witness(std::move(w));
-      }
+      if (overlap.Instance()) overlap.Witness(OverlapWitness(*longest, h));
     }
     if (longest == nullptr || h.to_ns > longest->to_ns) longest = &h;
   }
@@ -860,40 +923,99 @@ Verdict Check(const CheckInput& input) {
   return verdict;
 }
 
+namespace {
+
+// What a summary's violations say of their missing witnesses.
+constexpr const char* kNoWitnesses =
+    " (history = \"summary\" keeps no witnesses)";
+
+// The failures the buyers' tallies counted, which are violations.
+struct TallyFailures {
+  int64_t guard_failures = 0;
+  int64_t store_errors = 0;
+  int64_t self_duplicates = 0;
+};
+
+// Buyer `b`'s row, from its tally.
+BuyerSummary SummaryOf(const TallyInput& input, uint32_t b) {
+  const BuyerTally& t = input.tallies->TallyOf(b);
+  BuyerSummary summary;
+  summary.buyer = b;
+  summary.pid = b < input.pids.size() ? input.pids[b] : 0;
+  summary.killed = b < input.killed.size() && input.killed[b];
+  summary.bought = t.bought;
+  summary.sold_out = t.sold_out;
+  summary.failed = t.guard_failures + t.store_errors +
+                   t.serialization_failures + t.outcome_unknown;
+  summary.torn_reads = t.torn_reads;
+  summary.recovered = t.recovered;
+  summary.paused = t.paused;
+  summary.backoffs = t.backoffs;
+  summary.fault = t.fault;
+  summary.seats.assign(t.seats, t.seats + t.seats_shown);
+  return summary;
+}
+
+// Adds every buyer's tally to the verdict: its row and the totals.
+TallyFailures AddTallies(const TallyInput& input, Verdict* verdict) {
+  TallyFailures failures;
+  for (uint32_t b = 0; b < input.tallies->buyers(); ++b) {
+    const BuyerTally& t = input.tallies->TallyOf(b);
+    verdict->attempts += t.attempts;
+    // Pending at the end: it died between its read and its outcome.
+    verdict->indeterminate += t.pending + t.outcome_unknown;
+    verdict->retries += t.retries;
+    verdict->serialization_failures += t.serialization_failures;
+    failures.guard_failures += t.guard_failures;
+    failures.store_errors += t.store_errors;
+    failures.self_duplicates += t.self_duplicates;
+    AddBuyer(SummaryOf(input, b), verdict);
+  }
+  return failures;
+}
+
+// A violation of `count` instances known by count alone.
+void AddCounted(ViolationKind kind, int64_t count, std::string summary,
+                Verdict* verdict) {
+  if (count == 0) return;
+  ViolationBuilder builder(kind);
+  builder.Add(count);
+  builder.Summary(std::move(summary));
+  builder.AddTo(&verdict->violations);
+}
+
+// The violations the tallies count: seats sold twice, torn reads, failed
+// purchases, sold out told too soon.
+void AddTallyViolations(const TallyInput& input, const TallyFailures& failures,
+                        Verdict* verdict) {
+  const int64_t duplicates =
+      failures.self_duplicates + input.tallies->CrossBuyerDuplicates();
+  AddCounted(ViolationKind::kDuplicateSeat, duplicates,
+             fmt::format("{} extra sales of seats already sold{}", duplicates,
+                         kNoWitnesses),
+             verdict);
+  AddCounted(ViolationKind::kTornRead, verdict->torn_reads,
+             fmt::format("{} reads saw no valid count", verdict->torn_reads),
+             verdict);
+  AddCounted(ViolationKind::kGuardFailure, failures.guard_failures,
+             "purchases that could not get or keep their lock", verdict);
+  AddCounted(ViolationKind::kStoreError, failures.store_errors,
+             "purchases the store failed", verdict);
+  if (input.final_count && *input.final_count > 0) {
+    AddCounted(ViolationKind::kFalseSoldOut, verdict->sold_out,
+               "sold out was reported while tickets were left", verdict);
+  }
+}
+
+}  // namespace
+
 Verdict CheckTallies(const TallyInput& input) {
   Verdict verdict;
   verdict.initial = input.initial;
   verdict.final_count = input.final_count;
-  const TallyArena& tallies = *input.tallies;
-  int64_t guard_failures = 0, store_errors = 0, self_duplicates = 0;
-  for (uint32_t b = 0; b < tallies.buyers(); ++b) {
-    const BuyerTally& t = tallies.TallyOf(b);
-    BuyerSummary summary;
-    summary.buyer = b;
-    summary.pid = b < input.pids.size() ? input.pids[b] : 0;
-    summary.killed = b < input.killed.size() && input.killed[b];
-    summary.bought = t.bought;
-    summary.sold_out = t.sold_out;
-    summary.failed = t.guard_failures + t.store_errors +
-                     t.serialization_failures + t.outcome_unknown;
-    summary.torn_reads = t.torn_reads;
-    summary.recovered = t.recovered;
-    summary.paused = t.paused;
-    summary.backoffs = t.backoffs;
-    summary.fault = t.fault;
-    summary.seats.assign(t.seats, t.seats + t.seats_shown);
-    verdict.attempts += t.attempts;
-    // Pending at the end: it died between its read and its outcome.
-    verdict.indeterminate += t.pending + t.outcome_unknown;
-    verdict.retries += t.retries;
-    verdict.serialization_failures += t.serialization_failures;
-    guard_failures += t.guard_failures;
-    store_errors += t.store_errors;
-    self_duplicates += t.self_duplicates;
-    AddBuyer(std::move(summary), &verdict);
-  }
-  constexpr const char* kNoWitnesses =
-      " (history = \"summary\" keeps no witnesses)";
+  const TallyFailures failures = AddTallies(input, &verdict);
+  // The books, as a full history's are checked, with no purchases to
+  // replay.
   CheckInput books;
   books.initial = input.initial;
   books.final_count = input.final_count;
@@ -901,27 +1023,7 @@ Verdict CheckTallies(const TallyInput& input) {
   std::vector<Purchase> none;
   CheckLostUpdates(books, &verdict, &none);
   CheckOversell(books, &verdict, &none);
-  const int64_t duplicates = self_duplicates + tallies.CrossBuyerDuplicates();
-  const auto add = [&verdict](ViolationKind kind, int64_t count,
-                              std::string summary) {
-    if (count == 0) return;
-    ViolationBuilder builder(kind);
-    builder.Add(count);
-    builder.Summary(std::move(summary));
-    builder.AddTo(&verdict.violations);
-  };
-  add(ViolationKind::kDuplicateSeat, duplicates,
-      fmt::format("{} extra sales of seats already sold{}", duplicates,
-                  kNoWitnesses));
-  add(ViolationKind::kTornRead, verdict.torn_reads,
-      fmt::format("{} reads saw no valid count", verdict.torn_reads));
-  add(ViolationKind::kGuardFailure, guard_failures,
-      "purchases that could not get or keep their lock");
-  add(ViolationKind::kStoreError, store_errors, "purchases the store failed");
-  if (input.final_count && *input.final_count > 0) {
-    add(ViolationKind::kFalseSoldOut, verdict.sold_out,
-        "sold out was reported while tickets were left");
-  }
+  AddTallyViolations(input, failures, &verdict);
   CheckFinalState(books, &verdict);
   for (Violation& v : verdict.violations) {
     if (v.kind == ViolationKind::kLostUpdate) v.summary += kNoWitnesses;

@@ -24,6 +24,21 @@ std::string Times(int64_t n) {
   return n == 1 ? "once" : n == 2 ? "twice" : fmt::format("{} times", n);
 }
 
+// "buyer 2 x5, buyer 0 x3": the buyers that took a lock most often, of
+// `by_buyer` (per buyer, how often), the first four and how many more.
+std::string MostTakers(const std::map<uint32_t, int64_t>& by_buyer) {
+  std::vector<std::pair<int64_t, uint32_t>> most;  // count, buyer
+  for (const auto& [buyer, n] : by_buyer) most.emplace_back(-n, buyer);
+  std::sort(most.begin(), most.end());
+  std::string who;
+  for (size_t i = 0; i < most.size() && i < 4; ++i) {
+    who += fmt::format("{}buyer {} x{}", i == 0 ? "" : ", ", most[i].second,
+                       -most[i].first);
+  }
+  if (most.size() > 4) who += fmt::format(", and {} more", most.size() - 4);
+  return who;
+}
+
 }  // namespace
 
 StarvationJudge::StarvationJudge(const CheckInput& input)
@@ -77,17 +92,11 @@ void StarvationJudge::CollectBuyer(std::span<const Event> events, bool killed) {
       case EventKind::kFault:  // stopped, crashed or killed: a stall
         for (const auto& [l, at] : open) takings_[l][at].struck = true;
         break;
-      case EventKind::kFailed: {
-        if (static_cast<Failure>(e.aux) != Failure::kGuardTimeout) break;
-        const auto it = asked.find(lock);
-        const bool told = (e.flags & kStarved) != 0;
-        if (it == asked.end() && !told) break;
-        waits_.push_back({e.buyer, e.attempt, lock,
-                          it != asked.end() ? it->second : e.time_ns, e.time_ns,
-                          told});
-        if (it != asked.end()) asked.erase(it);
+      case EventKind::kFailed:
+        if (static_cast<Failure>(e.aux) == Failure::kGuardTimeout) {
+          CollectTimeout(e, &asked);
+        }
         break;
-      }
       default:
         break;
     }
@@ -96,6 +105,18 @@ void StarvationJudge::CollectBuyer(std::span<const Event> events, bool killed) {
   if (killed) {
     for (const auto& [l, at] : open) takings_[l][at].struck = true;
   }
+}
+
+void StarvationJudge::CollectTimeout(const Event& e,
+                                     std::map<uint16_t, uint64_t>* asked) {
+  const uint16_t lock = e.event;
+  const auto it = asked->find(lock);
+  const bool told = (e.flags & kStarved) != 0;
+  if (it == asked->end() && !told) return;
+  waits_.push_back({e.buyer, e.attempt, lock,
+                    it != asked->end() ? it->second : e.time_ns, e.time_ns,
+                    told});
+  if (it != asked->end()) asked->erase(it);
 }
 
 const std::vector<StarvationJudge::Taking>& StarvationJudge::TakingsOf(
@@ -140,15 +161,6 @@ Witness StarvationJudge::WitnessOf(const Wait& w) const {
     }
   }
   witness.Add({w.buyer, w.attempt, "failed", std::nullopt, w.to_ns});
-  std::vector<std::pair<int64_t, uint32_t>> most;  // count, buyer
-  for (const auto& [buyer, n] : by_buyer) most.emplace_back(-n, buyer);
-  std::sort(most.begin(), most.end());
-  std::string who;
-  for (size_t i = 0; i < most.size() && i < 4; ++i) {
-    who += fmt::format("{}buyer {} x{}", i == 0 ? "" : ", ", most[i].second,
-                       -most[i].first);
-  }
-  if (most.size() > 4) who += fmt::format(", and {} more", most.size() - 4);
   if (takers.empty()) {
     witness.text = fmt::format(
         "buyer {} gave up waiting for {} at {} while the others kept taking "
@@ -164,7 +176,7 @@ Witness StarvationJudge::WitnessOf(const Wait& w) const {
       Times(static_cast<int64_t>(takers.size())),
       later == static_cast<int64_t>(takers.size()) ? std::string("every time")
                                                    : Times(later),
-      w.buyer, who,
+      w.buyer, MostTakers(by_buyer),
       streak > 1 ? fmt::format("; buyer {} took it {} in a row", streaker,
                                Times(streak))
                  : "");

@@ -58,6 +58,9 @@ class StarvationJudge {
   };
 
   void CollectBuyer(std::span<const Event> events, bool killed);
+  // A guard timeout: the wait that ran out, from when it was asked for
+  // (`asked`, per lock), or judged already when the history was written.
+  void CollectTimeout(const Event& e, std::map<uint16_t, uint64_t>* asked);
   const std::vector<Taking>& TakingsOf(uint16_t lock) const;
   bool Judge(const Wait& w) const;
   Witness WitnessOf(const Wait& w) const;

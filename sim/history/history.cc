@@ -7,24 +7,6 @@
 
 namespace ticketsim {
 
-void EventWriter::Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
-                         int64_t value, uint8_t flags, uint32_t aux,
-                         uint16_t event) {
-  if (used_ == capacity_) {
-    ++dropped_;
-    return;
-  }
-  Event& slot = slots_[used_++];
-  slot.time_ns = time_ns;
-  slot.value = value;
-  slot.buyer = buyer_;
-  slot.attempt = attempt;
-  slot.flags = flags;
-  slot.event = event;
-  slot.aux = aux;
-  std::atomic_ref<EventKind>(slot.kind).store(kind, std::memory_order_release);
-}
-
 HistoryArena::~HistoryArena() {
   if (events_ != nullptr) munmap(events_, buyers_ * per_buyer_ * sizeof(Event));
 }

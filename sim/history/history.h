@@ -9,6 +9,7 @@
 #ifndef TICKETSIM_SIM_HISTORY_HISTORY_H_
 #define TICKETSIM_SIM_HISTORY_HISTORY_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -76,15 +77,17 @@ inline constexpr uint8_t kStarved = 16;
 // aux of a torn kQuery or kRead: a program could not read a count at all.
 inline constexpr uint32_t kUnreadable = UINT32_MAX;
 
+// Fields left out of an initializer are 0: Event{.time_ns = t, .value = v,
+// .kind = EventKind::kRead} is a read with no flags, of the first event.
 struct Event {
-  uint64_t time_ns;  // since the start barrier opened
-  int64_t value;
-  uint32_t buyer;
-  uint32_t attempt;
-  EventKind kind;
-  uint8_t flags;
-  uint16_t event;  // which event (Scenario::events) it concerns; 0 if one
-  uint32_t aux;
+  uint64_t time_ns = 0;  // since the start barrier opened
+  int64_t value = 0;
+  uint32_t buyer = 0;
+  uint32_t attempt = 0;
+  EventKind kind = EventKind::kEmpty;
+  uint8_t flags = 0;
+  uint16_t event = 0;  // which event (Scenario::events) it concerns; 0 if one
+  uint32_t aux = 0;
 };
 static_assert(sizeof(Event) == 32, "events are 32 bytes, as the arena plans");
 inline constexpr size_t kEventBytes = sizeof(Event);
@@ -110,10 +113,26 @@ class EventWriter {
   EventWriter(Event* begin, size_t capacity, uint32_t buyer)
       : slots_(begin), capacity_(capacity), buyer_(buyer) {}
 
-  // Drops the event (and counts it) when the slice is full.
-  void Record(uint64_t time_ns, uint32_t attempt, EventKind kind,
-              int64_t value = 0, uint8_t flags = 0, uint32_t aux = 0,
-              uint16_t event = 0);
+  // Appends `e` as this buyer's next event (its `buyer` is the writer's,
+  // whatever `e` says). Drops it (and counts it) when the slice is full.
+  // Inline: the purchase loop records every step, and builds `e` in place.
+  void Record(const Event& e) {
+    if (used_ == capacity_) {
+      ++dropped_;
+      return;
+    }
+    Event& slot = slots_[used_++];
+    slot.time_ns = e.time_ns;
+    slot.value = e.value;
+    slot.buyer = buyer_;
+    slot.attempt = e.attempt;
+    slot.flags = e.flags;
+    slot.event = e.event;
+    slot.aux = e.aux;
+    // Published last: a reader sees the whole event or an empty slot.
+    std::atomic_ref<EventKind>(slot.kind).store(e.kind,
+                                                std::memory_order_release);
+  }
   size_t dropped() const { return dropped_; }
   // Events recorded in the slice so far.
   size_t used() const { return used_; }

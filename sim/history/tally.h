@@ -119,6 +119,20 @@ inline void TallyArena::SoldSeat(uint32_t buyer, int64_t seat) {
   word |= mask;
 }
 
+// The count a failed purchase adds to, by why it failed.
+inline int64_t& FailuresOf(BuyerTally* t, Failure failure) {
+  switch (failure) {
+    case Failure::kStoreError:
+      return t->store_errors;
+    case Failure::kSerialization:
+      return t->serialization_failures;
+    case Failure::kOutcomeUnknown:
+      return t->outcome_unknown;
+    default:  // the guard's timeouts and errors, and the store busy
+      return t->guard_failures;
+  }
+}
+
 inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
                               uint8_t flags, uint32_t aux) {
   BuyerTally& t = tallies_[buyer];
@@ -149,21 +163,14 @@ inline void TallyArena::Count(uint32_t buyer, EventKind kind, int64_t value,
       t.pending = 0;
       break;
     case EventKind::kFailed:
-      if (static_cast<Failure>(aux) == Failure::kStoreError) {
-        ++t.store_errors;
-      } else if (static_cast<Failure>(aux) == Failure::kSerialization) {
-        ++t.serialization_failures;
-      } else if (static_cast<Failure>(aux) == Failure::kOutcomeUnknown) {
-        ++t.outcome_unknown;
-      } else {
-        ++t.guard_failures;
-      }
+      ++FailuresOf(&t, static_cast<Failure>(aux));
       t.pending = 0;
       break;
     case EventKind::kAcquired:
       if (flags & kRecovered) ++t.recovered;
       break;
     case EventKind::kFault:
+      // A pause is survived; any other fault ends the buyer.
       if (static_cast<FaultKind>(aux) == FaultKind::kPause) {
         ++t.paused;
       } else {

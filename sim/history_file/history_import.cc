@@ -74,7 +74,8 @@ struct BuyerBuild {
   std::vector<int64_t> asked = std::vector<int64_t>(kMaxLocksChecked, -1);
 };
 
-// A trial being read, from its `start` line to its `final`.
+// A trial being read, from its `start` line to its `final`: one function
+// per kind of line, named as the writer's (history_export.cc) that wrote it.
 class TrialBuild {
  public:
   TrialBuild(int64_t line, int64_t trial) {
@@ -100,42 +101,61 @@ class TrialBuild {
     if (auto m = Int(doc, "seed", &seed)) return m;
     s.buyers.seed = seed.value_or(0);
     s.buyers.count = *buyers;
+    if (auto m = StartGuard(doc)) return m;
+    if (auto m = StartEvents(doc)) return m;
+    if (auto m = StartProgram(doc, static_cast<size_t>(*buyers))) return m;
+    buyers_.resize(static_cast<size_t>(*buyers));
+    counts_.resize(EventCount(s));
+    return std::nullopt;
+  }
+
+  // The start line's guard, if it names one.
+  std::optional<Malformed> StartGuard(const json& doc) {
     if (auto guard = Text(doc, "guard")) {
       const std::optional<GuardKind> kind = ValueOf(kGuardKinds, *guard);
       if (!kind) {
         return Malformed{fmt::format("unknown guard \"{}\" in the start line",
                                      Visible(*guard))};
       }
-      s.guard.kind = *kind;
+      out_.run.scenario.guard.kind = *kind;
       guard_ = *kind;
     }
-    if (auto it = doc.find("events"); it != doc.end()) {
-      if (!it->is_array() || it->size() > kMaxEvents) {
-        return Malformed{fmt::format(
-            "\"events\" is not a list of at most {} names", kMaxEvents)};
-      }
-      for (const json& name : *it) {
-        if (!name.is_string()) return Malformed{"an event name not a string"};
-        s.events.push_back(name.get<std::string>());
-      }
+    return std::nullopt;
+  }
+
+  // The start line's events, if there are several.
+  std::optional<Malformed> StartEvents(const json& doc) {
+    auto it = doc.find("events");
+    if (it == doc.end()) return std::nullopt;
+    if (!it->is_array() || it->size() > kMaxEvents) {
+      return Malformed{fmt::format(
+          "\"events\" is not a list of at most {} names", kMaxEvents)};
     }
-    if (auto it = doc.find("program");
-        it != doc.end() && it->is_boolean() && it->get<bool>()) {
-      program_ = true;
-      auto report = std::make_shared<ProgramReport>();
-      report->lanes.resize(static_cast<size_t>(*buyers));
-      out_.run.program = std::move(report);
-      if (auto mode = Text(doc, "mode")) {
-        const std::optional<ProgramMode> m = ValueOf(kProgramModes, *mode);
-        if (!m) {
-          return Malformed{
-              fmt::format("unknown program mode \"{}\"", Visible(*mode))};
-        }
-        s.program.mode = *m;
-      }
+    for (const json& name : *it) {
+      if (!name.is_string()) return Malformed{"an event name not a string"};
+      out_.run.scenario.events.push_back(name.get<std::string>());
     }
-    buyers_.resize(static_cast<size_t>(*buyers));
-    counts_.resize(EventCount(s));
+    return std::nullopt;
+  }
+
+  // Whether a program bought, and in which mode.
+  std::optional<Malformed> StartProgram(const json& doc, size_t buyers) {
+    auto it = doc.find("program");
+    if (it == doc.end() || !it->is_boolean() || !it->get<bool>()) {
+      return std::nullopt;
+    }
+    program_ = true;
+    auto report = std::make_shared<ProgramReport>();
+    report->lanes.resize(buyers);
+    out_.run.program = std::move(report);
+    if (auto mode = Text(doc, "mode")) {
+      const std::optional<ProgramMode> m = ValueOf(kProgramModes, *mode);
+      if (!m) {
+        return Malformed{
+            fmt::format("unknown program mode \"{}\"", Visible(*mode))};
+      }
+      out_.run.scenario.program.mode = *m;
+    }
     return std::nullopt;
   }
 
@@ -143,61 +163,100 @@ class TrialBuild {
   std::optional<Malformed> Operation(const json& doc, size_t b,
                                      const std::string& type,
                                      const std::string& f, uint64_t t) {
-    BuyerBuild& buyer = buyers_[b];
     if (f == "buy") return Buy(doc, b, type, t);
-    if (f == "read") {
-      if (type == "invoke") {
-        Abandon(b);
-        if (!buyer.open) NewAttempt(&buyer);
-        return std::nullopt;
-      }
-      if (type == "ok") {
-        std::optional<int64_t> value;
-        if (auto m = Int(doc, "value", &value)) return m;
-        if (!value) return Malformed{"an ok of read with no \"value\""};
-        Add(b, t, EventKind::kQuery, *value);
-        return std::nullopt;
-      }
-      if (type == "fail") return Torn(doc, b, t, EventKind::kQuery, 0);
-      return std::nullopt;
-    }
-    if (f == "lock" || f == "unlock") {
-      const std::string name = Text(doc, "lock").value_or("");
-      auto it = std::find(locks_.begin(), locks_.end(), name);
-      if (it == locks_.end()) {
-        if (locks_.size() == kMaxLocksChecked) {
-          return Malformed{
-              fmt::format("more than {} locks named", kMaxLocksChecked)};
-        }
-        it = locks_.insert(locks_.end(), name);
-      }
-      const auto lock = static_cast<uint16_t>(it - locks_.begin());
-      if (buyer.done) NewAttempt(&buyer);
-      if (f == "unlock") {
-        if (type == "ok") Add(b, t, EventKind::kRelease, 0, 0, 0, lock);
-      } else if (type == "invoke") {
-        buyer.asked[lock] = static_cast<int64_t>(t);
-        Add(b, t, EventKind::kWaiting, 0, 0, 0, lock);
-      } else if (type == "ok") {
-        const int64_t asked = buyer.asked[lock];
-        buyer.asked[lock] = -1;
-        const auto waited_us = static_cast<uint32_t>(
-            asked < 0
-                ? 0
-                : std::min<int64_t>((static_cast<int64_t>(t) - asked) / 1000,
-                                    UINT32_MAX));
-        Add(b, t, EventKind::kAcquired, 0, 0, waited_us, lock);
-      } else if (type == "fail") {
-        buyer.asked[lock] = -1;
-        uint32_t failure = 0;
-        uint8_t flags = 0;
-        if (auto m = FailureOf(doc, &failure, &flags)) return m;
-        Add(b, t, EventKind::kFailed, 0, flags, failure, lock);
-      }
-      return std::nullopt;
-    }
+    if (f == "read") return Query(doc, b, type, t);
+    if (f == "lock" || f == "unlock") return Lock(doc, b, type, f, t);
     return Malformed{
         fmt::format("unknown f \"{}\" of buyer {}", Visible(f), b)};
+  }
+
+  // A query: its invoke, then ok (the count) or fail (a torn read).
+  std::optional<Malformed> Query(const json& doc, size_t b,
+                                 const std::string& type, uint64_t t) {
+    BuyerBuild& buyer = buyers_[b];
+    if (type == "invoke") {
+      Abandon(b);
+      if (!buyer.open) NewAttempt(&buyer);
+      return std::nullopt;
+    }
+    if (type == "ok") {
+      std::optional<int64_t> value;
+      if (auto m = Int(doc, "value", &value)) return m;
+      if (!value) return Malformed{"an ok of read with no \"value\""};
+      Add(b, {.time_ns = t, .value = *value, .kind = EventKind::kQuery});
+      return std::nullopt;
+    }
+    if (type == "fail") return Torn(doc, b, t, EventKind::kQuery, 0);
+    return std::nullopt;
+  }
+
+  // A program's own lock asked for, held, given up or not got.
+  std::optional<Malformed> Lock(const json& doc, size_t b,
+                                const std::string& type, const std::string& f,
+                                uint64_t t) {
+    uint16_t lock = 0;
+    if (auto m = LockOf(doc, &lock)) return m;
+    BuyerBuild& buyer = buyers_[b];
+    if (buyer.done) NewAttempt(&buyer);
+    if (f == "unlock") {
+      if (type == "ok") {
+        Add(b, {.time_ns = t, .kind = EventKind::kRelease, .event = lock});
+      }
+    } else if (type == "invoke") {
+      buyer.asked[lock] = static_cast<int64_t>(t);
+      Add(b, {.time_ns = t, .kind = EventKind::kWaiting, .event = lock});
+    } else if (type == "ok") {
+      LockHeld(b, lock, t);
+    } else if (type == "fail") {
+      buyer.asked[lock] = -1;
+      return AddFailure(doc, b, t, lock);
+    }
+    return std::nullopt;
+  }
+
+  // The lock named by a lock line, numbered in the order of first use.
+  std::optional<Malformed> LockOf(const json& doc, uint16_t* lock) {
+    const std::string name = Text(doc, "lock").value_or("");
+    auto it = std::find(locks_.begin(), locks_.end(), name);
+    if (it == locks_.end()) {
+      if (locks_.size() == kMaxLocksChecked) {
+        return Malformed{
+            fmt::format("more than {} locks named", kMaxLocksChecked)};
+      }
+      it = locks_.insert(locks_.end(), name);
+    }
+    *lock = static_cast<uint16_t>(it - locks_.begin());
+    return std::nullopt;
+  }
+
+  // A lock held: how long it was waited for, from when it was asked for.
+  void LockHeld(size_t b, uint16_t lock, uint64_t t) {
+    BuyerBuild& buyer = buyers_[b];
+    const int64_t asked = buyer.asked[lock];
+    buyer.asked[lock] = -1;
+    const auto waited_us = static_cast<uint32_t>(
+        asked < 0 ? 0
+                  : std::min<int64_t>((static_cast<int64_t>(t) - asked) / 1000,
+                                      UINT32_MAX));
+    Add(b, {.time_ns = t,
+            .kind = EventKind::kAcquired,
+            .event = lock,
+            .aux = waited_us});
+  }
+
+  // A failed purchase or wait of `event` (a program's lock): why, as its
+  // line's "error" says (FailureOf).
+  std::optional<Malformed> AddFailure(const json& doc, size_t b, uint64_t t,
+                                      uint16_t event) {
+    uint32_t failure = 0;
+    uint8_t flags = 0;
+    if (auto m = FailureOf(doc, &failure, &flags)) return m;
+    Add(b, {.time_ns = t,
+            .kind = EventKind::kFailed,
+            .flags = flags,
+            .event = event,
+            .aux = failure});
+    return std::nullopt;
   }
 
   // An injected fault (process "nemesis").
@@ -217,7 +276,10 @@ class TrialBuild {
     }
     std::optional<int64_t> value;
     if (auto m = Int(doc, "value", &value)) return m;
-    Add(b, t, EventKind::kFault, value.value_or(0), 0, kind);
+    Add(b, {.time_ns = t,
+            .value = value.value_or(0),
+            .kind = EventKind::kFault,
+            .aux = kind});
     return std::nullopt;
   }
 
@@ -261,23 +323,19 @@ class TrialBuild {
     const auto e = static_cast<uint16_t>(event);
     if (e != 0) {
       buyers_[b].further_read |= 1u << e;
-      if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
-      std::optional<int64_t> value;
-      if (auto m = Int(doc, "value", &value)) return m;
-      if (!value) return Malformed{"a read note with no \"value\""};
-      Add(b, t, EventKind::kRead, *value, 0, 0, e);
-      return std::nullopt;
+    } else {
+      buyers_[b].stepped = true;
+      if (f == "take") {
+        Add(b, {.time_ns = t, .kind = EventKind::kInvoke});
+        return std::nullopt;
+      }
     }
-    buyers_[b].stepped = true;
-    if (f == "take") {
-      Add(b, t, EventKind::kInvoke);
-      return std::nullopt;
-    }
-    if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, 0);
+    if (doc.contains("error")) return Torn(doc, b, t, EventKind::kRead, e);
     std::optional<int64_t> value;
     if (auto m = Int(doc, "value", &value)) return m;
     if (!value) return Malformed{"a read note with no \"value\""};
-    Add(b, t, EventKind::kRead, *value);
+    Add(b,
+        {.time_ns = t, .value = *value, .kind = EventKind::kRead, .event = e});
     return std::nullopt;
   }
 
@@ -293,10 +351,14 @@ class TrialBuild {
     const auto e = static_cast<uint16_t>(event);
     BuyerBuild& buyer = buyers_[b];
     if ((buyer.further_read & (1u << e)) == 0) {
-      Add(b, buyer.invoke_ns, EventKind::kRead, *value + 1, 0, 0, e);
+      Add(b, {.time_ns = buyer.invoke_ns,
+              .value = *value + 1,
+              .kind = EventKind::kRead,
+              .event = e});
     }
     buyer.further_read &= ~(1u << e);
-    Add(b, t, EventKind::kWrite, *value, 0, 0, e);
+    Add(b,
+        {.time_ns = t, .value = *value, .kind = EventKind::kWrite, .event = e});
     return std::nullopt;
   }
 
@@ -308,16 +370,13 @@ class TrialBuild {
     if (auto m = EventOf(doc, "event", &event)) return m;
     const auto e = static_cast<uint16_t>(event);
     buyers_[b].further_read &= ~(1u << e);
-    if (f == "failed") {
-      uint32_t failure = 0;
-      uint8_t flags = 0;
-      if (auto m = FailureOf(doc, &failure, &flags)) return m;
-      Add(b, t, EventKind::kFailed, 0, flags, failure, e);
-      return std::nullopt;
-    }
+    if (f == "failed") return AddFailure(doc, b, t, e);
     std::optional<int64_t> value;
     if (auto m = Int(doc, "value", &value)) return m;
-    Add(b, t, EventKind::kSoldOut, value.value_or(0), 0, 0, e);
+    Add(b, {.time_ns = t,
+            .value = value.value_or(0),
+            .kind = EventKind::kSoldOut,
+            .event = e});
     return std::nullopt;
   }
 
@@ -329,7 +388,9 @@ class TrialBuild {
     if (doc.contains("event")) {
       if (auto m = EventOf(doc, "event", &event)) return m;
     }
-    Add(b, t, EventKind::kTruncated, 0, 0, 0, static_cast<uint16_t>(event));
+    Add(b, {.time_ns = t,
+            .kind = EventKind::kTruncated,
+            .event = static_cast<uint16_t>(event)});
     return std::nullopt;
   }
 
@@ -340,7 +401,8 @@ class TrialBuild {
     if (auto m = Buyer(doc, &b)) return m;
     std::optional<int64_t> value;
     if (auto m = Int(doc, "value", &value)) return m;
-    Add(b, t, EventKind::kRetry, value.value_or(1), 0, 0, 0);
+    Add(b,
+        {.time_ns = t, .value = value.value_or(1), .kind = EventKind::kRetry});
     return std::nullopt;
   }
 
@@ -359,8 +421,10 @@ class TrialBuild {
         }
       }
     }
-    Add(b, t, EventKind::kBackoff, 0, 0, gave_back,
-        static_cast<uint16_t>(held));
+    Add(b, {.time_ns = t,
+            .kind = EventKind::kBackoff,
+            .event = static_cast<uint16_t>(held),
+            .aux = gave_back});
     return std::nullopt;
   }
 
@@ -459,10 +523,7 @@ class TrialBuild {
     }
     for (size_t b = 0; b < buyers_.size(); ++b) {
       EventWriter writer = run.history->WriterFor(static_cast<uint32_t>(b));
-      for (const Event& e : buyers_[b].events) {
-        writer.Record(e.time_ns, e.attempt, e.kind, e.value, e.flags, e.aux,
-                      e.event);
-      }
+      for (const Event& e : buyers_[b].events) writer.Record(e);
       buyers_[b].events = {};
     }
     return std::nullopt;
@@ -596,7 +657,7 @@ class TrialBuild {
         guard_ != GuardKind::kNone) {
       return;
     }
-    Add(b, buyer.invoke_ns, EventKind::kInvoke);
+    Add(b, {.time_ns = buyer.invoke_ns, .kind = EventKind::kInvoke});
     buyer.open = false;
     buyer.done = true;
   }
@@ -606,11 +667,12 @@ class TrialBuild {
     buyer->done = false;
   }
 
-  void Add(size_t b, uint64_t t, EventKind kind, int64_t value = 0,
-           uint8_t flags = 0, uint32_t aux = 0, uint16_t event = 0) {
+  // Appends `e` to buyer `b`'s events, in its current attempt.
+  void Add(size_t b, Event e) {
     BuyerBuild& buyer = buyers_[b];
-    buyer.events.push_back({t, value, static_cast<uint32_t>(b), buyer.attempt,
-                            kind, flags, event, aux});
+    e.buyer = static_cast<uint32_t>(b);
+    e.attempt = buyer.attempt;
+    buyer.events.push_back(e);
   }
 
   // A read that found no count: `bytes` it saw (null: none at all).
@@ -621,92 +683,148 @@ class TrialBuild {
     const uint32_t aux = bytes ? static_cast<uint32_t>(std::clamp<int64_t>(
                                      *bytes, 0, kUnreadable - 1))
                                : kUnreadable;
-    Add(b, t, kind, 0, kTorn, aux, event);
+    Add(b, {.time_ns = t,
+            .kind = kind,
+            .flags = kTorn,
+            .event = event,
+            .aux = aux});
     return std::nullopt;
   }
 
+  // A buy line of buyer `b`: its invoke, or its outcome, one function per
+  // type of outcome.
   std::optional<Malformed> Buy(const json& doc, size_t b,
                                const std::string& type, uint64_t t) {
-    BuyerBuild& buyer = buyers_[b];
-    const size_t events = counts_.size();
     if (type == "invoke") {
-      Abandon(b);
-      // A program's purchase begun while one is open: a new one.
-      if (buyer.done || (program_ && buyer.open)) NewAttempt(&buyer);
-      buyer.open = true;
-      buyer.stepped = false;
-      buyer.invoke_ns = t;
-      if (program_) Add(b, t, EventKind::kInvoke);
+      BuyInvoke(b, t);
       return std::nullopt;
     }
+    BuyOutcome o;
+    if (auto m = OutcomeOf(doc, b, t, &o)) return m;
+    using Taker = std::optional<Malformed> (TrialBuild::*)(const json&,
+                                                           const BuyOutcome&);
+    static constexpr std::pair<std::string_view, Taker> kOutcomes[] = {
+        {"info", &TrialBuild::BuyInfo},
+        {"ok", &TrialBuild::BuyOk},
+        {"fail", &TrialBuild::BuyFail},
+    };
+    for (const auto& [name, take] : kOutcomes) {
+      if (type != name) continue;
+      if (auto m = (this->*take)(doc, o)) return m;
+      BuyerBuild& buyer = buyers_[b];
+      buyer.open = false;
+      buyer.stepped = false;
+      buyer.done = true;
+      return std::nullopt;
+    }
+    return Malformed{fmt::format("unknown type \"{}\"", Visible(type))};
+  }
+
+  void BuyInvoke(size_t b, uint64_t t) {
+    BuyerBuild& buyer = buyers_[b];
+    Abandon(b);
+    // A program's purchase begun while one is open: a new one.
+    if (buyer.done || (program_ && buyer.open)) NewAttempt(&buyer);
+    buyer.open = true;
+    buyer.stepped = false;
+    buyer.invoke_ns = t;
+    if (program_) Add(b, {.time_ns = t, .kind = EventKind::kInvoke});
+  }
+
+  // What a buy's outcome line says, with what its buyer's earlier lines
+  // told of the purchase.
+  struct BuyOutcome {
+    size_t b = 0;
+    uint64_t t = 0;
+    uint64_t began = 0;  // when the purchase was invoked
+    // Its read (or take) is in the events already (a note told it, or a
+    // program's own events did).
+    bool stepped = false;
+    bool read_at_invoke = false;  // it read (or took) when invoked
+    std::optional<int64_t> value, read, wrote;
+  };
+
+  std::optional<Malformed> OutcomeOf(const json& doc, size_t b, uint64_t t,
+                                     BuyOutcome* o) {
+    BuyerBuild& buyer = buyers_[b];
     // ticketsim's own buyers: the invoke tells when the purchase began; the
     // outcome tells how, which the events say in two steps.
     if (!buyer.open) {
       buyer.invoke_ns = t;
       buyer.stepped = false;
     }
-    const uint64_t began = buyer.invoke_ns;
+    o->b = b;
+    o->t = t;
+    o->began = buyer.invoke_ns;
     // Without a note, an unguarded purchase read (or took) when it was
     // invoked; a guarded one was invoked waiting for its guard and, telling
     // no read, never read.
-    const bool stepped = buyer.stepped || program_;
-    const bool read_at_invoke = !stepped && guard_ == GuardKind::kNone;
-    std::optional<int64_t> value, read, wrote;
-    if (auto m = Int(doc, "value", &value)) return m;
-    if (auto m = Int(doc, "read", &read)) return m;
-    if (auto m = Int(doc, "wrote", &wrote)) return m;
-    if (type == "info") {
-      // Indeterminate: it stays open (a program's already is).
-      // Its events left it open, before the fault that killed it if one
-      // did (the checker looks for that fault last).
-      if (read_at_invoke) {
-        auto at = buyer.events.end();
-        while (at != buyer.events.begin() &&
-               std::prev(at)->kind == EventKind::kFault) {
-          --at;
-        }
-        for (size_t e = 0; e < events; ++e) {
-          at = buyer.events.insert(
-              at, {began, 0, static_cast<uint32_t>(b), buyer.attempt,
-                   EventKind::kInvoke, 0, static_cast<uint16_t>(e), 0});
-          ++at;
-        }
-      }
-    } else if (type == "ok") {
-      if (wrote) {
-        if (!stepped) {
-          Add(b, began, EventKind::kRead, read.value_or(*wrote + 1));
-        }
-        Add(b, t, EventKind::kWrite, *wrote);
-      } else {
-        if (!stepped) Add(b, began, EventKind::kInvoke);
-        const auto printed = doc.find("printed");
-        const bool was_printed = printed != doc.end() &&
-                                 printed->is_boolean() && printed->get<bool>();
-        Add(b, t, EventKind::kTook, value.value_or(0),
-            static_cast<uint8_t>((value ? 0 : kNoSeat) |
-                                 (was_printed ? kPrinted : 0)));
-      }
-    } else if (type == "fail") {
-      const std::string error = Text(doc, "error").value_or("");
-      if (error == "sold out") {
-        if (!stepped) Add(b, began, EventKind::kRead, read.value_or(0));
-        Add(b, t, EventKind::kSoldOut, read.value_or(0));
-      } else if (error == "torn read") {
-        if (auto m = Torn(doc, b, t, EventKind::kRead, 0)) return m;
-      } else {
-        uint32_t failure = 0;
-        uint8_t flags = 0;
-        if (auto m = FailureOf(doc, &failure, &flags)) return m;
-        Add(b, t, EventKind::kFailed, 0, flags, failure);
-      }
-    } else {
-      return Malformed{fmt::format("unknown type \"{}\"", Visible(type))};
+    o->stepped = buyer.stepped || program_;
+    o->read_at_invoke = !o->stepped && guard_ == GuardKind::kNone;
+    if (auto m = Int(doc, "value", &o->value)) return m;
+    if (auto m = Int(doc, "read", &o->read)) return m;
+    return Int(doc, "wrote", &o->wrote);
+  }
+
+  // Indeterminate: it stays open (a program's already is). Its events left
+  // it open, before the fault that killed it if one did (the checker looks
+  // for that fault last).
+  std::optional<Malformed> BuyInfo(const json&, const BuyOutcome& o) {
+    if (!o.read_at_invoke) return std::nullopt;
+    BuyerBuild& buyer = buyers_[o.b];
+    auto at = buyer.events.end();
+    while (at != buyer.events.begin() &&
+           std::prev(at)->kind == EventKind::kFault) {
+      --at;
     }
-    buyer.open = false;
-    buyer.stepped = false;
-    buyer.done = true;
+    for (size_t e = 0; e < counts_.size(); ++e) {
+      at = buyer.events.insert(
+          at, {o.began, 0, static_cast<uint32_t>(o.b), buyer.attempt,
+               EventKind::kInvoke, 0, static_cast<uint16_t>(e), 0});
+      ++at;
+    }
     return std::nullopt;
+  }
+
+  // A confirmed purchase: a write (what it read and wrote) or a take.
+  std::optional<Malformed> BuyOk(const json& doc, const BuyOutcome& o) {
+    if (o.wrote) {
+      if (!o.stepped) {
+        Add(o.b, {.time_ns = o.began,
+                  .value = o.read.value_or(*o.wrote + 1),
+                  .kind = EventKind::kRead});
+      }
+      Add(o.b, {.time_ns = o.t, .value = *o.wrote, .kind = EventKind::kWrite});
+      return std::nullopt;
+    }
+    if (!o.stepped) Add(o.b, {.time_ns = o.began, .kind = EventKind::kInvoke});
+    const auto printed = doc.find("printed");
+    const bool was_printed =
+        printed != doc.end() && printed->is_boolean() && printed->get<bool>();
+    Add(o.b, {.time_ns = o.t,
+              .value = o.value.value_or(0),
+              .kind = EventKind::kTook,
+              .flags = static_cast<uint8_t>((o.value ? 0 : kNoSeat) |
+                                            (was_printed ? kPrinted : 0))});
+    return std::nullopt;
+  }
+
+  // A purchase that did not happen: sold out, a torn read, or a failure.
+  std::optional<Malformed> BuyFail(const json& doc, const BuyOutcome& o) {
+    const std::string error = Text(doc, "error").value_or("");
+    if (error == "sold out") {
+      if (!o.stepped) {
+        Add(o.b, {.time_ns = o.began,
+                  .value = o.read.value_or(0),
+                  .kind = EventKind::kRead});
+      }
+      Add(o.b, {.time_ns = o.t,
+                .value = o.read.value_or(0),
+                .kind = EventKind::kSoldOut});
+      return std::nullopt;
+    }
+    if (error == "torn read") return Torn(doc, o.b, o.t, EventKind::kRead, 0);
+    return AddFailure(doc, o.b, o.t, 0);
   }
 
   ImportedTrial out_;
@@ -718,17 +836,15 @@ class TrialBuild {
   std::vector<std::string> locks_;              // a program's, by first use
 };
 
-// Reads one line into the trial under way (or starts one).
-std::optional<Malformed> ReadLineInto(const std::string& text, int64_t number,
-                                      std::unique_ptr<TrialBuild>* trial,
-                                      bool* final) {
-  *final = false;
-  if (text.find_first_not_of(" \t\r") == std::string::npos) {
-    return std::nullopt;
-  }
-  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Malformed{"not JSON"};
-  if (!doc.is_object()) return Malformed{"not a JSON object"};
+// The fields every line has.
+struct LineHead {
+  std::string type;
+  std::string f;
+  uint64_t time = 0;
+  const json* process = nullptr;
+};
+
+std::optional<Malformed> HeadOf(const json& doc, LineHead* head) {
   const auto word = [&doc](const char* key) -> std::optional<std::string> {
     auto it = doc.find(key);
     if (it == doc.end() || !it->is_string()) return std::nullopt;
@@ -742,54 +858,83 @@ std::optional<Malformed> ReadLineInto(const std::string& text, int64_t number,
   if (time == doc.end() || !time->is_number_unsigned()) {
     return Malformed{"no \"time\" (nanoseconds from 0)"};
   }
-  const auto t = time->get<uint64_t>();
   auto process = doc.find("process");
   if (process == doc.end()) return Malformed{"no \"process\""};
-  if (process->is_string() && process->get<std::string>() == "ticketsim" &&
-      *f == "start") {
-    if (*trial != nullptr) {
-      return Malformed{fmt::format(
-          "a start line, but the trial begun on line {} has no final line",
-          (*trial)->result().start_line)};
-    }
-    std::optional<int64_t> number_of_trial;
-    if (auto it = doc.find("trial");
-        it != doc.end() && it->is_number_integer()) {
-      number_of_trial = it->get<int64_t>();
-    }
-    *trial = std::make_unique<TrialBuild>(number, number_of_trial.value_or(1));
-    if (auto m = (*trial)->Start(doc)) return m;
-    (*trial)->Prepare();
-    return std::nullopt;
+  *head = {*type, *f, time->get<uint64_t>(), &*process};
+  return std::nullopt;
+}
+
+// A start line, on line `number`: a new trial begins.
+std::optional<Malformed> StartTrial(const json& doc, int64_t number,
+                                    std::unique_ptr<TrialBuild>* trial) {
+  if (*trial != nullptr) {
+    return Malformed{fmt::format(
+        "a start line, but the trial begun on line {} has no final line",
+        (*trial)->result().start_line)};
   }
-  if (*trial == nullptr) {
-    // A controlled schedule's line follows its trial's final line.
-    if (*f == "schedule") return std::nullopt;
-    return Malformed{"a line outside a trial (before its start line)"};
+  std::optional<int64_t> number_of_trial;
+  if (auto it = doc.find("trial"); it != doc.end() && it->is_number_integer()) {
+    number_of_trial = it->get<int64_t>();
   }
-  TrialBuild& build = **trial;
-  if (process->is_number_integer()) {
-    const auto b = process->get<int64_t>();
-    if (b < 0 || b >= static_cast<int64_t>(build.buyers())) {
+  *trial = std::make_unique<TrialBuild>(number, number_of_trial.value_or(1));
+  if (auto m = (*trial)->Start(doc)) return m;
+  (*trial)->Prepare();
+  return std::nullopt;
+}
+
+// A line inside a trial, by whose it is: a buyer's operation, an injected
+// fault, or a note of ticketsim's own (the final line among them).
+std::optional<Malformed> TrialLine(const json& doc, const LineHead& head,
+                                   TrialBuild* build, bool* final) {
+  const json& process = *head.process;
+  if (process.is_number_integer()) {
+    const auto b = process.get<int64_t>();
+    if (b < 0 || b >= static_cast<int64_t>(build->buyers())) {
       return Malformed{fmt::format(
           "process {} is not a buyer of the {} the start line names", b,
-          build.buyers())};
+          build->buyers())};
     }
-    return build.Operation(doc, static_cast<size_t>(b), *type, *f, t);
+    return build->Operation(doc, static_cast<size_t>(b), head.type, head.f,
+                            head.time);
   }
-  if (!process->is_string()) {
+  if (!process.is_string()) {
     return Malformed{"\"process\" is neither a buyer nor a name"};
   }
-  const std::string who = process->get<std::string>();
-  if (who == "nemesis") return build.Fault(doc, *f, t);
+  const std::string who = process.get<std::string>();
+  if (who == "nemesis") return build->Fault(doc, head.f, head.time);
   if (who != "ticketsim") {
     return Malformed{fmt::format("unknown process \"{}\"", Visible(who))};
   }
-  if (*f == "final") {
+  if (head.f == "final") {
     *final = true;
-    return build.Final(doc);
+    return build->Final(doc);
   }
-  return build.Note(doc, *f, t);
+  return build->Note(doc, head.f, head.time);
+}
+
+// Reads one line into the trial under way (or starts one).
+std::optional<Malformed> ReadLineInto(const std::string& text, int64_t number,
+                                      std::unique_ptr<TrialBuild>* trial,
+                                      bool* final) {
+  *final = false;
+  if (text.find_first_not_of(" \t\r") == std::string::npos) {
+    return std::nullopt;
+  }
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Malformed{"not JSON"};
+  if (!doc.is_object()) return Malformed{"not a JSON object"};
+  LineHead head;
+  if (auto m = HeadOf(doc, &head)) return m;
+  if (head.process->is_string() &&
+      head.process->get<std::string>() == "ticketsim" && head.f == "start") {
+    return StartTrial(doc, number, trial);
+  }
+  if (*trial == nullptr) {
+    // A controlled schedule's line follows its trial's final line.
+    if (head.f == "schedule") return std::nullopt;
+    return Malformed{"a line outside a trial (before its start line)"};
+  }
+  return TrialLine(doc, head, trial->get(), final);
 }
 
 // Closes the file it holds.
@@ -817,6 +962,24 @@ Status OpenHistory(const std::string& path,
   if (*in == nullptr) {
     return Status::Invalid(
         fmt::format("cannot open it: {}", std::strerror(err)));
+  }
+  return Status::Ok();
+}
+
+// Whether a history read to its end, `lines` lines of `trials` trials and
+// with `open` the trial under way, was whole.
+Status WholeHistory(const std::string& name, int64_t lines, int64_t trials,
+                    TrialBuild* open) {
+  if (open != nullptr) {
+    return Status::Invalid(fmt::format(
+        "{}:{}: the file ends inside the trial begun on line {}, with no "
+        "final line (a history cut short?)",
+        name, lines, open->result().start_line));
+  }
+  if (trials == 0) {
+    return Status::Invalid(fmt::format(
+        "{}:{}: no trial in it (no start and final lines): not a history", name,
+        std::max<int64_t>(lines, 1)));
   }
   return Status::Ok();
 }
@@ -849,11 +1012,8 @@ Status ReadHistory(const std::string& path,
     }
     bool final = false;
     if (auto m = ReadLineInto(line, number, &trial, &final)) {
-      constexpr size_t kShown = 120;
-      std::string shown = Visible(line.substr(0, kShown));
-      if (line.size() > kShown) shown += " ...";
-      return Status::Invalid(
-          fmt::format("{}:{}: {}: {}", name, number, m->why, shown));
+      return Status::Invalid(fmt::format("{}:{}: {}: {}", name, number, m->why,
+                                         VisibleCut(line, 120)));
     }
     if (final) {
       ++trials;
@@ -865,18 +1025,7 @@ Status ReadHistory(const std::string& path,
     return Status::Invalid(fmt::format("{}:{}: cannot read it: {}", name,
                                        number + 1, std::strerror(errno)));
   }
-  if (trial != nullptr) {
-    return Status::Invalid(fmt::format(
-        "{}:{}: the file ends inside the trial begun on line {}, with no "
-        "final line (a history cut short?)",
-        name, number, trial->result().start_line));
-  }
-  if (trials == 0) {
-    return Status::Invalid(fmt::format(
-        "{}:{}: no trial in it (no start and final lines): not a history", name,
-        std::max<int64_t>(number, 1)));
-  }
-  return Status::Ok();
+  return WholeHistory(name, number, trials, trial.get());
 }
 
 int CheckHistory(const std::string& path, std::FILE* out, std::FILE* err) {

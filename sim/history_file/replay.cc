@@ -18,6 +18,25 @@
 namespace ticketsim {
 namespace {
 
+// The buyers a schedule line's "steps" list; false (with *why) if it is
+// not a list of buyer numbers short enough to replay.
+bool ParseSteps(const nlohmann::json& steps, std::vector<uint32_t>* out,
+                std::string* why) {
+  if (steps.size() > kMaxListedSteps) {
+    *why = fmt::format("{} steps; at most {} are replayed", steps.size(),
+                       kMaxListedSteps);
+    return false;
+  }
+  for (const nlohmann::json& step : steps) {
+    if (!step.is_number_unsigned() || step.get<uint64_t>() > UINT32_MAX) {
+      *why = "\"steps\" must list buyer numbers";
+      return false;
+    }
+    out->push_back(static_cast<uint32_t>(step.get<uint64_t>()));
+  }
+  return true;
+}
+
 // Parses one schedule line; nullopt (with *why) if it is not one.
 std::optional<Replay> ParseScheduleLine(const std::string& line,
                                         std::string* why) {
@@ -45,18 +64,7 @@ std::optional<Replay> ParseScheduleLine(const std::string& line,
     *why = "a schedule line needs \"steps\" (a list), \"seed\" and \"trial\"";
     return std::nullopt;
   }
-  if (steps->size() > kMaxListedSteps) {
-    *why = fmt::format("{} steps; at most {} are replayed", steps->size(),
-                       kMaxListedSteps);
-    return std::nullopt;
-  }
-  for (const nlohmann::json& step : *steps) {
-    if (!step.is_number_unsigned() || step.get<uint64_t>() > UINT32_MAX) {
-      *why = "\"steps\" must list buyer numbers";
-      return std::nullopt;
-    }
-    r.steps.push_back(static_cast<uint32_t>(step.get<uint64_t>()));
-  }
+  if (!ParseSteps(*steps, &r.steps, why)) return std::nullopt;
   r.seed = seed->get<uint64_t>();
   r.trial = trial->get<int64_t>();
   if (const nlohmann::json* s = field("schedule"); s && s->is_string()) {

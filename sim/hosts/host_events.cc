@@ -58,9 +58,10 @@ Status HostEvents::TakeEvent(const Event& e, int64_t run_time, int64_t now,
         fmt::format("an event of buyer {} at a time outside the run", b));
   }
   ++recorded_[b];
-  writers_[b].Record(static_cast<uint64_t>(std::clamp<int64_t>(
-                         run_time, 0, std::max<int64_t>(now, 0))),
-                     e.attempt, e.kind, e.value, e.flags, e.aux, e.event);
+  Event at = e;
+  at.time_ns = static_cast<uint64_t>(
+      std::clamp<int64_t>(run_time, 0, std::max<int64_t>(now, 0)));
+  writers_[b].Record(at);
   if (e.kind == EventKind::kWrite || e.kind == EventKind::kTook ||
       e.kind == EventKind::kSoldOut || e.kind == EventKind::kFailed) {
     ++attempts_done_;

@@ -926,9 +926,9 @@ class ProgramRunner {
                          });
       }
       EventWriter writer = result_->history->WriterFor(lane.index);
-      for (const Event& e : events) {
-        writer.Record(e.time_ns - static_cast<uint64_t>(origin), e.attempt,
-                      e.kind, e.value, e.flags, e.aux, e.event);
+      for (Event e : events) {
+        e.time_ns -= static_cast<uint64_t>(origin);
+        writer.Record(e);
       }
       BuyerProcess process;
       process.pid = lane.pgid;

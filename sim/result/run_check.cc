@@ -60,101 +60,128 @@ std::string LastStderrLine(const ProgramLane& lane) {
 
 namespace {
 
+// The guard `event` is taken under, in a witness's words: "flock", or
+// "seat's flock" with several events.
+std::string GuardOf(const Scenario& scenario, size_t event) {
+  const std::string guard(WordOf(kGuardKinds, scenario.guard.kind));
+  return EventCount(scenario) == 1
+             ? guard
+             : fmt::format("{}'s {}", EventName(scenario, event), guard);
+}
+
+// The time of the last event of `kind` about `event` in buyer `b`'s
+// history, if one was kept.
+std::optional<uint64_t> LastTime(const RunResult& result, uint32_t b,
+                                 EventKind kind, size_t event) {
+  if (result.history == nullptr) return std::nullopt;
+  const auto events = result.history->EventsOf(b);
+  for (auto e = events.rbegin(); e != events.rend(); ++e) {
+    if (e->kind == kind && e->event == event) return e->time_ns;
+  }
+  return std::nullopt;
+}
+
+// When buyer `b` was killed by its own fault, if it was: it died then, not
+// when it was seen dead.
+std::optional<uint64_t> FaultDeath(const RunResult& result, uint32_t b) {
+  if (result.history == nullptr) return std::nullopt;
+  const auto events = result.history->EventsOf(b);
+  if (!events.empty() && events.back().kind == EventKind::kFault &&
+      static_cast<FaultKind>(events.back().aux) != FaultKind::kPause) {
+    return events.back().time_ns;
+  }
+  return std::nullopt;
+}
+
+// An abandoned lock's witness: who died holding what, and when.
+Witness AbandonedWitness(const RunResult& result, const AbandonedLock& a) {
+  const std::string guard = GuardOf(result.scenario, a.event);
+  const std::optional<uint64_t> fault = FaultDeath(result, a.buyer);
+  Witness w = WitnessOf(
+      fault ? fmt::format("buyer {} (pid {}) was killed by SIG{} at {} "
+                          "holding the {} (seen dead at {})",
+                          a.buyer, a.pid, sigabbrev_np(a.signal),
+                          FormatTime(*fault), guard, FormatTime(a.time_ns))
+            : fmt::format("buyer {} (pid {}) died by SIG{} holding the {} "
+                          "(seen dead at {})",
+                          a.buyer, a.pid, sigabbrev_np(a.signal), guard,
+                          FormatTime(a.time_ns)));
+  if (const auto held =
+          LastTime(result, a.buyer, EventKind::kAcquired, a.event)) {
+    w.Add({a.buyer, 0, "hold", std::nullopt, *held});
+  }
+  w.Add({a.buyer, 0, "died", std::nullopt, fault ? *fault : a.time_ns});
+  if (fault) w.Add({a.buyer, 0, "seen dead", std::nullopt, a.time_ns});
+  return w;
+}
+
+// A lock whose holder died, which nothing releases (the run's own finding:
+// no history shows it).
+void AddAbandonedLocks(const RunResult& result, Verdict* verdict) {
+  if (result.abandoned.empty()) return;
+  Violation v;
+  v.kind = ViolationKind::kAbandonedLock;
+  v.count = static_cast<int64_t>(result.abandoned.size());
+  for (const AbandonedLock& a : result.abandoned) {
+    if (v.witnesses.size() == kMaxWitnesses) {
+      ++v.unwitnessed;
+      continue;
+    }
+    v.witnesses.push_back(AbandonedWitness(result, a));
+  }
+  const AbandonedLock& first = result.abandoned.front();
+  v.summary = fmt::format(
+      "pid {} died holding the {}, which nothing releases: every buyer "
+      "after it would have waited out its timeout, so the run was ended",
+      first.pid, GuardOf(result.scenario, first.event));
+  verdict->violations.push_back(std::move(v));
+}
+
+// The deadlock's one witness, the cycle: the sentence says who holds what.
+Witness DeadlockWitness(const RunResult& result) {
+  std::string cycle;
+  Witness w;
+  for (const DeadlockLink& link : result.deadlock) {
+    const std::string text =
+        fmt::format("buyer {} (pid {}) holds {} and waits for {}", link.buyer,
+                    link.pid, GuardOf(result.scenario, link.holds),
+                    GuardOf(result.scenario, link.waits_for));
+    cycle += (cycle.empty() ? "" : "; ") + text;
+    if (const auto held =
+            LastTime(result, link.buyer, EventKind::kAcquired, link.holds)) {
+      w.Add({link.buyer, 0, "hold", static_cast<int64_t>(link.holds), *held});
+    }
+    if (const auto wait =
+            LastTime(result, link.buyer, EventKind::kWaiting, link.waits_for)) {
+      w.Add(
+          {link.buyer, 0, "wait", static_cast<int64_t>(link.waits_for), *wait});
+    }
+  }
+  w.text = cycle;
+  w.Add({result.deadlock.front().buyer, 0, "found", std::nullopt,
+         result.deadlock_ns});
+  return w;
+}
+
+// A cycle of buyers each waiting for the next (the run's own finding).
+void AddDeadlock(const RunResult& result, Verdict* verdict) {
+  if (result.deadlock.empty()) return;
+  Violation v;
+  v.kind = ViolationKind::kDeadlock;
+  v.count = 1;
+  v.witnesses.push_back(DeadlockWitness(result));
+  v.summary = fmt::format(
+      "a cycle of {} buyers, found at {}; none can go on, so the run "
+      "was ended",
+      result.deadlock.size(), FormatTime(result.deadlock_ns));
+  verdict->violations.push_back(std::move(v));
+}
+
 // The run's own findings, which no history shows: an abandoned lock, a
 // deadlock.
 void AddRunViolations(const RunResult& result, Verdict* verdict) {
-  const Scenario& scenario = result.scenario;
-  const std::string guard(WordOf(kGuardKinds, scenario.guard.kind));
-  const auto guard_of = [&](size_t event) {
-    return EventCount(scenario) == 1
-               ? guard
-               : fmt::format("{}'s {}", EventName(scenario, event), guard);
-  };
-  // The time of the last event of `kind` about `event` in buyer `b`'s
-  // history, if one was kept.
-  const auto last = [&](uint32_t b, EventKind kind,
-                        size_t event) -> std::optional<uint64_t> {
-    if (result.history == nullptr) return std::nullopt;
-    const auto events = result.history->EventsOf(b);
-    for (auto e = events.rbegin(); e != events.rend(); ++e) {
-      if (e->kind == kind && e->event == event) return e->time_ns;
-    }
-    return std::nullopt;
-  };
-  if (!result.abandoned.empty()) {
-    Violation v;
-    v.kind = ViolationKind::kAbandonedLock;
-    v.count = static_cast<int64_t>(result.abandoned.size());
-    for (const AbandonedLock& a : result.abandoned) {
-      if (v.witnesses.size() == kMaxWitnesses) {
-        ++v.unwitnessed;
-        continue;
-      }
-      // Killed by its own fault: it died then, not when it was seen dead.
-      std::optional<uint64_t> fault;
-      if (result.history != nullptr) {
-        const auto events = result.history->EventsOf(a.buyer);
-        if (!events.empty() && events.back().kind == EventKind::kFault &&
-            static_cast<FaultKind>(events.back().aux) != FaultKind::kPause) {
-          fault = events.back().time_ns;
-        }
-      }
-      Witness w = WitnessOf(
-          fault ? fmt::format("buyer {} (pid {}) was killed by SIG{} at {} "
-                              "holding the {} (seen dead at {})",
-                              a.buyer, a.pid, sigabbrev_np(a.signal),
-                              FormatTime(*fault), guard_of(a.event),
-                              FormatTime(a.time_ns))
-                : fmt::format("buyer {} (pid {}) died by SIG{} holding the {} "
-                              "(seen dead at {})",
-                              a.buyer, a.pid, sigabbrev_np(a.signal),
-                              guard_of(a.event), FormatTime(a.time_ns)));
-      if (const auto held = last(a.buyer, EventKind::kAcquired, a.event)) {
-        w.Add({a.buyer, 0, "hold", std::nullopt, *held});
-      }
-      w.Add({a.buyer, 0, "died", std::nullopt, fault ? *fault : a.time_ns});
-      if (fault) w.Add({a.buyer, 0, "seen dead", std::nullopt, a.time_ns});
-      v.witnesses.push_back(std::move(w));
-    }
-    const AbandonedLock& first = result.abandoned.front();
-    v.summary = fmt::format(
-        "pid {} died holding the {}, which nothing releases: every buyer "
-        "after it would have waited out its timeout, so the run was ended",
-        first.pid, guard_of(first.event));
-    verdict->violations.push_back(std::move(v));
-  }
-  if (!result.deadlock.empty()) {
-    Violation v;
-    v.kind = ViolationKind::kDeadlock;
-    v.count = 1;
-    std::string cycle;
-    Witness w;
-    for (const DeadlockLink& link : result.deadlock) {
-      const std::string text =
-          fmt::format("buyer {} (pid {}) holds {} and waits for {}", link.buyer,
-                      link.pid, guard_of(link.holds), guard_of(link.waits_for));
-      cycle += (cycle.empty() ? "" : "; ") + text;
-      if (const auto held =
-              last(link.buyer, EventKind::kAcquired, link.holds)) {
-        w.Add({link.buyer, 0, "hold", static_cast<int64_t>(link.holds), *held});
-      }
-      if (const auto wait =
-              last(link.buyer, EventKind::kWaiting, link.waits_for)) {
-        w.Add({link.buyer, 0, "wait", static_cast<int64_t>(link.waits_for),
-               *wait});
-      }
-    }
-    // One witness, the cycle: the sentence says who holds what.
-    w.text = cycle;
-    w.Add({result.deadlock.front().buyer, 0, "found", std::nullopt,
-           result.deadlock_ns});
-    v.witnesses.push_back(std::move(w));
-    v.summary = fmt::format(
-        "a cycle of {} buyers, found at {}; none can go on, so the run "
-        "was ended",
-        result.deadlock.size(), FormatTime(result.deadlock_ns));
-    verdict->violations.push_back(std::move(v));
-  }
+  AddAbandonedLocks(result, verdict);
+  AddDeadlock(result, verdict);
 }
 
 // Who a failed process of a program was, in a witness's words, and the
@@ -166,6 +193,22 @@ std::string ProcessWho(const RunResult& result, const ProgramProcessEnd& p) {
     return fmt::format("process {}, started by the program,", p.pid);
   }
   return fmt::format("process {}, started by buyer {},", p.pid, p.lane);
+}
+
+// What failed of a program: `copies` of its copies (or runs, `whole`), and
+// `started` of the processes it started itself.
+std::string CrashSummary(int64_t copies, int64_t started, bool whole) {
+  return fmt::format(
+      "{}: its purchases then may have stopped halfway (see its stderr "
+      "below)",
+      started == 0 ? fmt::format("{} of the program's {} failed", copies,
+                                 whole ? "runs" : "copies")
+      : copies == 0
+          ? fmt::format("{} of the processes the program started failed",
+                        started)
+          : fmt::format("{} of the program's {} and {} of the processes it "
+                        "started failed",
+                        copies, whole ? "runs" : "copies", started));
 }
 
 // A program's processes that crashed: each lane's exit status, and each
@@ -204,18 +247,7 @@ void AddProgramCrashes(const RunResult& result, Verdict* verdict) {
     add(ProcessWho(result, p), p.crash, p.lane);
   }
   if (v.count == 0) return;
-  const int64_t started = v.count - copies;
-  v.summary = fmt::format(
-      "{}: its purchases then may have stopped halfway (see its stderr "
-      "below)",
-      started == 0 ? fmt::format("{} of the program's {} failed", copies,
-                                 whole ? "runs" : "copies")
-      : copies == 0
-          ? fmt::format("{} of the processes the program started failed",
-                        started)
-          : fmt::format("{} of the program's {} and {} of the processes it "
-                        "started failed",
-                        copies, whole ? "runs" : "copies", started));
+  v.summary = CrashSummary(copies, v.count - copies, whole);
   verdict->violations.push_back(std::move(v));
 }
 
@@ -250,82 +282,113 @@ bool ProgramSalesUnknown(const RunResult& result) {
   return result.program != nullptr && SalesUnknown(result);
 }
 
-Verdict CheckRun(const RunResult& result) {
-  const size_t event_count = EventCount(result.scenario);
-  const std::vector<bool> killed = KilledBuyers(result);
-  if (result.tallies != nullptr) {
-    TallyInput input;
-    input.initial = result.scenario.initial;
-    input.final_count = result.final_count;
-    input.final_error = result.final_error;
-    input.tallies = result.tallies.get();
-    for (size_t i = 0; i < result.served_by.size(); ++i) {
-      const int32_t process = result.served_by[i];
-      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
-      input.killed.push_back(killed[i]);
-    }
-    Verdict verdict = CheckTallies(input);
-    AddRunViolations(result, &verdict);
-    AddFirstErrors(result, &verdict);
-    return verdict;
+namespace {
+
+// The pid of the process that served buyer `b` (0: none did).
+pid_t PidOf(const RunResult& result, size_t b) {
+  const int32_t process = result.served_by[b];
+  return process < 0 ? 0 : result.processes[process].pid;
+}
+
+// The verdict on a run that kept tallies (history = "summary").
+Verdict CheckRunTallies(const RunResult& result,
+                        const std::vector<bool>& killed) {
+  TallyInput input;
+  input.initial = result.scenario.initial;
+  input.final_count = result.final_count;
+  input.final_error = result.final_error;
+  input.tallies = result.tallies.get();
+  for (size_t i = 0; i < result.served_by.size(); ++i) {
+    input.pids.push_back(PidOf(result, i));
+    input.killed.push_back(killed[i]);
   }
-  // Each event's books are checked alone, from its own events.
-  std::vector<std::vector<std::vector<Event>>> own(event_count);
+  Verdict verdict = CheckTallies(input);
+  AddRunViolations(result, &verdict);
+  AddFirstErrors(result, &verdict);
+  return verdict;
+}
+
+// What event `e`'s books are checked from: its own events alone, which
+// `own` keeps (per buyer) when there are several events.
+CheckInput BooksInput(const RunResult& result, size_t e,
+                      const std::vector<bool>& killed,
+                      std::vector<std::vector<Event>>* own) {
+  const size_t event_count = EventCount(result.scenario);
+  CheckInput input;
+  input.initial = result.scenario.initial;
+  input.final_count = e < result.final_counts.size() ? result.final_counts[e]
+                                                     : result.final_count;
+  input.final_error = e < result.final_errors.size() ? result.final_errors[e]
+                                                     : result.final_error;
+  own->resize(result.served_by.size());
+  for (size_t i = 0; i < result.served_by.size(); ++i) {
+    const auto events = result.history->EventsOf(static_cast<uint32_t>(i));
+    if (event_count == 1) {
+      input.events.push_back(events);
+    } else {
+      // A fault strikes whatever the buyer holds: every event's books
+      // see it (the starvation judge looks for stalls in holds).
+      for (const Event& event : events) {
+        if (event.event == e || event.kind == EventKind::kFault) {
+          (*own)[i].push_back(event);
+        }
+      }
+      input.events.emplace_back((*own)[i]);
+    }
+    input.pids.push_back(PidOf(result, i));
+    input.killed.push_back(killed[i]);
+  }
+  input.program = result.program != nullptr;
+  input.whole_program =
+      input.program && result.scenario.program.mode == ProgramMode::kWhole;
+  input.sales_unknown = input.program && SalesUnknown(result);
+  return input;
+}
+
+// Event `e`'s line of books, with its name put before each of its
+// violations and findings.
+Verdict::EventBooks NameBooks(const Scenario& scenario, size_t e,
+                              Verdict* books) {
+  const std::string name = EventName(scenario, e);
+  for (auto* list : {&books->violations, &books->findings}) {
+    for (Violation& v : *list)
+      v.summary = fmt::format("{}: {}", name, v.summary);
+  }
+  return {name, books->final_count, books->confirmed, books->indeterminate};
+}
+
+// Each event's books checked alone, merged into one verdict.
+Verdict CheckBooks(const RunResult& result, const std::vector<bool>& killed) {
+  const size_t event_count = EventCount(result.scenario);
   Verdict verdict;
   std::vector<Verdict::EventBooks> event_books;
   for (size_t e = 0; e < event_count; ++e) {
-    CheckInput input;
-    input.initial = result.scenario.initial;
-    input.final_count = e < result.final_counts.size() ? result.final_counts[e]
-                                                       : result.final_count;
-    input.final_error = e < result.final_errors.size() ? result.final_errors[e]
-                                                       : result.final_error;
-    own[e].resize(result.served_by.size());
-    for (size_t i = 0; i < result.served_by.size(); ++i) {
-      const int32_t process = result.served_by[i];
-      const auto events = result.history->EventsOf(static_cast<uint32_t>(i));
-      if (event_count == 1) {
-        input.events.push_back(events);
-      } else {
-        // A fault strikes whatever the buyer holds: every event's books
-        // see it (the starvation judge looks for stalls in holds).
-        for (const Event& event : events) {
-          if (event.event == e || event.kind == EventKind::kFault) {
-            own[e][i].push_back(event);
-          }
-        }
-        input.events.emplace_back(own[e][i]);
-      }
-      input.pids.push_back(process < 0 ? 0 : result.processes[process].pid);
-      input.killed.push_back(killed[i]);
-    }
-    input.program = result.program != nullptr;
-    input.whole_program =
-        input.program && result.scenario.program.mode == ProgramMode::kWhole;
-    input.sales_unknown = input.program && SalesUnknown(result);
-    Verdict books = Check(input);
+    std::vector<std::vector<Event>> own;
+    Verdict books = Check(BooksInput(result, e, killed, &own));
     if (event_count > 1) {
-      event_books.push_back({EventName(result.scenario, e), books.final_count,
-                             books.confirmed, books.indeterminate});
-      for (auto* list : {&books.violations, &books.findings}) {
-        for (Violation& v : *list) {
-          v.summary =
-              fmt::format("{}: {}", EventName(result.scenario, e), v.summary);
-        }
-      }
+      event_books.push_back(NameBooks(result.scenario, e, &books));
     }
     if (e == 0) {
       verdict = std::move(books);
-    } else {
-      for (Violation& v : books.violations) {
-        MergeViolation(std::move(v), &verdict);
-      }
-      for (Violation& v : books.findings) {
-        MergeViolation(std::move(v), &verdict.findings);
-      }
+      continue;
+    }
+    for (Violation& v : books.violations) {
+      MergeViolation(std::move(v), &verdict);
+    }
+    for (Violation& v : books.findings) {
+      MergeViolation(std::move(v), &verdict.findings);
     }
   }
   verdict.events = std::move(event_books);
+  return verdict;
+}
+
+}  // namespace
+
+Verdict CheckRun(const RunResult& result) {
+  const std::vector<bool> killed = KilledBuyers(result);
+  if (result.tallies != nullptr) return CheckRunTallies(result, killed);
+  Verdict verdict = CheckBooks(result, killed);
   AddRunViolations(result, &verdict);
   AddProgramCrashes(result, &verdict);
   AddFirstErrors(result, &verdict);

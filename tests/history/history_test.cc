@@ -17,7 +17,11 @@ TEST(HistoryTest, ASliceNeverOverflowsIntoTheNext) {
   HistoryArena arena;
   ASSERT_TRUE(arena.Map(2, 3).ok());
   EventWriter first = arena.WriterFor(0);
-  for (int i = 0; i < 5; ++i) first.Record(i, 0, EventKind::kQuery, i);
+  for (int i = 0; i < 5; ++i) {
+    first.Record({.time_ns = static_cast<uint64_t>(i),
+                  .value = i,
+                  .kind = EventKind::kQuery});
+  }
   EXPECT_EQ(first.dropped(), 2u);
   EXPECT_EQ(arena.EventsOf(0).size(), 3u);
   EXPECT_EQ(arena.EventsOf(1).size(), 0u);
@@ -28,8 +32,8 @@ TEST(HistoryTest, KeepsEventsInOrder) {
   HistoryArena arena;
   ASSERT_TRUE(arena.Map(2, 6).ok());
   EventWriter writer = arena.WriterFor(1);
-  writer.Record(10, 0, EventKind::kRead, 5);
-  writer.Record(20, 0, EventKind::kWrite, 4);
+  writer.Record({.time_ns = 10, .value = 5, .kind = EventKind::kRead});
+  writer.Record({.time_ns = 20, .value = 4, .kind = EventKind::kWrite});
   const auto events = arena.EventsOf(1);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, EventKind::kRead);
@@ -44,8 +48,8 @@ TEST(HistoryTest, AKilledBuyersEventsSurvive) {
   ASSERT_TRUE(arena.Map(1, 6).ok());
   const int status = testing::RunInChild([&] {
     EventWriter writer = arena.WriterFor(0);
-    writer.Record(1, 0, EventKind::kQuery, 7);
-    writer.Record(2, 0, EventKind::kRead, 7);
+    writer.Record({.time_ns = 1, .value = 7, .kind = EventKind::kQuery});
+    writer.Record({.time_ns = 2, .value = 7, .kind = EventKind::kRead});
     kill(getpid(), SIGKILL);
     return 0;
   });

@@ -310,9 +310,10 @@ TEST(FirstErrorTest, StoreErrorViolationSaysWhatTheFirstWas) {
   run.history = std::make_unique<HistoryArena>();
   ASSERT_TRUE(run.history->Map(1, kEventsPerAttempt).ok());
   EventWriter events = run.history->WriterFor(0);
-  events.Record(1000, 0, EventKind::kRead, 1);
-  events.Record(2000, 0, EventKind::kFailed, 0, 0,
-                static_cast<uint32_t>(Failure::kStoreError));
+  events.Record({.time_ns = 1000, .value = 1, .kind = EventKind::kRead});
+  events.Record({.time_ns = 2000,
+                 .kind = EventKind::kFailed,
+                 .aux = static_cast<uint32_t>(Failure::kStoreError)});
   run.processes.push_back({getpid(), 0, 0});
   run.served_by = {0};
   run.final_count = 1;
