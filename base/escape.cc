@@ -9,47 +9,108 @@
 namespace ticketsim {
 namespace {
 
+// One ASCII byte as Visible shows it: printable as it is, a control as an
+// escape (a line break and a tab as they are, with `keep_lines`).
+void AppendVisibleAscii(uint8_t c, bool keep_lines, std::string* out) {
+  if (c >= 0x20 && c != 0x7f) {
+    *out += static_cast<char>(c);
+  } else if (keep_lines && (c == '\n' || c == '\t')) {
+    *out += static_cast<char>(c);
+  } else if (c == 0x1b) {
+    *out += "\\e";
+  } else if (c == '\n') {
+    *out += "\\n";
+  } else if (c == '\t') {
+    *out += "\\t";
+  } else if (c == '\r') {
+    *out += "\\r";
+  } else {
+    *out += fmt::format("\\x{:02x}", c);
+  }
+}
+
+// The character that starts `text` (its first byte not ASCII) as Visible
+// shows it; returns how many bytes it took.
+size_t AppendVisibleUtf8(std::string_view text, std::string* out) {
+  uint32_t cp = 0;
+  const size_t length = Utf8Sequence(text, &cp);
+  if (length == 0) {
+    *out += fmt::format("\\x{:02x}", static_cast<uint8_t>(text[0]));
+    return 1;
+  }
+  if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) ||
+      (cp >= 0x2066 && cp <= 0x2069)) {
+    // A C1 control, or a bidirectional override or isolate, which
+    // reorders what the terminal shows after it.
+    *out += fmt::format("\\u{:04x}", cp);
+  } else {
+    out->append(text.substr(0, length));
+  }
+  return length;
+}
+
 std::string Escaped(std::string_view text, bool keep_lines) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<uint8_t>(text[i]);
     if (c < 0x80) {
+      AppendVisibleAscii(c, keep_lines, &out);
       ++i;
-      if (c >= 0x20 && c != 0x7f) {
-        out += static_cast<char>(c);
-      } else if (keep_lines && (c == '\n' || c == '\t')) {
-        out += static_cast<char>(c);
-      } else if (c == 0x1b) {
-        out += "\\e";
-      } else if (c == '\n') {
-        out += "\\n";
-      } else if (c == '\t') {
-        out += "\\t";
-      } else if (c == '\r') {
-        out += "\\r";
-      } else {
-        out += fmt::format("\\x{:02x}", c);
-      }
-      continue;
-    }
-    uint32_t cp = 0;
-    const size_t length = Utf8Sequence(text.substr(i), &cp);
-    if (length == 0) {
-      out += fmt::format("\\x{:02x}", c);
-      ++i;
-    } else if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) ||
-               (cp >= 0x2066 && cp <= 0x2069)) {
-      // A C1 control, or a bidirectional override or isolate, which
-      // reorders what the terminal shows after it.
-      out += fmt::format("\\u{:04x}", cp);
-      i += length;
     } else {
-      out.append(text.substr(i, length));
-      i += length;
+      i += AppendVisibleUtf8(text.substr(i), &out);
     }
   }
   return out;
+}
+
+// One ASCII byte in XML text: the five special characters as entities, a
+// tab, a line break, a carriage return and DEL as references, any other
+// control (which XML 1.0 does not allow) as '?'.
+void AppendXmlAscii(uint8_t c, std::string* out) {
+  switch (c) {
+    case '&':
+      *out += "&amp;";
+      break;
+    case '<':
+      *out += "&lt;";
+      break;
+    case '>':
+      *out += "&gt;";
+      break;
+    case '"':
+      *out += "&quot;";
+      break;
+    case '\'':
+      *out += "&apos;";
+      break;
+    case '\t':
+    case '\n':
+    case '\r':
+    case 0x7f:
+      *out += fmt::format("&#{};", c);
+      break;
+    default:
+      *out += c < 0x20 ? '?' : static_cast<char>(c);
+  }
+}
+
+// The character that starts `text` (its first byte not ASCII) in XML
+// text; returns how many bytes it took.
+size_t AppendXmlUtf8(std::string_view text, std::string* out) {
+  uint32_t cp = 0;
+  const size_t length = Utf8Sequence(text, &cp);
+  if (length == 0 || cp == 0xfffe || cp == 0xffff) {
+    // Not UTF-8, or one of the two characters XML 1.0 does not allow.
+    *out += "&#xfffd;";
+    return length == 0 ? 1 : length;
+  }
+  if (cp <= 0x9f) {
+    *out += fmt::format("&#x{:x};", cp);  // a C1 control
+  } else {
+    out->append(text.substr(0, length));
+  }
+  return length;
 }
 
 }  // namespace
@@ -114,47 +175,11 @@ std::string XmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x80) {
-      uint32_t cp = 0;
-      const size_t length = Utf8Sequence(text.substr(i), &cp);
-      if (length == 0 || cp == 0xfffe || cp == 0xffff) {
-        // Not UTF-8, or one of the two characters XML 1.0 does not allow.
-        out += "&#xfffd;";
-        i += length == 0 ? 1 : length;
-      } else if (cp <= 0x9f) {
-        out += fmt::format("&#x{:x};", cp);  // a C1 control
-        i += length;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
-      continue;
-    }
-    ++i;
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\t':
-      case '\n':
-      case '\r':
-      case 0x7f:
-        out += fmt::format("&#{};", c);
-        break;
-      default:
-        out += c < 0x20 ? '?' : static_cast<char>(c);
+    if (c < 0x80) {
+      AppendXmlAscii(c, &out);
+      ++i;
+    } else {
+      i += AppendXmlUtf8(text.substr(i), &out);
     }
   }
   return out;

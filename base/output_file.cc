@@ -17,6 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// O_NONBLOCK: should the path have become a FIFO since Classify looked,
+// opening it fails (ENXIO) rather than waiting for a reader.
+constexpr int kOpenFlags = O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+
 // Whether descriptor `fd` is open for writing and is the file `st` describes.
 bool IsWritableDescriptorOf(int fd, const struct stat& st) {
   const int flags = fcntl(fd, F_GETFL);
@@ -62,6 +66,23 @@ std::string NewFilePath(std::string path) {
                : (at.parent_path() / link).string();
   }
   return path;
+}
+
+// In a directory with the sticky bit (/tmp), only the owner of a file (or
+// of the directory) may replace it: a report another user left there
+// could be written but never renamed over, which is found now rather
+// than after the run.
+Status CheckReplaceable(const std::string& flag, const std::string& path,
+                        uid_t owner, const fs::path& dir) {
+  struct stat dir_st;
+  if (owner != geteuid() && geteuid() != 0 && stat(dir.c_str(), &dir_st) == 0 &&
+      (dir_st.st_mode & S_ISVTX) != 0 && dir_st.st_uid != geteuid()) {
+    return Refused(flag, path,
+                   fmt::format("cannot replace it: it belongs to uid {}, in a "
+                               "directory with the sticky bit ({})",
+                               owner, dir.string()));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -148,92 +169,94 @@ Status OutputFile::Open(const std::string& flag, const std::string& path,
   Kind kind;
   if (Status s = Classify(flag, path, &kind); !s.ok()) return s;
   std::unique_ptr<OutputFile> file(new OutputFile(flag, path, kind));
+  Status opened;
   if (kind == Kind::kStdout || kind == Kind::kStderr) {
     file->stream_ = kind == Kind::kStdout ? stdout : stderr;
-    *out = std::move(file);
-    return Status::Ok();
+  } else if (kind == Kind::kDevice) {
+    opened = file->OpenDevice();
+  } else {
+    opened = file->OpenFile();
   }
-  // O_NONBLOCK: should the path have become a FIFO since Classify looked,
-  // opening it fails (ENXIO) rather than waiting for a reader.
-  constexpr int kFlags = O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-  if (kind == Kind::kDevice) {
-    const int fd = open(path.c_str(), kFlags);
-    if (fd == -1) return RefusedErrno(flag, path, "cannot open it", errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
-        (file->stream_ = fdopen(fd, "w")) == nullptr) {
-      close(fd);
-      return Refused(flag, path, "cannot open it as a device");
-    }
-    *out = std::move(file);
-    return Status::Ok();
-  }
+  if (!opened.ok()) return opened;
+  *out = std::move(file);
+  return Status::Ok();
+}
 
-  // A file: an existing one must be writable (it is replaced whole, keeping
-  // its mode, and through a symbolic link its target is); a new one takes
-  // the usual mode.
-  mode_t mode = 0666;
+Status OutputFile::OpenDevice() {
+  const int fd = open(path_.c_str(), kOpenFlags);
+  if (fd == -1) return RefusedErrno(flag_, path_, "cannot open it", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
+      (stream_ = fdopen(fd, "w")) == nullptr) {
+    close(fd);
+    return Refused(flag_, path_, "cannot open it as a device");
+  }
+  return Status::Ok();
+}
+
+Status OutputFile::OpenFile() {
+  mode_t mode = 0;
+  uid_t owner = 0;
+  if (Status s = FindTarget(&mode, &owner); !s.ok()) return s;
+  const fs::path target(target_);
+  const fs::path dir =
+      target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (Status s = CheckReplaceable(flag_, path_, owner, dir); !s.ok()) return s;
+  int fd = -1;
+  if (Status s = CreateTemporary(dir.string(), &fd); !s.ok()) return s;
+  if (fchmod(fd, mode) != 0 || (stream_ = fdopen(fd, "w")) == nullptr) {
+    const int error = errno;
+    close(fd);
+    return RefusedErrno(flag_, path_, "cannot write it", error);
+  }
+  return Status::Ok();
+}
+
+// An existing file must be writable (it is replaced whole, keeping its
+// mode, and through a symbolic link its target is); a new one takes the
+// usual mode.
+Status OutputFile::FindTarget(mode_t* mode, uid_t* owner) {
   const mode_t mask = umask(0);
   umask(mask);
-  mode &= ~mask;
-  file->target_ = NewFilePath(path);
-  uid_t owner = geteuid();
-  if (const int fd = open(path.c_str(), kFlags); fd != -1) {
+  *mode = 0666 & ~mask;
+  *owner = geteuid();
+  target_ = NewFilePath(path_);
+  if (const int fd = open(path_.c_str(), kOpenFlags); fd != -1) {
     struct stat st;
     const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
-    if (!regular) return Refused(flag, path, "not a regular file");
-    mode = st.st_mode & 07777;
-    owner = st.st_uid;
-    if (char* real = realpath(path.c_str(), nullptr)) {
-      file->target_ = real;
+    if (!regular) return Refused(flag_, path_, "not a regular file");
+    *mode = st.st_mode & 07777;
+    *owner = st.st_uid;
+    if (char* real = realpath(path_.c_str(), nullptr)) {
+      target_ = real;
       std::free(real);
     }
   } else if (errno != ENOENT) {
-    return RefusedErrno(flag, path, "cannot write it", errno);
+    return RefusedErrno(flag_, path_, "cannot write it", errno);
   }
-  const fs::path target(file->target_);
-  const fs::path dir =
-      target.has_parent_path() ? target.parent_path() : fs::path(".");
-  // In a directory with the sticky bit (/tmp), only the owner of a file (or
-  // of the directory) may replace it: a report another user left there
-  // could be written but never renamed over, which is found now rather
-  // than after the run.
-  struct stat dir_st;
-  if (owner != geteuid() && geteuid() != 0 && stat(dir.c_str(), &dir_st) == 0 &&
-      (dir_st.st_mode & S_ISVTX) != 0 && dir_st.st_uid != geteuid()) {
-    return Refused(flag, path,
-                   fmt::format("cannot replace it: it belongs to uid {}, in a "
-                               "directory with the sticky bit ({})",
-                               owner, dir.string()));
-  }
+  return Status::Ok();
+}
+
+Status OutputFile::CreateTemporary(const std::string& dir, int* fd) {
   std::string name =
-      (dir / fmt::format(".{}.ticketsim-XXXXXX", target.filename().string()))
+      (fs::path(dir) / fmt::format(".{}.ticketsim-XXXXXX",
+                                   fs::path(target_).filename().string()))
           .string();
   // Made and marked for removal with interrupts held, so that none ends
   // ticketsim between the two and leaves the file.
-  int fd = -1;
-  {
-    DeferInterrupts hold;
-    fd = mkostemp(name.data(), O_CLOEXEC);
-    if (fd == -1) {
-      return RefusedErrno(
-          flag, path, fmt::format("cannot create a file in {}", dir.string()),
-          errno);
-    }
-    file->temporary_ = name;
-    if (!RemoveOnInterrupt(file->temporary_.c_str())) {
-      close(fd);
-      return Refused(flag, path, "too many outputs");
-    }
+  DeferInterrupts hold;
+  *fd = mkostemp(name.data(), O_CLOEXEC);
+  if (*fd == -1) {
+    return RefusedErrno(flag_, path_,
+                        fmt::format("cannot create a file in {}", dir), errno);
   }
-  if (fchmod(fd, mode) != 0 || (file->stream_ = fdopen(fd, "w")) == nullptr) {
-    const int error = errno;
-    close(fd);
-    return RefusedErrno(flag, path, "cannot write it", error);
+  temporary_ = name;
+  if (!RemoveOnInterrupt(temporary_.c_str())) {
+    close(*fd);
+    return Refused(flag_, path_, "too many outputs");
   }
-  *out = std::move(file);
   return Status::Ok();
 }
 

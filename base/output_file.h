@@ -82,6 +82,14 @@ class OutputFile {
 
  private:
   OutputFile(std::string flag, std::string path, Kind kind);
+  // Open's ways for a device and for a file (see the file comment).
+  Status OpenDevice();
+  Status OpenFile();
+  // Where a file's bytes go (target_), the mode it keeps and its owner.
+  Status FindTarget(mode_t* mode, uid_t* owner);
+  // The temporary beside the target in `dir`, removed if ticketsim is
+  // interrupted.
+  Status CreateTemporary(const std::string& dir, int* fd);
   Status Failed(int error) const;
 
   std::string flag_;

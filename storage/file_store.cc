@@ -54,6 +54,20 @@ bool ParseCountFast(const char* text, size_t size, int64_t* count) {
   return true;
 }
 
+// A count in any JSON form of {"count": N}; Corrupt, saying what the
+// file holds instead, otherwise.
+Status ParseCount(const char* text, size_t size, int64_t* count) {
+  if (size == 0) return Status::Corrupt("empty file");
+  const auto doc = nlohmann::json::parse(text, text + size, nullptr,
+                                         /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("count") ||
+      !doc["count"].is_number_integer()) {
+    return Status::Corrupt(fmt::format("{} bytes that are not a count", size));
+  }
+  *count = doc["count"].get<int64_t>();
+  return Status::Ok();
+}
+
 // Writes all of `text` to fd, resuming after short writes.
 Status WriteAll(int fd, const std::string& text, const std::string& path) {
   size_t done = 0;
@@ -191,15 +205,7 @@ Status FileStore::Read(Reading* out) {
     close(fd);
   }
   out->bytes = static_cast<uint32_t>(got);
-  if (got == 0) return Status::Corrupt("empty file");
-  const auto doc = nlohmann::json::parse(buf, buf + got, nullptr,
-                                         /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("count") ||
-      !doc["count"].is_number_integer()) {
-    return Status::Corrupt(fmt::format("{} bytes that are not a count", got));
-  }
-  out->count = doc["count"].get<int64_t>();
-  return Status::Ok();
+  return ParseCount(buf, got, &out->count);
 }
 
 Status FileStore::Write(int64_t count) {

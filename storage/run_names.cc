@@ -257,6 +257,39 @@ int MakeLockedRunDirectory(int root, RunNames* names, int* lock,
   return err == EEXIST || err == ENOENT ? EAGAIN : err;
 }
 
+// The locks one try of StartRun takes for its names.
+struct RunLocks {
+  std::string shm_name;  // <tag>.live, in /dev/shm
+  int shm = -1;          // its lock (-1 without /dev/shm)
+  int dir = -1;          // the lock in the run's directory
+};
+
+// One try of StartRun at the names in *names: the liveness lock in
+// /dev/shm (`shm`, or -1 if there is none), then the locked directory in
+// `root`. Returns 0 with both in *locks, EAGAIN if a name is lost (nothing
+// of this try is left, and the caller draws new names), or another errno,
+// with *failed saying what failed.
+int TakeRunLocks(int root, int shm, RunNames* names, RunLocks* locks,
+                 std::string* failed) {
+  locks->shm_name = fmt::format("{}.{}", names->tag, kLockName);
+  int err =
+      shm < 0 ? 0 : CreateLocked(shm, locks->shm_name.c_str(), &locks->shm);
+  if (err == EEXIST || err == EAGAIN) return EAGAIN;
+  if (err != 0) {
+    *failed = fmt::format("create {}/{}", kShmDir, locks->shm_name);
+    return err;
+  }
+  err = MakeLockedRunDirectory(root, names, &locks->dir, failed);
+  if (err != 0 && locks->shm >= 0) {
+    if (Names(shm, locks->shm_name.c_str(), locks->shm)) {
+      unlinkat(shm, locks->shm_name.c_str(), 0);
+    }
+    close(locks->shm);
+    locks->shm = -1;
+  }
+  return err;
+}
+
 enum class LockState {
   kHeld,     // a live run holds it
   kTaken,    // free: now held by us
@@ -408,6 +441,22 @@ void CleanShm(bool all, std::vector<std::string>* removed) {
   close(shm);
 }
 
+// Removes the ended run's directory `entry` of `root`, open as `dir`;
+// whether it is gone.
+bool RemoveRunDirectory(int root, int dir, const std::string& entry) {
+  // A throwaway PostgreSQL server the run left running goes first.
+  StopServerLeftIn(dir);
+  RemoveContents(dir, kLockName);
+  // The lock goes last (still held, if we took it), and only once the
+  // rest has: a directory left with files and no lock would look like
+  // a run about to start to every later clean.
+  const std::vector<std::string> left = EntriesOf(dir);
+  if (left.empty() || (left.size() == 1 && left[0] == kLockName)) {
+    unlinkat(dir, kLockName, 0);
+  }
+  return unlinkat(root, entry.c_str(), AT_REMOVEDIR) == 0;
+}
+
 // The temp directory: the directories of runs whose lock is free.
 void CleanTemp(bool all, std::vector<std::string>* removed) {
   const std::string root_path = TempRoot();
@@ -431,17 +480,7 @@ void CleanTemp(bool all, std::vector<std::string>* removed) {
     bool gone = false;
     if (state == LockState::kTaken ||
         (all && (state == LockState::kHeld || state == LockState::kAbsent))) {
-      // A throwaway PostgreSQL server the run left running goes first.
-      StopServerLeftIn(dir);
-      RemoveContents(dir, kLockName);
-      // The lock goes last (still held, if we took it), and only once the
-      // rest has: a directory left with files and no lock would look like
-      // a run about to start to every later clean.
-      const std::vector<std::string> left = EntriesOf(dir);
-      if (left.empty() || (left.size() == 1 && left[0] == kLockName)) {
-        unlinkat(dir, kLockName, 0);
-      }
-      gone = unlinkat(root, entry.c_str(), AT_REMOVEDIR) == 0;
+      gone = RemoveRunDirectory(root, dir, entry);
     } else if (state == LockState::kAbsent) {
       // No lock yet: its run is about to take it, or died before it could.
       // Removed only if empty, so that a run about to take its lock loses
@@ -609,35 +648,19 @@ Status StartRun(RunNames* names, RunLease* lease) {
                   root_path, kShmDir, kStartTries));
   for (int tries = 0; tries < kStartTries; ++tries) {
     *names = NewRunNamesIn(root_path);
-    const std::string shm_lock_name =
-        fmt::format("{}.{}", names->tag, kLockName);
-    int shm_lock = -1;
-    int err = shm < 0 ? 0 : CreateLocked(shm, shm_lock_name.c_str(), &shm_lock);
-    if (err == EEXIST || err == EAGAIN) continue;
-    if (err != 0) {
-      status = Status::FromErrno(
-          fmt::format("create {}/{}", kShmDir, shm_lock_name), err);
-      break;
-    }
-    int dir_lock = -1;
+    RunLocks locks;
     std::string failed;
-    err = MakeLockedRunDirectory(root, names, &dir_lock, &failed);
+    const int err = TakeRunLocks(root, shm, names, &locks, &failed);
+    if (err == EAGAIN) continue;
     if (err != 0) {
-      if (shm_lock >= 0) {
-        if (Names(shm, shm_lock_name.c_str(), shm_lock)) {
-          unlinkat(shm, shm_lock_name.c_str(), 0);
-        }
-        close(shm_lock);
-      }
-      if (err == EAGAIN) continue;
       status = Status::FromErrno(failed, err);
       break;
     }
     lease->tag_ = names->tag;
     lease->dir_lock_path_ = names->File(kLockName);
-    lease->dir_lock_ = dir_lock;
-    lease->shm_lock_path_ = fmt::format("{}/{}", kShmDir, shm_lock_name);
-    lease->shm_lock_ = shm_lock;
+    lease->dir_lock_ = locks.dir;
+    lease->shm_lock_path_ = fmt::format("{}/{}", kShmDir, locks.shm_name);
+    lease->shm_lock_ = locks.shm;
     {
       std::lock_guard<std::mutex> lock(held_mutex);
       HeldTags().insert(names->tag);

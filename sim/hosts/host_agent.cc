@@ -171,18 +171,9 @@ class HostAgent {
       std::vector<std::string>& purposes;
       ~Cleanup() { RemoveRunObjects(names, purposes); }
     } cleanup{names, purposes};
-    // The store is the parent's: the agent only attaches to it.
-    const RunNames store_names{share_.store_tag, share_.store_dir};
-    scenario_.store.conninfo = share_.conninfo;
-    std::unique_ptr<TicketStore> store =
-        MakeStore(scenario_.store, store_names);
-    std::unique_ptr<Guard> guard =
-        MakeGuard(scenario_.guard, names, store.get());
-    purposes = guard->ObjectPurposes();
-    if (Status s = guard->Create(); !s.ok()) {
-      error_ = "could not create the guard: " + s.message();
-      return Fail(3);
-    }
+    std::unique_ptr<TicketStore> store;
+    std::unique_ptr<Guard> guard;
+    if (!MakeStoreAndGuard(names, &store, &guard, &purposes)) return Fail(3);
     const uint32_t buyer_count = static_cast<uint32_t>(scenario_.buyers.count);
     per_buyer_ = static_cast<size_t>(scenario_.buyers.attempts) *
                  EventsPerAttempt(scenario_);
@@ -216,6 +207,25 @@ class HostAgent {
     return status;
   }
 
+  // The store, the parent's, which the agent only attaches to; and this
+  // host's guard, made here (its objects' purposes in *purposes, to be
+  // removed). False, with error_ saying why, if the guard cannot be made.
+  bool MakeStoreAndGuard(const RunNames& names,
+                         std::unique_ptr<TicketStore>* store,
+                         std::unique_ptr<Guard>* guard,
+                         std::vector<std::string>* purposes) {
+    const RunNames store_names{share_.store_tag, share_.store_dir};
+    scenario_.store.conninfo = share_.conninfo;
+    *store = MakeStore(scenario_.store, store_names);
+    *guard = MakeGuard(scenario_.guard, names, store->get());
+    *purposes = (*guard)->ObjectPurposes();
+    if (Status s = (*guard)->Create(); !s.ok()) {
+      error_ = "could not create the guard: " + s.message();
+      return false;
+    }
+    return true;
+  }
+
   // Forks one buyer process per buyer of the share, each the process of
   // its own (global) index, as a run on one host would.
   Status Fork(std::span<TicketStore* const> stores,
@@ -244,102 +254,121 @@ class HostAgent {
 
   // From the fork to the last line: ready, pings, go, events, ends.
   int Serve() {
-    const size_t mine = share_.buyers.size();
-    const int64_t pause_ns =
-        static_cast<int64_t>(scenario_.faults.pause_holder_ms * 1e6);
-    const int64_t attach_limit = MonotonicNs() + kShareLimitNs;
-    bool ready_said = false;
-    bool started = false;
-    bool stopping = false;
-    int64_t own_limit = INT64_MAX;
+    attach_limit_ = MonotonicNs() + kShareLimitNs;
     for (;;) {
-      // What the parent said.
-      std::string line;
-      bool too_long = false;
-      while (input_.Next(&line, &too_long)) {
-        ParentMessage m;
-        Status s = too_long ? Status::Invalid("a line too long")
-                            : ParseParentLine(line, &m);
-        if (!s.ok()) {
-          Say(ErrorLine(fmt::format(
-              "a line from the run is not the protocol: {}", s.message())));
-          Flush();
-          return 2;
-        }
-        if (m.kind == ParentMessage::Kind::kPing) {
-          Say(PongLine(m.ping, MonotonicNs()));
-        } else if (m.kind == ParentMessage::Kind::kGo && ready_said &&
-                   !started) {
-          OpenStartBarrier(control_);
-          started = true;
-          own_limit = control_->start_ns.load() + share_.timeout_ms * 1000000 +
-                      kOwnLimitSlackNs;
-        } else if (m.kind == ParentMessage::Kind::kStop) {
-          stopping = true;
-        }
-      }
-      // Its buyers.
-      std::vector<uint32_t> killed;
-      if (child_ended_) {
-        child_ended_ = false;
-        reaper_->ReapNamed(0, pause_ns, &killed);
-        while (!reaper_->ReapAny(pause_ns, &killed)) {
-        }
-      }
-      reaper_->ResumeDue(MonotonicNs());
-      if (!ready_said) {
-        if (reaper_->running() < mine || MonotonicNs() > attach_limit) {
-          const std::string why = control_->failure.Get();
-          error_ = fmt::format(
-              "only {} of {} buyers could open the store and the guard{}",
-              control_->ready.load(), mine, why.empty() ? "" : ": " + why);
-          return Fail(3);
-        }
-        if (control_->ready.load() == mine) {
-          std::vector<int64_t> pids;
-          for (uint32_t b : share_.buyers) pids.push_back(processes_[b].pid);
-          Say(ReadyLine(pids));
-          ready_said = true;
-        }
-      }
-      // Interrupted here, not told to stop: its buyers are cut short, and
-      // the run must hear that it is not whole.
-      if (interrupt_ != 0 && !stopping && lost_.empty() &&
-          reaper_->running() > 0) {
-        lost_ = fmt::format(
-            "its agent was interrupted by {}; its buyers "
-            "were stopped before the run ended",
-            SignalName(interrupt_));
-      }
-      if (interrupt_ != 0 || MonotonicNs() > own_limit ||
-          !control_->failure.empty()) {
-        stopping = true;
-      }
-      if (stopping && !stop_done_) {
+      if (!TakeParentLines()) return 2;
+      ReapEndedBuyers();
+      if (!ready_said_ && !SayReadyOnceAttached()) return Fail(3);
+      NoteWhyToStop();
+      if (stopping_ && !stop_done_) {
         stop_done_ = true;
         reaper_->KillAndReapAll();
-        if (!started) {
-          // Nothing ran: there is nothing to tell but that.
-          Say(ErrorsLine(Failure(), "", ""));
-          Say(DoneLine());
-          Flush();
-          return lost_.empty() ? 0 : 1;
-        }
+        // Nothing ran: there is nothing to tell but that.
+        if (!started_) return SayDone(Failure(), "", "");
       }
-      if (started) {
+      if (started_) {
         SendEvents(/*ended_only=*/false);
-        if (Ended() == mine) {
-          Say(ErrorsLine(Failure(), control_->first_store_error.Get(),
-                         control_->first_guard_error.Get()));
-          Say(DoneLine());
-          Flush();
-          return lost_.empty() ? 0 : 1;
+        if (Ended() == share_.buyers.size()) {
+          return SayDone(Failure(), control_->first_store_error.Get(),
+                         control_->first_guard_error.Get());
         }
       }
       // The parent is gone: nobody is there to tell.
       if (!Flush() || parent_gone_) return 1;
-      ReadInput(started ? kSendEveryMs : 50);
+      ReadInput(started_ ? kSendEveryMs : 50);
     }
+  }
+
+  // Answers what the parent said: a ping, go (once ready), stop. False
+  // when a line is not the protocol: that is said, and serving ends.
+  bool TakeParentLines() {
+    std::string line;
+    bool too_long = false;
+    while (input_.Next(&line, &too_long)) {
+      ParentMessage m;
+      Status s = too_long ? Status::Invalid("a line too long")
+                          : ParseParentLine(line, &m);
+      if (!s.ok()) {
+        Say(ErrorLine(fmt::format("a line from the run is not the protocol: {}",
+                                  s.message())));
+        Flush();
+        return false;
+      }
+      if (m.kind == ParentMessage::Kind::kPing) {
+        Say(PongLine(m.ping, MonotonicNs()));
+      } else if (m.kind == ParentMessage::Kind::kGo && ready_said_ &&
+                 !started_) {
+        OpenStartBarrier(control_);
+        started_ = true;
+        own_limit_ = control_->start_ns.load() + share_.timeout_ms * 1000000 +
+                     kOwnLimitSlackNs;
+      } else if (m.kind == ParentMessage::Kind::kStop) {
+        stopping_ = true;
+      }
+    }
+    return true;
+  }
+
+  // Reaps the buyers that ended, notes those that paused themselves
+  // (pause_holder) and continues those whose pause is over.
+  void ReapEndedBuyers() {
+    const int64_t pause_ns =
+        static_cast<int64_t>(scenario_.faults.pause_holder_ms * 1e6);
+    std::vector<uint32_t> killed;
+    if (child_ended_) {
+      child_ended_ = false;
+      reaper_->ReapNamed(0, pause_ns, &killed);
+      while (!reaper_->ReapAny(pause_ns, &killed)) {
+      }
+    }
+    reaper_->ResumeDue(MonotonicNs());
+  }
+
+  // Says ready once every buyer of the share has attached to the store
+  // and the guard; false (error_ says why) when some cannot.
+  bool SayReadyOnceAttached() {
+    const size_t mine = share_.buyers.size();
+    if (reaper_->running() < mine || MonotonicNs() > attach_limit_) {
+      const std::string why = control_->failure.Get();
+      error_ = fmt::format(
+          "only {} of {} buyers could open the store and the guard{}",
+          control_->ready.load(), mine, why.empty() ? "" : ": " + why);
+      return false;
+    }
+    if (control_->ready.load() == mine) {
+      std::vector<int64_t> pids;
+      for (uint32_t b : share_.buyers) pids.push_back(processes_[b].pid);
+      Say(ReadyLine(pids));
+      ready_said_ = true;
+    }
+    return true;
+  }
+
+  // An interrupt, the agent's own time limit or a buyer's failure stops
+  // the buyers.
+  void NoteWhyToStop() {
+    // Interrupted here, not told to stop: its buyers are cut short, and
+    // the run must hear that it is not whole.
+    if (interrupt_ != 0 && !stopping_ && lost_.empty() &&
+        reaper_->running() > 0) {
+      lost_ = fmt::format(
+          "its agent was interrupted by {}; its buyers "
+          "were stopped before the run ended",
+          SignalName(interrupt_));
+    }
+    if (interrupt_ != 0 || MonotonicNs() > own_limit_ ||
+        !control_->failure.empty()) {
+      stopping_ = true;
+    }
+  }
+
+  // The last two lines, the run's errors and done; the agent's status.
+  int SayDone(std::string_view failure, std::string_view store_error,
+              std::string_view guard_error) {
+    Say(ErrorsLine(failure, store_error, guard_error));
+    Say(DoneLine());
+    Flush();
+    return lost_.empty() ? 0 : 1;
   }
 
   // The run's failure on this host: its buyers' first, or its own loss.
@@ -395,6 +424,11 @@ class HostAgent {
   int interrupt_ = 0;         // the first interrupt that came, if one did
   bool child_ended_ = true;
   bool stop_done_ = false;
+  bool ready_said_ = false;        // every buyer attached, and the parent told
+  bool started_ = false;           // the parent said go: the barrier is open
+  bool stopping_ = false;          // its buyers are to be stopped
+  int64_t attach_limit_ = 0;       // when buyers not yet attached fail
+  int64_t own_limit_ = INT64_MAX;  // when the agent stops them itself
   HostShare share_;
   Scenario scenario_;
   HistoryArena history_;

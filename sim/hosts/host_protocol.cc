@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace ticketsim {
 namespace {
@@ -133,6 +134,46 @@ std::string ShareLine(const HostShare& share) {
   return Dump(j);
 }
 
+namespace {
+
+// The share's settings, each applied to `made` as --set would.
+Status ParseShareSettings(const json& j, HostShare* out, Scenario* made) {
+  auto settings = j.find("settings");
+  if (settings == j.end() || !settings->is_array()) {
+    return Bad("\"settings\" is not a list");
+  }
+  for (const json& setting : *settings) {
+    if (!setting.is_string()) return Bad("a setting is not a string");
+    out->settings.push_back(setting.get<std::string>());
+    if (Status s = ApplySetting(made, out->settings.back()); !s.ok()) {
+      return Bad(fmt::format("setting {}", s.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+// The share's buyers: some of the run's `count`, in increasing order.
+Status ParseShareBuyers(const json& j, int64_t count, HostShare* out) {
+  auto buyers = j.find("buyers");
+  if (buyers == j.end() || !buyers->is_array() || buyers->empty()) {
+    return Bad("\"buyers\" is not a list of buyers");
+  }
+  for (const json& b : *buyers) {
+    int64_t buyer = 0;
+    if (!GetInRange(b, 0, count - 1, &buyer)) {
+      return Bad(
+          fmt::format("buyer {} is not one of the {} buyers", Dump(b), count));
+    }
+    if (!out->buyers.empty() && buyer <= out->buyers.back()) {
+      return Bad("the buyers are not in increasing order");
+    }
+    out->buyers.push_back(static_cast<uint32_t>(buyer));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ParseShareLine(std::string_view line, HostShare* share,
                       Scenario* scenario) {
   json j;
@@ -159,32 +200,10 @@ Status ParseShareLine(std::string_view line, HostShare* share,
       !GetInRange(*timeout, 1, int64_t{24} * 3600 * 1000, &out.timeout_ms)) {
     return Bad("\"timeout_ms\" is not a time limit in ms");
   }
-  auto settings = j.find("settings");
-  if (settings == j.end() || !settings->is_array()) {
-    return Bad("\"settings\" is not a list");
-  }
   Scenario made;
-  for (const json& setting : *settings) {
-    if (!setting.is_string()) return Bad("a setting is not a string");
-    out.settings.push_back(setting.get<std::string>());
-    if (Status s = ApplySetting(&made, out.settings.back()); !s.ok()) {
-      return Bad(fmt::format("setting {}", s.message()));
-    }
-  }
-  auto buyers = j.find("buyers");
-  if (buyers == j.end() || !buyers->is_array() || buyers->empty()) {
-    return Bad("\"buyers\" is not a list of buyers");
-  }
-  for (const json& b : *buyers) {
-    int64_t buyer = 0;
-    if (!GetInRange(b, 0, made.buyers.count - 1, &buyer)) {
-      return Bad(fmt::format("buyer {} is not one of the {} buyers", Dump(b),
-                             made.buyers.count));
-    }
-    if (!out.buyers.empty() && buyer <= out.buyers.back()) {
-      return Bad("the buyers are not in increasing order");
-    }
-    out.buyers.push_back(static_cast<uint32_t>(buyer));
+  if (Status s = ParseShareSettings(j, &out, &made); !s.ok()) return s;
+  if (Status s = ParseShareBuyers(j, made.buyers.count, &out); !s.ok()) {
+    return s;
   }
   made.run_timeout_ms = out.timeout_ms;
   *share = std::move(out);
@@ -251,87 +270,128 @@ std::string ErrorLine(std::string_view error) {
   return Dump({{"error", error}});
 }
 
+namespace {
+
+// A parser of one kind of agent line: `line` is the whole object, `value`
+// the field that names its kind.
+using AgentLineParser = Status (*)(const json& line, const json& value,
+                                   AgentMessage* m);
+
+Status ParseEventLine(const json&, const json& a, AgentMessage* m) {
+  if (!a.is_array() || a.size() != 8) {
+    return Bad("an event is not a list of 8 numbers");
+  }
+  int64_t buyer, attempt, kind, flags, event, value, aux, time;
+  if (!GetInRange(a[0], 0, kMaxBuyers - 1, &buyer) ||
+      !GetInRange(a[1], 0, UINT32_MAX, &attempt) ||
+      !GetInRange(a[2], static_cast<int64_t>(EventKind::kQuery),
+                  static_cast<int64_t>(EventKind::kRetry), &kind) ||
+      !GetInRange(a[3], 0, UINT8_MAX, &flags) ||
+      !GetInRange(a[4], 0, UINT16_MAX, &event) || !GetInt64(a[5], &value) ||
+      !GetInRange(a[6], 0, UINT32_MAX, &aux) ||
+      !GetInRange(a[7], 0, INT64_MAX, &time)) {
+    return Bad("an event's numbers are out of range");
+  }
+  m->kind = AgentMessage::Kind::kEvent;
+  m->event = Event{0,
+                   value,
+                   static_cast<uint32_t>(buyer),
+                   static_cast<uint32_t>(attempt),
+                   static_cast<EventKind>(kind),
+                   static_cast<uint8_t>(flags),
+                   static_cast<uint16_t>(event),
+                   static_cast<uint32_t>(aux)};
+  m->time = time;
+  return Status::Ok();
+}
+
+Status ParsePongLine(const json& j, const json& pong, AgentMessage* m) {
+  auto t = j.find("t");
+  if (!GetInt64(pong, &m->ping) || t == j.end() ||
+      !GetInRange(*t, 0, INT64_MAX, &m->time)) {
+    return Bad("a pong without its number and time");
+  }
+  m->kind = AgentMessage::Kind::kPong;
+  return Status::Ok();
+}
+
+Status ParseReadyLine(const json& j, const json&, AgentMessage* m) {
+  auto pids = j.find("pids");
+  if (pids == j.end() || !pids->is_array()) {
+    return Bad("ready without its pids");
+  }
+  for (const json& p : *pids) {
+    int64_t pid = 0;
+    if (!GetInRange(p, 1, INT32_MAX, &pid)) return Bad("a pid is not one");
+    m->pids.push_back(pid);
+  }
+  m->kind = AgentMessage::Kind::kReady;
+  return Status::Ok();
+}
+
+Status ParseEndLine(const json& j, const json& end, AgentMessage* m) {
+  int64_t buyer, code, signal, held;
+  auto exit = j.find("exit");
+  auto sig = j.find("signal");
+  auto bits = j.find("held");
+  if (!GetInRange(end, 0, kMaxBuyers - 1, &buyer) || exit == j.end() ||
+      !GetInRange(*exit, -1, 255, &code) || sig == j.end() ||
+      !GetInRange(*sig, 0, 127, &signal) || bits == j.end() ||
+      !GetInRange(*bits, 0, UINT32_MAX, &held)) {
+    return Bad("an end without its buyer, exit, signal and held");
+  }
+  m->kind = AgentMessage::Kind::kEnd;
+  m->buyer = static_cast<uint32_t>(buyer);
+  m->exit_code = static_cast<int>(code);
+  m->signal = static_cast<int>(signal);
+  m->held = static_cast<uint32_t>(held);
+  return Status::Ok();
+}
+
+Status ParseErrorsLine(const json&, const json& errors, AgentMessage* m) {
+  if (!errors.is_object()) return Bad("errors is not an object");
+  m->kind = AgentMessage::Kind::kErrors;
+  m->failure = OptionalText(errors, "failure");
+  m->store_error = OptionalText(errors, "store");
+  m->guard_error = OptionalText(errors, "guard");
+  return Status::Ok();
+}
+
+Status ParseDoneLine(const json&, const json&, AgentMessage* m) {
+  m->kind = AgentMessage::Kind::kDone;
+  return Status::Ok();
+}
+
+Status ParseErrorLine(const json&, const json& error, AgentMessage* m) {
+  if (!error.is_string()) return Bad("error is not a string");
+  m->kind = AgentMessage::Kind::kError;
+  m->error = error.get<std::string>();
+  return Status::Ok();
+}
+
+// The field that names each kind of line, in the order they are looked
+// for: a line with two such fields is the kind found first.
+constexpr std::pair<const char*, AgentLineParser> kAgentLines[] = {
+    {"ev", ParseEventLine},      {"pong", ParsePongLine},
+    {"ready", ParseReadyLine},   {"end", ParseEndLine},
+    {"errors", ParseErrorsLine}, {"done", ParseDoneLine},
+    {"error", ParseErrorLine},
+};
+
+}  // namespace
+
 Status ParseAgentLine(std::string_view line, AgentMessage* out) {
   json j;
   if (Status s = ParseObject(line, &j); !s.ok()) return s;
-  AgentMessage m;
-  if (auto it = j.find("ev"); it != j.end()) {
-    if (!it->is_array() || it->size() != 8) {
-      return Bad("an event is not a list of 8 numbers");
+  for (const auto& [name, parse] : kAgentLines) {
+    if (auto it = j.find(name); it != j.end()) {
+      AgentMessage m;
+      if (Status s = parse(j, *it, &m); !s.ok()) return s;
+      *out = std::move(m);
+      return Status::Ok();
     }
-    const json& a = *it;
-    int64_t buyer, attempt, kind, flags, event, value, aux, time;
-    if (!GetInRange(a[0], 0, kMaxBuyers - 1, &buyer) ||
-        !GetInRange(a[1], 0, UINT32_MAX, &attempt) ||
-        !GetInRange(a[2], static_cast<int64_t>(EventKind::kQuery),
-                    static_cast<int64_t>(EventKind::kRetry), &kind) ||
-        !GetInRange(a[3], 0, UINT8_MAX, &flags) ||
-        !GetInRange(a[4], 0, UINT16_MAX, &event) || !GetInt64(a[5], &value) ||
-        !GetInRange(a[6], 0, UINT32_MAX, &aux) ||
-        !GetInRange(a[7], 0, INT64_MAX, &time)) {
-      return Bad("an event's numbers are out of range");
-    }
-    m.kind = AgentMessage::Kind::kEvent;
-    m.event = Event{0,
-                    value,
-                    static_cast<uint32_t>(buyer),
-                    static_cast<uint32_t>(attempt),
-                    static_cast<EventKind>(kind),
-                    static_cast<uint8_t>(flags),
-                    static_cast<uint16_t>(event),
-                    static_cast<uint32_t>(aux)};
-    m.time = time;
-  } else if (auto it = j.find("pong"); it != j.end()) {
-    auto t = j.find("t");
-    if (!GetInt64(*it, &m.ping) || t == j.end() ||
-        !GetInRange(*t, 0, INT64_MAX, &m.time)) {
-      return Bad("a pong without its number and time");
-    }
-    m.kind = AgentMessage::Kind::kPong;
-  } else if (j.contains("ready")) {
-    auto pids = j.find("pids");
-    if (pids == j.end() || !pids->is_array()) {
-      return Bad("ready without its pids");
-    }
-    for (const json& p : *pids) {
-      int64_t pid = 0;
-      if (!GetInRange(p, 1, INT32_MAX, &pid)) return Bad("a pid is not one");
-      m.pids.push_back(pid);
-    }
-    m.kind = AgentMessage::Kind::kReady;
-  } else if (auto it = j.find("end"); it != j.end()) {
-    int64_t buyer, code, signal, held;
-    auto exit = j.find("exit");
-    auto sig = j.find("signal");
-    auto bits = j.find("held");
-    if (!GetInRange(*it, 0, kMaxBuyers - 1, &buyer) || exit == j.end() ||
-        !GetInRange(*exit, -1, 255, &code) || sig == j.end() ||
-        !GetInRange(*sig, 0, 127, &signal) || bits == j.end() ||
-        !GetInRange(*bits, 0, UINT32_MAX, &held)) {
-      return Bad("an end without its buyer, exit, signal and held");
-    }
-    m.kind = AgentMessage::Kind::kEnd;
-    m.buyer = static_cast<uint32_t>(buyer);
-    m.exit_code = static_cast<int>(code);
-    m.signal = static_cast<int>(signal);
-    m.held = static_cast<uint32_t>(held);
-  } else if (auto it = j.find("errors"); it != j.end()) {
-    if (!it->is_object()) return Bad("errors is not an object");
-    m.kind = AgentMessage::Kind::kErrors;
-    m.failure = OptionalText(*it, "failure");
-    m.store_error = OptionalText(*it, "store");
-    m.guard_error = OptionalText(*it, "guard");
-  } else if (j.contains("done")) {
-    m.kind = AgentMessage::Kind::kDone;
-  } else if (auto it = j.find("error"); it != j.end()) {
-    if (!it->is_string()) return Bad("error is not a string");
-    m.kind = AgentMessage::Kind::kError;
-    m.error = it->get<std::string>();
-  } else {
-    return Bad("not one of the agent's messages");
   }
-  *out = std::move(m);
-  return Status::Ok();
+  return Bad("not one of the agent's messages");
 }
 
 namespace {

@@ -182,19 +182,26 @@ Status ProgramEvents::Full(const std::string& text) const {
 
 Status ProgramEvents::Buy(const std::string& text, const json& doc,
                           const std::string& type, int64_t at) {
-  if (type == "invoke") {
-    if (open_) {
-      return Error(text, fmt::format("a purchase begins while the one "
-                                     "begun on line {} is still open",
-                                     open_line_));
-    }
-    BeginIfDone();
-    open_ = true;
-    open_line_ = lines_;
-    ++invokes_;
-    ++untold_invokes_;
-    return Record(EventKind::kInvoke, at) ? Status::Ok() : Full(text);
+  if (type == "invoke") return BuyBegins(text, at);
+  return BuyEnds(text, doc, type, at);
+}
+
+Status ProgramEvents::BuyBegins(const std::string& text, int64_t at) {
+  if (open_) {
+    return Error(text, fmt::format("a purchase begins while the one "
+                                   "begun on line {} is still open",
+                                   open_line_));
   }
+  BeginIfDone();
+  open_ = true;
+  open_line_ = lines_;
+  ++invokes_;
+  ++untold_invokes_;
+  return Record(EventKind::kInvoke, at) ? Status::Ok() : Full(text);
+}
+
+Status ProgramEvents::BuyEnds(const std::string& text, const json& doc,
+                              const std::string& type, int64_t at) {
   if (!open_) {
     return Error(text,
                  fmt::format("an {} of buy with no invoke before it", type));

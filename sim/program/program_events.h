@@ -77,6 +77,10 @@ class ProgramEvents {
                std::pair<int64_t, int64_t> window, int64_t* at);
   Status Buy(const std::string& text, const nlohmann::json& doc,
              const std::string& type, int64_t at);
+  // A buy's invoke, and its outcome (ok, fail or info).
+  Status BuyBegins(const std::string& text, int64_t at);
+  Status BuyEnds(const std::string& text, const nlohmann::json& doc,
+                 const std::string& type, int64_t at);
   Status Read(const std::string& text, const nlohmann::json& doc,
               const std::string& type, int64_t at);
   Status Lock(const std::string& text, const std::string& type, uint16_t lock,

@@ -99,6 +99,10 @@ void ProgramFence::Raise(const RunNames& names) {
     return;
   }
   why_not_ = s.message();
+  RaisePidNamespace();
+}
+
+void ProgramFence::RaisePidNamespace() {
   own_namespace_.reset(
       open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
   if (own_namespace_.get() < 0 || unshare(CLONE_NEWPID) != 0) {

@@ -88,6 +88,10 @@ class ProgramFence {
   void Lower();
 
  private:
+  // Without a cgroup: the program's next children in a PID namespace of
+  // their own, whose init reaps them; why_not_ grows if there is none.
+  void RaisePidNamespace();
+
   FenceKind kind_ = FenceKind::kNone;
   std::string why_not_;
   RunCgroup cgroup_;

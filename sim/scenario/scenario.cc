@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <re2/re2.h>
 #include <sys/resource.h>
 #include <toml++/toml.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <sstream>
@@ -853,13 +855,17 @@ bool NprocBinds() {
 struct ProcessRoom {
   int64_t room = INT64_MAX;
   std::string limit;  // "RLIMIT_NPROC (ulimit -u) is 100 and ..."
+
+  // Room for `more` processes, as `why` says, if that is less.
+  void Bound(int64_t more, std::string why) {
+    more = std::max<int64_t>(0, more);
+    if (more < room) *this = {more, std::move(why)};
+  }
 };
-ProcessRoom ProcessRoomNow() {
-  ProcessRoom best;
-  const auto bound = [&best](int64_t room, std::string why) {
-    room = std::max<int64_t>(0, room);
-    if (room < best.room) best = {room, std::move(why)};
-  };
+
+// The kernel's pid and thread limits, less every task on the machine and
+// a margin for everyone else's.
+void BoundByKernel(ProcessRoom* room) {
   int64_t system = INT64_MAX;
   for (const char* path :
        {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
@@ -876,32 +882,48 @@ ProcessRoom ProcessRoomNow() {
   }
   if (system != INT64_MAX && tasks >= 0) {
     constexpr int64_t kMargin = 64;
-    bound(system - tasks - kMargin,
-          fmt::format("the kernel's limit is {} tasks (kernel.pid_max, "
-                      "kernel.threads-max) and {} exist",
-                      system, tasks));
+    room->Bound(system - tasks - kMargin,
+                fmt::format("the kernel's limit is {} tasks (kernel.pid_max, "
+                            "kernel.threads-max) and {} exist",
+                            system, tasks));
   }
+}
+
+// Each pids cgroup around us, less the tasks in it.
+void BoundByCgroups(ProcessRoom* room) {
   for (const char* controller : {"", "pids"}) {
     for (const std::string& dir : CgroupDirs(controller)) {
       const auto max = ReadNumber(dir + "/pids.max");  // "max": no limit
       if (!max) continue;
       const int64_t current = ReadNumber(dir + "/pids.current").value_or(0);
-      bound(*max - current,
-            fmt::format("the cgroup {} allows {} tasks (pids.max) and has {}",
-                        dir, *max, current));
+      room->Bound(*max - current,
+                  fmt::format("the cgroup {} allows {} tasks (pids.max) and "
+                              "has {}",
+                              dir, *max, current));
     }
   }
+}
+
+// RLIMIT_NPROC, where it binds, less the tasks of this real user.
+void BoundByNproc(ProcessRoom* room) {
   rlimit nproc{};
   if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY &&
       NprocBinds()) {
     const int64_t limit = static_cast<int64_t>(nproc.rlim_cur);
     const int64_t own = TasksOfUser(getuid());
-    bound(limit - own,
-          fmt::format("RLIMIT_NPROC (ulimit -u) is {} and user {} has {} "
-                      "task{}",
-                      limit, getuid(), own, own == 1 ? "" : "s"));
+    room->Bound(limit - own,
+                fmt::format("RLIMIT_NPROC (ulimit -u) is {} and user {} has {} "
+                            "task{}",
+                            limit, getuid(), own, own == 1 ? "" : "s"));
   }
-  return best;
+}
+
+ProcessRoom ProcessRoomNow() {
+  ProcessRoom room;
+  BoundByKernel(&room);
+  BoundByCgroups(&room);
+  BoundByNproc(&room);
+  return room;
 }
 
 // "31.5 GiB", "512.0 MiB".
@@ -924,24 +946,36 @@ Status Refuse(std::string* key, std::string_view at, std::string_view message) {
   return Status::Invalid(fmt::format("{}: {}", at, message));
 }
 
-// What a scenario with buyers on several hosts must be: each host runs its
-// buyers through its own agent, which is told its share and streams back
-// what they did; the store is the one thing they all reach.
-Status ValidateHosts(const Scenario& scenario, std::string* key) {
-  const std::vector<std::string>& hosts = scenario.buyers.hosts;
-  const PartitionSpec& partition = scenario.faults.partition_host;
-  if (hosts.empty()) {
-    if (!scenario.buyers.launcher.empty()) {
-      return Refuse(key, "buyers.launcher",
-                    "a launcher starts buyers on hosts: set buyers.hosts too");
-    }
-    if (partition.set()) {
-      return Refuse(key, "faults.partition_host",
-                    "a partition cuts one of buyers.hosts off: set "
-                    "buyers.hosts");
-    }
-    return Status::Ok();
+// One rule, or one group of rules, of what a scenario must be.
+using Rule = Status (*)(const Scenario&, std::string*);
+
+// The first of `rules` that refuses the scenario, in their order: that
+// order decides which error a scenario with several gets.
+Status FirstRefusal(const Scenario& scenario, std::string* key,
+                    std::initializer_list<Rule> rules) {
+  for (const Rule rule : rules) {
+    if (Status s = rule(scenario, key); !s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+// Without buyers.hosts, the keys that only mean something with them.
+Status RefuseHostKeysWithoutHosts(const Scenario& scenario, std::string* key) {
+  if (!scenario.buyers.launcher.empty()) {
+    return Refuse(key, "buyers.launcher",
+                  "a launcher starts buyers on hosts: set buyers.hosts too");
+  }
+  if (scenario.faults.partition_host.set()) {
+    return Refuse(key, "faults.partition_host",
+                  "a partition cuts one of buyers.hosts off: set "
+                  "buyers.hosts");
+  }
+  return Status::Ok();
+}
+
+// The buyers on hosts are ticketsim's own, one process each, interleaved
+// by their kernels, sending every event back as it happens.
+Status ValidateHostBuyers(const Scenario& scenario, std::string* key) {
   if (scenario.program.set()) {
     return Refuse(key, "buyers.hosts",
                   "a program runs on this host only; buyers.hosts is for "
@@ -967,11 +1001,16 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
   if (EventCount(scenario) > 1) {
     return Refuse(key, "events", "buyers on hosts sell one event (one count)");
   }
+  return Status::Ok();
+}
+
+// Several hosts all reach the store, so it cannot live on one machine's
+// disk or memory, and neither can a guard that needs its file.
+Status ValidateHostsReachStore(const Scenario& scenario, std::string* key) {
+  if (scenario.buyers.hosts.size() < 2) return Status::Ok();
   const StoreKind store = scenario.store.kind;
-  const bool local_store = store == StoreKind::kFile ||
-                           store == StoreKind::kShm ||
-                           store == StoreKind::kSqlite;
-  if (hosts.size() > 1 && local_store) {
+  if (store == StoreKind::kFile || store == StoreKind::kShm ||
+      store == StoreKind::kSqlite) {
     return Refuse(
         key, "store.kind",
         fmt::format("the hosts cannot all reach a {} on one machine's "
@@ -982,51 +1021,74 @@ Status ValidateHosts(const Scenario& scenario, std::string* key) {
                                                 : "SQLite database file",
                     store == StoreKind::kShm ? "/dev/shm" : "disk"));
   }
-  if (hosts.size() > 1 && (scenario.guard.kind == GuardKind::kSqliteImmediate ||
-                           scenario.guard.kind == GuardKind::kSqliteDeferred)) {
+  if (scenario.guard.kind == GuardKind::kSqliteImmediate ||
+      scenario.guard.kind == GuardKind::kSqliteDeferred) {
     return Refuse(key, "guard.kind",
                   "an sqlite transaction needs the database file, which the "
                   "hosts cannot all reach");
   }
-  if (partition.set()) {
-    if (std::find(hosts.begin(), hosts.end(), partition.host) == hosts.end()) {
-      return Refuse(
-          key, "faults.partition_host",
-          fmt::format("\"{}\" is not one of buyers.hosts", partition.host));
-    }
-    if (hosts.size() < 2) {
-      return Refuse(key, "faults.partition_host",
-                    "a partition cuts one host off from the others: name "
-                    "several in buyers.hosts");
-    }
-    if (scenario.buyers.launcher.empty()) {
-      return Refuse(key, "faults.partition_host",
-                    "a partition is made on the host itself, through its "
-                    "launcher: set buyers.launcher (local agents share this "
-                    "host's network)");
-    }
-    if (store != StoreKind::kPostgres ||
-        (scenario.store.listen.empty() &&
-         ServerAddress(scenario.store.url).empty())) {
-      return Refuse(key, "faults.partition_host",
-                    "a partition cuts a host's link to the store's server: "
-                    "use store.kind = \"postgres\" reached over TCP "
-                    "(store.listen, or a store.url with a host address)");
-    }
+  return Status::Ok();
+}
+
+// A partition cuts one of several hosts, made through its launcher, off
+// from a store's server it reaches over TCP.
+Status ValidatePartition(const Scenario& scenario, std::string* key) {
+  const std::vector<std::string>& hosts = scenario.buyers.hosts;
+  const PartitionSpec& partition = scenario.faults.partition_host;
+  if (!partition.set()) return Status::Ok();
+  if (std::find(hosts.begin(), hosts.end(), partition.host) == hosts.end()) {
+    return Refuse(
+        key, "faults.partition_host",
+        fmt::format("\"{}\" is not one of buyers.hosts", partition.host));
+  }
+  if (hosts.size() < 2) {
+    return Refuse(key, "faults.partition_host",
+                  "a partition cuts one host off from the others: name "
+                  "several in buyers.hosts");
+  }
+  if (scenario.buyers.launcher.empty()) {
+    return Refuse(key, "faults.partition_host",
+                  "a partition is made on the host itself, through its "
+                  "launcher: set buyers.launcher (local agents share this "
+                  "host's network)");
+  }
+  if (scenario.store.kind != StoreKind::kPostgres ||
+      (scenario.store.listen.empty() &&
+       ServerAddress(scenario.store.url).empty())) {
+    return Refuse(key, "faults.partition_host",
+                  "a partition cuts a host's link to the store's server: "
+                  "use store.kind = \"postgres\" reached over TCP "
+                  "(store.listen, or a store.url with a host address)");
   }
   return Status::Ok();
 }
 
-// What a scenario with a [program] must be: ticketsim runs the program on
-// its store and checks it, but the locking, the think time and the schedule
-// are the program's own.
-Status ValidateProgram(const Scenario& scenario, std::string* key) {
-  const ProgramSpec& program = scenario.program;
+// What a scenario with buyers on several hosts must be: each host runs its
+// buyers through its own agent, which is told its share and streams back
+// what they did; the store is the one thing they all reach.
+Status ValidateHosts(const Scenario& scenario, std::string* key) {
+  if (scenario.buyers.hosts.empty()) {
+    return RefuseHostKeysWithoutHosts(scenario, key);
+  }
+  return FirstRefusal(
+      scenario, key,
+      {ValidateHostBuyers, ValidateHostsReachStore, ValidatePartition});
+}
+
+// The program's command names something that can run.
+Status ValidateProgramCommand(const Scenario& scenario, std::string* key) {
   ResolvedCommand command;
-  if (Status s = ResolveProgram(program, scenario.store.file_name, &command);
+  if (Status s =
+          ResolveProgram(scenario.program, scenario.store.file_name, &command);
       !s.ok()) {
     return Refuse(key, "program.command", s.message());
   }
+  return Status::Ok();
+}
+
+// A program buys its own way: its own lock, its own steps, on one count
+// it is handed as a file, shared memory or an SQLite database.
+Status ValidateProgramBuysItself(const Scenario& scenario, std::string* key) {
   if (scenario.guard.kind != GuardKind::kNone) {
     return Refuse(
         key, "guard.kind",
@@ -1049,6 +1111,13 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
                   "database, not a PostgreSQL server: use store.kind = "
                   "\"file\", \"shm\" or \"sqlite\"");
   }
+  return Status::Ok();
+}
+
+// What ticketsim cannot do to a foreign program: pool it, stop it at its
+// steps, keep its events in summary, crash it mid-purchase, or run
+// copies past its limit.
+Status ValidateProgramCopies(const Scenario& scenario, std::string* key) {
   if (scenario.buyers.pool > 0) {
     return Refuse(key, "buyers.pool", "a program's copies are not pooled");
   }
@@ -1072,42 +1141,59 @@ Status ValidateProgram(const Scenario& scenario, std::string* key) {
                   fmt::format("at most {} copies of a program, not {}",
                               kMaxProgramBuyers, scenario.buyers.count));
   }
-  if (program.mode == ProgramMode::kWhole) {
-    if (program.sold_pattern.empty()) {
-      return Refuse(key, "program.sold_pattern",
-                    "a whole program is checked by its output: set "
-                    "program.sold_pattern to what it prints for a sale, e.g. "
-                    "'bought seat (\\d+)'");
-    }
-    if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
-      return Refuse(key,
-                    scenario.faults.kill_holder > 0 ? "faults.kill_holder"
-                                                    : "faults.pause_holder",
-                    "a whole program tells ticketsim no purchase as it opens, "
-                    "so none can be hit inside; use program.mode = \"buyer\"");
-    }
+  return Status::Ok();
+}
+
+// A whole program is known only by its output: a pattern finds its sales,
+// and no purchase of it can be hit inside.
+Status ValidateWholeProgram(const Scenario& scenario, std::string* key) {
+  if (scenario.program.mode != ProgramMode::kWhole) return Status::Ok();
+  if (scenario.program.sold_pattern.empty()) {
+    return Refuse(key, "program.sold_pattern",
+                  "a whole program is checked by its output: set "
+                  "program.sold_pattern to what it prints for a sale, e.g. "
+                  "'bought seat (\\d+)'");
+  }
+  if (scenario.faults.kill_holder > 0 || scenario.faults.pause_holder > 0) {
+    return Refuse(key,
+                  scenario.faults.kill_holder > 0 ? "faults.kill_holder"
+                                                  : "faults.pause_holder",
+                  "a whole program tells ticketsim no purchase as it opens, "
+                  "so none can be hit inside; use program.mode = \"buyer\"");
   }
   return Status::Ok();
 }
 
-// The postgres store's keys: set only with it, and in combinations that
-// mean something.
-Status ValidatePostgres(const Scenario& scenario, std::string* key) {
+// What a scenario with a [program] must be: ticketsim runs the program on
+// its store and checks it, but the locking, the think time and the schedule
+// are the program's own.
+Status ValidateProgram(const Scenario& scenario, std::string* key) {
+  return FirstRefusal(scenario, key,
+                      {ValidateProgramCommand, ValidateProgramBuysItself,
+                       ValidateProgramCopies, ValidateWholeProgram});
+}
+
+// Without store.kind = "postgres", none of its keys.
+Status RefusePostgresKeysElsewhere(const Scenario& scenario, std::string* key) {
   const StoreSpec& store = scenario.store;
-  if (store.kind != StoreKind::kPostgres) {
-    const std::string_view set =
-        !store.url.empty()                            ? "store.url"
-        : !store.postgres_bin.empty()                 ? "store.postgres_bin"
-        : !store.listen.empty()                       ? "store.listen"
-        : store.isolation != PgIsolation::kAutocommit ? "store.isolation"
-        : store.retries != 0                          ? "store.retries"
-                                                      : "";
-    if (set.empty()) return Status::Ok();
-    return Refuse(key, set,
-                  fmt::format("applies to store.kind = \"postgres\" only, "
-                              "not \"{}\"",
-                              WordOf(kStoreKinds, store.kind)));
-  }
+  const std::string_view set =
+      !store.url.empty()                            ? "store.url"
+      : !store.postgres_bin.empty()                 ? "store.postgres_bin"
+      : !store.listen.empty()                       ? "store.listen"
+      : store.isolation != PgIsolation::kAutocommit ? "store.isolation"
+      : store.retries != 0                          ? "store.retries"
+                                                    : "";
+  if (set.empty()) return Status::Ok();
+  return Refuse(key, set,
+                fmt::format("applies to store.kind = \"postgres\" only, "
+                            "not \"{}\"",
+                            WordOf(kStoreKinds, store.kind)));
+}
+
+// The server's keys: a server of one's own (store.url) or a throwaway one,
+// and retries only of a transaction.
+Status ValidatePgServerKeys(const Scenario& scenario, std::string* key) {
+  const StoreSpec& store = scenario.store;
   if (!store.url.empty() &&
       (!store.postgres_bin.empty() || !store.listen.empty())) {
     return Refuse(key,
@@ -1115,15 +1201,22 @@ Status ValidatePostgres(const Scenario& scenario, std::string* key) {
                   "is for the throwaway server, but store.url names a server "
                   "of its own");
   }
-  const bool isolated = store.isolation != PgIsolation::kAutocommit;
-  if (store.retries > 0 && !isolated) {
+  if (store.retries > 0 && store.isolation == PgIsolation::kAutocommit) {
     return Refuse(key, "store.retries",
                   "only a transaction the server refuses is run again: set "
                   "store.isolation to read-committed, repeatable-read or "
                   "serializable");
   }
-  if (!isolated) return Status::Ok();
-  const std::string isolation(WordOf(kPgIsolations, store.isolation));
+  return Status::Ok();
+}
+
+// An isolation level is that of one purchase's transaction, which the
+// guard, the method, the events and the schedule must leave room for.
+Status ValidatePgIsolation(const Scenario& scenario, std::string* key) {
+  if (scenario.store.isolation == PgIsolation::kAutocommit) {
+    return Status::Ok();
+  }
+  const std::string isolation(WordOf(kPgIsolations, scenario.store.isolation));
   if (scenario.guard.kind != GuardKind::kNone &&
       scenario.guard.kind != GuardKind::kPgRowLock) {
     return Refuse(
@@ -1155,6 +1248,16 @@ Status ValidatePostgres(const Scenario& scenario, std::string* key) {
                     isolation));
   }
   return Status::Ok();
+}
+
+// The postgres store's keys: set only with it, and in combinations that
+// mean something.
+Status ValidatePostgres(const Scenario& scenario, std::string* key) {
+  if (scenario.store.kind != StoreKind::kPostgres) {
+    return RefusePostgresKeysElsewhere(scenario, key);
+  }
+  return FirstRefusal(scenario, key,
+                      {ValidatePgServerKeys, ValidatePgIsolation});
 }
 
 }  // namespace
@@ -1581,23 +1684,39 @@ Status ValidateMachineRoom(const Scenario& scenario, std::string* key) {
 }  // namespace
 
 Status ValidateScenario(const Scenario& scenario, std::string* key) {
-  // In this order: the first that fails is the one reported.
-  using Check = Status (*)(const Scenario&, std::string*);
-  for (const Check check :
-       {ValidateProgramKeys, ValidateHosts, ValidateGuardsStore,
-        ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
-        ValidateExpectAndHistory, ValidateSchedule, ValidateMachineRoom}) {
-    if (Status s = check(scenario, key); !s.ok()) return s;
-  }
-  return Status::Ok();
+  return FirstRefusal(
+      scenario, key,
+      {ValidateProgramKeys, ValidateHosts, ValidateGuardsStore,
+       ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
+       ValidateExpectAndHistory, ValidateSchedule, ValidateMachineRoom});
 }
 
 namespace {
 
+// "4 buyers x 3 attempts".
+std::string BuyersTimesAttempts(const BuyersSpec& b) {
+  return fmt::format("{} buyer{} x {} attempt{}", b.count,
+                     b.count == 1 ? "" : "s", b.attempts,
+                     b.attempts == 1 ? "" : "s");
+}
+
+// ", kill_holder 1, pause_holder 2 (300 ms)": the faults that hit a
+// purchase's holder, which programs and ticketsim's buyers both take.
+std::string DescribeHolderFaults(const FaultsSpec& f) {
+  std::string faults;
+  if (f.kill_holder > 0) {
+    faults += fmt::format(", kill_holder {}", f.kill_holder);
+  }
+  if (f.pause_holder > 0) {
+    faults += fmt::format(", pause_holder {} ({} ms)", f.pause_holder,
+                          f.pause_holder_ms);
+  }
+  return faults;
+}
+
 // "program `python3 buyer.py` (a copy per buyer) on the file store (db.txt),
 // 4 buyers x 3 attempts": what DescribeSetup says of a program.
 std::string DescribeProgramSetup(const Scenario& scenario) {
-  const BuyersSpec& b = scenario.buyers;
   const ProgramSpec& p = scenario.program;
   std::string store(WordOf(kStoreKinds, scenario.store.kind));
   if (scenario.store.kind == StoreKind::kFile) {
@@ -1605,18 +1724,12 @@ std::string DescribeProgramSetup(const Scenario& scenario) {
   } else {
     store += " store";
   }
-  std::string words;
-  for (const std::string& word : p.command) {
-    words += (words.empty() ? "" : " ") + word;
-  }
+  const std::string words = fmt::format("{}", fmt::join(p.command, " "));
   std::string setup;
   switch (p.mode) {
     case ProgramMode::kBuyer:
-      setup = fmt::format(
-          "program `{}` on the {}, a copy per buyer, {} "
-          "buyer{} x {} attempt{}",
-          words, store, b.count, b.count == 1 ? "" : "s", b.attempts,
-          b.attempts == 1 ? "" : "s");
+      setup = fmt::format("program `{}` on the {}, a copy per buyer, {}", words,
+                          store, BuyersTimesAttempts(scenario.buyers));
       break;
     case ProgramMode::kWhole:
       setup = fmt::format(
@@ -1625,24 +1738,81 @@ std::string DescribeProgramSetup(const Scenario& scenario) {
           words, store);
       break;
     case ProgramMode::kOperation:
-      setup = fmt::format(
-          "program `{}` on the {}, one run per purchase, {} "
-          "buyer{} x {} attempt{}",
-          words, store, b.count, b.count == 1 ? "" : "s", b.attempts,
-          b.attempts == 1 ? "" : "s");
+      setup = fmt::format("program `{}` on the {}, one run per purchase, {}",
+                          words, store, BuyersTimesAttempts(scenario.buyers));
       break;
   }
   if (!p.sold_pattern.empty()) {
     setup += fmt::format(", sales by /{}/", p.sold_pattern);
   }
-  const FaultsSpec& f = scenario.faults;
-  if (f.kill_holder > 0)
-    setup += fmt::format(", kill_holder {}", f.kill_holder);
-  if (f.pause_holder > 0) {
-    setup += fmt::format(", pause_holder {} ({} ms)", f.pause_holder,
-                         f.pause_holder_ms);
+  return setup + DescribeHolderFaults(scenario.faults);
+}
+
+// "file (rename)", "postgres (serializable, 2 retries)": the store's kind
+// and how it writes.
+std::string DescribeStoreKind(const StoreSpec& store) {
+  std::string text(WordOf(kStoreKinds, store.kind));
+  if (store.kind == StoreKind::kFile) {
+    text += fmt::format(" ({})", WordOf(kFileWrites, store.write));
+  } else if (store.kind == StoreKind::kSqlite) {
+    text += fmt::format(" ({})", WordOf(kSqliteJournals, store.journal));
+  } else if (store.kind == StoreKind::kPostgres) {
+    text += fmt::format(" ({}", WordOf(kPgIsolations, store.isolation));
+    if (store.retries > 0) {
+      text += fmt::format(", {} retr{}", store.retries,
+                          store.retries == 1 ? "y" : "ies");
+    }
+    text += ")";
   }
-  return setup;
+  return text;
+}
+
+// "shm store", or for several events "a + b, each its own shm store".
+std::string DescribeStore(const Scenario& scenario) {
+  const std::string store = DescribeStoreKind(scenario.store);
+  if (EventCount(scenario) == 1) return store + " store";
+  return fmt::format("{}, each its own {} store",
+                     fmt::join(scenario.events, " + "), store);
+}
+
+// "guard named-mutex on buy", or for several events "guard file-lock in
+// name order, all-at-once".
+std::string DescribeGuard(const Scenario& scenario) {
+  const GuardSpec& guard = scenario.guard;
+  if (EventCount(scenario) == 1) {
+    return fmt::format("guard {} on {}", WordOf(kGuardKinds, guard.kind),
+                       WordOf(kScopes, guard.scope));
+  }
+  return fmt::format(
+      "guard {} in {} order, {}", WordOf(kGuardKinds, guard.kind),
+      WordOf(kGuardOrders, guard.order), WordOf(kGuardAcquires, guard.acquire));
+}
+
+// "no think time", "think 5 ms", "think 1-10 ms".
+std::string DescribeThink(const BuyersSpec& b) {
+  if (b.think_ms.max == 0) return "no think time";
+  if (b.think_ms.min == b.think_ms.max) {
+    return fmt::format("think {} ms", b.think_ms.min);
+  }
+  return fmt::format("think {}-{} ms", b.think_ms.min, b.think_ms.max);
+}
+
+// ", on hosts a, b (launcher `ssh {}`), partition of b at 100 ms for 200
+// ms", or nothing for buyers on this host.
+std::string DescribeHosts(const Scenario& scenario) {
+  const BuyersSpec& b = scenario.buyers;
+  if (b.hosts.empty()) return "";
+  std::string hosts = fmt::format(
+      ", on host{} {} ({})", b.hosts.size() == 1 ? "" : "s",
+      fmt::join(b.hosts, ", "),
+      b.launcher.empty() ? std::string("local agents")
+                         : fmt::format("launcher `{}`", b.launcher));
+  const PartitionSpec& partition = scenario.faults.partition_host;
+  if (partition.set()) {
+    hosts += fmt::format(", partition of {} at {} ms for {} ms", partition.host,
+                         partition.at_ms, partition.for_ms);
+  }
+  return hosts;
 }
 
 }  // namespace
@@ -1663,74 +1833,17 @@ int64_t RunTimeoutMs(const Scenario& scenario) {
 }
 
 std::string DescribeSetup(const Scenario& scenario) {
-  const BuyersSpec& b = scenario.buyers;
   if (scenario.program.set()) return DescribeProgramSetup(scenario);
-  std::string store = std::string(WordOf(kStoreKinds, scenario.store.kind));
-  if (scenario.store.kind == StoreKind::kFile) {
-    store += fmt::format(" ({})", WordOf(kFileWrites, scenario.store.write));
-  } else if (scenario.store.kind == StoreKind::kSqlite) {
-    store +=
-        fmt::format(" ({})", WordOf(kSqliteJournals, scenario.store.journal));
-  } else if (scenario.store.kind == StoreKind::kPostgres) {
-    store +=
-        fmt::format(" ({}", WordOf(kPgIsolations, scenario.store.isolation));
-    if (scenario.store.retries > 0) {
-      store += fmt::format(", {} retr{}", scenario.store.retries,
-                           scenario.store.retries == 1 ? "y" : "ies");
-    }
-    store += ")";
+  const BuyersSpec& b = scenario.buyers;
+  std::string setup = fmt::format(
+      "{}, {}, {}, {}, {}", DescribeStore(scenario), DescribeGuard(scenario),
+      WordOf(kMethods, b.method), BuyersTimesAttempts(b), DescribeThink(b));
+  setup += DescribeHolderFaults(scenario.faults);
+  if (scenario.faults.crash_before_write > 0) {
+    setup += fmt::format(", crash_before_write {}",
+                         scenario.faults.crash_before_write);
   }
-  std::string guard =
-      fmt::format("guard {} on {}", WordOf(kGuardKinds, scenario.guard.kind),
-                  WordOf(kScopes, scenario.guard.scope));
-  if (EventCount(scenario) > 1) {
-    std::string names;
-    for (const std::string& event : scenario.events) {
-      names += (names.empty() ? "" : " + ") + event;
-    }
-    store = fmt::format("{}, each its own {} store", names, store);
-    guard = fmt::format("guard {} in {} order, {}",
-                        WordOf(kGuardKinds, scenario.guard.kind),
-                        WordOf(kGuardOrders, scenario.guard.order),
-                        WordOf(kGuardAcquires, scenario.guard.acquire));
-  } else {
-    store += " store";
-  }
-  const std::string think =
-      b.think_ms.max == 0 ? "no think time"
-      : b.think_ms.min == b.think_ms.max
-          ? fmt::format("think {} ms", b.think_ms.min)
-          : fmt::format("think {}-{} ms", b.think_ms.min, b.think_ms.max);
-  std::string setup =
-      fmt::format("{}, {}, {}, {} buyer{} x {} attempt{}, {}", store, guard,
-                  WordOf(kMethods, b.method), b.count, b.count == 1 ? "" : "s",
-                  b.attempts, b.attempts == 1 ? "" : "s", think);
-  const FaultsSpec& f = scenario.faults;
-  if (f.kill_holder > 0)
-    setup += fmt::format(", kill_holder {}", f.kill_holder);
-  if (f.pause_holder > 0) {
-    setup += fmt::format(", pause_holder {} ({} ms)", f.pause_holder,
-                         f.pause_holder_ms);
-  }
-  if (f.crash_before_write > 0) {
-    setup += fmt::format(", crash_before_write {}", f.crash_before_write);
-  }
-  if (!b.hosts.empty()) {
-    std::string hosts;
-    for (const std::string& host : b.hosts) {
-      hosts += (hosts.empty() ? "" : ", ") + host;
-    }
-    setup += fmt::format(
-        ", on host{} {} ({})", b.hosts.size() == 1 ? "" : "s", hosts,
-        b.launcher.empty() ? std::string("local agents")
-                           : fmt::format("launcher `{}`", b.launcher));
-    if (f.partition_host.set()) {
-      setup += fmt::format(", partition of {} at {} ms for {} ms",
-                           f.partition_host.host, f.partition_host.at_ms,
-                           f.partition_host.for_ms);
-    }
-  }
-  return setup;
+  return setup + DescribeHosts(scenario);
 }
 
 std::optional<StoreKind> StoreOfGuard(GuardKind kind) {

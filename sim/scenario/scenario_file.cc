@@ -193,24 +193,30 @@ class FileWalker {
         // a few parts: deeper than that (a.a.a... a thousand times) it is
         // not walked, and is named by its first parts.
         Walk(*unknown, key, depth + 1);
-      } else if (depth + 1 >= kMaxKeyParts) {
-        Refuse(
-            name.source().begin,
-            fmt::format(
-                "{}: unknown key \"{}...\": no scenario key has more than {} "
-                "parts",
-                Place(path_, name.source().begin), key, kMaxKeyParts - 1));
       } else {
-        const std::string near = NearestKey(key);
-        Refuse(
-            name.source().begin,
-            fmt::format("{}: unknown key \"{}\"{}",
-                        Place(path_, name.source().begin), key,
-                        near.empty()
-                            ? std::string(" (`ticketsim list` shows the keys)")
-                            : fmt::format("; did you mean \"{}\"?", near)));
+        RefuseUnknownKey(key, name, depth);
       }
     }
+  }
+
+  // A key that is no scenario key, named with the one it may have meant;
+  // or, deeper than any key goes, by its first parts.
+  void RefuseUnknownKey(const std::string& key, const toml::key& name,
+                        int depth) {
+    const std::string where = Place(path_, name.source().begin);
+    if (depth + 1 >= kMaxKeyParts) {
+      Refuse(name.source().begin,
+             fmt::format("{}: unknown key \"{}...\": no scenario key has more "
+                         "than {} parts",
+                         where, key, kMaxKeyParts - 1));
+      return;
+    }
+    const std::string near = NearestKey(key);
+    Refuse(name.source().begin,
+           fmt::format("{}: unknown key \"{}\"{}", where, key,
+                       near.empty()
+                           ? std::string(" (`ticketsim list` shows the keys)")
+                           : fmt::format("; did you mean \"{}\"?", near)));
   }
 
   // Every wrong key found, one a line, in the file's order (a table's keys
@@ -351,6 +357,41 @@ Status ApplyOverrides(std::span<const Override> overrides,
   return ApplyOverridesAndValidate(loaded->path, overrides, loaded);
 }
 
+namespace {
+
+// The *.toml scenarios in directory `path`, in name order.
+Status ScenariosInDirectory(const std::string& path,
+                            std::vector<std::string>* files) {
+  // Every call with an error code: a directory that cannot be read, or
+  // an entry that cannot be looked at, is a message, never an exception.
+  std::error_code error;
+  fs::directory_iterator it(path, error);
+  std::vector<std::string> found;
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    const fs::directory_entry& entry = *it;
+    if (entry.path().extension() != ".toml") continue;
+    // An entry that cannot be looked at (a symlink loop, a dangling
+    // link) is kept: loading it says why it is not a scenario.
+    std::error_code kind_error;
+    if (!entry.is_directory(kind_error)) {
+      found.push_back(entry.path().string());
+    }
+  }
+  if (error) {
+    return Status::Invalid(fmt::format("{}: cannot list the directory: {}",
+                                       path, Reason(error.value())));
+  }
+  if (found.empty()) {
+    return Status::Invalid(
+        fmt::format("{}: a directory with no *.toml scenario in it", path));
+  }
+  std::sort(found.begin(), found.end());
+  files->insert(files->end(), found.begin(), found.end());
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ExpandScenarioPaths(std::span<const std::string> paths,
                            std::vector<std::string>* files) {
   for (const std::string& path : paths) {
@@ -367,31 +408,7 @@ Status ExpandScenarioPaths(std::span<const std::string> paths,
       files->push_back(path);  // loading it says what is wrong with it
       continue;
     }
-    // Every call with an error code: a directory that cannot be read, or
-    // an entry that cannot be looked at, is a message, never an exception.
-    std::error_code error;
-    fs::directory_iterator it(path, error);
-    std::vector<std::string> found;
-    for (; !error && it != fs::directory_iterator(); it.increment(error)) {
-      const fs::directory_entry& entry = *it;
-      if (entry.path().extension() != ".toml") continue;
-      // An entry that cannot be looked at (a symlink loop, a dangling
-      // link) is kept: loading it says why it is not a scenario.
-      std::error_code kind_error;
-      if (!entry.is_directory(kind_error)) {
-        found.push_back(entry.path().string());
-      }
-    }
-    if (error) {
-      return Status::Invalid(fmt::format("{}: cannot list the directory: {}",
-                                         path, Reason(error.value())));
-    }
-    if (found.empty()) {
-      return Status::Invalid(
-          fmt::format("{}: a directory with no *.toml scenario in it", path));
-    }
-    std::sort(found.begin(), found.end());
-    files->insert(files->end(), found.begin(), found.end());
+    if (Status s = ScenariosInDirectory(path, files); !s.ok()) return s;
   }
   return Status::Ok();
 }
