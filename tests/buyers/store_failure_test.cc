@@ -63,14 +63,22 @@ class StoreFailureTest : public ::testing::Test {
 
   RunControl* control() const { return control_->get(); }
 
+  // What a buyer process of this test works with (no tallies: the full
+  // history).
+  BuyerWork Work(std::span<TicketStore* const> stores,
+                 std::span<Guard* const> guards) const {
+    return BuyerWork{&scenario_,         stores,         guards,
+                     control(),          history_.get(),
+                     /*tallies=*/nullptr};
+  }
+
   // Runs buyer process 0 in this process, as a forked one runs once the
   // start barrier is open; returns its BuyerExit.
   int RunBuyer() {
     OpenStartBarrier(control());
     TicketStore* stores[] = {store_.get()};
     Guard* guards[] = {guard_.get()};
-    return RunBuyerProcess(scenario_, 0, stores, guards, control(),
-                           history_.get(), /*tallies=*/nullptr);
+    return RunBuyerProcess(Work(stores, guards), 0);
   }
 
   // The events of `kind` buyer 0 recorded (of kFailed, those of `failure`).
@@ -199,13 +207,10 @@ TEST_F(StoreFailureTest, AStoreNoBuyerCanOpenFailsTheStartWithTheCause) {
   BuyerReaper reaper(&processes, control());
   TicketStore* stores[] = {store_.get()};
   Guard* guards[] = {guard_.get()};
-  ASSERT_TRUE(ForkBuyers(scenario_, 2, stores, guards, control(),
-                         history_.get(), /*tallies=*/nullptr, &processes,
-                         &reaper)
-                  .ok());
+  ASSERT_TRUE(ForkBuyers(Work(stores, guards), 2, &processes, &reaper).ok());
   int interrupt = 0;
-  const Status s = AwaitAttached(*control(), 2, processes, /*pause_ns=*/0,
-                                 signals, &reaper, &interrupt);
+  const Status s = AwaitAttached(*control(), 2, /*pause_ns=*/0, signals,
+                                 &reaper, &interrupt);
   EXPECT_EQ(s.code(), Status::Code::kIOError);
   EXPECT_TRUE(Has(s.message(),
                   "only 0 of 2 buyer processes could open the store and the "
