@@ -5,8 +5,8 @@
 #include <benchmark/benchmark.h>
 
 #include "sim/guards/guard.h"
-#include "storage/run_names.h"
 #include "storage/make_store.h"
+#include "storage/run_names.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {

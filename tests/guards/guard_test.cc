@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "storage/make_store.h"
-#include "storage/make_store.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "sim/guards/guard.h"
-#include "storage/run_names.h"
 #include "storage/make_store.h"
+#include "storage/run_names.h"
 #include "storage/ticket_store.h"
 #include "tests/test_util.h"
 

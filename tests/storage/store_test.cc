@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "storage/file_store.h"
-#include "storage/sqlite_store.h"
 #include "storage/make_store.h"
+#include "storage/sqlite_store.h"
 #include "storage/ticket_store.h"
 #include "tests/test_util.h"
 
