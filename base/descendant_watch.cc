@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/clock.h"
+
 namespace ticketsim {
 namespace {
 
@@ -134,30 +136,52 @@ bool DescendantWatch::SeesItsOwnChild() {
 }
 
 void DescendantWatch::AddLane(pid_t pid, uint32_t lane, int64_t since_ns) {
-  Followed& f = followed_[pid];
-  f.lane = lane;
-  f.lane_process = true;
-  f.exe = {};
-  f.since_ns = since_ns;
+  Span span;
+  span.lane = lane;
+  span.lane_process = true;
+  const int32_t id = NewSpan(span);
+  followed_[pid] = {id, since_ns};
+  lane_span_[lane] = id;
+}
+
+int32_t DescendantWatch::NewSpan(const Span& span) {
+  spans_.push_back(span);
+  return static_cast<int32_t>(spans_.size() - 1);
+}
+
+ExeId DescendantWatch::ExeIn(int32_t span) const {
+  // A fork's first span runs what its parent's ran, which may be a fork's
+  // too: down the chain to the first exec.
+  while (span >= 0 && spans_[span].read_ns == 0) {
+    span = spans_[span].forked_from;
+  }
+  return span < 0 ? ExeId{} : spans_[span].read;
 }
 
 bool DescendantWatch::RunsLaneProgram(const DescendantEnd& end) const {
-  const auto it = lane_exe_.find(end.lane);
-  return end.exe.known() && it != lane_exe_.end() && end.exe == it->second;
+  const auto lane = lane_span_.find(end.lane);
+  if (end.span < 0 || lane == lane_span_.end()) return false;
+  const ExeId exe = ExeIn(end.span);
+  return exe.known() && exe == ExeIn(lane->second);
 }
 
+// Replays the lane's changes in the order of the events, now that what
+// each span ran is known.
 int64_t DescendantWatch::MostAtOnce(uint32_t lane) const {
-  const auto exe = lane_exe_.find(lane);
-  if (exe == lane_exe_.end() || !exe->second.known()) return 0;
-  const auto it = crowds_.find({lane, exe->second});
-  return it == crowds_.end() ? 0 : it->second.most;
-}
-
-void DescendantWatch::Count(const Followed& f, int64_t change) {
-  if (f.lane_process || !f.exe.known()) return;
-  Crowd& crowd = crowds_[{f.lane, f.exe}];
-  crowd.alive += change;
-  crowd.most = std::max(crowd.most, crowd.alive);
+  const auto lane_span = lane_span_.find(lane);
+  if (lane_span == lane_span_.end()) return 0;
+  const ExeId program = ExeIn(lane_span->second);
+  if (!program.known()) return 0;
+  int64_t alive = 0;
+  int64_t most = 0;
+  for (const Change& change : changes_) {
+    const Span& span = spans_[change.span];
+    if (span.lane != lane || span.lane_process) continue;
+    if (ExeIn(change.span) != program) continue;
+    alive += change.by;
+    most = std::max(most, alive);
+  }
+  return most;
 }
 
 void DescendantWatch::Read(std::vector<DescendantEnd>* ended) {
@@ -182,27 +206,39 @@ void DescendantWatch::Handle(const void* raw,
     if (fork.child_pid != fork.child_tgid) return;  // a thread
     const Followed* parent = find(fork.parent_tgid);
     if (parent == nullptr) return;
-    Followed child = *parent;
-    child.lane_process = false;
-    child.since_ns = t;
-    Count(child, +1);
-    followed_[fork.child_tgid] = child;
+    Span span;
+    span.lane = spans_[parent->span].lane;
+    span.forked_from = parent->span;
+    const int32_t id = NewSpan(span);
+    changes_.push_back({id, +1});
+    followed_[fork.child_tgid] = {id, t};
   } else if (event.what == kExec) {
-    Followed* f = find(event.event_data.exec.process_tgid);
+    const pid_t pid = event.event_data.exec.process_tgid;
+    Followed* f = find(pid);
     if (f == nullptr) return;
-    Count(*f, -1);
-    f->exe = ExeOf(event.event_data.exec.process_tgid);
-    Count(*f, +1);
-    if (f->lane_process) lane_exe_[f->lane] = f->exe;
+    // A reading of the span this exec ends, taken after this exec, read
+    // what this exec (or a later one) ran instead.
+    Span& before = spans_[f->span];
+    if (before.read_ns != 0 && before.read_ns >= t) before.read = {};
+    changes_.push_back({f->span, -1});
+    Span span;
+    span.lane = before.lane;
+    span.lane_process = before.lane_process;
+    span.read = ExeOf(pid);
+    span.read_ns = MonotonicNs();
+    f->span = NewSpan(span);
+    changes_.push_back({f->span, +1});
+    if (span.lane_process) lane_span_[span.lane] = f->span;
   } else if (event.what == kExit) {
     const auto& exit = event.event_data.exit;
     if (exit.process_pid != exit.process_tgid) return;  // a thread
     const Followed* f = find(exit.process_tgid);
     if (f == nullptr) return;
-    Count(*f, -1);
-    if (!f->lane_process) {
-      ended->push_back({exit.process_tgid, f->lane,
-                        static_cast<int>(exit.exit_code), f->exe});
+    const Span& span = spans_[f->span];
+    changes_.push_back({f->span, -1});
+    if (!span.lane_process) {
+      ended->push_back({exit.process_tgid, span.lane,
+                        static_cast<int>(exit.exit_code), f->span});
     }
     followed_.erase(exit.process_tgid);
   }

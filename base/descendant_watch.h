@@ -16,9 +16,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "base/fd.h"
@@ -39,7 +37,9 @@ struct DescendantEnd {
   pid_t pid = 0;
   uint32_t lane = 0;
   int status = 0;  // its wait status
-  ExeId exe;       // the program file it ran last (inherited through fork)
+  // What it ran last, as the watch keeps it (-1: not followed): ask
+  // DescendantWatch::RunsLaneProgram.
+  int32_t span = -1;
 };
 class DescendantWatch {
  public:
@@ -63,34 +63,50 @@ class DescendantWatch {
   // process executed last): one of the program's own processes, a fork of
   // it as multiprocessing makes, and not another command it ran (a `grep`,
   // or the shell of a wrapper such as pyenv's that then executes it).
+  // Known once every event up to `end`'s exit and the lane's last exec
+  // has been read.
   bool RunsLaneProgram(const DescendantEnd& end) const;
   // The most processes running lane `lane`'s program that lived at once,
   // its own process not counted.
   int64_t MostAtOnce(uint32_t lane) const;
 
  private:
-  struct Followed {
+  // What a process ran from one exec (or its fork) to the next exec (or its
+  // exit). An exec event does not say which file was executed: the watch
+  // reads /proc/PID/exe when it handles the event, which may be after the
+  // process executed something else. So the reading counts only if no
+  // later exec of the process came before it was taken; a fork's child
+  // runs what its parent's span ran.
+  struct Span {
     uint32_t lane = 0;
     bool lane_process = false;
-    ExeId exe;
+    ExeId read;                // read from /proc at its exec
+    int64_t read_ns = 0;       // when that reading was over (0: none)
+    int32_t forked_from = -1;  // the parent's span, for a fork's first span
+  };
+  struct Followed {
+    int32_t span = 0;      // its span now
     int64_t since_ns = 0;  // when it was forked
   };
-  // How many processes of a lane run one program file: now, and at most.
-  struct Crowd {
-    int64_t alive = 0;
-    int64_t most = 0;
+  // A process of a lane began (+1) or ended (-1) running a span's program.
+  struct Change {
+    int32_t span = 0;
+    int32_t by = 0;
   };
   // The program file `pid` runs now (unknown if it cannot be read).
   static ExeId ExeOf(pid_t pid);
   bool Subscribe(bool filtered);
   bool SeesItsOwnChild();
   void Handle(const void* event, std::vector<DescendantEnd>* ended);
-  void Count(const Followed& f, int64_t change);
+  int32_t NewSpan(const Span& span);
+  // What the process ran in `span`, as far as it is known.
+  ExeId ExeIn(int32_t span) const;
 
   Fd fd_;
   std::unordered_map<pid_t, Followed> followed_;
-  std::unordered_map<uint32_t, ExeId> lane_exe_;
-  std::map<std::pair<uint32_t, ExeId>, Crowd> crowds_;
+  std::vector<Span> spans_;
+  std::vector<Change> changes_;  // in the order of the events
+  std::unordered_map<uint32_t, int32_t> lane_span_;  // its process's now
   bool lost_ = false;
 };
 

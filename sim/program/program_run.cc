@@ -642,7 +642,7 @@ class ProgramRunner {
   void Orphan(pid_t pid, int status) {
     if (descendants_.open()) return;
     const bool whole = program_.mode == ProgramMode::kWhole;
-    ends_.push_back({{pid, 0, status, {}}, whole ? 0 : -1, false, Ending()});
+    ends_.push_back({{pid, 0, status, -1}, whole ? 0 : -1, false, Ending()});
   }
 
   // Reads how the program's own processes ended: the kernel's events, and
