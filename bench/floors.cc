@@ -445,6 +445,8 @@ Round RunFloor(const FloorSpec& spec, int processes, int64_t per_process) {
     case StoreKind::kPostgres:
       round = PostgresFloor(spec, processes, per_process, &seats);
       break;
+    case StoreKind::kMemory:  // threads: not a floor of processes
+      std::abort();
   }
   round.hand_offs = seats.SellerChanges();
   return round;

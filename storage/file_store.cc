@@ -255,10 +255,12 @@ Status FileStore::WriteTruncating(const std::string& text) {
 }
 
 Status FileStore::WriteReplacing(const std::string& text) {
-  // One temp file per writer, in the run's private directory.
+  // One temp file per writer, in the run's private directory: per thread,
+  // for buyers may be threads of one process (a process's only thread has
+  // its pid for its id).
   const RunDir dir(dir_, names_);
   if (!dir.status().ok()) return dir.status();
-  const std::string temp_name = fmt::format("{}.{}.tmp", file_name_, getpid());
+  const std::string temp_name = fmt::format("{}.{}.tmp", file_name_, gettid());
   const std::string temp = names_.File(temp_name);
   const int fd = dir.Open(temp_name, O_WRONLY | O_CREAT | O_TRUNC);
   if (fd < 0) return Status::FromErrno("create " + temp, errno);

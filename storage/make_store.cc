@@ -1,6 +1,7 @@
 #include "storage/make_store.h"
 
 #include "storage/file_store.h"
+#include "storage/memory_store.h"
 #include "storage/pg_store.h"
 #include "storage/shm_store.h"
 #include "storage/sqlite_store.h"
@@ -18,6 +19,8 @@ std::unique_ptr<TicketStore> MakeStore(const StoreSpec& spec,
       return std::make_unique<SqliteStore>(spec, names);
     case StoreKind::kPostgres:
       return std::make_unique<PgStore>(spec, names);
+    case StoreKind::kMemory:
+      return std::make_unique<MemoryStore>();
   }
   return nullptr;
 }

@@ -14,6 +14,9 @@ constexpr EnumWord<StoreKind> kStoreKindWords[] = {
     {StoreKind::kSqlite, "sqlite", "an SQLite database file"},
     {StoreKind::kPostgres, "postgres",
      "a table in a PostgreSQL server (a throwaway one, or store.url)"},
+    {StoreKind::kMemory, "memory",
+     "a variable of the buyer process its threads share, as the tutorial's "
+     "global (buyers.mode = \"thread\" only)"},
 };
 constexpr EnumWord<FileWrite> kFileWriteWords[] = {
     {FileWrite::kTruncate, "truncate",

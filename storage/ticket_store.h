@@ -45,7 +45,7 @@
 
 namespace ticketsim {
 
-enum class StoreKind { kFile, kShm, kSqlite, kPostgres };
+enum class StoreKind { kFile, kShm, kSqlite, kPostgres, kMemory };
 enum class FileWrite { kTruncate, kReplace, kMapped };
 enum class SqliteJournal { kWal, kDelete };
 // The transaction a read-modify-write purchase on postgres runs in.
@@ -139,6 +139,11 @@ class TicketStore {
   // The purposes (RunNames::Object) of the named IPC objects this store
   // created, for removal. Files live in the run directory.
   virtual std::vector<std::string> ObjectPurposes() const { return {}; }
+
+  // Whether one object serves every thread of a buyer process (its state
+  // is that process's memory, and a thread opens nothing of its own);
+  // otherwise each thread makes and attaches its own, as each process does.
+  virtual bool SharedByThreads() const { return false; }
 
   // From now on, in this process, a lock another process holds is not
   // waited for: the operation fails at once (SQLite: a busy timeout of 0,

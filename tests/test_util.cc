@@ -486,12 +486,16 @@ Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
   return s;
 }
 
-std::vector<StoreGuardMethod> EveryStoreGuardMethod() {
+std::vector<StoreGuardMethod> EveryStoreGuardMethod(BuyerMode mode) {
   std::vector<StoreGuardMethod> combos;
   for (const auto& store : kStoreKinds) {
     // A postgres run needs a server: tests/storage/pg_store_test.cc covers it.
     if (store.value == StoreKind::kPostgres) continue;
-    for (GuardKind guard : GuardsFor(store.value)) {
+    // The memory store is a variable of one process: threads only.
+    if (store.value == StoreKind::kMemory && mode != BuyerMode::kThread) {
+      continue;
+    }
+    for (GuardKind guard : GuardsFor(store.value, mode)) {
       for (const auto& method : kMethods) {
         if (method.value == Method::kAtomic &&
             store.value == StoreKind::kFile) {

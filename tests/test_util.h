@@ -153,9 +153,11 @@ Scenario RaceScenario(StoreKind store, GuardKind guard, Method method,
                       int64_t buyers = 8, int64_t attempts = 2);
 
 // Every store x every guard valid for it x both methods (the file store
-// has no atomic step), and a test name for one ("sqlite_robust_mutex_atomic").
+// has no atomic step), for buyers of `mode`, and a test name for one
+// ("sqlite_robust_mutex_atomic").
 using StoreGuardMethod = std::tuple<StoreKind, GuardKind, Method>;
-std::vector<StoreGuardMethod> EveryStoreGuardMethod();
+std::vector<StoreGuardMethod> EveryStoreGuardMethod(
+    BuyerMode mode = BuyerMode::kProcess);
 std::string NameOf(const StoreGuardMethod& combo);
 
 // Runs a scenario that must run (asserting that it did) and checks it.

@@ -76,11 +76,13 @@ class BuyerLoop {
     }
     // The moment a truncating write has emptied the file opens the window
     // a torn read falls in: the history keeps it. A controlled buyer also
-    // stops between the two halves of a write that has them.
+    // stops between the two halves of a write that has them. A store that
+    // every thread shares writes in one step, and is no buyer's to hook.
     const bool truncated =
         tallies_ == nullptr && EmptiesWhileWriting(scenario_.store);
     if (gate_.on() || truncated) {
       for (size_t e = 0; e < stores_.size(); ++e) {
+        if (stores_[e]->SharedByThreads()) continue;
         stores_[e]->SetMidWrite([this, e, truncated] {
           if (truncated) Record(EventKind::kTruncated, 0, 0, 0, e);
           if (gate_.on()) Step(StepKind::kWriteEnd, e);
@@ -89,7 +91,9 @@ class BuyerLoop {
     }
   }
   ~BuyerLoop() {
-    for (TicketStore* store : stores_) store->SetMidWrite({});
+    for (TicketStore* store : stores_) {
+      if (!store->SharedByThreads()) store->SetMidWrite({});
+    }
   }
   BuyerLoop(const BuyerLoop&) = delete;
   BuyerLoop& operator=(const BuyerLoop&) = delete;

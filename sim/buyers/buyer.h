@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.h"
 #include "sim/buyers/step_gate.h"
@@ -38,6 +39,7 @@
 #include "sim/history/history.h"
 #include "sim/history/tally.h"
 #include "sim/scenario/scenario.h"
+#include "storage/run_names.h"
 #include "storage/ticket_store.h"
 
 namespace ticketsim {
@@ -98,6 +100,8 @@ struct RunControl {
   // Under a controlled schedule, where buyers wait for their turns
   // (sim/buyers/step_gate.h); nullptr under os.
   StepControl* steps = nullptr;
+  // Whether the workers ("processes") are threads of one buyer process.
+  bool threads = false;
 
   // Attempts finished by all buyers so far.
   int64_t AttemptsDone(size_t buyers) const;
@@ -113,10 +117,19 @@ enum BuyerExit {
 // Opens the barrier: records the start time and wakes every waiting buyer.
 void OpenStartBarrier(RunControl* control);
 
+// With buyers as threads: what each thread makes its own store and guard
+// of each event from, as the parent made the run's (sim/run/run.cc).
+struct ThreadObjectSpecs {
+  StoreSpec store;
+  GuardSpec guard;
+  std::vector<RunNames> names;  // each event's
+};
+
 // What a buyer process works with: the scenario, one store and one guard
 // per event, the run's control block, and where it records what it did.
 // With history "summary", `tallies` counts what `history` would record;
-// otherwise it is null.
+// otherwise it is null. With buyers as threads, `threads` says how each
+// thread makes its own store and guard; otherwise it is null.
 struct BuyerWork {
   const Scenario* scenario = nullptr;
   std::span<TicketStore* const> stores;
@@ -124,6 +137,7 @@ struct BuyerWork {
   RunControl* control = nullptr;
   HistoryArena* history = nullptr;
   TallyArena* tallies = nullptr;
+  const ThreadObjectSpecs* threads = nullptr;
 };
 
 // The whole life of buyer process `process` after fork: attach, wait at the

@@ -10,10 +10,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <new>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "base/interrupt.h"
+#include "storage/make_store.h"
 
 namespace ticketsim {
 namespace {
@@ -58,39 +63,118 @@ void SayEnded(RunControl* control, uint32_t process) {
 std::string StartUpFailure(const RunControl& control,
                            const std::vector<BuyerProcess>& processes) {
   if (std::string why = control.failure.Get(); !why.empty()) return why;
-  for (size_t p = 0; p < processes.size(); ++p) {
+  // Threads end together, with their process.
+  const size_t each = control.threads ? std::min<size_t>(processes.size(), 1)
+                                      : processes.size();
+  const std::string what =
+      control.threads ? "the buyer process" : "buyer process";
+  for (size_t p = 0; p < each; ++p) {
     if (processes[p].signal != 0) {
       return fmt::format(
-          "buyer process {} was killed by {} during start-up, before the "
-          "run began",
-          p, SignalName(processes[p].signal));
+          "{} was killed by {} during start-up, before the run began",
+          control.threads ? what : fmt::format("{} {}", what, p),
+          SignalName(processes[p].signal));
     }
   }
-  for (size_t p = 0; p < processes.size(); ++p) {
+  for (size_t p = 0; p < each; ++p) {
     if (processes[p].exit_code >= 0) {
       return fmt::format(
-          "buyer process {} exited with status {} during start-up, before "
-          "the run began",
-          p, processes[p].exit_code);
+          "{} exited with status {} during start-up, before the run began",
+          control.threads ? what : fmt::format("{} {}", what, p),
+          processes[p].exit_code);
     }
   }
   return fmt::format("they did not within {} s", kAttachTimeoutNs / 1000000000);
 }
 
-}  // namespace
-
-void BuyerChildMain(const BuyerWork& work, uint32_t process, pid_t parent) {
-  // Die with the parent; if it is already gone, do not start at all.
+// What every buyer process does first: dies with `parent` (and does not
+// start if it is already gone), and takes SIGALRM for the file-lock guard.
+void BecomeBuyerProcess(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kBuyerAttachFailed);
   // The run's mask blocks SIGALRM as an interrupt of the parent's; a buyer
   // needs it for the file-lock guard's timer (which installs its handler
-  // when it attaches), and none sent from outside must end it.
+  // when it attaches), and none sent from outside must end it. Threads
+  // started later inherit the mask.
   signal(SIGALRM, SIG_IGN);
   sigset_t alarm;
   sigemptyset(&alarm);
   sigaddset(&alarm, SIGALRM);
   sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
+}
+
+// A thread's own store and guard of each event, made as the parent made the
+// run's; or the run's own, inherited through fork, where one serves every
+// thread (Guard::SharedByThreads, TicketStore::SharedByThreads).
+class ThreadObjects {
+ public:
+  explicit ThreadObjects(const BuyerWork& work) {
+    const ThreadObjectSpecs& specs = *work.threads;
+    for (size_t e = 0; e < work.stores.size(); ++e) {
+      TicketStore* store = work.stores[e];
+      if (!store->SharedByThreads()) {
+        own_stores_.push_back(MakeStore(specs.store, specs.names[e]));
+        store = own_stores_.back().get();
+      }
+      Guard* guard = work.guards[e];
+      if (!guard->SharedByThreads()) {
+        own_guards_.push_back(MakeGuard(specs.guard, specs.names[e], store));
+        guard = own_guards_.back().get();
+      }
+      stores_.push_back(store);
+      guards_.push_back(guard);
+    }
+  }
+  // `work`, with this thread's objects.
+  BuyerWork For(const BuyerWork& work) const {
+    BuyerWork mine = work;
+    mine.stores = stores_;
+    mine.guards = guards_;
+    return mine;
+  }
+
+ private:
+  std::vector<std::unique_ptr<TicketStore>> own_stores_;
+  std::vector<std::unique_ptr<Guard>> own_guards_;
+  std::vector<TicketStore*> stores_;
+  std::vector<Guard*> guards_;
+};
+
+// The one buyer process of a run whose buyers are threads: a thread per
+// worker, each running RunBuyerProcess with its index, as a process would.
+// Exits with the worst of their codes once every one has ended; a thread
+// that cannot be started fails the whole start-up.
+[[noreturn]] void ThreadedBuyerMain(const BuyerWork& work, uint32_t workers,
+                                    pid_t parent) {
+  BecomeBuyerProcess(parent);
+  std::atomic<int> worst{kBuyerDone};
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (uint32_t t = 0; t < workers; ++t) {
+    try {
+      threads.emplace_back([&work, &worst, t] {
+        const ThreadObjects own(work);
+        const int code = RunBuyerProcess(own.For(work), t);
+        SayEnded(work.control, t);
+        int seen = worst.load();
+        while (code > seen && !worst.compare_exchange_weak(seen, code)) {
+        }
+      });
+    } catch (const std::system_error& e) {
+      work.control->failure.Set(
+          fmt::format("could not start buyer thread {} of {}: {}", t + 1,
+                      workers, std::strerror(e.code().value())));
+      _exit(kBuyerAttachFailed);  // ends the threads already started
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  _exit(worst.load());
+}
+
+}  // namespace
+
+void BuyerChildMain(const BuyerWork& work, uint32_t process, pid_t parent) {
+  BecomeBuyerProcess(parent);
   // _exit, not exit: a buyer must not run the parent's destructors (they
   // would remove the run's objects) or flush its stdio buffers twice.
   const int code = RunBuyerProcess(work, process);
@@ -119,7 +203,7 @@ SharedControl::~SharedControl() {
 
 void BuyerReaper::Started(uint32_t index, pid_t pid) {
   (*buyers_)[index].pid = pid;
-  index_of_[pid] = index;
+  workers_of_[pid].push_back(index);
   ++running_;
 }
 
@@ -160,12 +244,12 @@ void BuyerReaper::Resume(uint32_t index) {
 
 void BuyerReaper::Continue(pid_t pid) {
   kill(pid, SIGCONT);
-  continued_.emplace_back(index_of_.at(pid), MonotonicNs());
+  continued_.emplace_back(workers_of_.at(pid).front(), MonotonicNs());
 }
 
 void BuyerReaper::KillAll() {
-  for (const auto& [pid, index] : index_of_) {
-    if (!Reaped((*buyers_)[index])) kill(pid, SIGKILL);
+  for (const auto& [pid, workers] : workers_of_) {
+    if (!Reaped((*buyers_)[workers.front()])) kill(pid, SIGKILL);
   }
 }
 
@@ -204,21 +288,24 @@ size_t BuyerReaper::Reap(int options, int64_t pause_ns,
 
 void BuyerReaper::Ended(pid_t pid, int status, int64_t pause_ns,
                         std::vector<uint32_t>* killed) {
-  auto it = index_of_.find(pid);
-  if (it == index_of_.end()) return;
+  auto it = workers_of_.find(pid);
+  if (it == workers_of_.end()) return;
   if (WIFSTOPPED(status)) {
     paused_[pid] = MonotonicNs() + pause_ns;
     return;
   }
-  BuyerProcess& buyer = (*buyers_)[it->second];
-  if (Reaped(buyer)) return;
-  if (WIFEXITED(status)) buyer.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) {
-    buyer.signal = WTERMSIG(status);
-    killed->push_back(it->second);
+  // Every worker the process ran (its threads) ended with it.
+  for (const uint32_t index : it->second) {
+    BuyerProcess& buyer = (*buyers_)[index];
+    if (Reaped(buyer)) continue;
+    if (WIFEXITED(status)) buyer.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) {
+      buyer.signal = WTERMSIG(status);
+      killed->push_back(index);
+    }
+    --running_;
   }
   paused_.erase(pid);
-  --running_;
 }
 
 int64_t LastServedBy(const RunControl& control, size_t buyers,
@@ -234,6 +321,9 @@ int64_t LastServedBy(const RunControl& control, size_t buyers,
 
 Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
                   std::vector<BuyerProcess>* processes, BuyerReaper* reaper) {
+  if (work.threads != nullptr) {
+    return ForkThreadedBuyers(work, process_count, processes, reaper);
+  }
   ForkedPids pids(process_count);
   if (pids.get() == nullptr) return Status::FromErrno("map the pids", errno);
   // Every page the parent has is shared with each child (its entry copied
@@ -263,6 +353,19 @@ Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
   return Status::Ok();
 }
 
+Status ForkThreadedBuyers(const BuyerWork& work, uint32_t thread_count,
+                          std::vector<BuyerProcess>* processes,
+                          BuyerReaper* reaper) {
+  malloc_trim(0);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) ThreadedBuyerMain(work, thread_count, parent);
+  if (pid < 0) return Status::FromErrno("fork the buyer process", errno);
+  processes->assign(thread_count, BuyerProcess{});
+  for (uint32_t t = 0; t < thread_count; ++t) reaper->Started(t, pid);
+  return Status::Ok();
+}
+
 Status AwaitAttached(const RunControl& control, uint32_t process_count,
                      int64_t pause_ns, const RunSignals& signals,
                      BuyerReaper* reaper, int* interrupt) {
@@ -279,8 +382,9 @@ Status AwaitAttached(const RunControl& control, uint32_t process_count,
       const std::string why = StartUpFailure(control, reaper->processes());
       reaper->KillAndReapAll();
       return Status::IOError(fmt::format(
-          "only {} of {} buyer processes could open the store and the guard{}",
-          ready, process_count, why.empty() ? "" : ": " + why));
+          "only {} of {} buyer {} could open the store and the guard{}", ready,
+          process_count, control.threads ? "threads" : "processes",
+          why.empty() ? "" : ": " + why));
     }
     sig = signals.Wait(200000);
     if (IsInterrupt(sig)) {

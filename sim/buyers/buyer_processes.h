@@ -117,7 +117,9 @@ class BuyerReaper {
 
   std::vector<BuyerProcess>* buyers_;
   const RunControl* control_;
-  std::unordered_map<pid_t, uint32_t> index_of_;
+  // The workers each process serves: itself, or with buyers as threads,
+  // every thread of the one buyer process.
+  std::unordered_map<pid_t, std::vector<uint32_t>> workers_of_;
   std::unordered_map<pid_t, int64_t> paused_;  // pid -> when to continue it
   std::vector<std::pair<uint32_t, int64_t>> continued_;
   uint32_t said_ = 0;  // entries of control_->ended reaped
@@ -140,9 +142,18 @@ int64_t LastServedBy(const RunControl& control, size_t buyers,
 // Forks `process_count` buyer processes, each running RunBuyerProcess on
 // `work`, and books them with `reaper` (`processes`, the reaper's list,
 // gets one entry each). If a fork fails, kills and reaps those already
-// forked and returns the failure.
+// forked and returns the failure. With `work.threads`, forks one buyer
+// process instead, which runs `process_count` threads (ForkThreadedBuyers).
 Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
                   std::vector<BuyerProcess>* processes, BuyerReaper* reaper);
+
+// Forks the one buyer process of a run whose buyers are threads: it starts
+// a thread per worker, each running RunBuyerProcess with the index a
+// process would have, and exits once all have ended. Every entry of
+// `processes` gets its pid: the reaper books all of them when it ends.
+Status ForkThreadedBuyers(const BuyerWork& work, uint32_t thread_count,
+                          std::vector<BuyerProcess>* processes,
+                          BuyerReaper* reaper);
 
 // Waits until every one of the `process_count` buyer processes has
 // attached and waits at the start barrier (which the caller then opens).

@@ -84,7 +84,7 @@ std::vector<std::string> ComparedGuards(const std::vector<std::string>& given,
                                         const Scenario& scenario) {
   if (!given.empty()) return given;
   std::vector<std::string> guards;
-  for (GuardKind kind : GuardsFor(scenario.store.kind)) {
+  for (GuardKind kind : GuardsFor(scenario.store.kind, scenario.buyers.mode)) {
     guards.emplace_back(WordOf(kGuardKinds, kind));
   }
   return guards;

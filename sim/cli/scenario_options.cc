@@ -32,8 +32,10 @@ constexpr KeyFlag kKeyFlags[] = {
     {"--timeout-ms", "guard.timeout_ms", "longest wait for the guard", false},
     {"--permits", "guard.permits", "named-semaphore: buyers let in at once",
      false},
-    {"--buyers", "buyers.count", "buyer processes", false},
-    {"--pool", "buyers.pool", "worker processes serving all buyers", false},
+    {"--buyers", "buyers.count",
+     "buyers (processes, or with --threads threads)", false},
+    {"--pool", "buyers.pool", "workers serving all buyers", false},
+    {"--mode", "buyers.mode", "{}: what each buyer runs as", false},
     {"--tickets", "tickets.initial", "tickets on sale", false},
     {"--attempts", "buyers.attempts", "purchases each buyer tries", false},
     {"--method", "buyers.method", "{}", false},
@@ -103,7 +105,8 @@ Override FlagOverride(const KeyFlag& flag, const std::string& value) {
 }  // namespace
 
 std::vector<FlagKey> FlagKeys() {
-  std::vector<FlagKey> keys = {{"--guards", "guard.kind"}};
+  std::vector<FlagKey> keys = {{"--guards", "guard.kind"},
+                               {"--threads", "buyers.mode"}};
   for (const KeyFlag& flag : kKeyFlags) keys.push_back({flag.flag, flag.key});
   return keys;
 }
@@ -117,6 +120,9 @@ void ScenarioOptions::AddTo(CLI::App* command) {
     options[i] = command->add_option(kKeyFlags[i].flag, flag_values[i],
                                      FlagHelp(kKeyFlags[i]));
   }
+  command->add_flag("--threads", threads,
+                    "the buyers as threads of one buyer process (--mode "
+                    "thread; docs/threads.md)");
   // One KEY=VALUE per --set, so that a scenario file after it is not
   // taken for a second setting.
   command
@@ -152,6 +158,7 @@ std::vector<Override> ScenarioOptions::Overrides() const {
     }
     out.push_back(FlagOverride(flag, value));
   }
+  if (threads) out.push_back({"buyers.mode=\"thread\"", "--threads"});
   for (const std::string& setting : settings) {
     out.push_back({setting, "--set " + setting});
   }
@@ -170,6 +177,7 @@ std::vector<std::string> ReplayedOverrides(const ScenarioOptions& options) {
     words.push_back(kKeyFlags[i].flag);
     words.push_back(options.flag_values[i]);
   }
+  if (options.threads) words.push_back("--threads");
   for (const std::string& setting : options.settings) {
     std::string_view key(setting);
     key = key.substr(0, key.find('='));

@@ -27,6 +27,7 @@ struct ScenarioOptions {
   std::vector<std::string> flag_values;  // one per key flag, in table order
   std::vector<CLI::Option*> options;     // the same
   std::vector<std::string> settings;
+  bool threads = false;      // --threads: --mode thread
   std::string replay;        // --replay FILE
   int64_t replay_trial = 0;  // --replay-trial N
 

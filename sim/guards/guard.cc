@@ -33,6 +33,8 @@ std::unique_ptr<Guard> MakeGuard(const GuardSpec& spec, const RunNames& names,
     }
     case GuardKind::kPgAdvisory:
       return MakePgAdvisoryGuard(dynamic_cast<PgStore*>(store));
+    case GuardKind::kStdMutex:
+      return MakeStdMutexGuard();
   }
   return nullptr;
 }

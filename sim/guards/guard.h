@@ -29,6 +29,9 @@
 //   pg-advisory       guard_pg_advisory.cc: pg_advisory_lock on the buyer's
 //                     session. Held until the server notices the holder's
 //                     death and ends its session; then freed.
+//   std-mutex         guard_std_mutex.cc: a std::timed_mutex of the buyer
+//                     process, shared by its threads (thread mode only). A
+//                     thread's death ends the process, and the mutex with it.
 //
 // Life cycle, as for stores: the parent calls Create() before forking; each
 // buyer calls Attach() after fork and opens its own handles; the run removes
@@ -82,6 +85,11 @@ class Guard {
 
   // The purposes (RunNames::Object) of the named IPC objects Create made.
   virtual std::vector<std::string> ObjectPurposes() const { return {}; }
+
+  // Whether one object serves every thread of a buyer process (what it
+  // locks is that process's memory); otherwise each thread makes and
+  // attaches its own, as each process does (docs/threads.md).
+  virtual bool SharedByThreads() const { return false; }
 };
 
 // REQUIRES: ValidateScenario passed (sqlite guards get an sqlite store).

@@ -6,13 +6,19 @@
 // lock when its holder dies.
 //
 // flock has no timeout. A blocked flock is interrupted by a repeating
-// interval timer (SIGALRM, handler installed without SA_RESTART); each
-// interruption checks the deadline. A repeating timer, not a one-shot, so a
-// signal that lands just before flock blocks cannot leave it blocked forever.
+// timer (SIGALRM, handler installed without SA_RESTART); each interruption
+// checks the deadline. A repeating timer, not a one-shot, so a signal that
+// lands just before flock blocks cannot leave it blocked forever. The timer
+// is the attaching thread's own (SIGEV_THREAD_ID): with buyers as threads,
+// a process-wide timer (setitimer) would interrupt whichever thread the
+// kernel chose, not the one waiting.
+//
+// Between threads too, each opens the lock file itself: a descriptor they
+// shared would be one open file description, and so one lock, which every
+// thread already "holds" once one does: flock would exclude nobody.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,11 +40,41 @@ void OnAlarm(int) {}
 
 int64_t NowMs() { return MonotonicNs() / 1000000; }
 
-void SetTicking(bool on) {
-  itimerval timer{};
-  if (on) timer.it_value.tv_usec = timer.it_interval.tv_usec = kTickUs;
-  setitimer(ITIMER_REAL, &timer, nullptr);
-}
+// A timer that sends SIGALRM to the thread that made it.
+class ThreadAlarm {
+ public:
+  ThreadAlarm() = default;
+  ThreadAlarm(const ThreadAlarm&) = delete;
+  ThreadAlarm& operator=(const ThreadAlarm&) = delete;
+  ~ThreadAlarm() { Close(); }
+
+  Status Open() {
+    sigevent event{};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = SIGALRM;
+    event._sigev_un._tid = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &event, &timer_) != 0) {
+      return Status::FromErrno("timer_create", errno);
+    }
+    open_ = true;
+    return Status::Ok();
+  }
+  void Close() {
+    if (open_) timer_delete(timer_);
+    open_ = false;
+  }
+  void SetTicking(bool on) {
+    itimerspec ticks{};
+    if (on) {
+      ticks.it_value.tv_nsec = ticks.it_interval.tv_nsec = kTickUs * 1000;
+    }
+    timer_settime(timer_, 0, &ticks, nullptr);
+  }
+
+ private:
+  timer_t timer_{};
+  bool open_ = false;
+};
 
 class FileLockGuard : public Guard {
  public:
@@ -63,12 +99,13 @@ class FileLockGuard : public Guard {
     action.sa_handler = OnAlarm;  // no SA_RESTART: flock returns EINTR
     sigemptyset(&action.sa_mask);
     sigaction(SIGALRM, &action, nullptr);
-    return Status::Ok();
+    return alarm_.Open();
   }
 
   void Detach() override {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
+    alarm_.Close();
   }
 
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
@@ -76,7 +113,7 @@ class FileLockGuard : public Guard {
     if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
     if (errno != EWOULDBLOCK) return Status::FromErrno("flock " + path_, errno);
     const int64_t deadline = NowMs() + timeout_ms;
-    SetTicking(true);
+    alarm_.SetTicking(true);
     Status result;
     while (flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
@@ -88,7 +125,7 @@ class FileLockGuard : public Guard {
         break;
       }
     }
-    SetTicking(false);
+    alarm_.SetTicking(false);
     return result;
   }
 
@@ -109,6 +146,7 @@ class FileLockGuard : public Guard {
   const RunNames names_;
   const std::string path_;
   int fd_ = -1;
+  ThreadAlarm alarm_;
 };
 
 }  // namespace

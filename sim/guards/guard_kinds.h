@@ -23,6 +23,7 @@ std::unique_ptr<Guard> MakeSqliteGuard(SqliteStore* store, bool immediate);
 std::unique_ptr<Guard> MakePgRowLockGuard(PgStore* store, PgIsolation isolation,
                                           bool lock_row);
 std::unique_ptr<Guard> MakePgAdvisoryGuard(PgStore* store);
+std::unique_ptr<Guard> MakeStdMutexGuard();
 
 // A holder's critical section is often shorter than a sleep and a wake:
 // the mutex guards try this many times, a pause apart, before they wait in

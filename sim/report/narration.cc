@@ -15,6 +15,7 @@
 #include "sim/check/checker.h"
 #include "sim/history/event_words.h"
 #include "sim/result/run_check.h"
+#include "sim/result/thread_death.h"
 
 namespace ticketsim {
 namespace {
@@ -357,7 +358,8 @@ class Story {
       : run_(run),
         verdict_(verdict),
         witnessed_(Witnessed(verdict)),
-        killed_(KilledBuyers(run)) {}
+        killed_(KilledBuyers(run)),
+        threads_death_(ThreadsDeathOf(run)) {}
 
   // Every event of buyer `b`; the events a witness rests on are told even
   // in a cut story.
@@ -377,6 +379,10 @@ class Story {
   // end, when it was seen.
   void AddDeath(uint32_t b) {
     if (!killed_[b] || KilledByFault(run_.history->EventsOf(b))) return;
+    if (threads_death_) {
+      with_process_.push_back(b);
+      return;
+    }
     if (run_.ended_by != RunEnd::kNone) {
       ended_.push_back(b);
       return;
@@ -429,6 +435,21 @@ class Story {
     }
   }
 
+  // Threads die with their process: one thread's fault ended them all.
+  void AddProcessDeath() {
+    if (!threads_death_) return;
+    const ThreadsDeath& death = *threads_death_;
+    std::string said = fmt::format(
+        "the whole buyer process dies with buyer {}'s thread ({}: {})",
+        death.buyer, FaultName(static_cast<uint32_t>(death.fault)),
+        death.fault == FaultKind::kCrash ? "SIGABRT" : "SIGKILL");
+    if (!with_process_.empty()) {
+      said += fmt::format(", and every other thread with it: {}",
+                          BuyerWord(with_process_));
+    }
+    Add(death.time_ns, death.buyer, std::move(said));
+  }
+
   void AddEnded() {
     if (ended_.empty()) return;
     Add(run_.ended_ns, ended_.front(),
@@ -454,6 +475,8 @@ class Story {
   const std::set<std::pair<uint32_t, uint64_t>> witnessed_;
   const std::vector<bool> killed_;
   std::vector<uint32_t> ended_;  // killed by ticketsim
+  const std::optional<ThreadsDeath> threads_death_;
+  std::vector<uint32_t> with_process_;  // threads that died with it
   std::vector<Told> told_;
 };
 
@@ -469,6 +492,7 @@ std::vector<Told> Gather(const RunResult& run, const Verdict& verdict) {
   story.AddDeadlock();
   story.AddAbandoned();
   story.AddContinued();
+  story.AddProcessDeath();
   story.AddEnded();
   return std::move(story).InTimeOrder();
 }

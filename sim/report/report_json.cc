@@ -79,7 +79,8 @@ nlohmann::json ScenarioJson(const Scenario& s) {
         {"think_ms", range(s.buyers.think_ms)},
         {"query_delay_ms", range(s.buyers.query_delay_ms)},
         {"seed", s.buyers.seed},
-        {"pool", s.buyers.pool}}},
+        {"pool", s.buyers.pool},
+        {"mode", WordOf(kBuyerModes, s.buyers.mode)}}},
       {"faults",
        {{"kill_holder", s.faults.kill_holder},
         {"pause_holder", s.faults.pause_holder},
@@ -143,8 +144,12 @@ nlohmann::json BuyersJson(const RunResult& run, const Verdict& verdict) {
     const int32_t served_by = run.served_by[i];
     const BuyerProcess process =
         served_by >= 0 ? run.processes[served_by] : BuyerProcess{};
+    // Its lane: a process of its own, or a thread (of the pid's process).
+    const bool thread = run.scenario.buyers.mode == BuyerMode::kThread;
     buyers.push_back({
         {"buyer", b.buyer},
+        {"lane", thread ? "thread" : "process"},
+        {"worker", served_by},
         {"pid", b.pid},
         {"bought", b.bought},
         {"sold_out", b.sold_out},

@@ -11,9 +11,11 @@
 
 #include "base/escape.h"
 #include "base/interrupt.h"
+#include "sim/history/event_words.h"
 #include "sim/report/rates.h"
 #include "sim/report/verdict_hints.h"
 #include "sim/result/run_check.h"
+#include "sim/result/thread_death.h"
 #include "sim/scenario/program_command.h"
 #include "sim/schedule/scheduler.h"
 
@@ -316,13 +318,16 @@ std::string BuyerNote(const RunResult& run, const BuyerSummary& b) {
     const int32_t process = run.served_by[b.buyer];
     const int sig = process < 0 ? 0 : run.processes[process].signal;
     // A person's q ends the buyers still waiting for their turn.
-    note += b.fault == static_cast<uint32_t>(FaultKind::kKill)
-                ? "  killed (kill_holder)"
-            : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
-                ? "  crashed (crash_before_write)"
-            : run.ended_by == RunEnd::kStopped && sig == SIGKILL
-                ? "  stopped by q"
-                : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
+    const bool threads = run.scenario.buyers.mode == BuyerMode::kThread;
+    note +=
+        b.fault == static_cast<uint32_t>(FaultKind::kKill)
+            ? "  killed (kill_holder)"
+        : b.fault == static_cast<uint32_t>(FaultKind::kCrash)
+            ? "  crashed (crash_before_write)"
+        : run.ended_by == RunEnd::kStopped && sig == SIGKILL ? "  stopped by q"
+        : threads
+            ? fmt::format("  died with its process (SIG{})", sigabbrev_np(sig))
+            : fmt::format("  killed (SIG{})", sigabbrev_np(sig));
   }
   if (b.paused > 0) note += fmt::format("  paused {}x", b.paused);
   if (b.backoffs > 0) note += fmt::format("  backed off {}x", b.backoffs);
@@ -335,13 +340,17 @@ std::string BuyerNote(const RunResult& run, const BuyerSummary& b) {
 // A row per buyer, the first kBuyerRowsShown.
 void WriteBuyerRows(std::FILE* out, const RunResult& run,
                     const Verdict& verdict, const Painter& paint) {
-  fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer", "pid",
-             "bought", "sold-out", "failed", "seats");
+  // Threads share their process's pid: each is named by its number.
+  const bool threads = run.scenario.buyers.mode == BuyerMode::kThread;
+  fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer",
+             threads ? "thread" : "pid", "bought", "sold-out", "failed",
+             "seats");
   for (size_t i = 0; i < verdict.buyers.size() && i < kBuyerRowsShown; ++i) {
     const BuyerSummary& b = verdict.buyers[i];
     const std::string note = BuyerNote(run, b);
-    fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}{}\n", b.buyer,
-               b.pid, b.bought, b.sold_out, b.failed, Seats(b), note);
+    const int64_t who = threads ? run.served_by[b.buyer] : b.pid;
+    fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}{}\n", b.buyer, who,
+               b.bought, b.sold_out, b.failed, Seats(b), note);
   }
   if (verdict.buyers.size() > kBuyerRowsShown) {
     fmt::print(out, "  {}\n",
@@ -392,6 +401,23 @@ void WriteBooks(std::FILE* out, const Verdict& verdict) {
              verdict.attempts, verdict.sold_out, verdict.failed, also);
 }
 
+// Buyers as threads: how many, of which process, and how it ended.
+void WriteThreadsLine(std::FILE* out, const RunResult& run) {
+  const pid_t pid = run.processes.empty() ? 0 : run.processes[0].pid;
+  const std::string served =
+      run.scenario.buyers.pool > 0
+          ? fmt::format(" pool workers served {} buyers", run.served_by.size())
+          : ", one per buyer";
+  fmt::print(out, "  threads   {} of one buyer process (pid {}){}\n",
+             run.processes.size(), pid, served);
+  if (const std::optional<ThreadsDeath> death = ThreadsDeathOf(run)) {
+    fmt::print(out,
+               "            the whole process died with buyer {}'s thread "
+               "({}): every thread ended with it\n",
+               death->buyer, FaultName(static_cast<uint32_t>(death->fault)));
+  }
+}
+
 // The faults, the time and rates, and the processes that bought.
 void WriteRunLines(std::FILE* out, const RunResult& run, const Verdict& verdict,
                    const Painter& paint) {
@@ -405,7 +431,9 @@ void WriteRunLines(std::FILE* out, const RunResult& run, const Verdict& verdict,
   fmt::print(out, "  time      {}\n  rates     {}\n",
              DurationWords(run.seconds),
              RatesWords(verdict.attempts, verdict.confirmed, run.seconds));
-  if (scenario.buyers.pool > 0) {
+  if (scenario.buyers.mode == BuyerMode::kThread) {
+    WriteThreadsLine(out, run);
+  } else if (scenario.buyers.pool > 0) {
     const auto unserved =
         std::count(run.served_by.begin(), run.served_by.end(), -1);
     fmt::print(out, "  processes {} pool workers served {} buyers{}\n",

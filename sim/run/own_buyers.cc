@@ -30,7 +30,8 @@ Status OwnBuyers::Run(RunResult* result) {
   reaper_ = std::make_unique<BuyerReaper>(&result->processes, control_->get());
   const BuyerWork work{setup_.scenario,       setup_.stores,
                        setup_.guards,         control_->get(),
-                       result->history.get(), result->tallies.get()};
+                       result->history.get(), result->tallies.get(),
+                       setup_.threads};
   s = ForkBuyers(work, setup_.plan->processes, &result->processes,
                  reaper_.get());
   if (!s.ok()) return s;
@@ -69,6 +70,7 @@ Status OwnBuyers::MapShared(RunResult* result) {
   if (control_->get() == nullptr) {
     return Status::FromErrno("map the start barrier", errno);
   }
+  control_->get()->threads = setup_.plan->threads;
   if (setup_.plan->controlled) {
     s = steps_.Map(setup_.plan->buyers, setup_.plan->processes);
     if (!s.ok()) return s;

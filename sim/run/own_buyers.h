@@ -41,6 +41,9 @@ struct BuyerSetup {
   const RunSignals* signals = nullptr;
   const ProgressFn* progress = nullptr;
   StepChooser* chooser = nullptr;
+  // With buyers as threads, how each makes its own store and guard; null
+  // with processes.
+  const ThreadObjectSpecs* threads = nullptr;
 };
 
 class OwnBuyers : public BuyerLaunch {

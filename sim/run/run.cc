@@ -74,6 +74,8 @@ struct RunObjects {
   // One store and one guard per event.
   std::vector<std::unique_ptr<TicketStore>> stores;
   std::vector<std::unique_ptr<Guard>> guards;
+  // How a buyer thread makes its own of them (the events' names).
+  ThreadObjectSpecs threads;
 };
 
 // Each event's store and guard, named by EventNames and created, each
@@ -86,6 +88,7 @@ Status CreateEventObjects(const Scenario& scenario, const RunPlan& plan,
     RunNames event_names;
     Status s = EventNames(names, e, &event_names);
     if (!s.ok()) return s;
+    objects->threads.names.push_back(event_names);
     objects->stores.push_back(MakeStore(objects->store, event_names));
     TicketStore* store = objects->stores.back().get();
     cleanup->Add(event_names, store->ObjectPurposes());
@@ -108,6 +111,8 @@ Status MakeRunObjects(const Scenario& scenario, const RunPlan& plan,
   Status s =
       ReachServer(plan, &objects->store, result, &objects->remote_conninfo);
   if (!s.ok()) return s;
+  objects->threads.store = objects->store;
+  objects->threads.guard = scenario.guard;
   return CreateEventObjects(scenario, plan, result->names, cleanup, objects);
 }
 
@@ -134,6 +139,7 @@ BuyerSetup SetUpBuyers(const Scenario& scenario, const RunPlan& plan,
   setup.signals = &signals;
   setup.progress = &progress;
   setup.chooser = chooser;
+  if (plan.threads) setup.threads = &objects.threads;
   return setup;
 }
 

@@ -8,6 +8,7 @@ RunPlan PlanRun(const Scenario& scenario) {
   RunPlan plan;
   plan.buyers = static_cast<uint32_t>(scenario.buyers.count);
   plan.processes = static_cast<uint32_t>(ProcessCount(scenario));
+  plan.threads = scenario.buyers.mode == BuyerMode::kThread;
   plan.events = EventCount(scenario);
   plan.summary = scenario.history == HistoryMode::kSummary;
   plan.events_per_buyer = plan.summary

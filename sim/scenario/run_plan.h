@@ -12,9 +12,13 @@
 namespace ticketsim {
 
 struct RunPlan {
-  uint32_t buyers = 0;     // buyers.count
-  uint32_t processes = 0;  // ProcessCount: the pool's workers, or one each
-  size_t events = 1;       // EventCount: the stores and guards made
+  uint32_t buyers = 0;  // buyers.count
+  // ProcessCount: the pool's workers, or one each. With `threads`, they
+  // are threads of the one buyer process ticketsim forks, each with the
+  // index a process would have.
+  uint32_t processes = 0;
+  bool threads = false;
+  size_t events = 1;  // EventCount: the stores and guards made
   // The history: "summary" keeps tallies and seat maps, no events.
   bool summary = false;
   size_t events_per_buyer = 0;  // the arena's room per buyer (0: summary)

@@ -53,6 +53,16 @@ constexpr EnumWord<GuardKind> kGuardKindWords[] = {
     {GuardKind::kPgAdvisory, "pg-advisory",
      "pg_advisory_lock on the buyer's session; the server frees it when "
      "it notices its holder died (postgres store only)"},
+    {GuardKind::kStdMutex, "std-mutex",
+     "std::mutex in the buyer process, as the tutorial's threading.Lock "
+     "(buyers.mode = \"thread\" only)"},
+};
+constexpr EnumWord<BuyerMode> kBuyerModeWords[] = {
+    {BuyerMode::kProcess, "process",
+     "each buyer a process of its own (the tutorial's multiprocessing)"},
+    {BuyerMode::kThread, "thread",
+     "each buyer a thread of one buyer process (the tutorial's threading): "
+     "they share its memory"},
 };
 constexpr EnumWord<Scope> kScopeWords[] = {
     {Scope::kBuy, "buy",
@@ -500,7 +510,9 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxTickets, &s->initial);
      }},
-    {"store.kind", "where the count lives: file | shm | sqlite | postgres",
+    {"store.kind",
+     "where the count lives: file | shm | sqlite | postgres | memory "
+     "(threads only)",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kStoreKinds, &s->store.kind);
      }},
@@ -575,7 +587,7 @@ constexpr KeyEntry kKeys[] = {
     {"guard.kind",
      "the exclusion: none | named-mutex | named-semaphore | file-lock | "
      "robust-mutex | sqlite-immediate | sqlite-deferred | pg-row-lock | "
-     "pg-advisory",
+     "pg-advisory | std-mutex (threads only)",
      [](Scenario* s, const toml::node& v) {
        return GetWord(v, kGuardKinds, &s->guard.kind);
      }},
@@ -635,8 +647,14 @@ constexpr KeyEntry kKeys[] = {
        s->buyers.seed = static_cast<uint64_t>(seed);
        return st;
      }},
+    {"buyers.mode",
+     "what each buyer runs as: process | thread (threads of one buyer "
+     "process; see docs/threads.md)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kBuyerModes, &s->buyers.mode);
+     }},
     {"buyers.pool",
-     "worker processes serving all buyers (0: one process per buyer)",
+     "workers (processes, or threads) serving all buyers (0: one per buyer)",
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 0, kMaxBuyers, &s->buyers.pool);
      }},
@@ -1264,6 +1282,7 @@ Status ValidatePostgres(const Scenario& scenario, std::string* key) {
 
 const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
 const std::span<const EnumWord<Scope>> kScopes = kScopeWords;
+const std::span<const EnumWord<BuyerMode>> kBuyerModes = kBuyerModeWords;
 const std::span<const EnumWord<Method>> kMethods = kMethodWords;
 const std::span<const EnumWord<Expectation>> kExpectations = kExpectationWords;
 const std::span<const EnumWord<GuardOrder>> kGuardOrders = kGuardOrderWords;
@@ -1504,6 +1523,39 @@ uint64_t ProgramEventsPerLane(const Scenario& scenario) {
 
 namespace {
 
+// What only threads can share (a variable, a std::mutex), and what only
+// processes can be (a program's copies, buyers on hosts).
+Status ValidateBuyerMode(const Scenario& scenario, std::string* key) {
+  if (scenario.buyers.mode == BuyerMode::kProcess) {
+    if (scenario.store.kind == StoreKind::kMemory) {
+      return Refuse(key, "store.kind",
+                    "\"memory\" is a variable of one process, which only its "
+                    "threads share: it needs buyers.mode = \"thread\" (buyer "
+                    "processes share memory through store.kind = \"shm\")");
+    }
+    if (scenario.guard.kind == GuardKind::kStdMutex) {
+      return Refuse(key, "guard.kind",
+                    "a std::mutex excludes the threads of one process: "
+                    "\"std-mutex\" needs buyers.mode = \"thread\" (between "
+                    "processes, use named-mutex or robust-mutex)");
+    }
+    return Status::Ok();
+  }
+  if (scenario.program.set()) {
+    return Refuse(key, "buyers.mode",
+                  "a program's copies are processes of their own: buyers.mode "
+                  "= \"thread\" is for ticketsim's own buyers, not with "
+                  "program.command");
+  }
+  if (!scenario.buyers.hosts.empty()) {
+    return Refuse(key, "buyers.mode",
+                  "buyers on hosts are processes of each host's agent: "
+                  "buyers.mode = \"thread\" runs every buyer in one process "
+                  "on this host, not with buyers.hosts");
+  }
+  return Status::Ok();
+}
+
 // A program's keys: [program] checked, or a sold pattern without one.
 Status ValidateProgramKeys(const Scenario& scenario, std::string* key) {
   if (scenario.program.set()) {
@@ -1670,13 +1722,17 @@ Status ValidateMachineRoom(const Scenario& scenario, std::string* key) {
                       FormatBytes(bytes), room));
     }
   }
+  // A thread is a task of the kernel as a process is, under the same
+  // limits.
   const int64_t processes = ProcessCount(scenario);
+  const bool threads = scenario.buyers.mode == BuyerMode::kThread;
   if (const ProcessRoom room = ProcessRoomNow(); processes > room.room) {
     return Refuse(key,
                   scenario.buyers.pool > 0 ? "buyers.pool" : "buyers.count",
-                  fmt::format("{} processes, but this machine can start only "
+                  fmt::format("{} {}, but this machine can start only "
                               "about {} more ({}); use fewer, or buyers.pool",
-                              processes, room.room, room.limit));
+                              processes, threads ? "threads" : "processes",
+                              room.room, room.limit));
   }
   return Status::Ok();
 }
@@ -1686,8 +1742,8 @@ Status ValidateMachineRoom(const Scenario& scenario, std::string* key) {
 Status ValidateScenario(const Scenario& scenario, std::string* key) {
   return FirstRefusal(
       scenario, key,
-      {ValidateProgramKeys, ValidateHosts, ValidateGuardsStore,
-       ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
+      {ValidateBuyerMode, ValidateProgramKeys, ValidateHosts,
+       ValidateGuardsStore, ValidatePostgres, ValidateBuyerKeys, ValidateEvents,
        ValidateExpectAndHistory, ValidateSchedule, ValidateMachineRoom});
 }
 
@@ -1838,6 +1894,7 @@ std::string DescribeSetup(const Scenario& scenario) {
   std::string setup = fmt::format(
       "{}, {}, {}, {}, {}", DescribeStore(scenario), DescribeGuard(scenario),
       WordOf(kMethods, b.method), BuyersTimesAttempts(b), DescribeThink(b));
+  if (b.mode == BuyerMode::kThread) setup += ", as threads of one process";
   setup += DescribeHolderFaults(scenario.faults);
   if (scenario.faults.crash_before_write > 0) {
     setup += fmt::format(", crash_before_write {}",
@@ -1859,9 +1916,12 @@ std::optional<StoreKind> StoreOfGuard(GuardKind kind) {
   }
 }
 
-std::vector<GuardKind> GuardsFor(StoreKind store) {
+std::vector<GuardKind> GuardsFor(StoreKind store, BuyerMode mode) {
   std::vector<GuardKind> kinds;
   for (const auto& entry : kGuardKinds) {
+    if (entry.value == GuardKind::kStdMutex && mode != BuyerMode::kThread) {
+      continue;
+    }
     if (StoreOfGuard(entry.value).value_or(store) == store) {
       kinds.push_back(entry.value);
     }

@@ -31,14 +31,22 @@ enum class GuardKind {
   kSqliteDeferred,
   kPgRowLock,
   kPgAdvisory,
+  kStdMutex,
 };
+
+// What a buyer runs as.
+enum class BuyerMode {
+  kProcess,  // a process of its own, forked by ticketsim
+  kThread,   // a thread of the one buyer process ticketsim forks
+};
+extern const std::span<const EnumWord<BuyerMode>> kBuyerModes;
 
 // The one store a guard kind works with (sqlite's and postgres's own), or
 // nullopt for a guard that works with every store.
 std::optional<StoreKind> StoreOfGuard(GuardKind kind);
 
-// The guard kinds valid for a store, in table order.
-std::vector<GuardKind> GuardsFor(StoreKind store);
+// The guard kinds valid for a store and buyers of `mode`, in table order.
+std::vector<GuardKind> GuardsFor(StoreKind store, BuyerMode mode);
 
 // Whether nothing releases a guard of `kind` when its holder dies (the
 // others see an abandoned lock); the kernel (file-lock), the next locker
@@ -94,6 +102,9 @@ struct BuyersSpec {
   // 0: one process per buyer. k > 0: k worker processes serve the buyers,
   // each taking the next buyer not yet served (the tutorial's Pool(k)).
   int64_t pool = 0;
+  // Whether each buyer (each pool worker) is a process of its own or a
+  // thread of one buyer process (docs/threads.md).
+  BuyerMode mode = BuyerMode::kProcess;
   // The hosts the buyers run on (buyer i on hosts[i % size]); empty: this
   // one, as child processes. `launcher` starts `ticketsim buyer` on a host
   // ("ssh {host}", "ip netns exec {host}"); "" starts it here, a simulated
@@ -238,7 +249,8 @@ inline constexpr size_t kMaxEvents = 8;
 size_t EventCount(const Scenario& scenario);
 std::string EventName(const Scenario& scenario, size_t event);
 
-// The processes a run forks: the pool's workers, or one per buyer.
+// The workers a run starts: the pool's, or one per buyer; processes, or
+// with buyers.mode = "thread" threads of the one buyer process.
 int64_t ProcessCount(const Scenario& scenario);
 
 // The most events a buyer records per attempt (the history's plan).

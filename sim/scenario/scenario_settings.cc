@@ -49,6 +49,7 @@ void AddGuardAndBuyers(const Scenario& s, Json* out) {
   j["buyers.query_delay_ms"] = Range(s.buyers.query_delay_ms);
   j["buyers.seed"] = s.buyers.seed;
   j["buyers.pool"] = s.buyers.pool;
+  j["buyers.mode"] = Word(kBuyerModes, s.buyers.mode);
   if (!s.buyers.hosts.empty()) {
     j["buyers.hosts"] = s.buyers.hosts;
     j["buyers.launcher"] = s.buyers.launcher;

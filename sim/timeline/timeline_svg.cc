@@ -14,6 +14,7 @@
 
 #include "sim/history/event_words.h"
 #include "sim/result/run_check.h"
+#include "sim/result/thread_death.h"
 #include "sim/timeline/timeline.h"
 #include "sim/timeline/timeline_sample.h"
 
@@ -65,6 +66,7 @@ class Drawing {
         sample_(ChooseSample(run, witnesses_)),
         killed_(KilledBuyers(run)),
         run_end_(RunEndNs(run)),
+        threads_death_(ThreadsDeathOf(run)),
         guards_(run.program != nullptr ? run.program->lock_names.size()
                 : run.scenario.guard.kind == GuardKind::kNone
                     ? 0
@@ -376,9 +378,13 @@ class Drawing {
   }
 
   // The time a killed buyer died: its fault, else the run's end.
+  // A buyer's death: at its own fault; with buyers as threads, at the
+  // fault of the thread that ended their process; else when the run ended.
   int64_t DeathOf(size_t lane) const {
     const int64_t killed = guard_history_[lane].killed_ns;
-    return killed >= 0 ? killed : run_end_;
+    if (killed >= 0) return killed;
+    return threads_death_ ? static_cast<int64_t>(threads_death_->time_ns)
+                          : run_end_;
   }
 
   // The end of a stretch nothing recorded ends (a wait, a hold, an empty
@@ -409,10 +415,15 @@ class Drawing {
   std::string LaneLabels(size_t i) const {
     const uint32_t buyer = sample_.lanes[i];
     const BuyerProcess* process = ProcessOf(buyer);
+    // Buyers as threads, one each: the lane is the thread's.
+    const bool threads = run_.scenario.buyers.mode == BuyerMode::kThread;
+    const bool own_thread = threads && run_.scenario.buyers.pool == 0;
     std::string out = fmt::format(
-        "<text class=\"lane-label\" x=\"6\" y=\"{:.1f}\">buyer {}"
-        "<title>buyer {}, pid {}</title></text>\n",
-        Mid(i) + 4, buyer, buyer, process != nullptr ? process->pid : 0);
+        "<text class=\"lane-label\" x=\"6\" y=\"{:.1f}\">{} {}"
+        "<title>buyer {}, {}pid {}</title></text>\n",
+        Mid(i) + 4, own_thread ? "thread" : "buyer", buyer, buyer,
+        threads ? fmt::format("thread {} of ", run_.served_by[buyer]) : "",
+        process != nullptr ? process->pid : 0);
     for (size_t g = 0; g < guards_; ++g) {
       out += fmt::format(
           "<text class=\"guard-label\" x=\"16\" y=\"{:.1f}\">{}</text>\n",
@@ -442,6 +453,11 @@ class Drawing {
         h.killed_ns >= 0
             ? fmt::format("{} ({}) at {}", FaultWhat(h.killed_by, 0),
                           FaultName(h.killed_by), Ms(died))
+        : threads_death_
+            ? fmt::format(
+                  "died with its process (SIG{}) at {}: buyer {}'s "
+                  "thread ended it",
+                  sigabbrev_np(sig), Ms(died), threads_death_->buyer)
             : fmt::format("was killed (SIG{}) when the run ended at {}",
                           sigabbrev_np(sig), Ms(died));
     // A crash (crash_before_write aborts the buyer) is no kill: the
@@ -775,6 +791,7 @@ class Drawing {
   Sample sample_;
   const std::vector<bool> killed_;
   const int64_t run_end_;
+  const std::optional<ThreadsDeath> threads_death_;
   const size_t guards_;
   std::vector<std::vector<Attempt>> attempts_;  // per lane
   std::vector<GuardHistory> guard_history_;     // per lane

@@ -190,11 +190,15 @@ TEST(NoGuardTest, CountsEntersAndLeaves) {
   EXPECT_EQ(guard->Release().code(), Status::Code::kInvalid);
 }
 
-// The sqlite guards are offered only for the sqlite store.
+// The sqlite guards are offered only for the sqlite store; std-mutex only
+// to threads.
 TEST(GuardsForTest, SqliteGuardsOnlyForTheSqliteStore) {
-  EXPECT_EQ(GuardsFor(StoreKind::kFile).size(), 5u);
-  EXPECT_EQ(GuardsFor(StoreKind::kShm).size(), 5u);
-  EXPECT_EQ(GuardsFor(StoreKind::kSqlite).size(), 7u);
+  constexpr BuyerMode kProcess = BuyerMode::kProcess;
+  EXPECT_EQ(GuardsFor(StoreKind::kFile, kProcess).size(), 5u);
+  EXPECT_EQ(GuardsFor(StoreKind::kShm, kProcess).size(), 5u);
+  EXPECT_EQ(GuardsFor(StoreKind::kSqlite, kProcess).size(), 7u);
+  EXPECT_EQ(GuardsFor(StoreKind::kFile, BuyerMode::kThread).size(), 6u);
+  EXPECT_EQ(GuardsFor(StoreKind::kMemory, BuyerMode::kThread).size(), 6u);
 }
 
 // Nobody else gets in: every named object of a run is created with mode

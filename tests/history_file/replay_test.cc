@@ -49,7 +49,8 @@ using Combo = std::tuple<StoreKind, GuardKind>;
 std::vector<Combo> AllCombos() {
   std::vector<Combo> combos;
   for (const auto& store : kStoreKinds) {
-    for (GuardKind guard : GuardsFor(store.value)) {
+    if (store.value == StoreKind::kMemory) continue;  // threads only
+    for (GuardKind guard : GuardsFor(store.value, BuyerMode::kProcess)) {
       combos.emplace_back(store.value, guard);
     }
   }

@@ -58,7 +58,9 @@ std::vector<FaultCase> EveryStoreAndGuard() {
   std::vector<FaultCase> cases;
   for (StoreKind store :
        {StoreKind::kFile, StoreKind::kShm, StoreKind::kSqlite}) {
-    for (GuardKind guard : GuardsFor(store)) cases.emplace_back(store, guard);
+    for (GuardKind guard : GuardsFor(store, BuyerMode::kProcess)) {
+      cases.emplace_back(store, guard);
+    }
   }
   return cases;
 }

@@ -1,0 +1,46 @@
+// std-mutex: a mutex in the buyer process's memory, which its threads
+// share: the tutorial's threading.Lock (buyers.mode = "thread" only). One
+// guard object serves every thread (Guard::SharedByThreads), for the mutex
+// is only a mutex if they all lock the same one.
+//
+// std::timed_mutex, the std::mutex that can give up: a guard's wait is
+// timed (guard.timeout_ms). A holder cannot die alone: a thread's crash
+// ends its whole process, every other holder and waiter with it.
+#include <chrono>
+#include <mutex>
+
+#include "sim/guards/guard_kinds.h"
+
+namespace ticketsim {
+namespace {
+
+class StdMutexGuard : public Guard {
+ public:
+  Status Acquire(int64_t timeout_ms, bool* recovered) override {
+    *recovered = false;
+    if (mutex_.try_lock_for(std::chrono::milliseconds(timeout_ms))) {
+      return Status::Ok();
+    }
+    return Status::Timeout("std::mutex");
+  }
+  Status TryAcquire(bool* recovered) override {
+    *recovered = false;
+    return mutex_.try_lock() ? Status::Ok() : Status::Timeout("std::mutex");
+  }
+  Status Release() override {
+    mutex_.unlock();
+    return Status::Ok();
+  }
+  bool SharedByThreads() const override { return true; }
+
+ private:
+  std::timed_mutex mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Guard> MakeStdMutexGuard() {
+  return std::make_unique<StdMutexGuard>();
+}
+
+}  // namespace ticketsim
