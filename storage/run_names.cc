@@ -376,13 +376,13 @@ bool RemoveOwnFile(int dir, const std::string& name) {
          unlinkat(dir, name.c_str(), 0) == 0;
 }
 
-// Whether the run tagged `tag` has ended, by its lock in /dev/shm: free
-// (a run killed outright leaves it so). A lock not there says nothing: the
-// run may have a /dev/shm of its own (another mount namespace, a
-// container), while its cgroup is in the hierarchy every namespace shares.
+// The state of the run tagged `tag`'s lock in /dev/shm: free (kTaken) once
+// it has ended (a run killed outright leaves it so). A lock not there says
+// nothing: the run may have a /dev/shm of its own (another mount namespace,
+// a container), while its cgroup is in the hierarchy every namespace shares.
 // Without /dev/shm, by its directory's lock in the temp directory, where a
 // directory gone says nothing (its run may use another TMPDIR).
-bool TagHasEnded(const std::string& tag) {
+LockState TagLockState(const std::string& tag) {
   int lock = -1;
   LockState state = LockState::kStrange;
   const int shm = open(kShmDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -399,7 +399,7 @@ bool TagHasEnded(const std::string& tag) {
     }
   }
   if (lock >= 0) close(lock);
-  return state == LockState::kTaken;
+  return state;
 }
 
 // /dev/shm: the objects of each run whose lock object is free or gone. A
@@ -695,11 +695,17 @@ void RemoveRunObjects(const RunNames& names,
 std::vector<std::string> CleanLeftovers(bool all) {
   std::vector<std::string> removed;
   // A run's processes first, while its liveness locks still say whether it
-  // has ended: nothing it started writes into what is removed next.
+  // has ended: nothing it started writes into what is removed next. Even
+  // with `all`, only a run whose lock is seen here: a live run of another
+  // mount namespace (its own /tmp and /dev/shm) shares the cgroup
+  // hierarchy, and is not this clean's to end.
   CleanRunCgroups(
       [all](std::string_view name) {
         const std::string tag(TagOf(name));
-        return tag == name && !HeldHere(tag) && (all || TagHasEnded(tag));
+        if (tag != name || HeldHere(tag)) return false;
+        const LockState state = TagLockState(tag);
+        return all ? state == LockState::kHeld || state == LockState::kTaken
+                   : state == LockState::kTaken;
       },
       &removed);
   CleanShm(all, &removed);

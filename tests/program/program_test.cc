@@ -42,6 +42,7 @@ using ::ticketsim::testing::Library;
 using ::ticketsim::testing::Ran;
 using ::ticketsim::testing::ReadFile;
 using ::ticketsim::testing::ReadJson;
+using ::ticketsim::testing::RunInPrivateMounts;
 using ::ticketsim::testing::RunProgram;
 using ::ticketsim::testing::RunTicketsimArgs;
 using ::ticketsim::testing::TempDir;
@@ -801,6 +802,37 @@ TEST_F(ProgramTest, ABacktrackingPatternEndsAtTheTimeLimitAndAtAnInterrupt) {
       ExpectNothingLeft(ran, marker);
     }
   }
+}
+
+// A `clean --all` in another mount namespace (a container with a /tmp and
+// a /dev/shm of its own) sees no lock of this run, though it sees the same
+// cgroups: it ends none of the program's processes, and removes nothing.
+TEST_F(ProgramTest, CleanAllInAnotherMountNamespaceEndsNoRunItCannotSee) {
+  const std::string marker = NewMarker();
+  const std::string script =
+      Script(tmp_, "slow.sh", "read go <&4\nsleep \"$1\"\n");
+  Ran clean;
+  const auto sleeping_then_clean = [&] {
+    const auto alive = AliveWith(marker);
+    if (std::none_of(alive.begin(), alive.end(), [](const auto& p) {
+          return p.second.starts_with("sleep ");
+        })) {
+      return false;
+    }
+    clean = RunInPrivateMounts("\"$TICKETSIM\" clean --all");
+    return true;
+  };
+  const Ran ran = RunBounded(
+      {"run", "--program", script + " " + marker, "--buyers", "2", "--tickets",
+       "5", "--sold-pattern", "seat (\\d+)", "--run-timeout-ms", "60000"},
+      runs_.path(), sleeping_then_clean);
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_TRUE(Has(clean.out, "0 leftovers removed")) << clean.out;
+  EXPECT_EQ(ran.exit_code, 130) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "interrupted by SIGINT")) << ran.out;
+  // Ended by ticketsim at the interrupt, not killed before it.
+  EXPECT_FALSE(Has(ran.out, "PROGRAM CRASH")) << ran.out;
+  ExpectNothingLeft(ran, marker);
 }
 
 // What RE2 cannot match in linear time (a backreference, a lookaround) and
