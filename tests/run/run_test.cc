@@ -20,9 +20,9 @@ using ::ticketsim::testing::RunChecked;
 using Combo = testing::StoreGuardMethod;
 
 // sqlite-deferred is not a correct guard and has its own test below.
-std::vector<Combo> AllCombos() {
+std::vector<Combo> AllCombos(BuyerMode mode = BuyerMode::kProcess) {
   std::vector<Combo> combos;
-  for (const Combo& c : testing::EveryStoreGuardMethod()) {
+  for (const Combo& c : testing::EveryStoreGuardMethod(mode)) {
     if (std::get<1>(c) != GuardKind::kSqliteDeferred) combos.push_back(c);
   }
   return combos;
@@ -33,9 +33,11 @@ class RaceMatrixTest : public ::testing::TestWithParam<Combo> {};
 // At least 8 buyers race. Unguarded read-modify-write loses updates and sells
 // seats twice, and the lost updates are exactly sold - (initial - final).
 // Guarded or atomic: no violation, and sold + remaining = initial.
-TEST_P(RaceMatrixTest, VerdictFollowsTheGuard) {
-  const auto [store, guard, method] = GetParam();
-  const CheckedRun r = RunChecked(RaceScenario(store, guard, method));
+void ExpectVerdictFollowsTheGuard(StoreKind store, GuardKind guard,
+                                  Method method, BuyerMode mode) {
+  Scenario scenario = RaceScenario(store, guard, method);
+  scenario.buyers.mode = mode;
+  const CheckedRun r = RunChecked(scenario);
   const Verdict& v = r.verdict;
   ASSERT_TRUE(v.final_count.has_value());
   const int64_t sold = v.confirmed;
@@ -54,8 +56,29 @@ TEST_P(RaceMatrixTest, VerdictFollowsTheGuard) {
   }
 }
 
+TEST_P(RaceMatrixTest, VerdictFollowsTheGuard) {
+  const auto [store, guard, method] = GetParam();
+  ExpectVerdictFollowsTheGuard(store, guard, method, BuyerMode::kProcess);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, RaceMatrixTest,
                          ::testing::ValuesIn(AllCombos()),
+                         [](const ::testing::TestParamInfo<Combo>& info) {
+                           return testing::NameOf(info.param);
+                         });
+
+// The same with the buyers as threads of one process: every guard that
+// excludes processes excludes threads (each thread opens its own), and so
+// does std-mutex; the memory store loses updates unguarded as the others.
+class ThreadRaceMatrixTest : public ::testing::TestWithParam<Combo> {};
+
+TEST_P(ThreadRaceMatrixTest, VerdictFollowsTheGuard) {
+  const auto [store, guard, method] = GetParam();
+  ExpectVerdictFollowsTheGuard(store, guard, method, BuyerMode::kThread);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, ThreadRaceMatrixTest,
+                         ::testing::ValuesIn(AllCombos(BuyerMode::kThread)),
                          [](const ::testing::TestParamInfo<Combo>& info) {
                            return testing::NameOf(info.param);
                          });

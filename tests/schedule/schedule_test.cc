@@ -94,9 +94,10 @@ class ScheduleMatrixTest : public ::testing::TestWithParam<Combo> {};
 
 // Five runs of one seed take the same steps, read and write the same
 // values and reach the same verdict; so does the replay of their list.
-TEST_P(ScheduleMatrixTest, SameSeedSameInterleaving) {
-  const auto [store, guard, method] = GetParam();
-  const Scenario scenario = Controlled(store, guard, method, 11);
+void ExpectSameSeedSameInterleaving(StoreKind store, GuardKind guard,
+                                    Method method, BuyerMode mode) {
+  Scenario scenario = Controlled(store, guard, method, 11);
+  scenario.buyers.mode = mode;
   const Replayed first = RunOnce(scenario);
   for (int i = 1; i < 5; ++i) {
     const Replayed again = RunOnce(scenario);
@@ -109,7 +110,14 @@ TEST_P(ScheduleMatrixTest, SameSeedSameInterleaving) {
   EXPECT_EQ(replayed.trace, first.trace);
   EXPECT_EQ(replayed.verdict, first.verdict);
   // Another seed takes another path (for three buyers, almost surely).
-  EXPECT_NE(RunOnce(Controlled(store, guard, method, 12)).buyers, first.buyers);
+  Scenario other = Controlled(store, guard, method, 12);
+  other.buyers.mode = mode;
+  EXPECT_NE(RunOnce(other).buyers, first.buyers);
+}
+
+TEST_P(ScheduleMatrixTest, SameSeedSameInterleaving) {
+  const auto [store, guard, method] = GetParam();
+  ExpectSameSeedSameInterleaving(store, guard, method, BuyerMode::kProcess);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, ScheduleMatrixTest,
@@ -117,6 +125,22 @@ INSTANTIATE_TEST_SUITE_P(EveryStoreGuardMethod, ScheduleMatrixTest,
                          [](const ::testing::TestParamInfo<Combo>& info) {
                            return testing::NameOf(info.param);
                          });
+
+// The same with the buyers as threads of one process: the step gate is a
+// futex, which parks a thread as it parks a process.
+class ThreadScheduleMatrixTest : public ::testing::TestWithParam<Combo> {};
+
+TEST_P(ThreadScheduleMatrixTest, SameSeedSameInterleaving) {
+  const auto [store, guard, method] = GetParam();
+  ExpectSameSeedSameInterleaving(store, guard, method, BuyerMode::kThread);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryStoreGuardMethod, ThreadScheduleMatrixTest,
+    ::testing::ValuesIn(testing::EveryStoreGuardMethod(BuyerMode::kThread)),
+    [](const ::testing::TestParamInfo<Combo>& info) {
+      return testing::NameOf(info.param);
+    });
 
 // The rush with 2 buyers and 1 ticket, no lock, no think time.
 Scenario TwoBuyers(StoreKind store, std::vector<uint32_t> steps) {
