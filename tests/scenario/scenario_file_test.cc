@@ -280,6 +280,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "out of range [1, 100000]"},
         BadFile{"more_than_the_machine", "[buyers]\ncount = 100000\n", "2:9",
                 "this machine can start only about"},
+        BadFile{"more_threads_than_the_machine",
+                "[store]\nkind = \"memory\"\n[buyers]\nmode = \"thread\"\n"
+                "count = 100000\n",
+                "5:9", "100000 threads, but this machine can start only about"},
+        BadFile{"threads_on_hosts",
+                "[buyers]\nhosts = [\"a\"]\nmode = \"thread\"\n", "3:8",
+                "buyers on hosts are processes of each host's agent"},
         BadFile{"history", "[buyers]\ncount = 100000\nattempts = 1000000\n",
                 "3:12", "history = \"summary\" keeps counts only"},
         BadFile{"empty", "", "1:1", "the file is empty"},
