@@ -182,7 +182,7 @@ TEST_F(MessagesTest, CheckNamesEveryWrongKeyOfAFile) {
                 "\"guard.kind\"?\n" +
                 bad +
                 ":7:8: store.kind: \"disk\" is not one of file | shm | "
-                "sqlite | postgres\n");
+                "sqlite | postgres | memory\n");
 
   std::string many = "[buyers]\n";
   for (int i = 0; i < 25; ++i) many += "wrong" + std::to_string(i) + " = 1\n";
