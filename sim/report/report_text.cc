@@ -406,7 +406,8 @@ void WriteThreadsLine(std::FILE* out, const RunResult& run) {
   const pid_t pid = run.processes.empty() ? 0 : run.processes[0].pid;
   const std::string served =
       run.scenario.buyers.pool > 0
-          ? fmt::format(" pool workers served {} buyers", run.served_by.size())
+          ? fmt::format(": pool workers that served {} buyers",
+                        run.served_by.size())
           : ", one per buyer";
   fmt::print(out, "  threads   {} of one buyer process (pid {}){}\n",
              run.processes.size(), pid, served);

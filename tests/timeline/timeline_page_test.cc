@@ -422,6 +422,28 @@ TEST(TimelinePageTest, ATornReadFallsInItsWritersEmptyFile) {
             std::string::npos);
 }
 
+// 48: one thread's crash ends its whole process: the crashed lane and every
+// other lane still running end at the same instant, each saying why.
+TEST(TimelinePageTest, AThreadsCrashEndsEveryLaneAtOnce) {
+  // Seeded: the same buyers are mid-run at the crash every time.
+  const Page page = RenderScenario("48-threads-crash-before-write", "",
+                                   {"--schedule", "seeded", "--seed", "1"});
+  const auto crashed = page.With({"crashed"});
+  ASSERT_GE(crashed.size(), 1u);
+  const std::string at = crashed.front().Attr("data-at-ns");
+  size_t ended_with_it = 0;
+  for (const Element& e : page.timeline) {
+    if (!e.Has("crashed") && !e.Has("killed")) continue;
+    EXPECT_EQ(e.Attr("data-at-ns"), at) << e.Attr("data-info");
+    if (e.Attr("data-info").find("died with its process") !=
+        std::string::npos) {
+      ++ended_with_it;
+    }
+  }
+  EXPECT_GE(ended_with_it, 1u);
+  EXPECT_NE(page.dom.find(">thread 0<"), std::string::npos);
+}
+
 // 13: three buyers hold the semaphore at once: three hold bars overlap.
 TEST(TimelinePageTest, ASemaphoresThreeHoldersOverlap) {
   // Steps: buyers 0, 1 and 2 query and take a permit each before anyone
