@@ -19,15 +19,4 @@ Status MemoryStore::Create(int64_t initial) {
   return Status::Ok();
 }
 
-Status MemoryStore::TakeOne(int64_t* seat) {
-  int64_t seen = count_->load(std::memory_order_relaxed);
-  // One step: the count is lowered only from the value just seen, so two
-  // threads never sell the same seat (on failure `seen` is reloaded).
-  while (seen > 0 && !count_->compare_exchange_weak(
-                         seen, seen - 1, std::memory_order_relaxed)) {
-  }
-  *seat = seen > 0 ? seen : 0;
-  return Status::Ok();
-}
-
 }  // namespace ticketsim

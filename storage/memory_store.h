@@ -41,7 +41,16 @@ class MemoryStore final : public TicketStore {
     count_->store(value, std::memory_order_relaxed);
     return Status::Ok();
   }
-  Status TakeOne(int64_t* seat) override;
+  // One step: the count is lowered only from the value just seen, so two
+  // threads never sell the same seat (on failure `seen` is reloaded).
+  Status TakeOne(int64_t* seat) override {
+    int64_t seen = count_->load(std::memory_order_relaxed);
+    while (seen > 0 && !count_->compare_exchange_weak(
+                           seen, seen - 1, std::memory_order_relaxed)) {
+    }
+    *seat = seen > 0 ? seen : 0;
+    return Status::Ok();
+  }
   bool HasAtomicStep() const override { return true; }
   std::string Location() const override {
     return "a variable of the buyer process";

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/futex.h"
+#include "storage/memory_store.h"
 #include "storage/shm_store.h"
 
 namespace ticketsim {
@@ -100,11 +101,15 @@ class BuyerLoop {
 
   // Runs every attempt; returns false when the buyer must stop.
   bool Run() {
-    ShmStore* const fast = FastPathStore();
-    const bool finished = fast == nullptr ? RunEach()
-                          : scenario_.buyers.method == Method::kAtomic
-                              ? RunFast</*kAtomic=*/true>(fast)
-                              : RunFast</*kAtomic=*/false>(fast);
+    TicketStore* const fast = FastPathStore();
+    bool finished = true;
+    if (auto* shm = dynamic_cast<ShmStore*>(fast)) {
+      finished = RunFast(shm);
+    } else if (auto* memory = dynamic_cast<MemoryStore*>(fast)) {
+      finished = RunFast(memory);
+    } else {
+      finished = RunEach();
+    }
     gate_.Finished(events_.used());
     return finished;
   }
@@ -134,7 +139,7 @@ class BuyerLoop {
   // functions Attempt uses. That is when (FastPathStore):
   //   - history "summary" (no clock is read, no event written);
   //   - schedule os (no step waits for a turn);
-  //   - one event, on the shm store, whose steps never fail;
+  //   - one event, on the shm or the memory store, whose steps never fail;
   //   - scope buy (the query is not guarded);
   //   - no think time and no query delay (nothing drawn, nothing slept);
   //   - no faults (no chance drawn);
@@ -147,9 +152,9 @@ class BuyerLoop {
     return range.max <= range.min && range.min <= 0;
   }
 
-  // The shm store, when the fast path makes exactly Attempt's purchases;
-  // nullptr when it does not apply.
-  ShmStore* FastPathStore() const {
+  // The store, when the fast path makes exactly Attempt's purchases (on a
+  // store it knows); nullptr when it does not apply.
+  TicketStore* FastPathStore() const {
     const BuyersSpec& b = scenario_.buyers;
     if (tallies_ == nullptr || gate_.on() || stores_.size() != 1 ||
         scenario_.guard.scope != Scope::kBuy || transactional_ ||
@@ -157,11 +162,19 @@ class BuyerLoop {
         scenario_.faults.any()) {
       return nullptr;
     }
-    return dynamic_cast<ShmStore*>(stores_[0]);
+    return stores_[0];
   }
 
-  template <bool kAtomic>
-  bool RunFast(ShmStore* store) {
+  // Its steps called directly: Store is final, its steps inline.
+  template <typename Store>
+  bool RunFast(Store* store) {
+    return scenario_.buyers.method == Method::kAtomic
+               ? RunFast</*kAtomic=*/true>(store)
+               : RunFast</*kAtomic=*/false>(store);
+  }
+
+  template <bool kAtomic, typename Store>
+  bool RunFast(Store* store) {
     BuyerTally* const tally = tallies_->TallyOf(index_);
     Guard* const guard = guarded_ ? guards_[0] : nullptr;
     const auto count = [this](EventKind kind, int64_t value, uint8_t flags) {
