@@ -14,7 +14,10 @@
 //      and against 10,000 bare processes started together at a barrier;
 //   8. the checker's time per event on 1 to 10 million events;
 //   9. the peak memory of long summary runs;
-//  10. the pairs of 1 on PostgreSQL.
+//  10. the pairs of 1 on PostgreSQL;
+//  11. buyers as threads against buyers as processes on the same workload,
+//      and against their floor (2 bare threads); the threading lesson's
+//      counter against a Python version of it (bench/g_num.py).
 // Every pair is measured interleaved, over several rounds, so that a moment
 // of noise on a shared machine hits both sides alike; two processes on one
 // lock run in one of two regimes (contending from two CPUs, or taking turns
@@ -58,8 +61,9 @@ namespace fs = std::filesystem;
 struct Bench {
   std::string ticketsim = "ticketsim";
   std::string seed = "../shared/peers/seed_rush.py";
-  std::string c_buyer;                  // examples/c/buyer.c, built
-  std::string scenarios = "scenarios";  // the library
+  std::string c_buyer;                   // examples/c/buyer.c, built
+  std::string scenarios = "scenarios";   // the library
+  std::string g_num = "bench/g_num.py";  // the threading lesson, in Python
   int rounds = 5;
   std::string md;
   double start = Now();
@@ -855,6 +859,198 @@ void MemorySection(Bench* bench) {
   }
 }
 
+// --- 11: buyers as threads --------------------------------------------------
+
+// One workload made by buyers as threads (memory store) and as processes
+// (shm store), each with its own kind of lock, or the same atomic step.
+struct ThreadRow {
+  GuardKind thread_guard;   // on the memory store, in thread mode
+  GuardKind process_guard;  // on the shm store, in process mode
+  Method method;
+  int64_t attempts;  // per buyer
+};
+
+constexpr ThreadRow kThreadRows[] = {
+    {GuardKind::kStdMutex, GuardKind::kRobustMutex, Method::kReadModifyWrite,
+     2000000},
+    {GuardKind::kNone, GuardKind::kNone, Method::kAtomic, 4000000},
+};
+
+Workload ThreadRowWorkload(const ThreadRow& row, BuyerMode mode) {
+  const bool threads = mode == BuyerMode::kThread;
+  Workload w;
+  w.store = threads ? StoreKind::kMemory : StoreKind::kShm;
+  w.guard = threads ? row.thread_guard : row.process_guard;
+  w.method = row.method;
+  w.mode = mode;
+  w.buyers = 2;
+  w.attempts = row.attempts;
+  w.tickets = int64_t{1} << 40;
+  return w;
+}
+
+std::string ThreadRowSide(const ThreadRow& row, BuyerMode mode) {
+  const Workload w = ThreadRowWorkload(row, mode);
+  return fmt::format("{} / {}", WordOf(kStoreKinds, w.store),
+                     WordOf(kGuardKinds, w.guard));
+}
+
+// A row's three sides, round after round: ticketsim's threads, its
+// processes, and the threads' floor.
+struct ThreadRounds {
+  std::vector<Round> threads, processes, floor;
+};
+
+ThreadRounds MeasureThreadRow(Bench* bench, const ThreadRow& row) {
+  const Scenario threads =
+      ScenarioOf(ThreadRowWorkload(row, BuyerMode::kThread));
+  const Scenario processes =
+      ScenarioOf(ThreadRowWorkload(row, BuyerMode::kProcess));
+  const FloorSpec floor{StoreKind::kMemory, row.thread_guard, row.method,
+                        threads.initial};
+  ThreadRounds rounds;
+  for (int r = 0; r < bench->rounds; ++r) {
+    bench->Progress(fmt::format("threads: {} against {}, round {} of {}",
+                                ThreadRowSide(row, BuyerMode::kThread),
+                                ThreadRowSide(row, BuyerMode::kProcess), r + 1,
+                                bench->rounds));
+    rounds.threads.push_back(TicketsimRound(threads));
+    rounds.processes.push_back(TicketsimRound(processes));
+    rounds.floor.push_back(RunThreadFloor(floor, 2, row.attempts));
+  }
+  return rounds;
+}
+
+// The median over the rounds of a's rate over b's, round by round.
+double MedianRateRatio(const std::vector<Round>& a,
+                       const std::vector<Round>& b) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ratios.push_back(a[i].Rate() / b[i].Rate());
+  }
+  return Median(ratios);
+}
+
+double MedianRate(const std::vector<Round>& rounds) {
+  std::vector<double> rates;
+  for (const Round& r : rounds) rates.push_back(r.Rate());
+  return Median(rates);
+}
+
+double MedianCpus(const std::vector<Round>& rounds) {
+  std::vector<double> cpus;
+  for (const Round& r : rounds) cpus.push_back(r.CpusBusy());
+  return Median(cpus);
+}
+
+void ThreadPairTables(Bench* bench) {
+  std::vector<std::string> against_processes, against_floor;
+  for (const ThreadRow& row : kThreadRows) {
+    const ThreadRounds r = MeasureThreadRow(bench, row);
+    const std::string method(WordOf(kMethods, row.method));
+    const std::string thread_side = ThreadRowSide(row, BuyerMode::kThread);
+    against_processes.push_back(fmt::format(
+        "| {} | {} | {} | {:.0f} | {:.0f} | **{:.0f}%** | {:.2f} / {:.2f} |",
+        method, thread_side, ThreadRowSide(row, BuyerMode::kProcess),
+        MedianRate(r.threads), MedianRate(r.processes),
+        100 * MedianRateRatio(r.threads, r.processes), MedianCpus(r.threads),
+        MedianCpus(r.processes)));
+    against_floor.push_back(fmt::format(
+        "| {} | {} | {:.0f} | {:.0f} | **{:.0f}%** | {:.2f} / {:.2f} |",
+        thread_side, method, MedianRate(r.threads), MedianRate(r.floor),
+        100 * MedianRateRatio(r.threads, r.floor), MedianCpus(r.threads),
+        MedianCpus(r.floor)));
+  }
+  bench->Say(
+      "| method | threads: store / guard | processes: store / guard | "
+      "threads purchases/s | processes purchases/s | threads / processes | "
+      "CPUs busy (threads / processes) |");
+  bench->Say("|---|---|---|---:|---:|---:|---:|");
+  for (const std::string& line : against_processes) bench->Say(line);
+  bench->Say("");
+  bench->Say(
+      "Each thread row against its floor (bench/floors.h): a bare loop of the "
+      "same steps in 2 threads of one process, started together at a "
+      "barrier: a relaxed load for the query, std::timed_mutex::try_lock_for "
+      "around the relaxed read and write, or the compare-and-swap loop.");
+  bench->Say("");
+  bench->Say(
+      "| threads: store / guard | method | ticketsim purchases/s | floor "
+      "purchases/s | ratio | CPUs busy (ticketsim / floor) |");
+  bench->Say("|---|---|---:|---:|---:|---:|");
+  for (const std::string& line : against_floor) bench->Say(line);
+}
+
+// The threading lesson's counter, whole programs start to exit: ticketsim
+// and bench/g_num.py, 2 threads x `attempts` unguarded purchases.
+void GNumTable(Bench* bench, int64_t attempts) {
+  Workload w;
+  w.store = StoreKind::kMemory;
+  w.mode = BuyerMode::kThread;
+  w.buyers = 2;
+  w.attempts = attempts;
+  w.tickets = 2 * attempts;
+  std::vector<double> py_runs, ticketsim_runs;
+  for (int r = 0; r < bench->rounds; ++r) {
+    bench->Progress(
+        fmt::format("threads: g_num, round {} of {}", r + 1, bench->rounds));
+    int status = 0;
+    py_runs.push_back(RunProgram(
+        {"python3", bench->g_num, "2", std::to_string(attempts)}, &status));
+    if (status != 0) {
+      fmt::print(stderr, "bench: {} exited {}\n", bench->g_num, status);
+      std::exit(1);
+    }
+    ticketsim_runs.push_back(
+        RunProgram(CommandLineOf(bench->ticketsim, w), &status));
+    // 1: updates were lost, the lesson.
+    if (status != 0 && status != 1) {
+      fmt::print(stderr, "bench: ticketsim exited {}\n", status);
+      std::exit(1);
+    }
+  }
+  const double py = Median(py_runs), ticketsim = Median(ticketsim_runs);
+  const double purchases = 2.0 * static_cast<double>(attempts);
+  bench->Say(fmt::format(
+      "The threading lesson's counter: 2 threads x {} purchases of a global "
+      "count of {} tickets, no lock (read it; if a ticket is left, write it "
+      "one lower); whole programs, start to exit, wall time. ticketsim "
+      "(`ticketsim run --threads --store memory`, every key given by `--set`, "
+      "history \"summary\") checks every purchase; bench/g_num.py is the same "
+      "loop in Python (threading, a global).",
+      attempts, 2 * attempts));
+  bench->Say("");
+  bench->Say("| program | seconds | purchases/s | against Python |");
+  bench->Say("|---|---:|---:|---:|");
+  bench->Say(fmt::format("| bench/g_num.py | {:.3f} | {:.0f} | 1x |", py,
+                         purchases / py));
+  bench->Say(fmt::format(
+      "| ticketsim, memory store, 2 threads | {:.3f} | {:.0f} | **{:.1f}x** |",
+      ticketsim, purchases / ticketsim, py / ticketsim));
+}
+
+void ThreadsSection(Bench* bench) {
+  bench->Say("## Buyers as threads");
+  bench->Say("");
+  bench->Say(fmt::format(
+      "2 buyers, history \"summary\", no think time, {} interleaved rounds "
+      "(medians; each ratio the median of the rounds' own). The same "
+      "workload as threads of one buyer process (`buyers.mode = \"thread\"`, "
+      "the memory store: a variable of that process) and as processes (the "
+      "shm store); guarded, each with its own lock: std-mutex between "
+      "threads, robust-mutex between processes.",
+      bench->rounds));
+  bench->Say("");
+  ThreadPairTables(bench);
+  bench->Say("");
+  if (!fs::exists(bench->g_num)) {
+    bench->Say(
+        fmt::format("(g_num skipped: no {}; --g-num PATH)", bench->g_num));
+    return;
+  }
+  GNumTable(bench, 1000000);
+}
+
 std::string Machine() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string model = "unknown CPU";
@@ -885,7 +1081,7 @@ constexpr Section kSections[] = {
     {"schedules", SchedulesSection}, {"seed", SeedSection},
     {"program", ProgramSection},     {"buyers", BuyersSection},
     {"checker", CheckerSection},     {"memory", MemorySection},
-    {"postgres", PostgresSection},
+    {"postgres", PostgresSection},   {"threads", ThreadsSection},
 };
 
 }  // namespace
@@ -906,6 +1102,7 @@ int main(int argc, char** argv) {
     if (flag == "--rounds") bench.rounds = std::atoi(argv[i + 1]);
     if (flag == "--c-buyer") bench.c_buyer = argv[i + 1];
     if (flag == "--scenarios") bench.scenarios = argv[i + 1];
+    if (flag == "--g-num") bench.g_num = argv[i + 1];
   }
   bench.Say("# ticketsim benchmarks");
   bench.Say("");

@@ -6,14 +6,18 @@
 #include <linux/futex.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sim/guards/guard.h"
@@ -391,7 +395,73 @@ Round PostgresFloor(const FloorSpec& spec, int processes, int64_t n,
   return {processes * n, t.seconds, t.cpu_seconds, 0};
 }
 
+// --- memory, threads ----------------------------------------------------
+
+// User + system seconds of this process so far, every thread's.
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(usage.ru_utime.tv_usec +
+                                    usage.ru_stime.tv_usec);
+}
+
+// The memory store's purchases, as a thread buyer makes them.
+template <bool kAtomic, bool kGuarded>
+void MemoryPurchases(std::atomic<int64_t>* count, std::timed_mutex* mutex,
+                     int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    volatile int64_t seen = count->load(std::memory_order_relaxed);  // query
+    (void)seen;
+    if constexpr (kAtomic) {
+      int64_t c = count->load(std::memory_order_relaxed);
+      while (c > 0 && !count->compare_exchange_weak(
+                          c, c - 1, std::memory_order_relaxed)) {
+      }
+    } else {
+      if constexpr (kGuarded) {
+        if (!mutex->try_lock_for(std::chrono::milliseconds(kTimeoutMs))) {
+          std::abort();
+        }
+      }
+      const int64_t c = count->load(std::memory_order_relaxed);
+      if (c > 0) count->store(c - 1, std::memory_order_relaxed);
+      if constexpr (kGuarded) mutex->unlock();
+    }
+  }
+}
+
 }  // namespace
+
+Round RunThreadFloor(const FloorSpec& spec, int threads, int64_t per_thread) {
+  alignas(64) std::atomic<int64_t> count{spec.initial};
+  alignas(64) std::timed_mutex mutex;
+  alignas(64) std::atomic<int> ready{0};
+  std::atomic<uint32_t> go{0};
+  const bool atomic = spec.method == Method::kAtomic;
+  const bool guarded = spec.guard == GuardKind::kStdMutex;
+  std::vector<std::thread> team;
+  for (int t = 0; t < threads; ++t) {
+    team.emplace_back([&] {
+      ready.fetch_add(1);
+      go.wait(0);  // asleep, as a thread buyer waits at the barrier
+      if (atomic) {
+        MemoryPurchases<true, false>(&count, &mutex, per_thread);
+      } else if (guarded) {
+        MemoryPurchases<false, true>(&count, &mutex, per_thread);
+      } else {
+        MemoryPurchases<false, false>(&count, &mutex, per_thread);
+      }
+    });
+  }
+  while (ready.load() < threads) usleep(100);
+  const double cpu_before = OwnCpuSeconds();
+  const double start = Now();
+  go.store(1);
+  go.notify_all();
+  for (std::thread& t : team) t.join();
+  return {threads * per_thread, Now() - start, OwnCpuSeconds() - cpu_before, 0};
+}
 
 Together RunTogether(int processes, const std::function<void(int)>& attach,
                      const std::function<void(int)>& work) {

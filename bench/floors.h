@@ -36,6 +36,16 @@ struct Together {
   double cpu_seconds = 0;  // user + system time of the processes
 };
 
+// The floor of buyers as threads, on the memory store: `threads` threads of
+// this process, started together at a barrier, making `per_thread`
+// purchases each, of exactly the steps a thread buyer makes: the query (a
+// relaxed load of the count), then with guard std-mutex its timed acquire
+// (std::timed_mutex::try_lock_for), the read and the write of count - 1
+// unless it is 0 (a relaxed load and store), the unlock; with method atomic
+// the query and the store's compare-and-swap loop. Guard none or std-mutex
+// only; no hand-offs counted.
+Round RunThreadFloor(const FloorSpec& spec, int threads, int64_t per_thread);
+
 // Runs `attach(p)` in each of `processes` forked processes (p = 0, 1, ...),
 // then, once all have and the barrier opens, `work(p)`. The processes wait
 // at the barrier asleep (a futex), so that on one CPU no waiting is counted

@@ -18,6 +18,7 @@ std::vector<std::string> Settings(const Workload& w) {
       "guard.scope=buy",
       "guard.timeout_ms=30000",
       fmt::format("buyers.method={}", WordOf(kMethods, w.method)),
+      fmt::format("buyers.mode={}", WordOf(kBuyerModes, w.mode)),
       fmt::format("buyers.count={}", w.buyers),
       fmt::format("buyers.attempts={}", w.attempts),
       fmt::format("tickets.initial={}", w.tickets),

@@ -20,6 +20,7 @@ struct Workload {
   FileWrite write = FileWrite::kTruncate;  // file store only
   GuardKind guard = GuardKind::kNone;
   Method method = Method::kReadModifyWrite;
+  BuyerMode mode = BuyerMode::kProcess;
   int64_t buyers = 2;
   int64_t attempts = 1;  // per buyer
   int64_t tickets = 1;
@@ -30,8 +31,8 @@ struct Workload {
 };
 
 // "key=value" for every key the workload sets: store, guard (scope buy, a
-// 30 s timeout), method, buyers, attempts, tickets, no think time and no
-// query delay, history, schedule; then `more`.
+// 30 s timeout), method, buyers (what they run as, how many), attempts,
+// tickets, no think time and no query delay, history, schedule; then `more`.
 std::vector<std::string> Settings(const Workload& w);
 
 // The scenario of `w`, made of Settings(w); exits on a setting refused.

@@ -108,6 +108,7 @@ std::vector<ValueWord> KeyWords(std::string_view key) {
   if (key == "guard.order") return Words(kGuardOrders);
   if (key == "guard.acquire") return Words(kGuardAcquires);
   if (key == "buyers.method") return Words(kMethods);
+  if (key == "buyers.mode") return Words(kBuyerModes);
   if (key == "program.mode") return Words(kProgramModes);
   if (key == "run.schedule") return Words(kScheduleKinds);
   if (key == "history") return Words(kHistoryModes);

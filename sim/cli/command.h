@@ -24,7 +24,8 @@ namespace ticketsim {
 struct PreparedCommand {
   // Runs the command and returns its exit status.
   int (*run)(PreparedCommand* command) = nullptr;
-  std::vector<LoadedScenario> scenarios;  // compare: one per guard
+  std::vector<LoadedScenario> scenarios;  // compare: one per guard or mode
+  bool compare_modes = false;  // compare: its rows are modes (--modes)
   std::vector<ScenarioProblem> problems;  // the scenarios that did not load
   // run, compare: the outputs asked for (null: not asked), and where the
   // text goes.

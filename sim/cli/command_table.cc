@@ -27,7 +27,7 @@ constexpr CommandEntry kCommands[] = {
      "validate scenario files without running them (exit 2 if one "
      "is wrong)",
      AddCheckOptions, CheckCommand},
-    {"compare", "run one scenario under several guards, one row each",
+    {"compare", "run one scenario under several guards or modes, one row each",
      AddCompareOptions, CompareCommand},
     {"list",
      "stores, guards, violations, scenario keys, and the "

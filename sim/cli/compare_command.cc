@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -36,9 +37,13 @@ class CompareOptions : public CommandOptions {
  private:
   Status LoadCompared(std::vector<LoadedScenario>* loaded,
                       std::vector<ScenarioProblem>* problems) const;
+  void LoadModes(const std::vector<std::string>& files,
+                 std::vector<LoadedScenario>* loaded,
+                 std::vector<ScenarioProblem>* problems) const;
 
   ScenarioOptions scenario_;
   std::vector<std::string> guards_;
+  std::vector<std::string> modes_;
   OutputPaths outputs_;
 };
 
@@ -49,6 +54,12 @@ CompareOptions::CompareOptions(CLI::App* command) {
       ->add_option("--guards", guards_,
                    "GUARD,GUARD,...: the guards to compare (default: every "
                    "guard valid for the store)")
+      ->delimiter(',');
+  command
+      ->add_option("--modes", modes_,
+                   "MODE,MODE,...: compare what the buyers run as "
+                   "(process, thread), one row each with its start-up time, "
+                   "under the scenario's own guard")
       ->delimiter(',');
   command->add_option("--json", outputs_.json,
                       "FILE: write the JSON report there, one scenario per "
@@ -65,6 +76,7 @@ int CompareOptions::Prepare(const ParsedLine& line, PreparedCommand* command) {
   if (Status s = ParseColor(outputs_.color, &command->color); !s.ok()) {
     return line.Usage(s.message());
   }
+  command->compare_modes = !modes_.empty();
   if (Status s = LoadCompared(&command->scenarios, &command->problems);
       !s.ok()) {
     return line.Usage(s.message());
@@ -100,12 +112,21 @@ Status CompareOptions::LoadCompared(
     return Status::Invalid(
         "compare takes one scenario (or none: the flags make one)");
   }
+  if (!modes_.empty() && !guards_.empty()) {
+    return Status::Invalid(
+        "--modes and --guards: compare the modes under one guard, or the "
+        "guards in one mode, not both at once");
+  }
   const std::vector<std::string> files = ScenarioFiles(scenario_, problems);
   if (!problems->empty()) return Status::Ok();
   if (files.size() != 1) {
     return Status::Invalid(
         fmt::format("compare takes one scenario; {} holds {}",
                     scenario_.paths[0], files.size()));
+  }
+  if (!modes_.empty()) {
+    LoadModes(files, loaded, problems);
+    return Status::Ok();
   }
   const std::vector<Override> base = scenario_.Overrides();
   // The store decides which guards there are to compare by default.
@@ -130,11 +151,41 @@ Status CompareOptions::LoadCompared(
   return Status::Ok();
 }
 
-// One row of the table, its columns padded.
-void PrintRow(std::FILE* out, std::string_view guard, std::string_view violated,
-              std::string_view kinds, std::span<const std::string, 4> rest) {
-  fmt::print(out, "  {:<17} {}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", guard,
-             violated, kinds, rest[0], rest[1], rest[2], rest[3]);
+// Loads the scenario once per mode, its guard and [expect] as written:
+// a mode the scenario cannot run in is refused by the validator, after
+// "--modes WORD".
+void CompareOptions::LoadModes(const std::vector<std::string>& files,
+                               std::vector<LoadedScenario>* loaded,
+                               std::vector<ScenarioProblem>* problems) const {
+  for (const std::string& mode : modes_) {
+    std::vector<Override> overrides = scenario_.Overrides();
+    overrides.push_back({"buyers.mode=" + mode, "--modes " + mode});
+    LoadAll(files, overrides, loaded, problems);
+    // The validator names the key it refuses; the row it was refused for
+    // goes in front, unless it is the mode word itself.
+    const std::string row = "--modes " + mode;
+    for (ScenarioProblem& p : *problems) {
+      if (!p.message.starts_with(row)) p.message = row + ": " + p.message;
+    }
+    if (!problems->empty()) return;
+  }
+}
+
+// The word of a row: its guard, or with --modes what its buyers run as.
+std::string RowWord(const Scenario& s, bool by_mode) {
+  return std::string(by_mode ? WordOf(kBuyerModes, s.buyers.mode)
+                             : WordOf(kGuardKinds, s.guard.kind));
+}
+
+// One row of the table, its columns padded; `start_up` is a column only
+// when the rows are modes.
+void PrintRow(std::FILE* out, std::string_view word,
+              const std::optional<std::string>& start_up,
+              std::string_view violated, std::string_view kinds,
+              std::span<const std::string, 4> rest) {
+  fmt::print(out, "  {:<17} {}{}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", word,
+             start_up ? fmt::format("{:>10}  ", *start_up) : "", violated,
+             kinds, rest[0], rest[1], rest[2], rest[3]);
 }
 
 // The table of `compare`, a row per guard as its trials end, with the
@@ -142,6 +193,8 @@ void PrintRow(std::FILE* out, std::string_view guard, std::string_view violated,
 class CompareTable {
  public:
   explicit CompareTable(const PreparedCommand& command);
+  // Whether the rows are modes, each with its start-up time.
+  bool by_mode() const { return by_mode_; }
   // The scenario, its setup, the trials, and the columns' heads.
   void WriteHeading(const Scenario& s);
   // The row of a guard whose trials all ran (or failed).
@@ -152,22 +205,40 @@ class CompareTable {
   TextStream* text() { return &text_; }
 
  private:
+  // The start-up column of `r`'s row: the mean over the trials that ran,
+  // "-" if none did; nullopt when the rows are guards.
+  std::optional<std::string> StartUp(const ScenarioResult& r) const;
+
   std::FILE* const out_;
   TextStream text_;
   const bool color_;
-  TrialProgress progress_{/*by_guard=*/true};
+  const bool by_mode_;
+  TrialProgress progress_;
 };
 
 CompareTable::CompareTable(const PreparedCommand& command)
     : out_(command.text),
       text_(command.text),
-      color_(ColorWanted(command.text, command.color)) {}
+      color_(ColorWanted(command.text, command.color)),
+      by_mode_(command.compare_modes),
+      progress_([by_mode = by_mode_](const Scenario& s) {
+        return RowWord(s, by_mode);
+      }) {}
 
 void CompareTable::WriteHeading(const Scenario& s) {
   text_([&] {
-    fmt::print(out_, "{}\n  {}\n  {} trial{} per guard, seed {}\n",
+    fmt::print(out_, "{}\n  {}\n  {} trial{} per {}, seed {}\n",
                Visible(s.name), Visible(DescribeSetup(s)), s.trials,
-               s.trials == 1 ? "" : "s", s.buyers.seed);
+               s.trials == 1 ? "" : "s", by_mode_ ? "mode" : "guard",
+               s.buyers.seed);
+    // The start-up: from the first fork to the start barrier's opening,
+    // every buyer waiting at it.
+    if (by_mode_) {
+      fmt::print(out_,
+                 "  start-up: from the first fork until every buyer waited "
+                 "at the start barrier{}\n",
+                 s.trials > 1 ? ", mean of the trials" : "");
+    }
     // Attempts count the sold-out and failed purchases too; sales only the
     // confirmed ones (see sim/report/rates.h).
     if (s.trials > 1) {
@@ -177,11 +248,28 @@ void CompareTable::WriteHeading(const Scenario& s) {
           "all {} trials\n",
           s.trials, s.trials);
     }
-    fmt::print(
-        out_, "\n  {:<17} {:>8}  {:<44} {:>9} {:>9} {:>10} {:>8}\n", "guard",
-        "violated", "violations", s.trials > 1 ? "mean sold" : "sold",
-        s.trials > 1 ? "mean left" : "remaining", "attempts/s", "sales/s");
+    fmt::print(out_, "\n");
+    const std::string heads[] = {s.trials > 1 ? "mean sold" : "sold",
+                                 s.trials > 1 ? "mean left" : "remaining",
+                                 "attempts/s", "sales/s"};
+    PrintRow(out_, by_mode_ ? "mode" : "guard",
+             by_mode_ ? std::optional<std::string>("start-up") : std::nullopt,
+             fmt::format("{:>8}", "violated"), "violations", heads);
   });
+}
+
+std::optional<std::string> CompareTable::StartUp(
+    const ScenarioResult& r) const {
+  if (!by_mode_) return std::nullopt;
+  double ms = 0;
+  int ran = 0;
+  for (const TrialResult& t : r.trials) {
+    if (!t.ran || t.interrupted) continue;
+    ms += t.start_up_ms;
+    ++ran;
+  }
+  if (ran == 0) return "-";
+  return fmt::format("{:.1f} ms", ms / ran);
 }
 
 void CompareTable::WriteInterruptedRow(const ScenarioResult& r) {
@@ -191,7 +279,7 @@ void CompareTable::WriteInterruptedRow(const ScenarioResult& r) {
       [](const TrialResult& t) { return t.ran && !t.interrupted; });
   const std::string none[] = {"-", "-", "-", "-"};
   text_([&] {
-    PrintRow(out_, WordOf(kGuardKinds, r.loaded.scenario.guard.kind),
+    PrintRow(out_, RowWord(r.loaded.scenario, by_mode_), StartUp(r),
              fmt::format("{:>8}", "-"),
              fmt::format("interrupted by {} after {} of {} trials",
                          SignalName(r.interrupt_signal()), done,
@@ -228,7 +316,7 @@ void CompareTable::WriteRow(const ScenarioResult& r) {
                                  RateWords(PerSecond(attempts, r.seconds())),
                                  RateWords(PerSecond(sold, r.seconds()))};
   text_([&] {
-    PrintRow(out_, WordOf(kGuardKinds, r.loaded.scenario.guard.kind), violated,
+    PrintRow(out_, RowWord(r.loaded.scenario, by_mode_), StartUp(r), violated,
              kinds, numbers);
     std::fflush(out_);
   });
@@ -259,7 +347,9 @@ void WriteComparedReports(PreparedCommand* command,
     std::vector<ScenarioResult> named(results.begin(), results.end());
     for (ScenarioResult& r : named) {
       Scenario& s = r.loaded.scenario;
-      s.name += fmt::format(" (guard {})", WordOf(kGuardKinds, s.guard.kind));
+      s.name +=
+          fmt::format(" ({} {})", command->compare_modes ? "mode" : "guard",
+                      RowWord(s, command->compare_modes));
     }
     command->junit->Write(JunitReport(named));
     end->Commit(command->junit.get());

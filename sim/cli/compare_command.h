@@ -1,5 +1,7 @@
-// `ticketsim compare`: one scenario run under several guards, a row of the
-// table each (violations, sold, left, rates), with --json and --junit.
+// `ticketsim compare`: one scenario run under several guards, or with
+// --modes as processes and as threads, a row of the table each (violations,
+// sold, left, rates; with --modes the start-up first), with --json and
+// --junit.
 #ifndef TICKETSIM_SIM_CLI_COMPARE_COMMAND_H_
 #define TICKETSIM_SIM_CLI_COMPARE_COMMAND_H_
 

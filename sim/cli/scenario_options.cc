@@ -106,6 +106,7 @@ Override FlagOverride(const KeyFlag& flag, const std::string& value) {
 
 std::vector<FlagKey> FlagKeys() {
   std::vector<FlagKey> keys = {{"--guards", "guard.kind"},
+                               {"--modes", "buyers.mode"},
                                {"--threads", "buyers.mode"}};
   for (const KeyFlag& flag : kKeyFlags) keys.push_back({flag.flag, flag.key});
   return keys;

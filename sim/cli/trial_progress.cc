@@ -29,10 +29,8 @@ void TrialProgress::Update(const ScenarioResult& result, size_t trial,
     }
     const std::string text = ProgressText(result, trial, done);
     line_.Update(
-        by_guard_
-            ? fmt::format(
-                  "{}: {}",
-                  WordOf(kGuardKinds, result.loaded.scenario.guard.kind), text)
+        row_word_
+            ? fmt::format("{}: {}", row_word_(result.loaded.scenario), text)
             : text);
   });
 }

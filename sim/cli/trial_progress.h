@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <utility>
 
 #include "sim/cli/progress.h"
 #include "sim/cli/text_stream.h"
@@ -17,9 +19,11 @@ namespace ticketsim {
 
 class TrialProgress {
  public:
-  // `by_guard`: each line starts with the scenario's guard (compare's rows
-  // are one scenario under several guards).
-  explicit TrialProgress(bool by_guard = false) : by_guard_(by_guard) {}
+  // The word a line starts with, that of its row (compare's rows are one
+  // scenario under several guards, or several modes); none if empty.
+  using RowWord = std::function<std::string(const Scenario&)>;
+  explicit TrialProgress(RowWord row_word = {})
+      : row_word_(std::move(row_word)) {}
 
   // The hooks of a command that runs trials under this line: each trial's
   // JSON report if `json`; on_progress shows the line; on_trial lets the
@@ -37,7 +41,7 @@ class TrialProgress {
   void Clear();
 
  private:
-  const bool by_guard_;
+  const RowWord row_word_;
   ProgressLine line_{stderr};
   TextStream out_{stderr};
   bool told_ = false;  // this trial's least time, where it is long

@@ -171,8 +171,11 @@ struct RunResult {
   std::vector<DeadlockLink> deadlock;    // the cycle that ended the run
   uint64_t deadlock_ns = 0;              // when it was found
   double seconds = 0;                    // from the barrier to the last reap
-  bool timed_out = false;                // the run's time limit killed it
-  bool interrupted = false;              // an interrupt stopped it
+  // ticketsim's own buyers: from just before the first fork to the start
+  // barrier's opening, every buyer attached (a program's is its own report's).
+  double start_up_ms = 0;
+  bool timed_out = false;    // the run's time limit killed it
+  bool interrupted = false;  // an interrupt stopped it
   int interrupt_signal = 0;
   // Under a controlled schedule, every step it let happen (empty under os).
   ScheduleLog schedule;

@@ -32,6 +32,7 @@ Status OwnBuyers::Run(RunResult* result) {
                        setup_.guards,         control_->get(),
                        result->history.get(), result->tallies.get(),
                        setup_.threads};
+  const int64_t forking = MonotonicNs();
   s = ForkBuyers(work, setup_.plan->processes, &result->processes,
                  reaper_.get());
   if (!s.ok()) return s;
@@ -42,6 +43,7 @@ Status OwnBuyers::Run(RunResult* result) {
   if (!s.ok()) return s;
   if (BookInterrupt(interrupt, result)) return Status::Ok();
   OpenStartBarrier(control_->get());
+  result->start_up_ms = static_cast<double>(MonotonicNs() - forking) / 1e6;
   return Watch(result);
 }
 

@@ -199,6 +199,8 @@ void BookVerdict(const Scenario& scenario, const RunResult& run,
       run.processes.begin(), run.processes.end(),
       [](const BuyerProcess& p) { return p.exit_code == kBuyerAttachFailed; });
   trial->seconds = run.seconds;
+  trial->start_up_ms =
+      run.program != nullptr ? run.program->start_up_ms : run.start_up_ms;
   trial->attempts = verdict.attempts;
   trial->sold = verdict.confirmed;
   trial->remaining = verdict.final_count;

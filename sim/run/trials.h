@@ -57,6 +57,7 @@ struct TrialResult {
   bool interrupted = false;
   int interrupt_signal = 0;
   double seconds = 0;
+  double start_up_ms = 0;  // to the start barrier (RunResult::start_up_ms)
   int64_t attempts = 0;
   int64_t sold = 0;
   std::optional<int64_t> remaining;

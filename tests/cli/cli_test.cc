@@ -380,6 +380,53 @@ TEST_F(CliTest, CompareRefusesAGuardTheStoreCannotHave) {
       << ran.out;
 }
 
+// compare --modes: one row per mode, each with its start-up time (from the
+// first fork until every buyer waited at the start barrier) and verdict.
+TEST_F(CliTest, CompareModesShowsOneRowPerModeWithItsStartUp) {
+  const Ran ran =
+      RunTicketsimArgs({"compare", "--modes", "process,thread", "--store",
+                        "shm", "--guard", "robust-mutex", "--buyers", "3",
+                        "--tickets", "20", "--think-ms", "1,2"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("1 trial per mode"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("  mode                start-up  violated  "
+                         "violations"),
+            std::string::npos)
+      << ran.out;
+  for (const char* mode : {"process", "thread"}) {
+    const size_t row = ran.out.find(fmt::format("\n  {:<17} ", mode));
+    ASSERT_NE(row, std::string::npos) << mode << "\n" << ran.out;
+    const std::string line =
+        ran.out.substr(row + 1, ran.out.find('\n', row + 1) - row - 1);
+    EXPECT_NE(line.find(" ms       0/1  none"), std::string::npos) << line;
+  }
+}
+
+TEST_F(CliTest, CompareRefusesAModeWordNamingModes) {
+  const Ran ran = RunTicketsimArgs(
+      {"compare", "--store", "shm", "--modes", "process,fiber"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("--modes fiber"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("buyers.mode"), std::string::npos) << ran.out;
+}
+
+// The memory store is a variable of one process: its threads share it,
+// processes cannot.
+TEST_F(CliTest, CompareRefusesAModeTheScenarioCannotRunIn) {
+  const Ran ran = RunTicketsimArgs(
+      {"compare", "--store", "memory", "--modes", "thread,process"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("--modes process"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("store.kind"), std::string::npos) << ran.out;
+}
+
+TEST_F(CliTest, CompareTakesModesOrGuardsNotBoth) {
+  const Ran ran = RunTicketsimArgs({"compare", "--modes", "process,thread",
+                                    "--guards", "none,robust-mutex"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(ran.out.find("--modes and --guards"), std::string::npos) << ran.out;
+}
+
 // The progress line shows on a terminal for a run longer than a second, and
 // not at all when the output is a pipe.
 TEST_F(CliTest, ProgressOnlyOnATerminal) {

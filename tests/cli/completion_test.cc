@@ -126,6 +126,9 @@ TEST_F(CompletionTest, BashCompletesFromTheProgramsOwnTables) {
   EXPECT_EQ(Bash({"run", "--gu"}), std::set<std::string>{"--guard"});
   EXPECT_EQ(Bash({"compare", "--guards", "none,file-"}),
             std::set<std::string>{"none,file-lock"});
+  EXPECT_EQ(Bash({"compare", "--modes", "process,t"}),
+            std::set<std::string>{"process,thread"});
+  EXPECT_EQ(Bash({"run", "--mode", ""}), WordsOf(kBuyerModes));
   EXPECT_EQ(Bash({"run", "--set", "store.ki"}),
             std::set<std::string>{"store.kind="});
   EXPECT_EQ(Bash({"run", "01-rush-ung"}),
