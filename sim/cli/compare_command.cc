@@ -54,13 +54,15 @@ CompareOptions::CompareOptions(CLI::App* command) {
       ->add_option("--guards", guards_,
                    "GUARD,GUARD,...: the guards to compare (default: every "
                    "guard valid for the store)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);  // a scenario file after it is no guard
   command
       ->add_option("--modes", modes_,
                    "MODE,MODE,...: compare what the buyers run as "
                    "(process, thread), one row each with its start-up time, "
                    "under the scenario's own guard")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   command->add_option("--json", outputs_.json,
                       "FILE: write the JSON report there, one scenario per "
                       "guard, each checked against no violation ('-': "

@@ -402,6 +402,22 @@ TEST_F(CliTest, CompareModesShowsOneRowPerModeWithItsStartUp) {
   }
 }
 
+// A scenario file after a list of modes or guards is the scenario, not one
+// more word of the list.
+TEST_F(CliTest, CompareTakesTheScenarioAfterAList) {
+  const std::string file =
+      std::string(kLibrary) + "/46-threads-rush-guarded.toml";
+  for (const std::vector<std::string>& list :
+       {std::vector<std::string>{"--modes", "thread"},
+        std::vector<std::string>{"--guards", "std-mutex,file-lock"}}) {
+    const Ran ran =
+        RunTicketsimArgs({"compare", list[0], list[1], file, "--trials", "1"});
+    EXPECT_EQ(ran.exit_code, 0) << ran.out;
+    EXPECT_NE(ran.out.find("The rush as threads"), std::string::npos)
+        << ran.out;
+  }
+}
+
 TEST_F(CliTest, CompareRefusesAModeWordNamingModes) {
   const Ran ran = RunTicketsimArgs(
       {"compare", "--store", "shm", "--modes", "process,fiber"});
