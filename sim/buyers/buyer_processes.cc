@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/interrupt.h"
+#include "base/spawn.h"
 
 namespace ticketsim {
 namespace {
@@ -241,7 +242,7 @@ Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
   malloc_trim(0);
   const pid_t parent = getpid();
   for (uint32_t i = 0; i < process_count; ++i) {
-    const pid_t pid = fork();
+    const pid_t pid = ForkFlushed();
     if (pid == 0) {
       BuyerChildMain(work, i, parent);
     }
