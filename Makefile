@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS  ?= 1000000
@@ -51,7 +52,7 @@ DEMO := scenarios/01-rush-unguarded.toml scenarios/02-rush-guarded.toml
 # Where `make install` puts ticketsim (DESTDIR=... stages it under a root).
 PREFIX ?= /usr/local
 
-.PHONY: all deps build-deps build run test asan release bench fuzz clean install package
+.PHONY: all deps build-deps build run test asan tsan release bench fuzz clean install package
 
 all: build
 
@@ -122,6 +123,16 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# The tests under ThreadSanitizer: a data race in ticketsim's own code ends
+# the process at its first report (halt_on_error), so the test that ran it
+# fails; a lock-order report shows where both locks were taken.
+tsan: deps
+	cmake -S . -B $(TSAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DTICKETSIM_TSAN=ON \
+	  -DTICKETSIM_WERROR=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --output-on-failure -j $(JOBS)
+
 # The build as packagers make it (Release: -O3, whose analyses warn of
 # things -O2 does not), with warnings as errors.
 release: deps
@@ -164,4 +175,4 @@ bench: build
 	  --c-buyer $(BUILD)/example_c_buyer --out BENCHMARKS.md
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD)

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "base/clock.h"
+#include "base/spawn.h"
 
 namespace ticketsim {
 namespace {
@@ -121,7 +122,7 @@ bool DescendantWatch::Subscribe(bool filtered) {
 // A child that exits at once: its exit event is queued before its parent
 // can reap it, so once reaped its event is there, or none come.
 bool DescendantWatch::SeesItsOwnChild() {
-  const pid_t pid = fork();
+  const pid_t pid = ForkFlushed();
   if (pid < 0) return false;
   if (pid == 0) _exit(0);
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {

@@ -23,6 +23,11 @@
 
 namespace ticketsim {
 
+pid_t ForkFlushed() {
+  std::fflush(nullptr);
+  return fork();
+}
+
 std::vector<pid_t> Children(pid_t spared) {
   std::vector<pid_t> out;
   const pid_t self = getpid();
@@ -275,7 +280,7 @@ Status Spawn(const SpawnPlan& plan, pid_t* pid) {
   StartReport report;
   if (Status s = report.Open(); !s.ok()) return s;
   const pid_t parent = getpid();
-  const pid_t child = fork();
+  const pid_t child = ForkFlushed();
   if (child < 0) return Status::FromErrno("fork", errno);
   if (child == 0) {
     char* const* env = plan.env ? envp.data() : environ;

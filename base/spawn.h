@@ -17,6 +17,13 @@
 
 namespace ticketsim {
 
+// fork(), once this process's stdio buffers are written out: the child then
+// starts with none of the parent's pending output, which it would otherwise
+// write a second time should it end through a path that flushes stdio
+// (exit(), or _exit under ThreadSanitizer, whose runtime flushes there).
+// For the parent's forks; a forked child forking again has nothing pending.
+pid_t ForkFlushed();
+
 // Every child of this process (as a subreaper: every orphan of what it
 // started too), from /proc, but `spared` (a long-lived child such as the
 // throwaway PostgreSQL server, which serves the runs that follow).

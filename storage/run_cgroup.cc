@@ -19,6 +19,8 @@
 #include <sstream>
 #include <vector>
 
+#include "base/spawn.h"
+
 namespace ticketsim {
 namespace {
 
@@ -168,7 +170,7 @@ bool WaitEmpty(int dir, int ms) {
 // the errno it got: the kernel asks for more than write access to the file
 // (write access to the common ancestor's too, in a delegated subtree).
 int CheckJoin(int procs) {
-  const pid_t pid = fork();
+  const pid_t pid = ForkFlushed();
   if (pid < 0) return errno;
   if (pid == 0) _exit(write(procs, "0", 1) == 1 ? 0 : errno);
   int status = 0;
@@ -248,7 +250,7 @@ Status RunCgroup::Create(const RunNames& names) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return fail("socketpair", errno);
   }
-  const pid_t middle = fork();
+  const pid_t middle = ForkFlushed();
   if (middle == 0) {
     // Its parent exits at once: the watch is nobody's child here.
     if (fork() == 0) Watch(fds[0], parent_, dir_, name_.c_str());

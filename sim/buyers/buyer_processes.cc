@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/interrupt.h"
+#include "base/spawn.h"
 #include "storage/make_store.h"
 
 namespace ticketsim {
@@ -331,7 +332,7 @@ Status ForkBuyers(const BuyerWork& work, uint32_t process_count,
   malloc_trim(0);
   const pid_t parent = getpid();
   for (uint32_t i = 0; i < process_count; ++i) {
-    const pid_t pid = fork();
+    const pid_t pid = ForkFlushed();
     if (pid == 0) {
       BuyerChildMain(work, i, parent);
     }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include "base/thread_sanitizer.h"
+
 namespace ticketsim {
 
 Status SemaphoreWait::Open(const std::string& name) {
@@ -29,6 +31,7 @@ Status SemaphoreWait::Wait(int64_t timeout_ms, const std::string& what) {
   deadline.tv_nsec = static_cast<long>(ns % 1000000000);
   for (;;) {
     if (sem_clockwait(semaphore_, CLOCK_MONOTONIC, &deadline) == 0) {
+      AfterUnseenWait(semaphore_);
       return Status::Ok();
     }
     if (errno == ETIMEDOUT) return Status::Timeout(what);

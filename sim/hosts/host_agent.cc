@@ -16,6 +16,7 @@
 
 #include "base/interrupt.h"
 #include "base/run_signals.h"
+#include "base/spawn.h"
 #include "sim/buyers/buyer.h"
 #include "sim/buyers/buyer_processes.h"
 #include "sim/guards/guard.h"
@@ -232,7 +233,7 @@ class HostAgent {
               std::span<Guard* const> guards) {
     const pid_t parent = getpid();
     for (uint32_t b : share_.buyers) {
-      const pid_t pid = fork();
+      const pid_t pid = ForkFlushed();
       if (pid < 0) {
         return Status::FromErrno(fmt::format("fork buyer {}", b), errno);
       }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/spawn.h"
 #include "sim/buyers/buyer.h"
 
 namespace ticketsim {
@@ -123,7 +124,7 @@ void ProgramFence::RaisePidNamespace() {
     own_namespace_.reset();
     return;
   }
-  init_ = fork();
+  init_ = ForkFlushed();
   if (init_ == 0) Init(reports[1], asks[0]);
   close(reports[1]);
   close(asks[0]);

@@ -21,6 +21,7 @@
 
 #include "base/escape.h"
 #include "base/interrupt.h"
+#include "base/thread_sanitizer.h"
 #include "tests/test_util.h"
 
 namespace ticketsim {
@@ -428,6 +429,13 @@ TEST_F(HardeningSignalsTest, AFifoScenarioIsRefusedAtOnce) {
 // ticketsim blocked writing to a pipe nobody reads (`ticketsim ... | sleep
 // 100`): SIGINT ends it, 130, with nothing of a run left.
 TEST_F(HardeningSignalsTest, AnInterruptEndsTicketsimBlockedOnAFullPipe) {
+  if (kThreadSanitizer) {
+    GTEST_SKIP() << "ThreadSanitizer holds a signal that comes while the "
+                    "program runs until its next call that the runtime "
+                    "intercepts; ticketsim then blocked in libc's own write "
+                    "to the full pipe makes none, so the interrupt cannot "
+                    "end it in this build";
+  }
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"list"},
            {"run", "--narrate", "--store", "shm", "--guard", "none", "--buyers",

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_sanitizer.h"
 #include "sim/history/history.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
@@ -39,14 +40,22 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// What a ticketsim built with ThreadSanitizer takes of TMPDIR before it
+// runs anything: its runtime writes 512 KiB there, or as much as the disk
+// holds, and keeps it for as long as the process lives (tsan.rodata.PID,
+// unlinked, mapped). A disk that is to be as full for ticketsim's own files
+// as in any other build is made that much larger.
+constexpr int kSanitizerTmpdirKiB = kThreadSanitizer ? 512 : 0;
+
 // Runs `shell` (a /bin/bash script, in which "$TICKETSIM" is the binary) in
-// a mount namespace of its own, where `dir` is a fresh tmpfs of `size`.
-Ran RunWithTmpfs(const std::string& dir, const std::string& size,
-                 const std::string& shell) {
-  return RunProgram({"/usr/bin/unshare", "-m", "/bin/bash", "-c",
-                     fmt::format("mount -t tmpfs -o size={} tmpfs '{}' && "
-                                 "TICKETSIM='{}' && {}",
-                                 size, dir, TICKETSIM_BINARY, shell)});
+// a mount namespace of its own, where `dir` is a fresh tmpfs with room for
+// `kib` KiB of ticketsim's files.
+Ran RunWithTmpfs(const std::string& dir, int kib, const std::string& shell) {
+  return RunProgram(
+      {"/usr/bin/unshare", "-m", "/bin/bash", "-c",
+       fmt::format("mount -t tmpfs -o size={}k tmpfs '{}' && "
+                   "TICKETSIM='{}' && {}",
+                   kib + kSanitizerTmpdirKiB, dir, TICKETSIM_BINARY, shell)});
 }
 
 // Tasks (threads included) whose real uid is `uid`, as /proc shows them.
@@ -83,7 +92,7 @@ class EnvironmentTest : public ::testing::Test {
 TEST_F(EnvironmentTest, SqliteStoreInAFullTmpdirFailsTheRunWithSqlitesCause) {
   TempDir mount;
   const Ran ran = RunWithTmpfs(
-      mount.path(), "128k",
+      mount.path(), 128,
       fmt::format("TMPDIR='{}' exec \"$TICKETSIM\" run --store sqlite "
                   "--guard sqlite-immediate --buyers 4 --attempts 100 "
                   "--tickets 1000 --think-ms 0,0 --json -",
@@ -102,7 +111,7 @@ TEST_F(EnvironmentTest, SqliteStoreInAFullTmpdirFailsTheRunWithSqlitesCause) {
 TEST_F(EnvironmentTest, SqliteStoreThatCannotBeCreatedSaysWhy) {
   TempDir mount;
   const Ran ran = RunWithTmpfs(
-      mount.path(), "32k",
+      mount.path(), 32,
       fmt::format("TMPDIR='{}' exec \"$TICKETSIM\" run --store sqlite "
                   "--guard sqlite-immediate --buyers 2",
                   mount.path()));
@@ -121,7 +130,7 @@ TEST_F(EnvironmentTest, SqliteStoreThatCannotBeCreatedSaysWhy) {
 TEST_F(EnvironmentTest, FileStoreOnAFullDiskFailsTheRunWithTheErrno) {
   TempDir mount;
   const Ran ran = RunWithTmpfs(
-      mount.path(), "64k",
+      mount.path(), 64,
       fmt::format("head -c 61440 /dev/zero > '{0}/filler' && "
                   "TMPDIR='{0}' exec \"$TICKETSIM\" run --store file "
                   "--write replace --guard file-lock --buyers 4 --attempts 5 "
