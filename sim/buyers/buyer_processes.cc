@@ -359,7 +359,7 @@ Status ForkThreadedBuyers(const BuyerWork& work, uint32_t thread_count,
                           BuyerReaper* reaper) {
   malloc_trim(0);
   const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = ForkFlushed();
   if (pid == 0) ThreadedBuyerMain(work, thread_count, parent);
   if (pid < 0) return Status::FromErrno("fork the buyer process", errno);
   processes->assign(thread_count, BuyerProcess{});
