@@ -80,8 +80,7 @@ TEST(ThreadLessonReportTest, TheUnguardedCounterEndsAboveZero) {
   const Ran ran =
       RunLeavingNothing({"run", Library("42-threads-counter-unguarded.toml")});
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "initial 10000, sold 10000, remaining "))
-      << ran.out;
+  EXPECT_TRUE(Has(ran.out, "initial 10000, sold 10000, remaining ")) << ran.out;
   EXPECT_FALSE(Has(ran.out, "remaining 0\n")) << ran.out;
 }
 
