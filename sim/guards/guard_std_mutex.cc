@@ -39,7 +39,11 @@ class StdMutexGuard : public Guard {
   bool SharedByThreads() const override { return true; }
 
  private:
-  std::timed_mutex mutex_;
+  // A cache line of its own: every lock and unlock writes it, and the
+  // objects made beside it (the store, read at every step) must not move
+  // with it from one CPU to the other.
+  alignas(64) std::timed_mutex mutex_;
+  char after_[64 - sizeof(std::timed_mutex) % 64] = {};
 };
 
 }  // namespace
