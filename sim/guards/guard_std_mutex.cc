@@ -22,6 +22,12 @@ class StdMutexGuard : public Guard {
   // unlock is not one of a mutex never locked.
   Status Acquire(int64_t timeout_ms, bool* recovered) override {
     *recovered = false;
+    // As the other mutex guards: a few tries first (kTriesBeforeSleep), with
+    // no clock read for a deadline, then a timed wait in the kernel.
+    for (int spin = 0; spin <= kTriesBeforeSleep; ++spin) {
+      if (mutex_.try_lock()) return Status::Ok();
+      CpuRelax();
+    }
     BeforeUnseenLock(mutex_.native_handle());
     const bool taken =
         mutex_.try_lock_for(std::chrono::milliseconds(timeout_ms));
