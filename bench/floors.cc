@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -406,51 +405,54 @@ double OwnCpuSeconds() {
                                     usage.ru_stime.tv_usec);
 }
 
-// The memory store's purchases, as a thread buyer makes them.
-template <bool kAtomic, bool kGuarded>
-void MemoryPurchases(std::atomic<int64_t>* count, std::timed_mutex* mutex,
-                     int64_t n) {
+// The memory store's purchases, as a thread buyer makes them, with the
+// guard's own Acquire and Release (shared by the threads, as ticketsim's
+// threads share it); each seat taken is marked in the thread's own seat
+// map, as the process floors do.
+template <bool kAtomic>
+void MemoryPurchases(std::atomic<int64_t>* count, Guard* guard, int64_t n,
+                     SeatMaps* seats, int thread) {
+  bool recovered = false;
   for (int64_t i = 0; i < n; ++i) {
     volatile int64_t seen = count->load(std::memory_order_relaxed);  // query
     (void)seen;
+    int64_t seat = 0;
     if constexpr (kAtomic) {
-      int64_t c = count->load(std::memory_order_relaxed);
-      while (c > 0 && !count->compare_exchange_weak(
-                          c, c - 1, std::memory_order_relaxed)) {
+      seat = count->load(std::memory_order_relaxed);
+      while (seat > 0 && !count->compare_exchange_weak(
+                             seat, seat - 1, std::memory_order_relaxed)) {
       }
     } else {
-      if constexpr (kGuarded) {
-        if (!mutex->try_lock_for(std::chrono::milliseconds(kTimeoutMs))) {
-          std::abort();
-        }
+      if (guard != nullptr && !guard->Acquire(kTimeoutMs, &recovered).ok()) {
+        std::abort();
       }
-      const int64_t c = count->load(std::memory_order_relaxed);
-      if (c > 0) count->store(c - 1, std::memory_order_relaxed);
-      if constexpr (kGuarded) mutex->unlock();
+      seat = count->load(std::memory_order_relaxed);
+      if (seat > 0) count->store(seat - 1, std::memory_order_relaxed);
+      if (guard != nullptr) guard->Release();
     }
+    seats->Mark(thread, seat);
   }
 }
 
 }  // namespace
 
 Round RunThreadFloor(const FloorSpec& spec, int threads, int64_t per_thread) {
+  SeatMaps seats(threads, spec.initial,
+                 static_cast<uint64_t>(threads * per_thread));
+  FloorGuard guard(spec.guard);
   alignas(64) std::atomic<int64_t> count{spec.initial};
-  alignas(64) std::timed_mutex mutex;
   alignas(64) std::atomic<int> ready{0};
   std::atomic<uint32_t> go{0};
   const bool atomic = spec.method == Method::kAtomic;
-  const bool guarded = spec.guard == GuardKind::kStdMutex;
   std::vector<std::thread> team;
   for (int t = 0; t < threads; ++t) {
-    team.emplace_back([&] {
+    team.emplace_back([&, t] {
       ready.fetch_add(1);
       go.wait(0);  // asleep, as a thread buyer waits at the barrier
       if (atomic) {
-        MemoryPurchases<true, false>(&count, &mutex, per_thread);
-      } else if (guarded) {
-        MemoryPurchases<false, true>(&count, &mutex, per_thread);
+        MemoryPurchases<true>(&count, guard.get(), per_thread, &seats, t);
       } else {
-        MemoryPurchases<false, false>(&count, &mutex, per_thread);
+        MemoryPurchases<false>(&count, guard.get(), per_thread, &seats, t);
       }
     });
   }
@@ -460,7 +462,8 @@ Round RunThreadFloor(const FloorSpec& spec, int threads, int64_t per_thread) {
   go.store(1);
   go.notify_all();
   for (std::thread& t : team) t.join();
-  return {threads * per_thread, Now() - start, OwnCpuSeconds() - cpu_before, 0};
+  return {threads * per_thread, Now() - start, OwnCpuSeconds() - cpu_before,
+          seats.SellerChanges()};
 }
 
 Together RunTogether(int processes, const std::function<void(int)>& attach,
