@@ -51,6 +51,11 @@ StarvationJudge::StarvationJudge(const CheckInput& input)
                      [](const Taking& a, const Taking& b) {
                        return a.acquired_ns < b.acquired_ns;
                      });
+    std::vector<uint64_t>& released = releases_[lock];
+    for (const Taking& k : takings) {
+      if (k.released_ns != UINT64_MAX) released.push_back(k.released_ns);
+    }
+    std::sort(released.begin(), released.end());
   }
   for (const Wait& w : waits_) {
     if (!Judge(w)) continue;
@@ -133,9 +138,25 @@ bool StarvationJudge::Judge(const Wait& w) const {
     if (k.buyer == w.buyer || k.acquired_ns > w.to_ns) continue;
     // A hold the wait ran out behind was a stall, or a dead holder's.
     if (k.released_ns > w.to_ns && k.struck) return false;
-    if (k.acquired_ns > w.from_ns && k.asked_ns > w.from_ns) overtaken = true;
+    if (k.acquired_ns > w.from_ns && k.asked_ns > w.from_ns &&
+        ReleasedBetween(w.lock, w.from_ns, k.acquired_ns)) {
+      overtaken = true;
+    }
   }
   return overtaken;
+}
+
+// Whether `lock` was let go in [from, to]. A taking overtakes a wait only at
+// a hand-off during it: a lock free when the waiter asked, taken by a buyer
+// that asked later, says only that the waiter's request was recorded before
+// it reached the lock (a buyer descheduled between the two under load).
+bool StarvationJudge::ReleasedBetween(uint16_t lock, uint64_t from,
+                                      uint64_t to) const {
+  const auto it = releases_.find(lock);
+  if (it == releases_.end()) return false;
+  const auto first =
+      std::lower_bound(it->second.begin(), it->second.end(), from);
+  return first != it->second.end() && *first <= to;
 }
 
 bool StarvationJudge::Starved(const Event& failed) const {

@@ -9,7 +9,11 @@
 // with a guard timeout) starved when, during it, the lock went to a buyer
 // that had asked for it after the waiter did, and no hold in progress when
 // it ran out was one whose holder was stopped, crashed or killed inside it
-// (that wait ran out behind a stall or a dead holder).
+// (that wait ran out behind a stall or a dead holder). The lock must have
+// gone to that later buyer at a hand-off during the wait (let go after the
+// waiter asked): a lock that was free when the waiter's request was
+// recorded, and then taken by another, was not one the waiter waited for
+// yet (its request had not reached the lock).
 #ifndef TICKETSIM_SIM_CHECK_STARVATION_H_
 #define TICKETSIM_SIM_CHECK_STARVATION_H_
 
@@ -63,11 +67,13 @@ class StarvationJudge {
   void CollectTimeout(const Event& e, std::map<uint16_t, uint64_t>* asked);
   const std::vector<Taking>& TakingsOf(uint16_t lock) const;
   bool Judge(const Wait& w) const;
+  bool ReleasedBetween(uint16_t lock, uint64_t from, uint64_t to) const;
   Witness WitnessOf(const Wait& w) const;
   std::string Summary(uint16_t lock) const;
 
   const char* lock_word_;  // "the guard", or a program's "the lock"
-  std::map<uint16_t, std::vector<Taking>> takings_;  // per lock, by time
+  std::map<uint16_t, std::vector<Taking>> takings_;     // per lock, by time
+  std::map<uint16_t, std::vector<uint64_t>> releases_;  // per lock, sorted
   std::vector<Wait> waits_;
   std::vector<Wait> starved_;                            // in time order
   using Key = std::tuple<uint32_t, uint64_t, uint16_t>;  // buyer, time, lock

@@ -368,5 +368,18 @@ TEST(StarvationCheckTest, BuyersThatAskedEarlierAreNotOvertaking) {
   EXPECT_TRUE(v.findings.empty());
 }
 
+// The waiter's request was recorded at 100 us, but under load it reached
+// the lock only after buyer 0, asking at 200 us, had found it free and
+// taken it: no hand-off happened while buyer 1 waited, so it was not passed
+// over. The hold outlasted its wait: a guard failure, as the run with a
+// 5 ms timeout behind a 500 ms think time must say whatever the load.
+TEST(StarvationCheckTest, AFreeLockTakenAfterTheWaiterAskedIsNotOvertaking) {
+  const Verdict v = CheckWait({{EventKind::kWaiting, 200},
+                               {EventKind::kAcquired, 201},
+                               {EventKind::kRelease, 1500}});
+  EXPECT_EQ(v.CountOf(ViolationKind::kGuardFailure), 1);
+  EXPECT_TRUE(v.findings.empty());
+}
+
 }  // namespace
 }  // namespace ticketsim
