@@ -1185,7 +1185,9 @@ TEST_F(ProgramTest, AnOperationThatExitsFiveIsIndeterminate) {
 // ends at program.timeout_ms all the same, the child in the command's
 // process group or in a session of its own (a daemon): the buyer goes on
 // with its next purchase, and once every purchase has its outcome what the
-// commands left is killed, not waited for until the run's limit.
+// commands left is killed, not waited for until the run's limit. (The
+// limit leaves a loaded machine's bash time to start and do its work: each
+// operation takes all of it, for the sleep holds its output.)
 TEST_F(ProgramTest, AnOperationsLimitCountsFromItsStartWhateverHoldsItsOutput) {
   for (const std::string leave : {"sleep \"$1\" &", "setsid sleep \"$1\" &"}) {
     SCOPED_TRACE(leave);
@@ -1198,15 +1200,15 @@ echo "$n"
     const std::string json = tmp_.path() + "/report.json";
     const Ran ran =
         Run({"run", "--program", script + " " + marker, "--program-mode",
-             "operation", "--buyers", "1", "--attempts", "3", "--tickets", "5",
-             "--set", "program.timeout_ms=300", "--run-timeout-ms", "60000",
+             "operation", "--buyers", "1", "--attempts", "2", "--tickets", "5",
+             "--set", "program.timeout_ms=2000", "--run-timeout-ms", "60000",
              "--json", json});
     EXPECT_EQ(ran.exit_code, 0) << ran.out;
     const nlohmann::json report = ReadJson(json);
     ASSERT_FALSE(report.is_discarded()) << ran.out;
     const nlohmann::json& run = report["scenarios"][0]["runs"][0];
-    EXPECT_EQ(run["purchases"]["confirmed"], 3);
-    EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4, 3}));
+    EXPECT_EQ(run["purchases"]["confirmed"], 2);
+    EXPECT_EQ(run["buyers"][0]["seats"], nlohmann::json::array({5, 4}));
     EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
     EXPECT_EQ(run["run"]["timed_out"], false) << ran.out;
     ExpectNothingLeft(ran, marker);
