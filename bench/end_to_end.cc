@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -1105,16 +1106,33 @@ int main(int argc, char** argv) {
   std::string out_path;
   // --only SECTION[,SECTION...]: of kSections' names; empty: all.
   std::string only;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--only") only = argv[i + 1];
-    if (flag == "--out") out_path = argv[i + 1];
-    if (flag == "--ticketsim") bench.ticketsim = argv[i + 1];
-    if (flag == "--seed") bench.seed = argv[i + 1];
-    if (flag == "--rounds") bench.rounds = std::atoi(argv[i + 1]);
-    if (flag == "--c-buyer") bench.c_buyer = argv[i + 1];
-    if (flag == "--scenarios") bench.scenarios = argv[i + 1];
-    if (flag == "--g-num") bench.g_num = argv[i + 1];
+  CLI::App app{"ticketsim_bench: ticketsim against its floors (make bench)"};
+  app.add_option("--only", only,
+                 "SECTION[,SECTION...]: measure only these sections");
+  app.add_option("--out", out_path, "FILE: write the Markdown there too");
+  app.add_option("--ticketsim", bench.ticketsim, "PATH: the ticketsim binary");
+  app.add_option("--seed", bench.seed, "PATH: the seed's Python program");
+  app.add_option("--rounds", bench.rounds, "N: interleaved rounds per pair")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--c-buyer", bench.c_buyer, "PATH: examples/c/buyer.c, built");
+  app.add_option("--scenarios", bench.scenarios, "DIR: the scenario library");
+  app.add_option("--g-num", bench.g_num,
+                 "PATH: the threading lesson in Python (bench/g_num.py)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  for (size_t from = 0; !only.empty() && from <= only.size();) {
+    const size_t comma = std::min(only.find(',', from), only.size());
+    const std::string name = only.substr(from, comma - from);
+    from = comma + 1;
+    bool known = false;
+    for (const Section& section : kSections) known |= name == section.name;
+    if (!known) {
+      fmt::print(stderr, "ticketsim_bench: --only: no section \"{}\"\n", name);
+      return 2;
+    }
   }
   bench.Say("# ticketsim benchmarks");
   bench.Say("");
