@@ -133,11 +133,10 @@ class BuyerLoop {
   // a clock is read, a delay drawn, a fault due, and calls the store through
   // its interface. Where every one of those questions has one answer for
   // the whole run, RunFast makes the same purchases with the answers taken
-  // once: the same steps, the same tally counts and slot words (in the same
-  // order, but for a read-modify-write's outcome, counted after the release),
-  // the shm store's steps called directly (inline, no status left to build),
-  // the guard's as Attempt calls them, and on a failure the very functions
-  // Attempt uses. That is when (FastPathStore):
+  // once: the same steps, the same tally counts and slot words in the same
+  // order, the shm store's steps called directly (inline, no status left to
+  // build), the guard's as Attempt calls them, and on a failure the very
+  // functions Attempt uses. That is when (FastPathStore):
   //   - history "summary" (no clock is read, no event written);
   //   - schedule os (no step waits for a turn);
   //   - one event, on the shm or the memory store, whose steps never fail;
@@ -207,29 +206,20 @@ class BuyerLoop {
         } else {
           count(EventKind::kTook, seat, 0);
         }
-      }
-      // The outcome of a read-modify-write is counted once the guard is
-      // released, not under it: the critical section is the read and the
-      // write. Until then the tally's read is pending, so a buyer that dies
-      // in between is counted as indeterminate, as one that dies between
-      // its write and its record always is.
-      EventKind outcome = EventKind::kSoldOut;
-      int64_t value = 0;
-      if constexpr (!kAtomic) {
+      } else {
         store->Read(&reading);
         count(EventKind::kRead, reading.count, 0);
-        value = reading.count;
-        if (reading.count > 0) {
+        if (reading.count <= 0) {
+          count(EventKind::kSoldOut, reading.count, 0);
+        } else {
           store->Write(reading.count - 1);
-          outcome = EventKind::kWrite;
-          value = reading.count - 1;
+          count(EventKind::kWrite, reading.count - 1, 0);
         }
       }
       if (guard != nullptr) {
         MarkHeld(0, false);
         if (Status s = guard->Release(); !s.ok()) RecordFailure(s, 0);
       }
-      if constexpr (!kAtomic) count(outcome, value, 0);
       slot_->done.store(attempt_ + 1, std::memory_order_relaxed);
       if (failed_) return false;
     }
