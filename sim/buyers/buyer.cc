@@ -99,6 +99,18 @@ class BuyerLoop {
   BuyerLoop(const BuyerLoop&) = delete;
   BuyerLoop& operator=(const BuyerLoop&) = delete;
 
+  // Runs the next attempt alone (a box office serving one request);
+  // returns false when the buyer must stop.
+  bool RunOne() {
+    if (tallies_ != nullptr) ++tallies_->TallyOf(index_)->attempts;
+    const bool went_on = stores_.size() > 1 ? BundleAttempt() : Attempt();
+    ++attempt_;
+    slot_->done.store(attempt_, std::memory_order_relaxed);
+    return went_on && !failed_;
+  }
+  // Events recorded so far in this buyer's lane.
+  size_t used() const { return events_.used(); }
+
   // Runs every attempt; returns false when the buyer must stop.
   bool Run() {
     TicketStore* const fast = FastPathStore();
@@ -774,6 +786,65 @@ int64_t RunControl::AttemptsDone(size_t buyers) const {
     done += slots[i].done.load(std::memory_order_relaxed);
   }
   return done;
+}
+
+class Purchaser::Loop {
+ public:
+  virtual ~Loop() = default;
+  virtual bool RunOne() = 0;
+  virtual size_t used() const = 0;
+};
+
+namespace {
+
+class PurchaserLoop final : public Purchaser::Loop {
+ public:
+  PurchaserLoop(const BuyerWork& work, uint32_t index)
+      : loop_(work, index, 0) {}
+  bool RunOne() override { return loop_.RunOne(); }
+  size_t used() const override { return loop_.used(); }
+
+ private:
+  BuyerLoop loop_;
+};
+
+}  // namespace
+
+Purchaser::Purchaser(const BuyerWork& work, uint32_t index)
+    : history_(work.history),
+      index_(index),
+      loop_(std::make_unique<PurchaserLoop>(work, index)) {}
+
+Purchaser::~Purchaser() = default;
+
+PurchaseOutcome Purchaser::Next() {
+  const size_t before = loop_->used();
+  PurchaseOutcome outcome;
+  outcome.went_on = loop_->RunOne();
+  const std::span<const Event> events = history_->EventsOf(index_);
+  for (size_t i = before; i < events.size(); ++i) {
+    const Event& e = events[i];
+    switch (e.kind) {
+      case EventKind::kWrite:
+        outcome.kind = PurchaseOutcome::kSold;
+        outcome.seat = e.value + 1;
+        break;
+      case EventKind::kTook:
+        outcome.kind = PurchaseOutcome::kSold;
+        outcome.seat = e.value;
+        break;
+      case EventKind::kSoldOut:
+        outcome.kind = PurchaseOutcome::kSoldOut;
+        break;
+      case EventKind::kFailed:
+        outcome.kind = PurchaseOutcome::kFailed;
+        outcome.failure = static_cast<Failure>(e.aux);
+        break;
+      default:
+        break;
+    }
+  }
+  return outcome;
 }
 
 int RunBuyerProcess(const BuyerWork& work, uint32_t process) {

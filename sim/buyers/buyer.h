@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -145,6 +146,37 @@ struct BuyerWork {
 // with a pool, of buyer after buyer from the shared queue, detach. Returns
 // a BuyerExit.
 int RunBuyerProcess(const BuyerWork& work, uint32_t process);
+
+// What one purchase came to, as its lane of the history says.
+struct PurchaseOutcome {
+  enum Kind { kNone, kSold, kSoldOut, kFailed };
+  Kind kind = kNone;     // kNone: the buyer stopped before an outcome
+  int64_t seat = 0;      // kSold
+  Failure failure{};     // kFailed
+  bool went_on = false;  // false: the buyer must stop (a guard failed)
+};
+
+// Buyer `index`'s purchases made one at a time, by whoever calls Next: the
+// same steps, recorded in its lane of work.history, as a buyer process
+// makes in its loop (a box office's handler serving that buyer's requests,
+// sim/server). work.history must keep events (not history "summary").
+class Purchaser {
+ public:
+  Purchaser(const BuyerWork& work, uint32_t index);
+  ~Purchaser();
+  Purchaser(const Purchaser&) = delete;
+  Purchaser& operator=(const Purchaser&) = delete;
+
+  // Makes the next attempt.
+  PurchaseOutcome Next();
+
+  class Loop;  // a buyer's loop (buyer.cc)
+
+ private:
+  HistoryArena* history_;
+  uint32_t index_;
+  std::unique_ptr<Loop> loop_;
+};
 
 }  // namespace ticketsim
 

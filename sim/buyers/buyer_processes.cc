@@ -104,43 +104,6 @@ void BecomeBuyerProcess(pid_t parent) {
   sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
 }
 
-// A thread's own store and guard of each event, made as the parent made the
-// run's; or the run's own, inherited through fork, where one serves every
-// thread (Guard::SharedByThreads, TicketStore::SharedByThreads).
-class ThreadObjects {
- public:
-  explicit ThreadObjects(const BuyerWork& work) {
-    const ThreadObjectSpecs& specs = *work.threads;
-    for (size_t e = 0; e < work.stores.size(); ++e) {
-      TicketStore* store = work.stores[e];
-      if (!store->SharedByThreads()) {
-        own_stores_.push_back(MakeStore(specs.store, specs.names[e]));
-        store = own_stores_.back().get();
-      }
-      Guard* guard = work.guards[e];
-      if (!guard->SharedByThreads()) {
-        own_guards_.push_back(MakeGuard(specs.guard, specs.names[e], store));
-        guard = own_guards_.back().get();
-      }
-      stores_.push_back(store);
-      guards_.push_back(guard);
-    }
-  }
-  // `work`, with this thread's objects.
-  BuyerWork For(const BuyerWork& work) const {
-    BuyerWork mine = work;
-    mine.stores = stores_;
-    mine.guards = guards_;
-    return mine;
-  }
-
- private:
-  std::vector<std::unique_ptr<TicketStore>> own_stores_;
-  std::vector<std::unique_ptr<Guard>> own_guards_;
-  std::vector<TicketStore*> stores_;
-  std::vector<Guard*> guards_;
-};
-
 // The one buyer process of a run whose buyers are threads: a thread per
 // worker, each running RunBuyerProcess with its index, as a process would.
 // Exits with the worst of their codes once every one has ended; a thread
@@ -173,6 +136,31 @@ class ThreadObjects {
 }
 
 }  // namespace
+
+ThreadObjects::ThreadObjects(const BuyerWork& work) {
+  const ThreadObjectSpecs& specs = *work.threads;
+  for (size_t e = 0; e < work.stores.size(); ++e) {
+    TicketStore* store = work.stores[e];
+    if (!store->SharedByThreads()) {
+      own_stores_.push_back(MakeStore(specs.store, specs.names[e]));
+      store = own_stores_.back().get();
+    }
+    Guard* guard = work.guards[e];
+    if (!guard->SharedByThreads()) {
+      own_guards_.push_back(MakeGuard(specs.guard, specs.names[e], store));
+      guard = own_guards_.back().get();
+    }
+    stores_.push_back(store);
+    guards_.push_back(guard);
+  }
+}
+
+BuyerWork ThreadObjects::For(const BuyerWork& work) const {
+  BuyerWork mine = work;
+  mine.stores = stores_;
+  mine.guards = guards_;
+  return mine;
+}
 
 void BuyerChildMain(const BuyerWork& work, uint32_t process, pid_t parent) {
   BecomeBuyerProcess(parent);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -29,6 +30,25 @@ namespace ticketsim {
 
 // Anonymous shared memory for the start barrier, the buyers' slots and the
 // list of ended processes: no name, nothing to remove.
+// A thread's own store and guard of each event, made as the parent made the
+// run's; or the run's own, inherited through fork, where one serves every
+// thread (Guard::SharedByThreads, TicketStore::SharedByThreads). Made and
+// used on the thread (or by the box office's connection) it serves.
+class ThreadObjects {
+ public:
+  explicit ThreadObjects(const BuyerWork& work);
+  ThreadObjects(const ThreadObjects&) = delete;
+  ThreadObjects& operator=(const ThreadObjects&) = delete;
+  // `work`, with this thread's objects.
+  BuyerWork For(const BuyerWork& work) const;
+
+ private:
+  std::vector<std::unique_ptr<TicketStore>> own_stores_;
+  std::vector<std::unique_ptr<Guard>> own_guards_;
+  std::vector<TicketStore*> stores_;
+  std::vector<Guard*> guards_;
+};
+
 class SharedControl {
  public:
   SharedControl(size_t buyers, size_t processes);
