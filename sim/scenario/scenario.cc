@@ -57,6 +57,13 @@ constexpr EnumWord<GuardKind> kGuardKindWords[] = {
      "std::mutex in the buyer process, as the tutorial's threading.Lock "
      "(buyers.mode = \"thread\" only)"},
 };
+constexpr EnumWord<ServerWorkers> kServerWorkerWords[] = {
+    {ServerWorkers::kThreadPerConnection, "thread-per-connection",
+     "a thread per connection (the tutorial's threaded server)"},
+    {ServerWorkers::kPool, "pool",
+     "server.threads threads, each serving one connection at a time"},
+};
+
 constexpr EnumWord<BuyerMode> kBuyerModeWords[] = {
     {BuyerMode::kProcess, "process",
      "each buyer a process of its own (the tutorial's multiprocessing)"},
@@ -733,6 +740,36 @@ constexpr KeyEntry kKeys[] = {
      [](Scenario* s, const toml::node& v) {
        return GetInt(v, 1, 1000000, &s->trials);
      }},
+    {"server.listen",
+     "ticketsim serve: where the box office listens: \"HOST:PORT\" (port "
+     "0: any free one) or \"unix:PATH\"",
+     [](Scenario* s, const toml::node& v) {
+       return GetString(v, &s->server.listen);
+     }},
+    {"server.workers",
+     "ticketsim serve: thread-per-connection | pool (server.threads)",
+     [](Scenario* s, const toml::node& v) {
+       return GetWord(v, kServerWorkers, &s->server.workers);
+     }},
+    {"server.threads", "ticketsim serve: the pool's threads",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, 1024, &s->server.threads);
+     }},
+    {"server.max_connections",
+     "ticketsim serve: connections open at once; more are answered 503",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, 100000, &s->server.max_connections);
+     }},
+    {"server.max_buyers",
+     "ticketsim serve: connections served in all (each a buyer's lane)",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, 100000, &s->server.max_buyers);
+     }},
+    {"server.max_attempts",
+     "ticketsim serve: purchases one connection may make",
+     [](Scenario* s, const toml::node& v) {
+       return GetInt(v, 1, 10000000, &s->server.max_attempts);
+     }},
     {"run.timeout_ms",
      "the whole run's time limit (0: derived from the delays)",
      [](Scenario* s, const toml::node& v) {
@@ -1283,6 +1320,8 @@ Status ValidatePostgres(const Scenario& scenario, std::string* key) {
 const std::span<const EnumWord<GuardKind>> kGuardKinds = kGuardKindWords;
 const std::span<const EnumWord<Scope>> kScopes = kScopeWords;
 const std::span<const EnumWord<BuyerMode>> kBuyerModes = kBuyerModeWords;
+const std::span<const EnumWord<ServerWorkers>> kServerWorkers =
+    kServerWorkerWords;
 const std::span<const EnumWord<Method>> kMethods = kMethodWords;
 const std::span<const EnumWord<Expectation>> kExpectations = kExpectationWords;
 const std::span<const EnumWord<GuardOrder>> kGuardOrders = kGuardOrderWords;
@@ -1901,6 +1940,17 @@ std::string DescribeSetup(const Scenario& scenario) {
                          scenario.faults.crash_before_write);
   }
   return setup + DescribeHosts(scenario);
+}
+
+std::string DescribeBoxOffice(const Scenario& scenario) {
+  const ServerSpec& server = scenario.server;
+  return fmt::format(
+      "{}, {}, {}, {}; {}", DescribeStore(scenario), DescribeGuard(scenario),
+      WordOf(kMethods, scenario.buyers.method), DescribeThink(scenario.buyers),
+      server.workers == ServerWorkers::kPool
+          ? fmt::format("a pool of {} threads serves the connections",
+                        server.threads)
+          : "a thread serves each connection");
 }
 
 std::optional<StoreKind> StoreOfGuard(GuardKind kind) {

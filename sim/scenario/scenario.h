@@ -35,6 +35,14 @@ enum class GuardKind {
 };
 
 // What a buyer runs as.
+// How `ticketsim serve`'s box office serves its connections
+// (docs/server.md).
+enum class ServerWorkers {
+  kThreadPerConnection,  // a thread per connection (the tutorial's server)
+  kPool,                 // server.threads threads take turns at the door
+};
+extern const std::span<const EnumWord<ServerWorkers>> kServerWorkers;
+
 enum class BuyerMode {
   kProcess,  // a process of its own, forked by ticketsim
   kThread,   // a thread of the one buyer process ticketsim forks
@@ -190,6 +198,18 @@ struct ExpectSpec {
   std::vector<ViolationKind> kinds;
 };
 
+// The box office `ticketsim serve` runs (docs/server.md): the scenario's
+// store, guard, method and think time are its handlers'.
+struct ServerSpec {
+  // "HOST:PORT" (port 0: any free one) or "unix:PATH".
+  std::string listen = "127.0.0.1:0";
+  ServerWorkers workers = ServerWorkers::kThreadPerConnection;
+  int64_t threads = 4;            // pool
+  int64_t max_connections = 256;  // open at once; more are told 503
+  int64_t max_buyers = 1000;      // lanes of the history: connections
+  int64_t max_attempts = 10000;   // purchases per connection
+};
+
 struct Scenario {
   std::string name = "ticket rush";
   std::string description;
@@ -210,6 +230,7 @@ struct Scenario {
   int64_t run_timeout_ms = 0;
   // run.schedule, run.pct_depth, run.steps: who decides the interleaving.
   ScheduleSpec schedule;
+  ServerSpec server;  // `ticketsim serve` only
 };
 
 // Limits that keep a run within one machine.
@@ -296,6 +317,9 @@ int64_t RunTimeoutMs(const Scenario& scenario);
 
 // "file store, named-mutex on buy, 10 buyers x 1 attempt": one line.
 std::string DescribeSetup(const Scenario& scenario);
+// What `ticketsim serve`'s box office does with each purchase, and how it
+// serves its connections.
+std::string DescribeBoxOffice(const Scenario& scenario);
 
 }  // namespace ticketsim
 

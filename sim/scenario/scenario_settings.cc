@@ -50,6 +50,12 @@ void AddGuardAndBuyers(const Scenario& s, Json* out) {
   j["buyers.seed"] = s.buyers.seed;
   j["buyers.pool"] = s.buyers.pool;
   j["buyers.mode"] = Word(kBuyerModes, s.buyers.mode);
+  j["server.listen"] = s.server.listen;
+  j["server.workers"] = Word(kServerWorkers, s.server.workers);
+  j["server.threads"] = s.server.threads;
+  j["server.max_connections"] = s.server.max_connections;
+  j["server.max_buyers"] = s.server.max_buyers;
+  j["server.max_attempts"] = s.server.max_attempts;
   if (!s.buyers.hosts.empty()) {
     j["buyers.hosts"] = s.buyers.hosts;
     j["buyers.launcher"] = s.buyers.launcher;
