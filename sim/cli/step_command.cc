@@ -116,19 +116,7 @@ ScenarioResult StepResult(const LoadedScenario& loaded,
   result.loaded.scenario = scenario;
   TrialResult& trial = result.trials.emplace_back();
   trial.seed = scenario.buyers.seed;
-  trial.ran = true;
-  trial.timed_out = run.timed_out;
-  trial.interrupted = run.interrupted;
-  trial.interrupt_signal = run.interrupt_signal;
-  trial.attach_failed = std::any_of(
-      run.processes.begin(), run.processes.end(),
-      [](const BuyerProcess& p) { return p.exit_code == kBuyerAttachFailed; });
-  trial.seconds = run.seconds;
-  trial.attempts = verdict.attempts;
-  trial.sold = verdict.confirmed;
-  trial.remaining = verdict.final_count;
-  trial.violations = verdict.Counts();
-  trial.miss = ExpectationMiss(scenario, verdict);
+  BookVerdict(scenario, run, verdict, &trial);
   if (late != 0 && !run.interrupted) result.stopped_by_signal = late;
   return result;
 }

@@ -188,7 +188,8 @@ void BookRunError(const Status& s, const LoadedScenario& loaded,
       trial->run_error);
 }
 
-// What the trial's run did and its verdict say, in the trial's figures.
+}  // namespace
+
 void BookVerdict(const Scenario& scenario, const RunResult& run,
                  const Verdict& verdict, TrialResult* trial) {
   trial->ran = true;
@@ -209,8 +210,6 @@ void BookVerdict(const Scenario& scenario, const RunResult& run,
   trial->findings = verdict.FindingCounts();
   trial->miss = ExpectationMiss(scenario, verdict, trial->unchecked);
 }
-
-}  // namespace
 
 ScenarioResult RunTrials(const LoadedScenario& loaded,
                          const SuiteHooks& hooks) {

@@ -74,6 +74,11 @@ struct TrialResult {
   bool failed() const { return !ran || timed_out || attach_failed; }
 };
 
+// What a trial's run did and its verdict say, in the trial's figures (its
+// seed and report aside).
+void BookVerdict(const Scenario& scenario, const RunResult& run,
+                 const Verdict& verdict, TrialResult* trial);
+
 struct ScenarioResult {
   LoadedScenario loaded;
   std::vector<TrialResult> trials;
