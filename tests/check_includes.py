@@ -23,6 +23,7 @@ LAYERS = [
     "sim/program",
     "sim/hosts",
     "sim/run",
+    "sim/server",
     "sim/report",
     "sim/history_file",
     "sim/timeline",

@@ -8,6 +8,7 @@
 #include "sim/cli/list_command.h"
 #include "sim/cli/manual_command.h"
 #include "sim/cli/run_command.h"
+#include "sim/cli/serve_command.h"
 #include "sim/cli/step_command.h"
 
 namespace ticketsim {
@@ -41,6 +42,14 @@ constexpr CommandEntry kCommands[] = {
      "from a pipe work too (\"0 0 1 1 q\"). Prints the verdict and the "
      "--steps that replays it",
      AddStepOptions, StepCommand},
+    {"serve",
+     "open a box office: an HTTP server holding the count, whose handlers "
+     "make the purchases with the scenario's store, guard and think time; "
+     "anyone buys with POST /buy (curl, a browser, a load tool) until "
+     "Ctrl-C or sold out, then every purchase is checked. Exit 0: no "
+     "violation, 1: violations, 2: usage, 3: it could not open "
+     "(docs/server.md)",
+     AddServeOptions, ServeCommand},
     {"buyer",
      "run one host's share of a run with buyers.hosts: started by that run "
      "through buyers.launcher, it reads its share on stdin and streams its "

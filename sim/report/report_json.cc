@@ -275,6 +275,12 @@ void AddRunExtras(const RunResult& run, nlohmann::json* out) {
                              {"restored_ms", run.partition->restored_ns / 1e6}};
     }
   }
+  if (run.box_office) {
+    report["box_office"] = {{"url", run.box_office->url},
+                            {"workers", run.box_office->workers},
+                            {"connections", run.served_by.size()},
+                            {"refused", run.box_office->refused}};
+  }
   if (run.server_start_up_ms) {
     // null: an earlier run of the same command started it.
     report["server"] = {

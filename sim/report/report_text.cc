@@ -404,6 +404,18 @@ void WriteBooks(std::FILE* out, const Verdict& verdict) {
 // Buyers as threads: how many, of which process, and how it ended.
 void WriteThreadsLine(std::FILE* out, const RunResult& run) {
   const pid_t pid = run.processes.empty() ? 0 : run.processes[0].pid;
+  if (const std::optional<BoxOfficeRecord>& office = run.box_office) {
+    fmt::print(out,
+               "  served    {} connection{} at {} ({}), each a buyer, by the "
+               "box office (pid {}){}\n",
+               run.served_by.size(), run.served_by.size() == 1 ? "" : "s",
+               office->url, office->workers, pid,
+               office->refused > 0
+                   ? fmt::format("; {} more refused (server.max_connections)",
+                                 office->refused)
+                   : "");
+    return;
+  }
   const std::string served =
       run.scenario.buyers.pool > 0
           ? fmt::format(": pool workers that served {} buyers",

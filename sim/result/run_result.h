@@ -149,6 +149,14 @@ struct PartitionRecord {
   uint64_t restored_ns = 0;
 };
 
+// A box office's run (`ticketsim serve`): where it listened, how it served,
+// and the connections it turned away.
+struct BoxOfficeRecord {
+  std::string url;
+  std::string workers;  // "thread-per-connection", "pool of 4 threads"
+  int64_t refused = 0;  // told 503: too many connections at once
+};
+
 struct RunResult {
   Scenario scenario;
   RunNames names;
@@ -197,6 +205,7 @@ struct RunResult {
   // With buyers.hosts: each host, and the partition if one was made.
   std::vector<HostRecord> hosts;
   std::optional<PartitionRecord> partition;
+  std::optional<BoxOfficeRecord> box_office;
 };
 
 // Called about ten times a second while the buyers run, with the attempts

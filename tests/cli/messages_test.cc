@@ -86,7 +86,7 @@ TEST_F(MessagesTest, AnUnknownCommandSaysWhichItMeant) {
   EXPECT_EQ(ran.exit_code, 2) << ran.out;
   EXPECT_TRUE(Has(ran.out,
                   "unknown command \"frobnicate\"; the commands are run, "
-                  "check, compare, list, clean, step, buyer"))
+                  "check, compare, list, clean, step, serve, buyer"))
       << ran.out;
 }
 

@@ -1,0 +1,249 @@
+// `ticketsim serve`: a real box office, on a real socket, bought from by
+// real curl processes; its verdict at Ctrl-C (a real SIGINT).
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/test_util.h"
+
+namespace ticketsim {
+namespace {
+
+using namespace ticketsim::testing;
+
+class ServeTest : public LeavesNothingTest {
+ protected:
+  // Starts `ticketsim serve ARGS --json report.json` in the background,
+  // waits (bounded) for its URL in $URL, runs `body` (bash), then sends
+  // SIGINT and prints the exit status and everything the server printed.
+  Ran Serve(const std::string& args, const std::string& body) {
+    const std::string t = tmp_.path();
+    const std::string script = fmt::format(
+        R"(set -u
+T={0}
+{1} serve {2} --json "$T/report.json" > "$T/out" 2> "$T/err" &
+P=$!
+i=0
+while ! grep -q '^box office open at' "$T/out" && [ $i -lt 400 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+URL=$(sed -n 's/^box office open at \(http[^ ?]*\).*/\1/p' "$T/out")
+PORT=$(printf '%s' "$URL" | sed -n 's/.*:\([0-9]*\)\/$/\1/p')
+{3}
+kill -INT $P
+wait $P
+echo "exit=$?"
+cat "$T/out" "$T/err"
+)",
+        t, TICKETSIM_BINARY, args, body);
+    return RunProgram({"/bin/bash", "-c", script});
+  }
+  nlohmann::json Report() {
+    return ReadJson(tmp_.path() + "/report.json")["scenarios"][0]["runs"][0];
+  }
+};
+
+// A curl buys one ticket; the verdict printed at Ctrl-C counts it.
+TEST_F(ServeTest, CurlBuysATicketAndTheVerdictAtCtrlCCountsIt) {
+  const Ran ran = Serve("--store memory --tickets 10",
+                        R"(curl -s -m 30 -X POST "${URL}buy"; echo
+curl -s -m 30 "${URL}count"; echo
+curl -s -m 30 "${URL}health")");
+  EXPECT_TRUE(Has(ran.out, R"({"buyer":0,"seat":10})")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, R"({"count":9})")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "\nok\n")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "box office closed: 1 connection")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["purchases"]["confirmed"], 1);
+  EXPECT_EQ(run["tickets"]["remaining"], 9);
+  EXPECT_EQ(run["box_office"]["connections"], 1);
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+}
+
+// Eight curl loops, let go together, against a box office with no lock and
+// a think time of a second between each handler's read and its write:
+// every first request of the eight reads the same count, so updates are
+// lost, and the verdict names them with witnesses.
+TEST_F(ServeTest, EightCurlLoopsAgainstAGuardlessServerLoseUpdates) {
+  const Ran ran = Serve("--store memory --tickets 100 --think-ms 1000,1000",
+                        R"(for n in 1 2 3 4 5 6 7 8; do
+  ( i=0
+    while [ ! -e "$T/go" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+    for k in 1 2; do curl -s -m 60 -X POST "${URL}buy"; echo; done ) &
+done
+touch "$T/go"
+wait $(jobs -p | grep -v "^$P$"))");
+  EXPECT_TRUE(Has(ran.out, "exit=1")) << ran.out;
+  // Every curl call is a connection, and so a buyer, of its own.
+  EXPECT_TRUE(Has(ran.out, "box office closed: 16 connections")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "'s write undid")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["purchases"]["confirmed"], 16);
+  bool lost = false;
+  for (const auto& v : run["violations"]) {
+    if (v["kind"] == "lost update") {
+      lost = true;
+      EXPECT_FALSE(v["witnesses"].empty()) << v.dump();
+    }
+  }
+  EXPECT_TRUE(lost) << run["violations"].dump();
+}
+
+// The same rush with the handlers behind a std::mutex: no violation.
+TEST_F(ServeTest, TheSameRushBehindAStdMutexSellsEachSeatOnce) {
+  const Ran ran =
+      Serve("--store memory --guard std-mutex --tickets 100 --think-ms 20,20",
+            R"(for n in 1 2 3 4 5 6 7 8; do
+  ( for k in 1 2; do curl -s -m 60 -X POST "${URL}buy"; echo; done ) &
+done
+wait $(jobs -p | grep -v "^$P$"))");
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["purchases"]["confirmed"], 16);
+  EXPECT_EQ(run["tickets"]["remaining"], 84);
+  EXPECT_TRUE(run["violations"].empty()) << run["violations"].dump();
+}
+
+// A pool of two threads serves four keep-alive clients, one connection at
+// a time each; a file store under the file lock, each connection with its
+// own descriptor and lock file description.
+TEST_F(ServeTest, APoolOfTwoThreadsServesEveryClient) {
+  const Ran ran = Serve(
+      "--store file --guard file-lock --tickets 20 --set server.workers=pool "
+      "--set server.threads=2",
+      R"(for n in 1 2 3 4; do
+  curl -s -m 60 -X POST "${URL}buy" "${URL}buy" "${URL}buy" > /dev/null &
+done
+wait $(jobs -p | grep -v "^$P$"))");
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "a pool of 2 threads")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["purchases"]["confirmed"], 12);
+  EXPECT_EQ(run["tickets"]["remaining"], 8);
+  EXPECT_EQ(run["box_office"]["connections"], 4);
+}
+
+// The first buyer told it is sold out closes the box office by itself.
+TEST_F(ServeTest, SoldOutClosesTheBoxOffice) {
+  const std::string t = tmp_.path();
+  const Ran ran =
+      RunProgram({"/bin/bash", "-c",
+                  fmt::format(
+                      R"({1} serve --store memory --tickets 2 > {0}/out 2>&1 &
+P=$!
+i=0
+while ! grep -q '^box office open at' {0}/out && [ $i -lt 400 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+URL=$(sed -n 's/^box office open at \(http[^ ?]*\).*/\1/p' {0}/out)
+curl -s -m 30 -X POST "${{URL}}buy" "${{URL}}buy" "${{URL}}buy"; echo
+i=0
+while kill -0 $P 2> /dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+kill -0 $P 2> /dev/null && echo STILL-OPEN && kill -INT $P
+wait $P
+echo "exit=$?"
+cat {0}/out)",
+                      t, TICKETSIM_BINARY)});
+  EXPECT_TRUE(Has(ran.out, R"({"sold_out":true})")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "STILL-OPEN")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "box office closed (sold out)")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+}
+
+// One connection at a time: a second is told 503 and counted; once the
+// first is gone, the next is served. A client that connects and never
+// sends does not keep the box office from closing at Ctrl-C.
+TEST_F(ServeTest, ConnectionsBeyondTheLimitAreRefusedAndCounted) {
+  const Ran ran =
+      Serve("--store memory --tickets 10 --set server.max_connections=1",
+            R"(exec 3<> "/dev/tcp/127.0.0.1/$PORT"
+sleep 0.3
+curl -s -m 30 -X POST "${URL}buy"; echo
+exec 3>&-
+i=0
+until curl -s -m 30 -X POST "${URL}buy" | grep -q seat || [ $i -ge 100 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+exec 4<> "/dev/tcp/127.0.0.1/$PORT")");
+  EXPECT_TRUE(Has(ran.out, "too many connections")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "more refused (server.max_connections)")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["purchases"]["confirmed"], 1);
+  EXPECT_GE(run["box_office"]["refused"].get<int>(), 1);
+}
+
+// Bytes that are not HTTP get 400 and end their connection; the box office
+// goes on serving.
+TEST_F(ServeTest, MalformedRequestsAreAnsweredAndTheBoxOfficeGoesOn) {
+  const Ran ran = Serve("--store memory --tickets 10",
+                        R"(exec 3<> "/dev/tcp/127.0.0.1/$PORT"
+printf 'NOT HTTP AT ALL\r\n\r\n' >&3
+timeout 10 cat <&3; echo
+exec 3>&-
+curl -s -m 30 -X GET "${URL}buy"; echo
+curl -s -m 30 "${URL}nowhere"; echo
+curl -s -m 30 -X POST "${URL}buy"; echo)");
+  EXPECT_TRUE(Has(ran.out, "HTTP/1.1 400 Bad Request")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "buy with POST /buy")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "no such page")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, R"("seat":10)")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+}
+
+// Listening beyond loopback takes a token: a purchase without it is 403.
+TEST_F(ServeTest, BeyondLoopbackATokenIsNeeded) {
+  const std::string t = tmp_.path();
+  const Ran ran = RunProgram(
+      {"/bin/bash", "-c",
+       fmt::format(
+           R"({1} serve --store memory --tickets 5 --listen 0.0.0.0:0 > {0}/out 2> {0}/err &
+P=$!
+i=0
+while ! grep -q '^box office open at' {0}/out && [ $i -lt 400 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+FULL=$(sed -n 's/^box office open at \(http[^ ]*\)$/\1/p' {0}/out)
+TOKEN=${{FULL#*token=}}
+PORT=$(printf '%s' "$FULL" | sed -n 's/.*:\([0-9]*\)\/.*/\1/p')
+curl -s -m 30 -X POST "http://127.0.0.1:$PORT/buy"; echo
+curl -s -m 30 -X POST "http://127.0.0.1:$PORT/buy?token=$TOKEN"; echo
+kill -INT $P
+wait $P
+echo "exit=$?"
+cat {0}/out {0}/err)",
+           t, TICKETSIM_BINARY)});
+  EXPECT_TRUE(Has(ran.out, "takes purchases with its token only")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, R"("seat":5)")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "beyond this machine")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+}
+
+// What a box office cannot be given: exit 2, naming the key or the flag.
+TEST_F(ServeTest, BadInputIsExitTwoNamingWhatIsWrong) {
+  std::string out;
+  EXPECT_EQ(RunTicketsim("serve --store postgres", &out), 2) << out;
+  EXPECT_TRUE(Has(out, "store.kind")) << out;
+  EXPECT_EQ(RunTicketsim("serve --listen nonsense", &out), 2) << out;
+  EXPECT_TRUE(Has(out, "server.listen")) << out;
+  EXPECT_EQ(RunTicketsim("serve --listen 127.0.0.1:99999", &out), 2) << out;
+  EXPECT_TRUE(Has(out, "server.listen")) << out;
+  EXPECT_EQ(RunTicketsim("serve --set faults.kill_holder=0.5", &out), 2) << out;
+  EXPECT_TRUE(Has(out, "faults")) << out;
+  EXPECT_EQ(RunTicketsim("serve --set server.workers=forked", &out), 2) << out;
+  EXPECT_TRUE(Has(out, "server.workers")) << out;
+  EXPECT_EQ(
+      RunTicketsim(fmt::format("serve {} {}", Library("01-rush-unguarded.toml"),
+                               Library("02-rush-guarded.toml")),
+                   &out),
+      2)
+      << out;
+}
+
+}  // namespace
+}  // namespace ticketsim
