@@ -140,7 +140,7 @@ release: deps
 	  -DTICKETSIM_WERROR=ON
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
-# Three fuzzers under libFuzzer, for $(FUZZ_RUNS) inputs each: the scenario
+# Four fuzzers under libFuzzer, for $(FUZZ_RUNS) inputs each: the scenario
 # loader, `--set` and the command line (every flag and output path,
 # prepared but never run); a program's fd-3 event lines; an agent's lines as
 # the parent takes them, with every report of what it took. Each starts from
@@ -148,7 +148,7 @@ release: deps
 # $(FUZZ_BUILD)/corpus/NAME, so the committed corpus only grows by hand. A
 # crash is saved as $(FUZZ_BUILD)/NAME-crash-*; add it to fuzz/corpus/NAME
 # once the code is fixed.
-FUZZERS := scenario program_events agent_lines
+FUZZERS := scenario program_events agent_lines http_request
 fuzz: deps
 	$(call install,$(FUZZ_PACKAGES))
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \

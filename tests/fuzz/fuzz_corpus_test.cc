@@ -18,6 +18,7 @@
 
 #include "fuzz/fuzz_agent_lines.h"
 #include "fuzz/fuzz_command_line.h"
+#include "fuzz/fuzz_http_request.h"
 #include "fuzz/fuzz_program_events.h"
 
 namespace ticketsim {
@@ -59,6 +60,10 @@ TEST(FuzzCorpusTest, EveryProgramEventLineIsRecordedOrRefused) {
 
 TEST(FuzzCorpusTest, EveryAgentLineIsTakenOrRefusedAndTheRunReported) {
   ReplayCorpus("agent_lines", CheckAgentLinesInput);
+}
+
+TEST(FuzzCorpusTest, EveryRequestToTheBoxOfficeGetsAReplyOfItsProtocol) {
+  ReplayCorpus("http_request", CheckHttpRequestInput);
 }
 
 }  // namespace
