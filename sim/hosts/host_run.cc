@@ -50,6 +50,8 @@ constexpr int64_t kCommandLimitNs = int64_t{10} * 1000000000;
 constexpr size_t kStderrKept = 5;
 // How long the final sweep may take to kill every process left.
 constexpr int64_t kSweepNs = int64_t{10} * 1000000000;
+// The longest a round spends reading the agents' output.
+constexpr int64_t kDrainSliceNs = 20000000;
 
 // The launcher's words for `host`, {host} replaced in each.
 std::vector<std::string> LauncherWords(const std::vector<std::string>& words,
@@ -535,7 +537,11 @@ class HostRunner {
         std::clamp<int64_t>((wait_ns + 999999) / 1000000, 0, 100));
     poll(fds.data(), fds.size(), ms);
     TakeSignals();
-    for (Agent& agent : agents_) Drain(&agent);
+    // Each agent's output for a few ms at most, so that the loop's timers
+    // (the time limit, a partition's cut) come round on time however much
+    // the agents say; what is left is read in the next round.
+    const int64_t until = MonotonicNs() + kDrainSliceNs;
+    for (Agent& agent : agents_) Drain(&agent, until);
     ReapAgents();
     for (Agent& agent : agents_) {
       if (agent.reaped && !agent.failed && !agent.exit_seen) Gone(&agent);
@@ -589,9 +595,11 @@ class HostRunner {
   }
 
   // Reads what `agent` wrote, and takes each whole line.
-  void Drain(Agent* agent) {
+  void Drain(Agent* agent, int64_t until = INT64_MAX) {
     char buf[65536];
-    for (int reads = 0; agent->out.get() >= 0 && reads < 16; ++reads) {
+    for (int reads = 0; agent->out.get() >= 0 && reads < 16 &&
+                        (reads == 0 || MonotonicNs() < until);
+         ++reads) {
       const ssize_t got = read(agent->out.get(), buf, sizeof buf);
       if (got > 0) {
         agent->out_lines.Append({buf, static_cast<size_t>(got)});
