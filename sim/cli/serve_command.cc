@@ -25,6 +25,7 @@
 #include "sim/run/trials.h"
 #include "sim/server/box_office.h"
 #include "sim/server/http_server.h"
+#include "sim/timeline/report_html.h"
 
 namespace ticketsim {
 namespace {
@@ -42,6 +43,8 @@ class ServeOptions : public CommandOptions {
                         "127.0.0.1:0)");
     command->add_option("--json", outputs_.json,
                         "FILE: write the JSON report there (- for stdout)");
+    command->add_option("--html", outputs_.html,
+                        "FILE: write the timeline page there (- for stdout)");
     AddColorTo(command, &outputs_.color);
   }
 
@@ -225,6 +228,15 @@ int ServeCommand(PreparedCommand* command) {
   WriteTextReport(stdout, run, verdict, ColorWanted(stdout, command->color));
   std::fflush(stdout);
   const int status = verdict.ok() ? kExitOk : kExitViolations;
+  OutputEnding end(status, &command->stdout_failure_told);
+  if (command->html != nullptr) {
+    command->html->Write(
+        HtmlPage(run.scenario.name,
+                 {HtmlRunSection(run, verdict,
+                                 fmt::format("{} (the box office at {})",
+                                             run.scenario.name, url))}));
+    end.Commit(command->html.get());
+  }
   if (command->json != nullptr) {
     ScenarioResult result;
     result.loaded = loaded;
@@ -234,12 +246,11 @@ int ServeCommand(PreparedCommand* command) {
     BookVerdict(run.scenario, run, verdict, &trial);
     trial.report = JsonReport(run, verdict);
     const ScenarioResult results[] = {result};
-    OutputEnding end(status, &command->stdout_failure_told);
-    command->json->Write(JsonText(SuiteJsonReport(results, status), 2) + "\n");
+    command->json->Write(JsonText(SuiteJsonReport(results, end.status()), 2) +
+                         "\n");
     end.Commit(command->json.get());
-    return end.status();
   }
-  return status;
+  return end.status();
 }
 
 }  // namespace ticketsim

@@ -418,11 +418,19 @@ class Drawing {
     // Buyers as threads, one each: the lane is the thread's.
     const bool threads = run_.scenario.buyers.mode == BuyerMode::kThread;
     const bool own_thread = threads && run_.scenario.buyers.pool == 0;
+    // A box office's buyers are its connections.
+    const bool connection = run_.box_office.has_value();
     std::string out = fmt::format(
         "<text class=\"lane-label\" x=\"6\" y=\"{:.1f}\">{} {}"
         "<title>buyer {}, {}pid {}</title></text>\n",
-        Mid(i) + 4, own_thread ? "thread" : "buyer", buyer, buyer,
-        threads ? fmt::format("thread {} of ", run_.served_by[buyer]) : "",
+        Mid(i) + 4,
+        connection   ? "connection"
+        : own_thread ? "thread"
+                     : "buyer",
+        buyer, buyer,
+        connection ? "a connection to the box office, "
+        : threads  ? fmt::format("thread {} of ", run_.served_by[buyer])
+                   : "",
         process != nullptr ? process->pid : 0);
     for (size_t g = 0; g < guards_; ++g) {
       out += fmt::format(

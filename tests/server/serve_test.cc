@@ -94,6 +94,33 @@ wait $(jobs -p | grep -v "^$P$"))");
   EXPECT_TRUE(lost) << run["violations"].dump();
 }
 
+// examples/python/box_office_client.py, four copies at once, each one
+// keep-alive connection of five purchases: four buyers, twenty seats, each
+// sold once behind the std-mutex; the timeline page draws their lanes.
+TEST_F(ServeTest, ThePythonExampleClientBuysOnOneConnectionEach) {
+  const Ran ran = Serve(
+      "--store memory --guard std-mutex --tickets 30 --think-ms 5,5 --html "
+      "\"$T/page.html\"",
+      fmt::format(R"(for n in 1 2 3 4; do
+  python3 {}/examples/python/box_office_client.py "$URL" 5 > "$T/client$n" &
+done
+wait $(jobs -p | grep -v "^$P$")
+cat "$T"/client*)",
+                  TICKETSIM_SOURCE_DIR));
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "seat 30")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "seat 11")) << ran.out;
+  const nlohmann::json run = Report();
+  EXPECT_EQ(run["box_office"]["connections"], 4);
+  EXPECT_EQ(run["purchases"]["confirmed"], 20);
+  EXPECT_EQ(run["tickets"]["remaining"], 10);
+  const std::string page = ReadFile(tmp_.path() + "/page.html");
+  EXPECT_TRUE(Has(page, "<svg")) << page.substr(0, 400);
+  EXPECT_TRUE(Has(page, "the box office at http://127.0.0.1:"))
+      << page.substr(0, 400);
+  EXPECT_TRUE(Has(page, ">connection 3<title>")) << page.substr(0, 400);
+}
+
 // The same rush with the handlers behind a std::mutex: no violation.
 TEST_F(ServeTest, TheSameRushBehindAStdMutexSellsEachSeatOnce) {
   const Ran ran =
