@@ -37,10 +37,11 @@ class ServeOptions : public CommandOptions {
                         "a scenario file: its store, guard, method and think "
                         "time are the box office's (none: the flags make one)");
     scenario_.AddTo(command);
-    command->add_option("--listen", listen_,
-                        "ADDR: where to listen, HOST:PORT (port 0: any free "
-                        "one) or unix:PATH (server.listen; default "
-                        "127.0.0.1:0)");
+    listen_option_ = command->add_option(
+        "--listen", listen_,
+        "ADDR: where to listen, HOST:PORT (port 0: any free "
+        "one) or unix:PATH (server.listen; default "
+        "127.0.0.1:0)");
     command->add_option("--json", outputs_.json,
                         "FILE: write the JSON report there (- for stdout)");
     command->add_option("--html", outputs_.html,
@@ -63,7 +64,7 @@ class ServeOptions : public CommandOptions {
     // as one whose buyers are threads.
     std::vector<Override> overrides = scenario_.Overrides();
     overrides.insert(overrides.begin(), {"buyers.mode=\"thread\"", "serve"});
-    if (!listen_.empty()) {
+    if (listen_option_->count() > 0) {
       overrides.push_back({"server.listen=" + nlohmann::json(listen_).dump(),
                            "--listen " + listen_});
     }
@@ -121,6 +122,7 @@ class ServeOptions : public CommandOptions {
 
   ScenarioOptions scenario_;
   std::string listen_;
+  CLI::Option* listen_option_ = nullptr;
   OutputPaths outputs_;
 };
 
@@ -135,26 +137,27 @@ std::string NewToken() {
   return fmt::format("{:08x}{:08x}", device(), device());
 }
 
-void SayOpen(const std::string& url, const std::string& token,
+void SayOpen(std::FILE* out, const std::string& url, const std::string& token,
              const Scenario& scenario) {
   const bool unix_socket = url.rfind("unix:", 0) == 0;
   const std::string query = token.empty() ? "" : "?token=" + token;
-  fmt::print("box office open at {}{}\n", url, query);
-  fmt::print("  {}\n", Visible(DescribeBoxOffice(scenario)));
+  fmt::print(out, "box office open at {}{}\n", url, query);
+  fmt::print(out, "  {}\n", Visible(DescribeBoxOffice(scenario)));
   if (unix_socket) {
     const std::string path = url.substr(5);
-    fmt::print("  buy:  curl --unix-socket {} -X POST http://box/buy\n",
+    fmt::print(out, "  buy:  curl --unix-socket {} -X POST http://box/buy\n",
                ShellWord(path));
-    fmt::print("  look: curl --unix-socket {} http://box/count\n",
+    fmt::print(out, "  look: curl --unix-socket {} http://box/count\n",
                ShellWord(path));
   } else {
-    fmt::print("  buy:  curl -X POST '{}buy{}'\n", url, query);
-    fmt::print("  look: curl '{}count{}'\n", url, query);
+    fmt::print(out, "  buy:  curl -X POST '{}buy{}'\n", url, query);
+    fmt::print(out, "  look: curl '{}count{}'\n", url, query);
   }
   fmt::print(
+      out,
       "Ctrl-C closes it (so does the first buyer told it is sold out), and "
       "every purchase is checked.\n");
-  std::fflush(stdout);
+  std::fflush(out);
 }
 
 }  // namespace
@@ -169,19 +172,24 @@ int ServeCommand(PreparedCommand* command) {
   // Blocked before any thread starts, so that every thread has them
   // blocked and only the wait below takes them.
   const RunSignals signals;
+  // A second Ctrl-C while it closes is the same request: taken here, not
+  // left pending for when the mask is lifted (which would end ticketsim
+  // as interrupted, its report cut short).
+  struct TakeLateSignals {
+    const RunSignals& signals;
+    ~TakeLateSignals() {
+      std::fflush(stdout);
+      while (signals.Wait(0) != 0) {
+      }
+    }
+  } take_late{signals};
   std::unique_ptr<BoxOffice> office;
   if (Status s = BoxOffice::Open(scenario, &office); !s.ok()) {
     ComplainInOneLine("serve: could not open the box office: " + s.message());
     return kExitRunFailed;
   }
-  std::string token;
-  if (!OnlyThisMachine(scenario.server.listen)) {
-    token = NewToken();
-    fmt::print(stderr,
-               "ticketsim serve: listening on {}, beyond this machine: "
-               "anyone who can reach it and has the token can buy\n",
-               Visible(scenario.server.listen));
-  }
+  const std::string token =
+      OnlyThisMachine(scenario.server.listen) ? "" : NewToken();
   BoxOfficeServer server(office.get(), scenario.server, token);
   std::string url;
   Status s = server.Listen(&url);
@@ -190,14 +198,22 @@ int ServeCommand(PreparedCommand* command) {
     ComplainInOneLine("serve: " + s.message());
     return s.code() == Status::Code::kInvalid ? kExitUsage : kExitRunFailed;
   }
-  SayOpen(url, token, scenario);
+  if (!token.empty()) {
+    fmt::print(stderr,
+               "ticketsim serve: listening on {}, beyond this machine: "
+               "anyone who can reach it and has the token can buy\n",
+               Visible(scenario.server.listen));
+  }
+  std::FILE* const out = command->text;
+  SayOpen(out, url, token, scenario);
   int interrupt = 0;
   while (interrupt == 0 && !office->sold_out()) {
     const int sig = signals.Wait(100000000);
     if (sig != 0 && sig != SIGCHLD) interrupt = sig;
   }
   server.Stop();
-  fmt::print("\nbox office closed{}: {} connection{}{}\n",
+  fmt::print(out,
+             "\nbox office closed{}: {} buyer{} (connections that bought){}\n",
              interrupt != 0 ? "" : " (sold out)", office->windows(),
              office->windows() == 1 ? "" : "s",
              server.refused() > 0
@@ -207,7 +223,7 @@ int ServeCommand(PreparedCommand* command) {
   if (office->windows() == 0) {
     int64_t count = 0;
     if (office->Count(&count).ok()) {
-      fmt::print("nobody bought: {} ticket{} left\n", count,
+      fmt::print(out, "nobody bought: {} ticket{} left\n", count,
                  count == 1 ? "" : "s");
     }
     return kExitOk;
@@ -224,9 +240,9 @@ int ServeCommand(PreparedCommand* command) {
           : "a thread per connection",
       server.refused()};
   const Verdict verdict = CheckRun(run);
-  fmt::print("\n");
-  WriteTextReport(stdout, run, verdict, ColorWanted(stdout, command->color));
-  std::fflush(stdout);
+  fmt::print(out, "\n");
+  WriteTextReport(out, run, verdict, ColorWanted(out, command->color));
+  std::fflush(out);
   const int status = verdict.ok() ? kExitOk : kExitViolations;
   OutputEnding end(status, &command->stdout_failure_told);
   if (command->html != nullptr) {

@@ -340,8 +340,10 @@ std::string BuyerNote(const RunResult& run, const BuyerSummary& b) {
 // A row per buyer, the first kBuyerRowsShown.
 void WriteBuyerRows(std::FILE* out, const RunResult& run,
                     const Verdict& verdict, const Painter& paint) {
-  // Threads share their process's pid: each is named by its number.
-  const bool threads = run.scenario.buyers.mode == BuyerMode::kThread;
+  // Threads share their process's pid: each is named by its number. A box
+  // office's buyers are its connections, all served in its one process.
+  const bool threads = run.scenario.buyers.mode == BuyerMode::kThread &&
+                       !run.box_office.has_value();
   fmt::print(out, "  {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {}\n", "buyer",
              threads ? "thread" : "pid", "bought", "sold-out", "failed",
              "seats");

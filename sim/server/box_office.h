@@ -77,6 +77,7 @@ class BoxOffice {
   // Whether a buyer has been told the tickets are sold out.
   bool sold_out() const { return sold_out_.load(); }
   int64_t windows() const { return next_buyer_.load(); }
+  const Scenario& scenario() const { return scenario_; }
 
   // Once every window is closed: the run as the checker and the reports
   // take it, its history holding a lane per connection served.

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -125,11 +126,7 @@ class DeadlineStream {
   }
   template <typename Buffers>
   size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline_ - std::chrono::steady_clock::now());
-    pollfd in{fd_, POLLIN, 0};
-    if (left.count() <= 0 ||
-        poll(&in, 1, static_cast<int>(left.count())) == 0) {
+    if (!Ready(POLLIN)) {
       ec = asio::error::timed_out;
       return 0;
     }
@@ -142,8 +139,35 @@ class DeadlineStream {
     if (ec) throw boost::system::system_error(ec);
     return n;
   }
+  // A reply too must be taken within the limit: a client that never reads
+  // its replies holds its thread no longer.
+  template <typename Buffers>
+  size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+    if (!Ready(POLLOUT)) {
+      ec = asio::error::timed_out;
+      return 0;
+    }
+    return socket_->write_some(buffers, ec);
+  }
+  template <typename Buffers>
+  size_t write_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    const size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
 
  private:
+  // Whether the socket is ready for `events` (or broken) before the
+  // deadline.
+  bool Ready(short events) const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    pollfd ready{fd_, events, 0};
+    return left.count() > 0 &&
+           poll(&ready, 1, static_cast<int>(left.count())) > 0;
+  }
+
   asio::generic::stream_protocol::socket* socket_;
   int fd_;
   std::chrono::steady_clock::time_point deadline_;
@@ -169,6 +193,21 @@ void SendRaw(int fd, int status, std::string_view reason,
   (void)!send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
 }
 
+// Whether `addr` names a socket file that nobody listens on: one a box
+// office killed outright left (never a file of another kind, nor a live
+// socket).
+bool StaleSocket(const sockaddr_un& addr) {
+  struct stat st {};
+  if (lstat(addr.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return false;
+  const bool refused = connect(probe, reinterpret_cast<const sockaddr*>(&addr),
+                               sizeof addr) != 0 &&
+                       errno == ECONNREFUSED;
+  close(probe);
+  return refused;
+}
+
 // Binds a listening socket to "HOST:PORT" or "unix:PATH".
 Status Bind(const std::string& listen, int* fd_out, int* family,
             std::string* url, std::string* unix_path) {
@@ -185,8 +224,12 @@ Status Bind(const std::string& listen, int* fd_out, int* family,
     const int fd =
         socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return Status::FromErrno("socket", errno);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd, 128) != 0) {
+    int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (bound != 0 && errno == EADDRINUSE && StaleSocket(addr)) {
+      unlink(path.c_str());  // a box office killed before it could
+      bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    }
+    if (bound != 0 || ::listen(fd, 128) != 0) {
       const int error = errno;
       close(fd);
       return Status::Environment(fmt::format(
@@ -321,8 +364,9 @@ void BoxOfficeServer::AcceptLoop(bool serve_here) {
     } catch (const std::system_error&) {
       open_.erase(fd);
       ++refused_;
-      SendRaw(fd, 503, "Service Unavailable",
-              R"({"failed": "no thread could be started for it"})");
+      SendRaw(
+          fd, 503, "Service Unavailable",
+          Json(503, {{"failed", "no thread could be started for it"}}).body);
       close(fd);
     }
   }
@@ -392,7 +436,8 @@ void BoxOfficeServer::Serve(int fd) {
         bad.keep_alive(false);
         bad.body() = bad_reply.body;
         bad.prepare_payload();
-        http::write(socket, bad, ec);
+        stream.Restart();
+        http::write(stream, bad, ec);
         break;
       }
       const http::request<http::string_body>& request = parser.get();
@@ -407,7 +452,8 @@ void BoxOfficeServer::Serve(int fd) {
       response.keep_alive(request.keep_alive() && !stopping_.load());
       response.body() = reply.body;
       response.prepare_payload();
-      http::write(socket, response, ec);
+      stream.Restart();
+      http::write(stream, response, ec);
       if (!response.keep_alive()) break;
     }
     window.reset();  // detached here, on the thread that attached it
@@ -420,18 +466,18 @@ HttpReply BoxOfficeServer::Handle(const std::string& method,
                                   const std::string& target,
                                   const std::string& token,
                                   std::unique_ptr<BoxOffice::Window>* window) {
+  const std::string path = target.substr(0, target.find('?'));
+  if (path == "/health" && method == "GET") {  // for any load balancer
+    return {200, "text/plain", "ok\n"};
+  }
   if (!token_.empty() && token != token_ &&
       QueryValue(target, "token") != token_) {
     return Json(403, {{"error",
                        "this box office takes purchases with its token "
                        "only: use the URL it printed"}});
   }
-  const std::string path = target.substr(0, target.find('?'));
   if (path == "/" && method == "GET") {
     return {200, "text/html; charset=utf-8", std::string(kPage)};
-  }
-  if (path == "/health" && method == "GET") {
-    return {200, "text/plain", "ok\n"};
   }
   if (path == "/count" && method == "GET") {
     int64_t count = 0;
@@ -522,6 +568,19 @@ void BoxOfficeServer::Stop() {
     // Each connection's next read ends; a purchase under way finishes and
     // is answered first.
     for (const int fd : open_) shutdown(fd, SHUT_RD);
+  }
+  {
+    // A purchase under way may wait for the guard, think and then answer;
+    // a connection still open after that is one whose client does not
+    // take its reply: cut off.
+    const Scenario& scenario = office_->scenario();
+    const auto grace = std::chrono::milliseconds(
+        static_cast<int64_t>(scenario.buyers.query_delay_ms.max +
+                             scenario.buyers.think_ms.max) +
+        scenario.guard.timeout_ms + 2000);
+    std::unique_lock<std::mutex> hold(mutex_);
+    idle_.wait_for(hold, grace, [this] { return open_.empty(); });
+    for (const int fd : open_) shutdown(fd, SHUT_RDWR);
   }
   for (std::thread& door : doors_) door.join();
   doors_.clear();

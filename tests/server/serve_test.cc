@@ -55,7 +55,9 @@ curl -s -m 30 "${URL}health")");
   EXPECT_TRUE(Has(ran.out, R"({"count":9})")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "\nok\n")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
-  EXPECT_TRUE(Has(ran.out, "box office closed: 1 connection")) << ran.out;
+  EXPECT_TRUE(
+      Has(ran.out, "box office closed: 1 buyer (connections that bought)"))
+      << ran.out;
   EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
   const nlohmann::json run = Report();
   EXPECT_EQ(run["purchases"]["confirmed"], 1);
@@ -79,7 +81,7 @@ touch "$T/go"
 wait $(jobs -p | grep -v "^$P$"))");
   EXPECT_TRUE(Has(ran.out, "exit=1")) << ran.out;
   // Every curl call is a connection, and so a buyer, of its own.
-  EXPECT_TRUE(Has(ran.out, "box office closed: 16 connections")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "box office closed: 16 buyers")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "LOST UPDATE")) << ran.out;
   EXPECT_TRUE(Has(ran.out, "'s write undid")) << ran.out;
   const nlohmann::json run = Report();
@@ -203,6 +205,106 @@ exec 4<> "/dev/tcp/127.0.0.1/$PORT")");
   const nlohmann::json run = Report();
   EXPECT_EQ(run["purchases"]["confirmed"], 1);
   EXPECT_GE(run["box_office"]["refused"].get<int>(), 1);
+}
+
+// A client that sends a pile of purchases and never reads a reply: the
+// box office still closes at Ctrl-C (once a purchase under way has had its
+// time, a connection that does not take its replies is cut off), and a
+// second Ctrl-C while it closes changes nothing: its exit is the verdict's.
+TEST_F(ServeTest, AClientThatNeverReadsDoesNotKeepItOpen) {
+  const Ran ran =
+      Serve("--store memory --tickets 100000000 --think-ms 0 --timeout-ms 100",
+            R"(python3 - "$PORT" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+request = b"POST /buy HTTP/1.1\r\nHost: box\r\n\r\n"
+s.settimeout(5)
+try:
+    for _ in range(200000):
+        s.sendall(request)
+except OSError:
+    pass
+time.sleep(60)
+PY
+C=$!
+sleep 1
+kill -INT $P
+sleep 0.2
+i=0
+while kill -0 $P 2> /dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -0 $P 2> /dev/null && echo STILL-OPEN
+kill $C 2> /dev/null
+wait $C 2> /dev/null)");
+  EXPECT_FALSE(Has(ran.out, "STILL-OPEN")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "box office closed: 1 buyer")) << ran.out;
+}
+
+TEST_F(ServeTest, ASecondCtrlCWhileItClosesKeepsTheVerdictsExit) {
+  const Ran ran = Serve("--store memory --tickets 10 --think-ms 1500",
+                        R"(curl -s -m 30 -X POST "${URL}buy" > "$T/bought" &
+sleep 0.5
+kill -INT $P
+sleep 0.2
+kill -INT $P
+wait $(jobs -p | grep -v "^$P$")
+cat "$T/bought"; echo)");
+  EXPECT_TRUE(Has(ran.out, R"("seat":10)")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "verdict   no violation")) << ran.out;
+}
+
+// A Unix socket left by a box office killed outright is taken over by the
+// next (a live one, or a file of another kind, never).
+TEST_F(ServeTest, AStaleUnixSocketIsTakenOver) {
+  const std::string t = tmp_.path();
+  const Ran ran = RunProgram(
+      {"/bin/bash", "-c",
+       fmt::format(
+           R"({1} serve --store memory --listen unix:{0}/s.sock > {0}/out1 2>&1 &
+P=$!
+i=0
+while [ ! -S {0}/s.sock ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $P; wait $P
+{1} clean > /dev/null 2>&1
+touch {0}/plain
+{1} serve --store memory --listen unix:{0}/plain; echo "plain=$?"
+{1} serve --store memory --listen unix:{0}/s.sock > {0}/out2 2>&1 &
+P=$!
+i=0
+while ! grep -q '^box office open at' {0}/out2 && [ $i -lt 400 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+curl -s -m 30 --unix-socket {0}/s.sock -X POST http://box/buy; echo
+kill -INT $P; wait $P; echo "exit=$?"
+[ -e {0}/s.sock ] && echo SOCKET-LEFT)",
+           t, TICKETSIM_BINARY)});
+  EXPECT_TRUE(Has(ran.out, "plain=3")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, R"("seat":1)")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_FALSE(Has(ran.out, "SOCKET-LEFT")) << ran.out;  // unlinked at close
+}
+
+// `--json -`: stdout is the JSON alone; the box office's words go to
+// stderr.
+TEST_F(ServeTest, JsonToStdoutIsJsonAlone) {
+  const std::string t = tmp_.path();
+  const Ran ran = RunProgram(
+      {"/bin/bash", "-c",
+       fmt::format(
+           R"({1} serve --store memory --tickets 3 --json - > {0}/json 2> {0}/err &
+P=$!
+i=0
+while ! grep -q '^box office open at' {0}/err && [ $i -lt 400 ]; do
+  sleep 0.05; i=$((i + 1))
+done
+URL=$(sed -n 's/^box office open at \(http[^ ?]*\).*/\1/p' {0}/err)
+curl -s -m 30 -X POST "${{URL}}buy" > /dev/null
+kill -INT $P; wait $P; echo "exit=$?"
+python3 -c 'import json,sys; print("confirmed", json.load(open(sys.argv[1]))["scenarios"][0]["runs"][0]["purchases"]["confirmed"])' {0}/json)",
+           t, TICKETSIM_BINARY)});
+  EXPECT_TRUE(Has(ran.out, "exit=0")) << ran.out;
+  EXPECT_TRUE(Has(ran.out, "confirmed 1")) << ran.out;
 }
 
 // Bytes that are not HTTP get 400 and end their connection; the box office
