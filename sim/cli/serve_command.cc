@@ -129,7 +129,8 @@ class ServeOptions : public CommandOptions {
 // Loopback and Unix sockets are this machine's: anywhere else, a token.
 bool OnlyThisMachine(const std::string& listen) {
   return listen.rfind("unix:", 0) == 0 || listen.rfind("127.", 0) == 0 ||
-         listen.rfind("[::1]:", 0) == 0 || listen.rfind("localhost:", 0) == 0;
+         listen.rfind("[::1]:", 0) == 0 || listen.rfind("::1:", 0) == 0 ||
+         listen.rfind("localhost:", 0) == 0;
 }
 
 std::string NewToken() {

@@ -432,6 +432,7 @@ void BoxOfficeServer::Serve(int fd) {
         ++bad_requests_;
         const HttpReply bad_reply = BadRequest(ec);
         http::response<http::string_body> bad{http::status::bad_request, 11};
+        bad.set(http::field::server, "ticketsim box office");
         bad.set(http::field::content_type, bad_reply.content_type);
         bad.keep_alive(false);
         bad.body() = bad_reply.body;
