@@ -161,6 +161,65 @@ void SayOpen(std::FILE* out, const std::string& url, const std::string& token,
   std::fflush(out);
 }
 
+// What the box office saw when it closed; false if nobody bought.
+bool SayClosed(std::FILE* out, BoxOffice& office, const BoxOfficeServer& server,
+               int interrupt) {
+  fmt::print(out,
+             "\nbox office closed{}: {} buyer{} (connections that bought){}\n",
+             interrupt != 0 ? "" : " (sold out)", office.windows(),
+             office.windows() == 1 ? "" : "s",
+             server.refused() > 0
+                 ? fmt::format(", {} more refused (server.max_connections)",
+                               server.refused())
+                 : "");
+  if (office.windows() == 0) {
+    int64_t count = 0;
+    if (office.Count(&count).ok()) {
+      fmt::print(out, "nobody bought: {} ticket{} left\n", count,
+                 count == 1 ? "" : "s");
+    }
+    return false;
+  }
+  return true;
+}
+
+// The verdict on what the box office at `url` sold, in every report asked
+// for; returns the exit status.
+int ReportServedRun(PreparedCommand* command, const RunResult& run,
+                    const std::string& url) {
+  const LoadedScenario& loaded = command->scenarios[0];
+  const Scenario& scenario = loaded.scenario;
+  std::FILE* const out = command->text;
+  const Verdict verdict = CheckRun(run);
+  fmt::print(out, "\n");
+  WriteTextReport(out, run, verdict, ColorWanted(out, command->color));
+  std::fflush(out);
+  const int status = verdict.ok() ? kExitOk : kExitViolations;
+  OutputEnding end(status, &command->stdout_failure_told);
+  if (command->html != nullptr) {
+    command->html->Write(
+        HtmlPage(run.scenario.name,
+                 {HtmlRunSection(run, verdict,
+                                 fmt::format("{} (the box office at {})",
+                                             run.scenario.name, url))}));
+    end.Commit(command->html.get());
+  }
+  if (command->json != nullptr) {
+    ScenarioResult result;
+    result.loaded = loaded;
+    result.loaded.scenario = run.scenario;
+    TrialResult& trial = result.trials.emplace_back();
+    trial.seed = scenario.buyers.seed;
+    BookVerdict(run.scenario, run, verdict, &trial);
+    trial.report = JsonReport(run, verdict);
+    const ScenarioResult results[] = {result};
+    command->json->Write(JsonText(SuiteJsonReport(results, end.status()), 2) +
+                         "\n");
+    end.Commit(command->json.get());
+  }
+  return end.status();
+}
+
 }  // namespace
 
 std::unique_ptr<CommandOptions> AddServeOptions(CLI::App* command) {
@@ -213,22 +272,7 @@ int ServeCommand(PreparedCommand* command) {
     if (sig != 0 && sig != SIGCHLD) interrupt = sig;
   }
   server.Stop();
-  fmt::print(out,
-             "\nbox office closed{}: {} buyer{} (connections that bought){}\n",
-             interrupt != 0 ? "" : " (sold out)", office->windows(),
-             office->windows() == 1 ? "" : "s",
-             server.refused() > 0
-                 ? fmt::format(", {} more refused (server.max_connections)",
-                               server.refused())
-                 : "");
-  if (office->windows() == 0) {
-    int64_t count = 0;
-    if (office->Count(&count).ok()) {
-      fmt::print(out, "nobody bought: {} ticket{} left\n", count,
-                 count == 1 ? "" : "s");
-    }
-    return kExitOk;
-  }
+  if (!SayClosed(out, *office, server, interrupt)) return kExitOk;
   RunResult run;
   if (s = office->Finish(&run); !s.ok()) {
     ComplainInOneLine("serve: " + s.message());
@@ -240,34 +284,7 @@ int ServeCommand(PreparedCommand* command) {
           ? fmt::format("a pool of {} threads", scenario.server.threads)
           : "a thread per connection",
       server.refused()};
-  const Verdict verdict = CheckRun(run);
-  fmt::print(out, "\n");
-  WriteTextReport(out, run, verdict, ColorWanted(out, command->color));
-  std::fflush(out);
-  const int status = verdict.ok() ? kExitOk : kExitViolations;
-  OutputEnding end(status, &command->stdout_failure_told);
-  if (command->html != nullptr) {
-    command->html->Write(
-        HtmlPage(run.scenario.name,
-                 {HtmlRunSection(run, verdict,
-                                 fmt::format("{} (the box office at {})",
-                                             run.scenario.name, url))}));
-    end.Commit(command->html.get());
-  }
-  if (command->json != nullptr) {
-    ScenarioResult result;
-    result.loaded = loaded;
-    result.loaded.scenario = run.scenario;
-    TrialResult& trial = result.trials.emplace_back();
-    trial.seed = scenario.buyers.seed;
-    BookVerdict(run.scenario, run, verdict, &trial);
-    trial.report = JsonReport(run, verdict);
-    const ScenarioResult results[] = {result};
-    command->json->Write(JsonText(SuiteJsonReport(results, end.status()), 2) +
-                         "\n");
-    end.Commit(command->json.get());
-  }
-  return end.status();
+  return ReportServedRun(command, run, url);
 }
 
 }  // namespace ticketsim

@@ -208,38 +208,53 @@ bool StaleSocket(const sockaddr_un& addr) {
   return refused;
 }
 
+// Binds a listening Unix socket to "unix:PATH".
+Status BindUnix(const std::string& listen, int* fd_out, int* family,
+                std::string* url, std::string* unix_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = listen.substr(5);
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    return Status::Invalid(fmt::format(
+        "server.listen \"{}\": a socket's path is 1 to {} bytes long",
+        Visible(listen), sizeof addr.sun_path - 1));
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::FromErrno("socket", errno);
+  int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (bound != 0 && errno == EADDRINUSE && StaleSocket(addr)) {
+    unlink(path.c_str());  // a box office killed before it could
+    bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  if (bound != 0 || ::listen(fd, 128) != 0) {
+    const int error = errno;
+    close(fd);
+    return Status::Environment(fmt::format(
+        "server.listen \"{}\": {}", Visible(listen), std::strerror(error)));
+  }
+  *fd_out = fd;
+  *family = AF_UNIX;
+  *unix_path = path;
+  *url = "unix:" + path;
+  return Status::Ok();
+}
+
+// The port socket `fd` is bound to (the one chosen for port 0).
+uint16_t BoundPort(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.ss_family == AF_INET6
+                   ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                   : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
 // Binds a listening socket to "HOST:PORT" or "unix:PATH".
 Status Bind(const std::string& listen, int* fd_out, int* family,
             std::string* url, std::string* unix_path) {
   if (listen.rfind("unix:", 0) == 0) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = listen.substr(5);
-    if (path.empty() || path.size() >= sizeof addr.sun_path) {
-      return Status::Invalid(fmt::format(
-          "server.listen \"{}\": a socket's path is 1 to {} bytes long",
-          Visible(listen), sizeof addr.sun_path - 1));
-    }
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    const int fd =
-        socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return Status::FromErrno("socket", errno);
-    int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    if (bound != 0 && errno == EADDRINUSE && StaleSocket(addr)) {
-      unlink(path.c_str());  // a box office killed before it could
-      bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    }
-    if (bound != 0 || ::listen(fd, 128) != 0) {
-      const int error = errno;
-      close(fd);
-      return Status::Environment(fmt::format(
-          "server.listen \"{}\": {}", Visible(listen), std::strerror(error)));
-    }
-    *fd_out = fd;
-    *family = AF_UNIX;
-    *unix_path = path;
-    *url = "unix:" + path;
-    return Status::Ok();
+    return BindUnix(listen, fd_out, family, url, unix_path);
   }
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
@@ -290,13 +305,7 @@ Status Bind(const std::string& listen, int* fd_out, int* family,
     return Status::Environment(fmt::format(
         "server.listen \"{}\": {}", Visible(listen), std::strerror(error)));
   }
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const uint16_t bound_port =
-      ntohs(addr.ss_family == AF_INET6
-                ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  const uint16_t bound_port = BoundPort(fd);
   *fd_out = fd;
   *url = fmt::format("http://{}:{}/",
                      *family == AF_INET6 ? "[" + host + "]" : host, bound_port);
